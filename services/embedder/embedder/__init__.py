@@ -1,0 +1,3 @@
+"""refinery embedder: Embeddings of records and tokens."""
+
+__version__ = "0.1.0"

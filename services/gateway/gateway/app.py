@@ -1,0 +1,53 @@
+"""The gateway's app factory: public API, websocket, job worker and the UI's static files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from shared_model.db import session_scope
+from shared_model.jobs import JobWorker
+from shared_model.service import create_service_app
+
+from . import __version__
+from .domain.users import ensure_admin
+from .jobs import HANDLERS
+from .routers import auth, health, jobs, projects, ws
+
+log = logging.getLogger("gateway")
+UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
+
+
+def _startup(app: FastAPI) -> None:
+    with session_scope() as session:
+        email, password = ensure_admin(session)
+    if password:
+        log.warning("created the first admin", extra={"email": email, "password": password})
+    ws.hub.start(asyncio.get_event_loop())
+
+
+def _shutdown(app: FastAPI) -> None:
+    ws.hub.stop()
+
+
+def create_app(*, ui_dist: Path | None = None) -> FastAPI:
+    """Build the gateway (``ui_dist``: the built UI to serve at ``/``, default ``services/ui/dist``)."""
+    app = create_service_app(
+        service="gateway",
+        version=__version__,
+        routers=[health.router, auth.router, projects.router, jobs.router, ws.router],
+        workers=[JobWorker("gateway", HANDLERS)],
+        on_startup=_startup,
+        on_shutdown=_shutdown,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    dist = ui_dist or UI_DIST
+    if dist.is_dir():
+        app.mount("/", StaticFiles(directory=dist, html=True), name="ui")
+    return app

@@ -1,0 +1,89 @@
+"""FastAPI dependencies: the database session, the current user and the project they may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared_model.db import new_session
+from shared_model.models import Project, ProjectMember, ProjectStatus, User
+from shared_model.service import problem
+
+from .domain.users import user_for_cookie, user_for_token
+
+SESSION_COOKIE = "refinery_session"
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request: committed when the handler succeeds, rolled back when it raises."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def credentials(request: Request) -> tuple[str, str] | None:
+    """("token", secret) from ``Authorization: Bearer``, ("cookie", secret) from the session cookie, else None."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token", header[7:].strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return "cookie", cookie
+    return None
+
+
+def resolve_user(session: Session, found: tuple[str, str] | None) -> User | None:
+    """The user behind a credential pair, or None."""
+    if found is None:
+        return None
+    kind, secret = found
+    return user_for_token(session, secret) if kind == "token" else user_for_cookie(session, secret)
+
+
+def get_current_user(request: Request, session: SessionDep) -> User:
+    """The authenticated user; 401 with a reason otherwise."""
+    found = credentials(request)
+    if found is None:
+        raise problem(401, "authentication required: log in or send 'Authorization: Bearer <API token>'")
+    user = resolve_user(session, found)
+    if user is None:
+        what = "API token is unknown, revoked or expired" if found[0] == "token" else "session expired; log in again"
+        raise problem(401, f"the {what}")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def member_project(session: Session, user: User, project_id: uuid.UUID) -> Project:
+    """The project if ``user`` belongs to it; 404 otherwise (other users' projects are not disclosed)."""
+    project = session.scalar(
+        select(Project)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(Project.id == project_id, ProjectMember.user_id == user.id)
+    )
+    if project is None or project.status == ProjectStatus.IN_DELETION:
+        raise problem(404, f"project {project_id} does not exist or you are not a member of it")
+    return project
+
+
+def get_project(project_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Project:
+    """The path's project, checked for membership."""
+    return member_project(session, user, project_id)
+
+
+ProjectDep = Annotated[Project, Depends(get_project)]

@@ -1,0 +1,30 @@
+"""The ``project_delete`` job: remove a project and, by cascade, everything in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from shared_model.db import session_scope
+from shared_model.jobs import JobContext
+from shared_model.models import Project, Record
+
+
+def delete_project(ctx: JobContext) -> dict[str, Any]:
+    """Delete the records in chunks (with progress), then the project row (cascading to all else)."""
+    project_id = ctx.job.project_id
+    with session_scope() as session:
+        total = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project_id)) or 0
+    deleted = 0
+    while True:
+        with session_scope() as session:
+            ids = select(Record.id).where(Record.project_id == project_id).limit(50_000).scalar_subquery()
+            n = session.execute(delete(Record).where(Record.id.in_(ids))).rowcount
+        deleted += n
+        if n == 0:
+            break
+        ctx.progress(deleted / max(total, 1) * 0.95, f"deleted {deleted} of {total} records")
+    with session_scope() as session:
+        session.execute(delete(Project).where(Project.id == project_id))
+    return {"deleted_records": deleted}

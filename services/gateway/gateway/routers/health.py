@@ -1,0 +1,28 @@
+"""``GET /api/v1/health``: the gateway and every internal service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from shared_model.db import database_reachable
+
+from .. import __version__
+from ..clients import INTERNAL_SERVICES, ServiceClient
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+@router.get("/health")
+async def platform_health(response: Response) -> dict[str, Any]:
+    """Health of the whole platform; 503 when any service is not ok."""
+    database = "ok" if await asyncio.to_thread(database_reachable) else "unreachable"
+    results = await asyncio.gather(*(ServiceClient(name, retries=0).health() for name in INTERNAL_SERVICES))
+    services: dict[str, Any] = {"gateway": {"service": "gateway", "version": __version__, "status": "ok" if database == "ok" else "degraded", "database": database}}
+    services.update({name: result for name, result in zip(INTERNAL_SERVICES, results, strict=True)})
+    healthy = all(item.get("status") == "ok" for item in services.values())
+    if not healthy:
+        response.status_code = 503
+    return {"status": "ok" if healthy else "degraded", "services": services}

@@ -1,0 +1,55 @@
+"""Jobs: list a project's jobs, read one, cancel one."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from shared_model import jobs
+from shared_model.models import Job
+from shared_model.service import problem
+
+from ..deps import CurrentUser, ProjectDep, SessionDep, member_project
+from ..schemas import JobOut
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+
+
+def visible_job(session: SessionDep, user: CurrentUser, job_id: uuid.UUID) -> Job:
+    """A job of a project the user belongs to (or one they created without a project)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise problem(404, f"job {job_id} does not exist")
+    if job.project_id is not None:
+        if job.kind != "project_delete":
+            member_project(session, user, job.project_id)
+        elif job.created_by != user.id:
+            raise problem(404, f"job {job_id} does not exist")
+    elif job.created_by != user.id:
+        raise problem(404, f"job {job_id} does not exist")
+    return job
+
+
+@router.get("/projects/{project_id}/jobs", response_model=list[JobOut])
+def list_jobs(project: ProjectDep, session: SessionDep, limit: int = Query(50, ge=1, le=500)) -> list[Job]:
+    """The project's jobs, newest first."""
+    return list(session.scalars(select(Job).where(Job.project_id == project.id).order_by(Job.created_at.desc()).limit(limit)))
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Job:
+    """One job's state, progress and result."""
+    return visible_job(session, user, job_id)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Job:
+    """Cancel a queued or running job (a finished one is returned unchanged)."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise problem(404, f"job {job_id} does not exist")
+    visible_job(session, user, job_id)
+    jobs.request_cancel(session, job)
+    return job

@@ -1,0 +1,122 @@
+"""Projects: create, list, get, rename, delete (as a job), members and attributes."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+from sqlalchemy import func, select
+
+from shared_model import jobs
+from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, User, UserRole
+from shared_model.service import problem
+
+from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..schemas import AttributeOut, JobOut, MemberIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+
+def project_out(session: SessionDep, project: Project) -> ProjectOut:
+    out = ProjectOut.model_validate(project)
+    out.record_count = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id))
+    return out
+
+
+@router.post("", response_model=ProjectOut, status_code=201)
+def create_project(body: ProjectCreate, user: CurrentUser, session: SessionDep) -> ProjectOut:
+    """Create a project; its creator becomes a member."""
+    project = Project(name=body.name.strip(), description=body.description, tokenizer=body.tokenizer, created_by=user.id)
+    session.add(project)
+    session.flush()
+    session.add(ProjectMember(project_id=project.id, user_id=user.id, role=UserRole.ENGINEER))
+    session.flush()
+    session.refresh(project)
+    return project_out(session, project)
+
+
+@router.get("", response_model=list[ProjectOut])
+def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
+    """The projects the current user belongs to, newest first."""
+    counts = (
+        select(Record.project_id, func.count().label("n")).group_by(Record.project_id).subquery()
+    )
+    rows = session.execute(
+        select(Project, func.coalesce(counts.c.n, 0))
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .outerjoin(counts, counts.c.project_id == Project.id)
+        .where(ProjectMember.user_id == user.id, Project.status != ProjectStatus.IN_DELETION)
+        .order_by(Project.created_at.desc())
+    ).all()
+    result = []
+    for project, count in rows:
+        out = ProjectOut.model_validate(project)
+        out.record_count = count
+        result.append(out)
+    return result
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+def get_project(project: ProjectDep, session: SessionDep) -> ProjectOut:
+    """One project with its record count."""
+    return project_out(session, project)
+
+
+@router.patch("/{project_id}", response_model=ProjectOut)
+def update_project(body: ProjectUpdate, project: ProjectDep, session: SessionDep) -> ProjectOut:
+    """Rename a project or change its description."""
+    if body.name is not None:
+        project.name = body.name.strip()
+    if body.description is not None:
+        project.description = body.description
+    session.flush()
+    session.refresh(project)
+    return project_out(session, project)
+
+
+@router.delete("/{project_id}", response_model=JobOut, status_code=202)
+def delete_project(project: ProjectDep, user: CurrentUser, session: SessionDep) -> object:
+    """Delete a project and everything in it, as a job; it disappears from listings at once."""
+    project.status = ProjectStatus.IN_DELETION
+    return jobs.enqueue(session, kind="project_delete", owner_service="gateway", project_id=project.id, created_by=user.id)
+
+
+@router.get("/{project_id}/attributes", response_model=list[AttributeOut])
+def list_attributes(project: ProjectDep, session: SessionDep) -> list[Attribute]:
+    """The project's attributes in column order."""
+    return list(session.scalars(select(Attribute).where(Attribute.project_id == project.id).order_by(Attribute.relative_position)))
+
+
+@router.get("/{project_id}/members", response_model=list[UserOut])
+def list_members(project: ProjectDep, session: SessionDep) -> list[User]:
+    """The project's members."""
+    return list(
+        session.scalars(select(User).join(ProjectMember, ProjectMember.user_id == User.id).where(ProjectMember.project_id == project.id))
+    )
+
+
+@router.post("/{project_id}/members", response_model=UserOut, status_code=201)
+def add_member(body: MemberIn, project: ProjectDep, session: SessionDep) -> User:
+    """Add an existing user to the project."""
+    member = session.scalar(select(User).where(func.lower(User.email) == body.email.strip().lower()))
+    if member is None:
+        raise problem(404, f"no user with email {body.email!r}")
+    exists = session.scalar(
+        select(func.count()).select_from(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == member.id)
+    )
+    if not exists:
+        session.add(ProjectMember(project_id=project.id, user_id=member.id, role=UserRole(body.role)))
+    return member
+
+
+@router.delete("/{project_id}/members/{user_id}", status_code=204)
+def remove_member(user_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
+    """Remove a member; the last member cannot be removed."""
+    members = list(session.scalars(select(ProjectMember).where(ProjectMember.project_id == project.id)))
+    target = next((m for m in members if m.user_id == user_id), None)
+    if target is None:
+        raise problem(404, f"user {user_id} is not a member of this project")
+    if len(members) == 1:
+        raise problem(409, "cannot remove the project's last member; delete the project instead")
+    session.delete(target)
+    return Response(status_code=204)

@@ -1,0 +1,106 @@
+"""Request and response schemas of the public API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ORMModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class UserOut(ORMModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    password: str = Field(min_length=8, max_length=1000)
+    display_name: str = Field(default="", max_length=200)
+    role: str = Field(default="ENGINEER", pattern="^(ADMIN|ENGINEER|EXPERT|ANNOTATOR)$")
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(ORMModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret; shown only now.")
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    tokenizer: str = Field(default="en", min_length=1, max_length=100)
+
+
+class ProjectUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class ProjectOut(ORMModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    tokenizer: str
+    status: str
+    created_at: datetime
+    record_count: int | None = None
+
+
+class MemberIn(BaseModel):
+    email: str
+    role: str = Field(default="ENGINEER", pattern="^(ENGINEER|EXPERT|ANNOTATOR)$")
+
+
+class AttributeOut(ORMModel):
+    id: uuid.UUID
+    name: str
+    data_type: str
+    is_primary_key: bool
+    relative_position: int
+    user_created: bool
+    state: str
+    visibility: str
+
+
+class JobOut(ORMModel):
+    id: uuid.UUID
+    kind: str
+    project_id: uuid.UUID | None
+    owner_service: str
+    state: str
+    progress: float
+    message: str
+    error: str | None
+    result: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -1,0 +1,77 @@
+"""Engine and session factories; one engine per process and database URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from .settings import get_settings
+
+
+def database_url() -> str:
+    """The configured database URL, or the embedded Postgres under ``data_dir`` (started if needed)."""
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    from .embedded import ensure_embedded_postgres
+
+    return ensure_embedded_postgres(settings.data_dir / "postgres")
+
+
+@lru_cache
+def _engine_for(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True)
+
+
+def get_engine() -> Engine:
+    """The process's engine for the configured database."""
+    return _engine_for(database_url())
+
+
+@lru_cache
+def _sessionmaker_for(url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=_engine_for(url), expire_on_commit=False)
+
+
+def new_session() -> Session:
+    """A new ORM session; the caller closes it."""
+    return _sessionmaker_for(database_url())()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def raw_connection() -> Any:
+    """A DBAPI (psycopg2) connection from the pool, for COPY and LISTEN; close it to give it back."""
+    return get_engine().raw_connection()
+
+
+def dsn() -> str:
+    """The libpq connection string of the database (for psycopg2.connect)."""
+    return get_engine().url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_reachable() -> bool:
+    """Whether ``SELECT 1`` succeeds within the pool's timeout."""
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - health reporting must never raise
+        return False

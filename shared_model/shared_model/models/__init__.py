@@ -1,0 +1,34 @@
+"""Every table of the platform; importing this module registers them all on ``Base.metadata``."""
+
+from .base import Base
+from .enums import (
+    AttributeState,
+    AttributeVisibility,
+    CommentTarget,
+    DataType,
+    EmbeddingType,
+    HeuristicType,
+    JobState,
+    ProjectStatus,
+    ReturnType,
+    RunState,
+    SliceType,
+    SourceType,
+    TaskTarget,
+    TaskType,
+    UserRole,
+)
+from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, WeakSupervisionRun
+from .jobs import Job
+from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
+from .labeling import Label, LabelingTask, RecordLabelAssociation
+from .project import Attribute, Project, Record, RecordTokenized
+from .users import ApiToken, ProjectMember, User, UserSession
+
+__all__ = [
+    "ApiToken", "Attribute", "AttributeState", "AttributeVisibility", "Base", "Comment", "CommentTarget", "DataSlice",
+    "DataSliceRecord", "DataType", "Embedding", "EmbeddingType", "HeuristicRun", "HeuristicStatistics", "HeuristicType",
+    "InformationSource", "Job", "JobState", "Label", "LabelingTask", "LookupList", "Project", "ProjectMember",
+    "ProjectStatus", "Record", "RecordLabelAssociation", "RecordTokenized", "ReturnType", "RunState", "SliceType",
+    "SourceType", "TaskTarget", "TaskType", "Term", "User", "UserRole", "UserSession", "WeakSupervisionRun",
+]

@@ -1,0 +1,80 @@
+"""The app factory and runner that give every service the same shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from ..db import database_reachable
+from ..jobs import JobWorker
+from ..migrate import upgrade
+from ..settings import get_settings
+from .errors import install_problem_handlers
+from .logging import configure_logging
+
+log = logging.getLogger("shared_model.service")
+
+
+def health_router(service: str, version: str) -> APIRouter:
+    """``GET /health``: the service's name, version and whether the database answers."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health")
+    def health() -> dict[str, Any]:
+        database = "ok" if database_reachable() else "unreachable"
+        return {"service": service, "version": version, "status": "ok" if database == "ok" else "degraded", "database": database}
+
+    return router
+
+
+def create_service_app(
+    *,
+    service: str,
+    version: str,
+    routers: Sequence[APIRouter] = (),
+    workers: Sequence[JobWorker] = (),
+    migrate: bool = True,
+    on_startup: Callable[[FastAPI], None] | None = None,
+    on_shutdown: Callable[[FastAPI], None] | None = None,
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """Build a service: migrations applied, job workers started, health and problem errors installed."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            upgrade()
+        for worker in workers:
+            worker.start()
+        if on_startup:
+            on_startup(app)
+        log.info("service started", extra={"version": version})
+        try:
+            yield
+        finally:
+            for worker in workers:
+                worker.stop()
+            if on_shutdown:
+                on_shutdown(app)
+
+    app = FastAPI(title=f"refinery {service}", version=version, lifespan=lifespan, **fastapi_kwargs)
+    app.state.service = service
+    app.state.workers = list(workers)
+    install_problem_handlers(app)
+    app.include_router(health_router(service, version))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def serve(service: str, app_factory: Callable[[], FastAPI]) -> None:
+    """Run a service with uvicorn on its configured host and port (what each ``__main__`` calls)."""
+    settings = get_settings()
+    configure_logging(service, settings.log_level)
+    host = settings.gateway_host if service == "gateway" else settings.internal_host
+    uvicorn.run(app_factory(), host=host, port=settings.service_port(service), log_config=None, access_log=False)

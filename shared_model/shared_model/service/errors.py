@@ -1,0 +1,71 @@
+"""Errors as RFC 9457 problem responses (``application/problem+json``) with a clear message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """An error the API reports to its caller: an HTTP status, a short title and a detail naming what is wrong."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or _TITLES.get(status, "Error")
+        self.extra = extra
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    502: "Bad gateway",
+    503: "Service unavailable",
+}
+
+
+def problem(status: int, detail: str, **extra: Any) -> ProblemError:
+    """Shorthand to build a :class:`ProblemError` (``raise problem(404, "project … does not exist")``)."""
+    return ProblemError(status, detail, **extra)
+
+
+def problem_response(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of ``app`` a problem response."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response = problem_response(exc.status_code, _TITLES.get(exc.status_code, "Error"), detail, request.url.path)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": ".".join(str(part) for part in err.get("loc", ())), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
+        return problem_response(422, "Invalid request", detail, request.url.path, errors=errors)

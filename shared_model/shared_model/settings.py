@@ -1,0 +1,96 @@
+"""Settings for every service, read from the environment (prefix ``REFINERY_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("gateway", "tokenizer", "embedder", "weak_supervisor", "neural_search", "executor")
+DEFAULT_PORTS = {
+    "gateway": 4455,
+    "tokenizer": 4461,
+    "embedder": 4462,
+    "weak_supervisor": 4463,
+    "neural_search": 4464,
+    "executor": 4465,
+}
+
+
+class Settings(BaseSettings):
+    """All configuration. Each field maps to ``REFINERY_<NAME>``; ``docs/configuration.md`` lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="REFINERY_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the Postgres database; empty means the embedded Postgres under data_dir.",
+        validation_alias=AliasChoices("REFINERY_DATABASE_URL", "DATABASE_URL"),
+    )
+    data_dir: Path = Field(default=Path("data"), description="Where pid files, logs and local storage live.")
+    environment: str = Field(default="development", description="development, test or production.")
+    log_level: str = Field(default="INFO")
+
+    gateway_host: str = Field(default="0.0.0.0", description="Bind address of the public gateway.")
+    internal_host: str = Field(default="127.0.0.1", description="Bind address of the internal services.")
+    gateway_port: int = DEFAULT_PORTS["gateway"]
+    tokenizer_port: int = DEFAULT_PORTS["tokenizer"]
+    embedder_port: int = DEFAULT_PORTS["embedder"]
+    weak_supervisor_port: int = DEFAULT_PORTS["weak_supervisor"]
+    neural_search_port: int = DEFAULT_PORTS["neural_search"]
+    executor_port: int = DEFAULT_PORTS["executor"]
+    tokenizer_url: str = ""
+    embedder_url: str = ""
+    weak_supervisor_url: str = ""
+    neural_search_url: str = ""
+    executor_url: str = ""
+    service_timeout_s: float = Field(default=30.0, description="Timeout of one gateway call to an internal service.")
+
+    admin_email: str = Field(default="admin@localhost", description="Login of the admin created on first start.")
+    admin_password: str = Field(default="", description="Admin password on first start; empty = generate and print.")
+    session_ttl_hours: int = 24 * 7
+    cookie_secure: bool = False
+
+    upload_max_bytes: int = Field(default=1024 * 1024 * 1024, description="Largest accepted upload file.")
+    upload_max_columns: int = Field(default=500, description="Most columns an uploaded file may have.")
+    upload_chunk_rows: int = Field(default=50_000, description="Rows read and loaded per chunk on upload.")
+
+    job_heartbeat_s: float = Field(default=5.0, description="How often a running job's service beats.")
+    job_stale_after_s: float = Field(default=60.0, description="A running job silent this long is stale.")
+    job_max_attempts: int = Field(default=2, description="Attempts before a stale job is failed.")
+
+    qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
+    s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "refinery"
+    s3_secure: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg2://" + value[len("postgresql://") :]
+        return value
+
+    def service_url(self, name: str) -> str:
+        """Base URL of an internal service: its ``*_url`` setting, else the local host and port."""
+        explicit: str = getattr(self, f"{name}_url")
+        if explicit:
+            return explicit.rstrip("/")
+        return f"http://127.0.0.1:{self.service_port(name)}"
+
+    def service_port(self, name: str) -> int:
+        """Port a service listens on."""
+        port: int = getattr(self, f"{name}_port")
+        return port
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache with ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,83 @@
+"""Test fixtures shared by every test: a private Postgres database per test run, migrated once.
+
+The server is ``DATABASE_URL`` when set (``./test`` starts a throwaway embedded Postgres and sets it); otherwise a
+private embedded Postgres is started under a temporary folder. Each pytest run creates its own database on that
+server, so concurrent runs never see each other's rows, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ADMIN_PASSWORD = "admin-test-password"
+os.environ.setdefault("REFINERY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+os.environ.setdefault("REFINERY_ENVIRONMENT", "test")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
+    if url:
+        return url
+    from shared_model.embedded import ensure_embedded_postgres
+
+    folder = Path(tempfile.gettempdir()) / "refinery-test-postgres"
+    return ensure_embedded_postgres(folder)
+
+
+def _create_database() -> tuple[str, str]:
+    server = make_url(_server_url())
+    if server.drivername in ("postgresql", "postgres"):
+        server = server.set(drivername="postgresql+psycopg2")
+    name = f"refinery_test_{secrets.token_hex(4)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False), server.render_as_string(hide_password=False)
+
+
+_TEST_URL, _SERVER_URL = _create_database()
+os.environ["DATABASE_URL"] = _TEST_URL
+os.environ["REFINERY_DATABASE_URL"] = _TEST_URL
+
+from shared_model.settings import get_settings  # noqa: E402
+
+get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database_url() -> Iterator[str]:
+    """The migrated private test database (dropped after the run)."""
+    from shared_model.migrate import upgrade
+
+    upgrade(_TEST_URL)
+    yield _TEST_URL
+    from shared_model.db import get_engine
+
+    get_engine().dispose()
+    admin = create_engine(make_url(_SERVER_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(_TEST_URL).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture()
+def clean_db(database_url: str) -> str:
+    """Empty every table (the schema stays) before a test that needs a blank database."""
+    from shared_model.db import get_engine
+    from shared_model.models import Base
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return database_url
