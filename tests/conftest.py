@@ -12,10 +12,14 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from .service_processes import ServicePool
 
 ADMIN_PASSWORD = "admin-test-password"
 os.environ.setdefault("REFINERY_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -81,3 +85,16 @@ def clean_db(database_url: str) -> str:
     with get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     return database_url
+
+
+@pytest.fixture(scope="session")
+def services(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator["ServicePool"]:
+    """Real service processes, started on first use (``services.start("executor")``) and stopped after the run.
+
+    Starting one also sets ``REFINERY_<NAME>_URL`` so an in-process gateway calls it over HTTP.
+    """
+    from .service_processes import ServicePool
+
+    pool = ServicePool(tmp_path_factory.mktemp("service-logs"))
+    yield pool
+    pool.stop_all()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 04:26:25.487688
+Create Date: 2026-11-27 04:27:24.454307
 """
 from __future__ import annotations
 

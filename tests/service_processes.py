@@ -1,0 +1,89 @@
+"""Start real service processes (``python -m <service>``) for tests that talk HTTP between services."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared_model.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@dataclass
+class ServicePool:
+    """Starts each service once per test run on a free port and points the settings (``REFINERY_<NAME>_URL``) at it."""
+
+    log_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    running: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start(self, name: str, timeout_s: float = 120.0) -> ServiceProcess:
+        if name in self.running and self.running[name].process.poll() is None:
+            return self.running[name]
+        port = free_port()
+        env = {**os.environ, **self.extra_env, f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+        env.update({f"REFINERY_{other.upper()}_URL": proc.url for other, proc in self.running.items()})
+        log_path = self.log_dir / f"{name}.log"
+        handle = log_path.open("wb")
+        process = subprocess.Popen([sys.executable, "-m", name], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        service = ServiceProcess(name, port, process, log_path)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{service.log_tail()}")
+            try:
+                if httpx.get(f"{service.url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                service.stop()
+                raise RuntimeError(f"{name} did not become healthy in {timeout_s} s:\n{service.log_tail()}")
+            time.sleep(0.2)
+        self.running[name] = service
+        os.environ[f"REFINERY_{name.upper()}_URL"] = service.url
+        get_settings.cache_clear()
+        return service
+
+    def stop_all(self) -> None:
+        for service in self.running.values():
+            service.stop()
+        self.running.clear()
