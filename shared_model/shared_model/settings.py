@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     job_stale_after_s: float = Field(default=60.0, description="A running job silent this long is stale.")
     job_max_attempts: int = Field(default=2, description="Attempts before a stale job is failed.")
 
+    executor_backend: str = Field(default="auto", description="Sandbox for user code: auto, bwrap or docker.")
+    executor_allow_unsafe: bool = Field(
+        default=False, description="Run user code WITHOUT a sandbox when none is available (development only)."
+    )
+    executor_docker_image: str = Field(default="python:3.11-slim", description="Image of the docker sandbox backend.")
+    executor_extra_packages: list[str] = Field(
+        default_factory=list, description="Extra PyPI packages user code may import (installed once at executor start)."
+    )
+
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")
     s3_access_key: str = ""

@@ -1,0 +1,313 @@
+"""The program that runs INSIDE the sandbox: compiles user code once and applies it to record batches.
+
+Standard library only (spaCy is imported lazily, when code touches more than a text's ``.text``). It must not import
+anything of ours: the sandbox only sees the Python installation, its packages and this file.
+
+Protocol (fd 0 in, fd 1 out; both moved to private descriptors before user code runs, and fd 1 then points at
+stderr so that a stray ``os.write(1, …)`` cannot corrupt the stream): frames of a 4-byte big-endian length and a body.
+Input bodies are pickles written by the executor (trusted); output bodies are JSON (the executor never unpickles
+what the sandbox produced).
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import linecache
+import os
+import pickle
+import struct
+import sys
+import traceback
+import types
+from typing import Any
+
+_HEADER = struct.Struct(">I")
+_SELF = globals().get("__file__", "<string>")
+
+
+class _Channel:
+    def __init__(self) -> None:
+        self.rfd = os.dup(0)
+        self.wfd = os.dup(1)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(2, 1)
+        sys.stdin = open(os.devnull)  # noqa: SIM115
+        sys.stdout = sys.__stdout__ = os.fdopen(1, "w", closefd=False)
+        self.rfile = os.fdopen(self.rfd, "rb")
+
+    def read(self) -> Any:
+        header = self.rfile.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return None
+        (size,) = _HEADER.unpack(header)
+        body = self.rfile.read(size)
+        return pickle.loads(body)
+
+    def write(self, message: Any) -> None:
+        body = json.dumps(message, default=_jsonable, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        data = _HEADER.pack(len(body)) + body
+        view = memoryview(data)
+        while view:
+            written = os.write(self.wfd, view)
+            view = view[written:]
+
+
+def _jsonable(value: Any) -> Any:
+    return {"__type__": type(value).__name__, "__repr__": repr(value)[:200]}
+
+
+class _Capture(io.TextIOBase):
+    """A capped stdout: keeps the first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        room = self.cap - self.size
+        if room > 0:
+            kept = text[:room]
+            self.parts.append(kept)
+            self.size += len(kept)
+            self.dropped += len(text) - len(kept)
+        else:
+            self.dropped += len(text)
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[output truncated: {self.dropped} more characters]"
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text
+
+
+class _Docs:
+    """Rebuilds spaCy Docs for one project: from a record's DocBin when sent, else by tokenizing the text."""
+
+    def __init__(self, tokenizer: str) -> None:
+        self.tokenizer = tokenizer
+        self._nlp: Any = None
+        self._vocab: Any = None
+
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            import spacy
+
+            try:
+                self._nlp = spacy.load(self.tokenizer)
+            except (OSError, ImportError):
+                lang = self.tokenizer.split("_", 1)[0] if "_" in self.tokenizer else self.tokenizer
+                self._nlp = spacy.blank(lang or "en")
+        return self._nlp
+
+    def from_docbin(self, blob: bytes) -> list[Any]:
+        from spacy.tokens import DocBin
+
+        return list(DocBin().from_bytes(blob).get_docs(self.nlp().vocab))
+
+    def tokenize(self, text: str) -> Any:
+        return self.nlp()(text)
+
+
+class _RecordDocs:
+    """The Docs of one record, built on first use and shared by its text attributes."""
+
+    __slots__ = ("docs", "blob", "columns", "built")
+
+    def __init__(self, docs: _Docs, blob: bytes | None, columns: list[str]) -> None:
+        self.docs = docs
+        self.blob = blob
+        self.columns = columns
+        self.built: dict[str, Any] | None = None
+
+    def get(self, name: str, text: str) -> Any:
+        if self.built is None:
+            self.built = {}
+            if self.blob is not None:
+                try:
+                    for column, doc in zip(self.columns, self.docs.from_docbin(self.blob), strict=False):
+                        self.built[column] = doc
+                except Exception:  # noqa: BLE001 - a damaged DocBin falls back to tokenizing
+                    self.built = {}
+        doc = self.built.get(name)
+        if doc is None or doc.text != text:
+            doc = self.docs.tokenize(text)
+            self.built[name] = doc
+        return doc
+
+
+class LazyDoc:
+    """A text attribute as a spaCy ``Doc`` that is only built when code uses more than ``.text``."""
+
+    __slots__ = ("text", "_name", "_record", "_doc")
+
+    def __init__(self, text: str, name: str, record: _RecordDocs) -> None:
+        self.text = text
+        self._name = name
+        self._record = record
+        self._doc: Any = None
+
+    def _get(self) -> Any:
+        if self._doc is None:
+            self._doc = self._record.get(self._name, self.text)
+        return self._doc
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._get(), attribute)
+
+    def __iter__(self) -> Any:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self._get()
+
+
+def _user_traceback(exc: BaseException, filename: str) -> str:
+    """The traceback of ``exc`` from the first frame of the user's code on (our own frames left out)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    kept = [frame for frame in frames if frame.filename != _SELF]
+    while kept and kept[0].filename != filename:
+        kept.pop(0)
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(kept or frames)]
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+class _Function:
+    def __init__(self, spec: dict[str, Any], namespace_extra: dict[str, Any]) -> None:
+        self.id: str = spec["id"]
+        self.mode: str = spec["mode"]  # "lf", "ac" or "ide"
+        self.filename = f"<{spec.get('label') or self.id}>"
+        self.code: str = spec["code"]
+        self.error: str | None = None
+        self.fn: Any = None
+        self.is_generator = False
+        self.namespace: dict[str, Any] = {"__name__": "__user__", **namespace_extra}
+        linecache.cache[self.filename] = (len(self.code), None, self.code.splitlines(True), self.filename)
+        try:
+            compiled = compile(self.code, self.filename, "exec")
+        except SyntaxError as exc:
+            self.error = "".join(traceback.format_exception_only(type(exc), exc))
+            return
+        self.compiled = compiled
+        if self.mode == "ide":
+            return
+        try:
+            exec(compiled, self.namespace)  # noqa: S102 - running the user's code is the point (sandboxed)
+        except BaseException as exc:  # noqa: BLE001
+            self.error = _user_traceback(exc, self.filename)
+            return
+        name = spec.get("entry") or ("lf" if self.mode == "lf" else "ac")
+        self.fn = self.namespace.get(name)
+        if not callable(self.fn):
+            self.error = f"the code must define a function named {name}(record)"
+            return
+        self.is_generator = inspect.isgeneratorfunction(self.fn)
+
+    def apply(self, record: dict[str, Any]) -> Any:
+        if self.mode == "ide":
+            namespace = dict(self.namespace)
+            namespace["record"] = record
+            exec(self.compiled, namespace)  # noqa: S102
+            return None
+        if self.is_generator:
+            return list(self.fn(record))
+        return self.fn(record)
+
+
+def _convert(value: Any) -> Any:
+    """Plain JSON values stay as they are; anything else is described by its type so the executor can reject it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_convert(item) for item in value]
+    if isinstance(value, LazyDoc):
+        return {"__type__": "Doc", "__repr__": value.text[:200]}
+    return {"__type__": type(value).__name__, "__repr__": repr(value)[:200]}
+
+
+def main() -> None:
+    import faulthandler
+
+    faulthandler.enable()
+    channel = _Channel()
+    setup = channel.read()
+    if setup is None:
+        return
+    knowledge = types.ModuleType("knowledge")
+    for name, terms in setup.get("knowledge", {}).items():
+        setattr(knowledge, name, list(terms))
+    sys.modules["knowledge"] = knowledge
+    extra_paths = [path for path in setup.get("extra_paths", []) if os.path.isdir(path)]
+    sys.path[:0] = extra_paths
+    docs = _Docs(setup.get("tokenizer", "en"))
+    text_attributes = set(setup.get("text_attributes", []))
+    per_record_stdout = bool(setup.get("per_record_stdout"))
+    capture = _Capture(int(setup.get("stdout_cap", 100_000)))
+    sys.stdout = capture
+    functions = [_Function(spec, {}) for spec in setup["functions"]]
+    token_counts: dict[str, str] = setup.get("token_counts", {})  # function id -> attribute whose tokens to count
+    channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
+    live = [f for f in functions if f.error is None]
+    stop_on_error = bool(setup.get("stop_on_error"))
+    failed: set[str] = set()
+    while True:
+        batch = channel.read()
+        if batch is None:
+            break
+        out: dict[str, list[Any]] = {f.id: [] for f in live}
+        for record_id, data, blob, columns in batch["records"]:
+            holder = _RecordDocs(docs, blob, columns)
+            record = dict(data)
+            for name in text_attributes:
+                value = record.get(name)
+                if isinstance(value, str):
+                    record[name] = LazyDoc(value, name, holder)
+            for function in live:
+                if function.id in failed:
+                    continue
+                error = None
+                value: Any = None
+                try:
+                    value = _convert(function.apply(record))
+                except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
+                    error = _user_traceback(exc, function.filename)
+                    if stop_on_error:
+                        failed.add(function.id)
+                n_tokens = None
+                count_attribute = token_counts.get(function.id)
+                if count_attribute and error is None:
+                    field = record.get(count_attribute)
+                    n_tokens = len(field) if isinstance(field, LazyDoc) else None
+                printed = capture.take() if per_record_stdout else None
+                out[function.id].append([record_id, value, error, printed, n_tokens])
+        message: dict[str, Any] = {"results": out}
+        if not per_record_stdout:
+            message["stdout"] = capture.take()
+        channel.write(message)
+
+
+if __name__ == "__main__":
+    main()
