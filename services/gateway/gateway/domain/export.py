@@ -1,0 +1,180 @@
+"""Export a project's records, streamed, in the original's format (JSON array), JSONL or CSV.
+
+One object per record: the attribute values in column order, then per labeling task the columns its
+:data:`COLUMN_BUILDERS` entry makes — for classification ``{attr}__{task}__MANUAL``, ``…__WEAK_SUPERVISION`` and
+``…__WEAK_SUPERVISION__confidence`` (an empty attribute part for whole-record tasks). Only valid manual labels are
+exported. Records are read through a server-side cursor, a few thousand at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared_model.db import raw_connection
+from shared_model.models import DataType, SourceType, TaskType
+
+FETCH_ROWS = 2000
+FLUSH_BYTES = 1 << 16
+MEDIA_TYPES = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A labeling task as the export sees it."""
+
+    id: str
+    name: str
+    attribute: str | None
+    task_type: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.attribute or ''}__{self.name}"
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One exported record-label association (valid manual or weak supervision)."""
+
+    source_type: str
+    label: str
+    confidence: float | None
+    token_start: int | None
+    token_end: int | None
+
+
+class ColumnBuilder(Protocol):
+    """Makes a task type's export columns: their names, and their values for one record."""
+
+    def names(self, task: TaskInfo) -> list[str]: ...
+
+    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any]) -> list[Any]: ...
+
+
+class ClassificationColumns:
+    """``__MANUAL`` (the valid manual label), ``__WEAK_SUPERVISION`` and its ``__confidence``."""
+
+    def names(self, task: TaskInfo) -> list[str]:
+        return [f"{task.prefix}__MANUAL", f"{task.prefix}__WEAK_SUPERVISION", f"{task.prefix}__WEAK_SUPERVISION__confidence"]
+
+    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any]) -> list[Any]:
+        manual = next((row.label for row in labels if row.source_type == SourceType.MANUAL.value), None)
+        weak = next((row for row in labels if row.source_type == SourceType.WEAK_SUPERVISION.value), None)
+        return [manual, weak.label if weak else None, weak.confidence if weak else None]
+
+
+# Per task type, how its columns are made. Extraction (B-/I-/OUTSIDE arrays) and multi-label columns go here.
+COLUMN_BUILDERS: dict[str, ColumnBuilder] = {
+    TaskType.MULTICLASS_CLASSIFICATION.value: ClassificationColumns(),
+}
+
+_RECORDS_SQL = """
+SELECT r.id, r.data, coalesce((
+    SELECT jsonb_agg(jsonb_build_array(a.labeling_task_id, a.source_type, l.name, a.confidence, a.token_start, a.token_end)
+                     ORDER BY a.source_type, a.token_start, a.created_at)
+    FROM record_label_association a JOIN label l ON l.id = a.label_id
+    WHERE a.record_id = r.id
+      AND ((a.source_type = 'MANUAL' AND a.is_valid_manual_label) OR a.source_type = 'WEAK_SUPERVISION')
+), '[]'::jsonb)
+FROM record r WHERE r.project_id = %s ORDER BY r.id
+"""
+
+
+class Exporter:
+    """The columns of a project's export and its records as ordered dicts."""
+
+    def __init__(self, project_id: uuid.UUID) -> None:
+        self.project_id = project_id
+        conn = raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(
+                "SELECT name FROM attribute WHERE project_id = %s AND data_type <> %s ORDER BY relative_position",
+                (project_id, DataType.EMBEDDING_LIST.value),
+            )
+            self.attributes = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT t.id::text, t.name, a.name, t.task_type FROM labeling_task t"
+                " LEFT JOIN attribute a ON a.id = t.attribute_id WHERE t.project_id = %s ORDER BY t.created_at, t.name",
+                (project_id,),
+            )
+            self.tasks = [TaskInfo(*row) for row in cursor.fetchall() if row[3] in COLUMN_BUILDERS]
+        finally:
+            conn.rollback()
+            conn.close()
+        self.columns = list(self.attributes)
+        for task in self.tasks:
+            self.columns.extend(COLUMN_BUILDERS[task.task_type].names(task))
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every record in id order (a server-side cursor; never all rows in memory)."""
+        conn = raw_connection()
+        try:
+            cursor = conn.cursor(name=f"export_{uuid.uuid4().hex}")
+            cursor.itersize = FETCH_ROWS
+            cursor.execute(_RECORDS_SQL, (self.project_id,))
+            for _record_id, data, label_rows in cursor:
+                by_task: dict[str, list[LabelRow]] = {}
+                for task_id, source_type, label, confidence, start, end in label_rows:
+                    by_task.setdefault(task_id, []).append(LabelRow(source_type, label, confidence, start, end))
+                out = {name: data.get(name) for name in self.attributes}
+                for task in self.tasks:
+                    builder = COLUMN_BUILDERS[task.task_type]
+                    out.update(zip(builder.names(task), builder.values(task, by_task.get(task.id, []), data), strict=True))
+                yield out
+            cursor.close()
+        finally:
+            conn.rollback()
+            conn.close()
+
+    def stream(self, fmt: str) -> Iterator[bytes]:
+        """The export as UTF-8 bytes in ``fmt`` (json, jsonl or csv), in pieces of about 64 KiB."""
+        pieces = {"json": self._json, "jsonl": self._jsonl, "csv": self._csv}[fmt]()
+        buffer: list[str] = []
+        size = 0
+        for piece in pieces:
+            buffer.append(piece)
+            size += len(piece)
+            if size >= FLUSH_BYTES:
+                yield "".join(buffer).encode("utf-8")
+                buffer, size = [], 0
+        if buffer:
+            yield "".join(buffer).encode("utf-8")
+
+    def _json(self) -> Iterator[str]:
+        yield "["
+        separator = "\n"
+        for record in self.records():
+            yield separator + json.dumps(record, ensure_ascii=False)
+            separator = ",\n"
+        yield "\n]\n"
+
+    def _jsonl(self) -> Iterator[str]:
+        for record in self.records():
+            yield json.dumps(record, ensure_ascii=False) + "\n"
+
+    def _csv(self) -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        for record in self.records():
+            writer.writerow([_csv_cell(value) for value in record.values()])
+            if out.tell() >= FLUSH_BYTES:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value

@@ -1,0 +1,83 @@
+"""Attribute type inference over the staged (text) columns, as the original does with pandas.
+
+Rules, on the non-null values of a column:
+
+* all integers (``^[+-]?[0-9]+$``) → INTEGER, or TEXT if one lies outside the 32-bit range (the original's
+  "int above 2^31−1 → TEXT");
+* all numbers (integers, decimals, exponents) → FLOAT;
+* all ``true``/``false`` (any case) → BOOLEAN;
+* otherwise CATEGORY when the distinct values are at most 20 % of the rows and the longest is under 50 characters,
+  else TEXT. A column with no value at all is TEXT.
+
+A JSON or XLSX column holding any string is never numeric or boolean (its values stay text). Each check is an
+``EXISTS`` query that stops at the first counter-example, so a text column costs one scan (its length), an integer
+column two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared_model.models import DataType
+
+INT_RE = r"^[+-]?[0-9]+$"
+FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+CATEGORY_MAX_UNIQUE_SHARE = 0.2
+CATEGORY_MAX_LENGTH = 50
+
+# Which inferred types an existing attribute of a type accepts on append (None: a column with no value).
+ACCEPTS: dict[DataType, set[DataType]] = {
+    DataType.INTEGER: {DataType.INTEGER},
+    DataType.FLOAT: {DataType.INTEGER, DataType.FLOAT},
+    DataType.BOOLEAN: {DataType.BOOLEAN},
+    DataType.CATEGORY: {DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT},
+    DataType.TEXT: {DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT},
+}
+
+
+def _exists(cursor: Any, table: str, condition: str, params: tuple[Any, ...] = ()) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {condition})", params)
+    return bool(cursor.fetchone()[0])
+
+
+def infer_type(cursor: Any, table: str, column: str, rows: int, strings_only: bool) -> DataType:
+    """The data type of staged text column ``column`` of ``table`` (``rows`` rows in all)."""
+    c = column
+    if not _exists(cursor, table, f"{c} IS NOT NULL"):
+        return DataType.TEXT
+    if not strings_only:
+        if not _exists(cursor, table, f"{c} IS NOT NULL AND {c} !~ %s", (INT_RE,)):
+            out_of_range = _exists(
+                cursor,
+                table,
+                f"{c} IS NOT NULL AND (length({c}) > 40 OR {c}::numeric NOT BETWEEN %s AND %s)",
+                (INT32_MIN, INT32_MAX),
+            )
+            return DataType.TEXT if out_of_range else DataType.INTEGER
+        if not _exists(cursor, table, f"{c} IS NOT NULL AND {c} !~ %s", (FLOAT_RE,)):
+            return DataType.FLOAT
+        if not _exists(cursor, table, f"{c} IS NOT NULL AND lower({c}) NOT IN ('true', 'false')"):
+            return DataType.BOOLEAN
+    if _exists(cursor, table, f"length({c}) >= %s", (CATEGORY_MAX_LENGTH,)):
+        return DataType.TEXT
+    cursor.execute(f"SELECT count(DISTINCT {c}) FROM {table}")
+    unique = int(cursor.fetchone()[0])
+    return DataType.CATEGORY if unique <= CATEGORY_MAX_UNIQUE_SHARE * rows else DataType.TEXT
+
+
+def json_value_sql(column: str, data_type: DataType) -> str:
+    """SQL turning staged text into the JSON value stored in ``record.data`` for an attribute of ``data_type``."""
+    if data_type == DataType.INTEGER:
+        return f"{column}::bigint"
+    if data_type == DataType.FLOAT:
+        return f"{column}::numeric"
+    if data_type == DataType.BOOLEAN:
+        return f"{column}::boolean"
+    return column
+
+
+def is_unique(cursor: Any, table: str, column: str) -> bool:
+    """Whether an INTEGER column has a value in every row and no value twice (a usable primary key)."""
+    cursor.execute(f"SELECT count({column}) = count(*) AND count(DISTINCT {column}::bigint) = count(*) FROM {table}")
+    return bool(cursor.fetchone()[0])

@@ -1,0 +1,259 @@
+"""A project's data: upload a file (as a job), list records (keyset pagination), export (streamed)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from shared_model import jobs
+from shared_model.db import session_scope
+from shared_model.models import Attribute, Record
+from shared_model.service import problem
+from shared_model.settings import get_settings
+
+from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..domain.export import MEDIA_TYPES, Exporter
+from ..domain.upload import UploadError, file_format, read_head, schema_differences, split_columns
+from ..domain.upload.loader import project_attributes, project_has_records
+from ..schemas import JobOut
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["data"])
+
+MULTIPART_SLACK = 64 * 1024  # multipart headers and boundaries around the file
+
+
+class RecordOut(BaseModel):
+    id: int
+    data: dict[str, Any]
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOut]
+    next_after: int | None = None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _FilePart:
+    """Receives the multipart stream: the ``file`` field goes straight to disk, with the size limit enforced."""
+
+    def __init__(self, folder: Path, max_bytes: int, content_length: int | None) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.content_length = content_length
+        self.headers: dict[bytes, bytes] = {}
+        self.field = b""
+        self.value = b""
+        self.filename: str | None = None
+        self.fmt = ""
+        self.path: Path | None = None
+        self.handle: Any = None
+        self.size = 0
+        self.in_file = False
+        self.fields: dict[str, str] = {}
+
+    def on_part_begin(self) -> None:
+        self.headers, self.in_file, self.value = {}, False, b""
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.field.lower()] = self.value
+        self.field, self.value = b"", b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        filename = options.get(b"filename")
+        if name != "file" or filename is None or self.filename is not None:
+            return
+        self.filename = Path(filename.decode("utf-8", "replace").replace("\\", "/")).name or "upload"
+        self.fmt = file_format(self.filename)
+        if self.content_length is not None and self.content_length > self.max_bytes + MULTIPART_SLACK:
+            raise _TooLarge()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / f"{uuid.uuid4().hex}{Path(self.filename).suffix.lower()}"
+        self.handle = self.path.open("wb")
+        self.in_file = True
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.in_file:
+            self.size += end - start
+            if self.size > self.max_bytes:
+                raise _TooLarge()
+            self.handle.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self.in_file:
+            self.handle.close()
+            self.in_file = False
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "JSON, JSONL/NDJSON, CSV/TXT or XLSX"}
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/upload", response_model=JobOut, status_code=202, openapi_extra=_UPLOAD_BODY)
+async def upload(request: Request, project: ProjectDep, user: CurrentUser, mode: Literal["append"] = Query("append")) -> JobOut:
+    """Upload a file as multipart field ``file``; its records are loaded by an ``upload`` job (all or nothing).
+
+    The header and first rows are checked at once (4xx naming file, row and column); the job checks the rest.
+    Appending to a project with records requires the same attribute columns.
+    """
+    settings = get_settings()
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise problem(415, "send the file as multipart/form-data with the field 'file'")
+    length_header = request.headers.get("content-length")
+    content_length = int(length_header) if length_header and length_header.isdigit() else None
+    part = _FilePart(settings.data_dir / "uploads", settings.upload_max_bytes, content_length)
+    parser = MultipartParser(boundary, callbacks=_callbacks(part))  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except _TooLarge:
+        part.discard()
+        raise problem(413, f"{part.filename} is larger than the upload limit of {_size(settings.upload_max_bytes)}") from None
+    except UploadError as exc:
+        part.discard()
+        raise problem(exc.status, exc.detail) from None
+    except Exception as exc:  # noqa: BLE001 - a broken multipart body
+        part.discard()
+        raise problem(400, f"malformed multipart body: {exc}") from None
+    if part.path is None or part.filename is None:
+        raise problem(422, "no file in the request: send it as multipart/form-data field 'file'")
+    try:
+        return await run_in_threadpool(_accept, part.path, part.filename, part.fmt, project.id, user.id)
+    except UploadError as exc:
+        part.path.unlink(missing_ok=True)
+        raise problem(exc.status, exc.detail) from None
+    except BaseException:
+        part.path.unlink(missing_ok=True)
+        raise
+
+
+def _callbacks(part: _FilePart) -> dict[str, Any]:
+    names = [
+        "on_part_begin",
+        "on_header_field",
+        "on_header_value",
+        "on_header_end",
+        "on_headers_finished",
+        "on_part_data",
+        "on_part_end",
+    ]
+    return {name: getattr(part, name) for name in names}
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor} {unit} ({n} bytes)"
+    return f"{n} bytes"
+
+
+def _accept(path: Path, filename: str, fmt: str, project_id: uuid.UUID, user_id: uuid.UUID) -> JobOut:
+    """Check the file's head and (when appending) its columns, then enqueue the upload job."""
+    settings = get_settings()
+    head = read_head(path, filename, fmt, settings.upload_max_columns)
+    with session_scope() as session:
+        cursor = session.connection().connection.cursor()
+        if project_has_records(cursor, project_id):
+            attributes = project_attributes(cursor, project_id)
+            differences = schema_differences(split_columns(filename, head.header, set(attributes)), attributes)
+            if differences:
+                raise UploadError(f"{filename} does not match the project's attributes: " + "; ".join(differences), 409)
+        else:
+            split_columns(filename, head.header)
+        job = jobs.enqueue(
+            session,
+            kind="upload",
+            owner_service="gateway",
+            project_id=project_id,
+            parameters={
+                "path": str(path.resolve()),
+                "filename": filename,
+                "format": fmt,
+                "delimiter": head.delimiter,
+                "user_id": str(user_id),
+                "mode": "append",
+            },
+            created_by=user_id,
+        )
+        session.flush()
+        session.refresh(job)
+        return JobOut.model_validate(job)
+
+
+@router.get("/records", response_model=RecordPage)
+def list_records(
+    project: ProjectDep,
+    session: SessionDep,
+    limit: int = Query(100, ge=1, le=1000),
+    after: int | None = Query(None, description="Return records with an id greater than this (the last page's next_after)."),
+) -> RecordPage:
+    """Records in id order, ``limit`` at a time; pass ``next_after`` as ``after`` for the next page."""
+    query = select(Record.id, Record.data).where(Record.project_id == project.id)
+    if after is not None:
+        query = query.where(Record.id > after)
+    rows = session.execute(query.order_by(Record.id).limit(limit + 1)).all()
+    order = list(
+        session.scalars(select(Attribute.name).where(Attribute.project_id == project.id).order_by(Attribute.relative_position))
+    )
+    items = [RecordOut(id=row[0], data=_ordered(row[1], order)) for row in rows[:limit]]
+    return RecordPage(items=items, next_after=items[-1].id if len(rows) > limit else None)
+
+
+def _ordered(data: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    out = {name: data[name] for name in order if name in data}
+    out.update((key, value) for key, value in data.items() if key not in out)
+    return out
+
+
+@router.get("/export")
+def export(project: ProjectDep, format: Literal["json", "jsonl", "csv"] = Query("json")) -> StreamingResponse:
+    """All records with their labels, streamed: JSON (the original's format, an array), JSONL or CSV."""
+    exporter = Exporter(project.id)
+    safe = re.sub(r"[^\w.-]+", "_", project.name).strip("_") or "export"
+    return StreamingResponse(
+        exporter.stream(format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{safe}.{format}"'},
+    )
