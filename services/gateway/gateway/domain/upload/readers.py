@@ -161,20 +161,21 @@ def _only_blank_lines_left(reader: Any) -> bool:
 
 
 def csv_payload_size(path: Path) -> int:
-    """Bytes of a CSV file without trailing blank lines (one final line break kept)."""
+    """Bytes of a CSV file without trailing blank lines (its last line break kept)."""
     size = path.stat().st_size
     with path.open("rb") as handle:
         end = size
         while end > 0:
             step = min(4096, end)
             handle.seek(end - step)
-            chunk = handle.read(step)
-            stripped = chunk.rstrip(b"\r\n \t")
+            stripped = handle.read(step).rstrip(b"\r\n")
             if stripped:
                 end = end - step + len(stripped)
                 break
             end -= step
-    return min(size, end + 1) if end < size else size
+        handle.seek(end)
+        tail = handle.read(2)
+    return end + (2 if tail == b"\r\n" else 1 if tail[:1] in (b"\r", b"\n") else 0)
 
 
 class ByteLimitReader:
