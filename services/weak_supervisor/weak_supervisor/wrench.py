@@ -99,7 +99,7 @@ def score(proba: NDArray[np.float64], gold: NDArray[np.int64], n_classes: int) -
     predictions = tie_break_predictions(proba)
     accuracy = float((predictions == gold).mean() * 100)
     f1s = []
-    for cls in ([1] if n_classes == 2 else range(n_classes)):
+    for cls in [1] if n_classes == 2 else range(n_classes):
         tp = float(np.sum((predictions == cls) & (gold == cls)))
         fp = float(np.sum((predictions == cls) & (gold != cls)))
         fn = float(np.sum((predictions != cls) & (gold == cls)))

@@ -35,7 +35,10 @@ def cross_validated_accuracy(
 
 
 def fit_predict(
-    votes: Votes, manual: Manual, options: ModelOptions, candidates: dict[str, Callable[[Votes, Manual, ModelOptions], Prediction]]
+    votes: Votes,
+    manual: Manual,
+    options: ModelOptions,
+    candidates: dict[str, Callable[[Votes, Manual, ModelOptions], Prediction]],
 ) -> Prediction:
     """Rank ``candidates`` by cross-validated accuracy (ties: the earlier candidate) and refit the best on everything."""
     n_rows = len(np.unique(manual.rows)) if len(manual) else 0

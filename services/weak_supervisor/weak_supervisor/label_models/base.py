@@ -87,7 +87,13 @@ class Votes:
         new_of_old[index] = np.arange(len(index))
         sel = keep_rows[self.rows]
         votes = Votes(
-            len(index), self.n_sources, self.n_classes, new_of_old[self.rows[sel]], self.sources[sel], self.classes[sel], self.confidence[sel]
+            len(index),
+            self.n_sources,
+            self.n_classes,
+            new_of_old[self.rows[sel]],
+            self.sources[sel],
+            self.classes[sel],
+            self.confidence[sel],
         )
         return votes, index
 

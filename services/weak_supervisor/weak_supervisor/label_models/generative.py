@@ -17,7 +17,7 @@ MAX_FIT_ROWS = 200_000  # parameters are m·K·K numbers: a sample this big esti
 
 def _prior_counts(votes: Votes, fire: FloatArray, share: FloatArray, strength: float, accuracy: float) -> FloatArray:
     """Dirichlet pseudo-counts ``m × K(vote) × K(true)``: a heuristic usually votes the true class."""
-    m, k = votes.n_sources, votes.n_classes
+    k = votes.n_classes
     base = np.full((k, k), (1.0 - accuracy) / max(k - 1, 1))
     np.fill_diagonal(base, accuracy)
     scale = strength * votes.n_records / k
@@ -64,11 +64,12 @@ def dawid_skene(
     onehot_t = onehot.T.tocsr()
     q = majority_init(fit_votes)
     q[fit_labeled] = np.eye(k)[fit_labels[fit_labeled]]
-    iterations = 0
+    done = 0
     weights = np.zeros((m * k, k))
     log_abstain_total = np.zeros(k)
     log_prior = np.zeros(k)
-    for iterations in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):
+        done = iteration
         weighted = q * row_weight[:, None]
         voted = np.asarray(onehot_t @ weighted).reshape(m, k, k) + prior
         total = weighted.sum(axis=0)
@@ -88,12 +89,11 @@ def dawid_skene(
     full = votes.onehot() if not fit_rows.all() else onehot
     posterior = softmax(np.asarray(full @ weights) + log_abstain_total + log_prior)
     summary = {
-        "iterations": iterations,
+        "iterations": done,
         "fit_rows": int(fit_rows.sum()),
         "class_prior": [round(float(p), 4) for p in np.exp(log_prior)],
     }
     return posterior, summary
-
 
 
 def fit_predict(votes: Votes, manual: Manual, options: ModelOptions) -> Prediction:

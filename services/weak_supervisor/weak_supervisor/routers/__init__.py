@@ -1,0 +1,1 @@
+"""HTTP endpoints of the weak_supervisor (called by the gateway)."""

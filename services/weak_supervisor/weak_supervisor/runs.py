@@ -1,0 +1,208 @@
+"""The service's work: a weak-supervision run for a task, and a task's heuristic statistics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from shared_model.db import session_scope
+from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from .extraction import aggregate_spans, token_precision
+from .label_models import MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
+from .statistics import FIELDS, classification_statistics, estimates, extraction_statistics
+from .store import BadRequest, TaskData, load_task, replace_weak_labels
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    return None
+
+
+def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Validate run parameters (BadRequest naming the bad one)."""
+    model = parameters.get("model") or "auto"
+    if model not in MODEL_NAMES:
+        raise BadRequest(f"model must be one of {', '.join(MODEL_NAMES)}, not {model!r}")
+    min_confidence = float(parameters.get("min_confidence") or 0.0)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise BadRequest("min_confidence must lie in [0, 1]")
+    overrides: dict[uuid.UUID, float] = {}
+    for key, value in (parameters.get("precision_overrides") or {}).items():
+        try:
+            overrides[uuid.UUID(str(key))] = float(value)
+        except ValueError as exc:
+            raise BadRequest(f"precision_overrides: {key!r} is not a heuristic id") from exc
+        if not 0.0 <= overrides[uuid.UUID(str(key))] <= 1.0:
+            raise BadRequest(f"precision_overrides: the precision of {key} must lie in [0, 1]")
+    ids = parameters.get("heuristic_ids")
+    try:
+        source_ids = None if ids is None else [uuid.UUID(str(x)) for x in ids]
+    except ValueError as exc:
+        raise BadRequest("heuristic_ids must be heuristic ids") from exc
+    if source_ids is not None and not source_ids:
+        raise BadRequest("heuristic_ids is empty: choose at least one heuristic")
+    return {
+        "model": model,
+        "min_confidence": min_confidence,
+        "overrides": overrides,
+        "source_ids": source_ids,
+        "seed": int(parameters.get("seed") or 0),
+    }
+
+
+def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """Fit and return (details, (rows, labels, confidence, starts, ends))."""
+    overrides = {task.source_ids.index(s): p for s, p in options["overrides"].items() if s in task.source_ids}
+    unknown = [str(s) for s in options["overrides"] if s not in task.source_ids]
+    if unknown:
+        raise BadRequest(f"precision_overrides name heuristics not used in this run: {', '.join(unknown)}")
+    model_options = ModelOptions(precision_overrides=overrides, seed=options["seed"])
+    if task.is_extraction:
+        assert task.spans is not None and task.manual_spans is not None
+        precision = token_precision(task.spans, task.manual_spans, len(task.source_ids), len(task.label_ids))
+        if len(task.manual_spans) == 0:
+            precision[:] = 0.8
+        spans = aggregate_spans(task.spans, precision, overrides)
+        arrays = (
+            np.asarray([s.row for s in spans], dtype=np.int64),
+            np.asarray([s.label for s in spans], dtype=np.int64),
+            np.asarray([s.confidence for s in spans]),
+            np.asarray([s.start for s in spans], dtype=np.int64),
+            np.asarray([s.end for s in spans], dtype=np.int64),
+        )
+        return {"model": "refinery", "note": "extraction uses the reference's span aggregation"}, arrays
+    if task.task_type == TaskType.MULTILABEL_CLASSIFICATION:
+        proba, details = fit_predict_multilabel(task.votes, task.manual, model_options)
+        rows, labels = np.nonzero(proba >= details["threshold"])
+        return {"model": "multilabel-noisy-or", **details}, (rows, labels, proba[rows, labels], None, None)
+    prediction = fit_predict(options["model"], task.votes, task.manual, model_options)
+    best, confidence = prediction.winners()
+    top2 = np.sort(prediction.proba, axis=1)[:, -2:] if task.votes.n_classes > 1 else None
+    untied = np.ones(task.votes.n_records, dtype=bool) if top2 is None else top2[:, 1] - top2[:, 0] > 1e-9
+    rows = np.flatnonzero(prediction.labeled & untied)
+    return prediction.details, (rows, best[rows], confidence[rows], None, None)
+
+
+def run_weak_supervision(
+    task_id: uuid.UUID,
+    parameters: dict[str, Any],
+    *,
+    run_id: uuid.UUID | None = None,
+    job_id: uuid.UUID | None = None,
+    progress: Progress = _no_progress,
+) -> dict[str, Any]:
+    """Fit the chosen model, replace the task's weak-supervision labels and record the run; returns the summary."""
+    options = parse_options(parameters)
+    started = time.perf_counter()
+    with session_scope() as session:
+        task = load_task(session, task_id, options["source_ids"])
+        run = session.get(WeakSupervisionRun, run_id) if run_id else None
+        if run is None:
+            run = WeakSupervisionRun(
+                id=run_id or uuid.uuid4(), project_id=task.project_id, labeling_task_id=task_id, job_id=job_id
+            )
+            session.add(run)
+        run.state = RunState.RUNNING
+        run.started_at = datetime.now(UTC)
+        run.options = {**parameters, "model": options["model"]}
+        run_id = run.id
+    try:
+        if not task.source_ids:
+            raise BadRequest(f"labeling task {task_id} has no (selected) heuristics to combine")
+        progress(0.2, f"fitting {options['model']} on {task.votes.n_records} records")
+        details, (rows, labels, confidence, starts, ends) = _predict(task, options)
+        keep = confidence >= options["min_confidence"]
+        rows, labels, confidence = rows[keep], labels[keep], confidence[keep]
+        if starts is not None and ends is not None:
+            starts, ends = starts[keep], ends[keep]
+        progress(0.7, f"writing {len(rows)} labels")
+        written = replace_weak_labels(task, rows, labels, confidence, starts, ends)
+        distribution = (
+            np.bincount(labels, minlength=len(task.label_ids)) if len(labels) else np.zeros(len(task.label_ids), dtype=np.int64)
+        )
+        summary = {
+            "model": options["model"],
+            "model_details": details,
+            "labels_written": written,
+            "records": int(task.votes.n_records),
+            "heuristics": [str(s) for s in task.source_ids],
+            "coverage": round(len(np.unique(rows)) / task.votes.n_records, 4) if task.votes.n_records else 0.0,
+            "label_distribution": {str(task.label_ids[i]): int(c) for i, c in enumerate(distribution)},
+            "mean_confidence": round(float(confidence.mean()), 4) if len(confidence) else None,
+            "min_confidence": options["min_confidence"],
+            "manual_labels": int(len(np.unique(task.manual.rows))),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    except Exception as exc:
+        with session_scope() as session:
+            failed = session.get(WeakSupervisionRun, run_id)
+            if failed is not None:
+                failed.state = RunState.FAILED
+                failed.error = str(exc)
+                failed.finished_at = datetime.now(UTC)
+        raise
+    with session_scope() as session:
+        done = session.get(WeakSupervisionRun, run_id)
+        assert done is not None
+        done.state = RunState.FINISHED
+        done.summary = summary
+        done.finished_at = datetime.now(UTC)
+    return {"run_id": str(run_id), **summary}
+
+
+def compute_statistics(task_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Recompute and store the statistics of every heuristic of a task; returns them."""
+    with session_scope() as session:
+        task = load_task(session, task_id, None, selected_only=False)
+        m, k = len(task.source_ids), len(task.label_ids)
+        if task.is_extraction:
+            assert task.spans is not None and task.manual_spans is not None
+            counts = extraction_statistics(task.spans, task.manual_spans, m, k)
+        else:
+            counts = classification_statistics(task.votes, task.manual)
+        if task.source_ids:
+            session.execute(delete(HeuristicStatistics).where(HeuristicStatistics.source_id.in_(task.source_ids)))
+        rows: list[dict[str, Any]] = []
+        now = datetime.now(UTC)
+        for j, source in enumerate(task.source_ids):
+            for c, label in enumerate(task.label_ids):
+                values = {name: int(counts[name][j, c]) for name in FIELDS}
+                if values["record_coverage"] == 0 and values["true_positives"] == 0 and values["false_positives"] == 0:
+                    continue  # a label this heuristic never gives
+                rows.append({"project_id": task.project_id, "source_id": source, "label_id": label, "updated_at": now, **values})
+        if rows:
+            session.execute(insert(HeuristicStatistics), rows)
+    return [statistics_view(r) for r in rows]
+
+
+def statistics_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored statistics row with est. precision and recall."""
+    precision, recall = estimates(row["true_positives"], row["false_positives"], row["false_negatives"])
+    return {
+        "source_id": str(row["source_id"]),
+        "label_id": str(row["label_id"]),
+        **{name: row[name] for name in FIELDS},
+        "est_precision": precision,
+        "est_recall": recall,
+    }
+
+
+def stored_statistics(task_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The stored statistics of a task's heuristics."""
+    from shared_model.models import InformationSource
+
+    with session_scope() as session:
+        found = session.scalars(
+            select(HeuristicStatistics)
+            .join(InformationSource, InformationSource.id == HeuristicStatistics.source_id)
+            .where(InformationSource.labeling_task_id == task_id)
+        ).all()
+        return [statistics_view({c: getattr(s, c) for c in ("source_id", "label_id", *FIELDS)}) for s in found]

@@ -1,0 +1,94 @@
+"""Debounced recomputation of heuristic statistics after manual labels change.
+
+Every ``interval_s`` the watcher compares each task's count and newest timestamp of valid manual labels with what it
+saw before; a task that changed and then stayed quiet for ``quiet_s`` gets one ``heuristic_statistics`` job (unless
+one is already queued).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime
+
+from shared_model.db import session_scope
+from shared_model.jobs import enqueue
+from sqlalchemy import text
+
+log = logging.getLogger("weak_supervisor.watcher")
+
+_CHANGES = text(
+    "SELECT r.labeling_task_id, t.project_id, count(*), max(r.created_at) FROM record_label_association r "
+    "JOIN labeling_task t ON t.id = r.labeling_task_id "
+    "WHERE r.source_type = 'MANUAL' AND r.is_valid_manual_label "
+    "AND EXISTS (SELECT 1 FROM information_source s WHERE s.labeling_task_id = r.labeling_task_id) "
+    "GROUP BY r.labeling_task_id, t.project_id"
+)
+
+
+def enqueue_statistics(task_id: uuid.UUID, project_id: uuid.UUID, source_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Queue a statistics job for a task unless one is already queued; returns the job id."""
+    with session_scope() as session:
+        queued = session.scalar(
+            text(
+                "SELECT id FROM job WHERE kind = 'heuristic_statistics' AND state = 'queued' "
+                "AND parameters->>'labeling_task_id' = :t LIMIT 1"
+            ),
+            {"t": str(task_id)},
+        )
+        if queued is not None:
+            return uuid.UUID(str(queued))
+        params = {"labeling_task_id": str(task_id), "source_id": str(source_id) if source_id else None}
+        job = enqueue(
+            session, kind="heuristic_statistics", owner_service="weak_supervisor", project_id=project_id, parameters=params
+        )
+        return job.id
+
+
+class ManualLabelWatcher:
+    """Background thread enqueuing statistics jobs for tasks whose manual labels changed (debounced)."""
+
+    def __init__(self, interval_s: float = 2.0, quiet_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self.quiet_s = quiet_s
+        self._seen: dict[uuid.UUID, tuple[int, datetime]] = {}
+        self._pending: dict[uuid.UUID, tuple[uuid.UUID, float]] = {}
+        self._stop = threading.Event()
+        self._primed = False
+
+    def check(self) -> list[uuid.UUID]:
+        """One pass; returns the tasks for which a job was enqueued."""
+        with session_scope() as session:
+            current = {row[0]: (row[1], int(row[2]), row[3]) for row in session.execute(_CHANGES)}
+        now = time.monotonic()
+        for task_id, (project_id, count, newest) in current.items():
+            if self._primed and self._seen.get(task_id) != (count, newest):
+                self._pending[task_id] = (project_id, now)
+            self._seen[task_id] = (count, newest)
+        for task_id in [t for t in self._seen if t not in current]:
+            del self._seen[task_id]  # all manual labels removed: counted as a change
+            if self._primed:
+                self._pending[task_id] = self._pending.get(task_id, (uuid.UUID(int=0), now))
+        self._primed = True
+        fired = []
+        for task_id, (project_id, changed_at) in list(self._pending.items()):
+            if now - changed_at >= self.quiet_s and project_id.int:
+                enqueue_statistics(task_id, project_id)
+                fired.append(task_id)
+                del self._pending[task_id]
+        return fired
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the watcher must survive a database hiccup
+                log.exception("manual-label watcher pass failed")
+
+    def start(self) -> None:
+        threading.Thread(target=self._loop, name="manual-label-watcher", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
