@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
+from shared_model.jobs import JobWorker
 from shared_model.service import create_service_app
 
 from . import __version__
+from .jobs import HANDLERS
+from .packages import install_extra_packages
+from .routers import run, sandbox
+
+log = logging.getLogger("executor")
+
+
+def _startup(app: FastAPI) -> None:
+    install_extra_packages()
 
 
 def create_app() -> FastAPI:
-    """Build the executor service."""
-    return create_service_app(service="executor", version=__version__, routers=[], workers=[])
+    """Build the executor service: synchronous sample runs, the record IDE and the full-run jobs."""
+    return create_service_app(
+        service="executor",
+        version=__version__,
+        routers=[run.router, sandbox.router],
+        workers=[JobWorker("executor", HANDLERS)],
+        on_startup=_startup,
+    )

@@ -16,7 +16,7 @@ from shared_model.service import create_service_app
 from . import __version__
 from .domain.users import ensure_admin
 from .jobs import HANDLERS
-from .routers import auth, data, health, jobs, projects, weak_supervision, ws
+from .routers import auth, calculated_attributes, data, health, heuristics, jobs, projects, record_ide, weak_supervision, ws
 
 log = logging.getLogger("gateway")
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -39,7 +39,8 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
     app = create_service_app(
         service="gateway",
         version=__version__,
-        routers=[health.router, auth.router, projects.router, data.router, jobs.router, ws.router, weak_supervision.router],
+        routers=[health.router, auth.router, projects.router, data.router, jobs.router, ws.router, weak_supervision.router,
+                 heuristics.router, calculated_attributes.router, record_ide.router],
         workers=[JobWorker("gateway", HANDLERS)],
         on_startup=_startup,
         on_shutdown=_shutdown,

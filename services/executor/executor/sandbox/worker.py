@@ -278,6 +278,7 @@ def main() -> None:
         if batch is None:
             break
         out: dict[str, list[Any]] = {f.id: [] for f in live}
+        printed_by: dict[str, list[str]] = {f.id: [] for f in live}
         for record_id, data, blob, columns in batch["records"]:
             holder = _RecordDocs(docs, blob, columns)
             record = dict(data)
@@ -301,11 +302,14 @@ def main() -> None:
                 if count_attribute and error is None:
                     field = record.get(count_attribute)
                     n_tokens = len(field) if isinstance(field, LazyDoc) else None
-                printed = capture.take() if per_record_stdout else None
-                out[function.id].append([record_id, value, error, printed, n_tokens])
+                printed = capture.take() if capture.size or capture.dropped else ""
+                if not per_record_stdout and printed:
+                    printed_by[function.id].append(printed)
+                    printed = ""
+                out[function.id].append([record_id, value, error, printed or None, n_tokens])
         message: dict[str, Any] = {"results": out}
         if not per_record_stdout:
-            message["stdout"] = capture.take()
+            message["stdout"] = {fid: "".join(parts) for fid, parts in printed_by.items() if parts}
         channel.write(message)
 
 

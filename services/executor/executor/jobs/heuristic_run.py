@@ -1,0 +1,261 @@
+"""Job ``heuristic_run``: one sandboxed pass of one or more labeling functions over all records.
+
+Each run's results replace its heuristic's previous ones only when that run succeeds, in one transaction that also
+marks the run finished and enqueues ``heuristic_statistics`` for the weak supervisor.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared_model.db import session_scope
+from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
+from shared_model.models import (
+    Attribute,
+    HeuristicRun,
+    InformationSource,
+    Label,
+    LabelingTask,
+    RecordLabelAssociation,
+    ReturnType,
+    RunState,
+    SourceType,
+    TaskType,
+)
+from sqlalchemy import delete, select
+
+from ..runs import FULL_LIMITS, FunctionSpec, LabelChecker, SandboxError, count_records, load_context, run_functions
+from ..sandbox.backends import SandboxUnavailable
+
+MAX_LOG_LINES = 500
+MAX_LOG_CHARS = 200_000
+
+
+@dataclass
+class RunState_:
+    """What one heuristic's run gathers during the pass."""
+
+    run_id: uuid.UUID
+    source_id: uuid.UUID
+    task_id: uuid.UUID
+    name: str
+    checker: LabelChecker
+    extraction: bool
+    rows: io.StringIO = field(default_factory=io.StringIO)
+    row_count: int = 0
+    records_hit: int = 0
+    error: str | None = None
+    logs: list[str] = field(default_factory=list)
+    log_chars: int = 0
+
+    def log(self, line: str) -> None:
+        if len(self.logs) >= MAX_LOG_LINES or self.log_chars > MAX_LOG_CHARS:
+            return
+        line = line[:5000]
+        self.logs.append(line)
+        self.log_chars += len(line)
+
+
+def _now_line(text: str) -> str:
+    return f"{datetime.now(UTC):%H:%M:%S} {text}"
+
+
+def heuristic_run(ctx: JobContext) -> dict[str, Any]:
+    """Run the heuristic runs named in ``parameters["run_ids"]`` in one worker pass."""
+    run_ids = [uuid.UUID(str(r)) for r in ctx.parameters.get("run_ids", [])]
+    started = time.monotonic()
+    states: dict[str, RunState_] = {}
+    with session_scope() as session:
+        runs = session.scalars(select(HeuristicRun).where(HeuristicRun.id.in_(run_ids))).all()
+        if not runs:
+            raise JobFailed("none of the heuristic runs of this job exist any more")
+        project_id = runs[0].project_id
+        context = load_context(session, project_id)
+        total = count_records(session, project_id)
+        specs: list[FunctionSpec] = []
+        token_counts: dict[str, str] = {}
+        for run in runs:
+            source = session.get(InformationSource, run.source_id)
+            if source is None:
+                continue
+            task = session.get(LabelingTask, source.labeling_task_id)
+            assert task is not None
+            labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples())
+            extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
+            state = RunState_(run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), extraction)
+            states[str(run.id)] = state
+            specs.append(FunctionSpec(id=str(run.id), mode="lf", code=run.source_code, label=source.name))
+            if extraction and task.attribute_id is not None:
+                attribute = session.get(Attribute, task.attribute_id)
+                if attribute is not None:
+                    token_counts[str(run.id)] = attribute.name
+            run.state = RunState.RUNNING
+            run.started_at = datetime.now(UTC)
+            run.job_id = ctx.job.id
+            state.log(_now_line(f"started on {total} records"))
+            run.logs = list(state.logs)
+    last_flush = time.monotonic()
+
+    def on_ready(readiness: dict[str, Any]) -> None:
+        for run_id, info in readiness.items():
+            state = states.get(run_id)
+            if state is None or not isinstance(info, dict):
+                continue
+            if info.get("error"):
+                state.error = f"the code could not start:\n{info['error']}"
+            elif bool(info.get("is_generator")) != state.extraction:
+                state.error = (
+                    "an extraction task needs a generator: `yield label, start_token, end_token`"
+                    if state.extraction
+                    else "a classification task needs a function that returns a label (or None), not a generator"
+                )
+            if state.error:
+                state.log(_now_line(state.error))
+
+    def on_batch(message: dict[str, Any], done: int) -> None:
+        nonlocal last_flush
+        printed = message.get("stdout") or {}
+        for run_id, entries in (message.get("results") or {}).items():
+            state = states.get(run_id)
+            if state is None or state.error:
+                continue
+            if printed.get(run_id):
+                for line in str(printed[run_id]).splitlines():
+                    state.log(line)
+            _collect(state, project_id, entries)
+        message_text = f"{done}/{total} records"
+        if time.monotonic() - last_flush > 1.0 or done >= total:
+            last_flush = time.monotonic()
+            _flush_logs(states, done / max(total, 1), message_text)
+        ctx.progress(done / max(total, 1) * 0.95, message_text)
+
+    try:
+        run_functions(
+            context,
+            specs,
+            record_ids=None,
+            limits=context.limits(FULL_LIMITS),
+            on_ready=on_ready,
+            on_batch=on_batch,
+            stop_on_error=True,
+            token_counts=token_counts,
+        )
+    except JobCancelled:
+        _finish_all(states, RunState.CANCELLED, "cancelled")
+        raise
+    except (SandboxError, SandboxUnavailable) as exc:
+        for state in states.values():
+            state.error = state.error or str(exc)
+        _finish_failed(states)
+        raise JobFailed(str(exc)) from exc
+    seconds = time.monotonic() - started
+    outcome: dict[str, Any] = {}
+    for run_id, state in states.items():
+        if state.error is None and state.checker.invalid_count:
+            state.error = state.checker.summary()
+        if state.error is None:
+            _store(state, project_id, seconds)
+            outcome[run_id] = {"state": "FINISHED", "associations": state.row_count, "records": state.records_hit}
+        else:
+            outcome[run_id] = {"state": "FAILED", "error": state.error}
+    _finish_failed(states)
+    failed = [s for s in states.values() if s.error]
+    if failed:
+        raise JobFailed("; ".join(f"{s.name}: {s.error.splitlines()[0] if s.error else ''}" for s in failed)[:4000])
+    return {"runs": outcome, "seconds": round(seconds, 3)}
+
+
+def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> None:
+    write = state.rows.write
+    return_type = ReturnType.YIELD.value if state.extraction else ReturnType.RETURN.value
+    prefix = f"{project_id}\t"
+    middle = f"\t{state.task_id}\t"
+    suffix_source = f"\t{SourceType.INFORMATION_SOURCE.value}\t{state.source_id}\t{return_type}\t1.0\tf\tf\t"
+    for entry in entries:
+        record_id, value, error, _, n_tokens = entry
+        if error is not None:
+            state.error = f"the code raised an error on record {record_id}:\n{error}"
+            state.log(_now_line(state.error))
+            return
+        rows = state.checker.check(record_id, value, n_tokens)
+        if rows:
+            state.records_hit += 1
+        for label_id, start, end in rows:
+            span = "\\N\t\\N" if start is None else f"{start}\t{end}"
+            write(f"{prefix}{record_id}{middle}{label_id}{suffix_source}{span}\n")
+            state.row_count += 1
+
+
+def _flush_logs(states: dict[str, RunState_], progress: float, message: str) -> None:
+    with session_scope() as session:
+        for run_id, state in states.items():
+            run = session.get(HeuristicRun, uuid.UUID(run_id))
+            if run is not None:
+                state.log(_now_line(message))
+                run.logs = list(state.logs)
+                run.progress = progress
+
+
+def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
+    """Replace the heuristic's results, finish the run and ask for its statistics, all in one transaction."""
+    with session_scope() as session:
+        session.execute(
+            delete(RecordLabelAssociation).where(
+                RecordLabelAssociation.source_id == state.source_id,
+                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
+            )
+        )
+        state.rows.seek(0)
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.copy_expert(
+            "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
+            " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN",
+            state.rows,
+        )
+        run = session.get(HeuristicRun, state.run_id)
+        assert run is not None
+        state.log(_now_line(f"finished: {state.row_count} labels on {state.records_hit} records in {seconds:.2f} s"))
+        run.state = RunState.FINISHED
+        run.progress = 1.0
+        run.finished_at = datetime.now(UTC)
+        run.logs = list(state.logs)
+        run.details = {"associations": state.row_count, "records": state.records_hit, "seconds": round(seconds, 3)}
+        enqueue(
+            session,
+            kind="heuristic_statistics",
+            owner_service="weak_supervisor",
+            project_id=project_id,
+            parameters={"source_id": str(state.source_id), "labeling_task_id": str(state.task_id)},
+        )
+
+
+def _finish_failed(states: dict[str, RunState_]) -> None:
+    with session_scope() as session:
+        for state in states.values():
+            if state.error is None:
+                continue
+            run = session.get(HeuristicRun, state.run_id)
+            if run is None or run.state in (RunState.FINISHED, RunState.FAILED):
+                continue
+            state.log(_now_line("failed; the previous results are kept"))
+            run.state = RunState.FAILED
+            run.error = state.error[:20_000]
+            run.finished_at = datetime.now(UTC)
+            run.logs = list(state.logs)
+
+
+def _finish_all(states: dict[str, RunState_], final: RunState, note: str) -> None:
+    with session_scope() as session:
+        for state in states.values():
+            run = session.get(HeuristicRun, state.run_id)
+            if run is None:
+                continue
+            state.log(_now_line(f"{note}; the previous results are kept"))
+            run.state = final
+            run.finished_at = datetime.now(UTC)
+            run.logs = list(state.logs)

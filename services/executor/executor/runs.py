@@ -1,0 +1,282 @@
+"""Running user code over a project's records: data loading, one worker pass, result checks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared_model.db import session_scope
+from shared_model.models import Attribute, DataType, LookupList, Project, Term
+from shared_model.settings import get_settings
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from .codecheck import needs_docs
+from .sandbox.backends import SANDBOX_EXTRA, Limits, get_backend
+from .sandbox.session import SandboxError, WorkerSession
+
+SAMPLE_LIMITS = Limits(wall_time_s=30.0, cpu_time_s=30)
+FULL_LIMITS = Limits(wall_time_s=3600.0, cpu_time_s=3600)
+BATCH_SIZE = 2000
+MAX_INVALID_LISTED = 10
+
+__all__ = ["SandboxError", "ProjectContext", "FunctionSpec", "load_context", "run_functions", "LabelChecker"]
+
+
+@dataclass
+class ProjectContext:
+    """What a run needs to know about its project."""
+
+    project_id: uuid.UUID
+    tokenizer: str
+    attribute_types: dict[str, DataType]
+    knowledge: dict[str, list[str]]
+    limit_overrides: dict[str, Any]
+
+    @property
+    def text_attributes(self) -> list[str]:
+        return [name for name, kind in self.attribute_types.items() if kind == DataType.TEXT]
+
+    def limits(self, base: Limits) -> Limits:
+        return Limits.merged(base, self.limit_overrides)
+
+
+@dataclass
+class FunctionSpec:
+    """One piece of user code in a pass: ``mode`` lf (labeling function), ac (attribute calculation) or ide."""
+
+    id: str
+    mode: str
+    code: str
+    label: str = ""
+
+    @property
+    def entry(self) -> str | None:
+        return {"lf": "lf", "ac": "ac"}.get(self.mode)
+
+
+def load_context(session: Session, project_id: uuid.UUID) -> ProjectContext:
+    """The project's tokenizer, attribute types, lookup lists and sandbox limits; LookupError if it does not exist."""
+    project = session.get(Project, project_id)
+    if project is None:
+        raise LookupError(f"project {project_id} does not exist")
+    attributes = session.execute(
+        select(Attribute.name, Attribute.data_type)
+        .where(Attribute.project_id == project_id)
+        .order_by(Attribute.relative_position)
+    ).all()
+    knowledge: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(LookupList.python_name, Term.value)
+        .join(Term, Term.lookup_list_id == LookupList.id, isouter=True)
+        .where(LookupList.project_id == project_id)
+        .where((Term.blacklisted.is_(False)) | (Term.id.is_(None)))
+        .order_by(LookupList.python_name, Term.created_at, Term.value)
+    ).all()
+    for python_name, value in rows:
+        terms = knowledge.setdefault(python_name, [])
+        if value is not None:
+            terms.append(value)
+    overrides = project.settings.get("sandbox_limits") if isinstance(project.settings, dict) else None
+    return ProjectContext(
+        project_id=project_id,
+        tokenizer=project.tokenizer,
+        attribute_types=dict(attributes),
+        knowledge=knowledge,
+        limit_overrides=overrides if isinstance(overrides, dict) else {},
+    )
+
+
+def sample_record_ids(session: Session, project_id: uuid.UUID, size: int) -> list[int]:
+    """``size`` random record ids of the project."""
+    rows = session.execute(
+        text("SELECT id FROM record WHERE project_id = :p ORDER BY random() LIMIT :n"), {"p": project_id, "n": size}
+    )
+    return sorted(int(row[0]) for row in rows)
+
+
+def count_records(session: Session, project_id: uuid.UUID) -> int:
+    return int(session.execute(text("SELECT count(*) FROM record WHERE project_id = :p"), {"p": project_id}).scalar_one())
+
+
+Batch = list[tuple[int, dict[str, Any], bytes | None, list[str]]]
+
+
+def record_batches(project_id: uuid.UUID, record_ids: list[int] | None, with_docs: bool, size: int) -> Iterator[Batch]:
+    """The project's records (all, or ``record_ids``) in id order, with their DocBin when ``with_docs``."""
+    docs_select = ", rt.bytes, rt.columns" if with_docs else ", NULL, NULL"
+    docs_join = " LEFT JOIN record_tokenized rt ON rt.record_id = r.id" if with_docs else ""
+    base = f"SELECT r.id, r.data{docs_select} FROM record r{docs_join} WHERE r.project_id = :p"
+    if record_ids is not None:
+        for start in range(0, len(record_ids), size):
+            chunk = record_ids[start : start + size]
+            with session_scope() as session:
+                rows = session.execute(text(base + " AND r.id = ANY(:ids) ORDER BY r.id"), {"p": project_id, "ids": chunk})
+                yield [(int(r[0]), r[1], bytes(r[2]) if r[2] is not None else None, r[3] or []) for r in rows]
+        return
+    last = -1
+    while True:
+        with session_scope() as session:
+            rows = session.execute(
+                text(base + " AND r.id > :last ORDER BY r.id LIMIT :n"), {"p": project_id, "last": last, "n": size}
+            ).all()
+        if not rows:
+            return
+        yield [(int(r[0]), r[1], bytes(r[2]) if r[2] is not None else None, r[3] or []) for r in rows]
+        last = int(rows[-1][0])
+        if len(rows) < size:
+            return
+
+
+def extra_packages_dir() -> Path:
+    """Where the deployment's extra packages for the sandbox are installed."""
+    return get_settings().data_dir.resolve() / "sandbox-packages"
+
+
+OnBatch = Callable[[dict[str, Any], int], None]
+
+
+def run_functions(
+    context: ProjectContext,
+    specs: list[FunctionSpec],
+    *,
+    record_ids: list[int] | None,
+    limits: Limits,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
+    on_batch: OnBatch | None = None,
+    per_record_stdout: bool = False,
+    stop_on_error: bool = False,
+    token_counts: dict[str, str] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, Any]:
+    """Run ``specs`` in ONE sandboxed worker over the records; returns the worker's per-function readiness.
+
+    ``on_batch(message, records_done)`` gets each batch's results. Raises :class:`SandboxError` when the sandbox
+    cannot finish (time, crash, output) and ``SandboxUnavailable`` when there is no sandbox.
+    """
+    backend = get_backend()
+    text_attributes = set(context.text_attributes)
+    with_docs = bool(token_counts) or any(needs_docs(s.code, text_attributes, s.entry) for s in specs)
+    setup = {
+        "functions": [{"id": s.id, "mode": s.mode, "code": s.code, "label": s.label or s.id} for s in specs],
+        "knowledge": context.knowledge,
+        "tokenizer": context.tokenizer,
+        "text_attributes": sorted(text_attributes),
+        "per_record_stdout": per_record_stdout,
+        "stop_on_error": stop_on_error,
+        "stdout_cap": min(limits.max_output_bytes, 100_000),
+        "token_counts": token_counts or {},
+        "extra_paths": [SANDBOX_EXTRA] if extra_packages_dir().is_dir() else [],
+    }
+    extra = extra_packages_dir()
+    with WorkerSession(backend, limits, extra if extra.is_dir() else None) as worker:
+        ready = worker.request(setup, "starting the code")
+        readiness: dict[str, Any] = ready.get("ready") or {}
+        if on_ready is not None:
+            on_ready(readiness)
+        if not any(isinstance(info, dict) and info.get("error") is None for info in readiness.values()):
+            return readiness
+        done = 0
+        batches = record_batches(context.project_id, record_ids, with_docs, batch_size)
+        current = next(batches, None)
+        while current is not None:
+            first, last = current[0][0], current[-1][0]
+            worker.send({"records": current}, f"records {first}–{last}")
+            upcoming = next(batches, None)  # read the next batch from the database while the worker runs
+            message = worker.receive(f"records {first}–{last}")
+            done += len(current)
+            if on_batch is not None:
+                on_batch(message, done)
+            current = upcoming
+    return readiness
+
+
+@dataclass
+class LabelChecker:
+    """Turns a labeling function's raw results into (label id, span) rows, collecting the invalid ones."""
+
+    labels: dict[str, uuid.UUID]
+    extraction: bool
+    invalid: list[str] = field(default_factory=list)
+    invalid_count: int = 0
+
+    def _reject(self, record_id: int, reason: str) -> None:
+        self.invalid_count += 1
+        if len(self.invalid) < MAX_INVALID_LISTED:
+            self.invalid.append(f"record {record_id}: {reason}")
+
+    def check(self, record_id: int, value: Any, n_tokens: int | None) -> list[tuple[uuid.UUID, int | None, int | None]]:
+        """The rows for one record's result ([] = abstain); invalid results are recorded and give no rows."""
+        if not self.extraction:
+            if value is None:
+                return []
+            if not isinstance(value, str):
+                self._reject(record_id, f"returned {describe(value)}; return a label name (str) or None")
+                return []
+            label_id = self.labels.get(value)
+            if label_id is None:
+                self._reject(record_id, f"unknown label {value!r} (labels: {', '.join(sorted(self.labels))})")
+                return []
+            return [(label_id, None, None)]
+        if not isinstance(value, list):
+            self._reject(record_id, f"returned {describe(value)}; yield (label, start, end) tuples")
+            return []
+        rows: list[tuple[uuid.UUID, int | None, int | None]] = []
+        for item in value:
+            problem = self._span_problem(item, n_tokens)
+            if problem:
+                self._reject(record_id, problem)
+                return []
+            rows.append((self.labels[item[0]], int(item[1]), int(item[2])))
+        return rows
+
+    def _span_problem(self, item: Any, n_tokens: int | None) -> str | None:
+        if not (isinstance(item, list) and len(item) == 3):
+            return f"yielded {describe(item)}; yield label, start_token, end_token"
+        label, start, end = item
+        if not isinstance(label, str):
+            return f"yielded a label of type {describe(label)}; labels are str"
+        if label not in self.labels:
+            return f"unknown label {label!r} (labels: {', '.join(sorted(self.labels))})"
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+            return f"span ({describe(start)}, {describe(end)}) must be two int token indices"
+        if start < 0 or end <= start or (n_tokens is not None and end > n_tokens):
+            return f"span [{start}, {end}) is out of range (the text has {n_tokens} tokens; end is exclusive)"
+        return None
+
+    def summary(self) -> str:
+        listed = "; ".join(self.invalid)
+        more = f" (and {self.invalid_count - len(self.invalid)} more)" if self.invalid_count > len(self.invalid) else ""
+        return f"{self.invalid_count} record(s) got invalid results: {listed}{more}"
+
+
+def describe(value: Any) -> str:
+    """A short description of a result value for error messages."""
+    if isinstance(value, dict) and "__type__" in value:
+        return f"a {value['__type__']} ({value.get('__repr__', '')})"
+    if isinstance(value, list):
+        return f"a list {str(value)[:80]}"
+    return f"a {type(value).__name__} {value!r}"[:120]
+
+
+ATTRIBUTE_TYPE_RULES: dict[DataType, tuple[str, Callable[[Any], bool]]] = {
+    DataType.INTEGER: ("an int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    DataType.FLOAT: ("an int or float", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    DataType.BOOLEAN: ("a bool", lambda v: isinstance(v, bool)),
+    DataType.CATEGORY: ("a non-empty str", lambda v: isinstance(v, str) and v != ""),
+    DataType.TEXT: ("a str", lambda v: isinstance(v, str)),
+    DataType.EMBEDDING_LIST: ("a list of str", lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v)),
+}
+
+
+def attribute_value_problem(data_type: DataType, value: Any) -> str | None:
+    """Why ``value`` does not fit an attribute of ``data_type`` (None: it fits; None values are missing values)."""
+    if value is None:
+        return None
+    expected, rule = ATTRIBUTE_TYPE_RULES[data_type]
+    if rule(value):
+        return None
+    return f"returned {describe(value)}; a {data_type} attribute needs {expected}"

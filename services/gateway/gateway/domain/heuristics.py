@@ -1,0 +1,242 @@
+"""Heuristics (labeling functions and pre-computed results): lookups, run bookkeeping and association import."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from shared_model.models import (
+    Attribute,
+    HeuristicRun,
+    HeuristicType,
+    InformationSource,
+    Job,
+    Label,
+    LabelingTask,
+    Project,
+    RecordLabelAssociation,
+    ReturnType,
+    RunState,
+    SourceType,
+    TaskType,
+)
+from shared_model.service import problem
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from shared_model import jobs
+
+ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
+
+
+def get_task(session: Session, project: Project, task_id: uuid.UUID) -> LabelingTask:
+    """The project's labeling task; 404 otherwise."""
+    task = session.get(LabelingTask, task_id)
+    if task is None or task.project_id != project.id:
+        raise problem(404, f"labeling task {task_id} does not exist in project {project.id}")
+    return task
+
+
+def get_heuristic(session: Session, project: Project, heuristic_id: uuid.UUID) -> InformationSource:
+    """The project's heuristic; 404 otherwise."""
+    source = session.get(InformationSource, heuristic_id)
+    if source is None or source.project_id != project.id:
+        raise problem(404, f"heuristic {heuristic_id} does not exist in project {project.id}")
+    return source
+
+
+def ensure_unique_name(session: Session, project: Project, name: str, exclude: uuid.UUID | None = None) -> None:
+    """409 if another heuristic of the project has this name."""
+    query = select(InformationSource.id).where(InformationSource.project_id == project.id, InformationSource.name == name)
+    if exclude is not None:
+        query = query.where(InformationSource.id != exclude)
+    if session.scalar(query) is not None:
+        raise problem(409, f"a heuristic named {name!r} already exists in this project")
+
+
+def active_run(session: Session, source_id: uuid.UUID) -> HeuristicRun | None:
+    """The heuristic's queued or running run, if any."""
+    return session.scalar(
+        select(HeuristicRun).where(HeuristicRun.source_id == source_id, HeuristicRun.state.in_(ACTIVE_RUN_STATES)).limit(1)
+    )
+
+
+def latest_runs(session: Session, source_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, HeuristicRun]:
+    """The newest run of each heuristic."""
+    if not source_ids:
+        return {}
+    rows = session.scalars(
+        select(HeuristicRun)
+        .where(HeuristicRun.source_id.in_(list(source_ids)))
+        .distinct(HeuristicRun.source_id)
+        .order_by(HeuristicRun.source_id, HeuristicRun.created_at.desc())
+    ).all()
+    return {run.source_id: run for run in rows}
+
+
+def start_runs(
+    session: Session, project: Project, sources: Sequence[InformationSource], user_id: uuid.UUID | None
+) -> tuple[list[HeuristicRun], Job]:
+    """Create a queued run per labeling function (code snapshot) and ONE executor job for all of them."""
+    runs: list[HeuristicRun] = []
+    for source in sources:
+        if source.type != HeuristicType.LABELING_FUNCTION:
+            raise problem(422, f"heuristic {source.name!r} is {source.type}; only labeling functions run as code")
+        if not source.source_code.strip():
+            raise problem(422, f"heuristic {source.name!r} has no code to run")
+        if active_run(session, source.id) is not None:
+            raise problem(409, f"heuristic {source.name!r} is already running; cancel that run or wait for it")
+        run = HeuristicRun(
+            id=uuid.uuid4(),
+            project_id=project.id,
+            source_id=source.id,
+            state=RunState.QUEUED,
+            source_code=source.source_code,
+            logs=[f"{datetime.now(UTC):%H:%M:%S} queued"],
+            created_by=user_id,
+        )
+        session.add(run)
+        runs.append(run)
+    session.flush()
+    job = jobs.enqueue(
+        session,
+        kind="heuristic_run",
+        owner_service="executor",
+        project_id=project.id,
+        parameters={"run_ids": [str(run.id) for run in runs]},
+        created_by=user_id,
+    )
+    for run in runs:
+        run.job_id = job.id
+    session.flush()
+    return runs, job
+
+
+def primary_key_lookup(session: Session, project: Project) -> tuple[list[str], dict[tuple[Any, ...], int]]:
+    """The project's primary-key attribute names and a map from key values to record id."""
+    names = list(
+        session.scalars(
+            select(Attribute.name)
+            .where(Attribute.project_id == project.id, Attribute.is_primary_key.is_(True))
+            .order_by(Attribute.relative_position)
+        )
+    )
+    if not names:
+        raise problem(422, "the project has no primary-key attribute; mark one before posting associations by key")
+    rows = session.execute(text("SELECT id, data FROM record WHERE project_id = :p"), {"p": project.id})
+    mapping: dict[tuple[Any, ...], int] = {}
+    for record_id, data in rows:
+        mapping[tuple(_key_value(data.get(name)) for name in names)] = int(record_id)
+    return names, mapping
+
+
+def _key_value(value: Any) -> Any:
+    return str(value) if value is not None else None
+
+
+def import_associations(
+    session: Session,
+    project: Project,
+    source: InformationSource,
+    indices: Sequence[Any],
+    associations: Sequence[Any],
+) -> dict[str, int]:
+    """Replace a pre-computed heuristic's results with labels matched to records by primary key (all or nothing).
+
+    ``indices[i]`` is a record's primary key (a value, or an object of key attribute → value); ``associations[i]``
+    is its label (classification: a label name, ``[label, confidence]`` or None; extraction: a list of
+    ``[label, start_token, end_token]`` or ``[label, start, end, confidence]``).
+    """
+    if len(indices) != len(associations):
+        raise problem(422, f"indices ({len(indices)}) and associations ({len(associations)}) must have the same length")
+    task = session.get(LabelingTask, source.labeling_task_id)
+    assert task is not None
+    labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples())
+    names, mapping = primary_key_lookup(session, project)
+    extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for position, (index, value) in enumerate(zip(indices, associations, strict=True)):
+        key = tuple(_key_value(index.get(n)) for n in names) if isinstance(index, dict) else (_key_value(index),)
+        record_id = mapping.get(key)
+        if record_id is None:
+            problems.append(f"#{position}: no record has primary key {index!r}")
+            continue
+        for label, start, end, confidence, reason in _parse_association(value, extraction):
+            if reason:
+                problems.append(f"#{position} ({index!r}): {reason}")
+                continue
+            if label not in labels:
+                problems.append(f"#{position} ({index!r}): unknown label {label!r}")
+                continue
+            rows.append(
+                {
+                    "project_id": project.id,
+                    "record_id": record_id,
+                    "labeling_task_id": task.id,
+                    "label_id": labels[label],
+                    "source_type": SourceType.INFORMATION_SOURCE,
+                    "source_id": source.id,
+                    "return_type": ReturnType.YIELD if extraction else ReturnType.RETURN,
+                    "confidence": confidence,
+                    "is_gold_star": False,
+                    "is_valid_manual_label": False,
+                    "token_start": start,
+                    "token_end": end,
+                }
+            )
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise problem(422, f"{len(problems)} association(s) are invalid, nothing was stored: " + "; ".join(problems[:20]))
+    session.execute(
+        delete(RecordLabelAssociation).where(
+            RecordLabelAssociation.source_id == source.id,
+            RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
+        )
+    )
+    if rows:
+        session.execute(RecordLabelAssociation.__table__.insert(), rows)
+    jobs.enqueue(
+        session,
+        kind="heuristic_statistics",
+        owner_service="weak_supervisor",
+        project_id=project.id,
+        parameters={"source_id": str(source.id), "labeling_task_id": str(task.id)},
+    )
+    return {"associations": len(rows), "records": len({row["record_id"] for row in rows})}
+
+
+Parsed = tuple[str, int | None, int | None, float, str | None]
+
+
+def _parse_association(value: Any, extraction: bool) -> list[Parsed]:
+    if value is None:
+        return []
+    if not extraction:
+        if isinstance(value, str):
+            return [(value, None, None, 1.0, None)]
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and _is_number(value[1]):
+            return [(value[0], None, None, float(value[1]), None)]
+        return [("", None, None, 0.0, f"expected a label name or [label, confidence], got {value!r}"[:200])]
+    if not isinstance(value, list):
+        return [("", None, None, 0.0, f"expected a list of [label, start_token, end_token], got {value!r}"[:200])]
+    parsed: list[Parsed] = []
+    for span in value:
+        ok = (
+            isinstance(span, list)
+            and len(span) in (3, 4)
+            and isinstance(span[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in span[1:3])
+        )
+        if not ok or span[1] < 0 or span[2] <= span[1] or (len(span) == 4 and not _is_number(span[3])):
+            parsed.append(("", None, None, 0.0, f"invalid span {span!r}; use [label, start, end(exclusive)]"[:200]))
+            continue
+        parsed.append((span[0], span[1], span[2], float(span[3]) if len(span) == 4 else 1.0, None))
+    return parsed
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
