@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ DEFAULT_START_TIMEOUT_S = 180.0
 STOP_GRACE_S = 20.0
 LOG_TAIL_LINES = 30
 INTERNAL_SERVICES = tuple(name for name in SERVICE_NAMES if name != "gateway")
+
+# pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR (root, CI) it warns but works.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def say(message: str = "") -> None:
