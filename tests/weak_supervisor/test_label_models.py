@@ -1,0 +1,92 @@
+"""Label models on arrays: the reference's exact formula, and the learned models on data with a known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from weak_supervisor.label_models import Manual, ModelOptions, Votes, fit_predict, fit_predict_multilabel
+
+
+def synthetic(n: int = 3000, m: int = 12, k: int = 3, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Votes of heuristics with very different accuracies; returns (weak label matrix, truth, accuracies)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    accuracy = np.concatenate([np.full(3, 0.95), np.full(m - 3, 0.45)])
+    weak = np.full((n, m), -1)
+    for j in range(m):
+        fires = rng.random(n) < 0.5
+        right = rng.random(n) < accuracy[j]
+        wrong = (truth + rng.integers(1, k, n)) % k
+        weak[fires, j] = np.where(right, truth, wrong)[fires]
+    return weak, truth, accuracy
+
+
+def accuracy_of(prediction, truth: np.ndarray, rows: np.ndarray | None = None) -> float:  # type: ignore[no-untyped-def]
+    best, _ = prediction.winners()
+    sel = prediction.labeled if rows is None else rows
+    return float((best[sel] == truth[sel]).mean())
+
+
+def test_refinery_matches_the_reference_formula() -> None:
+    # one heuristic with precision 1.0 gives 0.982; an even split gives no label
+    votes = Votes.from_arrays(3, 2, 2, rows=[0, 1, 2, 2], sources=[0, 0, 0, 1], classes=[1, 1, 0, 1])
+    manual = Manual(np.array([0]), np.array([1]))  # source 0 voted 1 on record 0, right: precision 1.0
+    pred = fit_predict("refinery", votes, manual, ModelOptions(precision_overrides={1: 0.8}))
+    best, conf = pred.winners()
+    assert pred.labeled.tolist() == [True, True, False]
+    assert best[:2].tolist() == [1, 1]
+    assert conf[0] == pytest.approx(1 / (1 + np.exp(-7 + 3)), abs=1e-12) and round(conf[0], 3) == 0.982
+    # without any manual label every heuristic weighs 0.8: margin 0.8 → sigmoid(7·0.8 − 3)
+    pred = fit_predict("refinery", votes, Manual.empty())
+    assert pred.winners()[1][0] == pytest.approx(1 / (1 + np.exp(-7 * 0.8 + 3)))
+
+
+def test_majority_and_uncovered_rows() -> None:
+    weak = np.array([[0, 0, 1], [-1, -1, -1], [1, -1, -1]])
+    pred = fit_predict("majority", Votes.from_dense(weak, 2))
+    assert pred.labeled.tolist() == [True, False, True]
+    assert pred.winners()[0][[0, 2]].tolist() == [0, 1]
+
+
+def test_generative_learns_which_heuristics_to_trust() -> None:
+    weak, truth, _ = synthetic()
+    votes = Votes.from_dense(weak, 3)
+    majority = accuracy_of(fit_predict("majority", votes), truth)
+    generative = fit_predict("generative", votes)
+    assert accuracy_of(generative, truth) > majority + 0.03
+    assert generative.details["iterations"] >= 1
+
+
+def test_semi_uses_manual_labels_and_auto_reports_its_pick() -> None:
+    weak, truth, _ = synthetic(seed=3)
+    votes = Votes.from_dense(weak, 3)
+    labels = np.full(len(truth), -1)
+    labels[:300] = truth[:300]
+    manual = Manual.from_labels(labels)
+    unlabeled = np.zeros(len(truth), bool)
+    unlabeled[300:] = True
+    semi = fit_predict("semi", votes, manual)
+    assert accuracy_of(semi, truth, unlabeled & semi.labeled) >= accuracy_of(
+        fit_predict("majority", votes), truth, unlabeled & semi.labeled
+    )
+    auto = fit_predict("auto", votes, manual)
+    assert auto.details["picked"] in {"semi", "generative", "refinery", "majority"}
+    assert set(auto.details["cv_accuracy"]) == {"semi", "generative", "refinery", "majority"}
+    assert auto.details["cv_accuracy"][auto.details["picked"]] == max(auto.details["cv_accuracy"].values())
+    fallback = fit_predict("auto", votes, Manual.empty())
+    assert fallback.details["picked"] == "generative" and "manual labels" in fallback.details["reason"]
+
+
+def test_unknown_model_and_bad_votes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown label model"):
+        fit_predict("nope", Votes.from_dense(np.zeros((1, 1)), 2))
+    with pytest.raises(ValueError, match="classes must lie"):
+        Votes.from_arrays(2, 1, 2, [0], [0], [5])
+
+
+def test_multilabel_noisy_or() -> None:
+    votes = Votes.from_arrays(2, 2, 3, rows=[0, 0, 0, 1], sources=[0, 1, 1, 0], classes=[0, 0, 2, 1])
+    proba, details = fit_predict_multilabel(votes, Manual.empty(), ModelOptions(precision_overrides={1: 0.3}))
+    assert proba[0, 0] == pytest.approx(1 - 0.2 * 0.7)
+    assert proba[0, 2] == pytest.approx(0.3) and proba[0, 2] < details["threshold"]
+    assert proba[1, 1] == pytest.approx(0.8)
