@@ -27,11 +27,11 @@ def _startup(app: FastAPI) -> None:
         email, password = ensure_admin(session)
     if password:
         log.warning("created the first admin", extra={"email": email, "password": password})
-    ws.hub.start(asyncio.get_event_loop())
+    app.state.progress_hub.start(asyncio.get_running_loop())
 
 
 def _shutdown(app: FastAPI) -> None:
-    ws.hub.stop()
+    app.state.progress_hub.stop()
 
 
 def create_app(*, ui_dist: Path | None = None) -> FastAPI:
@@ -48,6 +48,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
+    app.state.progress_hub = ws.ProgressHub()
     dist = ui_dist or UI_DIST
     if dist.is_dir():
         app.mount("/", StaticFiles(directory=dist, html=True), name="ui")

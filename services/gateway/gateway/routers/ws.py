@@ -82,9 +82,6 @@ class ProgressHub:
                 self._stop.wait(2.0)
 
 
-hub = ProgressHub()
-
-
 @router.websocket("/api/v1/ws")
 async def progress_socket(websocket: WebSocket) -> None:
     """Authenticate (session cookie, ``Authorization: Bearer`` or ``?token=``), then stream job events.
@@ -112,6 +109,7 @@ async def progress_socket(websocket: WebSocket) -> None:
         finally:
             session.close()
 
+    hub: ProgressHub = websocket.app.state.progress_hub
     projects = await asyncio.to_thread(authorise)
     if projects is None:
         await websocket.close(code=4401, reason="authentication required")
