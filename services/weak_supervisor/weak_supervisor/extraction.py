@@ -37,8 +37,10 @@ class Spans:
         confidence: list[float] | None = None,
     ) -> Spans:
         conf = confidence if confidence is not None else [1.0] * len(rows)
-        arrays = [np.asarray(a, dtype=np.int64) for a in (rows, sources, labels, starts, ends)]
-        return cls(*arrays, np.asarray(conf, dtype=np.float64))
+        def ints(values: list[int]) -> IntArray:
+            return np.asarray(values, dtype=np.int64)
+
+        return cls(ints(rows), ints(sources), ints(labels), ints(starts), ints(ends), np.asarray(conf, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,9 @@ def aggregate_spans(
                 start, end, weight = s, e, w
         candidates[row].append((weight, start, end, label))
     result: list[AggregatedSpan] = []
-    for row, items in candidates.items():
+    for row, found in candidates.items():
         kept: list[tuple[int, int]] = []
-        for weight, start, end, label in sorted(items, key=lambda t: (-t[0], t[1], t[3])):
+        for weight, start, end, label in sorted(found, key=lambda t: (-t[0], t[1], t[3])):
             if any(start < e and s < end for s, e in kept):
                 continue  # suppressed by a heavier overlapping span
             kept.append((start, end))

@@ -68,7 +68,7 @@ def classification_statistics(votes: Votes, manual: Manual) -> Counts:
     r, s, c = pairs.T if len(pairs) else (np.zeros(0, np.int64),) * 3
     gold = np.zeros((n, k), dtype=bool)
     gold[manual.rows, manual.classes] = True
-    labeled = gold.any(axis=1)
+    labeled: NDArray[np.bool_] = np.asarray(gold.any(axis=1))
     on_labeled = labeled[r]
     correct = on_labeled & gold[r, c]
     tp = _zeros(m, k)
