@@ -1,0 +1,290 @@
+"""Hostile user code, each case through the real executor service (bwrap backend): blocked or contained, the service
+stays healthy and the user gets a clear error."""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from shared_model.db import get_engine
+
+from .factory import add_records, new_project, set_limits
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "other-project-secret-7f3a9c"
+
+
+@pytest.fixture(scope="module")
+def executor(services: Any) -> str:
+    return str(services.start("executor").url)
+
+
+@pytest.fixture()
+def project(clean_db: str) -> Iterator[dict[str, Any]]:
+    project_id = new_project("mine")
+    data = add_records(project_id, ["hello world", "second record"])
+    other = new_project("someone else's")
+    add_records(other, [SECRET])
+    yield {"id": str(project_id), "record_id": data.record_ids[0]}
+
+
+def run(executor: str, project: dict[str, Any], code: str, timeout: float = 60) -> dict[str, Any]:
+    """Run a snippet in the record IDE; assert the service answers and stays healthy."""
+    response = httpx.post(
+        f"{executor}/run/record-ide",
+        json={"project_id": project["id"], "record_id": project["record_id"], "code": textwrap.dedent(code)},
+        timeout=timeout,
+    )
+    assert response.status_code == 200, response.text
+    assert_healthy(executor)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def assert_healthy(executor: str) -> None:
+    assert httpx.get(f"{executor}/health", timeout=10).json()["status"] == "ok"
+    again = httpx.post(
+        f"{executor}/run/record-ide",
+        json={"project_id": _last_project[0], "record_id": _last_project[1], "code": "print(record['text'].text)"},
+        timeout=60,
+    )
+    assert again.status_code == 200 and again.json()["error"] is None, again.text
+
+
+_last_project: list[Any] = [None, None]
+
+
+@pytest.fixture(autouse=True)
+def _remember(project: dict[str, Any]) -> None:
+    _last_project[:] = [project["id"], project["record_id"]]
+
+
+def test_backend_is_bwrap(executor: str) -> None:
+    assert httpx.get(f"{executor}/sandbox").json()["backend"] == "bwrap"
+
+
+def test_cannot_connect_to_gateway_port_or_postgres(executor: str, project: dict[str, Any]) -> None:
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))
+    listener.listen()
+    url = make_url(os.environ["DATABASE_URL"])
+    ports = [listener.getsockname()[1], int(url.port or 5432), int(executor.rsplit(":", 1)[1])]
+    try:
+        body = run(
+            executor,
+            project,
+            f"""
+            import socket
+            for host in ("127.0.0.1", {url.host or "localhost"!r}):
+                for port in {ports!r}:
+                    s = socket.socket()
+                    s.settimeout(2)
+                    try:
+                        s.connect((host, port))
+                        print("CONNECTED", host, port)
+                    except OSError as exc:
+                        print("blocked", host, port, type(exc).__name__)
+            """,
+        )
+    finally:
+        listener.close()
+    assert body["error"] is None
+    assert "CONNECTED" not in body["stdout"]
+    assert body["stdout"].count("blocked") == 2 * len(ports)
+
+
+def test_cannot_read_environments(executor: str, project: dict[str, Any]) -> None:
+    database = make_url(os.environ["DATABASE_URL"]).database
+    body = run(
+        executor,
+        project,
+        """
+        import os
+        print("ENV", dict(os.environ))
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    print(pid, open(f"/proc/{pid}/environ").read())
+                except OSError as exc:
+                    print(pid, "unreadable", exc)
+        """,
+    )
+    assert body["error"] is None
+    assert "REFINERY" not in body["stdout"] and "DATABASE" not in body["stdout"]
+    assert str(database) not in body["stdout"]
+    assert "PATH=" in body["stdout"]  # /proc/1/environ was readable: it holds only the sandbox's minimal PATH
+
+
+def test_cannot_read_postgres_data_or_other_projects(executor: str, project: dict[str, Any]) -> None:
+    with get_engine().connect() as conn:
+        try:
+            data_dir = str(conn.execute(text("SHOW data_directory")).scalar())
+        except Exception:  # noqa: BLE001 - not a superuser: fall back to the known test location
+            data_dir = "/tmp/refinery-test-postgres"
+    body = run(
+        executor,
+        project,
+        f"""
+        import os
+        for path in ({data_dir!r}, {data_dir + "/PG_VERSION"!r}, {str(ROOT)!r}, {str(ROOT / "data")!r},
+                     "/tmp/refinery-test-postgres", "/root", "/home", "/work", "/var/lib/postgresql"):
+            try:
+                if os.path.isdir(path):
+                    print("LISTED", path, os.listdir(path))
+                else:
+                    print("READ", path, open(path).read()[:50])
+            except OSError as exc:
+                print("denied", path, type(exc).__name__)
+        for folder, _, files in os.walk("/tmp"):
+            print("scratch", folder, files)
+        print("record", record["text"].text)
+        """,
+    )
+    assert body["error"] is None
+    # Only the mount points of the Python installation exist (e.g. /work/main holds just .venv): no data, no sources.
+    for forbidden in ("PG_VERSION", "postgresql.conf", "base", "pyproject.toml", "services", "READ"):
+        assert f"'{forbidden}'" not in body["stdout"] and not body["stdout"].startswith(forbidden)
+    assert "READ " not in body["stdout"]
+    assert SECRET not in body["stdout"]
+    assert "record hello world" in body["stdout"]
+
+
+def test_cannot_write_outside_scratch(executor: str, project: dict[str, Any]) -> None:
+    target = ROOT / "sandbox-escape-marker"
+    body = run(
+        executor,
+        project,
+        f"""
+        for path in ("/usr/escape", "/etc/escape", {str(target)!r}, "/escape", "/proc/escape"):
+            try:
+                open(path, "w").write("x")
+                print("WROTE", path)
+            except OSError as exc:
+                print("denied", path, type(exc).__name__)
+        open("/tmp/scratch.txt", "w").write("ok")
+        print("scratch", open("/tmp/scratch.txt").read())
+        """,
+    )
+    assert body["error"] is None
+    assert "WROTE" not in body["stdout"]
+    assert "scratch ok" in body["stdout"]
+    assert not target.exists()
+
+
+def test_cannot_remount_root(executor: str, project: dict[str, Any]) -> None:
+    body = run(
+        executor,
+        project,
+        """
+        import ctypes, ctypes.util, os
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        MS_REMOUNT = 32
+        rc = libc.mount(b"none", b"/", None, MS_REMOUNT, None)
+        print("mount", rc, os.strerror(ctypes.get_errno()))
+        rc = libc.umount2(b"/usr", 2)
+        print("umount", rc, os.strerror(ctypes.get_errno()))
+        try:
+            open("/usr/after-remount", "w")
+            print("WROTE")
+        except OSError as exc:
+            print("still read-only", type(exc).__name__)
+        """,
+    )
+    assert body["error"] is None
+    assert "mount -1" in body["stdout"] and "umount -1" in body["stdout"]
+    assert "still read-only" in body["stdout"]
+
+
+def test_fork_bomb_is_blocked(executor: str, project: dict[str, Any]) -> None:
+    body = run(
+        executor,
+        project,
+        """
+        import os
+        while True:
+            os.fork()
+        """,
+    )
+    assert body["error"] is not None and "PermissionError" in body["error"] and "os.fork()" in body["error"]
+    body = run(executor, project, "import subprocess\nsubprocess.run(['/bin/true'])")
+    assert body["error"] is not None and "Operation not permitted" in body["error"]
+
+
+def test_allocating_10_gb_fails_cleanly(executor: str, project: dict[str, Any]) -> None:
+    body = run(executor, project, "data = bytearray(10 * 1024 ** 3)")
+    assert body["error"] is not None and "MemoryError" in body["error"]
+
+
+def test_infinite_loop_hits_the_limits(executor: str, project: dict[str, Any]) -> None:
+    set_limits(uuid_of(project), cpu_time_s=2, wall_time_s=20)
+    body = run(executor, project, "while True:\n    pass")
+    assert body["error"] is not None and "CPU-time limit of 2 s" in body["error"]
+    set_limits(uuid_of(project), cpu_time_s=30, wall_time_s=2)
+    body = run(executor, project, "import time\nwhile True:\n    time.sleep(1)")
+    assert body["error"] is not None and "wall-time limit of 2 s" in body["error"]
+
+
+def test_printing_1_gb_is_capped(executor: str, project: dict[str, Any]) -> None:
+    body = run(
+        executor,
+        project,
+        """
+        import os, sys
+        chunk = "x" * (1024 * 1024)
+        for _ in range(1024):
+            print(chunk)
+        os.write(1, b"y" * (64 * 1024 * 1024))
+        sys.stderr.write("z" * (64 * 1024 * 1024))
+        print("done")
+        """,
+        timeout=120,
+    )
+    assert body["error"] is None
+    assert len(body["stdout"]) < 2_000_000
+    assert "output truncated" in body["stdout"]
+
+
+def test_setuid_root_is_refused(executor: str, project: dict[str, Any]) -> None:
+    body = run(executor, project, "import os\nprint(os.getuid())\ntry:\n    os.setuid(0)\nfinally:\n    print(os.getuid())")
+    assert body["stdout"].split() == ["65534", "65534"]
+    # uid 0 does not even exist in the sandbox's user namespace: EINVAL (or EPERM), never success
+    assert body["error"] is not None and ("Invalid argument" in body["error"] or "PermissionError" in body["error"])
+
+
+def test_segfault_is_reported(executor: str, project: dict[str, Any]) -> None:
+    body = run(executor, project, "import ctypes\nctypes.string_at(0)")
+    assert body["error"] is not None and "segmentation fault" in body["error"]
+    assert 'File "<record ide>", line 2' in body["error"]
+
+
+def test_killing_the_parent_is_contained(executor: str, project: dict[str, Any]) -> None:
+    body = run(
+        executor,
+        project,
+        """
+        import os, signal
+        print("parent", os.getppid())
+        for pid in {os.getppid(), 1}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError as exc:
+                print("kill failed", exc)
+        print("survived")
+        """,
+    )
+    assert body["error"] is None or "killed" in body["error"] or "exited" in body["error"]
+
+
+def uuid_of(project: dict[str, Any]) -> Any:
+    import uuid
+
+    return uuid.UUID(project["id"])
