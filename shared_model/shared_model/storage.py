@@ -1,0 +1,187 @@
+"""Object storage for large artifacts (embedding vectors, fitted models): one interface, two backends.
+
+* :class:`S3Storage` — the ``minio`` client against MinIO or any S3 endpoint (``REFINERY_S3_ENDPOINT`` set).
+* :class:`LocalStorage` — a folder under ``data_dir/objects`` (the embedded default).
+
+Keys are ``/``-separated relative paths (``embeddings/<id>/chunks/000001.npz``). Writes are atomic: a reader
+sees the old object or the new one, never a partial one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .settings import Settings, get_settings
+
+_KEY = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*$")
+
+
+class StorageError(Exception):
+    """An object is missing or a key is malformed."""
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative key; raise :class:`StorageError` naming the problem otherwise."""
+    if not _KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
+        raise StorageError(f"invalid storage key {key!r}: use letters, digits, '_', '-', '.', '=' and '/' separators")
+    return key
+
+
+class ObjectStorage(ABC):
+    """Put, get, list and delete byte objects by key."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (replacing an existing object)."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The object's bytes; :class:`StorageError` if it does not exist."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys starting with ``prefix``, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one object (no error if it is absent)."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under ``prefix``; return how many were removed."""
+        keys = self.list(prefix)
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
+    def put_arrays(self, key: str, **arrays: Any) -> None:
+        """Store numpy arrays as one ``.npz`` object."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        self.put(key, buffer.getvalue())
+
+    def get_arrays(self, key: str) -> dict[str, np.ndarray]:
+        """Read the arrays stored by :meth:`put_arrays`."""
+        with np.load(io.BytesIO(self.get(key)), allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+
+
+class LocalStorage(ObjectStorage):
+    """Objects as files under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise StorageError(f"object {key!r} does not exist") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str = "") -> list[str]:
+        keys = []
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class S3Storage(ObjectStorage):
+    """Objects in an S3 bucket through the ``minio`` client (the bucket is created when missing)."""
+
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool = False) -> None:
+        from minio import Minio
+
+        host = re.sub(r"^https?://", "", endpoint).rstrip("/")
+        secure = secure or endpoint.startswith("https://")
+        self.client = Minio(host, access_key=access_key or None, secret_key=secret_key or None, secure=secure)
+        self.bucket = bucket
+        if not self.client.bucket_exists(bucket):
+            self.client.make_bucket(bucket)
+
+    def put(self, key: str, data: bytes) -> None:
+        self.client.put_object(self.bucket, check_key(key), io.BytesIO(data), length=len(data))
+
+    def get(self, key: str) -> bytes:
+        from minio.error import S3Error
+
+        try:
+            response = self.client.get_object(self.bucket, check_key(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                raise StorageError(f"object {key!r} does not exist") from exc
+            raise
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def exists(self, key: str) -> bool:
+        from minio.error import S3Error
+
+        try:
+            self.client.stat_object(self.bucket, check_key(key))
+            return True
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+
+    def list(self, prefix: str = "") -> list[str]:
+        return sorted(obj.object_name for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True) if obj.object_name)
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.bucket, check_key(key))
+
+
+def storage_from_settings(settings: Settings) -> ObjectStorage:
+    """The backend the settings choose: S3 when ``s3_endpoint`` is set, else the local folder."""
+    if settings.s3_endpoint:
+        return S3Storage(
+            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_bucket, secure=settings.s3_secure
+        )
+    return LocalStorage(Path(settings.data_dir) / "objects")
+
+
+@lru_cache
+def get_storage() -> ObjectStorage:
+    """The process-wide object storage (cached; ``get_storage.cache_clear()`` after changing settings)."""
+    return storage_from_settings(get_settings())
