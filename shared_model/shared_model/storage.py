@@ -166,7 +166,8 @@ class S3Storage(ObjectStorage):
             raise
 
     def list(self, prefix: str = "") -> list[str]:
-        return sorted(obj.object_name for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True) if obj.object_name)
+        objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+        return sorted(obj.object_name for obj in objects if obj.object_name)
 
     def delete(self, key: str) -> None:
         self.client.remove_object(self.bucket, check_key(key))
