@@ -1,0 +1,301 @@
+"""Tokenizing records: the streaming project job and the single-record priority path.
+
+Every TEXT attribute of a record becomes one Doc; a record's Docs are stored as one DocBin in ``record_tokenized``
+with ``columns`` = the text attributes in attribute order and ``tokenizer`` = the project's setting. A stored row
+whose tokenizer or columns differ from the project's current ones is stale and tokenized again, so the job is
+incremental (new records, new text attributes) and a changed tokenizer re-tokenizes everything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2
+from shared_model.db import dsn
+from shared_model.models import DataType, Project, Record, RecordTokenized
+from spacy.language import Language
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from .docbin import DocBinEncoder, decode, token_rows
+from .pipelines import get_nlp
+
+log = logging.getLogger("tokenizer")
+
+CHUNK_RECORDS = 5000
+PIPE_BATCH = 1000
+
+_nlp_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def nlp_lock(name: str) -> threading.Lock:
+    """One lock per pipeline: spaCy's tokenizer caches are not meant for concurrent callers."""
+    with _locks_guard:
+        return _nlp_locks.setdefault(name, threading.Lock())
+
+
+class NotFound(LookupError):
+    """A project, record or attribute that does not exist (reported as 404)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a project's records are tokenized with."""
+
+    project_id: uuid.UUID
+    tokenizer: str
+    columns: list[str]
+
+
+def project_target(session: Session, project_id: uuid.UUID) -> Target:
+    """The project's tokenizer and text attributes in attribute order."""
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    sql = "SELECT name FROM attribute WHERE project_id = :p AND data_type = :t ORDER BY relative_position, name"
+    columns = list(session.scalars(text(sql), {"p": project_id, "t": DataType.TEXT.value}))
+    return Target(project_id=project_id, tokenizer=project.tokenizer, columns=columns)
+
+
+def _stale_filter() -> str:
+    return (
+        "r.project_id = %(p)s AND (t.id IS NULL OR t.tokenizer <> %(tok)s OR t.columns <> %(cols)s::jsonb)"
+    )
+
+
+def count_stale(cursor: Any, target: Target) -> int:
+    """How many of the project's records have no up-to-date DocBin."""
+    cursor.execute(
+        f"SELECT count(*) FROM record r LEFT JOIN record_tokenized t ON t.record_id = r.id WHERE {_stale_filter()}",
+        {"p": str(target.project_id), "tok": target.tokenizer, "cols": json.dumps(target.columns)},
+    )
+    return int(cursor.fetchone()[0])
+
+
+def _select_sql(target: Target) -> str:
+    values = ", ".join(f"r.data ->> %(c{i})s" for i in range(len(target.columns)))
+    return (
+        f"SELECT r.id{', ' + values if values else ''} FROM record r LEFT JOIN record_tokenized t ON t.record_id = r.id"
+        f" WHERE {_stale_filter()} AND r.id > %(after)s ORDER BY r.id LIMIT %(n)s"
+    )
+
+
+def _params(target: Target) -> dict[str, Any]:
+    params: dict[str, Any] = {"p": str(target.project_id), "tok": target.tokenizer, "cols": json.dumps(target.columns)}
+    params.update({f"c{i}": name for i, name in enumerate(target.columns)})
+    return params
+
+
+def _upsert_sql() -> str:
+    return (
+        "INSERT INTO record_tokenized (id, project_id, record_id, columns, bytes, tokenizer, created_at)"
+        " SELECT gen_random_uuid(), %(p)s, s.record_id, %(cols)s::jsonb, s.bytes, %(tok)s, now()"
+        " FROM tokenize_stage s JOIN record r ON r.id = s.record_id AND r.project_id = %(p)s"
+        " ON CONFLICT (record_id) DO UPDATE SET columns = EXCLUDED.columns, bytes = EXCLUDED.bytes,"
+        " tokenizer = EXCLUDED.tokenizer, created_at = EXCLUDED.created_at"
+    )
+
+
+def encode_records(nlp: Language, encoder: DocBinEncoder, rows: list[tuple[Any, ...]], n_columns: int) -> list[tuple[int, bytes]]:
+    """Tokenize a chunk of ``(record_id, text, text, …)`` rows with ``nlp.pipe``; one DocBin per record."""
+    texts = (value if value is not None else "" for row in rows for value in row[1:])
+    docs = nlp.pipe(texts, batch_size=PIPE_BATCH)
+    out: list[tuple[int, bytes]] = []
+    if n_columns == 1:
+        for row, doc in zip(rows, docs, strict=True):
+            out.append((row[0], encoder.encode((doc,))))
+        return out
+    for row in rows:
+        out.append((row[0], encoder.encode([next(docs) for _ in range(n_columns)])))
+    return out
+
+
+def _copy_payload(encoded: list[tuple[int, bytes]]) -> io.BytesIO:
+    # COPY text format: bytea as hex, its backslash escaped for COPY
+    return io.BytesIO("".join(f"{rid}\t\\\\x{data.hex()}\n" for rid, data in encoded).encode("ascii"))
+
+
+class _Pipeline:
+    """Reader thread → tokenizing caller → writer thread, each on its own connection, so I/O overlaps spaCy."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.params = _params(target)
+        self.failure: list[BaseException] = []
+        self.stop = threading.Event()
+        self.chunks: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
+        self.encoded: queue.Queue[list[tuple[int, bytes]] | None] = queue.Queue(maxsize=2)
+        self.written = 0
+        self.written_lock = threading.Lock()
+
+    def _put(self, q: queue.Queue[Any], item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read(self) -> None:
+        try:
+            conn = psycopg2.connect(dsn())
+            try:
+                conn.set_session(readonly=True, autocommit=True)
+                sql = _select_sql(self.target)
+                after = 0
+                with conn.cursor() as cursor:
+                    while not self.stop.is_set():
+                        cursor.execute(sql, {**self.params, "after": after, "n": CHUNK_RECORDS})
+                        rows = cursor.fetchall()
+                        if not rows:
+                            break
+                        after = rows[-1][0]
+                        if not self._put(self.chunks, rows):
+                            return
+            finally:
+                conn.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the job
+            self.failure.append(exc)
+            self.stop.set()
+        finally:
+            self._put(self.chunks, None)
+
+    def write(self) -> None:
+        try:
+            conn = psycopg2.connect(dsn())
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute("CREATE TEMP TABLE tokenize_stage (record_id bigint, bytes bytea) ON COMMIT DELETE ROWS")
+                    conn.commit()
+                    upsert = _upsert_sql()
+                    while True:
+                        try:
+                            batch = self.encoded.get(timeout=0.2)
+                        except queue.Empty:
+                            if self.stop.is_set():
+                                return
+                            continue
+                        if batch is None:
+                            return
+                        cursor.copy_expert("COPY tokenize_stage (record_id, bytes) FROM STDIN", _copy_payload(batch))
+                        cursor.execute(upsert, self.params)
+                        conn.commit()
+                        with self.written_lock:
+                            self.written += len(batch)
+            finally:
+                conn.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the job
+            self.failure.append(exc)
+            self.stop.set()
+
+
+def tokenize_stale_records(target: Target, progress: Callable[[int, int], None]) -> int:
+    """Tokenize every record of ``target`` lacking an up-to-date DocBin; returns how many were stored.
+
+    ``progress(done, total)`` is called after each chunk (it may raise to cancel).
+    """
+    nlp = get_nlp(target.tokenizer)
+    conn = psycopg2.connect(dsn())
+    try:
+        with conn.cursor() as cursor:
+            total = count_stale(cursor, target)
+    finally:
+        conn.close()
+    if total == 0:
+        return 0
+    encoder = DocBinEncoder(nlp)
+    lock = nlp_lock(target.tokenizer)
+    pipeline = _Pipeline(target)
+    reader = threading.Thread(target=pipeline.read, name="tokenize-read", daemon=True)
+    writer = threading.Thread(target=pipeline.write, name="tokenize-write", daemon=True)
+    reader.start()
+    writer.start()
+    try:
+        while True:
+            rows = pipeline.chunks.get()
+            if rows is None:
+                break
+            with lock:
+                encoded = encode_records(nlp, encoder, rows, len(target.columns))
+            if not pipeline._put(pipeline.encoded, encoded):
+                break
+            progress(pipeline.written, total)
+        pipeline._put(pipeline.encoded, None)
+        writer.join()
+    finally:
+        pipeline.stop.set()
+        reader.join(5)
+        writer.join(30)
+    if pipeline.failure:
+        raise pipeline.failure[0]
+    return pipeline.written
+
+
+def tokenize_record(session: Session, record_id: int) -> RecordTokenized:
+    """Tokenize one record now (the priority path) and store its DocBin in the caller's transaction."""
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"record {record_id} does not exist")
+    target = project_target(session, record.project_id)
+    nlp = get_nlp(target.tokenizer)
+    texts = [_as_text(record.data.get(name)) for name in target.columns]
+    with nlp_lock(target.tokenizer):
+        data = DocBinEncoder(nlp).encode(list(nlp.pipe(texts)))
+    session.execute(
+        text(
+            "INSERT INTO record_tokenized (id, project_id, record_id, columns, bytes, tokenizer, created_at)"
+            " VALUES (gen_random_uuid(), :p, :r, CAST(:cols AS jsonb), :b, :tok, now())"
+            " ON CONFLICT (record_id) DO UPDATE SET columns = EXCLUDED.columns, bytes = EXCLUDED.bytes,"
+            " tokenizer = EXCLUDED.tokenizer, created_at = EXCLUDED.created_at"
+        ),
+        {"p": record.project_id, "r": record_id, "cols": json.dumps(target.columns), "b": data, "tok": target.tokenizer},
+    )
+    session.expire_all()
+    row = session.query(RecordTokenized).filter(RecordTokenized.record_id == record_id).one()
+    return row
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def record_docs(session: Session, record_id: int) -> tuple[list[str], list[Any]]:
+    """The record's text attribute names and Docs, tokenizing it now when its DocBin is missing or stale."""
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"record {record_id} does not exist")
+    target = project_target(session, record.project_id)
+    row = session.query(RecordTokenized).filter(RecordTokenized.record_id == record_id).one_or_none()
+    if row is None or row.tokenizer != target.tokenizer or list(row.columns) != target.columns:
+        row = tokenize_record(session, record_id)
+    nlp = get_nlp(row.tokenizer)
+    return list(row.columns), decode(row.bytes, nlp)
+
+
+def record_tokens(session: Session, record_id: int, attribute: str | None) -> dict[str, Any]:
+    """Tokens of one text attribute of a record (or of all its text attributes when ``attribute`` is None)."""
+    columns, docs = record_docs(session, record_id)
+    if attribute is not None and attribute not in columns:
+        sql = "SELECT a.data_type FROM attribute a JOIN record r ON r.project_id = a.project_id WHERE r.id = :r AND a.name = :n"
+        exists = session.scalar(text(sql), {"r": record_id, "n": attribute})
+        if exists is None:
+            raise NotFound(f"attribute {attribute!r} does not exist in the record's project")
+        raise ValueError(f"attribute {attribute!r} is {exists}, not TEXT; only text attributes are tokenized")
+    attributes = {
+        name: {"text": doc.text, "tokens": token_rows(doc)}
+        for name, doc in zip(columns, docs, strict=True)
+        if attribute is None or name == attribute
+    }
+    return {"record_id": record_id, "attributes": attributes}
