@@ -1,0 +1,184 @@
+"""``./start`` and ``./stop`` end to end: real processes, real HTTP, the test database, a private data dir and ports.
+
+The scripts run with ``REFINERY_SKIP_INSTALL=1`` so a pyproject edited while the suite runs does not make them reinstall
+the venv under the running tests (``./test`` itself runs the install routine before pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from shared_model.settings import SERVICE_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _processes_of(data_dir: Path) -> list[psutil.Process]:
+    """Live processes started for this data dir (the platform passes REFINERY_DATA_DIR to every service)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("REFINERY_DATA_DIR") == str(data_dir) and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+class Platform:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.data_dir = (tmp_path / "data").resolve()
+        self.ports = dict(zip(SERVICE_NAMES, _free_ports(len(SERVICE_NAMES)), strict=True))
+        env = {key: value for key, value in os.environ.items() if not (key.startswith("REFINERY_") and key.endswith("_URL"))}
+        env.update(
+            {
+                "DATABASE_URL": database_url,
+                "REFINERY_DATABASE_URL": database_url,
+                "REFINERY_DATA_DIR": str(self.data_dir),
+                "REFINERY_SKIP_INSTALL": "1",
+                "REFINERY_GATEWAY_HOST": "127.0.0.1",
+            }
+        )
+        env.update({f"REFINERY_{name.upper()}_PORT": str(port) for name, port in self.ports.items()})
+        self.env = env
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}/api/v1/health"
+
+    def run(
+        self, script: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(ROOT / script), *args],
+            cwd=ROOT,
+            env={**self.env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def pid(self, name: str) -> int:
+        return int((self.data_dir / "run" / f"{name}.pid").read_text())
+
+
+@pytest.fixture()
+def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    started = Platform(tmp_path, database_url)
+    yield started
+    started.run("stop", timeout=60)
+    for process in _processes_of(started.data_dir):  # never leave a process behind, even when a test failed
+        process.kill()
+
+
+def test_start_health_restart_and_stop(platform: Platform) -> None:
+    """One full start (they are costly): healthy, idempotent, a dead service shows in /api/v1/health, stop ends all."""
+    result = platform.run("start")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "refinery is up" in result.stdout
+    pids = {name: platform.pid(name) for name in SERVICE_NAMES}
+    assert all(psutil.pid_exists(pid) for pid in pids.values())
+    assert sorted(path.name for path in (platform.data_dir / "logs").iterdir()) == sorted(f"{name}.log" for name in SERVICE_NAMES)
+
+    # The gateway aggregates every service's /health.
+    response = httpx.get(platform.health_url, timeout=10)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["services"]) == set(SERVICE_NAMES)
+    assert all(service["status"] == "ok" and service["database"] == "ok" for service in body["services"].values())
+
+    # Starting again changes nothing.
+    again = platform.run("start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already up" in again.stdout
+    assert {name: platform.pid(name) for name in SERVICE_NAMES} == pids
+
+    # A stopped service is reported as unreachable and the platform as 503.
+    os.kill(pids["executor"], signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while psutil.pid_exists(pids["executor"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    response = httpx.get(platform.health_url, timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["services"]["executor"]["status"] == "unreachable"
+    assert all(body["services"][name]["status"] == "ok" for name in SERVICE_NAMES if name != "executor")
+
+    # ./start brings back only what is missing.
+    restarted = platform.run("start")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "starting executor" in restarted.stdout
+    assert platform.pid("gateway") == pids["gateway"]
+    assert httpx.get(platform.health_url, timeout=10).status_code == 200
+
+    # ./stop ends every process and removes the pid files; a second ./stop has nothing to do.
+    stopped = platform.run("stop", timeout=60)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    for name in SERVICE_NAMES:
+        assert f"stopped {name}" in stopped.stdout
+    assert not _processes_of(platform.data_dir)
+    assert not list((platform.data_dir / "run").glob("*.pid"))
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(platform.health_url, timeout=2)
+    assert "not running" in platform.run("stop", timeout=60).stdout
+
+
+def test_failed_start_names_the_service_shows_its_log_and_stops_what_it_started(platform: Platform) -> None:
+    # No service can answer /health within a tenth of a second of being spawned: the start must fail and clean up.
+    result = platform.run("start", extra_env={"REFINERY_START_TIMEOUT_S": "0.1"})
+    assert result.returncode == 1
+    assert "refinery failed to start: the " in result.stdout
+    failed = result.stdout.split("refinery failed to start: the ", 1)[1].split(" service", 1)[0]
+    assert failed in SERVICE_NAMES
+    assert f"last lines of {platform.data_dir / 'logs' / (failed + '.log')}" in result.stdout
+    assert not list((platform.data_dir / "run").glob("*.pid"))
+    deadline = time.monotonic() + 30
+    while _processes_of(platform.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_of(platform.data_dir)
+
+
+def test_start_refuses_a_port_in_use_and_names_it(platform: Platform) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", platform.ports["tokenizer"]))
+        blocker.listen()
+        result = platform.run("start")
+    assert result.returncode == 1
+    assert f"port {platform.ports['tokenizer']} of the tokenizer service" in result.stdout
+    assert not _processes_of(platform.data_dir)
+
+
+def test_docker_compose_file_is_valid() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("the docker-compose binary (Debian package docker-compose) is not installed")
+    command = [binary, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    services = set(result.stdout.split())
+    assert {"postgres", "qdrant", "minio", *SERVICE_NAMES} <= services
