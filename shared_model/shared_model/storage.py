@@ -186,3 +186,47 @@ def storage_from_settings(settings: Settings) -> ObjectStorage:
 def get_storage() -> ObjectStorage:
     """The process-wide object storage (cached; ``get_storage.cache_clear()`` after changing settings)."""
     return storage_from_settings(get_settings())
+
+
+class EmbeddingArtifacts:
+    """Where an embedding's artifacts live in object storage (written by the embedder, read by neural search).
+
+    ``embeddings/<id>/chunks/<seq>.npz`` holds ``record_ids`` (int64) and ``vectors`` (float32; token-level chunks
+    add ``token_counts`` and hold one row per token). A chunk counts once its ``<seq>.done`` marker exists, so a
+    chunk interrupted half-way is simply written again. ``encoder.pkl`` / ``pca.pkl`` keep fitted models.
+    """
+
+    def __init__(self, storage: ObjectStorage, embedding_id: Any) -> None:
+        self.storage = storage
+        self.prefix = f"embeddings/{embedding_id}"
+
+    def chunk_key(self, seq: int) -> str:
+        return f"{self.prefix}/chunks/{seq:06d}.npz"
+
+    def done_chunks(self) -> list[str]:
+        """Keys of the completed chunks, in write order."""
+        keys = self.storage.list(f"{self.prefix}/chunks/")
+        done = {key[: -len(".done")] for key in keys if key.endswith(".done")}
+        return [key for key in keys if key.endswith(".npz") and key[: -len(".npz")] in done]
+
+    def mark_done(self, key: str) -> None:
+        self.storage.put(key[: -len(".npz")] + ".done", b"")
+
+    def next_seq(self) -> int:
+        keys = [k for k in self.storage.list(f"{self.prefix}/chunks/") if k.endswith(".npz")]
+        return 1 + max((int(k.rsplit("/", 1)[1].split(".")[0]) for k in keys), default=0)
+
+    def load_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All record ids and attribute-level vectors of the completed chunks."""
+        ids: list[np.ndarray] = []
+        vectors: list[np.ndarray] = []
+        for key in self.done_chunks():
+            arrays = self.storage.get_arrays(key)
+            ids.append(arrays["record_ids"])
+            vectors.append(arrays["vectors"])
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(ids), np.concatenate(vectors)
+
+    def delete(self) -> int:
+        return self.storage.delete_prefix(f"{self.prefix}/")
