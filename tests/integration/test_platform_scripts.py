@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from shared_model.settings import SERVICE_NAMES
+import yaml
+from shared_model.settings import DEFAULT_PORTS, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -177,8 +178,24 @@ def test_docker_compose_file_is_valid() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip("the docker-compose binary (Debian package docker-compose) is not installed")
-    command = [binary, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    command = [binary, "-f", str(ROOT / "docker-compose.yml"), "config"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    services = set(result.stdout.split())
-    assert {"postgres", "qdrant", "minio", *SERVICE_NAMES} <= services
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"postgres", "qdrant", "minio", *SERVICE_NAMES} <= set(services)
+    for name in ("postgres", "qdrant", "minio", *SERVICE_NAMES):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
+    for name in SERVICE_NAMES:
+        assert services[name]["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+        assert (ROOT / "services" / name / "Dockerfile").is_file()
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:" in env["DATABASE_URL"]
+        assert env["REFINERY_INTERNAL_HOST"] == "0.0.0.0"
+    gateway_env = services["gateway"]["environment"]
+    for name in SERVICE_NAMES:
+        if name != "gateway":
+            assert gateway_env[f"REFINERY_{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}"
+    published = [str(port.get("published")) if isinstance(port, dict) else str(port) for port in services["gateway"]["ports"]]
+    assert any("4455" in port for port in published)
+    with_socket = {name for name, spec in services.items() if "docker.sock" in str(spec.get("volumes", []))}
+    assert with_socket == {"executor"}
