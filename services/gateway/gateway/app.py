@@ -16,7 +16,22 @@ from shared_model.service import create_service_app
 from . import __version__
 from .domain.users import ensure_admin
 from .jobs import HANDLERS
-from .routers import auth, calculated_attributes, data, health, heuristics, jobs, projects, record_ide, weak_supervision, ws
+from .routers import (
+    auth,
+    calculated_attributes,
+    comments,
+    data,
+    health,
+    heuristics,
+    jobs,
+    labeling,
+    lookup_lists,
+    projects,
+    record_ide,
+    tokens_view,
+    weak_supervision,
+    ws,
+)
 
 log = logging.getLogger("gateway")
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -40,7 +55,8 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
         service="gateway",
         version=__version__,
         routers=[health.router, auth.router, projects.router, data.router, jobs.router, ws.router, weak_supervision.router,
-                 heuristics.router, calculated_attributes.router, record_ide.router],
+                 heuristics.router, calculated_attributes.router, record_ide.router,
+                 labeling.router, lookup_lists.router, comments.router, tokens_view.router],
         workers=[JobWorker("gateway", HANDLERS)],
         on_startup=_startup,
         on_shutdown=_shutdown,

@@ -1,0 +1,98 @@
+"""Comments on records, tasks, labels, heuristics, slices and lookup lists (markdown; private or shared)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+from shared_model.models import Comment, CommentTarget
+from sqlalchemy import select
+
+from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..domain import comments as domain
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/comments", tags=["comments"])
+
+
+class CommentIn(BaseModel):
+    target_type: CommentTarget
+    target_id: str = Field(min_length=1, max_length=64)
+    body: str = Field(min_length=1, max_length=100_000, description="markdown")
+    is_private: bool = False
+
+
+class CommentUpdate(BaseModel):
+    body: str | None = Field(default=None, min_length=1, max_length=100_000)
+    is_private: bool | None = None
+
+
+class CommentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    target_type: CommentTarget
+    target_id: str
+    body: str
+    is_private: bool
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.get("", response_model=list[CommentOut])
+def list_comments(
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    target_type: CommentTarget | None = None,
+    target_id: str | None = None,
+) -> list[Comment]:
+    """Comments the current user may read (shared ones and their own private ones), optionally of one target."""
+    query = select(Comment).where(*domain.visible(project.id, user))
+    if target_type is not None:
+        query = query.where(Comment.target_type == target_type)
+    if target_id is not None:
+        query = query.where(Comment.target_id == target_id)
+    return list(session.scalars(query.order_by(Comment.created_at)))
+
+
+@router.post("", response_model=CommentOut, status_code=201)
+def create_comment(body: CommentIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Comment:
+    """Comment on an existing record, task, label, heuristic, slice or lookup list of the project."""
+    target_id = domain.check_target(session, project.id, body.target_type, body.target_id)
+    comment = Comment(
+        project_id=project.id,
+        target_type=body.target_type,
+        target_id=target_id,
+        body=body.body,
+        is_private=body.is_private,
+        created_by=user.id,
+    )
+    session.add(comment)
+    session.flush()
+    session.refresh(comment)
+    return comment
+
+
+@router.patch("/{comment_id}", response_model=CommentOut)
+def update_comment(
+    comment_id: uuid.UUID, body: CommentUpdate, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> Comment:
+    """Edit one's own comment or make it private/shared."""
+    comment = domain.own_comment(session, project.id, user, comment_id)
+    if body.body is not None:
+        comment.body = body.body
+    if body.is_private is not None:
+        comment.is_private = body.is_private
+    session.flush()
+    session.refresh(comment)
+    return comment
+
+
+@router.delete("/{comment_id}", status_code=204)
+def delete_comment(comment_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Response:
+    """Delete one's own comment."""
+    session.delete(domain.own_comment(session, project.id, user, comment_id))
+    return Response(status_code=204)

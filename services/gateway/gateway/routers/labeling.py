@@ -1,0 +1,392 @@
+"""Labeling tasks, labels and manual labeling (classification, multi-label, spans, gold star, bulk)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shared_model.models import Attribute, Label, LabelingTask, Record, TaskType
+from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.service import problem
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ..clients import ServiceClient
+from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..domain import labeling
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["labeling"])
+
+COLOR = r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-zA-Z]{1,30})$"
+
+
+class LabelIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    color: str = Field(default="#4f46e5", pattern=COLOR)
+    hotkey: str | None = Field(default=None, max_length=1)
+
+
+class LabelUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    color: str | None = Field(default=None, pattern=COLOR)
+    hotkey: str | None = Field(default=None, max_length=1, description="null (explicitly) removes the hotkey")
+
+
+class LabelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    labeling_task_id: uuid.UUID
+    name: str
+    color: str
+    hotkey: str | None
+
+
+class TaskIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    task_type: TaskType = TaskType.MULTICLASS_CLASSIFICATION
+    attribute: str | None = Field(default=None, description="attribute name or id; omit for a whole-record task")
+    labels: list[LabelIn] = Field(default_factory=list, max_length=500)
+
+
+class TaskUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TaskOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    task_type: str
+    task_target: str
+    attribute_id: uuid.UUID | None
+    attribute: str | None
+    labels: list[LabelOut]
+
+
+class LabelsIn(BaseModel):
+    label_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500, description="empty clears")
+    label_id: uuid.UUID | None = Field(default=None, description="shorthand for one label")
+
+    def ids(self) -> list[uuid.UUID]:
+        return [*self.label_ids, *([self.label_id] if self.label_id else [])]
+
+
+class SpanIn(BaseModel):
+    label_id: uuid.UUID
+    token_start: int | None = None
+    token_end: int | None = Field(default=None, description="exclusive")
+    char_start: int | None = None
+    char_end: int | None = Field(default=None, description="exclusive")
+
+
+class ManualLabelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    record_id: int
+    labeling_task_id: uuid.UUID
+    label_id: uuid.UUID
+    source_type: str
+    source_id: uuid.UUID | None
+    return_type: str
+    confidence: float | None
+    created_by: uuid.UUID | None
+    is_gold_star: bool
+    is_valid_manual_label: bool
+    token_start: int | None
+    token_end: int | None
+    created_at: datetime
+
+
+class SpanOut(ManualLabelOut):
+    char_start: int
+    char_end: int
+    text: str
+    created: bool
+
+
+class RecordTaskLabels(BaseModel):
+    record_id: int
+    labeling_task_id: uuid.UUID
+    mine: list[ManualLabelOut]
+    valid: list[ManualLabelOut]
+
+
+class BulkFilter(BaseModel):
+    attribute: str
+    operator: Literal["EQUAL", "CONTAINS", "BEGINS_WITH", "ENDS_WITH"] = "EQUAL"
+    value: str
+
+
+class BulkIn(LabelsIn):
+    labeling_task_id: uuid.UUID
+    record_ids: list[int] | None = Field(default=None, max_length=1_000_000)
+    filter: BulkFilter | None = None
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> BulkIn:
+        if (self.record_ids is None) == (self.filter is None):
+            raise ValueError("give exactly one of record_ids or filter")
+        return self
+
+
+# --- tasks and labels -----------------------------------------------------------------------------------------------
+
+
+def task_out(session: SessionDep, task: LabelingTask) -> TaskOut:
+    labels = session.scalars(select(Label).where(Label.labeling_task_id == task.id).order_by(Label.created_at, Label.name))
+    attribute = session.get(Attribute, task.attribute_id) if task.attribute_id else None
+    return TaskOut(
+        id=task.id,
+        name=task.name,
+        task_type=str(task.task_type),
+        task_target=str(task.task_target),
+        attribute_id=task.attribute_id,
+        attribute=attribute.name if attribute else None,
+        labels=[LabelOut.model_validate(label) for label in labels],
+    )
+
+
+@router.get("/labeling-tasks", response_model=list[TaskOut])
+def list_tasks(project: ProjectDep, session: SessionDep) -> list[TaskOut]:
+    """The project's labeling tasks with their labels."""
+    tasks = session.scalars(select(LabelingTask).where(LabelingTask.project_id == project.id).order_by(LabelingTask.created_at))
+    return [task_out(session, task) for task in tasks]
+
+
+@router.post("/labeling-tasks", response_model=TaskOut, status_code=201)
+def create_task(body: TaskIn, project: ProjectDep, session: SessionDep) -> TaskOut:
+    """Create a task (on an attribute or the whole record), optionally with its labels."""
+    task = labeling.create_task(session, project.id, body.name, body.task_type, body.attribute)
+    for label in body.labels:
+        labeling.create_label(session, task, label.name, label.color, label.hotkey)
+    return task_out(session, task)
+
+
+@router.get("/labeling-tasks/{task_id}", response_model=TaskOut)
+def get_task(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> TaskOut:
+    """One task with its labels."""
+    return task_out(session, labeling.get_task(session, project.id, task_id))
+
+
+@router.patch("/labeling-tasks/{task_id}", response_model=TaskOut)
+def rename_task(task_id: uuid.UUID, body: TaskUpdate, project: ProjectDep, session: SessionDep) -> TaskOut:
+    """Rename a task."""
+    task = labeling.get_task(session, project.id, task_id)
+    labeling.rename_task(session, task, body.name)
+    session.flush()
+    return task_out(session, task)
+
+
+@router.delete("/labeling-tasks/{task_id}")
+def delete_task(
+    task_id: uuid.UUID, project: ProjectDep, session: SessionDep, dry_run: bool = Query(default=False)
+) -> dict[str, Any]:
+    """Delete a task and all that depends on it; ``dry_run=true`` only reports what would be removed."""
+    task = labeling.get_task(session, project.id, task_id)
+    if dry_run:
+        return {"dry_run": True, "removes": labeling.task_deletion(session, task)}
+    return {"dry_run": False, "removed": labeling.delete_task(session, task)}
+
+
+@router.post("/labeling-tasks/{task_id}/labels", response_model=LabelOut, status_code=201)
+def create_label(task_id: uuid.UUID, body: LabelIn, project: ProjectDep, session: SessionDep) -> Label:
+    """Add a label (hotkey unique within the task); an extraction label also gets a lookup list of its name."""
+    task = labeling.get_task(session, project.id, task_id)
+    return labeling.create_label(session, task, body.name, body.color, body.hotkey)
+
+
+@router.patch("/labels/{label_id}", response_model=LabelOut)
+def update_label(label_id: uuid.UUID, body: LabelUpdate, project: ProjectDep, session: SessionDep) -> Label:
+    """Rename, recolor or re-key a label; its associations stay."""
+    label = labeling.get_label(session, project.id, label_id)
+    clear = "hotkey" in body.model_fields_set and not body.hotkey
+    labeling.update_label(session, label, body.name, body.color, body.hotkey, clear)
+    session.flush()
+    return label
+
+
+@router.delete("/labels/{label_id}")
+def delete_label(
+    label_id: uuid.UUID, project: ProjectDep, session: SessionDep, dry_run: bool = Query(default=False)
+) -> dict[str, Any]:
+    """Delete a label and its associations; ``dry_run=true`` only reports what would be removed."""
+    label = labeling.get_label(session, project.id, label_id)
+    if dry_run:
+        return {"dry_run": True, "removes": labeling.label_deletion(session, label)}
+    return {"dry_run": False, "removed": labeling.delete_label(session, label)}
+
+
+# --- manual labels --------------------------------------------------------------------------------------------------
+
+
+def record_task_labels(session: SessionDep, user_id: uuid.UUID, record_id: int, task_id: uuid.UUID) -> RecordTaskLabels:
+    rows = list(
+        session.scalars(
+            select(RLA)
+            .where(RLA.record_id == record_id, RLA.labeling_task_id == task_id, RLA.source_type == "MANUAL")
+            .order_by(RLA.created_at, RLA.token_start)
+        )
+    )
+    return RecordTaskLabels(
+        record_id=record_id,
+        labeling_task_id=task_id,
+        mine=[ManualLabelOut.model_validate(r) for r in rows if r.created_by == user_id],
+        valid=[ManualLabelOut.model_validate(r) for r in rows if r.is_valid_manual_label],
+    )
+
+
+@router.get("/records/{record_id}/labels", response_model=list[ManualLabelOut])
+def record_labels(
+    record_id: int, project: ProjectDep, session: SessionDep, task_id: uuid.UUID | None = None, source_type: str | None = None
+) -> list[RLA]:
+    """Every label on a record (manual from all annotators, heuristics, weak supervision), optionally of one task/source."""
+    labeling.get_record(session, project.id, record_id)
+    query = select(RLA).where(RLA.record_id == record_id)
+    if task_id is not None:
+        query = query.where(RLA.labeling_task_id == task_id)
+    if source_type is not None:
+        query = query.where(RLA.source_type == source_type.upper())
+    return list(session.scalars(query.order_by(RLA.labeling_task_id, RLA.created_at, RLA.token_start)))
+
+
+@router.put("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
+def set_classification(
+    record_id: int, task_id: uuid.UUID, body: LabelsIn, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> RecordTaskLabels:
+    """Set the current user's label (several for a multi-label task) of a classification task; an empty list clears."""
+    labeling.get_record(session, project.id, record_id)
+    task = labeling.get_task(session, project.id, task_id)
+    labeling.require_classification(task)
+    labels = labeling.labels_of_task(session, task, body.ids())
+    labeling.set_classification(session, task, user, [record_id], labels)
+    return record_task_labels(session, user.id, record_id, task.id)
+
+
+@router.delete("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
+def clear_classification(
+    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> RecordTaskLabels:
+    """Remove the current user's classification labels of a task from a record."""
+    labeling.get_record(session, project.id, record_id)
+    task = labeling.get_task(session, project.id, task_id)
+    labeling.require_classification(task)
+    labeling.set_classification(session, task, user, [record_id], [])
+    return record_task_labels(session, user.id, record_id, task.id)
+
+
+@router.post("/records/{record_id}/labeling-tasks/{task_id}/spans", response_model=SpanOut, status_code=201)
+async def add_span(
+    record_id: int,
+    task_id: uuid.UUID,
+    body: SpanIn,
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+) -> SpanOut:
+    """Add a span of the current user, by token range or by character range (snapped outward to whole tokens)."""
+
+    def check() -> str:
+        labeling.get_record(session, project.id, record_id)
+        task = labeling.get_task(session, project.id, task_id)
+        labeling.require_extraction(task)
+        labeling.labels_of_task(session, task, [body.label_id])
+        attribute = session.get(Attribute, task.attribute_id)
+        assert attribute is not None
+        return attribute.name
+
+    attribute_name = await run_in_threadpool(check)
+    tokens = await ServiceClient("tokenizer").json("GET", f"/records/{record_id}/tokens", params={"attribute": attribute_name})
+    doc = tokens["attributes"][attribute_name]
+
+    def store() -> SpanOut:
+        task = labeling.get_task(session, project.id, task_id)
+        label = labeling.get_label(session, project.id, body.label_id)
+        span = labeling.snap_span(
+            doc["tokens"],
+            doc["text"],
+            token_start=body.token_start,
+            token_end=body.token_end,
+            char_start=body.char_start,
+            char_end=body.char_end,
+        )
+        row, created = labeling.add_span(session, task, user, record_id, label, span)
+        base = ManualLabelOut.model_validate(row).model_dump()
+        return SpanOut(**base, char_start=span.char_start, char_end=span.char_end, text=span.text, created=created)
+
+    out = await run_in_threadpool(store)
+    if not out.created:
+        response.status_code = 200
+    return out
+
+
+@router.delete("/records/{record_id}/labels/{label_row_id}", status_code=204)
+def remove_label(
+    record_id: int, label_row_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Remove one of the current user's manual labels (a span or a classification label)."""
+    labeling.remove_manual_label(session, project.id, user, record_id, label_row_id)
+    return Response(status_code=204)
+
+
+@router.put("/records/{record_id}/labeling-tasks/{task_id}/gold-star", response_model=RecordTaskLabels)
+def gold_star(
+    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> RecordTaskLabels:
+    """Make the current user's labels on this record the gold standard for the task (resolves disagreement)."""
+    labeling.get_record(session, project.id, record_id)
+    task = labeling.get_task(session, project.id, task_id)
+    labeling.set_gold_star(session, task, user, record_id, True)
+    return record_task_labels(session, user.id, record_id, task.id)
+
+
+@router.delete("/records/{record_id}/labeling-tasks/{task_id}/gold-star", response_model=RecordTaskLabels)
+def withdraw_gold_star(
+    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> RecordTaskLabels:
+    """Withdraw the current user's gold star."""
+    labeling.get_record(session, project.id, record_id)
+    task = labeling.get_task(session, project.id, task_id)
+    labeling.set_gold_star(session, task, user, record_id, False)
+    return record_task_labels(session, user.id, record_id, task.id)
+
+
+@router.post("/manual-labels/bulk")
+def bulk_label(body: BulkIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """Set the current user's classification label(s) on many records (ids or a filter) in one transaction."""
+    task = labeling.get_task(session, project.id, body.labeling_task_id)
+    labeling.require_classification(task)
+    labels = labeling.labels_of_task(session, task, body.ids())
+    if not labels:
+        raise problem(422, "give at least one label (label_id or label_ids)")
+    if body.record_ids is not None:
+        wanted = set(body.record_ids)
+        found = (
+            set(session.scalars(select(Record.id).where(Record.project_id == project.id, Record.id.in_(wanted))))
+            if wanted
+            else set()
+        )
+        missing = sorted(wanted - found)
+        if missing:
+            shown = ", ".join(str(i) for i in missing[:10])
+            raise problem(
+                422, f"{len(missing)} record id(s) do not exist in this project: {shown}{' …' if len(missing) > 10 else ''}"
+            )
+        ids = sorted(found)
+    else:
+        assert body.filter is not None
+        labeling.task_attribute(session, project.id, body.filter.attribute)
+        value = Record.data[body.filter.attribute].astext
+        condition = {
+            "EQUAL": value == body.filter.value,
+            "CONTAINS": value.contains(body.filter.value, autoescape=True),
+            "BEGINS_WITH": value.startswith(body.filter.value, autoescape=True),
+            "ENDS_WITH": value.endswith(body.filter.value, autoescape=True),
+        }[body.filter.operator]
+        ids = list(session.scalars(select(Record.id).where(Record.project_id == project.id, condition).order_by(Record.id)))
+    written = labeling.set_classification(session, task, user, ids, labels)
+    return {"records": len(ids), "labels_written": written, "labeling_task_id": str(task.id)}
