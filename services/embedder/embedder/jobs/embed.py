@@ -1,0 +1,253 @@
+"""The ``embed`` job: compute an embedding's vectors in chunks, resumable and incremental.
+
+Each chunk of records is encoded, written to object storage (``EmbeddingArtifacts``), handed to neural search
+(which reads it from storage and upserts it into the embedding's Qdrant collection) and then marked done. A job
+that restarts — after a crash, or to embed records added since — skips the records of completed chunks.
+"""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+from typing import Any
+
+import httpx
+import numpy as np
+import spacy
+from shared_model.db import session_scope
+from shared_model.jobs import JobCancelled, JobContext, JobFailed
+from shared_model.models import Attribute, Embedding, EmbeddingType, Project, Record, RecordTokenized, RunState
+from shared_model.settings import get_settings
+from shared_model.storage import EmbeddingArtifacts, ObjectStorage, get_storage
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..encoders import Encoder, ModelUnavailable, Span, make_encoder
+
+CHUNK_RECORDS = 1024
+PCA_KEY = "pca.pkl"
+ENCODER_KEY = "encoder.pkl"
+
+
+def record_texts(session: Session, attribute: str, record_ids: list[int]) -> list[str]:
+    """The attribute's text per record, in the order of ``record_ids``."""
+    rows: dict[int, str | None] = dict(
+        session.execute(select(Record.id, Record.data[attribute].astext).where(Record.id.in_(record_ids))).tuples().all()
+    )
+    return [rows.get(i) or "" for i in record_ids]
+
+
+def blank_pipeline(tokenizer: str) -> Any:
+    """A blank spaCy pipeline for the project's language (``en_core_web_sm`` → ``en``)."""
+    lang = tokenizer if len(tokenizer) <= 3 else tokenizer.split("_", 1)[0]
+    try:
+        return spacy.blank(lang)
+    except Exception:  # noqa: BLE001 - unknown language code: fall back to the multi-language tokenizer
+        return spacy.blank("xx")
+
+
+def record_tokens(
+    session: Session, project: Project, attribute: str, record_ids: list[int], texts: list[str]
+) -> tuple[list[str], list[list[Span]]]:
+    """Texts and token character spans from the project's tokenized records (tokenized here if missing)."""
+    stored = {
+        row.record_id: row
+        for row in session.scalars(select(RecordTokenized).where(RecordTokenized.record_id.in_(record_ids)))
+    }
+    nlp = None
+    out_texts: list[str] = []
+    spans: list[list[Span]] = []
+    vocab = Vocab()
+    for record_id, text in zip(record_ids, texts, strict=True):
+        doc = None
+        row = stored.get(record_id)
+        if row is not None and attribute in row.columns:
+            docs = list(DocBin().from_bytes(row.bytes).get_docs(vocab))
+            position = row.columns.index(attribute)
+            if position < len(docs):
+                doc = docs[position]
+        if doc is None:
+            nlp = nlp or blank_pipeline(project.tokenizer)
+            doc = nlp.make_doc(text)
+        out_texts.append(doc.text)
+        spans.append([(t.idx, t.idx + len(t.text)) for t in doc])
+    return out_texts, spans
+
+
+def done_record_ids(storage: ObjectStorage, artifacts: EmbeddingArtifacts) -> set[int]:
+    done: set[int] = set()
+    for key in artifacts.done_chunks():
+        done.update(int(i) for i in storage.get_arrays(key)["record_ids"])
+    return done
+
+
+def neural_search(method: str, path: str, **kwargs: Any) -> Any:
+    """Call the neural search service; its errors fail the job with their message."""
+    url = get_settings().service_url("neural_search")
+    try:
+        response = httpx.request(method, f"{url}{path}", timeout=600.0, **kwargs)
+    except httpx.HTTPError as exc:
+        raise JobFailed(f"the neural_search service at {url} is unreachable: {exc}") from exc
+    if response.status_code >= 400:
+        raise JobFailed(f"neural_search refused {path}: {response.text[:500]}")
+    return response.json()
+
+
+def set_state(embedding_id: uuid.UUID, **values: Any) -> None:
+    with session_scope() as session:
+        embedding = session.get(Embedding, embedding_id)
+        if embedding is not None:
+            for key, value in values.items():
+                setattr(embedding, key, value)
+
+
+def load_encoder(storage: ObjectStorage, artifacts: EmbeddingArtifacts, model: str, settings: dict[str, Any]) -> Encoder:
+    """The embedding's encoder, restoring a fitted classical one from storage."""
+    key = f"{artifacts.prefix}/{ENCODER_KEY}"
+    state = storage.get(key) if storage.exists(key) else None
+    return make_encoder(model, state=state, max_features=int(settings.get("max_features") or 1000))
+
+
+def load_pca(storage: ObjectStorage, artifacts: EmbeddingArtifacts) -> Any:
+    key = f"{artifacts.prefix}/{PCA_KEY}"
+    return pickle.loads(storage.get(key)) if storage.exists(key) else None  # noqa: S301 - our own artifact
+
+
+def embed(ctx: JobContext) -> dict[str, Any]:
+    """Handler of ``embed`` jobs: ``{"embedding_id": …}``."""
+    embedding_id = uuid.UUID(str(ctx.parameters.get("embedding_id")))
+    try:
+        return _embed(ctx, embedding_id)
+    except JobCancelled:
+        set_state(embedding_id, state=RunState.CANCELLED)
+        raise
+    except ModelUnavailable as exc:
+        set_state(embedding_id, state=RunState.FAILED, error=str(exc))
+        raise JobFailed(str(exc)) from exc
+    except Exception as exc:
+        set_state(embedding_id, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
+    storage = get_storage()
+    artifacts = EmbeddingArtifacts(storage, embedding_id)
+    with session_scope() as session:
+        embedding = session.get(Embedding, embedding_id)
+        if embedding is None:
+            raise JobFailed(f"embedding {embedding_id} does not exist (deleted?)")
+        attribute = session.get(Attribute, embedding.attribute_id)
+        project = session.get(Project, embedding.project_id)
+        assert attribute is not None and project is not None
+        embedding.state = RunState.RUNNING
+        embedding.error = None
+        model, token_level = embedding.model, embedding.type == EmbeddingType.ON_TOKEN
+        options = dict(embedding.settings or {})
+        attribute_name = attribute.name
+        all_ids = list(session.scalars(select(Record.id).where(Record.project_id == project.id).order_by(Record.id)))
+        session.expunge(project)
+    ctx.progress(0.0, "loading the model", force=True)
+    done = done_record_ids(storage, artifacts)
+    todo = [i for i in all_ids if i not in done]
+    encoder = load_encoder(storage, artifacts, model, options)
+    if encoder.needs_fit:
+        ctx.progress(0.0, f"fitting {model} on {len(all_ids)} records", force=True)
+        with session_scope() as session:
+            texts = record_texts(session, attribute_name, all_ids)
+            if token_level:
+                texts, spans = record_tokens(session, project, attribute_name, all_ids, texts)
+                texts = [text[s:e] for text, token_spans in zip(texts, spans, strict=True) for s, e in token_spans]
+        encoder.fit(texts)
+        state = encoder.dump()
+        if state is not None:
+            storage.put(f"{artifacts.prefix}/{ENCODER_KEY}", state)
+    pca = load_pca(storage, artifacts)
+    pca_dims = options.get("pca_dimensions")
+    seq = artifacts.next_seq()
+    dims: int | None = None
+    total = max(len(all_ids), 1)
+    finished = len(all_ids) - len(todo)
+    for start in range(0, len(todo), CHUNK_RECORDS):
+        chunk = todo[start : start + CHUNK_RECORDS]
+        with session_scope() as session:
+            texts = record_texts(session, attribute_name, chunk)
+            if token_level:
+                texts, spans = record_tokens(session, project, attribute_name, chunk, texts)
+        if token_level:
+            per_record = encoder.encode_tokens(texts, spans)
+            counts = np.array([len(v) for v in per_record], dtype=np.int64)
+            width = per_record[0].shape[1] if per_record else 0
+            vectors = np.concatenate(per_record) if counts.sum() else np.zeros((0, width), dtype=np.float32)
+        else:
+            vectors = encoder.encode(texts)
+        if pca_dims and pca is None:
+            pca = fit_pca(vectors, int(pca_dims))
+            storage.put(f"{artifacts.prefix}/{PCA_KEY}", pickle.dumps(pca))
+        if pca is not None and len(vectors):
+            vectors = pca.transform(vectors).astype(np.float32)
+        dims = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else dims
+        key = artifacts.chunk_key(seq)
+        arrays: dict[str, np.ndarray] = {"record_ids": np.asarray(chunk, dtype=np.int64), "vectors": vectors}
+        if token_level:
+            arrays["token_counts"] = counts
+        storage.put_arrays(key, **arrays)
+        if not token_level:
+            neural_search("POST", f"/embeddings/{embedding_id}/chunks", json={"keys": [key]})
+        artifacts.mark_done(key)
+        seq += 1
+        finished += len(chunk)
+        ctx.progress(finished / total, f"embedded {finished} of {len(all_ids)} records")
+    if dims is None:
+        dims = stored_dims(storage, artifacts)
+    if not token_level:
+        neural_search("POST", f"/embeddings/{embedding_id}/finalize")
+    set_state(embedding_id, state=RunState.FINISHED, dimensions=dims, storage_key=artifacts.prefix)
+    return {"embedding_id": str(embedding_id), "embedded": len(todo), "records": len(all_ids), "dimensions": dims}
+
+
+def fit_pca(vectors: np.ndarray, dims: int) -> Any:
+    """PCA fitted on the first chunk (components capped by its size)."""
+    from sklearn.decomposition import PCA
+
+    components = max(1, min(dims, vectors.shape[0], vectors.shape[1]))
+    return PCA(n_components=components, random_state=0).fit(vectors)
+
+
+def stored_dims(storage: ObjectStorage, artifacts: EmbeddingArtifacts) -> int | None:
+    keys = artifacts.done_chunks()
+    if not keys:
+        return None
+    vectors = storage.get_arrays(keys[0])["vectors"]
+    return int(vectors.shape[1]) if vectors.ndim == 2 else None
+
+
+def encode_for_embedding(embedding_id: uuid.UUID, texts: list[str]) -> np.ndarray:
+    """Encode free texts the way an embedding's records were (fitted vocabulary and PCA included)."""
+    storage = get_storage()
+    artifacts = EmbeddingArtifacts(storage, embedding_id)
+    with session_scope() as session:
+        embedding = session.get(Embedding, embedding_id)
+        if embedding is None:
+            raise LookupError(f"embedding {embedding_id} does not exist")
+        model, options = embedding.model, dict(embedding.settings or {})
+    encoder = load_encoder(storage, artifacts, model, options)
+    if encoder.needs_fit:
+        raise ModelUnavailable(f"embedding {embedding_id} has no fitted {model} model yet (is it still being computed?)")
+    vectors = encoder.encode(texts)
+    pca = load_pca(storage, artifacts)
+    return pca.transform(vectors).astype(np.float32) if pca is not None else vectors
+
+
+def read_token_vectors(embedding_id: uuid.UUID) -> dict[int, np.ndarray]:
+    """Token vectors per record of a token-level embedding (for active learners and tests)."""
+    storage = get_storage()
+    result: dict[int, np.ndarray] = {}
+    for key in EmbeddingArtifacts(storage, embedding_id).done_chunks():
+        arrays = storage.get_arrays(key)
+        offsets = np.concatenate([[0], np.cumsum(arrays["token_counts"])])
+        for i, record_id in enumerate(arrays["record_ids"]):
+            result[int(record_id)] = arrays["vectors"][offsets[i] : offsets[i + 1]]
+    return result
+

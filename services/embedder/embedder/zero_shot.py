@@ -1,0 +1,188 @@
+"""Zero-shot classification by embedding similarity between texts and labels (names or descriptions).
+
+Each label is represented by its description when given, else its name; a text's confidence per label is the
+softmax of the cosine similarities divided by a temperature. The top label is kept when its confidence reaches
+``min_confidence`` (default as in the original: ``round(min(1 / n_labels + 0.2, 0.8), 1)``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from shared_model.db import session_scope
+from shared_model.jobs import JobCancelled, JobContext, JobFailed
+from shared_model.models import (
+    Attribute,
+    DataType,
+    HeuristicRun,
+    HeuristicType,
+    InformationSource,
+    Label,
+    LabelingTask,
+    Record,
+    RecordLabelAssociation,
+    ReturnType,
+    RunState,
+    SourceType,
+    TaskType,
+)
+from sqlalchemy import delete, insert, select
+
+from .encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, SentenceEncoder
+
+DEFAULT_TEMPERATURE = 0.05
+BATCH = 512
+
+
+def default_min_confidence(n_labels: int) -> float:
+    """The original's default: ``round(min(1 / n_labels + 0.2, 0.8), 1)``."""
+    return round(min(1 / max(n_labels, 1) + 0.2, 0.8), 1)
+
+
+@dataclass
+class LabelSpec:
+    name: str
+    description: str | None = None
+    id: uuid.UUID | None = None
+
+    @property
+    def text(self) -> str:
+        return self.description or self.name
+
+
+def confidences(model: str, texts: list[str], labels: list[LabelSpec], temperature: float) -> np.ndarray:
+    """(texts × labels) softmax confidences."""
+    if model in CLASSICAL_MODELS:
+        raise ModelUnavailable(f"zero-shot needs a sentence-transformers model, not {model!r}")
+    encoder = SentenceEncoder(model)
+    label_vectors = encoder.encode([label.text for label in labels])
+    text_vectors = encoder.encode(texts)
+    label_vectors /= np.maximum(np.linalg.norm(label_vectors, axis=1, keepdims=True), 1e-12)
+    text_vectors /= np.maximum(np.linalg.norm(text_vectors, axis=1, keepdims=True), 1e-12)
+    logits = (text_vectors @ label_vectors.T) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    result: np.ndarray = weights / weights.sum(axis=1, keepdims=True)
+    return result
+
+
+def classify_text(
+    text: str, labels: list[LabelSpec], *, model: str, min_confidence: float | None, temperature: float
+) -> dict[str, Any]:
+    """The playground: every label's confidence for one text and the label the heuristic would give."""
+    threshold = default_min_confidence(len(labels)) if min_confidence is None else min_confidence
+    scores = confidences(model, [text], labels, temperature)[0]
+    ranked = sorted(zip(labels, scores.tolist(), strict=True), key=lambda pair: -pair[1])
+    top_label, top_score = ranked[0]
+    return {
+        "labels": [{"name": label.name, "confidence": round(score, 6)} for label, score in ranked],
+        "prediction": top_label.name if top_score >= threshold else None,
+        "min_confidence": threshold,
+        "model": model,
+    }
+
+
+def _set_run(run_id: uuid.UUID | None, **values: Any) -> None:
+    if run_id is None:
+        return
+    with session_scope() as session:
+        run = session.get(HeuristicRun, run_id)
+        if run is not None:
+            for key, value in values.items():
+                setattr(run, key, value)
+
+
+def run_zero_shot(ctx: JobContext) -> dict[str, Any]:
+    """Handler of ``zero_shot`` jobs: ``{"information_source_id": …, "run_id": …?}``; writes the heuristic's labels."""
+    run_id = uuid.UUID(ctx.parameters["run_id"]) if ctx.parameters.get("run_id") else None
+    _set_run(run_id, state=RunState.RUNNING, started_at=datetime.now(UTC), job_id=ctx.job.id)
+    try:
+        result = _run(ctx, run_id)
+    except JobCancelled:
+        _set_run(run_id, state=RunState.CANCELLED, finished_at=datetime.now(UTC))
+        raise
+    except ModelUnavailable as exc:
+        _set_run(run_id, state=RunState.FAILED, error=str(exc), finished_at=datetime.now(UTC))
+        raise JobFailed(str(exc)) from exc
+    except Exception as exc:
+        _set_run(run_id, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=datetime.now(UTC))
+        raise
+    _set_run(run_id, state=RunState.FINISHED, progress=1.0, details=result, finished_at=datetime.now(UTC))
+    return result
+
+
+def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
+    source_id = uuid.UUID(str(ctx.parameters.get("information_source_id")))
+    with session_scope() as session:
+        source = session.get(InformationSource, source_id)
+        if source is None or source.type != HeuristicType.ZERO_SHOT:
+            raise JobFailed(f"information source {source_id} does not exist or is not a zero-shot heuristic")
+        task = session.get(LabelingTask, source.labeling_task_id)
+        assert task is not None
+        if task.task_type == TaskType.INFORMATION_EXTRACTION:
+            raise JobFailed("zero-shot heuristics classify records; extraction tasks are not supported")
+        config = dict(source.config or {})
+        excluded = set(config.get("excluded_labels") or [])
+        labels = [
+            LabelSpec(label.name, (config.get("label_descriptions") or {}).get(label.name), label.id)
+            for label in session.scalars(select(Label).where(Label.labeling_task_id == task.id).order_by(Label.name))
+            if label.name not in excluded and str(label.id) not in excluded
+        ]
+        if len(labels) < 2:
+            raise JobFailed("zero-shot needs at least two labels that are not excluded")
+        attribute_name = config.get("attribute")
+        attribute = (
+            session.scalar(select(Attribute).where(Attribute.project_id == source.project_id, Attribute.name == attribute_name))
+            if attribute_name
+            else session.get(Attribute, task.attribute_id) if task.attribute_id else None
+        )
+        if attribute is None or attribute.data_type != DataType.TEXT:
+            raise JobFailed(f"zero-shot needs a text attribute; {attribute_name or 'the task has none'} is not one")
+        attribute_name = attribute.name
+        model = config.get("model") or DEFAULT_MODEL
+        min_confidence = config.get("min_confidence")
+        threshold = default_min_confidence(len(labels)) if min_confidence is None else float(min_confidence)
+        temperature = float(config.get("temperature") or DEFAULT_TEMPERATURE)
+        project_id, task_id = source.project_id, task.id
+        ids = list(session.scalars(select(Record.id).where(Record.project_id == project_id).order_by(Record.id)))
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        with session_scope() as session:
+            texts = dict(
+                session.execute(select(Record.id, Record.data[attribute_name].astext).where(Record.id.in_(chunk))).tuples().all()
+            )
+        scores = confidences(model, [texts.get(i) or "" for i in chunk], labels, temperature)
+        best = scores.argmax(axis=1)
+        for record_id, index, row in zip(chunk, best.tolist(), scores, strict=True):
+            if row[index] >= threshold:
+                rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "project_id": project_id,
+                        "record_id": record_id,
+                        "labeling_task_id": task_id,
+                        "label_id": labels[index].id,
+                        "source_type": SourceType.INFORMATION_SOURCE,
+                        "source_id": source_id,
+                        "return_type": ReturnType.RETURN,
+                        "confidence": float(row[index]),
+                    }
+                )
+        done = min(start + BATCH, len(ids))
+        ctx.progress(done / max(len(ids), 1) * 0.95, f"scored {done} of {len(ids)} records")
+        _set_run(run_id, progress=done / max(len(ids), 1) * 0.95)
+    with session_scope() as session:  # replace the previous results in one transaction
+        session.execute(
+            delete(RecordLabelAssociation).where(
+                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
+                RecordLabelAssociation.source_id == source_id,
+            )
+        )
+        if rows:
+            session.execute(insert(RecordLabelAssociation), rows)
+    return {"records": len(ids), "labeled": len(rows), "min_confidence": threshold, "model": model}
