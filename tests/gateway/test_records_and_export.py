@@ -33,29 +33,57 @@ def test_export_label_sources(client: TestClient, project: dict[str, Any]) -> No
     with get_engine().begin() as conn:
         task = conn.execute(text("SELECT id FROM labeling_task WHERE project_id = :p"), {"p": project["id"]}).scalar_one()
         labels = dict(conn.execute(text("SELECT name, id FROM label WHERE labeling_task_id = :t"), {"t": task}).all())
-        records = dict(conn.execute(text("SELECT (data->>'id')::int, id FROM record WHERE project_id = :p"), {"p": project["id"]}).all())
+        records = dict(
+            conn.execute(text("SELECT (data->>'id')::int, id FROM record WHERE project_id = :p"), {"p": project["id"]}).all()
+        )
         insert = text(
             "INSERT INTO record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, return_type,"
             " confidence, is_gold_star, is_valid_manual_label) VALUES (:p, :r, :t, :l, :s, 'RETURN', :c, false, :v)"
         )
         # weak supervision on record 1 and 3; an invalid manual label on record 3 must not be exported
-        conn.execute(insert, {"p": project["id"], "r": records[1], "t": task, "l": labels["NEG"], "s": "WEAK_SUPERVISION", "c": 0.62, "v": False})
-        conn.execute(insert, {"p": project["id"], "r": records[3], "t": task, "l": labels["POS"], "s": "WEAK_SUPERVISION", "c": 0.9, "v": False})
-        conn.execute(insert, {"p": project["id"], "r": records[3], "t": task, "l": labels["NEG"], "s": "MANUAL", "c": None, "v": False})
+        conn.execute(
+            insert,
+            {"p": project["id"], "r": records[1], "t": task, "l": labels["NEG"], "s": "WEAK_SUPERVISION", "c": 0.62, "v": False},
+        )
+        conn.execute(
+            insert,
+            {"p": project["id"], "r": records[3], "t": task, "l": labels["POS"], "s": "WEAK_SUPERVISION", "c": 0.9, "v": False},
+        )
+        conn.execute(
+            insert, {"p": project["id"], "r": records[3], "t": task, "l": labels["NEG"], "s": "MANUAL", "c": None, "v": False}
+        )
     rows = export(client, project["id"], "json")
     assert rows == [
-        {"id": 1, "headline": "good news", "headline__sentiment__MANUAL": "POS",
-         "headline__sentiment__WEAK_SUPERVISION": "NEG", "headline__sentiment__WEAK_SUPERVISION__confidence": 0.62},
-        {"id": 2, "headline": "bad news", "headline__sentiment__MANUAL": "NEG",
-         "headline__sentiment__WEAK_SUPERVISION": None, "headline__sentiment__WEAK_SUPERVISION__confidence": None},
-        {"id": 3, "headline": "no label", "headline__sentiment__MANUAL": None,
-         "headline__sentiment__WEAK_SUPERVISION": "POS", "headline__sentiment__WEAK_SUPERVISION__confidence": 0.9},
+        {
+            "id": 1,
+            "headline": "good news",
+            "headline__sentiment__MANUAL": "POS",
+            "headline__sentiment__WEAK_SUPERVISION": "NEG",
+            "headline__sentiment__WEAK_SUPERVISION__confidence": 0.62,
+        },
+        {
+            "id": 2,
+            "headline": "bad news",
+            "headline__sentiment__MANUAL": "NEG",
+            "headline__sentiment__WEAK_SUPERVISION": None,
+            "headline__sentiment__WEAK_SUPERVISION__confidence": None,
+        },
+        {
+            "id": 3,
+            "headline": "no label",
+            "headline__sentiment__MANUAL": None,
+            "headline__sentiment__WEAK_SUPERVISION": "POS",
+            "headline__sentiment__WEAK_SUPERVISION__confidence": 0.9,
+        },
     ]
     assert export(client, project["id"], "jsonl") == rows
     csv_rows = export(client, project["id"], "csv")
     assert csv_rows[0] == {
-        "id": "1", "headline": "good news", "headline__sentiment__MANUAL": "POS",
-        "headline__sentiment__WEAK_SUPERVISION": "NEG", "headline__sentiment__WEAK_SUPERVISION__confidence": "0.62",
+        "id": "1",
+        "headline": "good news",
+        "headline__sentiment__MANUAL": "POS",
+        "headline__sentiment__WEAK_SUPERVISION": "NEG",
+        "headline__sentiment__WEAK_SUPERVISION__confidence": "0.62",
     }
     assert csv_rows[2]["headline__sentiment__MANUAL"] == ""
 
@@ -69,7 +97,7 @@ def test_export_headers_and_empty_project(client: TestClient, project: dict[str,
 
 
 def test_export_types_round_trip_through_csv(client: TestClient, project: dict[str, Any]) -> None:
-    content = b"id,score,flag,note\n1,0.5,True,\"multi\nline, with comma\"\n2,-1e-3,False,\n"
+    content = b'id,score,flag,note\n1,0.5,True,"multi\nline, with comma"\n2,-1e-3,False,\n'
     upload_ok(client, project["id"], "t.csv", content)
     rows = export(client, project["id"], "json")
     assert rows == [

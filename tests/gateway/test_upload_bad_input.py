@@ -130,7 +130,9 @@ def test_xlsx_value_without_header(client: TestClient, project: dict[str, Any]) 
 
 
 def test_not_multipart(client: TestClient, project: dict[str, Any]) -> None:
-    response = client.post(f"/api/v1/projects/{project['id']}/upload", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"})
+    response = client.post(
+        f"/api/v1/projects/{project['id']}/upload", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"}
+    )
     assert response.status_code == 415
     response = client.post(f"/api/v1/projects/{project['id']}/upload", files={"other": ("x.csv", b"a\n1\n")})
     assert response.status_code == 422 and "'file'" in response.json()["detail"]

@@ -17,25 +17,40 @@ def attributes(client: TestClient, project_id: str) -> dict[str, dict[str, Any]]
 def test_csv_types_and_primary_key(client: TestClient, project: dict[str, Any]) -> None:
     rows = ["id,text,cat,score,flag,big"]
     for i in range(20):
-        rows.append(f'{i},"long text number {i}, with a comma and more words to pass fifty characters",{"ab"[i % 2]},{i / 4},{"True" if i % 3 else "false"},{2**31 + i}')
+        rows.append(
+            f'{i},"long text number {i}, with a comma and more words to pass fifty characters",'
+            f'{"ab"[i % 2]},{i / 4},{"True" if i % 3 else "false"},{2**31 + i}'
+        )
     job = upload_ok(client, project["id"], "data.csv", ("\n".join(rows) + "\n\n").encode())
     assert job["result"]["records"] == 20
     attrs = attributes(client, project["id"])
     assert {n: a["data_type"] for n, a in attrs.items()} == {
-        "id": "INTEGER", "text": "TEXT", "cat": "CATEGORY", "score": "FLOAT", "flag": "BOOLEAN", "big": "TEXT",
+        "id": "INTEGER",
+        "text": "TEXT",
+        "cat": "CATEGORY",
+        "score": "FLOAT",
+        "flag": "BOOLEAN",
+        "big": "TEXT",
     }
     assert [n for n, a in attrs.items() if a["is_primary_key"]] == ["id"]
     records = all_records(client, project["id"], limit=7)
     assert len(records) == 20
     assert records[3]["data"] == {
-        "id": 3, "text": "long text number 3, with a comma and more words to pass fifty characters", "cat": "b",
-        "score": 0.75, "flag": False, "big": str(2**31 + 3),
+        "id": 3,
+        "text": "long text number 3, with a comma and more words to pass fifty characters",
+        "cat": "b",
+        "score": 0.75,
+        "flag": False,
+        "big": str(2**31 + 3),
     }
     assert list(records[3]["data"]) == ["id", "text", "cat", "score", "flag", "big"]
 
 
 def test_running_id_and_label_columns(client: TestClient, project: dict[str, Any]) -> None:
-    data = [{"headline": f"headline {i}", "headline__sentiment": ["pos", "neg", None, ""][i % 4], "__topic": "sports"} for i in range(8)]
+    data = [
+        {"headline": f"headline {i}", "headline__sentiment": ["pos", "neg", None, ""][i % 4], "__topic": "sports"}
+        for i in range(8)
+    ]
     job = upload_ok(client, project["id"], "h.json", json.dumps(data).encode())
     attrs = attributes(client, project["id"])
     assert list(attrs) == ["running_id", "headline"]
@@ -43,10 +58,14 @@ def test_running_id_and_label_columns(client: TestClient, project: dict[str, Any
     assert job["result"]["manual_labels"] == {"sentiment": 4, "topic": 8}
     exported = export(client, project["id"])
     assert exported[0] == {
-        "running_id": 0, "headline": "headline 0",
-        "headline__sentiment__MANUAL": "pos", "headline__sentiment__WEAK_SUPERVISION": None,
+        "running_id": 0,
+        "headline": "headline 0",
+        "headline__sentiment__MANUAL": "pos",
+        "headline__sentiment__WEAK_SUPERVISION": None,
         "headline__sentiment__WEAK_SUPERVISION__confidence": None,
-        "__topic__MANUAL": "sports", "__topic__WEAK_SUPERVISION": None, "__topic__WEAK_SUPERVISION__confidence": None,
+        "__topic__MANUAL": "sports",
+        "__topic__WEAK_SUPERVISION": None,
+        "__topic__WEAK_SUPERVISION__confidence": None,
     }
     assert [r["headline__sentiment__MANUAL"] for r in exported] == ["pos", "neg", None, None] * 2
     # appending continues the running id and reuses the tasks

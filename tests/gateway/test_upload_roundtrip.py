@@ -73,4 +73,10 @@ def test_youtube_round_trip(
         assert [e["text"] for e in exported] == [r["text"] for r in youtube], export_format
         assert [e[manual] for e in exported] == [r["label"] for r in youtube], export_format
     first = export(client, project["id"], "json")[0]
-    assert list(first) == ["running_id", "text", manual, f"{prefix}spam__WEAK_SUPERVISION", f"{prefix}spam__WEAK_SUPERVISION__confidence"]
+    assert list(first) == [
+        "running_id",
+        "text",
+        manual,
+        f"{prefix}spam__WEAK_SUPERVISION",
+        f"{prefix}spam__WEAK_SUPERVISION__confidence",
+    ]

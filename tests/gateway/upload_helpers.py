@@ -86,5 +86,7 @@ def counts(project_id: str) -> dict[str, int]:
     out = {}
     with get_engine().connect() as conn:
         for table in ("record", "attribute", "labeling_task", "label", "record_label_association"):
-            out[table] = int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE project_id = :p"), {"p": project_id}).scalar_one())
+            out[table] = int(
+                conn.execute(text(f"SELECT count(*) FROM {table} WHERE project_id = :p"), {"p": project_id}).scalar_one()
+            )
     return out

@@ -11,7 +11,9 @@ Any failure rolls everything back: no records, attributes, tasks or labels are l
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,12 +39,12 @@ from .readers import (
 )
 from .types import ACCEPTS, infer_type, is_unique, json_value_sql
 
-STAGE = "upload_stage"
 RUNNING_ID = "running_id"
 MAX_LABEL_LENGTH = 200
 PALETTE = ["#ef4444", "#3b82f6", "#22c55e", "#eab308", "#a855f7", "#f97316", "#14b8a6", "#ec4899", "#64748b", "#84cc16"]
 
 psycopg2.extras.register_uuid()
+log = logging.getLogger("gateway.upload")
 
 
 @dataclass
@@ -160,6 +162,7 @@ class UploadPlan:
     delimiter: str = ","
     max_columns: int = 500
     chunk_rows: int = 50_000
+    stage: str = field(default_factory=lambda: f"upload_stage_{uuid.uuid4().hex[:16]}")
 
 
 Progress = Callable[[float, str], None]
@@ -185,6 +188,12 @@ def load_upload(plan: UploadPlan, progress: Progress) -> dict[str, Any]:
 
 
 def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.perf_counter() - started - sum(phases.values()), 3)
+
     attributes = project_attributes(cursor, plan.project_id)
     appending = bool(attributes) and project_has_records(cursor, plan.project_id)
     if not appending:
@@ -199,23 +208,24 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     cursor.execute("SELECT pg_get_serial_sequence('record', 'id')")
     sequence = cursor.fetchone()[0]
     cursor.execute(
-        f"CREATE TEMP TABLE {STAGE} ({', '.join(f'{c} text' for c in staged)},"
-        f" _n bigint GENERATED ALWAYS AS IDENTITY, _rid bigint DEFAULT nextval('{sequence}')) ON COMMIT DROP"
+        f"CREATE UNLOGGED TABLE {plan.stage} ({', '.join(f'{c} text' for c in staged)},"
+        f" _n bigint GENERATED ALWAYS AS IDENTITY, _rid bigint DEFAULT nextval('{sequence}'))"
     )
     kinds = ColumnKinds([False] * len(staged))
     rows = _stage(cursor, plan, head.delimiter, columns.header, staged, kinds, progress)
     if rows == 0:
         raise UploadError(f"{plan.filename}: the file has a header but no rows")
+    phase("stage")
     progress(0.75, f"staged {rows} rows; inferring types")
 
     index = {name: i for i, name in enumerate(columns.header)}
     types: dict[str, DataType] = {}
     mismatches: list[str] = []
     for name in columns.data:
-        inferred = infer_type(cursor, STAGE, staged[index[name]], rows, kinds.strings[index[name]])
+        inferred = infer_type(cursor, plan.stage, staged[index[name]], rows, kinds.strings[index[name]])
         if appending:
             target = DataType(attributes[name]["data_type"])
-            values_exist = inferred != DataType.TEXT or _has_values(cursor, staged[index[name]])
+            values_exist = inferred != DataType.TEXT or _has_values(cursor, plan.stage, staged[index[name]])
             if values_exist and inferred not in ACCEPTS.get(target, set()):
                 mismatches.append(f"column {name!r} holds {inferred.value} values but the attribute is {target.value}")
             types[name] = target
@@ -224,6 +234,7 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     if mismatches:
         raise UploadError(f"{plan.filename} does not match the project's attributes: " + "; ".join(mismatches), 409)
 
+    phase("infer")
     running_offset: int | None = None
     if appending:
         if RUNNING_ID in attributes and RUNNING_ID not in columns.data:
@@ -234,7 +245,7 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
             running_offset = int(cursor.fetchone()[0])
         attribute_ids = {name: a["id"] for name, a in attributes.items()}
     else:
-        attribute_ids = _create_attributes(cursor, plan.project_id, columns, types, index, staged)
+        attribute_ids = _create_attributes(cursor, plan, columns, types, index, staged)
         if RUNNING_ID in attribute_ids and RUNNING_ID not in columns.data:
             running_offset = 0
     progress(0.8, f"creating {rows} records")
@@ -245,24 +256,29 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     pairs += [(name, json_value_sql(staged[index[name]], types[name])) for name in columns.data]
     data_sql, params = _jsonb_sql(pairs)
     cursor.execute(
-        f"INSERT INTO record (id, project_id, data, created_at) SELECT _rid, %s, {data_sql}, now() FROM {STAGE}",
+        f"INSERT INTO record (id, project_id, data, created_at) SELECT _rid, %s, {data_sql}, now() FROM {plan.stage}",
         (plan.project_id, *params),
     )
+    phase("records")
     progress(0.9, "importing labels")
     label_counts = {
         label.task: _import_labels(cursor, plan, label, staged[label.index], attribute_ids) for label in columns.labels
     }
+    cursor.execute(f"DROP TABLE {plan.stage}")
+    phase("labels")
+    log.info("upload loaded", extra={"file": plan.filename, "rows": rows, "seconds": phases})
     return {
         "records": rows,
         "attributes": {name: types[name].value for name in columns.data},
         "primary_key": [name for name, a in project_attributes(cursor, plan.project_id).items() if a["pk"]],
         "manual_labels": label_counts,
         "file": plan.filename,
+        "seconds": phases,
     }
 
 
-def _has_values(cursor: Any, column: str) -> bool:
-    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE {column} IS NOT NULL)")
+def _has_values(cursor: Any, stage: str, column: str) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {stage} WHERE {column} IS NOT NULL)")
     return bool(cursor.fetchone()[0])
 
 
@@ -289,7 +305,8 @@ def _stage(
                 )
                 delim = "E'\\t'" if delimiter == "\t" else f"'{delimiter}'"
                 cursor.copy_expert(
-                    f"COPY {STAGE} ({column_list}) FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER {delim}, ENCODING 'UTF8')",
+                    f"COPY {plan.stage} ({column_list}) FROM STDIN"
+                    f" WITH (FORMAT csv, HEADER true, DELIMITER {delim}, ENCODING 'UTF8')",
                     reader,
                     size=1 << 20,
                 )
@@ -304,7 +321,9 @@ def _stage(
                     plan.chunk_rows,
                     lambda n: _report(progress, failure, 0.7 * _fraction(plan, n, total), f"read {n} rows"),
                 )
-                cursor.copy_expert(f"COPY {STAGE} ({column_list}) FROM STDIN", ChunkReader(_guard(chunks, failure)), size=1 << 20)
+                cursor.copy_expert(
+                    f"COPY {plan.stage} ({column_list}) FROM STDIN", ChunkReader(_guard(chunks, failure)), size=1 << 20
+                )
             finally:
                 source.close()
     except psycopg2.Error as exc:
@@ -350,11 +369,12 @@ def _jsonb_sql(pairs: list[tuple[str, str]]) -> tuple[str, list[str]]:
 
 
 def _create_attributes(
-    cursor: Any, project_id: uuid.UUID, columns: Columns, types: dict[str, DataType], index: dict[str, int], staged: list[str]
+    cursor: Any, plan: UploadPlan, columns: Columns, types: dict[str, DataType], index: dict[str, int], staged: list[str]
 ) -> dict[str, uuid.UUID]:
     """Attributes of a first upload; the primary key is the first unique INTEGER column, else an added ``running_id``."""
+    project_id = plan.project_id
     integer_columns = [name for name in columns.data if types[name] == DataType.INTEGER]
-    primary = next((name for name in integer_columns if is_unique(cursor, STAGE, staged[index[name]])), None)
+    primary = next((name for name in integer_columns if is_unique(cursor, plan.stage, staged[index[name]])), None)
     rows: list[tuple[Any, ...]] = []
     position = 0
     if not integer_columns and RUNNING_ID not in columns.data:
@@ -385,7 +405,7 @@ def _create_attributes(
 
 def _import_labels(cursor: Any, plan: UploadPlan, label: LabelColumn, column: str, attribute_ids: dict[str, uuid.UUID]) -> int:
     """Create (or reuse) the label column's task and labels and insert its MANUAL labels; returns how many."""
-    cursor.execute(f"SELECT _n FROM {STAGE} WHERE length({column}) > %s LIMIT 1", (MAX_LABEL_LENGTH,))
+    cursor.execute(f"SELECT _n FROM {plan.stage} WHERE length({column}) > %s LIMIT 1", (MAX_LABEL_LENGTH,))
     too_long = cursor.fetchone()
     if too_long:
         raise UploadError(
@@ -413,7 +433,7 @@ def _import_labels(cursor: Any, plan: UploadPlan, label: LabelColumn, column: st
             (task_id, plan.project_id, label.task, attribute_id, target.value, TaskType.MULTICLASS_CLASSIFICATION.value),
         )
     cursor.execute(
-        f"SELECT DISTINCT {column} FROM {STAGE} WHERE {column} IS NOT NULL AND {column} <> ''"
+        f"SELECT DISTINCT {column} FROM {plan.stage} WHERE {column} IS NOT NULL AND {column} <> ''"
         " EXCEPT SELECT name FROM label WHERE labeling_task_id = %s",
         (task_id,),
     )
@@ -434,7 +454,7 @@ def _import_labels(cursor: Any, plan: UploadPlan, label: LabelColumn, column: st
         "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type, return_type,"
         " created_by, is_gold_star, is_valid_manual_label, created_at)"
         f" SELECT gen_random_uuid(), %s, s._rid, %s, l.id, 'MANUAL', 'RETURN', %s, false, true, now()"
-        f" FROM {STAGE} s JOIN label l ON l.labeling_task_id = %s AND l.name = s.{column}",
+        f" FROM {plan.stage} s JOIN label l ON l.labeling_task_id = %s AND l.name = s.{column}",
         (plan.project_id, task_id, plan.user_id, task_id),
     )
     return int(cursor.rowcount)

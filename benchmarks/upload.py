@@ -1,0 +1,264 @@
+"""Upload benchmark: a generated CSV uploaded through the gateway's API, compared with a raw COPY of the same rows.
+
+    .venv/bin/python benchmarks/upload.py            # 1,000,000 rows
+    .venv/bin/python benchmarks/upload.py --rows 100000
+
+Uses ``DATABASE_URL`` when set, else a throwaway embedded Postgres; creates a private database in it, starts the
+gateway as a real process (``python -m gateway``) on a free port, uploads with an API token and waits for the job.
+Measures rows/s (request start to job done), the gateway's peak RSS (sampled every 50 ms) and a raw ``COPY`` of the
+same file into a plain typed table of the same Postgres. Goals: ≥ 25,000 rows/s, ≥ 0.5 of raw COPY, RSS < 1 GB.
+Last line: ``{"rows_per_s": …, "ratio_vs_copy": …, "peak_rss_mb": …}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg2
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "benchmark-admin-password"
+WORDS = (
+    "data label model record text weak supervision heuristic token embedding project upload export fast slow "
+    "clean noisy gold silver train test valid query answer review comment spam ham news sport music film"
+).split()
+CATEGORIES = [f"category_{i}" for i in range(12)]
+
+
+def log(message: str) -> None:
+    print(f"[upload-bench] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def generate_csv(path: Path, rows: int) -> None:
+    """``id,text,category,score``: integer id, ~100-character text, one of 12 categories, a float."""
+    rng = random.Random(42)
+    texts = []
+    for _ in range(4096):
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < 100:
+            words.append(rng.choice(WORDS))
+        texts.append(" ".join(words)[:100])
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("id,text,category,score\n")
+        batch = []
+        for i in range(rows):
+            batch.append(f"{i},{texts[(i * 7919) % 4096]} {i},{CATEGORIES[i % 12]},{rng.random() * 100:.4f}\n")
+            if len(batch) == 10_000:
+                handle.write("".join(batch))
+                batch.clear()
+        handle.write("".join(batch))
+
+
+def server_url(workdir: Path) -> tuple[str, bool]:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
+    if url:
+        return url, False
+    sys.path.insert(0, str(ROOT / "shared_model"))
+    from shared_model.embedded import ensure_embedded_postgres
+
+    return ensure_embedded_postgres(workdir / "postgres"), True
+
+
+def create_database(server: str) -> tuple[str, str]:
+    url = make_url(server)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg2")
+    name = f"refinery_bench_{secrets.token_hex(4)}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(server: str, name: str) -> None:
+    url = make_url(server)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg2")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's resident set size until stopped; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                rss = self.process.memory_info().rss + sum(c.memory_info().rss for c in self.process.children(recursive=True))
+            except psutil.Error:
+                break
+            self.peak = max(self.peak, rss)
+            self.halt.wait(0.05)
+
+
+def start_gateway(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REFINERY_DATABASE_URL": db_url,
+        "REFINERY_GATEWAY_PORT": str(port),
+        "REFINERY_GATEWAY_HOST": "127.0.0.1",
+        "REFINERY_ADMIN_PASSWORD": PASSWORD,
+        "REFINERY_DATA_DIR": str(workdir / "data"),
+        "REFINERY_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = workdir / "gateway.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url, log_path
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError(f"the gateway did not become healthy:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def api_token(url: str) -> str:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        response = client.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": PASSWORD})
+        response.raise_for_status()
+        cookie = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
+        for _ in range(50):  # the login's session row may be committed just after its response
+            token = client.post("/api/v1/tokens", json={"name": "benchmark"}, headers={"Cookie": cookie})
+            if token.status_code != 401:
+                break
+            time.sleep(0.1)
+        token.raise_for_status()
+        return str(token.json()["token"])
+
+
+def upload(url: str, token: str, csv_path: Path, rows: int) -> tuple[float, dict[str, Any]]:
+    """Create a project, upload, wait for the job; returns (seconds from request start to job done, the job)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+        project = client.post("/api/v1/projects", json={"name": "upload benchmark"})
+        project.raise_for_status()
+        project_id = project.json()["id"]
+        started = time.perf_counter()
+        with csv_path.open("rb") as handle:
+            response = client.post(f"/api/v1/projects/{project_id}/upload", files={"file": (csv_path.name, handle, "text/csv")})
+        if response.status_code != 202:
+            raise RuntimeError(f"upload refused: {response.status_code} {response.text}")
+        accepted = time.perf_counter() - started
+        job_id = response.json()["id"]
+        while True:
+            job = client.get(f"/api/v1/jobs/{job_id}").json()
+            if job["state"] in ("done", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        if job["state"] != "done":
+            raise RuntimeError(f"upload job {job['state']}: {job['error']}")
+        log(f"upload accepted after {accepted:.2f} s (file transfer + head check), job done after {elapsed:.2f} s")
+        count = client.get(f"/api/v1/projects/{project_id}").json()["record_count"]
+        if count != rows:
+            raise RuntimeError(f"expected {rows} records, the project has {count}")
+        return elapsed, job
+
+
+def raw_copy(db_url: str, csv_path: Path) -> float:
+    """Seconds for ``COPY`` of the file into a plain typed table (created in the same transaction)."""
+    conn = psycopg2.connect(make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        cursor = conn.cursor()
+        started = time.perf_counter()
+        cursor.execute("CREATE TABLE raw_copy (id bigint, text text, category text, score double precision)")
+        with csv_path.open("rb") as handle:
+            cursor.copy_expert("COPY raw_copy FROM STDIN WITH (FORMAT csv, HEADER true)", handle, size=1 << 20)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE raw_copy")
+        conn.commit()
+        return elapsed
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated CSV (default 1,000,000)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="refinery-upload-bench-") as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "bench.csv"
+        log(f"generating {args.rows} rows")
+        generate_csv(csv_path, args.rows)
+        log(f"{csv_path.stat().st_size / 1e6:.1f} MB CSV")
+        server, embedded = server_url(workdir)
+        db_url, db_name = create_database(server)
+        gateway = None
+        try:
+            gateway, url, _ = start_gateway(db_url, workdir)
+            token = api_token(url)
+            sampler = RssSampler(gateway.pid)
+            sampler.start()
+            upload_s, job = upload(url, token, csv_path, args.rows)
+            sampler.halt.set()
+            sampler.join()
+            log(f"attribute types: {job['result'].get('attributes')}; job phases (s): {job['result'].get('seconds')}")
+            copy_s = raw_copy(db_url, csv_path)
+            log(f"raw COPY: {copy_s:.2f} s ({args.rows / copy_s:,.0f} rows/s); upload: {upload_s:.2f} s")
+            result = {
+                "rows_per_s": round(args.rows / upload_s),
+                "ratio_vs_copy": round(copy_s / upload_s, 3),
+                "peak_rss_mb": round(sampler.peak / 2**20, 1),
+            }
+        finally:
+            if gateway is not None:
+                gateway.terminate()
+                try:
+                    gateway.wait(15)
+                except subprocess.TimeoutExpired:
+                    gateway.kill()
+            drop_database(server, db_name)
+            if embedded:
+                from shared_model.embedded import stop_embedded_postgres
+
+                stop_embedded_postgres(workdir / "postgres")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
