@@ -33,7 +33,9 @@ class Data:
 def add_records(project_id: uuid.UUID, texts: Sequence[str], *, extra: dict[str, Any] | None = None) -> Data:
     """Attributes ``id`` (INTEGER, primary key) and ``text`` (TEXT), and one record per text."""
     with session_scope() as session:
-        session.add(Attribute(project_id=project_id, name="id", data_type=DataType.INTEGER, is_primary_key=True, relative_position=0))
+        session.add(
+            Attribute(project_id=project_id, name="id", data_type=DataType.INTEGER, is_primary_key=True, relative_position=0)
+        )
         session.add(Attribute(project_id=project_id, name="text", data_type=DataType.TEXT, relative_position=1))
         records = [Record(project_id=project_id, data={"id": i, "text": t, **(extra or {})}) for i, t in enumerate(texts)]
         session.add_all(records)
@@ -64,7 +66,9 @@ def add_task(data: Data, name: str, labels: Sequence[str], *, extraction: bool =
         return task.id
 
 
-def add_lookup_list(project_id: uuid.UUID, name: str, python_name: str, terms: Sequence[str], blacklisted: Sequence[str] = ()) -> None:
+def add_lookup_list(
+    project_id: uuid.UUID, name: str, python_name: str, terms: Sequence[str], blacklisted: Sequence[str] = ()
+) -> None:
     with session_scope() as session:
         lookup = LookupList(project_id=project_id, name=name, python_name=python_name)
         session.add(lookup)

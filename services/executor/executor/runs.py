@@ -151,6 +151,7 @@ def run_functions(
     stop_on_error: bool = False,
     token_counts: dict[str, str] | None = None,
     batch_size: int = BATCH_SIZE,
+    poll: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``specs`` in ONE sandboxed worker over the records; returns the worker's per-function readiness.
 
@@ -172,7 +173,7 @@ def run_functions(
         "extra_paths": [SANDBOX_EXTRA] if extra_packages_dir().is_dir() else [],
     }
     extra = extra_packages_dir()
-    with WorkerSession(backend, limits, extra if extra.is_dir() else None) as worker:
+    with WorkerSession(backend, limits, extra if extra.is_dir() else None, poll=poll) as worker:
         ready = worker.request(setup, "starting the code")
         readiness: dict[str, Any] = ready.get("ready") or {}
         if on_ready is not None:

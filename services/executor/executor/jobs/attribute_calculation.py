@@ -92,6 +92,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
             on_ready=on_ready,
             on_batch=on_batch,
             stop_on_error=True,
+            poll=ctx.check_cancelled,
         )
     except JobCancelled:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, "cancelled"])

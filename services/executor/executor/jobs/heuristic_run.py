@@ -85,7 +85,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                 continue
             task = session.get(LabelingTask, source.labeling_task_id)
             assert task is not None
-            labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples())
+            labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all())
             extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
             state = RunState_(run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), extraction)
             states[str(run.id)] = state
@@ -143,6 +143,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             on_ready=on_ready,
             on_batch=on_batch,
             stop_on_error=True,
+            poll=ctx.check_cancelled,
             token_counts=token_counts,
         )
     except JobCancelled:
@@ -153,6 +154,11 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             state.error = state.error or str(exc)
         _finish_failed(states)
         raise JobFailed(str(exc)) from exc
+    except Exception as exc:
+        for state in states.values():
+            state.error = state.error or f"internal error of the executor: {type(exc).__name__}: {exc}"
+        _finish_failed(states)
+        raise
     seconds = time.monotonic() - started
     outcome: dict[str, Any] = {}
     for run_id, state in states.items():

@@ -127,7 +127,7 @@ def sample_labeling_function(request: LabelingFunctionSample) -> SampleResponse:
         task = session.get(LabelingTask, request.labeling_task_id)
         if task is None or task.project_id != request.project_id:
             raise problem(404, f"labeling task {request.labeling_task_id} does not exist in this project")
-        labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)))
+        labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all())
         extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
         attribute = _task_attribute(session, task)
     spec = FunctionSpec(id="sample", mode="lf", code=request.code, label=request.name)

@@ -10,6 +10,7 @@ import signal
 import struct
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,8 +28,11 @@ class SandboxError(Exception):
 class WorkerSession:
     """Drives one worker process; every read and write respects the run's wall-time deadline."""
 
-    def __init__(self, backend: Backend, limits: Limits, extra_dir: Path | None = None) -> None:
+    def __init__(
+        self, backend: Backend, limits: Limits, extra_dir: Path | None = None, poll: Callable[[], None] | None = None
+    ) -> None:
         self.backend = backend
+        self.poll = poll  # called about once a second while waiting (e.g. raises when the job is cancelled)
         self.limits = limits
         self.extra_dir = extra_dir
         self.process: SandboxProcess | None = None
@@ -151,6 +155,8 @@ class WorkerSession:
                 raise self._fail(f"{what}: the run exceeded the wall-time limit of {self.limits.wall_time_s:g} s")
             readable, _, _ = select.select([fd], [], [], min(remaining, 1.0))
             if not readable:
+                if self.poll is not None:
+                    self.poll()
                 continue
             chunk = os.read(fd, min(size - len(chunks), 1 << 20))
             if not chunk:

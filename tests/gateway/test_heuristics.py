@@ -1,0 +1,233 @@
+"""Labeling-function heuristics through the gateway API with the real executor service (sandboxed runs)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from shared_model.db import session_scope
+from shared_model.jobs import wait_for_job
+from shared_model.models import Job, RecordLabelAssociation, SourceType
+from sqlalchemy import func, select
+
+from ..executor.factory import Data, add_lookup_list, add_records, add_task
+
+TEXTS = [
+    "I love this song, check out my channel",
+    "great video",
+    "subscribe to my channel please",
+    "what a beautiful melody",
+    "free money at http://spam.example",
+]
+
+
+@pytest.fixture(scope="module")
+def executor(services: Any) -> str:
+    return str(services.start("executor").url)
+
+
+@pytest.fixture()
+def data(client: TestClient, project: dict[str, Any], executor: str) -> Data:
+    data = add_records(uuid.UUID(project["id"]), TEXTS)
+    add_task(data, "spam", ["spam", "ham"])
+    add_task(data, "spans", ["channel", "word"], extraction=True)
+    add_lookup_list(data.project_id, "Spam Words!", "spam_words", ["channel", "subscribe"], blacklisted=["song"])
+    return data
+
+
+def base(data: Data) -> str:
+    return f"/api/v1/projects/{data.project_id}/heuristics"
+
+
+def create(client: TestClient, data: Data, name: str, code: str, task: str = "spam") -> dict[str, Any]:
+    response = client.post(base(data), json={"labeling_task_id": str(data.tasks[task]), "name": name, "source_code": code})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def full_run(client: TestClient, data: Data, heuristic_id: str) -> dict[str, Any]:
+    response = client.post(f"{base(data)}/{heuristic_id}/runs")
+    assert response.status_code == 202, response.text
+    job = wait_for_job(uuid.UUID(response.json()["job"]["id"]), timeout_s=120)
+    run = client.get(f"{base(data)}/{heuristic_id}/runs/{response.json()['runs'][0]['id']}").json()
+    run["job_state"] = str(job.state)
+    run["job_error"] = job.error
+    return run
+
+
+def results(data: Data, heuristic_id: str) -> list[tuple[int, str, int | None, int | None]]:
+    names = {label_id: name for labels in data.labels.values() for name, label_id in labels.items()}
+    with session_scope() as session:
+        rows = session.execute(
+            select(
+                RecordLabelAssociation.record_id,
+                RecordLabelAssociation.label_id,
+                RecordLabelAssociation.token_start,
+                RecordLabelAssociation.token_end,
+            ).where(
+                RecordLabelAssociation.source_id == uuid.UUID(heuristic_id),
+                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
+            )
+        ).all()
+    return sorted((r[0], names[r[1]], r[2], r[3]) for r in rows)
+
+
+KEYWORD_LF = """from knowledge import spam_words
+
+def lf(record):
+    text = record["text"].text.lower()
+    if any(word in text for word in spam_words):
+        return "spam"
+    if "song" in text:
+        return "ham"
+"""
+
+
+def test_create_sample_run_and_store(client: TestClient, data: Data) -> None:
+    heuristic = create(client, data, "keywords", KEYWORD_LF)
+    sample = client.post(f"{base(data)}/{heuristic['id']}/sample", json={})
+    assert sample.status_code == 200, sample.text
+    body = sample.json()
+    assert body["error"] is None and len(body["records"]) == len(TEXTS)
+    by_id = {r["record_id"]: r["result"] for r in body["records"]}
+    assert by_id[data.record_ids[0]] == "spam" and by_id[data.record_ids[1]] is None
+
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FINISHED" and run["job_state"] == "done", run
+    assert run["source_code"] == KEYWORD_LF and run["duration_s"] is not None and run["logs"]
+    ids = data.record_ids
+    assert results(data, heuristic["id"]) == [(ids[0], "spam", None, None), (ids[2], "spam", None, None)]
+    with session_scope() as session:
+        stats = session.scalars(select(Job).where(Job.kind == "heuristic_statistics")).all()
+    assert [(j.owner_service, j.parameters["source_id"]) for j in stats] == [("weak_supervisor", heuristic["id"])]
+    listed = client.get(base(data)).json()
+    assert listed[0]["last_run"]["state"] == "FINISHED" and listed[0]["association_count"] == 2
+
+
+def test_sample_error_points_at_user_line(client: TestClient, data: Data) -> None:
+    code = 'def lf(record):\n    print("looking at", record["id"])\n    return 1 / record["id"]\n'
+    heuristic = create(client, data, "broken", code)
+    body = client.post(f"{base(data)}/{heuristic['id']}/sample", json={"record_ids": data.record_ids[:2]}).json()
+    first, second = body["records"]
+    assert first["stdout"] == "looking at 0\n"
+    assert 'File "<broken>", line 3, in lf' in first["error"] and "ZeroDivisionError" in first["error"]
+    assert "worker.py" not in first["error"]
+    assert "returned a float" in second["error"]
+    unsaved = client.post(f"{base(data)}/{heuristic['id']}/sample", json={"source_code": "def lf(record)\n  pass"}).json()
+    assert "SyntaxError" in unsaved["error"] and unsaved["records"] == []
+
+
+def test_failed_runs_keep_previous_results_and_name_records(client: TestClient, data: Data) -> None:
+    heuristic = create(client, data, "keywords", KEYWORD_LF)
+    assert full_run(client, data, heuristic["id"])["state"] == "FINISHED"
+    before = results(data, heuristic["id"])
+
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": "def lf(record):\n    return 'eggs'\n"})
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FAILED" and run["job_state"] == "failed"
+    assert "unknown label 'eggs'" in run["error"] and f"record {data.record_ids[0]}" in run["error"]
+    assert results(data, heuristic["id"]) == before
+
+    code = 'def lf(record):\n    if record["id"] == 3:\n        raise ValueError("bad record")\n    return "ham"\n'
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": code})
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FAILED" and f"record {data.record_ids[3]}" in run["error"]
+    assert 'line 3, in lf' in run["error"] and "ValueError: bad record" in run["error"]
+    assert results(data, heuristic["id"]) == before
+
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": "def lf(record):\n    return ['spam']\n"})
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FAILED" and "return a label name (str) or None" in run["error"]
+    runs = client.get(f"{base(data)}/{heuristic['id']}/runs").json()
+    assert [r["state"] for r in runs] == ["FAILED", "FAILED", "FAILED", "FINISHED"]
+    assert results(data, heuristic["id"]) == before
+
+
+def test_extraction_spans_and_range_check(client: TestClient, data: Data) -> None:
+    code = """def lf(record):
+    for token in record["text"]:
+        if token.text == "channel":
+            yield "channel", token.i, token.i + 1
+"""
+    heuristic = create(client, data, "channel spans", code, task="spans")
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FINISHED", run
+    ids = data.record_ids
+    assert results(data, heuristic["id"]) == [(ids[0], "channel", 8, 9), (ids[2], "channel", 3, 4)]
+
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": "def lf(record):\n    yield 'word', 0, 99\n"})
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FAILED" and "out of range" in run["error"]
+    assert results(data, heuristic["id"])[0] == (ids[0], "channel", 8, 9)
+
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": "def lf(record):\n    return 'word'\n"})
+    run = full_run(client, data, heuristic["id"])
+    assert run["state"] == "FAILED" and "needs a generator" in run["error"]
+
+
+def test_several_heuristics_share_one_job(client: TestClient, data: Data) -> None:
+    first = create(client, data, "a", KEYWORD_LF)
+    second = create(client, data, "b", 'def lf(record):\n    return "ham" if "melody" in record["text"].text else None\n')
+    response = client.post(f"{base(data)}/runs", json={"heuristic_ids": [first["id"], second["id"]]})
+    assert response.status_code == 202, response.text
+    job = wait_for_job(uuid.UUID(response.json()["job"]["id"]), timeout_s=120)
+    assert str(job.state) == "done", job.error
+    assert len(results(data, first["id"])) == 2
+    assert results(data, second["id"]) == [(data.record_ids[3], "ham", None, None)]
+
+
+def test_cancel_keeps_previous_results(client: TestClient, data: Data) -> None:
+    heuristic = create(client, data, "slow", KEYWORD_LF)
+    assert full_run(client, data, heuristic["id"])["state"] == "FINISHED"
+    before = results(data, heuristic["id"])
+    slow = "import time\n\ndef lf(record):\n    time.sleep(60)\n"
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": slow})
+    started = client.post(f"{base(data)}/{heuristic['id']}/runs").json()
+    run_id = started["runs"][0]["id"]
+    assert client.post(f"{base(data)}/{heuristic['id']}/runs", json={}).status_code == 409
+    deadline = time.monotonic() + 60
+    while client.get(f"{base(data)}/{heuristic['id']}/runs/{run_id}").json()["state"] == "QUEUED":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert client.post(f"{base(data)}/{heuristic['id']}/runs/{run_id}/cancel").status_code == 200
+    job = wait_for_job(uuid.UUID(started["job"]["id"]), timeout_s=120)
+    assert str(job.state) in ("cancelled", "failed")
+    run = client.get(f"{base(data)}/{heuristic['id']}/runs/{run_id}").json()
+    assert run["state"] in ("CANCELLED", "FAILED")
+    assert results(data, heuristic["id"]) == before
+
+
+def test_post_associations_by_primary_key(client: TestClient, data: Data) -> None:
+    response = client.post(
+        base(data), json={"labeling_task_id": str(data.tasks["spam"]), "name": "external", "type": "PRE_COMPUTED"}
+    )
+    heuristic = response.json()
+    url = f"{base(data)}/{heuristic['id']}/associations"
+    body = {"indices": [0, {"id": 2}, 4], "associations": ["spam", ["ham", 0.7], None]}
+    stored = client.post(url, json=body)
+    assert stored.status_code == 200, stored.text
+    assert stored.json() == {"associations": 2, "records": 2}
+    ids = data.record_ids
+    assert results(data, heuristic["id"]) == [(ids[0], "spam", None, None), (ids[2], "ham", None, None)]
+    bad = client.post(url, json={"indices": [0, 99], "associations": ["nope", "spam"]})
+    assert bad.status_code == 422
+    assert "unknown label 'nope'" in bad.json()["detail"] and "no record has primary key 99" in bad.json()["detail"]
+    assert len(results(data, heuristic["id"])) == 2
+
+
+def test_validation_and_delete(client: TestClient, data: Data) -> None:
+    heuristic = create(client, data, "keywords", KEYWORD_LF)
+    dup = client.post(base(data), json={"labeling_task_id": str(data.tasks["spam"]), "name": "keywords"})
+    assert dup.status_code == 409
+    missing = client.post(base(data), json={"labeling_task_id": str(uuid.uuid4()), "name": "x"})
+    assert missing.status_code == 404 and "labeling task" in missing.json()["detail"]
+    assert full_run(client, data, heuristic["id"])["state"] == "FINISHED"
+    assert client.delete(f"{base(data)}/{heuristic['id']}").status_code == 204
+    with session_scope() as session:
+        count = session.scalar(select(func.count()).select_from(RecordLabelAssociation))
+    assert count == 0
+    assert client.get(f"{base(data)}/{heuristic['id']}").status_code == 404
