@@ -32,7 +32,9 @@ def get_db() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client's next request sees what this one wrote
+# (with the default "request" scope the commit raced the next request: a fresh login cookie was often unknown).
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def credentials(request: Request) -> tuple[str, str] | None:
