@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-
 from shared_model.db import session_scope
 from shared_model.jobs import JobWorker
 from shared_model.service import create_service_app
@@ -21,6 +20,7 @@ from .routers import (
     calculated_attributes,
     comments,
     data,
+    embeddings,
     health,
     heuristics,
     jobs,
@@ -28,9 +28,11 @@ from .routers import (
     lookup_lists,
     projects,
     record_ide,
+    search,
     tokens_view,
     weak_supervision,
     ws,
+    zero_shot,
 )
 
 log = logging.getLogger("gateway")
@@ -56,7 +58,8 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
         version=__version__,
         routers=[health.router, auth.router, projects.router, data.router, jobs.router, ws.router, weak_supervision.router,
                  heuristics.router, calculated_attributes.router, record_ide.router,
-                 labeling.router, lookup_lists.router, comments.router, tokens_view.router],
+                 labeling.router, lookup_lists.router, comments.router, tokens_view.router,
+                 embeddings.router, search.router, zero_shot.router],
         workers=[JobWorker("gateway", HANDLERS)],
         on_startup=_startup,
         on_shutdown=_shutdown,

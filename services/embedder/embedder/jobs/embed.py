@@ -116,7 +116,7 @@ def load_pca(storage: ObjectStorage, artifacts: EmbeddingArtifacts) -> Any:
 
 
 def embed(ctx: JobContext) -> dict[str, Any]:
-    """Handler of ``embed`` jobs: ``{"embedding_id": …}``."""
+    """Handler of ``embed`` jobs: ``{"embedding_id": …, "chunk_records": …?}``."""
     embedding_id = uuid.UUID(str(ctx.parameters.get("embedding_id")))
     try:
         return _embed(ctx, embedding_id)
@@ -166,11 +166,12 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
     pca = load_pca(storage, artifacts)
     pca_dims = options.get("pca_dimensions")
     seq = artifacts.next_seq()
+    chunk_records = int(ctx.parameters.get("chunk_records") or CHUNK_RECORDS)
     dims: int | None = None
     total = max(len(all_ids), 1)
     finished = len(all_ids) - len(todo)
-    for start in range(0, len(todo), CHUNK_RECORDS):
-        chunk = todo[start : start + CHUNK_RECORDS]
+    for start in range(0, len(todo), chunk_records):
+        chunk = todo[start : start + chunk_records]
         with session_scope() as session:
             texts = record_texts(session, attribute_name, chunk)
             if token_level:
