@@ -1,0 +1,7 @@
+"""``python -m refinery`` runs the rsdk command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
