@@ -37,6 +37,7 @@ class Spans:
         confidence: list[float] | None = None,
     ) -> Spans:
         conf = confidence if confidence is not None else [1.0] * len(rows)
+
         def ints(values: list[int]) -> IntArray:
             return np.asarray(values, dtype=np.int64)
 
