@@ -27,7 +27,8 @@ def url(data: Data) -> str:
 
 def values(data: Data, name: str) -> list[Any]:
     with session_scope() as session:
-        return [r.data.get(name) for r in session.scalars(select(Record).where(Record.project_id == data.project_id).order_by(Record.id))]
+        records = session.scalars(select(Record).where(Record.project_id == data.project_id).order_by(Record.id))
+        return [r.data.get(name) for r in records]
 
 
 def test_integer_attribute_sample_and_full_run(client: TestClient, data: Data) -> None:

@@ -1,0 +1,98 @@
+"""Executor pieces without a service: code analysis, limits, backend choice, the docker backend where Docker exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from executor.codecheck import needs_docs
+from executor.sandbox import backends
+from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend
+from executor.sandbox.seccomp import build_filter
+from executor.sandbox.session import SandboxError, WorkerSession
+from shared_model.settings import get_settings
+
+TEXT = {"text", "title"}
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ('def lf(record):\n    return "a" if "x" in record["text"].text else None', False),
+        ('def lf(r):\n    return r["id"] > 3', False),
+        ('def lf(record):\n    return len(record["text"])', True),
+        ('def lf(record):\n    return [e for e in record["text"].ents]', True),
+        ('def lf(record):\n    t = record["text"]\n    return t.text', True),
+        ('def lf(record):\n    return helper(record)', True),
+        ('def lf(record):\n    return record[key].text', True),
+        ("def other(record):\n    pass", True),
+    ],
+)
+def test_needs_docs(code: str, expected: bool) -> None:
+    assert needs_docs(code, TEXT, "lf") is expected
+
+
+def test_needs_docs_for_snippets() -> None:
+    assert needs_docs('print(record["text"].text)', TEXT, None) is False
+    assert needs_docs('print(record["text"][0].lemma_)', TEXT, None) is True
+
+
+def test_limits_merge_ignores_unknown_and_bad_values() -> None:
+    merged = Limits.merged(Limits(), {"wall_time_s": 5, "memory_mb": -1, "cpu_time_s": True, "bogus": 3})
+    assert merged.wall_time_s == 5.0 and merged.memory_mb == Limits().memory_mb and merged.cpu_time_s == Limits().cpu_time_s
+
+
+def test_seccomp_filter_shape() -> None:
+    program = build_filter("x86_64")
+    assert program is not None and len(program) % 8 == 0 and len(program) // 8 < 4096
+    assert build_filter("sparc") is None
+
+
+@pytest.fixture()
+def fresh_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    reset_backend()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    reset_backend()
+
+
+def test_no_sandbox_refuses_with_a_clear_error(fresh_backend: pytest.MonkeyPatch) -> None:
+    fresh_backend.setenv("REFINERY_EXECUTOR_BACKEND", "bwrap")
+    fresh_backend.setattr(backends.shutil, "which", lambda name: None)
+    get_settings.cache_clear()
+    with pytest.raises(SandboxUnavailable, match="no sandbox is available.*bubblewrap"):
+        get_backend()
+    fresh_backend.setenv("REFINERY_EXECUTOR_ALLOW_UNSAFE", "true")
+    get_settings.cache_clear()
+    reset_backend()
+    assert get_backend().name == "unsafe"
+
+
+def _docker_reason() -> str | None:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:  # noqa: BLE001 - any failure: no engine here
+        return f"no Docker engine reachable ({type(exc).__name__})"
+    return None
+
+
+@pytest.mark.docker
+@pytest.mark.skipif(_docker_reason() is not None, reason=_docker_reason() or "")
+def test_docker_backend_runs_code_without_network() -> None:
+    backend = backends.DockerBackend(get_settings().executor_docker_image)
+    code = "import socket\ndef lf(record):\n    s = socket.socket()\n    s.settimeout(2)\n    s.connect(('1.1.1.1', 53))\n"
+    with WorkerSession(backend, Limits(wall_time_s=120, memory_mb=256)) as worker:
+        worker.request({"functions": [{"id": "a", "mode": "lf", "code": code}]}, "setup")
+        result = worker.request({"records": [(1, {"id": 1}, None, [])]}, "batch")
+    error = result["results"]["a"][0][2]
+    assert error is not None and ("OSError" in error or "unreachable" in error)
+    try:  # over the container's memory limit: a MemoryError, or the kernel kills the container
+        with WorkerSession(backend, Limits(wall_time_s=120, memory_mb=256)) as worker:
+            worker.request({"functions": [{"id": "a", "mode": "ide", "code": "x = bytearray(1024 ** 3)"}]}, "setup")
+            result = worker.request({"records": [(1, {"id": 1}, None, [])]}, "batch")
+        assert "MemoryError" in (result["results"]["a"][0][2] or "")
+    except SandboxError as exc:
+        assert "killed" in str(exc) or "exited" in str(exc)
