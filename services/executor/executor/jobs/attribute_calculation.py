@@ -109,7 +109,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
     with session_scope() as session:
         session.execute(text("CREATE TEMP TABLE calc_values (record_id bigint, value jsonb) ON COMMIT DROP"))
         values.seek(0)
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = session.connection().connection.dbapi_connection.cursor()
         cursor.copy_expert("COPY calc_values (record_id, value) FROM STDIN", values)
         session.execute(
             text(

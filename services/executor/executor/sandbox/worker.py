@@ -36,7 +36,7 @@ class _Channel:
         os.close(devnull)
         os.dup2(2, 1)
         sys.stdin = open(os.devnull)  # noqa: SIM115
-        sys.stdout = sys.__stdout__ = os.fdopen(1, "w", closefd=False)
+        sys.stdout = os.fdopen(1, "w", closefd=False)
         self.rfile = os.fdopen(self.rfd, "rb")
 
     def read(self) -> Any:
@@ -277,20 +277,21 @@ def main() -> None:
         batch = channel.read()
         if batch is None:
             break
+        value: Any
         out: dict[str, list[Any]] = {f.id: [] for f in live}
         printed_by: dict[str, list[str]] = {f.id: [] for f in live}
         for record_id, data, blob, columns in batch["records"]:
             holder = _RecordDocs(docs, blob, columns)
             record = dict(data)
             for name in text_attributes:
-                value = record.get(name)
-                if isinstance(value, str):
-                    record[name] = LazyDoc(value, name, holder)
+                raw = record.get(name)
+                if isinstance(raw, str):
+                    record[name] = LazyDoc(raw, name, holder)
             for function in live:
                 if function.id in failed:
                     continue
                 error = None
-                value: Any = None
+                value = None
                 try:
                     value = _convert(function.apply(record))
                 except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on

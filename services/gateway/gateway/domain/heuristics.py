@@ -153,7 +153,9 @@ def import_associations(
         raise problem(422, f"indices ({len(indices)}) and associations ({len(associations)}) must have the same length")
     task = session.get(LabelingTask, source.labeling_task_id)
     assert task is not None
-    labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all())
+    labels: dict[str, uuid.UUID] = dict(
+        session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all()
+    )
     names, mapping = primary_key_lookup(session, project)
     extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
     problems: list[str] = []
