@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from .settings import SERVICE_NAMES, Settings, get_settings
 
@@ -412,6 +414,87 @@ def status() -> int:
     return 0 if healthy == len(SERVICE_NAMES) else 1
 
 
+# ------------------------------------------------------------------------------------------------ backup / restore
+
+
+def _pg_tool(name: str) -> str:
+    """A PostgreSQL client program: the embedded server's own (same version) first, else the one on PATH."""
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        candidate = Path(POSTGRES_BIN_PATH) / name
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed")
+    return found
+
+
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg2://", "postgresql://", 1)
+
+
+def backup(target: Path) -> int:
+    """Dump the database (custom format, ``pg_restore`` reads it) to ``target``; works while the platform runs."""
+    settings = get_settings()
+    layout = Layout.from_settings(settings)
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    url, started = _start_database(settings, layout)
+    try:
+        subprocess.run([_pg_tool("pg_dump"), "--format=custom", f"--file={target}", _libpq_url(url)], check=True)
+    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+        say(f"backup failed: {exc}")
+        return 1
+    finally:
+        if started:
+            _stop_database(layout)
+    say(f"database saved to {target} ({target.stat().st_size:,} bytes); ./stop, then restore it with: "
+        f"python -m shared_model.platform restore {target}")
+    return 0
+
+
+def _empty_public_schema(url: str) -> None:
+    """Drop everything in the ``public`` schema, so the restored database holds exactly the backup."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+def restore(source: Path) -> int:
+    """Replace the database's contents with a dump made by :func:`backup`; the services must be stopped."""
+    settings = get_settings()
+    layout = Layout.from_settings(settings)
+    if running_services(layout):
+        say("restore needs the services stopped: run ./stop first")
+        return 1
+    if not source.is_file():
+        say(f"restore: {source} does not exist")
+        return 1
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    url, started = _start_database(settings, layout)
+    try:
+        _empty_public_schema(url)
+        command = [_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={_libpq_url(url)}", str(source)]
+        subprocess.run(command, check=True)
+    except (subprocess.CalledProcessError, FileNotFoundError, SQLAlchemyError) as exc:
+        say(f"restore failed: {exc}")
+        return 1
+    finally:
+        if started:
+            _stop_database(layout)
+    say(f"database restored from {source}; ./start starts the platform")
+    return 0
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared_model.platform", description="Start, stop or inspect refinery.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -424,11 +507,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     commands.add_parser("stop", help="stop what start started, the embedded PostgreSQL included; data stays")
     commands.add_parser("status", help="show which services run and whether they are healthy")
+    backup_cmd = commands.add_parser("backup", help="dump the database to a file (pg_dump, custom format)")
+    backup_cmd.add_argument("file", type=Path)
+    restore_cmd = commands.add_parser("restore", help="replace the database's contents with a backup (services stopped)")
+    restore_cmd.add_argument("file", type=Path)
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.command == "start":
         return start(args.timeout)
     if args.command == "stop":
         return stop()
+    if args.command == "backup":
+        return backup(args.file.resolve())
+    if args.command == "restore":
+        return restore(args.file.resolve())
     return status()
 
 
