@@ -6,7 +6,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from shared_model.jobs import JobContext, JobFailed
+from shared_model.db import session_scope
+from shared_model.jobs import JobContext, JobFailed, enqueue
 from shared_model.settings import get_settings
 
 from ..domain.upload import UploadError, UploadPlan, load_upload
@@ -33,7 +34,10 @@ def run_upload(ctx: JobContext) -> dict[str, Any]:
     )
     ctx.progress(0.0, f"reading {plan.filename}", force=True)
     try:
-        return load_upload(plan, lambda fraction, message: ctx.progress(fraction, message))
+        result = load_upload(plan, lambda fraction, message: ctx.progress(fraction, message))
+        with session_scope() as session:  # the new records' tokens (incremental; a lost job is caught up by the next)
+            enqueue(session, kind="tokenize_project", owner_service="tokenizer", project_id=plan.project_id)
+        return result
     except UploadError as exc:
         raise JobFailed(exc.detail) from None
     finally:
