@@ -77,7 +77,7 @@ class Votes:
     def class_scores(self, weights: FloatArray) -> FloatArray:
         """``n × K`` sums of ``weights[vote]`` per row and voted class."""
         flat = np.bincount(self.rows * self.n_classes + self.classes, weights=weights, minlength=self.n_records * self.n_classes)
-        return flat.reshape(self.n_records, self.n_classes)
+        return np.asarray(flat, dtype=np.float64).reshape(self.n_records, self.n_classes)
 
     def subset(self, keep_rows: NDArray[np.bool_]) -> tuple[Votes, IntArray]:
         """The votes of the kept rows, renumbered; also the kept rows' original indices."""
