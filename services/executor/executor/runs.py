@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -181,17 +182,27 @@ def run_functions(
         if not any(isinstance(info, dict) and info.get("error") is None for info in readiness.values()):
             return readiness
         done = 0
+        timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
         batches = record_batches(context.project_id, record_ids, with_docs, batch_size)
+        mark = time.perf_counter()
         current = next(batches, None)
         while current is not None:
             first, last = current[0][0], current[-1][0]
             worker.send({"records": current}, f"records {first}–{last}")
+            now = time.perf_counter()
             upcoming = next(batches, None)  # read the next batch from the database while the worker runs
+            timings["load_s"] += time.perf_counter() - now
+            now = time.perf_counter()
             message = worker.receive(f"records {first}–{last}")
+            timings["wait_s"] += time.perf_counter() - now
             done += len(current)
+            now = time.perf_counter()
             if on_batch is not None:
                 on_batch(message, done)
+            timings["collect_s"] += time.perf_counter() - now
             current = upcoming
+        timings["total_s"] = time.perf_counter() - mark
+        readiness["__timings__"] = {key: round(value, 3) for key, value in timings.items()}
     return readiness
 
 

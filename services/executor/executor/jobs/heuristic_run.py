@@ -135,7 +135,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(done / max(total, 1) * 0.95, message_text)
 
     try:
-        run_functions(
+        readiness = run_functions(
             context,
             specs,
             record_ids=None,
@@ -161,6 +161,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         raise
     seconds = time.monotonic() - started
     outcome: dict[str, Any] = {}
+    store_started = time.monotonic()
     for run_id, state in states.items():
         if state.error is None and state.checker.invalid_count:
             state.error = state.checker.summary()
@@ -173,7 +174,9 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     failed = [s for s in states.values() if s.error]
     if failed:
         raise JobFailed("; ".join(f"{s.name}: {s.error.splitlines()[0] if s.error else ''}" for s in failed)[:4000])
-    return {"runs": outcome, "seconds": round(seconds, 3)}
+    timings = readiness.get("__timings__", {})
+    timings["store_s"] = round(time.monotonic() - store_started, 3)
+    return {"runs": outcome, "seconds": round(seconds, 3), "timings": timings}
 
 
 def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> None:

@@ -298,6 +298,8 @@ def main() -> None:
                     error = _user_traceback(exc, function.filename)
                     if stop_on_error:
                         failed.add(function.id)
+                if value is None and error is None and not per_record_stdout and not (capture.size or capture.dropped):
+                    continue  # abstained: nothing to send (the executor counts missing records as abstentions)
                 n_tokens = None
                 count_attribute = token_counts.get(function.id)
                 if count_attribute and error is None:
