@@ -119,7 +119,9 @@ def start(name: str, env: dict[str, str], workdir: Path) -> tuple[subprocess.Pop
     port = free_port()
     env = {**env, f"REFINERY_{name.upper()}_PORT": str(port)}
     log_path = workdir / f"{name}.log"
-    process = subprocess.Popen([sys.executable, "-m", name], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", name], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -241,7 +243,8 @@ def main() -> None:
                 process.terminate()
                 process.wait(20)
             drop_database(server, db_name)
-    log(f"API run (submitted → stored): {api_s:.2f} s, {stored} labels stored, job {job['result'].get('seconds')} s, {job['result'].get('timings')}")
+    result = job["result"]
+    log(f"API run (submitted → stored): {api_s:.2f} s, {stored} labels; job {result.get('seconds')} s, {result.get('timings')}")
     if stored != bare_hits or snorkel_hits != bare_hits:
         raise RuntimeError(f"label counts differ: api {stored}, snorkel {snorkel_hits}, bare {bare_hits}")
     print(
