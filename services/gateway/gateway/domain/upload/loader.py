@@ -175,6 +175,7 @@ def load_upload(plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     try:
         cursor = conn.cursor()
         cursor.execute("SET LOCAL client_encoding TO 'UTF8'")
+        cursor.execute("SET LOCAL work_mem = '256MB'")  # hashed DISTINCTs of type inference stay in memory
         cursor.execute("SELECT id FROM project WHERE id = %s FOR UPDATE", (plan.project_id,))
         if cursor.fetchone() is None:
             raise UploadError(f"project {plan.project_id} no longer exists", 404)

@@ -60,9 +60,11 @@ def infer_type(cursor: Any, table: str, column: str, rows: int, strings_only: bo
             return DataType.BOOLEAN
     if _exists(cursor, table, f"length({c}) >= %s", (CATEGORY_MAX_LENGTH,)):
         return DataType.TEXT
-    cursor.execute(f"SELECT count(DISTINCT {c}) FROM {table}")
+    most = int(CATEGORY_MAX_UNIQUE_SHARE * rows)
+    # hashed DISTINCT with a LIMIT stops as soon as there are too many values for a category
+    cursor.execute(f"SELECT count(*) FROM (SELECT DISTINCT {c} FROM {table} WHERE {c} IS NOT NULL LIMIT %s) d", (most + 1,))
     unique = int(cursor.fetchone()[0])
-    return DataType.CATEGORY if unique <= CATEGORY_MAX_UNIQUE_SHARE * rows else DataType.TEXT
+    return DataType.CATEGORY if unique <= most else DataType.TEXT
 
 
 def json_value_sql(column: str, data_type: DataType) -> str:
@@ -78,5 +80,9 @@ def json_value_sql(column: str, data_type: DataType) -> str:
 
 def is_unique(cursor: Any, table: str, column: str) -> bool:
     """Whether an INTEGER column has a value in every row and no value twice (a usable primary key)."""
-    cursor.execute(f"SELECT count({column}) = count(*) AND count(DISTINCT {column}::bigint) = count(*) FROM {table}")
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} IS NULL)")
+    if cursor.fetchone()[0]:
+        return False
+    distinct = f"SELECT count(*) FROM (SELECT DISTINCT {column}::bigint FROM {table}) d"
+    cursor.execute(f"SELECT ({distinct}) = (SELECT count(*) FROM {table})")
     return bool(cursor.fetchone()[0])
