@@ -1,6 +1,6 @@
 """Zero-shot classification by embedding similarity between texts and labels (names or descriptions).
 
-Each label is represented by its description when given, else its name; a text's confidence per label is the
+Each label is represented by its description when given, else "This text is about <name>."; a text's confidence per label is the
 softmax of the cosine similarities divided by a temperature. The top label is kept when its confidence reaches
 ``min_confidence`` (default as in the original: ``round(min(1 / n_labels + 0.2, 0.8), 1)``).
 """
@@ -35,6 +35,7 @@ from sqlalchemy import delete, insert, select
 from .encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, SentenceEncoder
 
 DEFAULT_TEMPERATURE = 0.05
+HYPOTHESIS = "This text is about {label}."
 BATCH = 512
 
 
@@ -51,7 +52,7 @@ class LabelSpec:
 
     @property
     def text(self) -> str:
-        return self.description or self.name
+        return self.description or HYPOTHESIS.format(label=self.name)
 
 
 def confidences(model: str, texts: list[str], labels: list[LabelSpec], temperature: float) -> np.ndarray:
