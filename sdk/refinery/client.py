@@ -209,22 +209,23 @@ class Client:
     # --- lookup lists -----------------------------------------------------------------------------------------
 
     def get_lookup_lists(self) -> list[dict[str, Any]]:
-        """Every lookup list of the project, each with its terms."""
-        try:
-            lists: list[dict[str, Any]] = self._request("GET", self._p("/lookup-lists"))
-        except NotFoundError as exc:
-            if "does not exist" in exc.detail and "project" in exc.detail:
-                raise
-            return []  # a server without lookup lists
+        """Every lookup list of the project, each with its ``terms``."""
+        lists: list[dict[str, Any]] = self._request("GET", self._p("/lookup-lists"))
         return [self.get_lookup_list(str(item["id"])) for item in lists]
 
     def get_lookup_list(self, list_id: str) -> dict[str, Any]:
-        """One lookup list: name, description, python_name and ``terms`` (value, comment, blacklisted)."""
+        """One lookup list: name, description, python_name (``from knowledge import …``) and ``terms``
+        (value, comment, blacklisted)."""
         lookup: dict[str, Any] = self._request("GET", self._p(f"/lookup-lists/{list_id}"))
-        if "terms" not in lookup:
-            terms = self._request("GET", self._p(f"/lookup-lists/{list_id}/terms"))
-            lookup["terms"] = terms.get("items", terms) if isinstance(terms, dict) else terms
+        lookup["terms"] = self._request("GET", self._p(f"/lookup-lists/{list_id}/terms"))
         return lookup
+
+    def create_lookup_list(self, name: str, terms: Sequence[str] = (), description: str = "") -> dict[str, Any]:
+        """Create a lookup list with ``terms``; returns it with its terms."""
+        created: dict[str, Any] = self._request("POST", self._p("/lookup-lists"), json={"name": name, "description": description})
+        if terms:
+            self._request("POST", self._p(f"/lookup-lists/{created['id']}/terms"), json={"terms": [{"value": t} for t in terms]})
+        return self.get_lookup_list(str(created["id"]))
 
     # --- data out ---------------------------------------------------------------------------------------------
 
@@ -401,17 +402,13 @@ class Client:
         labels: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Create a labeling task on ``attribute`` (a name; None = the whole record) of ``task_type``
-        (MULTICLASS_CLASSIFICATION, MULTILABEL_CLASSIFICATION or INFORMATION_EXTRACTION), then its ``labels`` in order."""
+        (MULTICLASS_CLASSIFICATION, MULTILABEL_CLASSIFICATION or INFORMATION_EXTRACTION), then its ``labels`` one by
+        one, in the given order (the order label models number them in)."""
         body: dict[str, Any] = {"name": name, "task_type": task_type}
         if attribute is not None:
-            attributes = {a["name"]: str(a["id"]) for a in self.get_attributes()}
-            if attribute not in attributes:
-                raise NotFoundError(f"the project has no attribute {attribute!r}", status=404)
-            body["attribute_id"] = attributes[attribute]
+            body["attribute"] = attribute
         task: dict[str, Any] = self._request("POST", self._p("/labeling-tasks"), json=body)
-        created = [self.create_label(str(task["id"]), label) for label in labels]
-        if created:
-            task["labels"] = created
+        task["labels"] = list(task.get("labels") or []) + [self.create_label(str(task["id"]), label) for label in labels]
         return task
 
     def create_label(self, task: str, name: str, color: str | None = None, hotkey: str | None = None) -> dict[str, Any]:
@@ -470,10 +467,22 @@ class Client:
         unknown_labels = sorted({str(lab) for lab in labels if lab is not None and lab not in names})
         if unknown_labels:
             raise NotFoundError(f"labeling task has no label(s) {', '.join(map(repr, unknown_labels))}", status=404)
-        items = [{"record_id": rid, "label_id": names[lab] if lab is not None else None} for rid, lab in zip(ids, labels, strict=True)]
-        return self._request(  # type: ignore[no-any-return]
-            "POST", self._p(f"/labeling-tasks/{task_id}/manual-labels/bulk"), json={"items": items}
-        )
+        groups: dict[str | None, list[int]] = {}
+        for record_id, label in zip(ids, labels, strict=True):
+            groups.setdefault(label, []).append(record_id)
+        written = 0
+        for label, group in self._bar(groups.items(), desc="manual labels", unit=" labels"):
+            if label is None:
+                for record_id in group:
+                    self._request("DELETE", self._p(f"/records/{record_id}/labeling-tasks/{task_id}/classification"))
+                continue
+            result = self._request(
+                "POST",
+                self._p("/manual-labels/bulk"),
+                json={"labeling_task_id": task_id, "record_ids": group, "label_id": names[label]},
+            )
+            written += int(result.get("labels_written", len(group)))
+        return {"records": len(ids), "labels_written": written, "cleared": len(groups.get(None, [])), "labeling_task_id": task_id}
 
     # --- heuristics and weak supervision ----------------------------------------------------------------------
 
@@ -520,10 +529,12 @@ class Client:
             return run  # type: ignore[no-any-return]
         try:
             self.wait_for_job(started["job"], desc=f"heuristic {heuristic}")
-        finally:
-            run = self._request("GET", self._p(f"/heuristics/{heuristic_id}/runs/{run['id']}"))
+        except JobFailedError:
+            pass  # the run tells why, with its logs
+        run = self._request("GET", self._p(f"/heuristics/{heuristic_id}/runs/{run['id']}"))
         if run["state"] != "FINISHED":
-            raise JobFailedError(f"heuristic {heuristic} {run['state'].lower()}: {run.get('error') or ''}".strip(), job=run)
+            reason = (run.get("error") or "").strip() or "; ".join(run.get("logs") or [])[-500:]
+            raise JobFailedError(f"heuristic {heuristic} {run['state'].lower()}: {reason}", job=run)
         return run  # type: ignore[no-any-return]
 
     def post_associations(

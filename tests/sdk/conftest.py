@@ -16,8 +16,9 @@ ADMIN_EMAIL = "admin@localhost"
 
 @pytest.fixture(scope="session")
 def platform(services: Any) -> str:
-    """The URL of a running gateway process; the weak supervisor runs beside it."""
+    """The URL of a running gateway process; the weak supervisor and the executor run beside it."""
     services.start("weak_supervisor")
+    services.start("executor")
     return str(services.start("gateway").url)
 
 
