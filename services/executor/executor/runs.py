@@ -186,15 +186,18 @@ def run_functions(
         batches = record_batches(context.project_id, record_ids, with_docs, batch_size)
         mark = time.perf_counter()
         current = next(batches, None)
+        if current is not None:
+            worker.send({"records": current}, f"records {current[0][0]}–{current[-1][0]}")
         while current is not None:
-            first, last = current[0][0], current[-1][0]
-            worker.send({"records": current}, f"records {first}–{last}")
+            what = f"records {current[0][0]}–{current[-1][0]}"
             now = time.perf_counter()
             upcoming = next(batches, None)  # read the next batch from the database while the worker runs
             timings["load_s"] += time.perf_counter() - now
             now = time.perf_counter()
-            message = worker.receive(f"records {first}–{last}")
+            message = worker.receive(what)
             timings["wait_s"] += time.perf_counter() - now
+            if upcoming is not None:  # the worker starts on the next batch while we handle these results
+                worker.send({"records": upcoming}, f"records {upcoming[0][0]}–{upcoming[-1][0]}")
             done += len(current)
             now = time.perf_counter()
             if on_batch is not None:

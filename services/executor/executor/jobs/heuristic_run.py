@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -166,10 +167,13 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         if state.error is None and state.checker.invalid_count:
             state.error = state.checker.summary()
         if state.error is None:
-            _store(state, project_id, seconds)
             outcome[run_id] = {"state": "FINISHED", "associations": state.row_count, "records": state.records_hit}
         else:
             outcome[run_id] = {"state": "FAILED", "error": state.error}
+    succeeded = [state for state in states.values() if state.error is None]
+    # Each run stores in its own transaction; several at once keep Postgres's cores busy (foreign-key checks dominate).
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(succeeded)))) as pool:
+        list(pool.map(lambda state: _store(state, project_id, seconds), succeeded))
     _finish_failed(states)
     failed = [s for s in states.values() if s.error]
     if failed:
