@@ -12,25 +12,36 @@ Python loop without a sandbox. Goals: ≥ 3× Snorkel's applier, ≥ 0.5 of the 
 Last line: ``{"records_x_functions_per_s": …, "ratio_vs_snorkel": …, "ratio_vs_bare_loop": …}``.
 """
 
+# ruff: noqa: E402
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The script's folder holds modules named like standard ones (e.g. tokenize.py): keep it off the import path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import types
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from upload import PASSWORD, api_token, create_database, drop_database, free_port, server_url  # noqa: E402
+_spec = importlib.util.spec_from_file_location("benchmark_upload", _HERE / "upload.py")
+assert _spec is not None and _spec.loader is not None
+_upload = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_upload)
+PASSWORD, api_token, create_database = _upload.PASSWORD, _upload.api_token, _upload.create_database
+drop_database, free_port, server_url = _upload.drop_database, _upload.free_port, _upload.server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 YOUTUBE = ROOT.parent / "shared" / "data" / "wrench" / "youtube"
