@@ -2,8 +2,10 @@
 
 One object per record: the attribute values in column order, then per labeling task the columns its
 :data:`COLUMN_BUILDERS` entry makes — for classification ``{attr}__{task}__MANUAL``, ``…__WEAK_SUPERVISION`` and
-``…__WEAK_SUPERVISION__confidence`` (an empty attribute part for whole-record tasks). Only valid manual labels are
-exported. Records are read through a server-side cursor, a few thousand at a time.
+``…__WEAK_SUPERVISION__confidence`` (an empty attribute part for whole-record tasks); multi-label tasks give lists of
+labels (and confidences); extraction tasks give per-token ``B-label`` / ``I-label`` / ``OUTSIDE`` arrays over the
+attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside).
+Only valid manual labels are exported. Records are read through a server-side cursor, a few thousand at a time.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import csv
 import io
 import json
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import srsly.msgpack
 from shared_model.db import raw_connection
 from shared_model.models import DataType, SourceType, TaskType
 
@@ -49,12 +53,33 @@ class LabelRow:
     token_end: int | None
 
 
+class RecordTokens:
+    """Token counts per text attribute of one record, read from its stored DocBin only when asked."""
+
+    def __init__(self, columns: list[str] | None, docbin: bytes | None, unpacker: Any) -> None:
+        self.columns = columns or []
+        self.docbin = docbin
+        self.unpacker = unpacker
+        self._lengths: list[int] | None = None
+
+    def count(self, attribute: str | None) -> int | None:
+        """How many tokens the attribute has (None when the record is not tokenized yet)."""
+        if self.docbin is None or attribute not in self.columns:
+            return None
+        if self._lengths is None:
+            self.unpacker.feed(zlib.decompress(self.docbin))
+            message = next(self.unpacker)
+            self._lengths = [int.from_bytes(message["lengths"][i : i + 4], "little", signed=True)
+                             for i in range(0, len(message["lengths"]), 4)]
+        return self._lengths[self.columns.index(attribute)]
+
+
 class ColumnBuilder(Protocol):
     """Makes a task type's export columns: their names, and their values for one record."""
 
     def names(self, task: TaskInfo) -> list[str]: ...
 
-    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any]) -> list[Any]: ...
+    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any], tokens: RecordTokens) -> list[Any]: ...
 
 
 class ClassificationColumns:
@@ -63,15 +88,51 @@ class ClassificationColumns:
     def names(self, task: TaskInfo) -> list[str]:
         return [f"{task.prefix}__MANUAL", f"{task.prefix}__WEAK_SUPERVISION", f"{task.prefix}__WEAK_SUPERVISION__confidence"]
 
-    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any]) -> list[Any]:
+    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any], tokens: RecordTokens) -> list[Any]:
         manual = next((row.label for row in labels if row.source_type == SourceType.MANUAL.value), None)
         weak = next((row for row in labels if row.source_type == SourceType.WEAK_SUPERVISION.value), None)
         return [manual, weak.label if weak else None, weak.confidence if weak else None]
 
 
-# Per task type, how its columns are made. Extraction (B-/I-/OUTSIDE arrays) and multi-label columns go here.
+class MultiLabelColumns(ClassificationColumns):
+    """As classification, but ``__MANUAL`` and ``__WEAK_SUPERVISION`` are lists of labels, the confidence a list too."""
+
+    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any], tokens: RecordTokens) -> list[Any]:
+        manual = sorted(row.label for row in labels if row.source_type == SourceType.MANUAL.value)
+        weak = sorted((row for row in labels if row.source_type == SourceType.WEAK_SUPERVISION.value), key=lambda r: r.label)
+        return [manual or None, [r.label for r in weak] or None, [r.confidence for r in weak] or None]
+
+
+class ExtractionColumns(ClassificationColumns):
+    """Per-token ``B-label`` / ``I-label`` / ``OUTSIDE`` arrays (manual and weak supervision) and weak confidences."""
+
+    def values(self, task: TaskInfo, labels: list[LabelRow], data: dict[str, Any], tokens: RecordTokens) -> list[Any]:
+        count = tokens.count(task.attribute)
+        if count is None:
+            return [None, None, None]
+        manual, _ = _bio(count, [r for r in labels if r.source_type == SourceType.MANUAL.value])
+        weak, confidence = _bio(count, [r for r in labels if r.source_type == SourceType.WEAK_SUPERVISION.value])
+        return [manual, weak, confidence]
+
+
+def _bio(count: int, spans: list[LabelRow]) -> tuple[list[str], list[float]]:
+    tags = ["OUTSIDE"] * count
+    confidence = [0.0] * count
+    for span in sorted(spans, key=lambda r: (r.token_start or 0, r.token_end or 0)):
+        start, end = span.token_start, min(span.token_end or 0, count)
+        if start is None or start >= end or any(tag != "OUTSIDE" for tag in tags[start:end]):
+            continue  # an overlapping span: the earlier one is kept
+        for i in range(start, end):
+            tags[i] = ("B-" if i == start else "I-") + span.label
+            confidence[i] = span.confidence if span.confidence is not None else 1.0
+    return tags, confidence
+
+
+# Per task type, how its columns are made.
 COLUMN_BUILDERS: dict[str, ColumnBuilder] = {
     TaskType.MULTICLASS_CLASSIFICATION.value: ClassificationColumns(),
+    TaskType.MULTILABEL_CLASSIFICATION.value: MultiLabelColumns(),
+    TaskType.INFORMATION_EXTRACTION.value: ExtractionColumns(),
 }
 
 _RECORDS_SQL = """
@@ -81,9 +142,11 @@ SELECT r.id, r.data, coalesce((
     FROM record_label_association a JOIN label l ON l.id = a.label_id
     WHERE a.record_id = r.id
       AND ((a.source_type = 'MANUAL' AND a.is_valid_manual_label) OR a.source_type = 'WEAK_SUPERVISION')
-), '[]'::jsonb)
-FROM record r WHERE r.project_id = %s ORDER BY r.id
+), '[]'::jsonb), {tokens}
+FROM record r {join} WHERE r.project_id = %s ORDER BY r.id
 """
+_TOKENS_SQL = {"tokens": "t.columns, t.bytes", "join": "LEFT JOIN record_tokenized t ON t.record_id = r.id"}
+_NO_TOKENS_SQL = {"tokens": "NULL, NULL", "join": ""}
 
 
 class Exporter:
@@ -118,15 +181,19 @@ class Exporter:
         try:
             cursor = conn.cursor(name=f"export_{uuid.uuid4().hex}")
             cursor.itersize = FETCH_ROWS
-            cursor.execute(_RECORDS_SQL, (self.project_id,))
-            for _record_id, data, label_rows in cursor:
+            needs_tokens = any(task.task_type == TaskType.INFORMATION_EXTRACTION.value for task in self.tasks)
+            cursor.execute(_RECORDS_SQL.format(**(_TOKENS_SQL if needs_tokens else _NO_TOKENS_SQL)), (self.project_id,))
+            unpacker = srsly.msgpack.Unpacker(raw=False)  # one per export: creating one costs ~1 ms
+            for _record_id, data, label_rows, token_columns, docbin in cursor:
+                tokens = RecordTokens(token_columns, bytes(docbin) if docbin is not None else None, unpacker)
                 by_task: dict[str, list[LabelRow]] = {}
                 for task_id, source_type, label, confidence, start, end in label_rows:
                     by_task.setdefault(task_id, []).append(LabelRow(source_type, label, confidence, start, end))
                 out = {name: data.get(name) for name in self.attributes}
                 for task in self.tasks:
                     builder = COLUMN_BUILDERS[task.task_type]
-                    out.update(zip(builder.names(task), builder.values(task, by_task.get(task.id, []), data), strict=True))
+                    labels = by_task.get(task.id, [])
+                    out.update(zip(builder.names(task), builder.values(task, labels, data, tokens), strict=True))
                 yield out
             cursor.close()
         finally:
