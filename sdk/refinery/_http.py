@@ -59,8 +59,9 @@ class Transport:
             raise AuthenticationError("no credentials: give user_name and password, or an api_token")
         response = self._send("POST", f"{API}/auth/login", json={"email": self._user_name, "password": self._password})
         if response.status_code == 401:
-            raise AuthenticationError(f"could not log in at {self.uri} as {self._user_name!r}: {_detail(response)[0]}", status=401)
-        return self._checked(response)  # type: ignore[no-any-return]
+            reason = _detail(response)[0]
+            raise AuthenticationError(f"could not log in at {self.uri} as {self._user_name!r}: {reason}", status=401)
+        return self._checked(response)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

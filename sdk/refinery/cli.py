@@ -25,7 +25,7 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def _connect(settings: dict[str, Any], *, progress: bool = True) -> Client:
+def _connect(settings: dict[str, Any], *, progress: bool | None = None) -> Client:
     return Client(
         user_name=settings.get("user_name"),
         password=settings.get("password"),
@@ -35,17 +35,23 @@ def _connect(settings: dict[str, Any], *, progress: bool = True) -> Client:
     )
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _choose_project(client: Client, wanted: str | None, settings: dict[str, Any]) -> dict[str, Any]:
     """The project named by ``--project`` (id or name) or the settings' ``project_id``."""
     target = wanted or settings.get("project_id")
     if not target:
         raise ConfigurationError("no project: pass --project ID or set project_id (rsdk login --project ID)")
-    try:
-        uuid.UUID(str(target))
-    except ValueError:
+    if not _is_uuid(str(target)):
         matches = [p for p in client.list_projects() if p["name"] == target]
         if not matches:
-            raise NotFoundError(f"no project named {target!r} (see 'rsdk projects')", status=404) from None
+            raise NotFoundError(f"no project named {target!r} (see 'rsdk projects')", status=404)
         if len(matches) > 1:
             raise RefineryError(f"{len(matches)} projects are named {target!r}; pass the id")
         target = str(matches[0]["id"])
@@ -90,7 +96,7 @@ def cmd_projects(args: argparse.Namespace) -> int:
 
 def cmd_pull(args: argparse.Namespace) -> int:
     settings = load_settings(find_settings(args.settings))
-    with _connect(settings, progress=not args.quiet) as client:
+    with _connect(settings, progress=False if args.quiet else None) as client:
         project = _choose_project(client, args.project, settings)
         name = f"{project['name']}.{args.format}"
         out = Path(args.out) if args.out else Path.cwd() / name
@@ -103,7 +109,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     settings = load_settings(find_settings(args.settings))
-    with _connect(settings, progress=not args.quiet) as client:
+    with _connect(settings, progress=False if args.quiet else None) as client:
         project = _choose_project(client, args.project, settings)
         job = client.post_file_import(args.file)
     result = job.get("result") or {}

@@ -10,14 +10,15 @@ import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from ._http import Transport
 from .exceptions import ConfigurationError, JobFailedError, NotFoundError, RefineryError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_URI = "http://localhost:4455"
 FINAL_JOB_STATES = {"done", "failed", "cancelled"}
@@ -49,7 +50,8 @@ class Client:
     ``Client(user_name, password, project_id, uri)`` works as in the original SDK (``user_name`` is the account's
     email); ``Client(api_token=..., project_id=..., uri=...)`` uses a personal API token instead. ``project_id`` may be
     left out for project-independent calls (:meth:`list_projects`, :meth:`create_project`) and set later with
-    :meth:`use_project`. Every failure raises a :class:`refinery.RefineryError` subclass with the server's message.
+    :meth:`use_project`. ``progress``: show progress bars (None: only on a terminal). Every failure raises a
+    :class:`refinery.RefineryError` subclass with the server's message.
     """
 
     def __init__(
@@ -61,7 +63,7 @@ class Client:
         *,
         api_token: str | None = None,
         timeout: float = 120.0,
-        progress: bool = True,
+        progress: bool | None = True,
     ) -> None:
         if not api_token and not (user_name and password is not None):
             raise ConfigurationError("give user_name and password, or api_token")
@@ -122,7 +124,7 @@ class Client:
         return f"/projects/{self._pid()}{path}"
 
     def _bar(self, iterable: Any = None, **kwargs: Any) -> Any:
-        return tqdm(iterable, disable=not self.progress, **kwargs)
+        return tqdm(iterable, disable=None if self.progress is None else not self.progress, **kwargs)
 
     def wait_for_job(self, job: dict[str, Any] | str, *, desc: str = "job", timeout_s: float | None = None) -> dict[str, Any]:
         """Poll a job until it ends, showing its progress; the finished job, or :class:`JobFailedError` with its error."""
@@ -154,11 +156,11 @@ class Client:
         body: dict[str, Any] = {"name": name}
         if expires_in_days is not None:
             body["expires_in_days"] = expires_in_days
-        return self._request("POST", "/tokens", json=body)  # type: ignore[no-any-return]
+        return self._request("POST", "/tokens", json=body)
 
     def list_projects(self) -> list[dict[str, Any]]:
         """The projects you belong to, newest first (id, name, description, tokenizer, status, record_count)."""
-        return self._request("GET", "/projects")  # type: ignore[no-any-return]
+        return self._request("GET", "/projects")
 
     def create_project(self, name: str, description: str = "", tokenizer: str = "en", *, use: bool = True) -> dict[str, Any]:
         """Create a project (``tokenizer``: a spaCy package name or an ISO-2 language code); with ``use`` the client
@@ -200,7 +202,7 @@ class Client:
 
     def get_attributes(self) -> list[dict[str, Any]]:
         """The project's attributes in column order (name, data_type, is_primary_key, ...)."""
-        return self._request("GET", self._p("/attributes"))  # type: ignore[no-any-return]
+        return self._request("GET", self._p("/attributes"))
 
     def get_primary_keys(self) -> list[str]:
         """Names of the primary-key attributes (records are matched by them in :meth:`post_associations`)."""
@@ -274,6 +276,8 @@ class Client:
         blank pipeline of its language). ``keep_attributes``: only these columns. ``dropna``: drop rows with a missing
         value in the kept columns. ``download_to``: also write the frame there as JSON records (before tokenizing).
         """
+        import pandas as pd  # imported on use: the command line starts faster without it
+
         frame = pd.DataFrame.from_records(list(self.iter_export(num_samples)))
         if keep_attributes is not None:
             missing = [c for c in keep_attributes if c not in frame.columns]
@@ -295,7 +299,7 @@ class Client:
         try:
             import spacy
         except ImportError:
-            warnings.warn("tokenize=True needs spaCy (pip install 'refinery-sdk[spacy]'); returning untokenized data", stacklevel=3)
+            warnings.warn("tokenize=True needs spaCy (pip install 'refinery-sdk[spacy]'); data left untokenized", stacklevel=3)
             return
         package = str((self._project or self._request("GET", self._p())).get("tokenizer") or "en")
         if spacy.util.is_package(package):
@@ -303,6 +307,9 @@ class Client:
         else:
             language = package.split("_")[0]
             nlp = spacy.blank(language)
+        import numpy as np
+        import pandas as pd
+
         for name in text_attributes:
             texts = frame[name].fillna("").astype(str).tolist()
             docs = np.empty(len(texts), dtype=object)  # Docs are sequences: keep pandas from unpacking them
@@ -340,7 +347,7 @@ class Client:
         with source.open("rb") as handle, self._bar(total=size, desc=f"upload {source.name}", unit="B", unit_scale=True) as bar:
             reader = _ProgressReader(handle, bar)
             job = self._request(
-                "POST", self._p("/upload"), files={"file": (source.name, reader, "application/octet-stream")}  # type: ignore[dict-item]
+                "POST", self._p("/upload"), files={"file": (source.name, reader, "application/octet-stream")}
             )
         return self.wait_for_job(job, desc=f"import {source.name}")
 
@@ -371,7 +378,7 @@ class Client:
 
     def get_labeling_tasks(self) -> list[dict[str, Any]]:
         """The project's labeling tasks with their labels."""
-        return self._request("GET", self._p("/labeling-tasks"))  # type: ignore[no-any-return]
+        return self._request("GET", self._p("/labeling-tasks"))
 
     def get_labeling_task(self, task: str) -> dict[str, Any]:
         """One labeling task by id or by name."""
@@ -418,16 +425,16 @@ class Client:
             body["color"] = color
         if hotkey is not None:
             body["hotkey"] = hotkey
-        return self._request("POST", self._p(f"/labeling-tasks/{self._task_id(task)}/labels"), json=body)  # type: ignore[no-any-return]
+        return self._request("POST", self._p(f"/labeling-tasks/{self._task_id(task)}/labels"), json=body)
 
     def get_labels(self, task: str) -> list[dict[str, Any]]:
         """The labels of a labeling task (by id or name)."""
         found = self.get_labeling_task(task)
         if "labels" in found:
             return list(found["labels"])
-        return self._request("GET", self._p(f"/labeling-tasks/{found['id']}/labels"))  # type: ignore[no-any-return]
+        return self._request("GET", self._p(f"/labeling-tasks/{found['id']}/labels"))
 
-    def _record_ids_by_key(self) -> tuple[list[str], dict[tuple[str, ...], int]]:
+    def _record_ids_by_key(self) -> tuple[list[str], dict[tuple[str | None, ...], int]]:
         keys = self.get_primary_keys()
         if not keys:
             raise RefineryError("the project has no primary-key attribute to match records by")
@@ -489,7 +496,7 @@ class Client:
     def get_heuristics(self, labeling_task: str | None = None) -> list[dict[str, Any]]:
         """The project's heuristics (optionally of one labeling task), each with its last run."""
         params = {"labeling_task_id": self._task_id(labeling_task)} if labeling_task is not None else {}
-        return self._request("GET", self._p("/heuristics"), params=params)  # type: ignore[no-any-return]
+        return self._request("GET", self._p("/heuristics"), params=params)
 
     def create_heuristic(
         self,
@@ -507,7 +514,7 @@ class Client:
             "description": description,
             "type": heuristic_type,
         }
-        return self._request("POST", self._p("/heuristics"), json=body)  # type: ignore[no-any-return]
+        return self._request("POST", self._p("/heuristics"), json=body)
 
     def _heuristic_id(self, heuristic: str) -> str:
         try:
@@ -526,7 +533,7 @@ class Client:
         started = self._request("POST", self._p(f"/heuristics/{heuristic_id}/runs"))
         run = started["runs"][0]
         if not wait:
-            return run  # type: ignore[no-any-return]
+            return run
         try:
             self.wait_for_job(started["job"], desc=f"heuristic {heuristic}")
         except JobFailedError:
@@ -535,7 +542,7 @@ class Client:
         if run["state"] != "FINISHED":
             reason = (run.get("error") or "").strip() or "; ".join(run.get("logs") or [])[-500:]
             raise JobFailedError(f"heuristic {heuristic} {run['state'].lower()}: {reason}", job=run)
-        return run  # type: ignore[no-any-return]
+        return run
 
     def post_associations(
         self,
@@ -587,9 +594,9 @@ class Client:
             body["heuristic_ids"] = [self._heuristic_id(h) for h in heuristics]
         started = self._request("POST", self._p("/weak-supervision"), json=body)
         if not wait:
-            return started  # type: ignore[no-any-return]
+            return started
         self.wait_for_job(started["job"], desc=f"weak supervision ({model})")
-        return self._request("GET", self._p(f"/weak-supervision/runs/{started['run_id']}"))  # type: ignore[no-any-return]
+        return self._request("GET", self._p(f"/weak-supervision/runs/{started['run_id']}"))
 
     def get_heuristic_statistics(self, labeling_task: str | None = None, *, recompute: bool = False) -> pd.DataFrame:
         """Per heuristic and label: est. precision and recall, coverage, hits, conflicts, overlaps (against valid
@@ -599,6 +606,8 @@ class Client:
             job = self._request("POST", self._p(f"/labeling-tasks/{task_id}/heuristic-statistics"))
             self.wait_for_job(job, desc="heuristic statistics")
         rows = self._request("GET", self._p(f"/labeling-tasks/{task_id}/heuristic-statistics"))
+        import pandas as pd
+
         return pd.DataFrame.from_records(rows)
 
 

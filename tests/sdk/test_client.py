@@ -14,6 +14,7 @@ from .conftest import ADMIN_EMAIL, spam_jsonl
 
 def test_login_token_and_errors(platform: str, admin: Any, tmp_path: Path) -> None:
     from refinery import AuthenticationError, Client, NotFoundError, ServerUnreachableError
+
     from tests.service_processes import free_port
 
     assert admin.user["email"] == ADMIN_EMAIL
@@ -41,7 +42,8 @@ def test_login_token_and_errors(platform: str, admin: Any, tmp_path: Path) -> No
 
     project = admin.create_project("from secrets")
     secrets = tmp_path / "secrets.json"
-    secrets.write_text(json.dumps({"user_name": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "project_id": project["id"], "uri": platform}))
+    original = {"user_name": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "project_id": project["id"], "uri": platform}
+    secrets.write_text(json.dumps(original))
     with Client.from_secrets_file(secrets) as from_file:
         assert from_file.project_id == project["id"]
         assert from_file.get_project_details()["name"] == "from secrets"
@@ -61,7 +63,8 @@ def test_projects_upload_and_export(admin: Any, sdk_project: dict[str, Any], tmp
     assert admin.get_primary_keys() == ["id"]
 
     frame = admin.get_record_export(tokenize=False)
-    assert list(frame.columns) == ["id", "text", "__spam__MANUAL", "__spam__WEAK_SUPERVISION", "__spam__WEAK_SUPERVISION__confidence"]
+    weak = ["__spam__WEAK_SUPERVISION", "__spam__WEAK_SUPERVISION__confidence"]
+    assert list(frame.columns) == ["id", "text", "__spam__MANUAL", *weak]
     assert frame["__spam__MANUAL"].tolist()[:4] == ["spam", "ham", "spam", "ham"]
     assert frame["__spam__MANUAL"].isna().tolist()[4:] == [True, True]
 
