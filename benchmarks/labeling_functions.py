@@ -15,28 +15,23 @@ Last line: ``{"records_x_functions_per_s": …, "ratio_vs_snorkel": …, "ratio_
 # ruff: noqa: E402
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# The script's folder holds modules named like standard ones (e.g. tokenize.py): keep it off the import path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-
 import argparse
 import csv
 import importlib.util
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import types
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-_spec = importlib.util.spec_from_file_location("benchmark_upload", _HERE / "upload.py")
+_spec = importlib.util.spec_from_file_location("benchmark_upload", Path(__file__).resolve().parent / "upload.py")
 assert _spec is not None and _spec.loader is not None
 _upload = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_upload)

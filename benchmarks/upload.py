@@ -12,29 +12,25 @@ Last line: ``{"rows_per_s": …, "ratio_vs_copy": …, "peak_rss_mb": …}``.
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
-# benchmarks/ holds scripts named like stdlib modules (tokenize.py): never import from this folder
-sys.path[:] = [p for p in sys.path if p.rstrip("/") != __file__.rsplit("/", 1)[0]]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import secrets  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-import psutil  # noqa: E402
-import psycopg2  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import httpx
+import psutil
+import psycopg2
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark-admin-password"
