@@ -154,7 +154,7 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with session_scope() as session:
-            texts = dict(
+            texts: dict[int, str | None] = dict(
                 session.execute(select(Record.id, Record.data[attribute_name].astext).where(Record.id.in_(chunk))).tuples().all()
             )
         scores = confidences(model, [texts.get(i) or "" for i in chunk], labels, temperature)
