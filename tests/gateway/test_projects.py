@@ -76,3 +76,12 @@ def test_delete_is_a_job_that_cascades(client: TestClient, project: dict[str, An
     with session_scope() as session:
         for table in (Record, Attribute, LabelingTask, Label):
             assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_unknown_tokenizer_is_refused_at_creation(client: TestClient, services: Any) -> None:
+    services.start("tokenizer")
+    response = client.post("/api/v1/projects", json={"name": "x", "tokenizer": "xx_no_such_pipeline"})
+    assert response.status_code == 422 and "xx_no_such_pipeline" in response.json()["detail"]
+    assert client.get("/api/v1/projects").json() == []
+    german = client.post("/api/v1/projects", json={"name": "de", "tokenizer": "de"})
+    assert german.status_code == 201 and german.json()["tokenizer"] == "de"

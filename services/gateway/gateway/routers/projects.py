@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from shared_model import jobs
 from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, User, UserRole
 from shared_model.service import problem
 
+from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..schemas import AttributeOut, JobOut, MemberIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
 
@@ -23,16 +25,29 @@ def project_out(session: SessionDep, project: Project) -> ProjectOut:
     return out
 
 
+DEFAULT_TOKENIZER = "en"
+
+
 @router.post("", response_model=ProjectOut, status_code=201)
-def create_project(body: ProjectCreate, user: CurrentUser, session: SessionDep) -> ProjectOut:
-    """Create a project; its creator becomes a member."""
-    project = Project(name=body.name.strip(), description=body.description, tokenizer=body.tokenizer, created_by=user.id)
-    session.add(project)
-    session.flush()
-    session.add(ProjectMember(project_id=project.id, user_id=user.id, role=UserRole.ENGINEER))
-    session.flush()
-    session.refresh(project)
-    return project_out(session, project)
+async def create_project(body: ProjectCreate, user: CurrentUser, session: SessionDep) -> ProjectOut:
+    """Create a project; its creator becomes a member.
+
+    A tokenizer other than the default blank English is checked by the tokenizer service first (422 when unknown).
+    """
+    tokenizer = body.tokenizer.strip()
+    if tokenizer != DEFAULT_TOKENIZER:
+        await ServiceClient("tokenizer").json("POST", "/validate_tokenizer", json={"tokenizer": tokenizer})
+
+    def save() -> ProjectOut:
+        project = Project(name=body.name.strip(), description=body.description, tokenizer=tokenizer, created_by=user.id)
+        session.add(project)
+        session.flush()
+        session.add(ProjectMember(project_id=project.id, user_id=user.id, role=UserRole.ENGINEER))
+        session.flush()
+        session.refresh(project)
+        return project_out(session, project)
+
+    return await run_in_threadpool(save)
 
 
 @router.get("", response_model=list[ProjectOut])
