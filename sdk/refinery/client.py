@@ -491,6 +491,52 @@ class Client:
             written += int(result.get("labels_written", len(group)))
         return {"records": len(ids), "labels_written": written, "cleared": len(groups.get(None, [])), "labeling_task_id": task_id}
 
+    def add_span(
+        self,
+        label: str,
+        *,
+        index: Any = None,
+        record_id: int | None = None,
+        token_start: int | None = None,
+        token_end: int | None = None,
+        char_start: int | None = None,
+        char_end: int | None = None,
+        labeling_task: str | None = None,
+    ) -> dict[str, Any]:
+        """Add your manual span of ``label`` to an extraction task, on the record with primary key ``index`` (or id
+        ``record_id``), by token range or by character range (snapped outward to whole tokens; the answer says where).
+        Ends are exclusive."""
+        if record_id is None:
+            if index is None:
+                raise RefineryError("give index (primary key) or record_id")
+            keys, mapping = self._record_ids_by_key()
+            key = tuple(_key(index.get(k)) for k in keys) if isinstance(index, dict) else (_key(index),)
+            if key not in mapping:
+                raise NotFoundError(f"no record has primary key {index!r}", status=404)
+            record_id = mapping[key]
+        task = self.get_labeling_task(self._task_id(labeling_task))
+        label_ids = {item["name"]: str(item["id"]) for item in task["labels"]}
+        if label not in label_ids:
+            raise NotFoundError(f"labeling task {task['name']!r} has no label {label!r}", status=404)
+        body = {"label_id": label_ids[label], "token_start": token_start, "token_end": token_end,
+                "char_start": char_start, "char_end": char_end}
+        return self._request(
+            "POST", self._p(f"/records/{record_id}/labeling-tasks/{task['id']}/spans"),
+            json={k: v for k, v in body.items() if v is not None},
+        )
+
+    def wait_until_idle(self, timeout_s: float = 300.0) -> None:
+        """Wait until the project has no queued or running job (e.g. tokenization after an upload)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            busy = [j for j in self._request("GET", self._p("/jobs")) if j["state"] in ("queued", "running")]
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                kinds = ", ".join(sorted({j["kind"] for j in busy}))
+                raise JobFailedError(f"the project still has jobs after {timeout_s} s: {kinds}", job=busy[0])
+            time.sleep(0.2)
+
     # --- heuristics and weak supervision ----------------------------------------------------------------------
 
     def get_heuristics(self, labeling_task: str | None = None) -> list[dict[str, Any]]:

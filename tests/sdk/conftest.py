@@ -16,9 +16,10 @@ ADMIN_EMAIL = "admin@localhost"
 
 @pytest.fixture(scope="session")
 def platform(services: Any) -> str:
-    """The URL of a running gateway process; the weak supervisor and the executor run beside it."""
+    """The URL of a running gateway process; the weak supervisor, executor and tokenizer run beside it."""
     services.start("weak_supervisor")
     services.start("executor")
+    services.start("tokenizer")
     return str(services.start("gateway").url)
 
 

@@ -22,12 +22,14 @@ def task_prefix(frame: pd.DataFrame, task: str) -> str:
 
 
 def present(value: Any) -> bool:
-    """Whether an export cell holds a label (not None/NaN/empty)."""
+    """Whether an export cell holds a label (not None/NaN/empty, nor a token array of only ``OUTSIDE``)."""
     if value is None:
         return False
     if isinstance(value, float):
         return value == value
-    if isinstance(value, list | tuple | str):
+    if isinstance(value, list | tuple):
+        return any(tag != "OUTSIDE" for tag in value) if all(isinstance(t, str) for t in value) else len(value) > 0
+    if isinstance(value, str):
         return len(value) > 0
     return True
 
