@@ -88,7 +88,7 @@ def clean_db(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def services(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator["ServicePool"]:
+def services(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServicePool]:
     """Real service processes, started on first use (``services.start("executor")``) and stopped after the run.
 
     Starting one also sets ``REFINERY_<NAME>_URL`` so an in-process gateway calls it over HTTP.

@@ -160,7 +160,9 @@ def reap_stale(owner_service: str | None = None) -> list[uuid.UUID]:
         if owner_service:
             query = query.where(Job.owner_service == owner_service)
         for job in session.scalars(query):
-            silent = f"the {job.owner_service} worker {job.worker} stopped reporting (last heartbeat {job.heartbeat_at:%H:%M:%S} UTC)"
+            silent = (
+                f"the {job.owner_service} worker {job.worker} stopped reporting (last heartbeat {job.heartbeat_at:%H:%M:%S} UTC)"
+            )
             if job.attempts < settings.job_max_attempts and not job.cancel_requested:
                 job.state = JobState.QUEUED
                 job.message = f"requeued: {silent}"
@@ -287,7 +289,9 @@ class JobWorker:
                 try:
                     with session_scope() as session:
                         session.execute(
-                            update(Job).where(Job.id == job.id, Job.state == JobState.RUNNING).values(heartbeat_at=datetime.now(UTC))
+                            update(Job)
+                            .where(Job.id == job.id, Job.state == JobState.RUNNING)
+                            .values(heartbeat_at=datetime.now(UTC))
                         )
                 except Exception:  # noqa: BLE001
                     log.exception("heartbeat failed")

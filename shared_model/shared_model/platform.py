@@ -305,8 +305,10 @@ def start(timeout_s: float = DEFAULT_START_TIMEOUT_S) -> int:
         layout.pid_file(name).unlink(missing_ok=True)
         port = settings.service_port(name)
         if _port_in_use(port):
-            say(f"refinery cannot start: port {port} of the {name} service is used by another program "
-                f"(free it or set REFINERY_{name.upper()}_PORT)")
+            say(
+                f"refinery cannot start: port {port} of the {name} service is used by another program "
+                f"(free it or set REFINERY_{name.upper()}_PORT)"
+            )
             return 1
 
     try:
@@ -451,8 +453,10 @@ def backup(target: Path) -> int:
     finally:
         if started:
             _stop_database(layout)
-    say(f"database saved to {target} ({target.stat().st_size:,} bytes); ./stop, then restore it with: "
-        f"python -m shared_model.platform restore {target}")
+    say(
+        f"database saved to {target} ({target.stat().st_size:,} bytes); ./stop, then restore it with: "
+        f"python -m shared_model.platform restore {target}"
+    )
     return 0
 
 

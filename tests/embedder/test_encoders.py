@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from embedder.encoders import ClassicalEncoder, ModelUnavailable, SentenceEncoder, align_pieces, make_encoder, resolve_model_path
 
 

@@ -9,7 +9,12 @@ from .conftest import login
 
 
 def test_every_api_route_requires_authentication(app_client: TestClient) -> None:
-    for method, path in [("GET", "/api/v1/projects"), ("POST", "/api/v1/projects"), ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/tokens")]:
+    for method, path in [
+        ("GET", "/api/v1/projects"),
+        ("POST", "/api/v1/projects"),
+        ("GET", "/api/v1/auth/me"),
+        ("GET", "/api/v1/tokens"),
+    ]:
         response = app_client.request(method, path, json={"name": "x"})
         assert response.status_code == 401, path
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -69,9 +74,8 @@ def test_only_admin_creates_users_and_duplicates_are_refused(client: TestClient)
 
 
 def test_first_admin_is_created_once(clean_db: str) -> None:
-    from shared_model.db import session_scope
-
     from gateway.domain.users import ensure_admin
+    from shared_model.db import session_scope
 
     with session_scope() as session:
         email, password = ensure_admin(session)

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
 from shared_model.models import Job, Record
-from sqlalchemy import select
 
 from ..executor.factory import Data, add_records
 

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from shared_model.db import session_scope
 from shared_model.jobs import enqueue, wait_for_job
 from shared_model.models import (
@@ -29,7 +31,6 @@ from shared_model.models import (
 )
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, get_storage
-from sqlalchemy import select
 
 SPORTS = ["The striker scored a late goal", "The team won the championship final", "A tennis player served an ace",
           "The coach praised the defenders", "Fans cheered the marathon runners", "The goalkeeper saved a penalty kick"]

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
 from shared_model.models import Job, RecordLabelAssociation, SourceType
-from sqlalchemy import func, select
 
 from ..executor.factory import Data, add_lookup_list, add_records, add_task
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
 from shared_model.models import Label, RecordLabelAssociation, SourceType
-from sqlalchemy import select
 
 from ..executor.factory import add_lookup_list, add_records, add_task
 

@@ -6,10 +6,11 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from shared_model.db import session_scope
 from shared_model.models import Attribute, DataType, LookupList, Record
 from shared_model.models import RecordLabelAssociation as RLA
-from sqlalchemy import select
 
 API = "/api/v1/projects"
 

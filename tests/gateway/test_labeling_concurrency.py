@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from gateway.domain.valid_labels import _Row, valid_ids
 
 from .test_labeling import admin_headers, classify, make_task, manual_rows, second_user, seed_records

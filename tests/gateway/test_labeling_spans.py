@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from shared_model.jobs import wait_for_job
 from shared_model.models import JobState
 

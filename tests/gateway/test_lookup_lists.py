@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from gateway.domain.lookup_lists import python_name
 
 from .test_labeling import API

@@ -63,7 +63,12 @@ def test_delete_is_a_job_that_cascades(client: TestClient, project: dict[str, An
         attribute = Attribute(project_id=project["id"], name="text", data_type=DataType.TEXT, relative_position=0)
         session.add(attribute)
         session.add_all([Record(project_id=project["id"], data={"text": f"r{i}"}) for i in range(120)])
-        task = LabelingTask(project_id=project["id"], name="t", task_target=TaskTarget.ON_WHOLE_RECORD, task_type=TaskType.MULTICLASS_CLASSIFICATION)
+        task = LabelingTask(
+            project_id=project["id"],
+            name="t",
+            task_target=TaskTarget.ON_WHOLE_RECORD,
+            task_type=TaskType.MULTICLASS_CLASSIFICATION,
+        )
         session.add(task)
         session.flush()
         session.add(Label(project_id=project["id"], labeling_task_id=task.id, name="a"))

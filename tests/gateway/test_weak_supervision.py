@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from shared_model.jobs import wait_for_job
 from shared_model.models import TaskType
 

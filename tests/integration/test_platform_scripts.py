@@ -19,6 +19,7 @@ import httpx
 import psutil
 import pytest
 import yaml
+
 from shared_model.settings import DEFAULT_PORTS, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]

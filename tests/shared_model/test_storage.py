@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from shared_model.settings import Settings
 from shared_model.storage import LocalStorage, ObjectStorage, S3Storage, StorageError, storage_from_settings
 

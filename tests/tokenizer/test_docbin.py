@@ -7,6 +7,7 @@ import zlib
 import pytest
 import spacy
 from spacy.tokens import DocBin
+
 from tokenizer.docbin import DocBinEncoder, compress, decode, token_rows
 from tokenizer.pipelines import UnknownTokenizer, describe, get_nlp
 

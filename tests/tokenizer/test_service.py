@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 import spacy
+from sqlalchemy import func, select, update
+
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
 from shared_model.models import Attribute, DataType, JobState, Project, Record, RecordTokenized
-from sqlalchemy import func, select, update
 from tokenizer.docbin import decode
 
 pytestmark = pytest.mark.integration

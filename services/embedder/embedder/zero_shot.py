@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import delete, insert, select
+
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed
 from shared_model.models import (
@@ -30,7 +32,6 @@ from shared_model.models import (
     SourceType,
     TaskType,
 )
-from sqlalchemy import delete, insert, select
 
 from .encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, SentenceEncoder
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+
 from shared_model.db import session_scope
 from shared_model.jobs import JobWorker
 from shared_model.service import create_service_app
@@ -56,10 +57,25 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
     app = create_service_app(
         service="gateway",
         version=__version__,
-        routers=[health.router, auth.router, projects.router, data.router, jobs.router, ws.router, weak_supervision.router,
-                 heuristics.router, calculated_attributes.router, record_ide.router,
-                 labeling.router, lookup_lists.router, comments.router, tokens_view.router,
-                 embeddings.router, search.router, zero_shot.router],
+        routers=[
+            health.router,
+            auth.router,
+            projects.router,
+            data.router,
+            jobs.router,
+            ws.router,
+            weak_supervision.router,
+            heuristics.router,
+            calculated_attributes.router,
+            record_ide.router,
+            labeling.router,
+            lookup_lists.router,
+            comments.router,
+            tokens_view.router,
+            embeddings.router,
+            search.router,
+            zero_shot.router,
+        ],
         workers=[JobWorker("gateway", HANDLERS)],
         on_startup=_startup,
         on_shutdown=_shutdown,

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from shared_model.settings import SERVICE_NAMES, get_settings
 from shared_model.service import problem
+from shared_model.settings import SERVICE_NAMES, get_settings
 
 INTERNAL_SERVICES = tuple(name for name in SERVICE_NAMES if name != "gateway")
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
-from shared_model.db import dsn
-from shared_model.models import DataType, Project, Record, RecordTokenized
 from spacy.language import Language
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from shared_model.db import dsn
+from shared_model.models import DataType, Project, Record, RecordTokenized
 
 from .docbin import DocBinEncoder, decode, token_rows
 from .pipelines import get_nlp

@@ -12,7 +12,9 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     with connectable.connect() as connection:
         # Serialise concurrent migrations (several services may start at once).
         connection.exec_driver_sql("SELECT pg_advisory_lock(724113)")

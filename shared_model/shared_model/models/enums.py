@@ -7,11 +7,8 @@ import enum
 from sqlalchemy import Enum
 
 
-class StrEnum(str, enum.Enum):
+class StrEnum(enum.StrEnum):
     """A string enum whose value is its name."""
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 class DataType(StrEnum):

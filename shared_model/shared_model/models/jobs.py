@@ -24,9 +24,7 @@ class Job(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     kind: Mapped[str] = mapped_column(String(100), nullable=False)
     # SET NULL, not CASCADE: the job that deletes a project must outlive it.
-    project_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("project.id", ondelete="SET NULL")
-    )
+    project_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="SET NULL"))
     owner_service: Mapped[str] = mapped_column(String(50), nullable=False)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict, server_default="{}")
     state: Mapped[JobState] = mapped_column(enum_column(JobState), nullable=False, default=JobState.QUEUED)
@@ -38,9 +36,7 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False, nullable=False)
     worker: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL")
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()

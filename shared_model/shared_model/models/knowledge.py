@@ -55,9 +55,7 @@ class Term(Base):
     __table_args__ = (UniqueConstraint("lookup_list_id", "value"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    lookup_list_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("lookup_list.id", ondelete="CASCADE")
-    )
+    lookup_list_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("lookup_list.id", ondelete="CASCADE"))
     value: Mapped[str] = mapped_column(Text, nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
     blacklisted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -74,9 +72,7 @@ class DataSlice(Base):
     filter: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict, server_default="{}")
     type: Mapped[SliceType] = mapped_column(enum_column(SliceType), nullable=False, default=SliceType.DYNAMIC_DEFAULT)
     info: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict, server_default="{}")
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL")
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
 
 
@@ -85,9 +81,7 @@ class DataSliceRecord(Base):
     __table_args__ = (UniqueConstraint("data_slice_id", "record_id"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    data_slice_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("data_slice.id", ondelete="CASCADE")
-    )
+    data_slice_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("data_slice.id", ondelete="CASCADE"))
     record_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("record.id", ondelete="CASCADE"), index=True)
     outlier_score: Mapped[float | None] = mapped_column(Float)
 
@@ -104,8 +98,6 @@ class Comment(Base):
     target_id: Mapped[str] = mapped_column(String(64), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     is_private: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL")
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -33,12 +33,8 @@ class Label(Base):
     __table_args__ = (UniqueConstraint("labeling_task_id", "name"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True
-    )
-    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE")
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     color: Mapped[str] = mapped_column(String(32), nullable=False, default="#4f46e5")
     hotkey: Mapped[str | None] = mapped_column(String(1))
@@ -65,9 +61,7 @@ class RecordLabelAssociation(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True)
     record_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("record.id", ondelete="CASCADE"), nullable=False)
     labeling_task_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), nullable=False
@@ -81,9 +75,7 @@ class RecordLabelAssociation(Base):
     )
     return_type: Mapped[ReturnType] = mapped_column(enum_column(ReturnType), nullable=False, default=ReturnType.RETURN)
     confidence: Mapped[float | None] = mapped_column(Float)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL")
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"))
     is_gold_star: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     is_valid_manual_label: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     token_start: Mapped[int | None] = mapped_column(Integer)

@@ -59,8 +59,6 @@ class ProjectMember(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"))
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole), nullable=False, default=UserRole.ENGINEER)
     created_at: Mapped[datetime] = created_at()

@@ -14,15 +14,16 @@ from typing import Any
 import httpx
 import numpy as np
 import spacy
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed
 from shared_model.models import Attribute, Embedding, EmbeddingType, Project, Record, RecordTokenized, RunState
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, ObjectStorage, get_storage
-from spacy.tokens import DocBin
-from spacy.vocab import Vocab
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ..encoders import Encoder, ModelUnavailable, Span, make_encoder
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+
 from shared_model.service import problem
 
 from ..encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, device

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
 from shared_model.models import (
     Comment,
     CommentTarget,
@@ -16,9 +20,6 @@ from shared_model.models import (
     User,
 )
 from shared_model.service import problem
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 _TARGET_MODELS: dict[CommentTarget, type] = {
     CommentTarget.LABELING_TASK: LabelingTask,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import srsly.msgpack
+
 from shared_model.db import raw_connection
 from shared_model.models import DataType, SourceType, TaskType
 

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from shared_model import jobs
 from shared_model.models import (
     Attribute,
     HeuristicRun,
@@ -23,10 +27,6 @@ from shared_model.models import (
     TaskType,
 )
 from shared_model.service import problem
-from sqlalchemy import delete, select, text
-from sqlalchemy.orm import Session
-
-from shared_model import jobs
 
 ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
 

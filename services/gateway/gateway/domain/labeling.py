@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BigInteger, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
 from shared_model.models import (
     Attribute,
     Comment,
@@ -27,9 +31,6 @@ from shared_model.models import (
 )
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
-from sqlalchemy import BigInteger, any_, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
 
 from . import lookup_lists, valid_labels
 

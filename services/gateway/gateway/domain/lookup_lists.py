@@ -8,11 +8,12 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from shared_model.models import LookupList, Term
-from shared_model.service import problem
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+
+from shared_model.models import LookupList, Term
+from shared_model.service import problem
 
 MAX_TERM_LENGTH = 1000
 

@@ -24,7 +24,9 @@ def ensure_admin(session: Session) -> tuple[str, str | None]:
     if session.scalar(select(func.count()).select_from(User)):
         return settings.admin_email, None
     password = settings.admin_password or os.environ.get("REFINERY_ADMIN_PASSWORD") or generate_password()
-    session.add(User(email=settings.admin_email, display_name="admin", password_hash=hash_password(password), role=UserRole.ADMIN))
+    session.add(
+        User(email=settings.admin_email, display_name="admin", password_hash=hash_password(password), role=UserRole.ADMIN)
+    )
     session.flush()
     return settings.admin_email, password
 

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared_model.models import RecordLabelAssociation as RLA
-from shared_model.models import SourceType
 from sqlalchemy import BigInteger, any_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
+
+from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import SourceType
 
 
 def lock_records(session: Session, record_ids: Iterable[int]) -> None:

@@ -91,7 +91,9 @@ def create_user(body: UserCreate, user: CurrentUser, session: SessionDep) -> Use
         raise problem(403, "only an admin can create users")
     if session.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == body.email.lower())):
         raise problem(409, f"a user with email {body.email!r} already exists")
-    created = User(email=body.email, display_name=body.display_name, password_hash=hash_password(body.password), role=UserRole(body.role))
+    created = User(
+        email=body.email, display_name=body.display_name, password_hash=hash_password(body.password), role=UserRole(body.role)
+    )
     session.add(created)
     session.flush()
     session.refresh(created)

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from shared_model.models import Attribute, AttributeState, AttributeVisibility, DataType, Job, LabelingTask
-from shared_model.service import problem
 from sqlalchemy import func, select, text
 
 from shared_model import jobs
+from shared_model.models import Attribute, AttributeState, AttributeVisibility, DataType, Job, LabelingTask
+from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

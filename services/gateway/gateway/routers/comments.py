@@ -7,8 +7,9 @@ from datetime import datetime
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from shared_model.models import Comment, CommentTarget
 from sqlalchemy import select
+
+from shared_model.models import Comment, CommentTarget
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import comments as domain

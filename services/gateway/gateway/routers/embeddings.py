@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
 from shared_model.jobs import enqueue, request_cancel
 from shared_model.models import Attribute, DataType, Embedding, EmbeddingType, Job, JobState, RunState
 from shared_model.service import problem
 from shared_model.storage import EmbeddingArtifacts, get_storage
-from sqlalchemy import select
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

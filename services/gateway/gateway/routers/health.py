@@ -20,8 +20,14 @@ async def platform_health(response: Response) -> dict[str, Any]:
     """Health of the whole platform; 503 when any service is not ok."""
     database = "ok" if await asyncio.to_thread(database_reachable) else "unreachable"
     results = await asyncio.gather(*(ServiceClient(name, retries=0).health() for name in INTERNAL_SERVICES))
-    services: dict[str, Any] = {"gateway": {"service": "gateway", "version": __version__, "status": "ok" if database == "ok" else "degraded", "database": database}}
-    services.update({name: result for name, result in zip(INTERNAL_SERVICES, results, strict=True)})
+    gateway = {
+        "service": "gateway",
+        "version": __version__,
+        "status": "ok" if database == "ok" else "degraded",
+        "database": database,
+    }
+    services: dict[str, Any] = {"gateway": gateway}
+    services.update(dict(zip(INTERNAL_SERVICES, results, strict=True)))
     healthy = all(item.get("status") == "ok" for item in services.values())
     if not healthy:
         response.status_code = 503

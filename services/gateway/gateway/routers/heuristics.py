@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from shared_model import jobs
 from shared_model.models import (
     HeuristicRun,
     HeuristicType,
@@ -20,9 +23,6 @@ from shared_model.models import (
     SourceType,
 )
 from shared_model.service import problem
-from sqlalchemy import func, select
-
-from shared_model import jobs
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

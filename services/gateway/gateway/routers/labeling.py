@@ -8,11 +8,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
 from shared_model.models import Attribute, Label, LabelingTask, Record, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

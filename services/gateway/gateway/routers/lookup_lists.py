@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, select
+
 from shared_model.models import Comment, CommentTarget, LookupList, Term
 from shared_model.service import problem
-from sqlalchemy import delete, func, select
 
 from ..deps import ProjectDep, SessionDep
 from ..domain import lookup_lists as domain

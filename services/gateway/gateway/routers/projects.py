@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
 from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, User, UserRole
@@ -53,9 +53,7 @@ async def create_project(body: ProjectCreate, user: CurrentUser, session: Sessio
 @router.get("", response_model=list[ProjectOut])
 def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
     """The projects the current user belongs to, newest first."""
-    counts = (
-        select(Record.project_id, func.count().label("n")).group_by(Record.project_id).subquery()
-    )
+    counts = select(Record.project_id, func.count().label("n")).group_by(Record.project_id).subquery()
     rows = session.execute(
         select(Project, func.coalesce(counts.c.n, 0))
         .join(ProjectMember, ProjectMember.project_id == Project.id)
@@ -99,14 +97,18 @@ def delete_project(project: ProjectDep, user: CurrentUser, session: SessionDep) 
 @router.get("/{project_id}/attributes", response_model=list[AttributeOut])
 def list_attributes(project: ProjectDep, session: SessionDep) -> list[Attribute]:
     """The project's attributes in column order."""
-    return list(session.scalars(select(Attribute).where(Attribute.project_id == project.id).order_by(Attribute.relative_position)))
+    return list(
+        session.scalars(select(Attribute).where(Attribute.project_id == project.id).order_by(Attribute.relative_position))
+    )
 
 
 @router.get("/{project_id}/members", response_model=list[UserOut])
 def list_members(project: ProjectDep, session: SessionDep) -> list[User]:
     """The project's members."""
     return list(
-        session.scalars(select(User).join(ProjectMember, ProjectMember.user_id == User.id).where(ProjectMember.project_id == project.id))
+        session.scalars(
+            select(User).join(ProjectMember, ProjectMember.user_id == User.id).where(ProjectMember.project_id == project.id)
+        )
     )
 
 
@@ -117,7 +119,9 @@ def add_member(body: MemberIn, project: ProjectDep, session: SessionDep) -> User
     if member is None:
         raise problem(404, f"no user with email {body.email!r}")
     exists = session.scalar(
-        select(func.count()).select_from(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == member.id)
+        select(func.count())
+        .select_from(ProjectMember)
+        .where(ProjectMember.project_id == project.id, ProjectMember.user_id == member.id)
     )
     if not exists:
         session.add(ProjectMember(project_id=project.id, user_id=member.id, role=UserRole(body.role)))

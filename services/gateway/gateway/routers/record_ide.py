@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+
 from shared_model.models import Record
 from shared_model.service import problem
-from sqlalchemy import select
 
 from ..clients import ServiceClient
 from ..deps import ProjectDep, SessionDep

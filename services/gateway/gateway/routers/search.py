@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+
 from shared_model.models import EmbeddingType, Record, RunState
 from shared_model.service import problem
-from sqlalchemy import select
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

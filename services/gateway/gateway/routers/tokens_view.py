@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from shared_model.models import Job
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
+from shared_model.models import Job
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

@@ -8,12 +8,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from shared_model.models import HeuristicStatistics, InformationSource, Job, Label, LabelingTask, RunState, WeakSupervisionRun
-from shared_model.service import problem
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared_model import jobs
+from shared_model.models import HeuristicStatistics, InformationSource, Job, Label, LabelingTask, RunState, WeakSupervisionRun
+from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..schemas import JobOut, ORMModel

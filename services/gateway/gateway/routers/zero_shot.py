@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+
 from shared_model.jobs import enqueue
 from shared_model.models import (
     Attribute,
@@ -19,7 +21,6 @@ from shared_model.models import (
     TaskType,
 )
 from shared_model.service import problem
-from sqlalchemy import select
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from shared_model.db import session_scope
-from shared_model.service import problem
 
 from shared_model import jobs
+from shared_model.db import session_scope
+from shared_model.service import problem
 
 from ..pipelines import UnknownTokenizer, describe
 from ..tokenize import NotFound, record_tokens, tokenize_record
