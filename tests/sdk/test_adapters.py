@@ -44,6 +44,7 @@ def banking(admin: Any, sdk_project: dict[str, Any], tmp_path: Path) -> Any:
 
 def test_rasa_nlu_yaml(banking: Any, tmp_path: Path) -> None:
     import yaml
+
     from refinery.adapters.rasa import build_intent_yaml
 
     path = build_intent_yaml(banking, "text", "intent", tokenized_label_task="entities", dir_name=tmp_path / "data")
@@ -76,6 +77,7 @@ def test_sklearn_and_huggingface(banking: Any) -> None:
 
 def test_spacy_docbin(banking: Any, tmp_path: Path) -> None:
     import spacy
+
     from refinery.adapters.spacy import build_docbin
 
     target = tmp_path / "train.spacy"

@@ -14,7 +14,6 @@ from .conftest import ADMIN_EMAIL, spam_jsonl
 
 def test_login_token_and_errors(platform: str, admin: Any, tmp_path: Path) -> None:
     from refinery import AuthenticationError, Client, NotFoundError, ServerUnreachableError
-
     from tests.service_processes import free_port
 
     assert admin.user["email"] == ADMIN_EMAIL
