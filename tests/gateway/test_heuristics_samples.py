@@ -56,7 +56,7 @@ def expected(code: str, knowledge: dict[str, list[str]], texts: list[str]) -> li
 def test_conversational_ai_labeling_functions_run_unchanged(client: TestClient, services: Any) -> None:
     services.start("executor")
     snapshot = load_snapshot()
-    project = client.post("/api/v1/projects", json={"name": "Conversational AI", "tokenizer": "en_core_web_sm"}).json()
+    project = client.post("/api/v1/projects", json={"name": "Conversational AI", "tokenizer": "en"}).json()
     texts = [r["data"]["text"] for r in snapshot["records_data"][:RECORDS]]
     data = add_records(uuid.UUID(project["id"]), texts)
     task = next(t for t in snapshot["labeling_tasks_data"] if t["task_type"] == "MULTICLASS_CLASSIFICATION")
