@@ -9,15 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from shared_model.db import session_scope
-from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
+from shared_model.db import session_scope
+from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
+
 from .extraction import aggregate_spans, token_precision
 from .label_models import MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
-from .statistics import FIELDS, classification_statistics, estimates, extraction_statistics
-from .store import BadRequest, TaskData, load_task, replace_weak_labels
+from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
+from .store import BadRequest, TaskData, load_task, replace_weak_labels, training_record_ids
 
 Progress = Callable[[float, str], None]
 
@@ -168,6 +169,12 @@ def compute_statistics(task_id: uuid.UUID) -> list[dict[str, Any]]:
             counts = extraction_statistics(task.spans, task.manual_spans, m, k)
         else:
             counts = classification_statistics(task.votes, task.manual)
+        for source, record_ids in training_record_ids(session, task.source_ids).items():
+            j = task.source_ids.index(source)
+            rows = np.searchsorted(task.record_ids, np.asarray(record_ids, dtype=np.int64)).astype(np.int64)
+            exclude_training_rows(
+                counts, j, rows, votes=task.votes, manual=task.manual, spans=task.spans, manual_spans=task.manual_spans
+            )
         if task.source_ids:
             session.execute(delete(HeuristicStatistics).where(HeuristicStatistics.source_id.in_(task.source_ids)))
         rows: list[dict[str, Any]] = []

@@ -146,3 +146,49 @@ def estimates(tp: int, fp: int, fn: int) -> tuple[float | None, float | None]:
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else None
     return precision, recall
+
+
+def exclude_training_rows(
+    counts: Counts,
+    source: int,
+    training_rows: NDArray[np.int64],
+    *,
+    votes: Votes | None = None,
+    manual: Manual | None = None,
+    spans: Spans | None = None,
+    manual_spans: Spans | None = None,
+) -> None:
+    """Recount TP / FP / FN of ``source`` without the records it was trained on (an active learner's training set):
+    its precision and recall are then measured on records it never saw. Coverage, hits, overlaps and conflicts keep
+    every record the heuristic labels."""
+    m = counts["true_positives"].shape[0]
+    k = counts["true_positives"].shape[1]
+    if spans is not None and manual_spans is not None:
+        h = (spans.sources == source) & ~np.isin(spans.rows, training_rows)
+        g = ~np.isin(manual_spans.rows, training_rows)
+        mine = Spans(spans.rows[h], spans.sources[h], spans.labels[h], spans.starts[h], spans.ends[h], spans.confidence[h])
+        gold = Spans(
+            manual_spans.rows[g],
+            manual_spans.sources[g],
+            manual_spans.labels[g],
+            manual_spans.starts[g],
+            manual_spans.ends[g],
+            manual_spans.confidence[g],
+        )
+        recount = extraction_counts(mine, gold, m, k)
+    else:
+        assert votes is not None and manual is not None
+        keep = (votes.sources == source) & ~np.isin(votes.rows, training_rows)
+        kept = Votes(
+            votes.n_records,
+            votes.n_sources,
+            votes.n_classes,
+            votes.rows[keep],
+            votes.sources[keep],
+            votes.classes[keep],
+            votes.confidence[keep],
+        )
+        g = ~np.isin(manual.rows, training_rows)
+        recount = classification_statistics(kept, Manual(manual.rows[g], manual.classes[g]))
+    for name in ("true_positives", "false_positives", "false_negatives"):
+        counts[name][source] = recount[name][source]

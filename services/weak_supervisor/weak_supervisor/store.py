@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from shared_model.db import raw_connection
-from shared_model.models import InformationSource, Label, LabelingTask, SourceType, TaskType
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+
+from shared_model.db import raw_connection
+from shared_model.models import HeuristicRun, InformationSource, Label, LabelingTask, RunState, SourceType, TaskType
 
 from .extraction import Spans
 from .label_models.base import Manual, Votes
@@ -196,3 +197,21 @@ def replace_weak_labels(
     finally:
         conn.close()
     return len(rows)
+
+
+def training_record_ids(session: Session, source_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[int]]:
+    """Per heuristic, the records its last finished run trained on (active learners store them in the run's details)."""
+    if not source_ids:
+        return {}
+    rows = session.execute(
+        select(HeuristicRun.source_id, HeuristicRun.details)
+        .where(HeuristicRun.source_id.in_(source_ids), HeuristicRun.state == RunState.FINISHED)
+        .distinct(HeuristicRun.source_id)
+        .order_by(HeuristicRun.source_id, HeuristicRun.finished_at.desc())
+    ).all()
+    out: dict[uuid.UUID, list[int]] = {}
+    for source_id, details in rows:
+        ids = details.get("training_record_ids") if isinstance(details, dict) else None
+        if isinstance(ids, list) and ids:
+            out[source_id] = [int(i) for i in ids]
+    return out

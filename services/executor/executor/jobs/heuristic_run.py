@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete, select
+
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
 from shared_model.models import (
     Attribute,
     HeuristicRun,
+    HeuristicType,
     InformationSource,
     Label,
     LabelingTask,
@@ -28,8 +31,8 @@ from shared_model.models import (
     SourceType,
     TaskType,
 )
-from sqlalchemy import delete, select
 
+from ..active_learning import LearnerError, run_learner
 from ..runs import FULL_LIMITS, FunctionSpec, LabelChecker, SandboxError, count_records, load_context, run_functions
 from ..sandbox.backends import SandboxUnavailable
 
@@ -53,6 +56,8 @@ class RunState_:
     error: str | None = None
     logs: list[str] = field(default_factory=list)
     log_chars: int = 0
+    learner_code: str | None = None  # an active learner's code (it runs on its own, not in the functions' pass)
+    details: dict[str, Any] = field(default_factory=dict)
 
     def log(self, line: str) -> None:
         if len(self.logs) >= MAX_LOG_LINES or self.log_chars > MAX_LOG_CHARS:
@@ -90,8 +95,11 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
             state = RunState_(run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), extraction)
             states[str(run.id)] = state
-            specs.append(FunctionSpec(id=str(run.id), mode="lf", code=run.source_code, label=source.name))
-            if extraction and task.attribute_id is not None:
+            if source.type == HeuristicType.ACTIVE_LEARNING:
+                state.learner_code = run.source_code
+            else:
+                specs.append(FunctionSpec(id=str(run.id), mode="lf", code=run.source_code, label=source.name))
+            if extraction and task.attribute_id is not None and source.type != HeuristicType.ACTIVE_LEARNING:
                 attribute = session.get(Attribute, task.attribute_id)
                 if attribute is not None:
                     token_counts[str(run.id)] = attribute.name
@@ -135,18 +143,23 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             _flush_logs(states, done / max(total, 1), message_text)
         ctx.progress(done / max(total, 1) * 0.95, message_text)
 
+    learners = [state for state in states.values() if state.learner_code is not None]
     try:
-        readiness = run_functions(
-            context,
-            specs,
-            record_ids=None,
-            limits=context.limits(FULL_LIMITS),
-            on_ready=on_ready,
-            on_batch=on_batch,
-            stop_on_error=True,
-            poll=ctx.check_cancelled,
-            token_counts=token_counts,
-        )
+        readiness: dict[str, Any] = {}
+        if specs:
+            readiness = run_functions(
+                context,
+                specs,
+                record_ids=None,
+                limits=context.limits(FULL_LIMITS),
+                on_ready=on_ready,
+                on_batch=on_batch,
+                stop_on_error=True,
+                poll=ctx.check_cancelled,
+                token_counts=token_counts,
+            )
+        for number, state in enumerate(learners):
+            _run_learner(state, project_id, context.limits(FULL_LIMITS), ctx, number, len(learners))
     except JobCancelled:
         _finish_all(states, RunState.CANCELLED, "cancelled")
         raise
@@ -204,6 +217,53 @@ def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> Non
             state.row_count += 1
 
 
+def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobContext, number: int, count: int) -> None:
+    """Fit and apply one active learner; its rows carry the predicted probability as confidence."""
+    assert state.learner_code is not None
+
+    def progress(share: float) -> None:
+        ctx.progress((number + share) / count * 0.95, f"active learner {state.name}: {share:.0%}")
+
+    try:
+        result = run_learner(
+            project_id=project_id,
+            source_id=state.source_id,
+            task_id=state.task_id,
+            extraction=state.extraction,
+            name=state.name,
+            code=state.learner_code,
+            limits=limits,
+            log=lambda line: state.log(_now_line(line)),
+            progress=progress,
+            poll=ctx.check_cancelled,
+        )
+    except (LearnerError, SandboxError, SandboxUnavailable) as exc:
+        state.error = str(exc)
+        state.log(_now_line(state.error.splitlines()[0]))
+        return
+    return_type = ReturnType.YIELD.value if state.extraction else ReturnType.RETURN.value
+    head = f"{project_id}\t"
+    for record_id, predictions in result.predictions.items():
+        hit = False
+        for label, start, end, confidence in predictions:
+            label_id = state.checker.labels.get(label)
+            if label_id is None:
+                continue  # a class of the learner that is not a label of the task (e.g. a deleted one)
+            span = "\\N\t\\N" if start is None else f"{start}\t{end}"
+            state.rows.write(
+                f"{head}{record_id}\t{state.task_id}\t{label_id}\t{SourceType.INFORMATION_SOURCE.value}\t{state.source_id}"
+                f"\t{return_type}\t{confidence!r}\tf\tf\t{span}\n"
+            )
+            state.row_count += 1
+            hit = True
+        state.records_hit += hit
+    state.details = {
+        "embedding": result.embedding,
+        "training_records": len(result.training_record_ids),
+        "training_record_ids": result.training_record_ids,
+    }
+
+
 def _flush_logs(states: dict[str, RunState_], progress: float, message: str) -> None:
     with session_scope() as session:
         for run_id, state in states.items():
@@ -237,7 +297,12 @@ def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
         run.progress = 1.0
         run.finished_at = datetime.now(UTC)
         run.logs = list(state.logs)
-        run.details = {"associations": state.row_count, "records": state.records_hit, "seconds": round(seconds, 3)}
+        run.details = {
+            "associations": state.row_count,
+            "records": state.records_hit,
+            "seconds": round(seconds, 3),
+            **state.details,
+        }
         enqueue(
             session,
             kind="heuristic_statistics",

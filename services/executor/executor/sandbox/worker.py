@@ -267,6 +267,11 @@ def main() -> None:
     per_record_stdout = bool(setup.get("per_record_stdout"))
     capture = _Capture(int(setup.get("stdout_cap", 100_000)))
     sys.stdout = capture
+    if setup.get("mode") == "active_learning":  # the learner runtime travels in the setup (see learner_runtime.py)
+        runtime: dict[str, Any] = {"__name__": "refinery_learner"}
+        exec(compile(setup["runtime"], "<refinery-learner>", "exec"), runtime)  # noqa: S102 - the executor's own code
+        runtime["serve"](channel, setup, capture)
+        return
     functions = [_Function(spec, {}) for spec in setup["functions"]]
     token_counts: dict[str, str] = setup.get("token_counts", {})  # function id -> attribute whose tokens to count
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from shared_model import jobs
 from shared_model.models import (
     Attribute,
+    Embedding,
+    EmbeddingType,
     HeuristicRun,
     HeuristicType,
     InformationSource,
@@ -82,8 +84,8 @@ def start_runs(
     """Create a queued run per labeling function (code snapshot) and ONE executor job for all of them."""
     runs: list[HeuristicRun] = []
     for source in sources:
-        if source.type != HeuristicType.LABELING_FUNCTION:
-            raise problem(422, f"heuristic {source.name!r} is {source.type}; only labeling functions run as code")
+        if source.type not in (HeuristicType.LABELING_FUNCTION, HeuristicType.ACTIVE_LEARNING):
+            raise problem(422, f"heuristic {source.name!r} is {source.type}; only labeling functions and active learners run")
         if not source.source_code.strip():
             raise problem(422, f"heuristic {source.name!r} has no code to run")
         if active_run(session, source.id) is not None:
@@ -112,6 +114,54 @@ def start_runs(
         run.job_id = job.id
     session.flush()
     return runs, job
+
+
+LEARNER_TEMPLATE = """from sklearn.linear_model import LogisticRegression
+
+
+class ATLClassifier(LearningClassifier):
+    def __init__(self):
+        self.model = LogisticRegression(C=1.0, max_iter=1000)
+
+    @params_fit(embedding_name="{embedding}", train_test_split=0.5)
+    def fit(self, embeddings, labels):
+        self.model.fit(embeddings, labels)
+
+    @params_inference(min_confidence=0.8, label_names=None)
+    def predict_proba(self, embeddings):
+        return self.model.predict_proba(embeddings)
+"""
+
+EXTRACTOR_TEMPLATE = """import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+
+class ATLExtractor(LearningExtractor):
+    # embeddings: one (tokens x dimensions) array per record; labels: one label list per record, "OUTSIDE" padded
+    def __init__(self):
+        self.model = LogisticRegression(C=1.0, max_iter=1000)
+
+    @params_fit(embedding_name="{embedding}", train_test_split=0.5)
+    def fit(self, embeddings, labels):
+        self.model.fit(np.vstack(embeddings), [label for sequence in labels for label in sequence])
+
+    @params_inference(min_confidence=0.8, label_names=None)
+    def predict_proba(self, embeddings):
+        return [self.model.predict_proba(tokens) for tokens in embeddings]
+"""
+
+
+def learner_template(session: Session, task: LabelingTask) -> str:
+    """The default active learner for ``task``: logistic regression on the project's first fitting embedding."""
+    extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
+    kind = EmbeddingType.ON_TOKEN if extraction else EmbeddingType.ON_ATTRIBUTE
+    query = select(Embedding.name).where(Embedding.project_id == task.project_id, Embedding.type == kind)
+    if task.attribute_id is not None:
+        query = query.where(Embedding.attribute_id == task.attribute_id)
+    name = session.scalar(query.order_by(Embedding.created_at).limit(1))
+    if name is None:
+        raise problem(422, f"create a {kind} embedding first: an active learner of task {task.name!r} learns on one")
+    return (EXTRACTOR_TEMPLATE if extraction else LEARNER_TEMPLATE).replace("{embedding}", name)
 
 
 def primary_key_lookup(session: Session, project: Project) -> tuple[list[str], dict[tuple[Any, ...], int]]:

@@ -33,13 +33,15 @@ from ..domain.heuristics import (
     get_task,
     import_associations,
     latest_runs,
+    learner_template,
     start_runs,
 )
 from ..schemas import JobOut
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/heuristics", tags=["heuristics"])
 SAMPLE_TIMEOUT = httpx.Timeout(180.0, connect=5.0)
-EDITABLE_TYPES = (HeuristicType.LABELING_FUNCTION, HeuristicType.PRE_COMPUTED)
+EDITABLE_TYPES = (HeuristicType.LABELING_FUNCTION, HeuristicType.ACTIVE_LEARNING, HeuristicType.PRE_COMPUTED)
+CODE_TYPES = (HeuristicType.LABELING_FUNCTION, HeuristicType.ACTIVE_LEARNING)
 
 
 class HeuristicCreate(BaseModel):
@@ -150,10 +152,13 @@ def list_heuristics(
 
 @router.post("", response_model=HeuristicOut, status_code=201)
 def create_heuristic(body: HeuristicCreate, project: ProjectDep, user: CurrentUser, session: SessionDep) -> HeuristicOut:
-    """Create a labeling function (code) or a pre-computed heuristic (results posted later) for a labeling task."""
+    """Create a labeling function (code), an active learner (code; empty code gets the default learner for the
+    task on its first embedding) or a pre-computed heuristic (results posted later) for a labeling task."""
     if body.type not in EDITABLE_TYPES:
         raise problem(422, f"type must be one of {', '.join(t.value for t in EDITABLE_TYPES)} here")
     task = get_task(session, project, body.labeling_task_id)
+    if body.type == HeuristicType.ACTIVE_LEARNING and not body.source_code.strip():
+        body.source_code = learner_template(session, task)
     name = body.name.strip()
     ensure_unique_name(session, project, name)
     source = InformationSource(
@@ -214,7 +219,7 @@ async def run_sample(heuristic_id: uuid.UUID, body: SampleIn, project: ProjectDe
     the checked result, printed output and any error with a traceback pointing at the user's line."""
     source = get_heuristic(session, project, heuristic_id)
     if source.type != HeuristicType.LABELING_FUNCTION:
-        raise problem(422, f"heuristic {source.name!r} is {source.type}; only labeling functions run as code")
+        raise problem(422, f"heuristic {source.name!r} is {source.type}; only labeling functions run on a sample")
     payload = {
         "project_id": str(project.id),
         "labeling_task_id": str(source.labeling_task_id),
@@ -229,7 +234,7 @@ async def run_sample(heuristic_id: uuid.UUID, body: SampleIn, project: ProjectDe
 
 @router.post("/runs", response_model=StartedRuns, status_code=202)
 def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StartedRuns:
-    """Run several labeling functions in one sandboxed pass over the data (one job)."""
+    """Run several labeling functions in one sandboxed pass over the data (one job; active learners in it run after)."""
     sources = [get_heuristic(session, project, hid) for hid in dict.fromkeys(body.heuristic_ids)]
     runs, job = start_runs(session, project, sources, user.id)
     return StartedRuns(runs=[run_out(r) for r in runs], job=JobOut.model_validate(job))
@@ -237,7 +242,7 @@ def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, sessio
 
 @router.post("/{heuristic_id}/runs", response_model=StartedRuns, status_code=202)
 def start_one(heuristic_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StartedRuns:
-    """Run a labeling function on every record, as a job (progress, logs, cancel)."""
+    """Run a labeling function or an active learner on every record, as a job (progress, logs, cancel)."""
     source = get_heuristic(session, project, heuristic_id)
     runs, job = start_runs(session, project, [source], user.id)
     return StartedRuns(runs=[run_out(r) for r in runs], job=JobOut.model_validate(job))
@@ -287,6 +292,6 @@ def cancel_run(heuristic_id: uuid.UUID, run_id: uuid.UUID, project: ProjectDep, 
 def post_associations(heuristic_id: uuid.UUID, body: AssociationsIn, project: ProjectDep, session: SessionDep) -> dict[str, int]:
     """Store a heuristic's pre-computed results matched by primary key, replacing the previous ones (all or nothing)."""
     source = get_heuristic(session, project, heuristic_id)
-    if source.type == HeuristicType.LABELING_FUNCTION and active_run(session, source.id) is not None:
+    if source.type in CODE_TYPES and active_run(session, source.id) is not None:
         raise problem(409, f"heuristic {source.name!r} is running; wait for the run before posting results")
     return import_associations(session, project, source, body.indices, body.associations)
