@@ -171,9 +171,9 @@ def compute_statistics(task_id: uuid.UUID) -> list[dict[str, Any]]:
             counts = classification_statistics(task.votes, task.manual)
         for source, record_ids in training_record_ids(session, task.source_ids).items():
             j = task.source_ids.index(source)
-            rows = np.searchsorted(task.record_ids, np.asarray(record_ids, dtype=np.int64)).astype(np.int64)
+            training = np.searchsorted(task.record_ids, np.asarray(record_ids, dtype=np.int64)).astype(np.int64)
             exclude_training_rows(
-                counts, j, rows, votes=task.votes, manual=task.manual, spans=task.spans, manual_spans=task.manual_spans
+                counts, j, training, votes=task.votes, manual=task.manual, spans=task.spans, manual_spans=task.manual_spans
             )
         if task.source_ids:
             session.execute(delete(HeuristicStatistics).where(HeuristicStatistics.source_id.in_(task.source_ids)))
