@@ -52,9 +52,9 @@ def test_generative_learns_which_heuristics_to_trust() -> None:
     weak, truth, _ = synthetic()
     votes = Votes.from_dense(weak, 3)
     majority = accuracy_of(fit_predict("majority", votes), truth)
-    generative = fit_predict("generative", votes)
-    assert accuracy_of(generative, truth) > majority + 0.03
-    assert generative.details["iterations"] >= 1
+    for name in ("generative", "dawid_skene"):
+        assert accuracy_of(fit_predict(name, votes), truth) > majority + 0.03, name
+    assert fit_predict("dawid_skene", votes).details["iterations"] >= 1
 
 
 def test_semi_uses_manual_labels_and_auto_reports_its_pick() -> None:
@@ -70,8 +70,9 @@ def test_semi_uses_manual_labels_and_auto_reports_its_pick() -> None:
         fit_predict("majority", votes), truth, unlabeled & semi.labeled
     )
     auto = fit_predict("auto", votes, manual)
-    assert auto.details["picked"] in {"semi", "generative", "refinery", "majority"}
-    assert set(auto.details["cv_accuracy"]) == {"semi", "generative", "refinery", "majority"}
+    candidates = {"semi", "generative", "semi_em", "dawid_skene", "refinery", "majority"}
+    assert auto.details["picked"] in candidates
+    assert set(auto.details["cv_accuracy"]) == candidates
     assert auto.details["cv_accuracy"][auto.details["picked"]] == max(auto.details["cv_accuracy"].values())
     fallback = fit_predict("auto", votes, Manual.empty())
     assert fallback.details["picked"] == "generative" and "manual labels" in fallback.details["reason"]
@@ -90,3 +91,41 @@ def test_multilabel_noisy_or() -> None:
     assert proba[0, 0] == pytest.approx(1 - 0.2 * 0.7)
     assert proba[0, 2] == pytest.approx(0.3) and proba[0, 2] < details["threshold"]
     assert proba[1, 1] == pytest.approx(0.8)
+
+
+def test_generative_rates_are_class_conditional_and_abstains_are_no_evidence() -> None:
+    # heuristic 0 votes class 0 but fires mostly on class-1 records (a broad rule); heuristic 1 is a precise class-1
+    # rule and heuristic 2 a precise class-0 rule. The anchored rates learn that a lone vote of 0 means class 1.
+    rng = np.random.default_rng(5)
+    n = 4000
+    truth = rng.integers(0, 2, n)
+    weak = np.full((n, 3), -1)
+    weak[rng.random(n) < np.where(truth == 1, 0.9, 0.3), 0] = 0
+    weak[(truth == 1) & (rng.random(n) < 0.5), 1] = 1
+    weak[(truth == 0) & (rng.random(n) < 0.6), 2] = 0
+    votes = Votes.from_dense(weak, 2)
+    pred = fit_predict("generative", votes)
+    lone = (weak[:, 0] == 0) & (weak[:, 1] < 0) & (weak[:, 2] < 0)
+    both = (weak[:, 0] == 0) & (weak[:, 1] == 1)
+    assert accuracy_of(pred, truth, both) == 1.0  # the precise rule beats the broad one
+    assert accuracy_of(pred, truth) > accuracy_of(fit_predict("majority", votes), truth) + 0.05
+    # silence is not evidence: a row without votes gets no label, and adding a silent heuristic changes nothing
+    wider = np.hstack([weak, np.full((n, 1), -1)])
+    wider[0, 3] = 1
+    pred_wider = fit_predict("generative", Votes.from_dense(wider, 2))
+    assert np.allclose(pred_wider.proba[1:][lone[1:]], pred.proba[1:][lone[1:]], atol=1e-3)
+
+
+def test_semi_shrinks_toward_the_unsupervised_rates_and_uses_the_label_prior() -> None:
+    weak, truth, _ = synthetic(seed=4)
+    votes = Votes.from_dense(weak, 3)
+    unsupervised = fit_predict("generative", votes)
+    assert unsupervised.details["class_prior"] == [pytest.approx(1 / 3, abs=1e-4)] * 3
+    labels = np.full(len(truth), -1)
+    labels[:200] = truth[:200]
+    semi = fit_predict("semi", votes, Manual.from_labels(labels))
+    held = np.arange(len(truth)) >= 200
+    assert accuracy_of(semi, truth, held) >= accuracy_of(unsupervised, truth, held)
+    assert semi.details["manual_rows"] == 200 and sum(semi.details["class_prior"]) == pytest.approx(1.0, abs=1e-3)
+    # no manual labels: semi is the unsupervised model
+    assert np.allclose(fit_predict("semi", votes).proba, unsupervised.proba)

@@ -1,6 +1,7 @@
 """Evaluate label models on a WRENCH-format folder with the WRENCH protocol.
 
 ``python -m weak_supervisor.evaluate DIR [--model auto|refinery|majority|generative|semi|all] [--manual none|valid]``
+(also ``--model semi_em|dawid_skene``, the EM models that ``auto`` considers; ``all`` is the five service models).
 
 All rows (train, valid, test) are records of one task, as in the service; with ``--manual valid`` the valid split's
 labels are the user's manual labels. Test labels are only used to score. One JSON line per model.
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .label_models import MODEL_NAMES, Manual, ModelOptions, Votes, fit_predict
+from .label_models import EXPERT_MODELS, MODEL_NAMES, Manual, ModelOptions, Votes, fit_predict
 from .wrench import WrenchDataset, load_wrench, score
 
 
@@ -52,7 +53,7 @@ def evaluate(dataset: WrenchDataset, model: str, manual: str, seed: int = 0) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m weak_supervisor.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="WRENCH folder with label.json, train.json, valid.json, test.json")
-    parser.add_argument("--model", default="auto", choices=[*MODEL_NAMES, "all"])
+    parser.add_argument("--model", default="auto", choices=[*MODEL_NAMES, *EXPERT_MODELS, "all"])
     parser.add_argument("--manual", default="none", choices=["none", "valid"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

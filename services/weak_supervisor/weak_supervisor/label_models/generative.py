@@ -1,11 +1,12 @@
-"""Dawid–Skene EM on sparse vote matrices: a class prior and, per heuristic and true class, the distribution of its
+"""``dawid_skene`` (the ``generative`` model before the naive Bayes of ``bayes.py``; now a candidate of ``auto``):
+Dawid–Skene EM on sparse vote matrices: a class prior and, per heuristic and true class, the distribution of its
 output (each class it can vote, or abstain). Abstaining is evidence too: a spam rule that stays silent speaks for ham.
 
 Correlation handling (``abstain="group"``, the default): the heuristics voting one class are strongly dependent in
 their silences (keyword rules of one class rarely fire together), so silence is modelled once per class group —
 "no heuristic voted c" — instead of once per heuristic, which would count the same evidence dozens of times.
 
-``fit_predict`` learns without manual labels; :func:`dawid_skene` also takes manual labels (``semi``).
+``fit_predict`` learns without manual labels; :func:`dawid_skene` also takes manual labels (``semi_em``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Semi-supervised Dawid–Skene: EM over all rows with the valid manual labels clamped and up-weighted, so that the
+"""``semi_em`` (a candidate of ``auto``).
+
+Semi-supervised Dawid–Skene: EM over all rows with the valid manual labels clamped and up-weighted, so that the
 labeled rows anchor the heuristics' confusion matrices and the class prior while the unlabeled agreement structure
 still refines them. Labeled and unlabeled rows weigh the same in total (weight ``n_unlabeled / n_labeled``); votes
 are the evidence (silences are not modelled once labels anchor the rates).
