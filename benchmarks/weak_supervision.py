@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services" / "weak_supervisor"))
 
 from weak_supervisor.evaluate import evaluate  # noqa: E402
-from weak_supervisor.label_models import MODEL_NAMES, Votes, fit_predict  # noqa: E402
+from weak_supervisor.label_models import EXPERT_MODELS, MODEL_NAMES, Votes, fit_predict  # noqa: E402
 from weak_supervisor.wrench import load_wrench, score  # noqa: E402
 
 METRIC = {"youtube": "accuracy", "sms": "f1", "trec": "accuracy"}
@@ -112,7 +112,7 @@ def main() -> int:
         dataset = load_wrench(Path(args.wrench) / name)
         rows = [snorkel_row(dataset)]
         for manual in ("none", "valid"):
-            rows += [evaluate(dataset, model, manual) for model in MODEL_NAMES]
+            rows += [evaluate(dataset, model, manual) for model in (*MODEL_NAMES, *EXPERT_MODELS)]
         for row in rows:
             metric = row[METRIC[name]]
             label = row["model"] + (f" → {row['picked']}" if row.get("picked") else "")
