@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from shared_model.service import create_service_app
 
 from . import __version__

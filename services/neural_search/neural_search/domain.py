@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -11,6 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
 from shared_model.db import session_scope
 from shared_model.models import (
     DataSlice,
@@ -24,8 +28,6 @@ from shared_model.models import (
 )
 from shared_model.service import problem
 from shared_model.storage import EmbeddingArtifacts, get_storage
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from .index import Condition, Hit, VectorIndex, backend_name, open_index, payload_key
 
@@ -44,6 +46,7 @@ class Registry:
         self.optimizing: set[uuid.UUID] = set()
         self.optimized: set[uuid.UUID] = set()
         self._matrices: dict[uuid.UUID, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}
+        self._checked: dict[uuid.UUID, float] = {}
 
     def write_lock(self, embedding_id: uuid.UUID) -> threading.Lock:
         with self._lock:
@@ -62,6 +65,7 @@ class Registry:
             with self._lock:
                 index = self._indexes.pop(embedding_id, None)
                 self._matrices.pop(embedding_id, None)
+                self._checked.pop(embedding_id, None)
             if index is None:
                 try:
                     index = open_index(embedding_id, None)
@@ -70,11 +74,16 @@ class Registry:
             index.drop()
             self.optimized.discard(embedding_id)
 
-    def matrix(self, embedding_id: uuid.UUID) -> tuple[np.ndarray, np.ndarray]:
-        """All (record ids, unit-length vectors) of an embedding from storage, cached until its chunks change."""
+    def matrix(self, embedding_id: uuid.UUID, *, recheck: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """All (record ids, unit-length vectors) of an embedding from storage, cached until its chunks change (the
+        chunk list is checked at most every ``META_TTL_S`` seconds: listing storage costs more than a search)."""
+        cached = self._matrices.get(embedding_id)
+        checked = self._checked.get(embedding_id, -math.inf)
+        if cached and not recheck and time.monotonic() - checked < META_TTL_S:
+            return cached[1], cached[2]
         artifacts = EmbeddingArtifacts(get_storage(), embedding_id)
         keys = tuple(artifacts.done_chunks())
-        cached = self._matrices.get(embedding_id)
+        self._checked[embedding_id] = time.monotonic()
         if cached and cached[0] == keys:
             return cached[1], cached[2]
         ids, vectors = artifacts.load_vectors()
@@ -166,7 +175,7 @@ def similarity_threshold(vectors: np.ndarray, seed: int = 0) -> float | None:
 
 def finalize(embedding_id: uuid.UUID, optimize_in_background: bool = True) -> dict[str, Any]:
     """After the last chunk: compute and store the similarity threshold, then build the search index."""
-    ids, vectors = registry.matrix(embedding_id)
+    ids, vectors = registry.matrix(embedding_id, recheck=True)
     threshold = similarity_threshold(vectors)
     with session_scope() as session:
         embedding = load_embedding(session, embedding_id)
@@ -293,6 +302,9 @@ def most_similar(
     if record_id is not None:
         ids, vectors = registry.matrix(embedding_id)
         where = np.nonzero(ids == record_id)[0]
+        if not len(where):  # a record embedded since the last look at the chunk list
+            ids, vectors = registry.matrix(embedding_id, recheck=True)
+            where = np.nonzero(ids == record_id)[0]
         if not len(where):
             raise problem(404, f"record {record_id} has no vector in embedding {embedding_id}")
         query = vectors[where[0]]
@@ -331,7 +343,7 @@ def detect_outliers(embedding_id: uuid.UUID, *, save_slice: bool = True, created
         project_id = embedding.project_id
         name = embedding.name
         labeled = labeled_record_ids(session, project_id)
-    ids, vectors = registry.matrix(embedding_id)
+    ids, vectors = registry.matrix(embedding_id, recheck=True)
     if not len(ids):
         raise problem(409, f"embedding {name!r} has no vectors yet")
     is_labeled = np.isin(ids, np.fromiter(labeled, dtype=np.int64, count=len(labeled)))

@@ -23,9 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from shared_model.settings import get_settings
 
-HNSW_EF = 128
+# HNSW settings, measured in-process on 100,000 × 384 vectors (1,000 real all-MiniLM-L6-v2 vectors and 99,000
+# perturbations of them, i.e. tight clusters of near-duplicates — the hard case for a graph index), recall@10 against
+# exact search, 200 queries: m 16 / ef_construct 100 gave 0.84 (query ef 128), 0.89 (256), 0.90 (512): the graph,
+# not the query, was the limit. m 32 / ef_construct 256 gives 0.94 / 0.97 / 0.99 at p50 0.7 / 0.9 / 1.6 ms (the HTTP
+# round trip costs more than the search), for a build of 47 s instead of 25 s.
+HNSW_M = 32
+HNSW_EF_CONSTRUCT = 256
+HNSW_EF = 512
 
 
 @dataclass
@@ -96,7 +104,7 @@ class EdgeIndex(VectorIndex):
                 raise LookupError(f"no index exists at {path}")
             config = qe.EdgeConfig(
                 vectors=qe.EdgeVectorParams(size=dims, distance=qe.Distance.Cosine),
-                hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
+                hnsw_config=qe.HnswIndexConfig(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
             )
             self.shard = qe.EdgeShard.create(str(path), config)
         self.dims = dims or 0
@@ -192,7 +200,11 @@ class QdrantClientIndex(VectorIndex):
         else:
             if dims is None:
                 raise LookupError(f"no collection {name}")
-            client.create_collection(name, vectors_config=models.VectorParams(size=dims, distance=models.Distance.COSINE))
+            client.create_collection(
+                name,
+                vectors_config=models.VectorParams(size=dims, distance=models.Distance.COSINE),
+                hnsw_config=models.HnswConfigDiff(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT),
+            )
             self.dims = dims
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray, payloads: list[dict[str, Any]]) -> None:
