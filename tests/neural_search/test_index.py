@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from neural_search.domain import similarity_threshold
 from neural_search.index import Condition, EdgeIndex, QdrantClientIndex, VectorIndex
 
