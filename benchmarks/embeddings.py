@@ -188,6 +188,7 @@ def run(
     args: Any, texts: list[str], project_id: uuid.UUID, attribute_id: uuid.UUID, search_url: str, embed_url: str
 ) -> dict[str, Any]:
     from sentence_transformers import SentenceTransformer
+
     from shared_model.db import session_scope
     from shared_model.jobs import enqueue, wait_for_job
     from shared_model.models import Embedding, EmbeddingType, RunState
@@ -286,6 +287,8 @@ def run(
         time.sleep(0.5)
     log(f"indexed {len(all_ids)} vectors (chunks + HNSW) in {time.perf_counter() - started:.1f} s")
     queries = rng.choice(len(all_ids), args.queries, replace=False)
+    for q in rng.choice(len(all_ids), 10, replace=False):  # warm-up, not timed: first touches of the index pages
+        client.post(f"/embeddings/{big_id}/most_similar", json={"vector": all_vectors[q].tolist(), "limit": 10})
     latencies: list[float] = []
     recalls: list[float] = []
     for q in queries:
