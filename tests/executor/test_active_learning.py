@@ -216,6 +216,10 @@ def test_default_extractor_learns_spans_on_token_vectors(client: TestClient, dat
     found = predictions(heuristic["id"])
     assert len(found) >= N - 2
     assert all((start, end) == (1, 2) and confidence > 0.8 for _, confidence, start, end in found.values())
+    stats = statistics_after(result["id"], heuristic["id"])  # token level, on the 6 held-out labeled records only
+    held_out = {data.record_ids[i] for i in range(12)} - set(result["details"]["training_record_ids"])
+    assert sum(s.true_positives for s in stats.values()) == len(held_out & set(found))
+    assert sum(s.true_positives + s.false_negatives for s in stats.values()) == len(held_out) == 6
 
 
 BROKEN = {
