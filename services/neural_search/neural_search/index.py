@@ -92,7 +92,9 @@ class VectorIndex(ABC):
 class EdgeIndex(VectorIndex):
     """A qdrant-edge shard in-process."""
 
-    def __init__(self, path: Path, dims: int | None) -> None:
+    def __init__(self, path: Path, dims: int | None, small_segment_kb: int | None = None) -> None:
+        """``small_segment_kb``: segments below this size get no graph and are searched by full scan (default: Qdrant's
+        10 MB; tests lower it to exercise the graph on small data)."""
         import qdrant_edge as qe
 
         self.qe = qe
@@ -104,7 +106,10 @@ class EdgeIndex(VectorIndex):
                 raise LookupError(f"no index exists at {path}")
             config = qe.EdgeConfig(
                 vectors=qe.EdgeVectorParams(size=dims, distance=qe.Distance.Cosine),
-                hnsw_config=qe.HnswIndexConfig(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
+                hnsw_config=qe.HnswIndexConfig(
+                    m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=small_segment_kb or 10_000
+                ),
+                optimizers=qe.EdgeOptimizersConfig(indexing_threshold=small_segment_kb) if small_segment_kb else None,
             )
             self.shard = qe.EdgeShard.create(str(path), config)
         self.dims = dims or 0
