@@ -277,7 +277,10 @@ class JobWorker:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
                 continue
-            self.run_job(job)
+            try:
+                self.run_job(job)
+            except Exception:  # noqa: BLE001 - the claim loop must outlive any single job
+                log.exception("job bookkeeping failed", extra={"job_id": str(job.id), "kind": job.kind})
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job to a final state."""

@@ -159,3 +159,30 @@ def test_fresh_heartbeats_are_not_reaped(clean_db: str) -> None:
     _enqueue()
     assert jobs.claim("svc", ["work"], "w") is not None
     assert jobs.reap_stale("svc") == []
+
+
+def test_worker_survives_a_job_that_vanishes_mid_run(clean_db: str) -> None:
+    from sqlalchemy import delete
+
+    started = threading.Event()
+    release = threading.Event()
+
+    def vanishing(ctx: jobs.JobContext) -> None:
+        started.set()
+        release.wait(10)
+
+    def ok(ctx: jobs.JobContext) -> dict[str, Any]:
+        return {"ok": True}
+
+    worker = jobs.JobWorker("svc", {"vanishing": vanishing, "ok": ok}, poll_s=0.1)
+    gone = _enqueue("vanishing")
+    worker.start()
+    try:
+        assert started.wait(10)
+        with session_scope() as session:  # e.g. its project was deleted, or a test emptied the tables
+            session.execute(delete(Job).where(Job.id == gone.id))
+        release.set()
+        after = _enqueue("ok")
+        assert jobs.wait_for_job(after.id, 20).state == JobState.DONE
+    finally:
+        worker.stop()
