@@ -27,11 +27,11 @@ def stop_embedded_postgres(pgdata: Path) -> bool:
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return False
-    from pgserver import _commands
+    from pgserver import _commands  # the bundled pg_ctl wrapper (runs as its own user when root)
 
     user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
     try:
-        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
     except subprocess.CalledProcessError:
         return False
     (pgdata / ".handle_pids.json").unlink(missing_ok=True)

@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from shared_model.db import get_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from shared_model.db import get_engine
 
 from .factory import add_records, new_project, set_limits
 

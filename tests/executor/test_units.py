@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from executor.codecheck import needs_docs
 from executor.sandbox import backends
 from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend

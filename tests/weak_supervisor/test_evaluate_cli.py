@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from weak_supervisor.evaluate import main
 from weak_supervisor.wrench import tie_break_predictions
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from weak_supervisor.label_models import Manual, ModelOptions, Votes, fit_predict, fit_predict_multilabel
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import select
+
 from shared_model.db import session_scope
 from shared_model.models import RunState, TaskType, WeakSupervisionRun
-from sqlalchemy import select
 from weak_supervisor.runs import compute_statistics, run_weak_supervision, stored_statistics
 from weak_supervisor.store import BadRequest, NotFound
 from weak_supervisor.watcher import ManualLabelWatcher

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+
 from shared_model.jobs import JobWorker
 from shared_model.service import create_service_app
 

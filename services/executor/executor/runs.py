@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
 from shared_model.db import session_scope
 from shared_model.models import Attribute, DataType, LookupList, Project, Term
 from shared_model.settings import get_settings
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 
 from .codecheck import needs_docs
 from .sandbox.backends import SANDBOX_EXTRA, Limits, get_backend
@@ -115,8 +116,8 @@ def record_batches(project_id: uuid.UUID, record_ids: list[int] | None, with_doc
         for start in range(0, len(record_ids), size):
             chunk = record_ids[start : start + size]
             with session_scope() as session:
-                rows = session.execute(text(base + " AND r.id = ANY(:ids) ORDER BY r.id"), {"p": project_id, "ids": chunk})
-                yield [(int(r[0]), r[1], bytes(r[2]) if r[2] is not None else None, r[3] or []) for r in rows]
+                found = session.execute(text(base + " AND r.id = ANY(:ids) ORDER BY r.id"), {"p": project_id, "ids": chunk})
+                yield [(int(r[0]), r[1], bytes(r[2]) if r[2] is not None else None, r[3] or []) for r in found]
         return
     last = -1
     while True:

@@ -13,9 +13,10 @@ import time
 import uuid
 from datetime import datetime
 
+from sqlalchemy import text
+
 from shared_model.db import session_scope
 from shared_model.jobs import enqueue
-from sqlalchemy import text
 
 log = logging.getLogger("weak_supervisor.watcher")
 

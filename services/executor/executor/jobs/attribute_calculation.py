@@ -9,10 +9,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
+
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
 from shared_model.models import Attribute, AttributeState, DataType, Project
-from sqlalchemy import text
 
 from ..runs import (
     FULL_LIMITS,
@@ -109,7 +110,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
     with session_scope() as session:
         session.execute(text("CREATE TEMP TABLE calc_values (record_id bigint, value jsonb) ON COMMIT DROP"))
         values.seek(0)
-        cursor = session.connection().connection.dbapi_connection.cursor()
+        cursor = session.connection().connection.cursor()
         cursor.copy_expert("COPY calc_values (record_id, value) FROM STDIN", values)
         session.execute(
             text(

@@ -284,7 +284,7 @@ def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
             )
         )
         state.rows.seek(0)
-        cursor = session.connection().connection.dbapi_connection.cursor()
+        cursor = session.connection().connection.cursor()
         cursor.copy_expert(
             "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
             " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN",

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+
 from shared_model.db import session_scope
 from shared_model.models import Label, LabelingTask, Record, TaskType
 from shared_model.models.enums import DataType
 from shared_model.service import problem
-from sqlalchemy import select
 
 from ..runs import (
     SAMPLE_LIMITS,

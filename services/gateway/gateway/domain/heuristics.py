@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from shared_model import jobs
@@ -250,7 +250,7 @@ def import_associations(
         )
     )
     if rows:
-        session.execute(RecordLabelAssociation.__table__.insert(), rows)
+        session.execute(insert(RecordLabelAssociation), rows)
     jobs.enqueue(
         session,
         kind="heuristic_statistics",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, any_, bindparam, delete, func, select
+from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -350,7 +350,7 @@ def set_classification(
         for label in labels
     ]
     if rows:
-        session.execute(RLA.__table__.insert(), rows)
+        session.execute(insert(RLA), rows)
     valid_labels.recompute(session, task.id, ids)
     return len(rows)
 

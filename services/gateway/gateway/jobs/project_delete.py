@@ -20,7 +20,7 @@ def delete_project(ctx: JobContext) -> dict[str, Any]:
     while True:
         with session_scope() as session:
             ids = select(Record.id).where(Record.project_id == project_id).limit(50_000).scalar_subquery()
-            n = session.execute(delete(Record).where(Record.id.in_(ids))).rowcount
+            n = len(session.execute(delete(Record).where(Record.id.in_(ids)).returning(Record.id)).all())
         deleted += n
         if n == 0:
             break

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+
 from shared_model.service import problem
 
 from ..runs import compute_statistics, run_weak_supervision, stored_statistics
