@@ -111,7 +111,7 @@ def test_heuristic_subset_overrides_and_every_model() -> None:
     )
     labels = {r[0]: r[1] for r in weak_labels(built.task_id)}
     assert labels[built.records[1]] == built.labels["pos"] and overridden["labels_written"] == 5
-    for model in ("auto", "generative", "semi", "majority"):
+    for model in ("auto", "generative", "semi", "majority", "dawid_skene", "semi_em"):
         assert run_weak_supervision(built.task_id, {"model": model})["model"] == model
 
 

@@ -16,7 +16,7 @@ from shared_model.db import session_scope
 from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
 
 from .extraction import aggregate_spans, token_precision
-from .label_models import MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
+from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
 from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
 from .store import BadRequest, TaskData, load_task, replace_weak_labels, training_record_ids
 
@@ -30,8 +30,8 @@ def _no_progress(fraction: float, message: str) -> None:
 def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
     """Validate run parameters (BadRequest naming the bad one)."""
     model = parameters.get("model") or "auto"
-    if model not in MODEL_NAMES:
-        raise BadRequest(f"model must be one of {', '.join(MODEL_NAMES)}, not {model!r}")
+    if model not in MODEL_NAMES + EXPERT_MODELS:
+        raise BadRequest(f"model must be one of {', '.join(MODEL_NAMES + EXPERT_MODELS)}, not {model!r}")
     min_confidence = float(parameters.get("min_confidence") or 0.0)
     if not 0.0 <= min_confidence <= 1.0:
         raise BadRequest("min_confidence must lie in [0, 1]")

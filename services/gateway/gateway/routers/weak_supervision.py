@@ -23,7 +23,9 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["weak supervisi
 
 class WeakSupervisionIn(BaseModel):
     labeling_task_id: uuid.UUID
-    model: Literal["auto", "refinery", "majority", "generative", "semi"] = "auto"
+    model: Literal["auto", "refinery", "majority", "generative", "semi", "dawid_skene", "semi_em"] = Field(
+        "auto", description="label model; docs/weak-supervision.md explains each and when it wins"
+    )
     heuristic_ids: list[uuid.UUID] | None = Field(None, description="default: the task's selected heuristics")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="no label is written below this confidence")
     precision_overrides: dict[uuid.UUID, float] = Field(default_factory=dict, description="heuristic id → precision")

@@ -1,0 +1,61 @@
+"""Write docs/api.md from the gateway's OpenAPI schema: ``.venv/bin/python tools/gen_api_doc.py``.
+
+tests/gateway/test_api_doc.py fails when the file is out of date.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "docs" / "api.md"
+
+HEADER = """# API
+
+The gateway serves the public REST API under `/api/v1` (port 4455). The live, complete schema with a "try it out"
+button is at http://localhost:4455/api/docs (OpenAPI JSON: `/api/openapi.json`). This page lists every route; it is
+generated from that schema by `tools/gen_api_doc.py`.
+
+- **Authentication**: every route except `GET /api/v1/health` and `POST /api/v1/auth/login` needs either the HTTP-only
+  session cookie set by login or a personal API token as `Authorization: Bearer <token>` (create one with
+  `POST /api/v1/tokens`). A user sees only the projects they are a member of; others answer 404.
+- **Errors** are RFC 9457 problem responses (`application/problem+json`): `{"type", "title", "status", "detail",
+  "instance"}`, where `detail` names what is wrong (file, row, column, field …).
+- **Long work** (upload, tokenization, embeddings, heuristic runs, weak supervision, project deletion) answers
+  `202` with a job: poll `GET /api/v1/jobs/{id}` or listen on the websocket `/api/v1/ws` (cookie, bearer header or
+  `?token=`), which relays each job change of the user's projects as `{"type": "job", "job": {...}}`.
+- **Pagination** of records is by key: `GET …/records?limit=&after=` returns `next_after` for the next page.
+
+"""
+
+
+def render(schema: dict[str, Any]) -> str:
+    """The Markdown listing of every operation, grouped by tag."""
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for path, operations in sorted(schema["paths"].items()):
+        for method, operation in operations.items():
+            tag = (operation.get("tags") or ["other"])[0]
+            summary = (operation.get("description") or operation.get("summary") or "").strip().splitlines()
+            groups.setdefault(tag, []).append((method.upper(), path, summary[0] if summary else ""))
+    lines = [HEADER.rstrip(), ""]
+    for tag in sorted(groups):
+        lines += [f"## {tag}", "", "| method | path | what it does |", "| --- | --- | --- |"]
+        lines += [f"| {m} | `{p}` | {s.replace('|', '/')} |" for m, p, s in groups[tag]]
+        lines.append("")
+    lines += ["## websocket", "", "| path | what it does |", "| --- | --- |"]
+    lines += ["| `/api/v1/ws` | job progress of the user's projects (send `{\"project_id\": …}` to narrow it) |", ""]
+    return "\n".join(lines)
+
+
+def current() -> str:
+    """The document as the code says it should be."""
+    from gateway.app import create_app
+
+    return render(create_app().openapi())
+
+
+if __name__ == "__main__":
+    TARGET.write_text(current())
+    print(f"wrote {TARGET}", file=sys.stderr)
