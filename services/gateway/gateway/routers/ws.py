@@ -73,7 +73,7 @@ class ProgressHub:
                         dbapi.poll()
                         while dbapi.notifies:
                             event = json.loads(dbapi.notifies.pop(0).payload)
-                            if self.loop is not None:
+                            if self.loop is not None and not self.loop.is_closed():
                                 self.loop.call_soon_threadsafe(self._dispatch, event)
                 finally:
                     conn.invalidate()
