@@ -8,10 +8,8 @@ import sys
 import types
 import uuid
 import zipfile
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -20,8 +18,9 @@ from shared_model.jobs import wait_for_job
 from shared_model.models import Label, RecordLabelAssociation, SourceType
 
 from ..executor.factory import add_lookup_list, add_records, add_task
+from ..shared_data import SAMPLES, require
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "refinery-samples" / "conversational_ai.zip"
+SAMPLE = SAMPLES / "conversational_ai.zip"
 RECORDS = 300
 
 
@@ -32,7 +31,7 @@ def python_name(name: str) -> str:
 
 
 def load_snapshot() -> dict[str, Any]:
-    with zipfile.ZipFile(SAMPLE) as archive:
+    with zipfile.ZipFile(require(SAMPLE)) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".json"))
         snapshot: dict[str, Any] = json.loads(archive.read(name))
         return snapshot
@@ -52,7 +51,6 @@ def expected(code: str, knowledge: dict[str, list[str]], texts: list[str]) -> li
         del sys.modules["knowledge"]
 
 
-@pytest.mark.skipif(not SAMPLE.is_file(), reason=f"the sample snapshot {SAMPLE} is not available")
 def test_conversational_ai_labeling_functions_run_unchanged(client: TestClient, services: Any) -> None:
     services.start("executor")
     snapshot = load_snapshot()

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from ..shared_data import WRENCH, require
 from .upload_helpers import all_records, export, upload_ok
 
-YOUTUBE = Path("/work/shared/data/wrench/youtube")
+YOUTUBE = WRENCH / "youtube"
 
 
 @pytest.fixture(scope="module")
 def youtube(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str]]:
     """The train split's texts with their label names (read from a private copy)."""
-    if not (YOUTUBE / "train.json").exists():
-        pytest.skip("the shared youtube data set is not available")
+    require(YOUTUBE / "train.json")
     folder = tmp_path_factory.mktemp("youtube")
     for name in ("train.json", "label.json"):
         shutil.copy(YOUTUBE / name, folder / name)

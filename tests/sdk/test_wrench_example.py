@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from ..shared_data import WRENCH, require
+
 ROOT = Path(__file__).resolve().parents[2]
-WRENCH = ROOT.parent / "shared" / "data" / "wrench"
 MODELS = os.environ.get("REFINERY_SDK_WRENCH_MODELS", "majority,refinery,semi")
 DATASETS = os.environ.get("REFINERY_SDK_WRENCH_DATASETS", "youtube").split(",")
 
@@ -25,9 +26,7 @@ def lines(output: str) -> dict[str, dict[str, Any]]:
 @pytest.mark.integration
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_example_matches_evaluation_cli(platform: str, admin: Any, dataset: str) -> None:
-    folder = WRENCH / dataset
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is not here")
+    folder = require(WRENCH / dataset)
     token = admin.create_api_token("wrench example")["token"]
     example = subprocess.run(
         [sys.executable, str(ROOT / "docs" / "examples" / "wrench_end_to_end.py"), str(folder), "--model", MODELS,

@@ -12,7 +12,7 @@ import numpy as np
 from weak_supervisor.evaluate import main
 from weak_supervisor.wrench import tie_break_predictions
 
-WRENCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "wrench"
+from ..shared_data import WRENCH, require
 
 
 def write_folder(folder: Path, seed: int = 0) -> None:
@@ -41,7 +41,7 @@ def test_cli_prints_one_json_line_per_model(tmp_path: Path, capsys) -> None:  # 
 
 def test_cli_reproduces_the_published_majority_vote() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "weak_supervisor.evaluate", str(WRENCH / "youtube"), "--model", "majority"],
+        [sys.executable, "-m", "weak_supervisor.evaluate", str(require(WRENCH / "youtube")), "--model", "majority"],
         check=True,
         capture_output=True,
         text=True,
