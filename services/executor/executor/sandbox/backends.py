@@ -140,6 +140,9 @@ class BwrapBackend:
             "--cap-drop", "ALL", "--clearenv", "--die-with-parent", "--new-session",
             "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr",
+            # The private scratch comes first: the binds below may lie under /tmp (a checkout in /tmp, as in CI)
+            # and must stay visible on top of it.
+            "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp",
         ]  # fmt: skip
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
             path = Path(top)
@@ -158,7 +161,6 @@ class BwrapBackend:
         args += [
             "--ro-bind", str(WORKER_PATH), SANDBOX_WORKER,
             "--proc", "/proc", "--dev", "/dev",
-            "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp",
             "--remount-ro", "/",
             "--chdir", "/tmp",
         ]  # fmt: skip
