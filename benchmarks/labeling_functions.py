@@ -251,6 +251,7 @@ def main() -> None:
             drop_database(server, db_name)
     result = job["result"]
     log(f"API run (submitted → stored): {api_s:.2f} s, {stored} labels; job {result.get('seconds')} s, {result.get('timings')}")
+    log(f"job created {job['created_at']}, started {job['started_at']}, finished {job['finished_at']}")
     if stored != bare_hits or snorkel_hits != bare_hits:
         raise RuntimeError(f"label counts differ: api {stored}, snorkel {snorkel_hits}, bare {bare_hits}")
     print(
