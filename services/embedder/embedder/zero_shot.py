@@ -1,15 +1,25 @@
-"""Zero-shot classification by embedding similarity between texts and labels (names or descriptions).
+"""Zero-shot classification of texts against labels (names or descriptions).
 
-Each label is represented by its description when given, else "This text is about <name>."; a text's confidence per label is the
-softmax of the cosine similarities divided by a temperature. The top label is kept when its confidence reaches
-``min_confidence`` (default as in the original: ``round(min(1 / n_labels + 0.2, 0.8), 1)``).
+Each label is represented by its description when given, else "This text is about <name>.". Two scorers:
+
+* a sentence-transformers model (the default all-MiniLM-L6-v2): a text's confidence per label is the softmax of the
+  cosine similarities divided by a temperature;
+* an NLI cross-encoder, when the model named is a local sequence-classification model whose labels include
+  "entailment" (e.g. a downloaded ``cross-encoder/nli-*`` folder): each (text, label hypothesis) pair is scored and the
+  entailment logits are softmaxed across the labels, as Hugging Face's zero-shot pipeline does.
+
+The top label is kept when its confidence reaches ``min_confidence`` (default as in the original:
+``round(min(1 / n_labels + 0.2, 0.8), 1)``).
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +43,7 @@ from shared_model.models import (
     TaskType,
 )
 
-from .encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, SentenceEncoder
+from .encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, SentenceEncoder, device, resolve_model_path
 
 DEFAULT_TEMPERATURE = 0.05
 HYPOTHESIS = "This text is about {label}."
@@ -56,10 +66,66 @@ class LabelSpec:
         return self.description or HYPOTHESIS.format(label=self.name)
 
 
+NLI_PAIRS_PER_BATCH = 64
+_nli_models: dict[str, tuple[Any, Any]] = {}
+_nli_lock = threading.Lock()
+
+
+def nli_entailment_index(path: str) -> int | None:
+    """The "entailment" output of a local sequence-classification model folder, or None when it is no NLI model."""
+    config_file = Path(path) / "config.json"
+    if not config_file.is_file():
+        return None
+    config = json.loads(config_file.read_text())
+    if not any(str(arch).endswith("ForSequenceClassification") for arch in config.get("architectures") or []):
+        return None
+    for index, name in (config.get("id2label") or {}).items():
+        if str(name).lower().startswith("entail"):
+            return int(index)
+    return None
+
+
+def _nli_model(path: str) -> tuple[Any, Any]:
+    with _nli_lock:
+        if path not in _nli_models:
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).to(device()).eval()
+            _nli_models[path] = (tokenizer, model)
+        return _nli_models[path]
+
+
+def nli_confidences(path: str, entailment: int, texts: list[str], labels: list[LabelSpec]) -> np.ndarray:
+    """(texts × labels): softmax across labels of the entailment logit of each (text, hypothesis) pair."""
+    import torch
+
+    tokenizer, model = _nli_model(path)
+    hypotheses = [label.text for label in labels]
+    per_batch = max(1, NLI_PAIRS_PER_BATCH // len(hypotheses))
+    rows: list[np.ndarray] = []
+    for start in range(0, len(texts), per_batch):
+        batch = texts[start : start + per_batch]
+        premises = [text for text in batch for _ in hypotheses]
+        encoded = tokenizer(premises, hypotheses * len(batch), padding=True, truncation=True, return_tensors="pt")
+        with torch.no_grad():
+            logits = model(**{key: value.to(model.device) for key, value in encoded.items()}).logits[:, entailment]
+        rows.append(logits.float().cpu().numpy().reshape(len(batch), len(hypotheses)))
+    scores = np.concatenate(rows) if rows else np.zeros((0, len(hypotheses)), dtype=np.float32)
+    scores -= scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)
+    result: np.ndarray = weights / weights.sum(axis=1, keepdims=True)
+    return result
+
+
 def confidences(model: str, texts: list[str], labels: list[LabelSpec], temperature: float) -> np.ndarray:
-    """(texts × labels) softmax confidences."""
+    """(texts × labels) softmax confidences: an NLI cross-encoder's when ``model`` is one, else embedding similarity."""
     if model in CLASSICAL_MODELS:
-        raise ModelUnavailable(f"zero-shot needs a sentence-transformers model, not {model!r}")
+        raise ModelUnavailable(f"zero-shot needs a sentence-transformers model or an NLI cross-encoder, not {model!r}")
+    path = resolve_model_path(model)
+    entailment = nli_entailment_index(path)
+    if entailment is not None:
+        return nli_confidences(path, entailment, texts, labels)
     encoder = SentenceEncoder(model)
     label_vectors = encoder.encode([label.text for label in labels])
     text_vectors = encoder.encode(texts)
