@@ -20,6 +20,7 @@ from shared_model.models import (
     DataSlice,
     DataSliceRecord,
     DataType,
+    Job,
     Label,
     LabelingTask,
     Record,
@@ -265,3 +266,6 @@ def test_zero_shot_playground_and_run(running: Any, client: TestClient, project:
     assert runs[0]["state"] == "FINISHED"
 
 
+    with session_scope() as session:  # its statistics are queued for the weak supervisor, as after any heuristic run
+        queued = session.scalars(select(Job).where(Job.kind == "heuristic_statistics")).all()
+    assert [job.parameters["source_id"] for job in queued] == [created.json()["id"]]

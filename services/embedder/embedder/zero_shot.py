@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 
 from shared_model.db import session_scope
-from shared_model.jobs import JobCancelled, JobContext, JobFailed
+from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
 from shared_model.models import (
     Attribute,
     DataType,
@@ -253,4 +253,13 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
         )
         if rows:
             session.execute(insert(RecordLabelAssociation), rows)
+        source = session.get(InformationSource, source_id)
+        if source is not None:  # statistics of the new results, as after any heuristic run
+            enqueue(
+                session,
+                kind="heuristic_statistics",
+                owner_service="weak_supervisor",
+                project_id=source.project_id,
+                parameters={"source_id": str(source_id), "labeling_task_id": str(source.labeling_task_id)},
+            )
     return {"records": len(ids), "labeled": len(rows), "min_confidence": threshold, "model": model}
