@@ -20,19 +20,13 @@ Last line: ``{"ratio_vs_encode": …, "search_p50_ms": …, "search_p95_ms": …
 
 from __future__ import annotations
 
-import os
-import sys
-
-# benchmarks/tokenize.py shadows the standard library's ``tokenize``: keep this folder off the import path
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
-
 import argparse
 import io
 import json
+import os
 import secrets
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -42,6 +36,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psycopg2
+from common import start_service
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -51,12 +46,6 @@ WRENCH = ROOT.parent / "shared" / "data" / "wrench"
 
 def log(message: str) -> None:
     print(f"[embeddings-bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def real_texts(n: int) -> list[str]:
@@ -122,22 +111,7 @@ def load_project(dsn: str, texts: list[str]) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def start(service: str, env: dict[str, str], logs: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**env, f"REFINERY_{service.upper()}_PORT": str(port)}
-    handle = (logs / f"{service}.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", service], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{service} exited: {(logs / f'{service}.log').read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{service} did not start")
+    return start_service(service, env, logs / f"{service}.log")
 
 
 def main() -> None:

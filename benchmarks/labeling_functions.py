@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -30,13 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-_spec = importlib.util.spec_from_file_location("benchmark_upload", Path(__file__).resolve().parent / "upload.py")
-assert _spec is not None and _spec.loader is not None
-_upload = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_upload)
-PASSWORD, api_token, create_database = _upload.PASSWORD, _upload.api_token, _upload.create_database
-drop_database, free_port, server_url = _upload.drop_database, _upload.free_port, _upload.server_url
+from common import start_service
+from upload import PASSWORD, api_token, create_database, drop_database, server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 YOUTUBE = ROOT.parent / "shared" / "data" / "wrench" / "youtube"
@@ -122,26 +116,7 @@ def snorkel_applier(texts: list[str]) -> tuple[float, int]:
 
 
 def start(name: str, env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**env, f"REFINERY_{name.upper()}_PORT": str(port)}
-    log_path = workdir / f"{name}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", name], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            raise RuntimeError(f"{name} did not become healthy:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
+    return start_service(name, env, workdir / f"{name}.log", timeout_s=120)
 
 
 def add_task(db_url: str, project_id: str) -> str:

@@ -13,31 +13,24 @@ Last line: ``{"records_per_s": …, "ratio_vs_nlp_pipe": …, "peak_rss_mb": …
 
 from __future__ import annotations
 
+import argparse
+import io
+import json
 import os
+import random
+import secrets
+import subprocess
 import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
 
-# this file is named like the standard library's ``tokenize``: keep its folder off the import path
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
-
-import argparse  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import secrets  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import httpx  # noqa: E402
-import psutil  # noqa: E402
-import psycopg2  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import httpx
+import psycopg2
+from common import RssSampler, start_service
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = (
@@ -49,12 +42,6 @@ WORDS = (
 
 def log(message: str) -> None:
     print(f"[tokenize-bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_texts(n: int) -> list[str]:
@@ -77,25 +64,6 @@ def admin_engine(server: str) -> object:
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg2")
     return url
-
-
-class RssSampler(threading.Thread):
-    """Samples a process's resident set size (children included) until stopped; keeps the peak."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            try:
-                rss = self.process.memory_info().rss + sum(c.memory_info().rss for c in self.process.children(recursive=True))
-            except psutil.Error:
-                break
-            self.peak = max(self.peak, rss)
-            self.halt.wait(0.05)
 
 
 def load_project(dsn: str, texts: list[str]) -> uuid.UUID:
@@ -129,34 +97,15 @@ def load_project(dsn: str, texts: list[str]) -> uuid.UUID:
 
 
 def start_tokenizer(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "REFINERY_DATABASE_URL": db_url,
-        "REFINERY_TOKENIZER_PORT": str(port),
         "REFINERY_DATA_DIR": str(workdir / "data"),
         "REFINERY_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
-    log_path = workdir / "tokenizer.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tokenizer"], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the tokenizer exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            raise RuntimeError("the tokenizer did not become healthy")
-        time.sleep(0.2)
+    return start_service("tokenizer", env, workdir / "tokenizer.log")
 
 
 def bare_pipe(texts: list[str]) -> float:

@@ -17,18 +17,16 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import psycopg2
+from common import RssSampler, start_service
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -43,12 +41,6 @@ CATEGORIES = [f"category_{i}" for i in range(12)]
 
 def log(message: str) -> None:
     print(f"[upload-bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def generate_csv(path: Path, rows: int) -> None:
@@ -103,32 +95,11 @@ def drop_database(server: str, name: str) -> None:
     admin.dispose()
 
 
-class RssSampler(threading.Thread):
-    """Samples a process's resident set size until stopped; keeps the peak."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            try:
-                rss = self.process.memory_info().rss + sum(c.memory_info().rss for c in self.process.children(recursive=True))
-            except psutil.Error:
-                break
-            self.peak = max(self.peak, rss)
-            self.halt.wait(0.05)
-
-
 def start_gateway(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "REFINERY_DATABASE_URL": db_url,
-        "REFINERY_GATEWAY_PORT": str(port),
         "REFINERY_GATEWAY_HOST": "127.0.0.1",
         "REFINERY_ADMIN_PASSWORD": PASSWORD,
         "REFINERY_DATA_DIR": str(workdir / "data"),
@@ -136,23 +107,8 @@ def start_gateway(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], 
         "PYTHONUNBUFFERED": "1",
     }
     log_path = workdir / "gateway.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the gateway exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url, log_path
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            raise RuntimeError(f"the gateway did not become healthy:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
+    process, url = start_service("gateway", env, log_path, timeout_s=120)
+    return process, url, log_path
 
 
 def api_token(url: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from shared_model.settings import get_settings
+from shared_model.settings import SERVICE_NAMES, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,13 +54,22 @@ class ServicePool:
     log_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     running: dict[str, ServiceProcess] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Every service's port is fixed up front, so a service started early still knows where the others will be.
+        self.ports = {name: free_port() for name in SERVICE_NAMES}
+
+    def urls(self) -> dict[str, str]:
+        """``REFINERY_<NAME>_URL`` of every service (started or not)."""
+        return {f"REFINERY_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
 
     def start(self, name: str, timeout_s: float = 120.0) -> ServiceProcess:
         if name in self.running and self.running[name].process.poll() is None:
             return self.running[name]
-        port = free_port()
+        port = self.ports[name]
         env = {**os.environ, **self.extra_env, f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        env.update({f"REFINERY_{other.upper()}_URL": proc.url for other, proc in self.running.items()})
+        env.update(self.urls())
         log_path = self.log_dir / f"{name}.log"
         handle = log_path.open("wb")
         process = subprocess.Popen([sys.executable, "-m", name], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)

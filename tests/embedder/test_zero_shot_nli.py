@@ -8,9 +8,7 @@ embedder service's playground route.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import torch
@@ -71,11 +69,15 @@ def test_nli_scores_follow_the_entailment_output(nli_model: Path) -> None:
     np.testing.assert_allclose(scores, expected(nli_model, texts, [label.text for label in labels]), rtol=1e-4, atol=1e-5)
 
 
-def test_playground_uses_the_cross_encoder(nli_model: Path, services: Any) -> None:
-    url = services.start("embedder").url
+def test_playground_uses_the_cross_encoder(nli_model: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from embedder.app import create_app
+
+    # The embedder's own route, in-process (no lifespan: nothing to migrate or claim for a playground call).
     labels = [{"name": "sports"}, {"name": "politics"}, {"name": "vote"}]
-    response = httpx.post(
-        f"{url}/zero_shot/text", json={"text": "the vote was close .", "labels": labels, "model": str(nli_model)}, timeout=120
+    response = TestClient(create_app()).post(
+        "/zero_shot/text", json={"text": "the vote was close .", "labels": labels, "model": str(nli_model)}
     )
     assert response.status_code == 200, response.text
     body = response.json()
