@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from shared_model.db import session_scope
 from shared_model.jobs import enqueue, wait_for_job
@@ -125,6 +125,23 @@ def test_embedding_search_outliers_refresh_delete(running: Any, client: TestClie
 
     by_text = client.post(f"{base}/similar", json={"text": "bond yields and inflation", "limit": 5}).json()
     assert all(data["topics"][r["record_id"]] == "finance" for r in by_text["results"])
+
+    sports_label = data["labels"]["sports"]
+    by_label = {"record_id": sports_record, "limit": 50, "use_threshold": False,
+                "filters": [{"attribute": "labels", "value": sports_label}]}
+    labeled = client.post(f"{base}/similar", json=by_label).json()["results"]
+    assert {r["record_id"] for r in labeled} == data["labeled"] - {sports_record}
+    newly = next(r for r in data["record_ids"] if data["topics"][r] == "sports" and r not in data["labeled"] | {sports_record})
+    with session_scope() as session:  # labeled after indexing: the filter reads the labels as they are now
+        session.add(RecordLabelAssociation(project_id=pid, record_id=newly, labeling_task_id=data["task_id"],
+                                           label_id=sports_label, source_type=SourceType.MANUAL, is_valid_manual_label=True))
+    relabeled = client.post(f"{base}/similar", json=by_label).json()["results"]
+    assert newly in {r["record_id"] for r in relabeled}
+    with session_scope() as session:  # back to the seeded labels for the outlier checks below
+        session.execute(delete(RecordLabelAssociation).where(RecordLabelAssociation.record_id == newly))
+    assert newly not in {r["record_id"] for r in client.post(f"{base}/similar", json=by_label).json()["results"]}
+    not_a_label = {**by_label, "filters": [{"attribute": "labels", "value": "sports"}]}
+    assert client.post(f"{base}/similar", json=not_a_label).status_code == 400
 
     bad = client.post(f"{base}/similar", json={"record_id": sports_record, "filters": [{"attribute": "n", "value": 1}]})
     assert bad.status_code == 400 and "cannot filter on 'n'" in bad.json()["detail"]

@@ -39,6 +39,9 @@ def test_upsert_search_filter_threshold_drop(index: VectorIndex) -> None:
     assert sorted(h.record_id for h in ranged) == [150, 151, 152]
     listed = index.search(vectors[5], 60, [Condition("attr__kind", values=["even"])], None)
     assert len(listed) == 30
+    by_id = index.search(vectors[5], 60, [Condition("labels", ids=[101, 120, 159]), Condition("attr__kind", value="odd")], None)
+    assert sorted(h.record_id for h in by_id) == [101, 159]
+    assert index.search(vectors[5], 60, [Condition("labels", ids=[])], None) == []
     above = index.search(vectors[5], 60, [], 0.5)
     assert above and all(h.score >= 0.5 for h in above) and len(above) < 60
     index.drop()

@@ -231,6 +231,7 @@ class EmbeddingMeta:
     """What a query needs to know about an embedding (cached briefly so a query costs no database round trip)."""
 
     name: str
+    project_id: uuid.UUID
     filter_attributes: list[str]
     similarity_threshold: float | None
     dimensions: int | None
@@ -250,6 +251,7 @@ def embedding_meta(embedding_id: uuid.UUID) -> EmbeddingMeta:
         attribute_level(embedding)
         meta = EmbeddingMeta(
             embedding.name,
+            embedding.project_id,
             list(embedding.filter_attributes or []),
             embedding.similarity_threshold,
             embedding.dimensions,
@@ -259,15 +261,39 @@ def embedding_meta(embedding_id: uuid.UUID) -> EmbeddingMeta:
     return meta
 
 
+def records_with_labels(project_id: uuid.UUID, item: dict[str, Any]) -> list[int]:
+    """Records that carry one of the filter's label ids as a valid manual label now (not as when they were indexed)."""
+    values = item.get("values")
+    wanted: list[Any] = list(values) if values is not None else [item.get("value")]
+    try:
+        label_ids = [uuid.UUID(str(value)) for value in wanted]
+    except ValueError as exc:
+        raise problem(400, f"the 'labels' filter takes label ids, not {wanted!r}") from exc
+    with session_scope() as session:
+        return list(
+            session.scalars(
+                select(RecordLabelAssociation.record_id)
+                .where(
+                    RecordLabelAssociation.project_id == project_id,
+                    RecordLabelAssociation.label_id.in_(label_ids),
+                    RecordLabelAssociation.source_type == SourceType.MANUAL,
+                    RecordLabelAssociation.is_valid_manual_label.is_(True),
+                )
+                .distinct()
+            )
+        )
+
+
 def conditions_for(embedding: Embedding | EmbeddingMeta, filters: list[dict[str, Any]]) -> list[Condition]:
-    """Payload conditions from API filters; every attribute must be one of the embedding's filter attributes."""
+    """Conditions from API filters: payload ones for filter attributes, current record ids for 'labels'."""
     allowed = set(embedding.filter_attributes or [])
     result = []
     for item in filters:
         name = item["attribute"]
         if name == "labels":
-            key = "labels"
-        elif name in allowed:
+            result.append(Condition("labels", ids=records_with_labels(embedding.project_id, item)))
+            continue
+        if name in allowed:
             key = payload_key(name)
         else:
             raise problem(

@@ -45,6 +45,7 @@ class Condition:
     values: list[Any] | None = None
     gte: float | None = None
     lte: float | None = None
+    ids: list[int] | None = None  # point ids (record ids): the point must be one of them; ``key`` is ignored
 
 
 @dataclass
@@ -129,7 +130,9 @@ class EdgeIndex(VectorIndex):
             return None
         must: list[Any] = []
         for cond in conditions:
-            if cond.values is not None:
+            if cond.ids is not None:
+                must.append(qe.HasIdCondition(set(cond.ids)))
+            elif cond.values is not None:
                 must.append(qe.FieldCondition(key=cond.key, match=qe.MatchAny(list(cond.values))))
             elif cond.gte is not None or cond.lte is not None:
                 must.append(qe.FieldCondition(key=cond.key, range=qe.RangeFloat(gte=cond.gte, lte=cond.lte)))
@@ -222,7 +225,9 @@ class QdrantClientIndex(VectorIndex):
             return None
         must: list[Any] = []
         for cond in conditions:
-            if cond.values is not None:
+            if cond.ids is not None:
+                must.append(m.HasIdCondition(has_id=list(cond.ids)))
+            elif cond.values is not None:
                 must.append(m.FieldCondition(key=cond.key, match=m.MatchAny(any=list(cond.values))))
             elif cond.gte is not None or cond.lte is not None:
                 must.append(m.FieldCondition(key=cond.key, range=m.Range(gte=cond.gte, lte=cond.lte)))
