@@ -1,19 +1,29 @@
-"""What the benchmark scripts share: free ports, starting a service process, sampling its memory.
+"""What the benchmark scripts share: a throwaway database, test data, service processes, memory sampling.
 
 The scripts run from this folder (``.venv/bin/python benchmarks/<name>.py``), so ``from common import …`` finds it.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psutil
+import psycopg2
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +77,71 @@ class RssSampler(threading.Thread):
                 break
             self.peak = max(self.peak, rss)
             self.halt.wait(0.05)
+
+
+@contextmanager
+def throwaway_database(workdir: Path) -> Iterator[str]:
+    """A fresh, migrated database (its SQLAlchemy URL), dropped afterwards.
+
+    It lives on the server of ``DATABASE_URL`` when that is set, else on an embedded PostgreSQL under ``workdir``
+    that is stopped afterwards.
+    """
+    from shared_model.embedded import ensure_embedded_postgres, stop_embedded_postgres
+    from shared_model.migrate import upgrade
+
+    configured = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
+    server = make_url(configured or ensure_embedded_postgres(workdir / "postgres"))
+    if server.drivername in ("postgresql", "postgres"):
+        server = server.set(drivername="postgresql+psycopg2")
+    name = f"refinery_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        from shared_model.db import get_engine
+
+        if os.environ.get("DATABASE_URL") == url:  # the benchmark pointed shared_model at it: let go first
+            get_engine().dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        if not configured:
+            stop_embedded_postgres(workdir / "postgres")
+
+
+def libpq_dsn(url: str) -> str:
+    """The psycopg2 connection string of a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def load_text_project(dsn: str, attribute: str, texts: list[str]) -> tuple[uuid.UUID, uuid.UUID]:
+    """A project with one TEXT attribute and a record per text, written straight to the database (setup, not timed)."""
+    project_id, attribute_id = uuid.uuid4(), uuid.uuid4()
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO project (id, name, description, tokenizer, status, settings, created_at, updated_at)"
+                " VALUES (%s, %s, '', 'en', 'READY', '{}', now(), now())",
+                (str(project_id), f"benchmark {project_id.hex[:6]}"),
+            )
+            cursor.execute(
+                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created, state,"
+                " visibility, created_at) VALUES (%s, %s, %s, 'TEXT', false, 0, false, 'UPLOADED', 'DO_NOT_HIDE', now())",
+                (str(attribute_id), str(project_id), attribute),
+            )
+            # COPY text format: backslashes escaped
+            payload = "".join(json.dumps({attribute: t}).replace("\\", "\\\\") + "\n" for t in texts)
+            cursor.execute("CREATE TEMP TABLE bench_stage (data jsonb)")
+            cursor.copy_expert("COPY bench_stage (data) FROM STDIN", io.BytesIO(payload.encode("utf-8")))
+            cursor.execute(
+                "INSERT INTO record (project_id, data, created_at) SELECT %s, data, now() FROM bench_stage", (str(project_id),)
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    return project_id, attribute_id

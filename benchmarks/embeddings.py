@@ -24,7 +24,6 @@ import argparse
 import io
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psycopg2
-from common import start_service
-from sqlalchemy import create_engine, text
+from common import libpq_dsn, load_text_project, start_service, throwaway_database
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,54 +60,6 @@ def real_texts(n: int) -> list[str]:
     return [texts[i] for i in order[:n]]
 
 
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
-    if url:
-        return url
-    from shared_model.embedded import ensure_embedded_postgres
-
-    return ensure_embedded_postgres(Path(tempfile.gettempdir()) / "refinery-test-postgres")
-
-
-def create_database() -> tuple[str, Any, str]:
-    server = make_url(server_url())
-    if server.drivername in ("postgresql", "postgres"):
-        server = server.set(drivername="postgresql+psycopg2")
-    name = f"refinery_bench_emb_{secrets.token_hex(3)}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name)
-    return url.render_as_string(hide_password=False), admin, name
-
-
-def load_project(dsn: str, texts: list[str]) -> tuple[uuid.UUID, uuid.UUID]:
-    project_id, attribute_id = uuid.uuid4(), uuid.uuid4()
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO project (id, name, description, tokenizer, status, settings, created_at, updated_at)"
-                " VALUES (%s, %s, '', 'en', 'READY', '{}', now(), now())",
-                (str(project_id), f"embeddings benchmark {project_id.hex[:6]}"),
-            )
-            cursor.execute(
-                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created, state,"
-                " visibility, created_at) VALUES (%s, %s, 'text', 'TEXT', false, 0, false, 'UPLOADED', 'DO_NOT_HIDE', now())",
-                (str(attribute_id), str(project_id)),
-            )
-            payload = "".join(json.dumps({"text": t}).replace("\\", "\\\\") + "\n" for t in texts)
-            cursor.execute("CREATE TEMP TABLE bench_stage (data jsonb)")
-            cursor.copy_expert("COPY bench_stage (data) FROM STDIN", io.BytesIO(payload.encode("utf-8")))
-            cursor.execute(
-                "INSERT INTO record (project_id, data, created_at) SELECT %s, data, now() FROM bench_stage", (str(project_id),)
-            )
-        conn.commit()
-    finally:
-        conn.close()
-    return project_id, attribute_id
-
-
 def start(service: str, env: dict[str, str], logs: Path) -> tuple[subprocess.Popen[bytes], str]:
     return start_service(service, env, logs / f"{service}.log")
 
@@ -121,8 +71,15 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
 
-    db_url, admin, db_name = create_database()
-    workdir = Path(tempfile.mkdtemp(prefix="refinery-emb-bench-"))
+    with tempfile.TemporaryDirectory(prefix="refinery-emb-bench-") as tmp:
+        workdir = Path(tmp)
+        with throwaway_database(workdir) as db_url:
+            result = measure(args, db_url, workdir)
+    print(json.dumps(result))
+
+
+def measure(args: argparse.Namespace, db_url: str, workdir: Path) -> dict[str, Any]:
+    """neural_search and the embedder as real processes on ``db_url``, then the measurements of :func:`run`."""
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -133,29 +90,20 @@ def main() -> None:
         "HF_HUB_OFFLINE": "1",
     }
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REFINERY_DATABASE_URL", "REFINERY_DATA_DIR")})
-    from shared_model.migrate import upgrade
-
-    upgrade(db_url)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         texts = real_texts(args.texts)
-        project_id, attribute_id = load_project(db_url.replace("+psycopg2", ""), texts)
+        project_id, attribute_id = load_text_project(libpq_dsn(db_url), "text", texts)
         search_proc, search_url = start("neural_search", env, workdir)
         processes.append(search_proc)
         env["REFINERY_NEURAL_SEARCH_URL"] = search_url
         embed_proc, embed_url = start("embedder", env, workdir)
         processes.append(embed_proc)
-        result = run(args, texts, project_id, attribute_id, search_url, embed_url)
+        return run(args, texts, project_id, attribute_id, search_url, embed_url)
     finally:
         for process in processes:
             process.terminate()
             process.wait(20)
-        from shared_model.db import get_engine
-
-        get_engine().dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-    print(json.dumps(result))
 
 
 def run(

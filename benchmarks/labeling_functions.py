@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import start_service
-from upload import PASSWORD, api_token, create_database, drop_database, server_url
+from common import start_service, throwaway_database
+from upload import PASSWORD, api_token
 
 ROOT = Path(__file__).resolve().parents[1]
 YOUTUBE = ROOT.parent / "shared" / "data" / "wrench" / "youtube"
@@ -186,6 +186,31 @@ def wait(client: httpx.Client, job_id: str) -> dict[str, Any]:
         time.sleep(0.05)
 
 
+def api_measure(db_url: str, texts: list[str], workdir: Path) -> tuple[float, int, dict[str, Any]]:
+    """The executor and the gateway as real processes on ``db_url``; one API run of all functions."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REFINERY_DATABASE_URL": db_url,
+        "REFINERY_ADMIN_PASSWORD": PASSWORD,
+        "REFINERY_DATA_DIR": str(workdir / "data"),
+        "REFINERY_LOG_LEVEL": "WARNING",
+        "REFINERY_GATEWAY_HOST": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    processes = []
+    try:
+        executor, executor_url = start("executor", env, workdir)
+        processes.append(executor)
+        gateway, url = start("gateway", {**env, "REFINERY_EXECUTOR_URL": executor_url}, workdir)
+        processes.append(gateway)
+        return api_run(url, api_token(url), db_url, texts, workdir)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
@@ -199,31 +224,8 @@ def main() -> None:
     log(f"snorkel PandasLFApplier: {snorkel_s:.2f} s, {snorkel_hits} labels, {pairs / snorkel_s:,.0f} records×functions/s")
     with tempfile.TemporaryDirectory(prefix="refinery-lf-bench-") as tmp:
         workdir = Path(tmp)
-        server, _ = server_url(workdir)
-        db_url, db_name = create_database(server)
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "REFINERY_DATABASE_URL": db_url,
-            "REFINERY_ADMIN_PASSWORD": PASSWORD,
-            "REFINERY_DATA_DIR": str(workdir / "data"),
-            "REFINERY_LOG_LEVEL": "WARNING",
-            "REFINERY_GATEWAY_HOST": "127.0.0.1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        processes = []
-        try:
-            executor, executor_url = start("executor", env, workdir)
-            processes.append(executor)
-            gateway, url = start("gateway", {**env, "REFINERY_EXECUTOR_URL": executor_url}, workdir)
-            processes.append(gateway)
-            token = api_token(url)
-            api_s, stored, job = api_run(url, token, db_url, texts, workdir)
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(20)
-            drop_database(server, db_name)
+        with throwaway_database(workdir) as db_url:
+            api_s, stored, job = api_measure(db_url, texts, workdir)
     result = job["result"]
     log(f"API run (submitted → stored): {api_s:.2f} s, {stored} labels; job {result.get('seconds')} s, {result.get('timings')}")
     log(f"job created {job['created_at']}, started {job['started_at']}, finished {job['finished_at']}")

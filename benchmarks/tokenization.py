@@ -14,11 +14,9 @@ Last line: ``{"records_per_s": …, "ratio_vs_nlp_pipe": …, "peak_rss_mb": …
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -28,9 +26,7 @@ from pathlib import Path
 
 import httpx
 import psycopg2
-from common import RssSampler, start_service
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from common import RssSampler, libpq_dsn, load_text_project, start_service, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = (
@@ -48,52 +44,6 @@ def make_texts(n: int) -> list[str]:
     """``n`` texts of about 20 tokens each (18 words plus punctuation), reproducible."""
     rng = random.Random(7)
     return [" ".join(rng.choice(WORDS) for _ in range(18)) + f" #{i}." for i in range(n)]
-
-
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
-    if url:
-        return url
-    from shared_model.embedded import ensure_embedded_postgres
-
-    return ensure_embedded_postgres(Path(tempfile.gettempdir()) / "refinery-test-postgres")  # the tests' server
-
-
-def admin_engine(server: str) -> object:
-    url = make_url(server)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg2")
-    return url
-
-
-def load_project(dsn: str, texts: list[str]) -> uuid.UUID:
-    project_id = uuid.uuid4()
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO project (id, name, description, tokenizer, status, settings, created_at, updated_at)"
-                " VALUES (%s, 'tokenize benchmark', '', 'en', 'READY', '{}', now(), now())",
-                (str(project_id),),
-            )
-            cursor.execute(
-                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created, state,"
-                " visibility, created_at) VALUES (gen_random_uuid(), %s, 'headline', 'TEXT', false, 0, false, 'UPLOADED',"
-                " 'DO_NOT_HIDE', now())",
-                (str(project_id),),
-            )
-            payload = "".join(
-                json.dumps({"headline": t}).replace("\\", "\\\\") + "\n" for t in texts
-            )  # COPY text format: escape backslashes
-            cursor.execute("CREATE TEMP TABLE bench_stage (data jsonb)")
-            cursor.copy_expert("COPY bench_stage (data) FROM STDIN", io.BytesIO(payload.encode("utf-8")))
-            cursor.execute(
-                "INSERT INTO record (project_id, data, created_at) SELECT %s, data, now() FROM bench_stage", (str(project_id),)
-            )
-        conn.commit()
-    finally:
-        conn.close()
-    return project_id
 
 
 def start_tokenizer(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -158,57 +108,46 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="refinery-tokenize-bench-") as tmp:
         workdir = Path(tmp)
-        server = admin_engine(server_url())
-        name = f"refinery_bench_{secrets.token_hex(4)}"
-        admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")  # type: ignore[attr-defined]
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        db_url = server.set(database=name).render_as_string(hide_password=False)  # type: ignore[attr-defined]
-        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        process = None
-        try:
-            from shared_model.migrate import upgrade
+        with throwaway_database(workdir) as db_url:
+            result = measure(args.records, db_url, workdir)
+    print(json.dumps(result))
 
-            upgrade(db_url)
-            texts = make_texts(args.records)
-            project_id = load_project(dsn, texts)
-            log(f"loaded {len(texts)} records")
-            process, url = start_tokenizer(db_url, workdir)
-            sampler = RssSampler(process.pid)
-            sampler.start()
-            baseline = bare_pipe(texts)
-            log(f"bare nlp.pipe: {baseline:,.0f} records/s")
-            seconds, total, result = run_job(url, dsn, project_id)
-            sampler.halt.set()
-            sampler.join()
-            rate = args.records / seconds
-            log(f"job: {seconds:.2f} s from start to end ({rate:,.0f} records/s); {total:.2f} s from request to done; {result}")
-            summary = {
-                "records": args.records,
-                "job_seconds": round(seconds, 3),
-                "request_to_done_seconds": round(total, 3),
-                "nlp_pipe_records_per_s": round(baseline, 1),
-            }
-            log(json.dumps(summary))
-            print(
-                json.dumps(
-                    {
-                        "records_per_s": round(rate, 1),
-                        "ratio_vs_nlp_pipe": round(rate / baseline, 3),
-                        "peak_rss_mb": round(sampler.peak / 1024 / 1024, 1),
-                    }
-                )
-            )
-        finally:
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+
+def measure(records: int, db_url: str, workdir: Path) -> dict[str, float]:
+    """The tokenizer service's job against bare ``nlp.pipe`` over the same texts."""
+    dsn = libpq_dsn(db_url)
+    texts = make_texts(records)
+    project_id, _ = load_text_project(dsn, "headline", texts)
+    log(f"loaded {len(texts)} records")
+    process, url = start_tokenizer(db_url, workdir)
+    try:
+        sampler = RssSampler(process.pid)
+        sampler.start()
+        baseline = bare_pipe(texts)
+        log(f"bare nlp.pipe: {baseline:,.0f} records/s")
+        seconds, total, result = run_job(url, dsn, project_id)
+        sampler.halt.set()
+        sampler.join()
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    rate = records / seconds
+    log(f"job: {seconds:.2f} s from start to end ({rate:,.0f} records/s); {total:.2f} s from request to done; {result}")
+    summary = {
+        "records": records,
+        "job_seconds": round(seconds, 3),
+        "request_to_done_seconds": round(total, 3),
+        "nlp_pipe_records_per_s": round(baseline, 1),
+    }
+    log(json.dumps(summary))
+    return {
+        "records_per_s": round(rate, 1),
+        "ratio_vs_nlp_pipe": round(rate / baseline, 3),
+        "peak_rss_mb": round(sampler.peak / 1024 / 1024, 1),
+    }
 
 
 if __name__ == "__main__":

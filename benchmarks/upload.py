@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -26,9 +25,7 @@ from typing import Any
 
 import httpx
 import psycopg2
-from common import RssSampler, start_service
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from common import RssSampler, libpq_dsn, start_service, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark-admin-password"
@@ -61,38 +58,6 @@ def generate_csv(path: Path, rows: int) -> None:
                 handle.write("".join(batch))
                 batch.clear()
         handle.write("".join(batch))
-
-
-def server_url(workdir: Path) -> tuple[str, bool]:
-    url = os.environ.get("DATABASE_URL") or os.environ.get("REFINERY_DATABASE_URL")
-    if url:
-        return url, False
-    sys.path.insert(0, str(ROOT / "shared_model"))
-    from shared_model.embedded import ensure_embedded_postgres
-
-    return ensure_embedded_postgres(workdir / "postgres"), True
-
-
-def create_database(server: str) -> tuple[str, str]:
-    url = make_url(server)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg2")
-    name = f"refinery_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(server: str, name: str) -> None:
-    url = make_url(server)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg2")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def start_gateway(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -156,7 +121,7 @@ def upload(url: str, token: str, csv_path: Path, rows: int) -> tuple[float, dict
 
 def raw_copy(db_url: str, csv_path: Path) -> float:
     """Seconds for ``COPY`` of the file into a plain typed table (created in the same transaction)."""
-    conn = psycopg2.connect(make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    conn = psycopg2.connect(libpq_dsn(db_url))
     try:
         cursor = conn.cursor()
         started = time.perf_counter()
@@ -182,38 +147,35 @@ def main() -> None:
         log(f"generating {args.rows} rows")
         generate_csv(csv_path, args.rows)
         log(f"{csv_path.stat().st_size / 1e6:.1f} MB CSV")
-        server, embedded = server_url(workdir)
-        db_url, db_name = create_database(server)
-        gateway = None
-        try:
-            gateway, url, _ = start_gateway(db_url, workdir)
-            token = api_token(url)
-            sampler = RssSampler(gateway.pid)
-            sampler.start()
-            upload_s, job = upload(url, token, csv_path, args.rows)
-            sampler.halt.set()
-            sampler.join()
-            log(f"attribute types: {job['result'].get('attributes')}; job phases (s): {job['result'].get('seconds')}")
-            copy_s = raw_copy(db_url, csv_path)
-            log(f"raw COPY: {copy_s:.2f} s ({args.rows / copy_s:,.0f} rows/s); upload: {upload_s:.2f} s")
-            result = {
-                "rows_per_s": round(args.rows / upload_s),
-                "ratio_vs_copy": round(copy_s / upload_s, 3),
-                "peak_rss_mb": round(sampler.peak / 2**20, 1),
-            }
-        finally:
-            if gateway is not None:
-                gateway.terminate()
-                try:
-                    gateway.wait(15)
-                except subprocess.TimeoutExpired:
-                    gateway.kill()
-            drop_database(server, db_name)
-            if embedded:
-                from shared_model.embedded import stop_embedded_postgres
-
-                stop_embedded_postgres(workdir / "postgres")
+        with throwaway_database(workdir) as db_url:
+            result = measure(args.rows, csv_path, db_url, workdir)
     print(json.dumps(result))
+
+
+def measure(rows: int, csv_path: Path, db_url: str, workdir: Path) -> dict[str, Any]:
+    """Upload through the gateway, then a raw COPY of the same rows, on the same database."""
+    gateway, url, _ = start_gateway(db_url, workdir)
+    try:
+        token = api_token(url)
+        sampler = RssSampler(gateway.pid)
+        sampler.start()
+        upload_s, job = upload(url, token, csv_path, rows)
+        sampler.halt.set()
+        sampler.join()
+    finally:
+        gateway.terminate()
+        try:
+            gateway.wait(15)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+    log(f"attribute types: {job['result'].get('attributes')}; job phases (s): {job['result'].get('seconds')}")
+    copy_s = raw_copy(db_url, csv_path)
+    log(f"raw COPY: {copy_s:.2f} s ({rows / copy_s:,.0f} rows/s); upload: {upload_s:.2f} s")
+    return {
+        "rows_per_s": round(rows / upload_s),
+        "ratio_vs_copy": round(copy_s / upload_s, 3),
+        "peak_rss_mb": round(sampler.peak / 2**20, 1),
+    }
 
 
 if __name__ == "__main__":
