@@ -8,9 +8,10 @@
 2. creates a whole-record classification task ``label`` with the classes of label.json, in class-id order;
 3. posts each labeling function's column of ``weak_labels`` as a pre-computed heuristic (``post_associations``);
 4. posts the valid split's gold labels as manual labels;
-5. runs weak supervision with each chosen model, pulls the export and scores the test split with the WRENCH protocol
-   (../shared/data/README.md): a test row without a weak-supervision label gets uniform probabilities, ties are
-   broken by ``sha1(str(position))``; accuracy, and F1 (of class 1 for two classes, macro otherwise).
+5. runs weak supervision with each chosen model, pulls the run's per-class probabilities
+   (``get_weak_supervision_probabilities``) and scores the test split with the WRENCH protocol
+   (../shared/data/README.md): a test row the model gives no label gets uniform probabilities, classes tied within
+   1e-5 are broken by ``sha1(str(position))``; accuracy, and F1 (of class 1 for two classes, macro otherwise).
 
 It prints one JSON line per model, with the same fields as ``python -m weak_supervisor.evaluate DIR --manual valid``.
 Credentials: ``--secrets`` (the original SDK's secrets.json), ``--uri`` with ``--token`` or ``--user``/``--password``,
@@ -89,17 +90,19 @@ def build_project(client: Client, folder: Path, classes: list[str], splits: dict
     return test_keys
 
 
-def tie_break(position: int, tied: list[int]) -> int:
-    """The WRENCH/Snorkel deterministic tie-break for row ``position``."""
+def predict(position: int, probabilities: list[float], tolerance: float = 1e-5) -> int:
+    """Arg-max; classes tied within ``tolerance`` take the WRENCH/Snorkel deterministic pick for row ``position``."""
+    best = max(probabilities)
+    tied = [c for c, p in enumerate(probabilities) if p >= best - tolerance]
     return tied[int(hashlib.sha1(str(position).encode()).hexdigest(), 16) % len(tied)]
 
 
-def score(predicted: dict[int, str | None], test_keys: list[int], gold: list[int], classes: list[str]) -> tuple[float, float]:
-    """(accuracy, F1) in percent over the test rows; a row without a label is uniform, so the tie-break picks."""
-    predictions = []
-    for position, key in enumerate(test_keys):
-        label = predicted.get(key)
-        predictions.append(classes.index(label) if label is not None else tie_break(position, list(range(len(classes)))))
+def score(
+    soft: dict[int, list[float] | None], test_keys: list[int], gold: list[int], classes: list[str]
+) -> tuple[float, float]:
+    """(accuracy, F1) in percent over the test rows; a row without evidence is uniform, so the tie-break picks."""
+    uniform = [1.0 / len(classes)] * len(classes)
+    predictions = [predict(position, soft.get(key) or uniform) for position, key in enumerate(test_keys)]
     accuracy = 100.0 * sum(p == g for p, g in zip(predictions, gold, strict=True)) / len(gold)
     f1s = []
     for cls in [1] if len(classes) == 2 else range(len(classes)):
@@ -135,12 +138,15 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 run = client.run_weak_supervision(TASK, model=model)
                 seconds = time.perf_counter() - started
-                frame = client.get_record_export(tokenize=False, keep_attributes=["wrench_idx", f"__{TASK}__WEAK_SUPERVISION"])
-                predicted = {
-                    int(key): (label if isinstance(label, str) else None)
-                    for key, label in zip(frame["wrench_idx"], frame[f"__{TASK}__WEAK_SUPERVISION"], strict=True)
+                frame = client.get_weak_supervision_probabilities(TASK, run_id=str(run["id"]))
+                columns = [f"probability:{c}" if f"probability:{c}" in frame.columns else c for c in classes]
+                soft = {
+                    int(key): ([float(p) for p in values] if labeled else None)
+                    for key, labeled, values in zip(
+                        frame["wrench_idx"], frame["labeled"], frame[columns].itertuples(index=False), strict=True
+                    )
                 }
-                accuracy, f1 = score(predicted, test_keys, gold, classes)
+                accuracy, f1 = score(soft, test_keys, gold, classes)
                 result: dict[str, Any] = {
                     "dataset": args.folder.name,
                     "model": model,

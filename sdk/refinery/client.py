@@ -644,6 +644,32 @@ class Client:
         self.wait_for_job(started["job"], desc=f"weak supervision ({model})")
         return self._request("GET", self._p(f"/weak-supervision/runs/{started['run_id']}"))
 
+    def get_weak_supervision_probabilities(self, labeling_task: str | None = None, *, run_id: str | None = None) -> pd.DataFrame:
+        """Soft labels of the task's latest finished weak-supervision run (or of ``run_id``): one row per record with
+        ``record_id``, the primary-key attributes, ``label`` (the written label, None on ties or below the run's
+        ``min_confidence``; ``labels``, a list, for multi-label tasks), ``labeled`` (whether the model had evidence for
+        the record) and one probability column per label name (``probability:<name>`` where a name would collide)."""
+        if run_id is not None:
+            path = self._p(f"/weak-supervision/runs/{run_id}/probabilities")
+        else:
+            path = self._p(f"/labeling-tasks/{self._task_id(labeling_task)}/weak-supervision/probabilities")
+        rows: list[dict[str, Any]] = []
+        with self._transport.stream("GET", path, params={"format": "jsonl"}) as response:
+            with self._bar(desc="probabilities", unit=" records") as bar:
+                for line in response.iter_lines():
+                    if line.strip():
+                        rows.append(json.loads(line))
+                        bar.update(1)
+        import pandas as pd
+
+        flat = []
+        for row in rows:
+            probabilities = row.pop("probabilities")
+            for name, value in probabilities.items():
+                row[f"probability:{name}" if name in row else name] = value
+            flat.append(row)
+        return pd.DataFrame.from_records(flat)
+
     def get_heuristic_statistics(self, labeling_task: str | None = None, *, recompute: bool = False) -> pd.DataFrame:
         """Per heuristic and label: est. precision and recall, coverage, hits, conflicts, overlaps (against valid
         manual labels). ``recompute`` refreshes them first and waits."""

@@ -230,3 +230,61 @@ class EmbeddingArtifacts:
 
     def delete(self) -> int:
         return self.storage.delete_prefix(f"{self.prefix}/")
+
+
+class WeakSupervisionArtifacts:
+    """Per-class probabilities of a task's weak-supervision runs (written by the weak supervisor, read by the gateway).
+
+    ``weak-supervision/<project>/<task>/<run>.npz`` holds ``record_ids`` (int64), ``proba`` (float64, one column per
+    label in ``label_ids`` order), ``labeled`` (bool per row: the model gives the row a label; otherwise it has no
+    evidence), ``assigned`` (bool per row and label: the label was written — not on ties or below ``min_confidence``)
+    and ``label_ids`` (the labels' uuids as text). Only the task's latest finished run keeps its file.
+    """
+
+    def __init__(self, storage: ObjectStorage, project_id: Any, task_id: Any | None = None) -> None:
+        self.storage = storage
+        self.project_prefix = f"weak-supervision/{project_id}/"
+        self.prefix = f"{self.project_prefix}{task_id}/" if task_id is not None else self.project_prefix
+
+    def key(self, run_id: Any) -> str:
+        return f"{self.prefix}{run_id}.npz"
+
+    def write(
+        self,
+        run_id: Any,
+        record_ids: np.ndarray,
+        proba: np.ndarray,
+        labeled: np.ndarray,
+        assigned: np.ndarray,
+        label_ids: list[Any],
+    ) -> str:
+        """Store one run's probabilities; returns the key."""
+        key = self.key(run_id)
+        self.storage.put_arrays(
+            key,
+            record_ids=np.asarray(record_ids, dtype=np.int64),
+            proba=np.asarray(proba, dtype=np.float64),
+            labeled=np.asarray(labeled, dtype=bool),
+            assigned=np.asarray(assigned, dtype=bool),
+            label_ids=np.asarray([str(x) for x in label_ids], dtype="U36"),
+        )
+        return key
+
+    def read(self, run_id: Any) -> dict[str, np.ndarray] | None:
+        """A run's arrays, or None when it has no file (never written, or superseded by a later run)."""
+        key = self.key(run_id)
+        if not self.storage.exists(key):
+            return None
+        return self.storage.get_arrays(key)
+
+    def keep_only(self, run_id: Any) -> int:
+        """Remove the files of the task's other runs; returns how many were removed."""
+        keep = self.key(run_id)
+        stale = [key for key in self.storage.list(self.prefix) if key != keep]
+        for key in stale:
+            self.storage.delete(key)
+        return len(stale)
+
+    def delete(self) -> int:
+        """Remove every file under this project (or task)."""
+        return self.storage.delete_prefix(self.prefix)

@@ -77,7 +77,7 @@ def test_delete_is_a_job_that_cascades(client: TestClient, project: dict[str, An
     assert response.status_code == 202 and response.json()["kind"] == "project_delete"
     assert client.get("/api/v1/projects").json() == []
     job = wait_job(client, response.json()["id"])
-    assert job["state"] == "done" and job["result"] == {"deleted_records": 120}
+    assert job["state"] == "done" and job["result"] == {"deleted_records": 120, "deleted_files": 0}
     with session_scope() as session:
         for table in (Record, Attribute, LabelingTask, Label):
             assert session.scalar(select(func.count()).select_from(table)) == 0

@@ -33,6 +33,7 @@ from .routers import (
     tokens_view,
     weak_supervision,
     ws,
+    ws_probabilities,
     zero_shot,
 )
 
@@ -65,6 +66,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
             jobs.router,
             ws.router,
             weak_supervision.router,
+            ws_probabilities.router,
             heuristics.router,
             calculated_attributes.router,
             record_ide.router,

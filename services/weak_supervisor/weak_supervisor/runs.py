@@ -5,18 +5,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared_model.db import session_scope
 from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
+from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from .extraction import aggregate_spans, token_precision
 from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
+from .label_models.base import FloatArray
 from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
 from .store import BadRequest, TaskData, load_task, replace_weak_labels, training_record_ids
 
@@ -59,8 +63,16 @@ def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...]]:
-    """Fit and return (details, (rows, labels, confidence, starts, ends))."""
+@dataclass
+class Probabilities:
+    """A classification run's per-class probabilities and whether the model gives each row a label at all."""
+
+    proba: FloatArray
+    labeled: NDArray[np.bool_]
+
+
+def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...], Probabilities | None]:
+    """Fit and return (details, (rows, labels, confidence, starts, ends), probabilities of classification runs)."""
     overrides = {task.source_ids.index(s): p for s, p in options["overrides"].items() if s in task.source_ids}
     unknown = [str(s) for s in options["overrides"] if s not in task.source_ids]
     if unknown:
@@ -79,17 +91,19 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
             np.asarray([s.start for s in spans], dtype=np.int64),
             np.asarray([s.end for s in spans], dtype=np.int64),
         )
-        return {"model": "refinery", "note": "extraction uses the reference's span aggregation"}, arrays
+        return {"model": "refinery", "note": "extraction uses the reference's span aggregation"}, arrays, None
     if task.task_type == TaskType.MULTILABEL_CLASSIFICATION:
         proba, details = fit_predict_multilabel(task.votes, task.manual, model_options)
         rows, labels = np.nonzero(proba >= details["threshold"])
-        return {"model": "multilabel-noisy-or", **details}, (rows, labels, proba[rows, labels], None, None)
+        found = Probabilities(proba, task.votes.covered())
+        return {"model": "multilabel-noisy-or", **details}, (rows, labels, proba[rows, labels], None, None), found
     prediction = fit_predict(options["model"], task.votes, task.manual, model_options)
     best, confidence = prediction.winners()
     top2 = np.sort(prediction.proba, axis=1)[:, -2:] if task.votes.n_classes > 1 else None
     untied = np.ones(task.votes.n_records, dtype=bool) if top2 is None else top2[:, 1] - top2[:, 0] > 1e-9
     rows = np.flatnonzero(prediction.labeled & untied)
-    return prediction.details, (rows, best[rows], confidence[rows], None, None)
+    found = Probabilities(prediction.proba, prediction.labeled)
+    return prediction.details, (rows, best[rows], confidence[rows], None, None), found
 
 
 def run_weak_supervision(
@@ -115,16 +129,21 @@ def run_weak_supervision(
         run.started_at = datetime.now(UTC)
         run.options = {**parameters, "model": options["model"]}
         run_id = run.id
+    artifacts = WeakSupervisionArtifacts(get_storage(), task.project_id, task_id)
     try:
         if not task.source_ids:
             raise BadRequest(f"labeling task {task_id} has no (selected) heuristics to combine")
         progress(0.2, f"fitting {options['model']} on {task.votes.n_records} records")
-        details, (rows, labels, confidence, starts, ends) = _predict(task, options)
+        details, (rows, labels, confidence, starts, ends), probabilities = _predict(task, options)
         keep = confidence >= options["min_confidence"]
         rows, labels, confidence = rows[keep], labels[keep], confidence[keep]
         if starts is not None and ends is not None:
             starts, ends = starts[keep], ends[keep]
         progress(0.7, f"writing {len(rows)} labels")
+        if probabilities is not None:
+            assigned = np.zeros(probabilities.proba.shape, dtype=bool)
+            assigned[rows, labels] = True
+            artifacts.write(run_id, task.record_ids, probabilities.proba, probabilities.labeled, assigned, task.label_ids)
         written = replace_weak_labels(task, rows, labels, confidence, starts, ends)
         distribution = (
             np.bincount(labels, minlength=len(task.label_ids)) if len(labels) else np.zeros(len(task.label_ids), dtype=np.int64)
@@ -141,8 +160,10 @@ def run_weak_supervision(
             "min_confidence": options["min_confidence"],
             "manual_labels": int(len(np.unique(task.manual.rows))),
             "seconds": round(time.perf_counter() - started, 3),
+            "probabilities": probabilities is not None,
         }
     except Exception as exc:
+        artifacts.storage.delete(artifacts.key(run_id))
         with session_scope() as session:
             failed = session.get(WeakSupervisionRun, run_id)
             if failed is not None:
@@ -156,6 +177,7 @@ def run_weak_supervision(
         done.state = RunState.FINISHED
         done.summary = summary
         done.finished_at = datetime.now(UTC)
+    artifacts.keep_only(run_id)
     return {"run_id": str(run_id), **summary}
 
 

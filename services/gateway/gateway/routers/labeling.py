@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from shared_model.models import Attribute, Label, LabelingTask, Record, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
+from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
@@ -190,7 +191,9 @@ def delete_task(
     task = labeling.get_task(session, project.id, task_id)
     if dry_run:
         return {"dry_run": True, "removes": labeling.task_deletion(session, task)}
-    return {"dry_run": False, "removed": labeling.delete_task(session, task)}
+    removed = labeling.delete_task(session, task)
+    WeakSupervisionArtifacts(get_storage(), project.id, task_id).delete()
+    return {"dry_run": False, "removed": removed}
 
 
 @router.post("/labeling-tasks/{task_id}/labels", response_model=LabelOut, status_code=201)
