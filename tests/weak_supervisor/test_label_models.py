@@ -94,7 +94,7 @@ def test_multilabel_noisy_or() -> None:
     assert proba[1, 1] == pytest.approx(0.8)
 
 
-def test_generative_rates_are_class_conditional_and_abstains_are_no_evidence() -> None:
+def test_generative_rates_are_class_conditional_and_a_silent_heuristic_is_no_evidence() -> None:
     # heuristic 0 votes class 0 but fires mostly on class-1 records (a broad rule); heuristic 1 is a precise class-1
     # rule and heuristic 2 a precise class-0 rule. The anchored rates learn that a lone vote of 0 means class 1.
     rng = np.random.default_rng(5)
@@ -110,14 +110,33 @@ def test_generative_rates_are_class_conditional_and_abstains_are_no_evidence() -
     both = (weak[:, 0] == 0) & (weak[:, 1] == 1)
     assert accuracy_of(pred, truth, both) == 1.0  # the precise rule beats the broad one
     assert accuracy_of(pred, truth) > accuracy_of(fit_predict("majority", votes), truth) + 0.05
-    # silence is not evidence: a row without votes gets no label, and adding a silent heuristic changes nothing
+    # a heuristic's own silence is not evidence: adding a (nearly) silent heuristic changes nothing
     wider = np.hstack([weak, np.full((n, 1), -1)])
     wider[0, 3] = 1
     pred_wider = fit_predict("generative", Votes.from_dense(wider, 2))
     assert np.allclose(pred_wider.proba[1:][lone[1:]], pred.proba[1:][lone[1:]], atol=1e-3)
 
 
-def test_semi_shrinks_toward_the_unsupervised_rates_and_uses_the_label_prior() -> None:
+def test_group_silence_is_evidence_once() -> None:
+    # a broad rule votes 0 but fires more on class 1; three precise class-1 rules cover most of class 1. A row with only
+    # the broad vote is class 0 in 86 % of cases: the silence of the whole class-1 group says so, once, and the
+    # posterior follows (votes alone would give ≈ 0.6)
+    rng = np.random.default_rng(6)
+    n = 4000
+    truth = rng.integers(0, 2, n)
+    weak = np.full((n, 4), -1)
+    weak[rng.random(n) < np.where(truth == 1, 0.7, 0.3), 0] = 0
+    for j in (1, 2, 3):
+        weak[rng.random(n) < np.where(truth == 1, 0.6, 0.02), j] = 1
+    pred = fit_predict("generative", Votes.from_dense(weak, 2))
+    lone = (weak[:, 0] == 0) & (weak[:, 1:] < 0).all(axis=1)
+    share_of_class_0 = float((truth[lone] == 0).mean())
+    assert share_of_class_0 > 0.8
+    assert pred.proba[lone, 0].mean() == pytest.approx(share_of_class_0, abs=0.05)
+    assert not pred.labeled[(weak < 0).all(axis=1)].any()  # rows without votes get no label
+
+
+def test_semi_shrinks_toward_the_unsupervised_rates_and_fits_the_prior_to_all_records() -> None:
     weak, truth, _ = synthetic(seed=4)
     votes = Votes.from_dense(weak, 3)
     unsupervised = fit_predict("generative", votes)
@@ -128,5 +147,15 @@ def test_semi_shrinks_toward_the_unsupervised_rates_and_uses_the_label_prior() -
     held = np.arange(len(truth)) >= 200
     assert accuracy_of(semi, truth, held) >= accuracy_of(unsupervised, truth, held)
     assert semi.details["manual_rows"] == 200 and sum(semi.details["class_prior"]) == pytest.approx(1.0, abs=1e-3)
+    # labels of a skewed class mix (a user labeling one slice): the prior follows the records, not the labels
+    skewed = np.full(len(truth), -1)
+    for cls, count in ((0, 150), (1, 25), (2, 25)):
+        picked = np.flatnonzero(truth == cls)[:count]
+        skewed[picked] = cls
+    shifted = fit_predict("semi", votes, Manual.from_labels(skewed))
+    covered = votes.covered()
+    true_mix = np.bincount(truth[covered], minlength=3) / covered.sum()
+    assert np.allclose(shifted.details["class_prior"], true_mix, atol=0.08)  # the labels' mix: 0.75 / 0.125 / 0.125
+    assert accuracy_of(shifted, truth, held) >= accuracy_of(unsupervised, truth, held) - 0.01
     # no manual labels: semi is the unsupervised model
     assert np.allclose(fit_predict("semi", votes).proba, unsupervised.proba)
