@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from shared_model.db import session_scope
 from shared_model.models import Attribute, DataType, TaskType
@@ -26,7 +27,9 @@ def _task(project_id: str, task_type: TaskType = TaskType.MULTICLASS_CLASSIFICAT
     }
     built = build_task(task_type, ["neg", "pos"], 6, heuristics, project_id=uuid.UUID(project_id))
     with session_scope() as s:
-        s.add(Attribute(project_id=built.project_id, name="text", data_type=DataType.TEXT, is_primary_key=True, relative_position=0))
+        s.add(Attribute(project_id=built.project_id, name="text", data_type=DataType.TEXT, relative_position=0))
+        s.flush()
+        s.execute(update(Attribute).where(Attribute.project_id == built.project_id).values(is_primary_key=True))
     return built
 
 
