@@ -286,3 +286,32 @@ def test_zero_shot_playground_and_run(running: Any, client: TestClient, project:
     with session_scope() as session:  # its statistics are queued for the weak supervisor, as after any heuristic run
         queued = session.scalars(select(Job).where(Job.kind == "heuristic_statistics")).all()
     assert [job.parameters["source_id"] for job in queued] == [created.json()["id"]]
+
+
+def test_project_delete_drops_collections_and_vectors(
+    running: Any, client: TestClient, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = project["id"]
+    seed(pid, n_per_topic=6)
+    emb = create_and_wait(client, pid, attribute="headline", model="bag-of-words")
+    assert get_storage().list(f"embeddings/{emb['id']}/")
+
+    search_url = get_settings().service_url("neural_search")
+    monkeypatch.setenv("REFINERY_NEURAL_SEARCH_URL", "http://127.0.0.1:9")  # nothing listens there
+    get_settings.cache_clear()
+    job = client.delete(f"/api/v1/projects/{pid}").json()
+    failed = wait_for_job(uuid.UUID(job["id"]), timeout_s=60)
+    assert failed.state == "failed" and "the project is kept" in (failed.error or ""), failed.error
+    assert client.get(f"/api/v1/projects/{pid}").status_code == 200  # visible again, nothing deleted
+    assert get_storage().list(f"embeddings/{emb['id']}/")
+
+    monkeypatch.setenv("REFINERY_NEURAL_SEARCH_URL", search_url)
+    get_settings.cache_clear()
+    job = client.delete(f"/api/v1/projects/{pid}").json()
+    done = wait_for_job(uuid.UUID(job["id"]), timeout_s=60)
+    assert done.state == "done" and done.result["deleted_records"] == 12, done.error
+    assert get_storage().list(f"embeddings/{emb['id']}/") == []
+    import httpx  # noqa: PLC0415
+
+    status = httpx.get(f"{search_url}/embeddings/{emb['id']}")
+    assert status.status_code == 404, status.text
