@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import queue
+import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared_model.db import session_scope
+from shared_model.db import dsn, session_scope
 from shared_model.models import Attribute, DataType, LookupList, Project, Term
 from shared_model.settings import get_settings
 
@@ -105,6 +109,7 @@ def count_records(session: Session, project_id: uuid.UUID) -> int:
 
 
 Batch = list[tuple[int, dict[str, Any], bytes | None, list[str]]]
+_ROW_ID = re.compile(rb"^(\d+)\t", re.MULTILINE)
 
 
 def record_batches(project_id: uuid.UUID, record_ids: list[int] | None, with_docs: bool, size: int) -> Iterator[Batch]:
@@ -131,6 +136,102 @@ def record_batches(project_id: uuid.UUID, record_ids: list[int] | None, with_doc
         last = int(rows[-1][0])
         if len(rows) < size:
             return
+
+
+@dataclass
+class RawBatch:
+    """Records as ``COPY`` text lines (``id<TAB>data as JSON``); the sandboxed worker decodes them itself."""
+
+    ids: list[int]
+    payload: bytes
+
+
+class _Stop(Exception):
+    """The consumer of a record stream went away."""
+
+
+class _CopyBatcher:
+    """The file psycopg2 writes ``COPY … TO STDOUT`` into: cuts the stream into batches of about ``size`` rows."""
+
+    def __init__(self, size: int, emit: Callable[[bytes], None], stopped: threading.Event) -> None:
+        self.size = size
+        self.emit = emit
+        self.stopped = stopped
+        self.parts: list[bytes] = []
+        self.rows = 0
+
+    def write(self, data: bytes | str) -> int:
+        if self.stopped.is_set():
+            raise _Stop()
+        chunk = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        self.parts.append(chunk)
+        self.rows += chunk.count(b"\n")  # text COPY escapes newlines inside values: one per row
+        if self.rows >= self.size and chunk.endswith(b"\n"):
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.parts:
+            self.emit(b"".join(self.parts))
+        self.parts, self.rows = [], 0
+
+
+def raw_record_batches(project_id: uuid.UUID, size: int) -> Iterator[RawBatch]:
+    """All records of the project in id order, streamed by one ``COPY`` in a reader thread while the caller works.
+
+    The JSON is not decoded here: the sandboxed worker does that (``data::text`` never holds a raw tab or newline, so
+    a line is one record and the only ``COPY`` escaping to undo is the doubled backslash).
+    """
+    batches: queue.Queue[RawBatch | BaseException | None] = queue.Queue(maxsize=4)
+    stopped = threading.Event()
+
+    def put(item: RawBatch | BaseException | None) -> None:
+        while not stopped.is_set():
+            try:
+                batches.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise _Stop()
+
+    def emit(payload: bytes) -> None:
+        put(RawBatch([int(i) for i in _ROW_ID.findall(payload)], payload))
+
+    def read() -> None:
+        connection = psycopg2.connect(dsn())
+        try:
+            connection.set_client_encoding("UTF8")
+            with connection.cursor() as cursor:
+                sql = cursor.mogrify(
+                    "COPY (SELECT id, data::text FROM record WHERE project_id = %s ORDER BY id) TO STDOUT", (str(project_id),)
+                )
+                batcher = _CopyBatcher(size, emit, stopped)
+                cursor.copy_expert(sql.decode(), batcher)
+                batcher.flush()
+            put(None)
+        except _Stop:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            try:
+                put(exc)
+            except _Stop:
+                pass
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=read, name="record-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
+        reader.join(5.0)
 
 
 def extra_packages_dir() -> Path:
@@ -184,30 +285,59 @@ def run_functions(
             return readiness
         done = 0
         timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
-        batches = record_batches(context.project_id, record_ids, with_docs, batch_size)
+        batches: Generator[tuple[list[int], Any], None, None]
+        if record_ids is None and not with_docs:
+            batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, batch_size))
+        else:
+            batches = (
+                ([row[0] for row in rows], {"records": rows})
+                for rows in record_batches(context.project_id, record_ids, with_docs, batch_size)
+            )
         mark = time.perf_counter()
-        current = next(batches, None)
-        if current is not None:
-            worker.send({"records": current}, f"records {current[0][0]}–{current[-1][0]}")
-        while current is not None:
-            what = f"records {current[0][0]}–{current[-1][0]}"
-            now = time.perf_counter()
-            upcoming = next(batches, None)  # read the next batch from the database while the worker runs
-            timings["load_s"] += time.perf_counter() - now
-            now = time.perf_counter()
-            message = worker.receive(what)
-            timings["wait_s"] += time.perf_counter() - now
-            if upcoming is not None:  # the worker starts on the next batch while we handle these results
-                worker.send({"records": upcoming}, f"records {upcoming[0][0]}–{upcoming[-1][0]}")
-            done += len(current)
-            now = time.perf_counter()
-            if on_batch is not None:
-                on_batch(message, done)
-            timings["collect_s"] += time.perf_counter() - now
-            current = upcoming
+        try:
+            current = next(batches, None)
+            if current is not None:
+                worker.send(current[1], _span(current[0]))
+            while current is not None:
+                ids, _ = current
+                what = _span(ids)
+                now = time.perf_counter()
+                upcoming = next(batches, None)  # the next batch is read while the worker runs
+                timings["load_s"] += time.perf_counter() - now
+                now = time.perf_counter()
+                message = worker.receive(what)
+                timings["wait_s"] += time.perf_counter() - now
+                if upcoming is not None:  # the worker starts on the next batch while we handle these results
+                    worker.send(upcoming[1], _span(upcoming[0]))
+                now = time.perf_counter()
+                _check_results(message, set(ids), what)
+                done += len(ids)
+                if on_batch is not None:
+                    on_batch(message, done)
+                timings["collect_s"] += time.perf_counter() - now
+                current = upcoming
+        finally:
+            batches.close()  # stops the reader thread when the pass ends early
         timings["total_s"] = time.perf_counter() - mark
         readiness["__timings__"] = {key: round(value, 3) for key, value in timings.items()}
     return readiness
+
+
+def _span(ids: list[int]) -> str:
+    return f"records {ids[0]}–{ids[-1]}" if ids else "records"
+
+
+def _check_results(message: dict[str, Any], ids: set[int], what: str) -> None:
+    """Refuse results that are not ``[record id, value, error, stdout, token count]`` for records of this batch."""
+    results = message.get("results")
+    if results is None:
+        return
+    if not isinstance(results, dict) or not all(isinstance(entries, list) for entries in results.values()):
+        raise SandboxError(f"{what}: the sandbox sent something that is not a result")
+    for entries in results.values():
+        for entry in entries:
+            if not (type(entry) is list and len(entry) == 5 and type(entry[0]) is int and entry[0] in ids):
+                raise SandboxError(f"{what}: the sandbox sent a result for a record it was not given")
 
 
 @dataclass

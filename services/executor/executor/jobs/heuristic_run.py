@@ -7,16 +7,21 @@ marks the run finished and enqueues ``heuristic_statistics`` for the weak superv
 from __future__ import annotations
 
 import io
+import queue
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from shared_model.db import session_scope
+from shared_model.db import new_session, session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
 from shared_model.models import (
     Attribute,
@@ -38,6 +43,12 @@ from ..sandbox.backends import SandboxUnavailable
 
 MAX_LOG_LINES = 500
 MAX_LOG_CHARS = 200_000
+MAX_STREAMS = 12  # heuristics whose results are written while the pass runs (one connection each); the rest at the end
+STREAM_CHUNK_CHARS = 64 * 1024
+COPY_SQL = (
+    "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
+    " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN"
+)
 
 
 @dataclass
@@ -58,6 +69,19 @@ class RunState_:
     log_chars: int = 0
     learner_code: str | None = None  # an active learner's code (it runs on its own, not in the functions' pass)
     details: dict[str, Any] = field(default_factory=dict)
+    stream: _Stream | None = None
+
+    def hand_over(self, final: bool = False) -> None:
+        """Pass the collected rows to the stream once there are enough of them (all of them when ``final``)."""
+        if self.stream is None or self.rows.tell() < (1 if final else STREAM_CHUNK_CHARS):
+            return
+        self.stream.write(self.rows.getvalue())
+        self.rows = io.StringIO()
+
+    def drop_stream(self) -> None:
+        """The run failed: its transaction is rolled back now (the previous results stay, its locks go)."""
+        if self.stream is not None:
+            self.stream.abort()
 
     def log(self, line: str) -> None:
         if len(self.logs) >= MAX_LOG_LINES or self.log_chars > MAX_LOG_CHARS:
@@ -65,6 +89,60 @@ class RunState_:
         line = line[:5000]
         self.logs.append(line)
         self.log_chars += len(line)
+
+
+class _Stream(threading.Thread):
+    """One heuristic's results written WHILE the pass runs, in a transaction that commits only if the run succeeds.
+
+    The transaction deletes the previous results first; readers see them until the commit (MVCC), and a failed or
+    cancelled run rolls back, so the all-or-nothing rule holds while Postgres's per-row work (foreign-key checks,
+    indexes) overlaps the sandboxed pass instead of following it.
+    """
+
+    def __init__(self, state: RunState_) -> None:
+        super().__init__(name=f"store-{state.name}", daemon=True)
+        self.state = state
+        self.items: queue.Queue[str | Callable[[Session], None] | None] = queue.Queue()
+        self.failure: BaseException | None = None
+        self.committed = False
+
+    def write(self, rows: str) -> None:
+        self.items.put(rows)
+
+    def abort(self) -> None:
+        self.items.put(None)
+
+    def finish(self, finalize: Callable[[Session], None]) -> None:
+        """After the last rows: run ``finalize`` in the same transaction and commit."""
+        self.items.put(finalize)
+
+    def run(self) -> None:
+        session = new_session()
+        try:
+            session.execute(
+                delete(RecordLabelAssociation).where(
+                    RecordLabelAssociation.source_id == self.state.source_id,
+                    RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
+                )
+            )
+            cursor = session.connection().connection.cursor()
+            while True:
+                item = self.items.get()
+                if item is None:
+                    return
+                if isinstance(item, str):
+                    cursor.copy_expert(COPY_SQL, io.StringIO(item))
+                    continue
+                item(session)
+                session.commit()
+                self.committed = True
+                return
+        except BaseException as exc:  # noqa: BLE001 - reported by the job as the run's failure
+            self.failure = exc
+        finally:
+            if not self.committed:
+                session.rollback()
+            session.close()
 
 
 def _now_line(text: str) -> str:
@@ -109,6 +187,10 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             state.log(_now_line(f"started on {total} records"))
             run.logs = list(state.logs)
     last_flush = time.monotonic()
+    streamed = [states[spec.id] for spec in specs][:MAX_STREAMS]
+    for state in streamed:
+        state.stream = _Stream(state)
+        state.stream.start()
 
     def on_ready(readiness: dict[str, Any]) -> None:
         for run_id, info in readiness.items():
@@ -125,6 +207,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                 )
             if state.error:
                 state.log(_now_line(state.error))
+                state.drop_stream()
 
     def on_batch(message: dict[str, Any], done: int) -> None:
         nonlocal last_flush
@@ -137,6 +220,12 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                 for line in str(printed[run_id]).splitlines():
                     state.log(line)
             _collect(state, project_id, entries)
+            if state.stream is not None and state.stream.failure is not None:
+                state.error = f"storing the results failed: {state.stream.failure}"
+            if state.error or state.checker.invalid_count:
+                state.drop_stream()  # this run fails: stop writing its rows
+            else:
+                state.hand_over()
         message_text = f"{done}/{total} records"
         if time.monotonic() - last_flush > 1.0 or done >= total:
             last_flush = time.monotonic()
@@ -161,14 +250,17 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         for number, state in enumerate(learners):
             _run_learner(state, project_id, context.limits(FULL_LIMITS), ctx, number, len(learners))
     except JobCancelled:
+        _end_streams(streamed)
         _finish_all(states, RunState.CANCELLED, "cancelled")
         raise
     except (SandboxError, SandboxUnavailable) as exc:
+        _end_streams(streamed)
         for state in states.values():
             state.error = state.error or str(exc)
         _finish_failed(states)
         raise JobFailed(str(exc)) from exc
-    except Exception as exc:
+    except BaseException as exc:
+        _end_streams(streamed)
         for state in states.values():
             state.error = state.error or f"internal error of the executor: {type(exc).__name__}: {exc}"
         _finish_failed(states)
@@ -176,17 +268,30 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     seconds = time.monotonic() - started
     outcome: dict[str, Any] = {}
     store_started = time.monotonic()
-    for run_id, state in states.items():
+    for state in states.values():
         if state.error is None and state.checker.invalid_count:
             state.error = state.checker.summary()
+    for state in streamed:  # the streamed runs: the last rows, then finish in the same transaction (or roll back)
+        if state.error is None:
+            state.hand_over(final=True)
+            assert state.stream is not None
+            state.stream.finish(partial(_finalize, state=state, project_id=project_id, seconds=seconds))
+        else:
+            state.drop_stream()
+    buffered = [state for state in states.values() if state.error is None and state not in streamed]
+    # Each buffered run stores in its own transaction; several at once keep Postgres's cores busy.
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(buffered)))) as pool:
+        list(pool.map(lambda state: _store(state, project_id, seconds), buffered))
+    _end_streams(streamed, abort=False)
+    for state in streamed:
+        assert state.stream is not None
+        if state.error is None and not state.stream.committed:
+            state.error = f"storing the results failed: {state.stream.failure}"
+    for run_id, state in states.items():
         if state.error is None:
             outcome[run_id] = {"state": "FINISHED", "associations": state.row_count, "records": state.records_hit}
         else:
             outcome[run_id] = {"state": "FAILED", "error": state.error}
-    succeeded = [state for state in states.values() if state.error is None]
-    # Each run stores in its own transaction; several at once keep Postgres's cores busy (foreign-key checks dominate).
-    with ThreadPoolExecutor(max_workers=min(4, max(1, len(succeeded)))) as pool:
-        list(pool.map(lambda state: _store(state, project_id, seconds), succeeded))
     _finish_failed(states)
     failed = [s for s in states.values() if s.error]
     if failed:
@@ -194,6 +299,15 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     timings = readiness.get("__timings__", {})
     timings["store_s"] = round(time.monotonic() - store_started, 3)
     return {"runs": outcome, "seconds": round(seconds, 3), "timings": timings}
+
+
+def _end_streams(streamed: list[RunState_], abort: bool = True) -> None:
+    """Wait for the stream threads (rolling back the ones not yet finished when ``abort``)."""
+    for state in streamed:
+        if state.stream is not None:
+            if abort:
+                state.stream.abort()
+            state.stream.join()
 
 
 def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> None:
@@ -285,31 +399,33 @@ def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
         )
         state.rows.seek(0)
         cursor = session.connection().connection.cursor()
-        cursor.copy_expert(
-            "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
-            " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN",
-            state.rows,
-        )
-        run = session.get(HeuristicRun, state.run_id)
-        assert run is not None
-        state.log(_now_line(f"finished: {state.row_count} labels on {state.records_hit} records in {seconds:.2f} s"))
-        run.state = RunState.FINISHED
-        run.progress = 1.0
-        run.finished_at = datetime.now(UTC)
-        run.logs = list(state.logs)
-        run.details = {
-            "associations": state.row_count,
-            "records": state.records_hit,
-            "seconds": round(seconds, 3),
-            **state.details,
-        }
-        enqueue(
-            session,
-            kind="heuristic_statistics",
-            owner_service="weak_supervisor",
-            project_id=project_id,
-            parameters={"source_id": str(state.source_id), "labeling_task_id": str(state.task_id)},
-        )
+        cursor.copy_expert(COPY_SQL, state.rows)
+        _finalize(session, state, project_id, seconds)
+
+
+def _finalize(session: Session, state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
+    """Mark the run finished and ask for its statistics (in the transaction that stored its results)."""
+    run = session.get(HeuristicRun, state.run_id)
+    if run is None:
+        raise RuntimeError("the run was deleted while it ran")
+    state.log(_now_line(f"finished: {state.row_count} labels on {state.records_hit} records in {seconds:.2f} s"))
+    run.state = RunState.FINISHED
+    run.progress = 1.0
+    run.finished_at = datetime.now(UTC)
+    run.logs = list(state.logs)
+    run.details = {
+        "associations": state.row_count,
+        "records": state.records_hit,
+        "seconds": round(seconds, 3),
+        **state.details,
+    }
+    enqueue(
+        session,
+        kind="heuristic_statistics",
+        owner_service="weak_supervisor",
+        project_id=project_id,
+        parameters={"source_id": str(state.source_id), "labeling_task_id": str(state.task_id)},
+    )
 
 
 def _finish_failed(states: dict[str, RunState_]) -> None:

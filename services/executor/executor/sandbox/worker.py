@@ -204,6 +204,8 @@ class _Function:
         self.error: str | None = None
         self.fn: Any = None
         self.is_generator = False
+        self.failed = False  # raised once under stop_on_error: not applied any more
+        self.call = self.apply
         self.namespace: dict[str, Any] = {"__name__": "__user__", **namespace_extra}
         linecache.cache[self.filename] = (len(self.code), None, self.code.splitlines(True), self.filename)
         try:
@@ -225,6 +227,8 @@ class _Function:
             self.error = f"the code must define a function named {name}(record)"
             return
         self.is_generator = inspect.isgeneratorfunction(self.fn)
+        if not self.is_generator:
+            self.call = self.fn
 
     def apply(self, record: dict[str, Any]) -> Any:
         if self.mode == "ide":
@@ -277,48 +281,80 @@ def main() -> None:
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
     live = [f for f in functions if f.error is None]
     stop_on_error = bool(setup.get("stop_on_error"))
-    failed: set[str] = set()
     while True:
         batch = channel.read()
         if batch is None:
             break
-        value: Any
-        out: dict[str, list[Any]] = {f.id: [] for f in live}
-        printed_by: dict[str, list[str]] = {f.id: [] for f in live}
-        for record_id, data, blob, columns in batch["records"]:
+        records = _decode_raw(batch["raw"]) if "raw" in batch else batch["records"]
+        channel.write(_apply_batch(records, live, docs, text_attributes, token_counts, capture, per_record_stdout, stop_on_error))
+
+
+def _decode_raw(payload: bytes) -> list[tuple[int, dict[str, Any], None, list[str]]]:
+    """``COPY`` text lines ``id<TAB>json`` → records (the JSON never holds a raw tab or newline; backslashes are doubled)."""
+    text = payload.decode("utf-8")
+    if "\\" in text:
+        text = text.replace("\\\\", "\\")
+    loads = json.loads
+    records: list[tuple[int, dict[str, Any], None, list[str]]] = []
+    for line in text.split("\n"):
+        if line:
+            record_id, _, data = line.partition("\t")
+            records.append((int(record_id), loads(data), None, []))
+    return records
+
+
+def _apply_batch(
+    records: list[Any],
+    live: list[_Function],
+    docs: _Docs,
+    text_attributes: set[str],
+    token_counts: dict[str, str],
+    capture: _Capture,
+    per_record_stdout: bool,
+    stop_on_error: bool,
+) -> dict[str, Any]:
+    """Every live function on every record of one batch; abstentions (None, no output) are left out."""
+    out: dict[str, list[Any]] = {f.id: [] for f in live}
+    printed_by: dict[str, list[str]] = {f.id: [] for f in live}
+    calls = [(f, f.id, f.call, out[f.id], token_counts.get(f.id)) for f in live if not f.failed]
+    value: Any
+    for record_id, data, blob, columns in records:
+        record = data
+        if text_attributes:
             holder = _RecordDocs(docs, blob, columns)
-            record = dict(data)
             for name in text_attributes:
                 raw = record.get(name)
-                if isinstance(raw, str):
+                if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
-            for function in live:
-                if function.id in failed:
-                    continue
-                error = None
+        for function, function_id, call, results, count_attribute in calls:
+            if function.failed:
+                continue
+            error = None
+            try:
+                value = call(record)
+            except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
                 value = None
-                try:
-                    value = _convert(function.apply(record))
-                except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
-                    error = _user_traceback(exc, function.filename)
-                    if stop_on_error:
-                        failed.add(function.id)
-                if value is None and error is None and not per_record_stdout and not (capture.size or capture.dropped):
-                    continue  # abstained: nothing to send (the executor counts missing records as abstentions)
-                n_tokens = None
-                count_attribute = token_counts.get(function.id)
-                if count_attribute and error is None:
-                    field = record.get(count_attribute)
-                    n_tokens = len(field) if isinstance(field, LazyDoc) else None
-                printed = capture.take() if capture.size or capture.dropped else ""
-                if not per_record_stdout and printed:
-                    printed_by[function.id].append(printed)
-                    printed = ""
-                out[function.id].append([record_id, value, error, printed or None, n_tokens])
-        message: dict[str, Any] = {"results": out}
-        if not per_record_stdout:
-            message["stdout"] = {fid: "".join(parts) for fid, parts in printed_by.items() if parts}
-        channel.write(message)
+                error = _user_traceback(exc, function.filename)
+                if stop_on_error:
+                    function.failed = True
+            else:
+                if value is not None and type(value) is not str:
+                    value = _convert(value)
+            if value is None and error is None and not per_record_stdout and not (capture.size or capture.dropped):
+                continue  # abstained: nothing to send (the executor counts missing records as abstentions)
+            n_tokens = None
+            if count_attribute and error is None:
+                field = record.get(count_attribute)
+                n_tokens = len(field) if isinstance(field, LazyDoc) else None
+            printed = capture.take() if capture.size or capture.dropped else ""
+            if not per_record_stdout and printed:
+                printed_by[function_id].append(printed)
+                printed = ""
+            results.append([record_id, value, error, printed or None, n_tokens])
+    message: dict[str, Any] = {"results": out}
+    if not per_record_stdout:
+        message["stdout"] = {fid: "".join(parts) for fid, parts in printed_by.items() if parts}
+    return message
 
 
 if __name__ == "__main__":
