@@ -630,12 +630,20 @@ class Client:
         heuristics: Sequence[str] | None = None,
         min_confidence: float = 0.0,
         seed: int = 0,
+        extraction_model: str = "spans",
         wait: bool = True,
     ) -> dict[str, Any]:
         """Combine the task's selected heuristics (or ``heuristics``, ids or names) with a label model (``auto``,
-        ``refinery``, ``majority``, ``generative``, ``semi``); with ``wait``, the finished run with its summary."""
+        ``refinery``, ``majority``, ``generative``, ``semi``; extraction tasks: ``extraction_model`` ``spans`` or
+        ``hmm``); with ``wait``, the finished run with its summary."""
         task_id = self._task_id(labeling_task)
-        body: dict[str, Any] = {"labeling_task_id": task_id, "model": model, "min_confidence": min_confidence, "seed": seed}
+        body: dict[str, Any] = {
+            "labeling_task_id": task_id,
+            "model": model,
+            "min_confidence": min_confidence,
+            "seed": seed,
+            "extraction_model": extraction_model,
+        }
         if heuristics is not None:
             body["heuristic_ids"] = [self._heuristic_id(h) for h in heuristics]
         started = self._request("POST", self._p("/weak-supervision"), json=body)

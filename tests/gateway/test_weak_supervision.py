@@ -49,6 +49,10 @@ def test_run_statistics_and_errors(client: TestClient, project: dict[str, Any], 
         f"/api/v1/projects/{pid}/weak-supervision", json={"labeling_task_id": str(built.task_id), "model": "magic"}
     )
     assert bad_model.status_code == 422 and "model" in bad_model.json()["detail"]
+    bad_extraction = client.post(
+        f"/api/v1/projects/{pid}/weak-supervision", json={"labeling_task_id": str(built.task_id), "extraction_model": "crf"}
+    )
+    assert bad_extraction.status_code == 422 and "extraction_model" in bad_extraction.json()["detail"]
     stranger = client.post(
         f"/api/v1/projects/{pid}/weak-supervision",
         json={"labeling_task_id": str(built.task_id), "heuristic_ids": [str(uuid.uuid4())]},

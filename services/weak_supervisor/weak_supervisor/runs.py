@@ -18,13 +18,15 @@ from shared_model.db import session_scope
 from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
-from .extraction import aggregate_spans, token_precision
+from . import span_hmm
+from .extraction import AggregatedSpan, Spans, aggregate_spans, token_precision
 from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
 from .label_models.base import FloatArray
 from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
-from .store import BadRequest, TaskData, load_task, replace_weak_labels, training_record_ids
+from .store import BadRequest, TaskData, load_task, replace_weak_labels, token_counts, training_record_ids
 
 Progress = Callable[[float, str], None]
+EXTRACTION_MODELS = ("spans", "hmm")  # the reference's span aggregation; a BIO-tag HMM (span_hmm.py)
 
 
 def _no_progress(fraction: float, message: str) -> None:
@@ -54,8 +56,12 @@ def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("heuristic_ids must be heuristic ids") from exc
     if source_ids is not None and not source_ids:
         raise BadRequest("heuristic_ids is empty: choose at least one heuristic")
+    extraction_model = parameters.get("extraction_model") or "spans"
+    if extraction_model not in EXTRACTION_MODELS:
+        raise BadRequest(f"extraction_model must be one of {', '.join(EXTRACTION_MODELS)}, not {extraction_model!r}")
     return {
         "model": model,
+        "extraction_model": extraction_model,
         "min_confidence": min_confidence,
         "overrides": overrides,
         "source_ids": source_ids,
@@ -71,6 +77,20 @@ class Probabilities:
     labeled: NDArray[np.bool_]
 
 
+def _extraction_hmm(task: TaskData) -> tuple[list[AggregatedSpan], dict[str, Any]]:
+    """The HMM over BIO tags, fitted on the records some heuristic marked (the others hold no span either way)."""
+    assert task.spans is not None
+    rows = np.unique(task.spans.rows)
+    with session_scope() as session:
+        n_tokens, estimated = token_counts(session, task, rows)
+    new_row = np.searchsorted(rows, task.spans.rows)
+    local = Spans(new_row, task.spans.sources, task.spans.labels, task.spans.starts, task.spans.ends, task.spans.confidence)
+    found = span_hmm.fit_decode(local, n_tokens, len(task.source_ids), len(task.label_ids))
+    spans = [AggregatedSpan(int(rows[s.row]), s.label, s.start, s.end, s.confidence) for s in found]
+    details = {"model": "hmm", "records_fitted": int(len(rows)), "token_counts_estimated": estimated}
+    return spans, details
+
+
 def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...], Probabilities | None]:
     """Fit and return (details, (rows, labels, confidence, starts, ends), probabilities of classification runs)."""
     overrides = {task.source_ids.index(s): p for s, p in options["overrides"].items() if s in task.source_ids}
@@ -80,10 +100,14 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
     model_options = ModelOptions(precision_overrides=overrides, seed=options["seed"])
     if task.is_extraction:
         assert task.spans is not None and task.manual_spans is not None
-        precision = token_precision(task.spans, task.manual_spans, len(task.source_ids), len(task.label_ids))
-        if len(task.manual_spans) == 0:
-            precision[:] = 0.8
-        spans = aggregate_spans(task.spans, precision, overrides)
+        if options["extraction_model"] == "hmm":
+            spans, details = _extraction_hmm(task)
+        else:
+            precision = token_precision(task.spans, task.manual_spans, len(task.source_ids), len(task.label_ids))
+            if len(task.manual_spans) == 0:
+                precision[:] = 0.8
+            spans = aggregate_spans(task.spans, precision, overrides)
+            details = {"model": "spans", "note": "the reference's span aggregation"}
         arrays = (
             np.asarray([s.row for s in spans], dtype=np.int64),
             np.asarray([s.label for s in spans], dtype=np.int64),
@@ -91,7 +115,7 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
             np.asarray([s.start for s in spans], dtype=np.int64),
             np.asarray([s.end for s in spans], dtype=np.int64),
         )
-        return {"model": "refinery", "note": "extraction uses the reference's span aggregation"}, arrays, None
+        return details, arrays, None
     if task.task_type == TaskType.MULTILABEL_CLASSIFICATION:
         proba, details = fit_predict_multilabel(task.votes, task.manual, model_options)
         rows, labels = np.nonzero(proba >= details["threshold"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import srsly
 from numpy.typing import NDArray
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -197,6 +199,38 @@ def replace_weak_labels(
     finally:
         conn.close()
     return len(rows)
+
+
+def token_counts(session: Session, task: TaskData, rows: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
+    """Tokens of the task's attribute per record row (``rows``), read from the stored DocBins' ``lengths`` without
+    spaCy; a record not tokenized yet counts up to its last span's end. Returns the counts and how many fell back."""
+    attribute = session.scalar(
+        text("SELECT a.name FROM labeling_task t JOIN attribute a ON a.id = t.attribute_id WHERE t.id = :t"), {"t": task.task_id}
+    )
+    ends = np.zeros(task.votes.n_records, dtype=np.int64)
+    if task.spans is not None and len(task.spans):
+        np.maximum.at(ends, task.spans.rows, task.spans.ends)
+    counts = ends[rows].copy()
+    found = np.zeros(len(rows), dtype=bool)
+    position = {int(record): i for i, record in enumerate(task.record_ids[rows])}
+    if attribute is not None and len(rows):
+        conn = raw_connection()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT record_id, columns, bytes FROM record_tokenized WHERE project_id = %s AND record_id = ANY(%s)",
+                    (str(task.project_id), [int(r) for r in task.record_ids[rows]]),
+                )
+                for record_id, columns, blob in cursor:
+                    if attribute not in columns:
+                        continue
+                    lengths = np.frombuffer(srsly.msgpack_loads(zlib.decompress(bytes(blob)))["lengths"], dtype="<i4")
+                    i = position[int(record_id)]
+                    counts[i] = max(int(lengths[columns.index(attribute)]), int(counts[i]))
+                    found[i] = True
+        finally:
+            conn.close()
+    return counts, int((~found).sum())
 
 
 def training_record_ids(session: Session, source_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[int]]:

@@ -26,6 +26,10 @@ class WeakSupervisionIn(BaseModel):
     model: Literal["auto", "refinery", "majority", "generative", "semi", "dawid_skene", "semi_em"] = Field(
         "auto", description="label model; docs/weak-supervision.md explains each and when it wins"
     )
+    extraction_model: Literal["spans", "hmm"] = Field(
+        "spans",
+        description="extraction tasks: the reference's span aggregation (spans) or a hidden Markov model over BIO tags (hmm)",
+    )
     heuristic_ids: list[uuid.UUID] | None = Field(None, description="default: the task's selected heuristics")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="no label is written below this confidence")
     precision_overrides: dict[uuid.UUID, float] = Field(default_factory=dict, description="heuristic id → precision")
