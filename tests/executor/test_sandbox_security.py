@@ -298,3 +298,22 @@ def uuid_of(project: dict[str, Any]) -> Any:
     import uuid
 
     return uuid.UUID(project["id"])
+
+
+def test_forged_results_for_other_records_are_refused(executor: str, project: dict[str, Any]) -> None:
+    with get_engine().connect() as conn:
+        other = conn.execute(text("SELECT id FROM record WHERE data->>'text' = :s"), {"s": SECRET}).scalar_one()
+    body = run(
+        executor,
+        project,
+        f"""
+        import json, os, struct
+        frame = json.dumps({{"results": {{"ide": [[{other}, "spam", None, None, None]]}}}}).encode()
+        for fd in range(3, 64):  # the worker's result pipe is one of these: write a frame of our own into it
+            try:
+                os.write(fd, struct.pack(">I", len(frame)) + frame)
+            except OSError:
+                pass
+        """,
+    )
+    assert body["error"] is not None and "a record it was not given" in body["error"]

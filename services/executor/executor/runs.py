@@ -176,7 +176,7 @@ class _CopyBatcher:
         self.parts, self.rows = [], 0
 
 
-def raw_record_batches(project_id: uuid.UUID, size: int) -> Iterator[RawBatch]:
+def raw_record_batches(project_id: uuid.UUID, size: int) -> Generator[RawBatch, None, None]:
     """All records of the project in id order, streamed by one ``COPY`` in a reader thread while the caller works.
 
     The JSON is not decoded here: the sandboxed worker does that (``data::text`` never holds a raw tab or newline, so
@@ -253,7 +253,7 @@ def run_functions(
     per_record_stdout: bool = False,
     stop_on_error: bool = False,
     token_counts: dict[str, str] | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     poll: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``specs`` in ONE sandboxed worker over the records; returns the worker's per-function readiness.
@@ -283,15 +283,16 @@ def run_functions(
             on_ready(readiness)
         if not any(isinstance(info, dict) and info.get("error") is None for info in readiness.values()):
             return readiness
+        size = batch_size or BATCH_SIZE
         done = 0
         timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
         batches: Generator[tuple[list[int], Any], None, None]
         if record_ids is None and not with_docs:
-            batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, batch_size))
+            batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, size))
         else:
             batches = (
                 ([row[0] for row in rows], {"records": rows})
-                for rows in record_batches(context.project_id, record_ids, with_docs, batch_size)
+                for rows in record_batches(context.project_id, record_ids, with_docs, size)
             )
         mark = time.perf_counter()
         try:

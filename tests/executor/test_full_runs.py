@@ -1,0 +1,171 @@
+"""Full heuristic runs in-process on the real database and the real (bwrap) sandbox, with small batches so that the
+streamed paths are exercised: records read by one COPY and decoded in the sandbox, results written while the pass
+runs and committed only when the run succeeds."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from executor import runs
+from shared_model.db import session_scope
+from shared_model.jobs import JobContext, JobFailed, enqueue
+from shared_model.models import (
+    HeuristicRun,
+    HeuristicType,
+    InformationSource,
+    Job,
+    RecordLabelAssociation,
+    RunState,
+)
+
+from .factory import Data, add_records, add_task, new_project
+
+job_module = importlib.import_module("executor.jobs.heuristic_run")  # the module (the package exports the function)
+
+# Values that COPY's text format escapes or that JSON escapes: they must reach the user's code exactly.
+TEXTS = [
+    "back\\slash and \\\\ two",
+    "tab\there",
+    "line\nbreak\r\nand return",
+    'quote " and \\" escaped',
+    "unicode ü € 😀 \u2028",
+    "literal \\n and \\t and \\N",
+    "plain",
+]
+N = len(TEXTS) * 3  # several batches of 4
+
+
+@pytest.fixture()
+def data(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Data:
+    monkeypatch.setattr(runs, "BATCH_SIZE", 4)
+    monkeypatch.setattr(job_module, "STREAM_CHUNK_CHARS", 1)  # hand every batch's rows to the stream at once
+    project_id = new_project("full runs")
+    data = add_records(project_id, [TEXTS[i % len(TEXTS)] for i in range(N)], extra={"meta": {"path": 'C:\\x\t"y"'}})
+    add_task(data, "kind", ["exact", "other"])
+    return data
+
+
+def create(data: Data, name: str, code: str) -> uuid.UUID:
+    with session_scope() as session:
+        source = InformationSource(
+            project_id=data.project_id,
+            labeling_task_id=data.tasks["kind"],
+            type=HeuristicType.LABELING_FUNCTION,
+            name=name,
+            source_code=code,
+        )
+        session.add(source)
+        session.flush()
+        return source.id
+
+
+def full_run(data: Data, *sources: uuid.UUID) -> tuple[dict[str, Any] | None, str | None]:
+    """One job over ``sources`` (the job handler in this process); (result, failure)."""
+    with session_scope() as session:
+        run_ids = []
+        for source_id in sources:
+            source = session.get(InformationSource, source_id)
+            assert source is not None
+            run = HeuristicRun(project_id=data.project_id, source_id=source_id, source_code=source.source_code)
+            session.add(run)
+            session.flush()
+            run_ids.append(str(run.id))
+        # an owner no service claims: this test runs the handler itself
+        job = enqueue(session, kind="heuristic_run", owner_service="in-process-test", project_id=data.project_id,
+                      parameters={"run_ids": run_ids})  # fmt: skip
+        session.flush()
+        job_id = job.id
+    with session_scope() as session:
+        claimed = session.get(Job, job_id)
+        assert claimed is not None
+    try:
+        return job_module.heuristic_run(JobContext(claimed, min_interval_s=0.0)), None
+    except JobFailed as exc:
+        return None, str(exc)
+
+
+def results(source_id: uuid.UUID) -> list[tuple[uuid.UUID, int, uuid.UUID]]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(RecordLabelAssociation.id, RecordLabelAssociation.record_id, RecordLabelAssociation.label_id)
+            .where(RecordLabelAssociation.source_id == source_id)
+            .order_by(RecordLabelAssociation.record_id)
+        ).tuples()
+        return list(rows)
+
+
+def last_state(source_id: uuid.UUID) -> tuple[RunState, str | None]:
+    with session_scope() as session:
+        run = session.scalars(
+            select(HeuristicRun).where(HeuristicRun.source_id == source_id).order_by(HeuristicRun.created_at.desc())
+        ).first()
+        assert run is not None
+        return run.state, run.error
+
+
+EXACT = f"""TEXTS = {TEXTS!r}
+
+def lf(record):
+    ok = record["text"].text in TEXTS and record["meta"] == {{"path": "C:\\\\x\\t\\"y\\""}}
+    return "exact" if ok else "other"
+"""
+
+
+def test_records_reach_the_code_exactly_and_results_replace_only_on_success(data: Data) -> None:
+    exact = create(data, "exact", EXACT)
+    result, failure = full_run(data, exact)
+    assert failure is None and result is not None
+    first = results(exact)
+    assert [(record_id, label) for _, record_id, label in first] == [(r, data.labels["kind"]["exact"]) for r in data.record_ids]
+    assert last_state(exact)[0] == RunState.FINISHED
+
+    # A later run that fails on the last batch, after earlier batches were written: the first run's rows stay.
+    late = data.record_ids[-1]
+    with session_scope() as session:
+        source = session.get(InformationSource, exact)
+        assert source is not None
+        source.source_code = (
+            f'def lf(record):\n    if record["id"] == {N - 1}:\n        raise ValueError("late")\n    return "other"\n'
+        )
+    result, failure = full_run(data, exact)
+    assert failure is not None
+    state, error = last_state(exact)
+    assert state == RunState.FAILED and error is not None and f"record {late}" in error and "ValueError: late" in error
+    assert results(exact) == first
+
+    # Invalid results on a middle batch fail the run the same way.
+    with session_scope() as session:
+        source = session.get(InformationSource, exact)
+        assert source is not None
+        source.source_code = f'def lf(record):\n    return "eggs" if record["id"] == {N // 2} else "other"\n'
+    _, failure = full_run(data, exact)
+    assert failure is not None and "unknown label 'eggs'" in failure
+    assert results(exact) == first
+
+
+def test_more_heuristics_than_streams_and_a_failing_neighbour(data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(job_module, "MAX_STREAMS", 1)  # the first streams, the others are stored after the pass
+    every = create(data, "every", 'def lf(record):\n    return "other"\n')
+    plain = create(data, "plain", 'def lf(record):\n    return "exact" if record["text"].text == "plain" else None\n')
+    broken = create(data, "broken", "def lf(record):\n    return 1 / 0\n")
+    result, failure = full_run(data, every, plain, broken)
+    assert failure is not None and "broken" in failure and "every" not in failure
+    assert len(results(every)) == N
+    assert [record_id for _, record_id, _ in results(plain)] == data.record_ids[len(TEXTS) - 1 :: len(TEXTS)]
+    assert results(broken) == []
+    assert [last_state(s)[0] for s in (every, plain, broken)] == [RunState.FINISHED, RunState.FINISHED, RunState.FAILED]
+
+
+def test_raw_batches_cut_the_copy_stream_into_whole_records(data: Data) -> None:
+    batches = list(runs.raw_record_batches(data.project_id, 4))
+    assert [b.ids for b in batches] == [data.record_ids[i : i + 4] for i in range(0, N, 4)]
+    assert all(b.payload.endswith(b"\n") and b.payload.count(b"\n") == len(b.ids) for b in batches)
+    # stopping early ends the reader thread (the generator's cleanup joins it)
+    stream = runs.raw_record_batches(data.project_id, 2)
+    assert next(stream).ids == data.record_ids[:2]
+    stream.close()
