@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     upload_max_columns: int = Field(default=500, description="Most columns an uploaded file may have.")
     upload_chunk_rows: int = Field(default=50_000, description="Rows read and loaded per chunk on upload.")
 
+    tokenizer_processes: int = Field(
+        default=0, description="Worker processes of a big tokenize job: 0 = min(2, CPU count); 1 = in the service process."
+    )
+    tokenizer_process_min_records: int = Field(
+        default=20_000, description="Tokenize jobs with fewer stale records run in the service process."
+    )
+
     job_heartbeat_s: float = Field(default=5.0, description="How often a running job's service beats.")
     job_stale_after_s: float = Field(default=60.0, description="A running job silent this long is stale.")
     job_max_attempts: int = Field(default=2, description="Attempts before a stale job is failed.")

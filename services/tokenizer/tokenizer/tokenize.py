@@ -11,28 +11,31 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import queue
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
-from spacy.language import Language
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shared_model.db import dsn
 from shared_model.models import DataType, Project, Record, RecordTokenized
+from shared_model.settings import get_settings
 
+from .chunks import encode_chunk
 from .docbin import DocBinEncoder, decode, token_rows
 from .pipelines import get_nlp
+from .workers import Pending, WorkerPool
 
 log = logging.getLogger("tokenizer")
 
 CHUNK_RECORDS = 5000
-PIPE_BATCH = 1000
 
 _nlp_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -106,35 +109,18 @@ def _upsert_sql() -> str:
     )
 
 
-def encode_records(nlp: Language, encoder: DocBinEncoder, rows: list[tuple[Any, ...]], n_columns: int) -> list[tuple[int, bytes]]:
-    """Tokenize a chunk of ``(record_id, text, text, …)`` rows with ``nlp.pipe``; one DocBin per record."""
-    texts = (value if value is not None else "" for row in rows for value in row[1:])
-    docs = nlp.pipe(texts, batch_size=PIPE_BATCH)
-    out: list[tuple[int, bytes]] = []
-    if n_columns == 1:
-        for row, doc in zip(rows, docs, strict=True):
-            out.append((row[0], encoder.encode((doc,))))
-        return out
-    for row in rows:
-        out.append((row[0], encoder.encode([next(docs) for _ in range(n_columns)])))
-    return out
-
-
-def _copy_payload(encoded: list[tuple[int, bytes]]) -> io.BytesIO:
-    # COPY text format: bytea as hex, its backslash escaped for COPY
-    return io.BytesIO("".join(f"{rid}\t\\\\x{data.hex()}\n" for rid, data in encoded).encode("ascii"))
-
-
 class _Pipeline:
-    """Reader thread → tokenizing caller → writer thread, each on its own connection, so I/O overlaps spaCy."""
+    """Reader thread → encoding (here or in worker processes) → writer thread; reader and writer each on their own
+    connection, so reading and writing overlap tokenizing."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, chunk_records: int) -> None:
         self.target = target
+        self.chunk_records = chunk_records
         self.params = _params(target)
         self.failure: list[BaseException] = []
         self.stop = threading.Event()
         self.chunks: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
-        self.encoded: queue.Queue[list[tuple[int, bytes]] | None] = queue.Queue(maxsize=2)
+        self.encoded: queue.Queue[tuple[bytes, int] | None] = queue.Queue(maxsize=2)
         self.written = 0
         self.written_lock = threading.Lock()
 
@@ -147,6 +133,15 @@ class _Pipeline:
                 continue
         return False
 
+    def next_chunk(self) -> list[tuple[Any, ...]] | None:
+        """The next chunk read, or None at the end (or when a reader or writer failure stopped the pipeline)."""
+        while True:
+            try:
+                return self.chunks.get(timeout=0.2)
+            except queue.Empty:
+                if self.stop.is_set():
+                    return None
+
     def read(self) -> None:
         try:
             conn = psycopg2.connect(dsn())
@@ -156,7 +151,7 @@ class _Pipeline:
                 after = 0
                 with conn.cursor() as cursor:
                     while not self.stop.is_set():
-                        cursor.execute(sql, {**self.params, "after": after, "n": CHUNK_RECORDS})
+                        cursor.execute(sql, {**self.params, "after": after, "n": self.chunk_records})
                         rows = cursor.fetchall()
                         if not rows:
                             break
@@ -181,18 +176,19 @@ class _Pipeline:
                     upsert = _upsert_sql()
                     while True:
                         try:
-                            batch = self.encoded.get(timeout=0.2)
+                            item = self.encoded.get(timeout=0.2)
                         except queue.Empty:
                             if self.stop.is_set():
                                 return
                             continue
-                        if batch is None:
+                        if item is None:
                             return
-                        cursor.copy_expert("COPY tokenize_stage (record_id, bytes) FROM STDIN", _copy_payload(batch))
+                        payload, count = item
+                        cursor.copy_expert("COPY tokenize_stage (record_id, bytes) FROM STDIN", io.BytesIO(payload))
                         cursor.execute(upsert, self.params)
                         conn.commit()
                         with self.written_lock:
-                            self.written += len(batch)
+                            self.written += count
             finally:
                 conn.close()
         except BaseException as exc:  # noqa: BLE001 - re-raised by the job
@@ -200,10 +196,34 @@ class _Pipeline:
             self.stop.set()
 
 
-def tokenize_stale_records(target: Target, progress: Callable[[int, int], None]) -> int:
-    """Tokenize every record of ``target`` lacking an up-to-date DocBin; returns how many were stored.
+def worker_processes(total: int) -> int:
+    """How many worker processes a job of ``total`` records uses; 1 = none, tokenizing in the service process."""
+    settings = get_settings()
+    wanted = settings.tokenizer_processes or min(2, os.cpu_count() or 1)
+    return 1 if total < settings.tokenizer_process_min_records else max(1, wanted)
 
-    ``progress(done, total)`` is called after each chunk (it may raise to cancel).
+
+@dataclass
+class TokenizeRun:
+    """What a tokenize run did: records stored, worker processes used (1 = none) and chunks they encoded."""
+
+    stored: int = 0
+    processes: int = 1
+    worker_chunks: int = 0
+
+
+def tokenize_stale_records(
+    target: Target,
+    progress: Callable[[int, int], None],
+    *,
+    chunk_records: int = CHUNK_RECORDS,
+    encode_while_starting: bool = True,
+) -> TokenizeRun:
+    """Tokenize every record of ``target`` lacking an up-to-date DocBin.
+
+    Each chunk of records is one transaction. ``progress(done, total)`` is called after each chunk (it may raise to
+    cancel). Big jobs encode in worker processes (see :mod:`tokenizer.workers`); while none is ready yet, this
+    process encodes (unless ``encode_while_starting`` is false).
     """
     nlp = get_nlp(target.tokenizer)
     conn = psycopg2.connect(dsn())
@@ -213,33 +233,67 @@ def tokenize_stale_records(target: Target, progress: Callable[[int, int], None])
     finally:
         conn.close()
     if total == 0:
-        return 0
+        return TokenizeRun()
+    processes = worker_processes(total)
+    run = TokenizeRun(processes=processes)
+    pool = WorkerPool(target.tokenizer, processes) if processes > 1 else None
     encoder = DocBinEncoder(nlp)
     lock = nlp_lock(target.tokenizer)
-    pipeline = _Pipeline(target)
+    n_columns = len(target.columns)
+    pipeline = _Pipeline(target, chunk_records)
     reader = threading.Thread(target=pipeline.read, name="tokenize-read", daemon=True)
     writer = threading.Thread(target=pipeline.write, name="tokenize-write", daemon=True)
     reader.start()
     writer.start()
+    pending: deque[Pending] = deque()
+
+    def hand_over_oldest() -> bool:
+        done = pending.popleft()
+        return pipeline._put(pipeline.encoded, (done.result(), done.count))
+
     try:
-        while True:
-            rows = pipeline.chunks.get()
-            if rows is None:
+        while (rows := pipeline.next_chunk()) is not None:
+            if pool is not None:
+                pool.check()
+            item: Pending | None = None
+            while item is None:
+                item = pool.submit(rows, n_columns) if pool is not None else None
+                if item is not None:
+                    run.worker_chunks += 1
+                elif pool is not None and not encode_while_starting and not pool.any_ready():
+                    pool.wait_ready()
+                elif pool is None or not pool.any_ready():
+                    with lock:
+                        item = Pending(len(rows), encode_chunk(nlp, encoder, rows, n_columns))
+                elif not hand_over_oldest():  # every ready worker is busy: wait for the oldest chunk
+                    break
+            if item is None:
                 break
-            with lock:
-                encoded = encode_records(nlp, encoder, rows, len(target.columns))
-            if not pipeline._put(pipeline.encoded, encoded):
+            pending.append(item)
+            while pending and pending[0].done():
+                if not hand_over_oldest():
+                    break
+            if pipeline.stop.is_set():
                 break
             progress(pipeline.written, total)
+        while pending and not pipeline.stop.is_set():
+            hand_over_oldest()
         pipeline._put(pipeline.encoded, None)
         writer.join()
+        if pool is not None:
+            pool.close()
+    except BaseException:
+        if pool is not None:
+            pool.close(kill=True)
+        raise
     finally:
         pipeline.stop.set()
         reader.join(5)
         writer.join(30)
     if pipeline.failure:
         raise pipeline.failure[0]
-    return pipeline.written
+    run.stored = pipeline.written
+    return run
 
 
 def tokenize_record(session: Session, record_id: int) -> RecordTokenized:

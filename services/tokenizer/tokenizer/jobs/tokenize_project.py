@@ -10,6 +10,7 @@ from shared_model.jobs import JobContext, JobFailed
 
 from ..pipelines import UnknownTokenizer
 from ..tokenize import NotFound, project_target, tokenize_stale_records
+from ..workers import WorkerCrashed
 
 
 def run_tokenize_project(ctx: JobContext) -> dict[str, Any]:
@@ -27,8 +28,15 @@ def run_tokenize_project(ctx: JobContext) -> dict[str, Any]:
         def progress(done: int, total: int) -> None:
             ctx.progress(done / max(total, 1), f"tokenized {done} of {total} records")
 
-        done = tokenize_stale_records(target, progress)
-    except (UnknownTokenizer, NotFound) as exc:
+        run = tokenize_stale_records(target, progress)
+    except (UnknownTokenizer, NotFound, WorkerCrashed) as exc:
         raise JobFailed(str(exc)) from None
     seconds = time.perf_counter() - started
-    return {"tokenized": done, "tokenizer": target.tokenizer, "columns": target.columns, "seconds": round(seconds, 3)}
+    return {
+        "tokenized": run.stored,
+        "tokenizer": target.tokenizer,
+        "columns": target.columns,
+        "seconds": round(seconds, 3),
+        "processes": run.processes,
+        "worker_chunks": run.worker_chunks,
+    }

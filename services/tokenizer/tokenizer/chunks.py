@@ -1,0 +1,33 @@
+"""One chunk of records → the COPY payload of their DocBins: the work a tokenize job does in or beside the service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from spacy.language import Language
+
+from .docbin import DocBinEncoder
+
+PIPE_BATCH = 1000
+
+Row = Sequence[Any]  # (record_id, text, text, …): one text per TEXT attribute, None for a missing value
+
+
+def encode_records(nlp: Language, encoder: DocBinEncoder, rows: Sequence[Row], n_columns: int) -> list[tuple[int, bytes]]:
+    """Tokenize a chunk of ``(record_id, text, text, …)`` rows with ``nlp.pipe``; one DocBin per record."""
+    texts = (value if value is not None else "" for row in rows for value in row[1:])
+    docs = nlp.pipe(texts, batch_size=PIPE_BATCH)
+    if n_columns == 1:
+        return [(row[0], encoder.encode((doc,))) for row, doc in zip(rows, docs, strict=True)]
+    return [(row[0], encoder.encode([next(docs) for _ in range(n_columns)])) for row in rows]
+
+
+def copy_payload(encoded: Sequence[tuple[int, bytes]]) -> bytes:
+    """``record_id<TAB>bytes`` lines in COPY text format: bytea as hex, its backslash escaped for COPY."""
+    return "".join([f"{rid}\t\\\\x{data.hex()}\n" for rid, data in encoded]).encode("ascii")
+
+
+def encode_chunk(nlp: Language, encoder: DocBinEncoder, rows: Sequence[Row], n_columns: int) -> bytes:
+    """The COPY payload (``record_id``, DocBin) of a chunk of rows."""
+    return copy_payload(encode_records(nlp, encoder, rows, n_columns))

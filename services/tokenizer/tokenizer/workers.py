@@ -1,0 +1,310 @@
+"""Worker processes for big tokenize jobs: tokenizing and DocBin encoding beside the service process.
+
+Tokenizing is Python-bound, one core per process. A big job starts a few workers
+(``python -m tokenizer.workers <tokenizer> <service pid>``), each loading the pipeline once; the service process reads
+the next chunk and writes the previous one meanwhile. On a worker's stdin/stdout travel frames of an 8-byte length
+and a pickle (both ends are this module): the worker answers ``("ready", pid)`` or ``("error", reason)`` once, then one
+``("chunk", copy_payload)`` per ``(rows, n_columns)`` request, in order. It exits at the end of its input and dies
+with the service (Linux parent-death signal; elsewhere its next read ends).
+
+This module imports no spaCy at top level, so a worker can keep optional heavy imports out before loading it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import os
+import pickle
+import queue
+import re
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Sequence
+from typing import IO, Any
+
+FRAME = struct.Struct(">Q")
+BLANK_NAME = re.compile(r"^[a-z]{2,3}$")  # a language code: spacy.blank, which never needs torch
+STOP_TIMEOUT_S = 10.0
+
+
+class WorkerCrashed(RuntimeError):
+    """A worker process died or failed; the job fails with this reason."""
+
+
+def write_frame(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(FRAME.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next frame's object; EOFError when the other end closed."""
+    head = stream.read(FRAME.size)
+    if len(head) < FRAME.size:
+        raise EOFError
+    (size,) = FRAME.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - frames come from this module in a process we started
+
+
+def exit_reason(pid: int, returncode: int | None) -> str:
+    if returncode is None:
+        return f"tokenizer worker process {pid} stopped answering"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"tokenizer worker process {pid} was killed by {name}"
+    return f"tokenizer worker process {pid} exited with code {returncode}"
+
+
+class Pending:
+    """A chunk of records being encoded: its COPY payload once ready, or the reason it never will be."""
+
+    def __init__(self, count: int, payload: bytes | None = None) -> None:
+        self.count = count
+        self.payload = payload
+        self.error: str | None = None
+        self.event = threading.Event()
+        if payload is not None:
+            self.event.set()
+
+    def resolve(self, payload: bytes) -> None:
+        self.payload = payload
+        self.event.set()
+
+    def fail(self, reason: str) -> None:
+        self.error = reason
+        self.event.set()
+
+    def done(self) -> bool:
+        return self.event.is_set()
+
+    def result(self) -> bytes:
+        """The payload, waiting for it; raises :class:`WorkerCrashed` when its worker failed."""
+        self.event.wait()
+        if self.error is not None:
+            raise WorkerCrashed(self.error)
+        assert self.payload is not None
+        return self.payload
+
+
+class Worker:
+    """One worker process and the thread that receives its answers (resolving its chunks in order)."""
+
+    def __init__(self, tokenizer: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tokenizer.workers", tokenizer, str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        self.pid = self.process.pid
+        self.in_flight: deque[Pending] = deque()
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.failure: str | None = None
+        self.closing = False
+        self.receiver = threading.Thread(target=self._receive, name=f"tokenize-worker-{self.pid}", daemon=True)
+        self.receiver.start()
+
+    def _receive(self) -> None:
+        assert self.process.stdout is not None
+        try:
+            while True:
+                kind, value = read_frame(self.process.stdout)
+                if kind == "ready":
+                    self.ready.set()
+                elif kind == "chunk":
+                    with self.lock:
+                        pending = self.in_flight.popleft()
+                    pending.resolve(value)
+                else:
+                    self._fail(f"tokenizer worker process {self.pid} failed: {value}")
+                    return
+        except (EOFError, OSError, pickle.UnpicklingError):
+            if not self.closing:
+                try:
+                    code: int | None = self.process.wait(5)
+                except subprocess.TimeoutExpired:
+                    code = None
+                self._fail(exit_reason(self.pid, code))
+
+    def _fail(self, reason: str) -> None:
+        with self.lock:
+            self.failure = self.failure or reason
+            lost = list(self.in_flight)
+            self.in_flight.clear()
+        for pending in lost:
+            pending.fail(reason)
+
+    def check(self) -> None:
+        """Raise :class:`WorkerCrashed` when this worker failed or exited."""
+        if self.failure is not None:
+            raise WorkerCrashed(self.failure)
+        code = self.process.poll()
+        if code is not None and not self.closing:
+            raise WorkerCrashed(exit_reason(self.pid, code))
+
+    def submit(self, rows: Sequence[Sequence[Any]], n_columns: int) -> Pending:
+        pending = Pending(len(rows))
+        with self.lock:
+            if self.failure is not None:
+                raise WorkerCrashed(self.failure)
+            self.in_flight.append(pending)
+        assert self.process.stdin is not None
+        try:
+            write_frame(self.process.stdin, (rows, n_columns))
+        except OSError:
+            self.receiver.join(STOP_TIMEOUT_S)
+            raise WorkerCrashed(self.failure or exit_reason(self.pid, self.process.poll())) from None
+        return pending
+
+    def stop(self, kill: bool) -> None:
+        """End the process: at the end of its input, or killed at once."""
+        self.closing = True
+        if kill:
+            self.process.kill()
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.receiver.join(STOP_TIMEOUT_S)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+class WorkerPool:
+    """The worker processes of one job; a context manager that ends them all (killed when the job raised)."""
+
+    def __init__(self, tokenizer: str, processes: int, max_in_flight: int = 2) -> None:
+        self.max_in_flight = max_in_flight
+        self.workers: list[Worker] = []
+        try:
+            for _ in range(processes):
+                self.workers.append(Worker(tokenizer))
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.close(kill=exc_type is not None)
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers]
+
+    def check(self) -> None:
+        """Raise :class:`WorkerCrashed` when any worker failed or exited."""
+        for worker in self.workers:
+            worker.check()
+
+    def any_ready(self) -> bool:
+        return any(worker.ready.is_set() for worker in self.workers)
+
+    def wait_ready(self, timeout_s: float = 0.05) -> None:
+        """Wait a moment for a worker to get ready; raises :class:`WorkerCrashed` when one failed meanwhile."""
+        self.workers[0].ready.wait(timeout_s)
+        self.check()
+
+    def submit(self, rows: Sequence[Sequence[Any]], n_columns: int) -> Pending | None:
+        """Hand a chunk to the least busy ready worker; None when every ready worker has enough queued."""
+        free = [w for w in self.workers if w.ready.is_set() and len(w.in_flight) < self.max_in_flight]
+        if not free:
+            return None
+        return min(free, key=lambda w: len(w.in_flight)).submit(rows, n_columns)
+
+    def close(self, kill: bool = False) -> None:
+        """End every worker: idle ones at the end of their input, the rest (still starting, or ``kill``) at once."""
+        for worker in self.workers:
+            worker.closing = True
+            if kill or not worker.ready.is_set():
+                worker.process.kill()
+        for worker in self.workers:
+            worker.stop(kill or not worker.ready.is_set())
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when the service (the thread that started it) ends; exit if it already has."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _read_requests(stdin: IO[bytes], requests: queue.SimpleQueue[bytes | None]) -> None:
+    """Drain stdin as requests arrive, so the service never blocks writing the next chunk while this one encodes."""
+    try:
+        while True:
+            head = stdin.read(FRAME.size)
+            if len(head) < FRAME.size:
+                break
+            (size,) = FRAME.unpack(head)
+            data = stdin.read(size)
+            if len(data) < size:
+                break
+            requests.put(data)
+    finally:
+        requests.put(None)
+
+
+def main(argv: list[str]) -> int:
+    """The worker process: load the pipeline once, then encode chunks from stdin to stdout until stdin ends."""
+    tokenizer, parent = argv[0], int(argv[1])
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C on the service's terminal is the service's to handle
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must not corrupt the frames
+    if BLANK_NAME.match(tokenizer):
+        # thinc imports torch when installed (seconds, ~200 MB); a blank pipeline never uses it
+        sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
+    try:
+        from .chunks import encode_chunk
+        from .docbin import DocBinEncoder
+        from .pipelines import get_nlp
+
+        nlp = get_nlp(tokenizer)
+        encoder = DocBinEncoder(nlp)
+    except Exception as exc:  # noqa: BLE001 - reported to the service, which fails the job with it
+        write_frame(stdout, ("error", f"{type(exc).__name__}: {exc}"))
+        return 1
+    gc.freeze()  # the pipeline's objects are permanent: keep the collector from rescanning them
+    requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_read_requests, args=(stdin, requests), daemon=True).start()
+    write_frame(stdout, ("ready", os.getpid()))
+    while True:
+        request = requests.get()
+        if request is None:
+            return 0
+        rows, n_columns = pickle.loads(request)  # noqa: S301 - frames come from the service that started us
+        try:
+            payload = encode_chunk(nlp, encoder, rows, n_columns)
+        except Exception as exc:  # noqa: BLE001 - reported to the service, which fails the job with it
+            write_frame(stdout, ("error", f"{type(exc).__name__}: {exc}"))
+            return 1
+        write_frame(stdout, ("chunk", payload))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

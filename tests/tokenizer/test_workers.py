@@ -1,0 +1,219 @@
+"""Worker processes of big tokenize jobs: same DocBins as in-process, crashes and cancels fail cleanly, no orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+import spacy
+from sqlalchemy import select, text
+
+from shared_model.db import session_scope
+from shared_model.jobs import JobCancelled, wait_for_job
+from shared_model.models import Attribute, DataType, JobState, Project, Record, RecordTokenized
+from shared_model.settings import get_settings
+from tokenizer.chunks import encode_records
+from tokenizer.docbin import DocBinEncoder
+from tokenizer.tokenize import Target, project_target, tokenize_stale_records, worker_processes
+from tokenizer.workers import WorkerCrashed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def two_workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings that send every job, however small, to two worker processes."""
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "2")
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESS_MIN_RECORDS", "0")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def worker_children(parent: psutil.Process | None = None) -> list[psutil.Process]:
+    """Live tokenizer worker processes started by ``parent`` (default: this process)."""
+    parent = parent or psutil.Process()
+    found = []
+    for child in parent.children(recursive=True):
+        try:
+            if "tokenizer.workers" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def dead(process: psutil.Process) -> bool:
+    """Exited, reaped or not (psutil's ``wait()`` would reap the pool's child behind its back)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def project_with_records(n: int, columns: int = 1) -> Target:
+    """A project with ``columns`` TEXT attributes and ``n`` records written in one statement (fast setup)."""
+    with session_scope() as session:
+        project = Project(name=f"workers {uuid.uuid4().hex[:6]}", tokenizer="en")
+        session.add(project)
+        session.flush()
+        names = [f"text{i}" for i in range(columns)]
+        session.add_all(
+            [
+                Attribute(project_id=project.id, name=name, data_type=DataType.TEXT, relative_position=i)
+                for i, name in enumerate(names)
+            ]
+        )
+        # every 7th record lacks its last text attribute: a missing value tokenizes as ""
+        fields = ", ".join(
+            f"'{name}', 'Record ' || g || ' of col {i}: U.S. shares (won''t) rise!'" for i, name in enumerate(names)
+        )
+        session.execute(
+            text(
+                f"INSERT INTO record (project_id, data, created_at) SELECT :p,"
+                f" CASE WHEN g % 7 = 0 THEN jsonb_build_object({fields}) - '{names[-1]}' ELSE jsonb_build_object({fields}) END,"
+                " now() FROM generate_series(1, :n) g"
+            ),
+            {"p": project.id, "n": n},
+        )
+        session.flush()
+        return project_target(session, project.id)
+
+
+def stored_bytes(project_id: uuid.UUID) -> dict[int, bytes]:
+    with session_scope() as session:
+        query = select(RecordTokenized.record_id, RecordTokenized.bytes).where(RecordTokenized.project_id == project_id)
+        rows = session.execute(query)
+        return {record_id: bytes(data) for record_id, data in rows}
+
+
+def expected_bytes(target: Target) -> dict[int, bytes]:
+    """What the in-process path stores for every record of the project."""
+    with session_scope() as session:
+        records = session.scalars(select(Record).where(Record.project_id == target.project_id).order_by(Record.id)).all()
+        rows = [(r.id, *(r.data.get(name) for name in target.columns)) for r in records]
+    nlp = spacy.blank("en")
+    return dict(encode_records(nlp, DocBinEncoder(nlp), rows, len(target.columns)))
+
+
+def test_worker_count_follows_settings(two_workers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert worker_processes(10) == 2
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESS_MIN_RECORDS", "100")
+    get_settings.cache_clear()
+    assert worker_processes(99) == 1 and worker_processes(100) == 2
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "1")
+    get_settings.cache_clear()
+    assert worker_processes(10**6) == 1
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "0")
+    get_settings.cache_clear()
+    assert worker_processes(10**6) == min(2, os.cpu_count() or 1)
+
+
+def test_workers_store_the_same_docbins_as_the_service_process(clean_db: str, two_workers: None) -> None:
+    target = project_with_records(300, columns=2)
+    progress: list[tuple[int, int]] = []
+    run = tokenize_stale_records(
+        target, lambda done, total: progress.append((done, total)), chunk_records=40, encode_while_starting=False
+    )
+    assert (run.stored, run.processes, run.worker_chunks) == (300, 2, 8)
+    assert stored_bytes(target.project_id) == expected_bytes(target)
+    assert progress and all(total == 300 for _, total in progress)
+    assert worker_children() == []  # the job's workers ended with it
+    # incremental: nothing left to do, and no worker started for nothing
+    assert tokenize_stale_records(target, lambda *_: None).stored == 0
+
+
+def test_a_crashed_worker_fails_the_run_with_its_reason(clean_db: str, two_workers: None) -> None:
+    target = project_with_records(400)
+    killed: list[int] = []
+
+    def kill_a_worker(done: int, total: int) -> None:
+        if not killed:
+            victim = worker_children()[0]
+            killed.append(victim.pid)
+            victim.send_signal(signal.SIGKILL)
+            while not dead(victim):
+                time.sleep(0.01)
+
+    with pytest.raises(WorkerCrashed, match=r"tokenizer worker process \d+ was killed by SIGKILL"):
+        tokenize_stale_records(target, kill_a_worker, chunk_records=20)
+    assert killed and worker_children() == []
+
+
+def test_cancelling_ends_the_workers(clean_db: str, two_workers: None) -> None:
+    target = project_with_records(200)
+
+    def cancel(done: int, total: int) -> None:
+        raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        tokenize_stale_records(target, cancel, chunk_records=20)
+    assert worker_children() == []
+    stored = len(stored_bytes(target.project_id))
+    assert stored % 20 == 0 and stored < 200  # whole chunks only
+
+
+@pytest.mark.integration
+def test_service_job_uses_workers_and_they_die_with_the_service(services: Any, clean_db: str, tmp_path: Path) -> None:
+    shared = services.running.pop("tokenizer", None)
+    if shared is not None:  # it would claim our jobs too
+        shared.stop()
+    port = int(services.ports["tokenizer"])
+    env = {
+        **os.environ,
+        "REFINERY_TOKENIZER_PORT": str(port),
+        "REFINERY_TOKENIZER_PROCESSES": "2",
+        "REFINERY_TOKENIZER_PROCESS_MIN_RECORDS": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "tokenizer.log"
+    service = subprocess.Popen(
+        [sys.executable, "-m", "tokenizer"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert service.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+
+        small = project_with_records(500)
+        job_id = httpx.post(f"{url}/tokenize_project", json={"project_id": str(small.project_id)}, timeout=30).json()["job_id"]
+        job = wait_for_job(uuid.UUID(job_id), timeout_s=120)
+        assert job.state == JobState.DONE, job.error
+        assert job.result["tokenized"] == 500 and job.result["processes"] == 2
+        assert stored_bytes(small.project_id) == expected_bytes(small)
+        assert worker_children(psutil.Process(service.pid)) == []
+
+        big = project_with_records(30_000)
+        httpx.post(f"{url}/tokenize_project", json={"project_id": str(big.project_id)}, timeout=30).raise_for_status()
+        workers: list[psutil.Process] = []
+        while len(workers) < 2:
+            assert time.monotonic() < deadline, "the job started no worker processes"
+            workers = worker_children(psutil.Process(service.pid))
+            time.sleep(0.01)
+        service.send_signal(signal.SIGKILL)  # the service dies mid-job, without any chance to clean up
+        service.wait(10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == [], f"orphaned tokenizer workers: {[p.pid for p in alive]}"
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait(10)
