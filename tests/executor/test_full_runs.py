@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from executor import runs
 from shared_model.db import session_scope
@@ -169,3 +169,32 @@ def test_raw_batches_cut_the_copy_stream_into_whole_records(data: Data) -> None:
     stream = runs.raw_record_batches(data.project_id, 2)
     assert next(stream).ids == data.record_ids[:2]
     stream.close()
+
+
+def test_results_go_with_their_task_and_project(data: Data) -> None:
+    """record_label_association has no foreign keys on project_id and labeling_task_id (migration 0002): the record and
+    label cascades still remove the rows when the task or the project is deleted."""
+    from shared_model.models import LabelingTask, Project
+
+    first = create(data, "first", 'def lf(record):\n    return "other"\n')
+    assert full_run(data, first)[1] is None and len(results(first)) == N
+    add_task(data, "second task", ["x"])
+    with session_scope() as session:
+        second = InformationSource(
+            project_id=data.project_id,
+            labeling_task_id=data.tasks["second task"],
+            type=HeuristicType.LABELING_FUNCTION,
+            name="second",
+            source_code='def lf(record):\n    return "x"\n',
+        )
+        session.add(second)
+        session.flush()
+        second_id = second.id
+    assert full_run(data, second_id)[1] is None and len(results(second_id)) == N
+    with session_scope() as session:
+        session.delete(session.get(LabelingTask, data.tasks["second task"]))
+    assert results(second_id) == [] and len(results(first)) == N
+    with session_scope() as session:
+        session.delete(session.get(Project, data.project_id))
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(RecordLabelAssociation)) == 0

@@ -61,11 +61,11 @@ class RecordLabelAssociation(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    # No foreign keys on project_id and labeling_task_id (migration 0002): the record and the label cascade from the
+    # project and the task, and the two redundant per-row checks were a quarter of the cost of storing heuristic results.
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     record_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("record.id", ondelete="CASCADE"), nullable=False)
-    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), nullable=False
-    )
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     label_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("label.id", ondelete="CASCADE"), nullable=False, index=True
     )

@@ -316,12 +316,22 @@ def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> Non
     prefix = f"{project_id}\t"
     middle = f"\t{state.task_id}\t"
     suffix_source = f"\t{SourceType.INFORMATION_SOURCE.value}\t{state.source_id}\t{return_type}\t1.0\tf\tf\t"
+    tails: dict[str, str] = {}  # classification: a valid label's row after the record id, built once per label
+    hits = 0
     for entry in entries:
         record_id, value, error, _, n_tokens = entry
         if error is not None:
             state.error = f"the code raised an error on record {record_id}:\n{error}"
             state.log(_now_line(state.error))
-            return
+            break
+        if not state.extraction and type(value) is str:
+            tail = tails.get(value)
+            if tail is None and value in state.checker.labels:
+                tail = tails[value] = f"{middle}{state.checker.labels[value]}{suffix_source}\\N\t\\N\n"
+            if tail is not None:
+                write(f"{prefix}{record_id}{tail}")
+                hits += 1
+                continue
         rows = state.checker.check(record_id, value, n_tokens)
         if rows:
             state.records_hit += 1
@@ -329,6 +339,8 @@ def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> Non
             span = "\\N\t\\N" if start is None else f"{start}\t{end}"
             write(f"{prefix}{record_id}{middle}{label_id}{suffix_source}{span}\n")
             state.row_count += 1
+    state.records_hit += hits
+    state.row_count += hits
 
 
 def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobContext, number: int, count: int) -> None:
