@@ -6,6 +6,7 @@ import zlib
 
 import pytest
 import spacy
+import srsly
 from spacy.tokens import DocBin
 
 from tokenizer.docbin import DocBinEncoder, compress, decode, token_rows
@@ -53,8 +54,25 @@ def test_encoded_bytes_equal_spacys_own_message() -> None:
 
 
 def test_compress_is_plain_zlib() -> None:
-    payload = b"abc" * 1000
-    assert zlib.decompress(compress(payload)) == payload
+    # empty, one block, exactly one full stored block, and several blocks
+    for payload in (b"", b"abc" * 1000, bytes(range(256)) * 255 + b"x" * 255, bytes(range(256)) * 1000):
+        assert zlib.decompress(compress(payload)) == payload
+
+
+def test_blank_message_is_spacys_docbin_message() -> None:
+    nlp = spacy.blank("en")
+    encoder = DocBinEncoder(nlp)
+    for texts in (["Apple's shares  rose 3%."], [""], ["a b", "c  d e", ""]):
+        docs = [nlp(t) for t in texts]
+        reference = DocBin(attrs=["ORTH"], store_user_data=False)
+        for doc in docs:
+            reference.add(doc)
+        ours = srsly.msgpack_loads(zlib.decompress(encoder.encode(docs)))
+        theirs = srsly.msgpack_loads(zlib.decompress(reference.to_bytes()))
+        # the token texts are what get_docs needs; spaCy also stores strings of unused attributes ("", norms)
+        strings = set(ours.pop("strings"))
+        assert strings == {t.text for doc in docs for t in doc} and strings <= set(theirs.pop("strings"))
+        assert ours == theirs
 
 
 def test_pipeline_resolution() -> None:

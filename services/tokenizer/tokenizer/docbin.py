@@ -9,6 +9,7 @@ through ``DocBin.add`` with all of spaCy's default attributes.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -19,17 +20,31 @@ from spacy.attrs import ORTH, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-# Stored (level 0) deflate blocks in the smallest window: a valid zlib stream at ~10x less CPU than level 1 for a
-# record's few hundred bytes; Postgres compresses (TOAST) any value above ~2 KB by itself.
-_ZLIB_LEVEL = 0
-_ZLIB_WBITS = 9
-_ZLIB_MEMLEVEL = 1
+# zlib framing (RFC 1950) around stored deflate blocks (RFC 1951, BTYPE 00): a valid zlib stream that costs a copy and
+# a checksum, where zlib's own setup allocates ~256 KiB per call. A record's DocBin is a few hundred bytes; Postgres
+# compresses (TOAST) any value above ~2 KB by itself.
+_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary; (0x78 << 8 | 0x01) % 31 == 0
+_STORED_BLOCK = struct.Struct("<BHH")  # BFINAL + BTYPE 00, LEN, NLEN
+_ADLER32 = struct.Struct(">I")
+_MAX_STORED = 0xFFFF
+_INT32 = struct.Struct("=i")  # DocBin lengths: numpy int32 in native byte order
+_BLANK_ATTRS = [ORTH, SPACY]
 
 
 def compress(data: bytes) -> bytes:
-    """A zlib stream ``zlib.decompress`` reads, set up cheaply (the default setup allocates ~256 KiB per call)."""
-    compressor = zlib.compressobj(_ZLIB_LEVEL, zlib.DEFLATED, _ZLIB_WBITS, _ZLIB_MEMLEVEL)
-    return compressor.compress(data) + compressor.flush()
+    """``data`` as a zlib stream of stored blocks, which ``zlib.decompress`` (and so ``DocBin.from_bytes``) reads."""
+    parts: list[bytes | memoryview] = [_ZLIB_HEADER]
+    view, pos, size = memoryview(data), 0, len(data)
+    while True:
+        n = min(size - pos, _MAX_STORED)
+        last = pos + n >= size
+        parts.append(_STORED_BLOCK.pack(1 if last else 0, n, n ^ 0xFFFF))
+        parts.append(view[pos : pos + n])
+        pos += n
+        if last:
+            break
+    parts.append(_ADLER32.pack(zlib.adler32(data)))
+    return b"".join(parts)
 
 
 class DocBinEncoder:
@@ -49,7 +64,9 @@ class DocBinEncoder:
         return compress(self.packer.pack(msg))
 
     def _blank_message(self, docs: Sequence[Doc]) -> dict[str, Any]:
-        arrays = [doc.to_array([ORTH, SPACY]) for doc in docs]
+        if len(docs) == 1:
+            return self._blank_single(docs[0])
+        arrays = [doc.to_array(_BLANK_ATTRS) for doc in docs]
         table = numpy.vstack(arrays) if len(arrays) != 1 else arrays[0]
         if table.size == 0:
             table = numpy.zeros((0, 2), dtype="uint64")
@@ -65,6 +82,25 @@ class DocBinEncoder:
             "cats": [doc.cats for doc in docs],
             "flags": [{"has_unknown_spaces": doc.has_unknown_spaces} for doc in docs],
             "span_groups": [doc.spans.to_bytes() if doc.spans else self.empty_spans for doc in docs],
+        }
+
+    def _blank_single(self, doc: Doc) -> dict[str, Any]:
+        """The message of one Doc, the common case, without the multi-Doc stacking (same bytes)."""
+        table = doc.to_array(_BLANK_ATTRS)
+        if table.size == 0:
+            table = numpy.zeros((0, 2), dtype="uint64")
+        orths = table[:, 0]
+        strings = self.strings
+        return {
+            "version": self.version,
+            "attrs": [ORTH],
+            "tokens": orths.tobytes("C"),
+            "spaces": table[:, 1].astype(bool).tobytes("C"),
+            "lengths": _INT32.pack(len(doc)),
+            "strings": sorted({strings[h] for h in orths.tolist()}),
+            "cats": [doc.cats],
+            "flags": [{"has_unknown_spaces": doc.has_unknown_spaces}],
+            "span_groups": [doc.spans.to_bytes() if doc.spans else self.empty_spans],
         }
 
     def _full_message(self, docs: Sequence[Doc]) -> dict[str, Any]:
