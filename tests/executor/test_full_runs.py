@@ -43,7 +43,7 @@ N = len(TEXTS) * 3  # several batches of 4
 @pytest.fixture()
 def data(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Data:
     monkeypatch.setattr(runs, "BATCH_SIZE", 4)
-    monkeypatch.setattr(job_module, "STREAM_CHUNK_CHARS", 1)  # hand every batch's rows to the stream at once
+    monkeypatch.setattr(job_module, "STREAM_CHUNK_BYTES", 1)  # hand every batch's rows to the stream at once
     project_id = new_project("full runs")
     data = add_records(project_id, [TEXTS[i % len(TEXTS)] for i in range(N)], extra={"meta": {"path": 'C:\\x\t"y"'}})
     add_task(data, "kind", ["exact", "other"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import queue
+import struct
 import threading
 import time
 import uuid
@@ -44,11 +45,46 @@ from ..sandbox.backends import SandboxUnavailable
 MAX_LOG_LINES = 500
 MAX_LOG_CHARS = 200_000
 MAX_STREAMS = 12  # heuristics whose results are written while the pass runs (one connection each); the rest at the end
-STREAM_CHUNK_CHARS = 64 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
+# Binary COPY: Postgres parses no UUIDs or numbers from text (about a fifth of its cost of storing these rows).
 COPY_SQL = (
     "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
-    " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN"
+    " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN (FORMAT binary)"
 )
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+COPY_TRAILER = struct.pack(">h", -1)
+_NULL = struct.pack(">i", -1)
+_FALSE = struct.pack(">ib", 1, 0)
+_RECORD_ID = struct.Struct(">iq")
+_CONFIDENCE = struct.Struct(">id")
+_SPAN = struct.Struct(">iiii")
+
+
+def _uuid_field(value: uuid.UUID) -> bytes:
+    return struct.pack(">i", 16) + value.bytes
+
+
+def _text_field(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return struct.pack(">i", len(data)) + data
+
+
+class _RowFormat:
+    """One heuristic's ``record_label_association`` rows in binary COPY format: only record, label and span vary."""
+
+    def __init__(self, project_id: uuid.UUID, task_id: uuid.UUID, source_id: uuid.UUID, extraction: bool) -> None:
+        return_type = ReturnType.YIELD.value if extraction else ReturnType.RETURN.value
+        self.head = struct.pack(">h", 12) + _uuid_field(project_id)
+        self.task = _uuid_field(task_id)
+        self.source = _text_field(SourceType.INFORMATION_SOURCE.value) + _uuid_field(source_id) + _text_field(return_type)
+
+    def tail(self, label_id: uuid.UUID, confidence: float, start: int | None, end: int | None) -> bytes:
+        """Everything after the record id."""
+        span = _NULL + _NULL if start is None or end is None else _SPAN.pack(4, start, 4, end)
+        return self.task + _uuid_field(label_id) + self.source + _CONFIDENCE.pack(8, confidence) + _FALSE + _FALSE + span
+
+    def row(self, record_id: int, tail: bytes) -> bytes:
+        return self.head + _RECORD_ID.pack(8, record_id) + tail
 
 
 @dataclass
@@ -61,7 +97,8 @@ class RunState_:
     name: str
     checker: LabelChecker
     extraction: bool
-    rows: io.StringIO = field(default_factory=io.StringIO)
+    rows: io.BytesIO = field(default_factory=io.BytesIO)
+    format: _RowFormat | None = None
     row_count: int = 0
     records_hit: int = 0
     error: str | None = None
@@ -73,10 +110,10 @@ class RunState_:
 
     def hand_over(self, final: bool = False) -> None:
         """Pass the collected rows to the stream once there are enough of them (all of them when ``final``)."""
-        if self.stream is None or self.rows.tell() < (1 if final else STREAM_CHUNK_CHARS):
+        if self.stream is None or self.rows.tell() < (1 if final else STREAM_CHUNK_BYTES):
             return
         self.stream.write(self.rows.getvalue())
-        self.rows = io.StringIO()
+        self.rows = io.BytesIO()
 
     def drop_stream(self) -> None:
         """The run failed: its transaction is rolled back now (the previous results stay, its locks go)."""
@@ -102,11 +139,11 @@ class _Stream(threading.Thread):
     def __init__(self, state: RunState_) -> None:
         super().__init__(name=f"store-{state.name}", daemon=True)
         self.state = state
-        self.items: queue.Queue[str | Callable[[Session], None] | None] = queue.Queue()
+        self.items: queue.Queue[bytes | Callable[[Session], None] | None] = queue.Queue()
         self.failure: BaseException | None = None
         self.committed = False
 
-    def write(self, rows: str) -> None:
+    def write(self, rows: bytes) -> None:
         self.items.put(rows)
 
     def abort(self) -> None:
@@ -130,8 +167,8 @@ class _Stream(threading.Thread):
                 item = self.items.get()
                 if item is None:
                     return
-                if isinstance(item, str):
-                    cursor.copy_expert(COPY_SQL, io.StringIO(item))
+                if isinstance(item, bytes):
+                    cursor.copy_expert(COPY_SQL, io.BytesIO(COPY_HEADER + item + COPY_TRAILER))
                     continue
                 item(session)
                 session.commit()
@@ -312,11 +349,10 @@ def _end_streams(streamed: list[RunState_], abort: bool = True) -> None:
 
 def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> None:
     write = state.rows.write
-    return_type = ReturnType.YIELD.value if state.extraction else ReturnType.RETURN.value
-    prefix = f"{project_id}\t"
-    middle = f"\t{state.task_id}\t"
-    suffix_source = f"\t{SourceType.INFORMATION_SOURCE.value}\t{state.source_id}\t{return_type}\t1.0\tf\tf\t"
-    tails: dict[str, str] = {}  # classification: a valid label's row after the record id, built once per label
+    if state.format is None:
+        state.format = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
+    head, record_id_field = state.format.head, _RECORD_ID.pack
+    tails: dict[str, bytes] = {}  # classification: a valid label's row after the record id, built once per label
     hits = 0
     for entry in entries:
         record_id, value, error, _, n_tokens = entry
@@ -327,17 +363,16 @@ def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> Non
         if not state.extraction and type(value) is str:
             tail = tails.get(value)
             if tail is None and value in state.checker.labels:
-                tail = tails[value] = f"{middle}{state.checker.labels[value]}{suffix_source}\\N\t\\N\n"
+                tail = tails[value] = state.format.tail(state.checker.labels[value], 1.0, None, None)
             if tail is not None:
-                write(f"{prefix}{record_id}{tail}")
+                write(head + record_id_field(8, record_id) + tail)
                 hits += 1
                 continue
         rows = state.checker.check(record_id, value, n_tokens)
         if rows:
             state.records_hit += 1
         for label_id, start, end in rows:
-            span = "\\N\t\\N" if start is None else f"{start}\t{end}"
-            write(f"{prefix}{record_id}{middle}{label_id}{suffix_source}{span}\n")
+            write(state.format.row(record_id, state.format.tail(label_id, 1.0, start, end)))
             state.row_count += 1
     state.records_hit += hits
     state.row_count += hits
@@ -367,19 +402,14 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
         state.error = str(exc)
         state.log(_now_line(state.error.splitlines()[0]))
         return
-    return_type = ReturnType.YIELD.value if state.extraction else ReturnType.RETURN.value
-    head = f"{project_id}\t"
+    rows = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
     for record_id, predictions in result.predictions.items():
         hit = False
         for label, start, end, confidence in predictions:
             label_id = state.checker.labels.get(label)
             if label_id is None:
                 continue  # a class of the learner that is not a label of the task (e.g. a deleted one)
-            span = "\\N\t\\N" if start is None else f"{start}\t{end}"
-            state.rows.write(
-                f"{head}{record_id}\t{state.task_id}\t{label_id}\t{SourceType.INFORMATION_SOURCE.value}\t{state.source_id}"
-                f"\t{return_type}\t{confidence!r}\tf\tf\t{span}\n"
-            )
+            state.rows.write(rows.row(int(record_id), rows.tail(label_id, float(confidence), start, end)))
             state.row_count += 1
             hit = True
         state.records_hit += hit
@@ -409,9 +439,8 @@ def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
                 RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
             )
         )
-        state.rows.seek(0)
         cursor = session.connection().connection.cursor()
-        cursor.copy_expert(COPY_SQL, state.rows)
+        cursor.copy_expert(COPY_SQL, io.BytesIO(COPY_HEADER + state.rows.getvalue() + COPY_TRAILER))
         _finalize(session, state, project_id, seconds)
 
 

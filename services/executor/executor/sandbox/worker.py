@@ -11,6 +11,7 @@ what the sandbox produced).
 
 from __future__ import annotations
 
+import gc
 import inspect
 import io
 import json
@@ -68,8 +69,10 @@ class _Capture(io.TextIOBase):
         self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
+        self.written = False  # anything since the last take()
 
     def write(self, text: str) -> int:
+        self.written = True
         room = self.cap - self.size
         if room > 0:
             kept = text[:room]
@@ -87,7 +90,7 @@ class _Capture(io.TextIOBase):
         text = "".join(self.parts)
         if self.dropped:
             text += f"\n[output truncated: {self.dropped} more characters]"
-        self.parts, self.size, self.dropped = [], 0, 0
+        self.parts, self.size, self.dropped, self.written = [], 0, 0, False
         return text
 
 
@@ -281,6 +284,10 @@ def main() -> None:
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
     live = [f for f in functions if f.error is None]
     stop_on_error = bool(setup.get("stop_on_error"))
+    # Batches allocate many short-lived objects: collect the young generation less often and never re-scan what
+    # exists now (the interpreter, the user's modules). Cyclic garbage is still collected.
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
     while True:
         batch = channel.read()
         if batch is None:
@@ -316,10 +323,13 @@ def _apply_batch(
     """Every live function on every record of one batch; abstentions (None, no output) are left out."""
     out: dict[str, list[Any]] = {f.id: [] for f in live}
     printed_by: dict[str, list[str]] = {f.id: [] for f in live}
-    calls = [(f, f.id, f.call, out[f.id], token_counts.get(f.id)) for f in live if not f.failed]
+
+    def applied() -> list[tuple[_Function, str, Any, list[Any], str | None]]:
+        return [(f, f.id, f.call, out[f.id], token_counts.get(f.id)) for f in live if not f.failed]
+
+    calls = applied()
     value: Any
-    for record_id, data, blob, columns in records:
-        record = data
+    for record_id, record, blob, columns in records:
         if text_attributes:
             holder = _RecordDocs(docs, blob, columns)
             for name in text_attributes:
@@ -327,8 +337,6 @@ def _apply_batch(
                 if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
         for function, function_id, call, results, count_attribute in calls:
-            if function.failed:
-                continue
             error = None
             try:
                 value = call(record)
@@ -337,16 +345,18 @@ def _apply_batch(
                 error = _user_traceback(exc, function.filename)
                 if stop_on_error:
                     function.failed = True
+                    calls = applied()  # takes effect from the next record on
             else:
-                if value is not None and type(value) is not str:
+                if value is None:
+                    if not (per_record_stdout or capture.written):
+                        continue  # abstained: nothing to send (the executor counts missing records as abstentions)
+                elif type(value) is not str:
                     value = _convert(value)
-            if value is None and error is None and not per_record_stdout and not (capture.size or capture.dropped):
-                continue  # abstained: nothing to send (the executor counts missing records as abstentions)
             n_tokens = None
             if count_attribute and error is None:
                 field = record.get(count_attribute)
                 n_tokens = len(field) if isinstance(field, LazyDoc) else None
-            printed = capture.take() if capture.size or capture.dropped else ""
+            printed = capture.take() if capture.written else ""
             if not per_record_stdout and printed:
                 printed_by[function_id].append(printed)
                 printed = ""
