@@ -35,7 +35,7 @@ from .workers import Pending, WorkerPool
 
 log = logging.getLogger("tokenizer")
 
-CHUNK_RECORDS = 5000
+CHUNK_RECORDS = 2500
 
 _nlp_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()

@@ -139,6 +139,8 @@ class Worker:
                 except subprocess.TimeoutExpired:
                     code = None
                 self._fail(exit_reason(self.pid, code))
+        except Exception as exc:  # noqa: BLE001 - a garbled answer: the chunks waiting on it must not hang
+            self._fail(f"tokenizer worker process {self.pid} answered unexpectedly: {type(exc).__name__}: {exc}")
 
     def _fail(self, reason: str) -> None:
         with self.lock:
@@ -244,7 +246,8 @@ class WorkerPool:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when the service (the thread that started it) ends; exit if it already has."""
+    """Ask Linux to kill this process when the thread that started it ends (the service's job thread, which lives as
+    long as the service; or the service itself); exit if the parent is already gone."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
