@@ -7,6 +7,7 @@ marks the run finished and enqueues ``heuristic_statistics`` for the weak superv
 from __future__ import annotations
 
 import io
+import logging
 import queue
 import struct
 import threading
@@ -41,6 +42,8 @@ from shared_model.models import (
 from ..active_learning import LearnerError, run_learner
 from ..runs import FULL_LIMITS, FunctionSpec, LabelChecker, SandboxError, count_records, load_context, run_functions
 from ..sandbox.backends import SandboxUnavailable
+
+log = logging.getLogger(__name__)
 
 MAX_LOG_LINES = 500
 MAX_LOG_CHARS = 200_000
@@ -182,6 +185,46 @@ class _Stream(threading.Thread):
             session.close()
 
 
+class _Reporter(threading.Thread):
+    """Writes the pass's progress and the runs' logs about once a second from its own thread, so that the pass never
+    waits for those database round trips; a cancellation it notices is raised by the pass at its next batch."""
+
+    def __init__(self, ctx: JobContext, states: dict[str, RunState_], total: int) -> None:
+        super().__init__(name="heuristic-run-progress", daemon=True)
+        self.ctx = ctx
+        self.states = states
+        self.total = max(total, 1)
+        self.done = 0
+        self.reported = -1
+        self.cancelled = threading.Event()
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.5):
+            self.report()
+
+    def report(self) -> None:
+        done = self.done
+        if done == self.reported:
+            return
+        self.reported = done
+        message = f"{done}/{self.total} records"
+        try:
+            _flush_logs(self.states, done / self.total, message)
+            self.ctx.progress(done / self.total * 0.95, message, force=True)
+        except JobCancelled:
+            self.cancelled.set()
+        except Exception:  # noqa: BLE001 - progress is best effort; the run goes on
+            log.exception("reporting the progress of a heuristic run failed")
+
+    def stop(self) -> None:
+        """Stop the thread, then write the last progress (before the runs are finished)."""
+        self.halt.set()
+        if self.is_alive():
+            self.join()
+        self.report()
+
+
 def _now_line(text: str) -> str:
     return f"{datetime.now(UTC):%H:%M:%S} {text}"
 
@@ -223,7 +266,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             run.job_id = ctx.job.id
             state.log(_now_line(f"started on {total} records"))
             run.logs = list(state.logs)
-    last_flush = time.monotonic()
+    reporter = _Reporter(ctx, states, total)
     streamed = [states[spec.id] for spec in specs][:MAX_STREAMS]
     for state in streamed:
         state.stream = _Stream(state)
@@ -247,7 +290,6 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                 state.drop_stream()
 
     def on_batch(message: dict[str, Any], done: int) -> None:
-        nonlocal last_flush
         printed = message.get("stdout") or {}
         for run_id, entries in (message.get("results") or {}).items():
             state = states.get(run_id)
@@ -263,27 +305,29 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                 state.drop_stream()  # this run fails: stop writing its rows
             else:
                 state.hand_over()
-        message_text = f"{done}/{total} records"
-        if time.monotonic() - last_flush > 1.0 or done >= total:
-            last_flush = time.monotonic()
-            _flush_logs(states, done / max(total, 1), message_text)
-        ctx.progress(done / max(total, 1) * 0.95, message_text)
+        reporter.done = done
+        if reporter.cancelled.is_set():
+            raise JobCancelled()
 
     learners = [state for state in states.values() if state.learner_code is not None]
     try:
         readiness: dict[str, Any] = {}
         if specs:
-            readiness = run_functions(
-                context,
-                specs,
-                record_ids=None,
-                limits=context.limits(FULL_LIMITS),
-                on_ready=on_ready,
-                on_batch=on_batch,
-                stop_on_error=True,
-                poll=ctx.check_cancelled,
-                token_counts=token_counts,
-            )
+            reporter.start()
+            try:
+                readiness = run_functions(
+                    context,
+                    specs,
+                    record_ids=None,
+                    limits=context.limits(FULL_LIMITS),
+                    on_ready=on_ready,
+                    on_batch=on_batch,
+                    stop_on_error=True,
+                    poll=ctx.check_cancelled,
+                    token_counts=token_counts,
+                )
+            finally:
+                reporter.stop()
         for number, state in enumerate(learners):
             _run_learner(state, project_id, context.limits(FULL_LIMITS), ctx, number, len(learners))
     except JobCancelled:
