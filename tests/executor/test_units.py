@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from executor.codecheck import needs_docs
+from executor.runs import _check_results
 from executor.sandbox import backends
 from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend
 from executor.sandbox.seccomp import build_filter
@@ -97,3 +99,23 @@ def test_docker_backend_runs_code_without_network() -> None:
         assert "MemoryError" in (result["results"]["a"][0][2] or "")
     except SandboxError as exc:
         assert "killed" in str(exc) or "exited" in str(exc)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"results": {"f": [[99, "spam", None, None, None]]}},  # a record of another batch (or project)
+        {"results": {"f": [["1", "spam", None, None, None]]}},
+        {"results": {"f": [[1, "spam"]]}},
+        {"results": ["f"]},
+        {"hits": {"f": {"spam": [1, 99]}}},
+        {"hits": {"f": {"spam": [1.0]}}},
+        {"hits": {"f": {"spam": [[1]]}}},
+        {"hits": {"f": {"spam": 1}}},
+        {"hits": {"f": [1]}},
+    ],
+)
+def test_results_for_records_outside_the_batch_are_refused(message: dict[str, Any]) -> None:
+    with pytest.raises(SandboxError, match="records 1–2"):
+        _check_results(message, {1, 2}, "records 1–2")
+    _check_results({"results": {"f": [[2, "ham", None, None, None]]}, "hits": {"f": {"spam": [1, 2]}}}, {1, 2}, "x")

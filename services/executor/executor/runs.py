@@ -255,11 +255,14 @@ def run_functions(
     token_counts: dict[str, str] | None = None,
     batch_size: int | None = None,
     poll: Callable[[], None] | None = None,
+    compact_hits: bool = False,
 ) -> dict[str, Any]:
     """Run ``specs`` in ONE sandboxed worker over the records; returns the worker's per-function readiness.
 
-    ``on_batch(message, records_done)`` gets each batch's results. Raises :class:`SandboxError` when the sandbox
-    cannot finish (time, crash, output) and ``SandboxUnavailable`` when there is no sandbox.
+    ``on_batch(message, records_done)`` gets each batch's results; with ``compact_hits`` plain str results without
+    output come as ``message["hits"][function id][value] = [record ids]`` instead of entries. Raises
+    :class:`SandboxError` when the sandbox cannot finish (time, crash, output) and ``SandboxUnavailable`` when there is
+    no sandbox.
     """
     backend = get_backend()
     text_attributes = set(context.text_attributes)
@@ -273,6 +276,7 @@ def run_functions(
         "stop_on_error": stop_on_error,
         "stdout_cap": min(limits.max_output_bytes, 100_000),
         "token_counts": token_counts or {},
+        "compact_hits": compact_hits,
         "extra_paths": [SANDBOX_EXTRA] if extra_packages_dir().is_dir() else [],
     }
     extra = extra_packages_dir()
@@ -312,6 +316,8 @@ def run_functions(
                     worker.send(upcoming[1], _span(upcoming[0]))
                 now = time.perf_counter()
                 _check_results(message, set(ids), what)
+                if isinstance(message.get("cpu_s"), float):
+                    timings["worker_cpu_s"] = message["cpu_s"]
                 done += len(ids)
                 if on_batch is not None:
                     on_batch(message, done)
@@ -329,15 +335,21 @@ def _span(ids: list[int]) -> str:
 
 
 def _check_results(message: dict[str, Any], ids: set[int], what: str) -> None:
-    """Refuse results that are not ``[record id, value, error, stdout, token count]`` for records of this batch."""
-    results = message.get("results")
-    if results is None:
-        return
+    """Refuse results that are not ``[record id, value, error, stdout, token count]`` entries or ``{value: [record ids]}``
+    hits for records of this batch."""
+    results = message.get("results", {})
     if not isinstance(results, dict) or not all(isinstance(entries, list) for entries in results.values()):
         raise SandboxError(f"{what}: the sandbox sent something that is not a result")
     for entries in results.values():
         for entry in entries:
             if not (type(entry) is list and len(entry) == 5 and type(entry[0]) is int and entry[0] in ids):
+                raise SandboxError(f"{what}: the sandbox sent a result for a record it was not given")
+    hits = message.get("hits", {})
+    if not isinstance(hits, dict) or not all(isinstance(grouped, dict) for grouped in hits.values()):
+        raise SandboxError(f"{what}: the sandbox sent something that is not a result")
+    for grouped in hits.values():
+        for record_ids in grouped.values():
+            if not (type(record_ids) is list and set(map(type, record_ids)) <= {int} and ids.issuperset(record_ids)):
                 raise SandboxError(f"{what}: the sandbox sent a result for a record it was not given")
 
 

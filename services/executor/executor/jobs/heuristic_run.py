@@ -291,6 +291,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
 
     def on_batch(message: dict[str, Any], done: int) -> None:
         printed = message.get("stdout") or {}
+        hits = message.get("hits") or {}
         for run_id, entries in (message.get("results") or {}).items():
             state = states.get(run_id)
             if state is None or state.error:
@@ -299,6 +300,8 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                 for line in str(printed[run_id]).splitlines():
                     state.log(line)
             _collect(state, project_id, entries)
+            if run_id in hits and not state.error:
+                _collect_hits(state, project_id, hits[run_id])
             if state.stream is not None and state.stream.failure is not None:
                 state.error = f"storing the results failed: {state.stream.failure}"
             if state.error or state.checker.invalid_count:
@@ -325,6 +328,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                     stop_on_error=True,
                     poll=ctx.check_cancelled,
                     token_counts=token_counts,
+                    compact_hits=True,
                 )
             finally:
                 reporter.stop()
@@ -420,6 +424,27 @@ def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> Non
             state.row_count += 1
     state.records_hit += hits
     state.row_count += hits
+
+
+def _collect_hits(state: RunState_, project_id: uuid.UUID, grouped: dict[str, list[int]]) -> None:
+    """Classification results sent as ``{label: [record ids]}`` (ids checked to be this batch's by ``run_functions``)."""
+    if state.format is None:
+        state.format = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
+    head = state.format.head
+    pack = partial(_RECORD_ID.pack, 8)
+    for value, record_ids in grouped.items():
+        if not record_ids:
+            continue
+        label_id = state.checker.labels.get(value) if not state.extraction else None
+        if label_id is None:  # an unknown label, or a str where an extraction needs spans: rejected per record
+            for record_id in record_ids:
+                state.checker.check(record_id, value, None)
+            continue
+        tail = state.format.tail(label_id, 1.0, None, None)
+        # head + id + tail for each record, joined in C: the separator is tail + head
+        state.rows.write(head + (tail + head).join(map(pack, record_ids)) + tail)
+        state.row_count += len(record_ids)
+        state.records_hit += len(record_ids)
 
 
 def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobContext, number: int, count: int) -> None:

@@ -20,6 +20,7 @@ import os
 import pickle
 import struct
 import sys
+import time
 import traceback
 import types
 from typing import Any
@@ -284,6 +285,7 @@ def main() -> None:
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
     live = [f for f in functions if f.error is None]
     stop_on_error = bool(setup.get("stop_on_error"))
+    compact = bool(setup.get("compact_hits"))
     # Batches allocate many short-lived objects: collect the young generation less often and never re-scan what
     # exists now (the interpreter, the user's modules). Cyclic garbage is still collected.
     gc.freeze()
@@ -293,7 +295,11 @@ def main() -> None:
         if batch is None:
             break
         records = _decode_raw(batch["raw"]) if "raw" in batch else batch["records"]
-        channel.write(_apply_batch(records, live, docs, text_attributes, token_counts, capture, per_record_stdout, stop_on_error))
+        message = _apply_batch(
+            records, live, docs, text_attributes, token_counts, capture, per_record_stdout, stop_on_error, compact
+        )
+        message["cpu_s"] = time.process_time()  # for the run's timings
+        channel.write(message)
 
 
 def _decode_raw(payload: bytes) -> list[tuple[int, dict[str, Any], None, list[str]]]:
@@ -319,13 +325,23 @@ def _apply_batch(
     capture: _Capture,
     per_record_stdout: bool,
     stop_on_error: bool,
+    compact: bool = False,
 ) -> dict[str, Any]:
-    """Every live function on every record of one batch; abstentions (None, no output) are left out."""
+    """Every live function on every record of one batch; abstentions (None, no output) are left out.
+
+    ``compact``: a plain str result without output goes into ``hits[function id][value]`` as a record id list
+    instead of a ``[record id, value, error, stdout, token count]`` entry.
+    """
     out: dict[str, list[Any]] = {f.id: [] for f in live}
     printed_by: dict[str, list[str]] = {f.id: [] for f in live}
+    hits: dict[str, dict[str, list[int]]] = {f.id: {} for f in live}
 
-    def applied() -> list[tuple[_Function, str, Any, list[Any], str | None]]:
-        return [(f, f.id, f.call, out[f.id], token_counts.get(f.id)) for f in live if not f.failed]
+    def applied() -> list[tuple[_Function, str, Any, list[Any], str | None, dict[str, list[int]] | None]]:
+        return [
+            (f, f.id, f.call, out[f.id], token_counts.get(f.id), hits[f.id] if compact and not token_counts.get(f.id) else None)
+            for f in live
+            if not f.failed
+        ]
 
     calls = applied()
     value: Any
@@ -336,7 +352,7 @@ def _apply_batch(
                 raw = record.get(name)
                 if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
-        for function, function_id, call, results, count_attribute in calls:
+        for function, function_id, call, results, count_attribute, grouped in calls:
             error = None
             try:
                 value = call(record)
@@ -350,7 +366,15 @@ def _apply_batch(
                 if value is None:
                     if not (per_record_stdout or capture.written):
                         continue  # abstained: nothing to send (the executor counts missing records as abstentions)
-                elif type(value) is not str:
+                elif type(value) is str:
+                    if grouped is not None and not capture.written:
+                        ids = grouped.get(value)
+                        if ids is None:
+                            grouped[value] = [record_id]
+                        else:
+                            ids.append(record_id)
+                        continue
+                else:
                     value = _convert(value)
             n_tokens = None
             if count_attribute and error is None:
@@ -362,6 +386,8 @@ def _apply_batch(
                 printed = ""
             results.append([record_id, value, error, printed or None, n_tokens])
     message: dict[str, Any] = {"results": out}
+    if compact:
+        message["hits"] = {fid: grouped for fid, grouped in hits.items() if grouped}
     if not per_record_stdout:
         message["stdout"] = {fid: "".join(parts) for fid, parts in printed_by.items() if parts}
     return message
