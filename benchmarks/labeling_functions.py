@@ -215,6 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
     args = parser.parse_args()
+    log(f"load average at start: {os.getloadavg()[0]:.2f} (the machine's other work skews every figure)")
     base = youtube_texts()
     texts = [base[i % len(base)] for i in range(args.records)]
     pairs = len(texts) * len(FUNCTIONS)
@@ -229,6 +230,7 @@ def main() -> None:
     result = job["result"]
     log(f"API run (submitted → stored): {api_s:.2f} s, {stored} labels; job {result.get('seconds')} s, {result.get('timings')}")
     log(f"job created {job['created_at']}, started {job['started_at']}, finished {job['finished_at']}")
+    log(f"load average at the end: {os.getloadavg()[0]:.2f}")
     if stored != bare_hits or snorkel_hits != bare_hits:
         raise RuntimeError(f"label counts differ: api {stored}, snorkel {snorkel_hits}, bare {bare_hits}")
     print(
