@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture()
 def two_workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings that send every job, however small, to two worker processes."""
-    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "2")
+    """Settings that give every job, however small, two worker processes besides the service process."""
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "3")
     monkeypatch.setenv("REFINERY_TOKENIZER_PROCESS_MIN_RECORDS", "0")
     get_settings.cache_clear()
     yield
@@ -108,10 +108,10 @@ def expected_bytes(target: Target) -> dict[int, bytes]:
 
 
 def test_worker_count_follows_settings(two_workers: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert worker_processes(10) == 2
+    assert worker_processes(10) == 3
     monkeypatch.setenv("REFINERY_TOKENIZER_PROCESS_MIN_RECORDS", "100")
     get_settings.cache_clear()
-    assert worker_processes(99) == 1 and worker_processes(100) == 2
+    assert worker_processes(99) == 1 and worker_processes(100) == 3
     monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "1")
     get_settings.cache_clear()
     assert worker_processes(10**6) == 1
@@ -124,9 +124,9 @@ def test_workers_store_the_same_docbins_as_the_service_process(clean_db: str, tw
     target = project_with_records(300, columns=2)
     progress: list[tuple[int, int]] = []
     run = tokenize_stale_records(
-        target, lambda done, total: progress.append((done, total)), chunk_records=40, encode_while_starting=False
+        target, lambda done, total: progress.append((done, total)), chunk_records=40, wait_for_workers=True
     )
-    assert (run.stored, run.processes, run.worker_chunks) == (300, 2, 8)
+    assert (run.stored, run.processes) == (300, 3) and 1 <= run.worker_chunks <= 8
     assert stored_bytes(target.project_id) == expected_bytes(target)
     assert progress and all(total == 300 for _, total in progress)
     assert worker_children() == []  # the job's workers ended with it
@@ -173,7 +173,7 @@ def test_service_job_uses_workers_and_they_die_with_the_service(services: Any, c
     env = {
         **os.environ,
         "REFINERY_TOKENIZER_PORT": str(port),
-        "REFINERY_TOKENIZER_PROCESSES": "2",
+        "REFINERY_TOKENIZER_PROCESSES": "3",
         "REFINERY_TOKENIZER_PROCESS_MIN_RECORDS": "0",
         "PYTHONUNBUFFERED": "1",
     }
@@ -198,7 +198,7 @@ def test_service_job_uses_workers_and_they_die_with_the_service(services: Any, c
         job_id = httpx.post(f"{url}/tokenize_project", json={"project_id": str(small.project_id)}, timeout=30).json()["job_id"]
         job = wait_for_job(uuid.UUID(job_id), timeout_s=120)
         assert job.state == JobState.DONE, job.error
-        assert job.result["tokenized"] == 500 and job.result["processes"] == 2
+        assert job.result["tokenized"] == 500 and job.result["processes"] == 3
         assert stored_bytes(small.project_id) == expected_bytes(small)
         assert worker_children(psutil.Process(service.pid)) == []
 

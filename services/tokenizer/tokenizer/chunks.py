@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,9 +24,22 @@ def encode_records(nlp: Language, encoder: DocBinEncoder, rows: Sequence[Row], n
     return [(row[0], encoder.encode([next(docs) for _ in range(n_columns)])) for row in rows]
 
 
+# PostgreSQL's binary COPY format: signature, flags, header extension length; per row the field count, then each
+# field's length and big-endian value; -1 ends the data. Half the bytes of hex text, and nothing to parse.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_COPY_ROW = struct.Struct("!hiqi")  # 2 fields; 8-byte record_id; the DocBin's length (its bytes follow)
+_COPY_TRAILER = struct.pack("!h", -1)
+
+
 def copy_payload(encoded: Sequence[tuple[int, bytes]]) -> bytes:
-    """``record_id<TAB>bytes`` lines in COPY text format: bytea as hex, its backslash escaped for COPY."""
-    return "".join([f"{rid}\t\\\\x{data.hex()}\n" for rid, data in encoded]).encode("ascii")
+    """``(record_id, bytes)`` rows in PostgreSQL's binary COPY format (``COPY … FROM STDIN (FORMAT binary)``)."""
+    pack = _COPY_ROW.pack
+    parts = [_COPY_HEADER]
+    for rid, data in encoded:
+        parts.append(pack(2, 8, rid, len(data)))
+        parts.append(data)
+    parts.append(_COPY_TRAILER)
+    return b"".join(parts)
 
 
 def encode_chunk(nlp: Language, encoder: DocBinEncoder, rows: Sequence[Row], n_columns: int) -> bytes:

@@ -103,7 +103,9 @@ def _upsert_sql() -> str:
     return (
         "INSERT INTO record_tokenized (id, project_id, record_id, columns, bytes, tokenizer, created_at)"
         " SELECT gen_random_uuid(), %(p)s, s.record_id, %(cols)s::jsonb, s.bytes, %(tok)s, now()"
+        # the chunk's id range keeps Postgres from hashing every record of the project for each chunk
         " FROM tokenize_stage s JOIN record r ON r.id = s.record_id AND r.project_id = %(p)s"
+        " AND r.id BETWEEN %(lo)s AND %(hi)s"
         " ON CONFLICT (record_id) DO UPDATE SET columns = EXCLUDED.columns, bytes = EXCLUDED.bytes,"
         " tokenizer = EXCLUDED.tokenizer, created_at = EXCLUDED.created_at"
     )
@@ -120,7 +122,7 @@ class _Pipeline:
         self.failure: list[BaseException] = []
         self.stop = threading.Event()
         self.chunks: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
-        self.encoded: queue.Queue[tuple[bytes, int] | None] = queue.Queue(maxsize=2)
+        self.encoded: queue.Queue[tuple[bytes, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=2)
         self.written = 0
         self.written_lock = threading.Lock()
 
@@ -183,12 +185,14 @@ class _Pipeline:
                             continue
                         if item is None:
                             return
-                        payload, count = item
-                        cursor.copy_expert("COPY tokenize_stage (record_id, bytes) FROM STDIN", io.BytesIO(payload))
-                        cursor.execute(upsert, self.params)
+                        payload, rows = item
+                        # one read of the whole payload: 8 KiB pieces would each wait for the GIL
+                        copy_sql = "COPY tokenize_stage (record_id, bytes) FROM STDIN (FORMAT binary)"
+                        cursor.copy_expert(copy_sql, io.BytesIO(payload), size=max(len(payload), 8192))
+                        cursor.execute(upsert, {**self.params, "lo": rows[0][0], "hi": rows[-1][0]})
                         conn.commit()
                         with self.written_lock:
-                            self.written += count
+                            self.written += len(rows)
             finally:
                 conn.close()
         except BaseException as exc:  # noqa: BLE001 - re-raised by the job
@@ -197,7 +201,7 @@ class _Pipeline:
 
 
 def worker_processes(total: int) -> int:
-    """How many worker processes a job of ``total`` records uses; 1 = none, tokenizing in the service process."""
+    """How many processes tokenize a job of ``total`` records, this one included; 1 = this one alone."""
     settings = get_settings()
     wanted = settings.tokenizer_processes or min(2, os.cpu_count() or 1)
     return 1 if total < settings.tokenizer_process_min_records else max(1, wanted)
@@ -205,7 +209,8 @@ def worker_processes(total: int) -> int:
 
 @dataclass
 class TokenizeRun:
-    """What a tokenize run did: records stored, worker processes used (1 = none) and chunks they encoded."""
+    """What a tokenize run did: records stored, processes that tokenized (this one included) and chunks that worker
+    processes encoded."""
 
     stored: int = 0
     processes: int = 1
@@ -217,13 +222,15 @@ def tokenize_stale_records(
     progress: Callable[[int, int], None],
     *,
     chunk_records: int = CHUNK_RECORDS,
-    encode_while_starting: bool = True,
+    wait_for_workers: bool = False,
 ) -> TokenizeRun:
     """Tokenize every record of ``target`` lacking an up-to-date DocBin.
 
     Each chunk of records is one transaction. ``progress(done, total)`` is called after each chunk (it may raise to
-    cancel). Big jobs encode in worker processes (see :mod:`tokenizer.workers`); while none is ready yet, this
-    process encodes (unless ``encode_while_starting`` is false).
+    cancel). A big job also starts ``processes - 1`` worker processes (see :mod:`tokenizer.workers`): each chunk goes
+    to a worker with room in its queue, else this process encodes it, so this process tokenizes while the workers
+    start and whenever they are busy; reading and writing run in their own threads throughout. ``wait_for_workers``
+    (for tests) holds the first chunk until a worker is ready.
     """
     nlp = get_nlp(target.tokenizer)
     conn = psycopg2.connect(dsn())
@@ -236,7 +243,8 @@ def tokenize_stale_records(
         return TokenizeRun()
     processes = worker_processes(total)
     run = TokenizeRun(processes=processes)
-    pool = WorkerPool(target.tokenizer, processes) if processes > 1 else None
+    pool = WorkerPool(target.tokenizer, processes - 1) if processes > 1 else None
+    max_pending = 2 * processes + 2  # chunks encoded or encoding but not yet handed to the writer
     encoder = DocBinEncoder(nlp)
     lock = nlp_lock(target.tokenizer)
     n_columns = len(target.columns)
@@ -245,11 +253,11 @@ def tokenize_stale_records(
     writer = threading.Thread(target=pipeline.write, name="tokenize-write", daemon=True)
     reader.start()
     writer.start()
-    pending: deque[Pending] = deque()
+    pending: deque[tuple[Pending, list[tuple[Any, ...]]]] = deque()
 
     def hand_over_oldest() -> bool:
-        done = pending.popleft()
-        return pipeline._put(pipeline.encoded, (done.result(), done.count))
+        done, rows = pending.popleft()
+        return pipeline._put(pipeline.encoded, (done.result(), rows))
 
     try:
         while (rows := pipeline.next_chunk()) is not None:
@@ -260,17 +268,17 @@ def tokenize_stale_records(
                 item = pool.submit(rows, n_columns) if pool is not None else None
                 if item is not None:
                     run.worker_chunks += 1
-                elif pool is not None and not encode_while_starting and not pool.any_ready():
+                elif pool is not None and wait_for_workers and not run.worker_chunks:
                     pool.wait_ready()
-                elif pool is None or not pool.any_ready():
+                elif len(pending) < max_pending:
                     with lock:
                         item = Pending(len(rows), encode_chunk(nlp, encoder, rows, n_columns))
-                elif not hand_over_oldest():  # every ready worker is busy: wait for the oldest chunk
+                elif not hand_over_oldest():  # enough in flight: the oldest chunk goes to the writer first
                     break
             if item is None:
                 break
-            pending.append(item)
-            while pending and pending[0].done():
+            pending.append((item, rows))
+            while pending and pending[0][0].done():
                 if not hand_over_oldest():
                     break
             if pipeline.stop.is_set():

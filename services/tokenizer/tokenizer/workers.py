@@ -1,11 +1,12 @@
 """Worker processes for big tokenize jobs: tokenizing and DocBin encoding beside the service process.
 
 Tokenizing is Python-bound, one core per process. A big job starts a few workers
-(``python -m tokenizer.workers <tokenizer> <service pid>``), each loading the pipeline once; the service process reads
-the next chunk and writes the previous one meanwhile. On a worker's stdin/stdout travel frames of an 8-byte length
-and a pickle (both ends are this module): the worker answers ``("ready", pid)`` or ``("error", reason)`` once, then one
-``("chunk", copy_payload)`` per ``(rows, n_columns)`` request, in order. It exits at the end of its input and dies
-with the service (Linux parent-death signal; elsewhere its next read ends).
+(``python -m tokenizer.workers <tokenizer> <service pid>``), each loading the pipeline once, and shares its chunks
+between them and the service process, which also reads the next chunks and writes the finished ones meanwhile.
+On a worker's stdin/stdout travel frames of an 8-byte length and a pickle (both ends are this module): the worker
+answers ``("ready", pid)`` or ``("error", reason)`` once, then one ``("chunk", copy_payload)`` per
+``(rows, n_columns)`` request, in order. It exits at the end of its input and dies with the service (Linux
+parent-death signal; elsewhere its next read ends).
 
 This module imports no spaCy at top level, so a worker can keep optional heavy imports out before loading it.
 """
@@ -28,9 +29,15 @@ from collections import deque
 from collections.abc import Sequence
 from typing import IO, Any
 
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 FRAME = struct.Struct(">Q")
 BLANK_NAME = re.compile(r"^[a-z]{2,3}$")  # a language code: spacy.blank, which never needs torch
 STOP_TIMEOUT_S = 10.0
+PIPE_BYTES = 1 << 20
 
 
 class WorkerCrashed(RuntimeError):
@@ -66,6 +73,19 @@ def exit_reason(pid: int, returncode: int | None) -> str:
             name = f"signal {-returncode}"
         return f"tokenizer worker process {pid} was killed by {name}"
     return f"tokenizer worker process {pid} exited with code {returncode}"
+
+
+def _widen_pipes(process: subprocess.Popen[bytes]) -> None:
+    """1 MiB pipe buffers (Linux; the default is 64 KiB): a chunk's frames pass in one write instead of many."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None:
+        return
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            try:
+                fcntl.fcntl(stream.fileno(), set_size, PIPE_BYTES)
+            except OSError:  # above the system's pipe-max-size: keep the default
+                pass
 
 
 class Pending:
@@ -110,6 +130,7 @@ class Worker:
             close_fds=True,
         )
         self.pid = self.process.pid
+        _widen_pipes(self.process)
         self.in_flight: deque[Pending] = deque()
         self.lock = threading.Lock()
         self.ready = threading.Event()
