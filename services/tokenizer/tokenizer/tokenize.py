@@ -85,11 +85,20 @@ def count_stale(cursor: Any, target: Target) -> int:
     return int(cursor.fetchone()[0])
 
 
+# The next window of the project's records by id (an index-only scan), then its stale records in that id range: a
+# single "stale AND id > after ORDER BY id LIMIT n" lets Postgres scan, join and extract the text of every remaining
+# record per chunk whenever it misjudges the row counts (as right after an upload, before any ANALYZE).
+_WINDOW_SQL = (
+    "SELECT max(id) FROM (SELECT id FROM record WHERE project_id = %(p)s AND id > %(after)s ORDER BY id LIMIT %(n)s) w"
+)
+
+
 def _select_sql(target: Target) -> str:
     values = ", ".join(f"r.data ->> %(c{i})s" for i in range(len(target.columns)))
     return (
         f"SELECT r.id{', ' + values if values else ''} FROM record r LEFT JOIN record_tokenized t ON t.record_id = r.id"
-        f" WHERE {_stale_filter()} AND r.id > %(after)s ORDER BY r.id LIMIT %(n)s"
+        " AND t.record_id > %(after)s AND t.record_id <= %(hi)s"  # the same window on that side too
+        f" WHERE {_stale_filter()} AND r.id > %(after)s AND r.id <= %(hi)s ORDER BY r.id"
     )
 
 
@@ -153,12 +162,14 @@ class _Pipeline:
                 after = 0
                 with conn.cursor() as cursor:
                     while not self.stop.is_set():
-                        cursor.execute(sql, {**self.params, "after": after, "n": self.chunk_records})
-                        rows = cursor.fetchall()
-                        if not rows:
+                        cursor.execute(_WINDOW_SQL, {"p": self.params["p"], "after": after, "n": self.chunk_records})
+                        hi = cursor.fetchone()[0]
+                        if hi is None:
                             break
-                        after = rows[-1][0]
-                        if not self._put(self.chunks, rows):
+                        cursor.execute(sql, {**self.params, "after": after, "hi": hi})
+                        rows = cursor.fetchall()
+                        after = hi
+                        if rows and not self._put(self.chunks, rows):
                             return
             finally:
                 conn.close()
