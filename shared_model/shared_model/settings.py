@@ -58,10 +58,10 @@ class Settings(BaseSettings):
     upload_chunk_rows: int = Field(default=50_000, description="Rows read and loaded per chunk on upload.")
 
     tokenizer_processes: int = Field(
-        default=0, description="Worker processes of a big tokenize job: 0 = min(2, CPU count); 1 = in the service process."
+        default=0, description="Processes tokenizing a big job, the service's included: 0 = min(2, CPU count); 1 = it alone."
     )
     tokenizer_process_min_records: int = Field(
-        default=20_000, description="Tokenize jobs with fewer stale records run in the service process."
+        default=20_000, description="Tokenize jobs with fewer stale records start no worker process."
     )
 
     job_heartbeat_s: float = Field(default=5.0, description="How often a running job's service beats.")
