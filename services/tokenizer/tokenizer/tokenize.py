@@ -254,7 +254,7 @@ def tokenize_stale_records(
         return TokenizeRun()
     processes = worker_processes(total)
     run = TokenizeRun(processes=processes)
-    pool = WorkerPool(target.tokenizer, processes - 1) if processes > 1 else None
+    pool: WorkerPool | None = None
     max_pending = 2 * processes + 2  # chunks encoded or encoding but not yet handed to the writer
     encoder = DocBinEncoder(nlp)
     lock = nlp_lock(target.tokenizer)
@@ -271,6 +271,8 @@ def tokenize_stale_records(
         return pipeline._put(pipeline.encoded, (done.result(), rows))
 
     try:
+        if processes > 1:
+            pool = WorkerPool(target.tokenizer, processes - 1)
         while (rows := pipeline.next_chunk()) is not None:
             if pool is not None:
                 pool.check()
