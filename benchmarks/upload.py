@@ -7,10 +7,11 @@ Uses ``DATABASE_URL`` when set, else a throwaway embedded Postgres; creates a pr
 gateway as a real process (``python -m gateway``) on a free port, uploads with an API token and waits for the job.
 Measures rows/s (request start to job done), the gateway's peak RSS (sampled every 50 ms) and a raw ``COPY`` of the
 same file into a plain typed table of the same Postgres. Goals: ≥ 25,000 rows/s, ≥ 0.5 of raw COPY, RSS < 1 GB.
-It also measures the floor of any loader that keeps records as JSONB: a ``COPY`` of the same rows, already rendered as
-the records' JSON text by Python beforehand (not timed), into a copy of the ``record`` table with its indexes
-(``ratio_floor_jsonb_copy`` = raw COPY seconds ÷ those seconds: no loader of this schema can beat it).
-Last line: ``{"rows_per_s": …, "ratio_vs_copy": …, "peak_rss_mb": …, "ratio_floor_jsonb_copy": …}``.
+It also measures the floor of any loader that keeps records as JSONB: the same rows' record values, already built as
+JSONB in a side table beforehand (not timed), inserted into a copy of the ``record`` table with its indexes — only
+storing the rows, no file reading, parsing, type inference or JSON building (``ratio_floor_jsonb_store`` = raw COPY
+seconds ÷ those seconds: no loader of this schema can reach a higher ratio_vs_copy).
+Last line: ``{"rows_per_s": …, "ratio_vs_copy": …, "peak_rss_mb": …, "ratio_floor_jsonb_store": …}``.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ def raw_copy(db_url: str, csv_path: Path) -> float:
         conn.close()
 
 
-def jsonb_floor_copy(db_url: str, csv_path: Path) -> float:
-    """Seconds for ``COPY`` of the rows as ready-made record JSON into a copy of the record table (indexes included)."""
+def jsonb_floor_store(db_url: str, csv_path: Path) -> float:
+    """Seconds to store the rows' ready-made JSONB values in a copy of the record table (indexes included)."""
     import csv
     import io
     import uuid
@@ -158,12 +159,15 @@ def jsonb_floor_copy(db_url: str, csv_path: Path) -> float:
     conn = psycopg2.connect(libpq_dsn(db_url))
     try:
         cursor = conn.cursor()
-        started = time.perf_counter()
+        cursor.execute("CREATE TABLE record_source (LIKE record INCLUDING DEFAULTS)")
+        cursor.copy_expert("COPY record_source (id, project_id, data, created_at) FROM STDIN", buffer, size=1 << 20)
         cursor.execute("CREATE TABLE record_floor (LIKE record INCLUDING DEFAULTS INCLUDING INDEXES)")
-        cursor.copy_expert("COPY record_floor (id, project_id, data, created_at) FROM STDIN", buffer, size=1 << 20)
+        conn.commit()
+        started = time.perf_counter()
+        cursor.execute("INSERT INTO record_floor SELECT * FROM record_source")
         conn.commit()
         elapsed = time.perf_counter() - started
-        cursor.execute("DROP TABLE record_floor")
+        cursor.execute("DROP TABLE record_floor, record_source")
         conn.commit()
         return elapsed
     finally:
@@ -203,17 +207,17 @@ def measure(rows: int, csv_path: Path, db_url: str, workdir: Path) -> dict[str, 
             gateway.kill()
     log(f"attribute types: {job['result'].get('attributes')}; job phases (s): {job['result'].get('seconds')}")
     copy_s = raw_copy(db_url, csv_path)
-    floor_s = jsonb_floor_copy(db_url, csv_path)
+    floor_s = jsonb_floor_store(db_url, csv_path)
     log(f"raw COPY: {copy_s:.2f} s ({rows / copy_s:,.0f} rows/s); upload: {upload_s:.2f} s")
-    log(f"floor: COPY of ready-made record JSON into the record table's shape: {floor_s:.2f} s")
+    log(f"floor: storing ready-made JSONB records in the record table's shape: {floor_s:.2f} s")
     return {
         "rows_per_s": round(rows / upload_s),
         "ratio_vs_copy": round(copy_s / upload_s, 3),
         "peak_rss_mb": round(sampler.peak / 2**20, 1),
         "raw_copy_s": round(copy_s, 2),
         "upload_s": round(upload_s, 2),
-        "jsonb_floor_copy_s": round(floor_s, 2),
-        "ratio_floor_jsonb_copy": round(copy_s / floor_s, 3),
+        "jsonb_floor_store_s": round(floor_s, 2),
+        "ratio_floor_jsonb_store": round(copy_s / floor_s, 3),
     }
 
 
