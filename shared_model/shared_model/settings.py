@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     tokenizer_process_min_records: int = Field(
         default=20_000, description="Tokenize jobs with fewer stale records start no worker process."
     )
+    tokenizer_worker_idle_s: float = Field(
+        default=300.0, description="Tokenizer worker processes idle this long end; 0 = they end with each job."
+    )
+    tokenizer_prestart: str = Field(
+        default="en", description="Pipeline whose workers the tokenizer starts with the service; empty = none."
+    )
 
     job_heartbeat_s: float = Field(default=5.0, description="How often a running job's service beats.")
     job_stale_after_s: float = Field(default=60.0, description="A running job silent this long is stale.")

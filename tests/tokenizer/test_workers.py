@@ -20,12 +20,12 @@ from sqlalchemy import select, text
 
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, wait_for_job
-from shared_model.models import Attribute, DataType, JobState, Project, Record, RecordTokenized
+from shared_model.models import Attribute, DataType, Job, JobState, Project, Record, RecordTokenized
 from shared_model.settings import get_settings
 from tokenizer.chunks import encode_records
 from tokenizer.docbin import DocBinEncoder
 from tokenizer.tokenize import Target, project_target, tokenize_stale_records, worker_processes
-from tokenizer.workers import WorkerCrashed
+from tokenizer.workers import WorkerCrashed, warm_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,9 @@ def two_workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "3")
     monkeypatch.setenv("REFINERY_TOKENIZER_PROCESS_MIN_RECORDS", "0")
     get_settings.cache_clear()
+    warm_workers.close()
     yield
+    warm_workers.close()  # warm workers outlive jobs: none may outlive the test
     monkeypatch.undo()
     get_settings.cache_clear()
 
@@ -45,7 +47,7 @@ def worker_children(parent: psutil.Process | None = None) -> list[psutil.Process
     """Live tokenizer worker processes started by ``parent`` (default: this process)."""
     parent = parent or psutil.Process()
     found = []
-    for child in parent.children(recursive=True):
+    for child in parent.children():  # direct children: not the workers of service processes a fixture started
         try:
             if "tokenizer.workers" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
                 found.append(child)
@@ -129,9 +131,43 @@ def test_workers_store_the_same_docbins_as_the_service_process(clean_db: str, tw
     assert (run.stored, run.processes) == (300, 3) and 1 <= run.worker_chunks <= 8
     assert stored_bytes(target.project_id) == expected_bytes(target)
     assert progress and all(total == 300 for _, total in progress)
-    assert worker_children() == []  # the job's workers ended with it
+    warm = worker_children()  # the job's workers stay warm for the next one
+    assert len(warm) == 2 and sorted(w.pid for w in warm_workers.idle()) == sorted(p.pid for p in warm)
     # incremental: nothing left to do, and no worker started for nothing
     assert tokenize_stale_records(target, lambda *_: None).stored == 0
+    # the next job of the same pipeline reuses the warm workers and stores the same bytes
+    other = project_with_records(250)
+    run = tokenize_stale_records(other, lambda *_: None, chunk_records=25, wait_for_workers=True)
+    assert run.stored == 250 and run.worker_chunks >= 1
+    assert stored_bytes(other.project_id) == expected_bytes(other)
+    assert sorted(p.pid for p in worker_children()) == sorted(p.pid for p in warm)
+
+
+def test_warm_workers_are_replaced_for_another_pipeline_and_end_when_idle(clean_db: str, two_workers: None) -> None:
+    warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
+    warm_workers.prestart("en", 2)
+    english = worker_children()
+    assert len(english) == 2 and {w.tokenizer for w in warm_workers.idle()} == {"en"}
+    target = project_with_records(100)
+    with session_scope() as session:
+        session.execute(text("UPDATE project SET tokenizer = 'de' WHERE id = :p"), {"p": target.project_id})
+        target = project_target(session, target.project_id)
+    run = tokenize_stale_records(target, lambda *_: None, chunk_records=10, wait_for_workers=True)
+    assert run.stored == 100 and run.worker_chunks >= 1
+    assert all(dead(p) for p in english)  # the English workers were replaced by German ones
+    assert len(worker_children()) == 2 and {w.tokenizer for w in warm_workers.idle()} == {"de"}
+    assert warm_workers.reap(time.monotonic() + warm_workers.idle_s - 5) == 0
+    assert warm_workers.reap(time.monotonic() + warm_workers.idle_s) == 2
+    assert worker_children() == [] and warm_workers.idle() == []
+
+
+def test_idle_time_zero_ends_workers_with_each_job(clean_db: str, two_workers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFINERY_TOKENIZER_WORKER_IDLE_S", "0")
+    get_settings.cache_clear()
+    target = project_with_records(100)
+    run = tokenize_stale_records(target, lambda *_: None, chunk_records=10, wait_for_workers=True)
+    assert run.stored == 100 and run.worker_chunks >= 1
+    assert worker_children() == [] and warm_workers.idle() == []
 
 
 def test_a_crashed_worker_fails_the_run_with_its_reason(clean_db: str, two_workers: None) -> None:
@@ -148,7 +184,11 @@ def test_a_crashed_worker_fails_the_run_with_its_reason(clean_db: str, two_worke
 
     with pytest.raises(WorkerCrashed, match=r"tokenizer worker process \d+ was killed by SIGKILL"):
         tokenize_stale_records(target, kill_a_worker, chunk_records=20)
-    assert killed and worker_children() == []
+    assert killed and worker_children() == [] and warm_workers.idle() == []
+    # the next job gets new workers and stores everything
+    run = tokenize_stale_records(target, lambda *_: None, chunk_records=20, wait_for_workers=True)
+    assert run.worker_chunks >= 1 and stored_bytes(target.project_id) == expected_bytes(target)
+    assert len(worker_children()) == 2
 
 
 def test_cancelling_ends_the_workers(clean_db: str, two_workers: None) -> None:
@@ -157,11 +197,16 @@ def test_cancelling_ends_the_workers(clean_db: str, two_workers: None) -> None:
     def cancel(done: int, total: int) -> None:
         raise JobCancelled()
 
+    warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
+    warm_workers.prestart("en", 2)
+    warm = worker_children()
     with pytest.raises(JobCancelled):
         tokenize_stale_records(target, cancel, chunk_records=20)
-    assert worker_children() == []
+    assert worker_children() == [] and all(dead(p) for p in warm)  # a cancelled job's workers are never reused
     stored = len(stored_bytes(target.project_id))
     assert stored % 20 == 0 and stored < 200  # whole chunks only
+    run = tokenize_stale_records(target, lambda *_: None, chunk_records=20, wait_for_workers=True)
+    assert run.stored == 200 - stored and stored_bytes(target.project_id) == expected_bytes(target)
 
 
 @pytest.mark.integration
@@ -194,20 +239,36 @@ def test_service_job_uses_workers_and_they_die_with_the_service(services: Any, c
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
 
+        # the service starts its workers for the default pipeline with itself, and they get ready
+        warm: list[dict[str, Any]] = []
+        while len(warm) < 2 or not all(w["ready"] for w in warm):
+            assert time.monotonic() < deadline, f"no warm workers: {warm}"
+            warm = httpx.get(f"{url}/workers", timeout=10).json()["workers"]
+            time.sleep(0.1)
+        assert {w["tokenizer"] for w in warm} == {"en"}
+        pids = sorted(w["pid"] for w in warm)
+        assert sorted(p.pid for p in worker_children(psutil.Process(service.pid))) == pids
+
         small = project_with_records(500)
         job_id = httpx.post(f"{url}/tokenize_project", json={"project_id": str(small.project_id)}, timeout=30).json()["job_id"]
         job = wait_for_job(uuid.UUID(job_id), timeout_s=120)
         assert job.state == JobState.DONE, job.error
         assert job.result["tokenized"] == 500 and job.result["processes"] == 3
         assert stored_bytes(small.project_id) == expected_bytes(small)
-        assert worker_children(psutil.Process(service.pid)) == []
+        # the job ran on the warm workers and left them warm
+        assert sorted(w["pid"] for w in httpx.get(f"{url}/workers", timeout=10).json()["workers"]) == pids
+        workers = worker_children(psutil.Process(service.pid))
+        assert sorted(p.pid for p in workers) == pids
 
         big = project_with_records(30_000)
-        httpx.post(f"{url}/tokenize_project", json={"project_id": str(big.project_id)}, timeout=30).raise_for_status()
-        workers: list[psutil.Process] = []
-        while len(workers) < 2:
-            assert time.monotonic() < deadline, "the job started no worker processes"
-            workers = worker_children(psutil.Process(service.pid))
+        response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(big.project_id)}, timeout=30)
+        big_job = uuid.UUID(response.json()["job_id"])
+        while True:  # wait until the job is under way
+            assert time.monotonic() < deadline, "the big job did not start"
+            with session_scope() as session:
+                running = session.get(Job, big_job)
+                if running is not None and running.progress > 0:
+                    break
             time.sleep(0.01)
         service.send_signal(signal.SIGKILL)  # the service dies mid-job, without any chance to clean up
         service.wait(10)

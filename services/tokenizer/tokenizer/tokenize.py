@@ -31,7 +31,7 @@ from shared_model.settings import get_settings
 from .chunks import encode_chunk
 from .docbin import DocBinEncoder, decode, token_rows
 from .pipelines import get_nlp
-from .workers import Pending, WorkerPool
+from .workers import Pending, WorkerPool, warm_workers
 
 log = logging.getLogger("tokenizer")
 
@@ -211,11 +211,29 @@ class _Pipeline:
             self.stop.set()
 
 
+def configured_processes() -> int:
+    """How many processes tokenize a big job, this one included (``REFINERY_TOKENIZER_PROCESSES``; 0 = up to 2)."""
+    return max(1, get_settings().tokenizer_processes or min(2, os.cpu_count() or 1))
+
+
 def worker_processes(total: int) -> int:
     """How many processes tokenize a job of ``total`` records, this one included; 1 = this one alone."""
+    return 1 if total < get_settings().tokenizer_process_min_records else configured_processes()
+
+
+def prestart_workers() -> int:
+    """Start the worker processes of ``REFINERY_TOKENIZER_PRESTART``'s pipeline (when jobs use workers at all), so
+    the first big job finds them warm; how many were started."""
     settings = get_settings()
-    wanted = settings.tokenizer_processes or min(2, os.cpu_count() or 1)
-    return 1 if total < settings.tokenizer_process_min_records else max(1, wanted)
+    count = configured_processes() - 1
+    if not settings.tokenizer_prestart or count < 1:
+        return 0
+    warm_workers.idle_s = settings.tokenizer_worker_idle_s
+    try:
+        warm_workers.prestart(settings.tokenizer_prestart, count)
+    except Exception:  # noqa: BLE001 - only a head start: the first job starts its workers itself
+        log.exception("starting warm tokenizer workers failed")
+    return len(warm_workers.idle())
 
 
 @dataclass
@@ -238,9 +256,11 @@ def tokenize_stale_records(
     """Tokenize every record of ``target`` lacking an up-to-date DocBin.
 
     Each chunk of records is one transaction. ``progress(done, total)`` is called after each chunk (it may raise to
-    cancel). A big job also starts ``processes - 1`` worker processes (see :mod:`tokenizer.workers`): each chunk goes
-    to a worker with room in its queue, else this process encodes it, so this process tokenizes while the workers
-    start and whenever they are busy; reading and writing run in their own threads throughout. ``wait_for_workers``
+    cancel). A big job also uses ``processes - 1`` worker processes (see :mod:`tokenizer.workers`), warm ones kept
+    from earlier jobs of the same pipeline when there are, and keeps them warm after a clean run (any failure or
+    cancel ends them): each chunk goes to a worker with room in its queue, else this process encodes it, so this
+    process tokenizes while new workers start and whenever they are busy; reading and writing run in their own
+    threads throughout. ``wait_for_workers``
     (for tests) holds the first chunk until a worker is ready.
     """
     nlp = get_nlp(target.tokenizer)
@@ -272,7 +292,8 @@ def tokenize_stale_records(
 
     try:
         if processes > 1:
-            pool = WorkerPool(target.tokenizer, processes - 1)
+            warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
+            pool = warm_workers.acquire(target.tokenizer, processes - 1)
         while (rows := pipeline.next_chunk()) is not None:
             if pool is not None:
                 pool.check()
@@ -302,10 +323,13 @@ def tokenize_stale_records(
         pipeline._put(pipeline.encoded, None)
         writer.join()
         if pool is not None:
-            pool.close()
+            if pipeline.failure:  # the writer or reader failed: the workers may still hold chunks
+                warm_workers.release(pool, clean=False)
+            else:
+                warm_workers.release(pool, clean=True)  # kept warm for the next job
     except BaseException:
         if pool is not None:
-            pool.close(kill=True)
+            warm_workers.release(pool, clean=False)  # cancelled or failed: never reuse a worker that may hold a chunk
         raise
     finally:
         pipeline.stop.set()

@@ -6,7 +6,7 @@ between them and the service process, which also reads the next chunks and write
 On a worker's stdin/stdout travel frames of an 8-byte length and a pickle (both ends are this module): the worker
 answers ``("ready", pid)`` or ``("error", reason)`` once, then one ``("chunk", copy_payload)`` per
 ``(rows, n_columns)`` request, in order. It exits at the end of its input and dies with the service (Linux
-parent-death signal; elsewhere its next read ends).
+parent-death signal; elsewhere its next read ends). The service keeps workers warm between jobs (:class:`WarmWorkers`).
 
 This module imports no spaCy at top level, so a worker can keep optional heavy imports out before loading it.
 """
@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import IO, Any
@@ -123,6 +124,7 @@ class Worker:
     """One worker process and the thread that receives its answers (resolving its chunks in order)."""
 
     def __init__(self, tokenizer: str) -> None:
+        self.tokenizer = tokenizer
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tokenizer.workers", tokenizer, str(os.getpid())],
             stdin=subprocess.PIPE,
@@ -216,11 +218,12 @@ class Worker:
 class WorkerPool:
     """The worker processes of one job; a context manager that ends them all (killed when the job raised)."""
 
-    def __init__(self, tokenizer: str, processes: int, max_in_flight: int = 2) -> None:
+    def __init__(self, tokenizer: str, processes: int, max_in_flight: int = 2, *, workers: Sequence[Worker] = ()) -> None:
+        self.tokenizer = tokenizer
         self.max_in_flight = max_in_flight
-        self.workers: list[Worker] = []
+        self.workers: list[Worker] = list(workers)
         try:
-            for _ in range(processes):
+            while len(self.workers) < processes:
                 self.workers.append(Worker(tokenizer))
         except BaseException:
             self.close(kill=True)
@@ -258,17 +261,136 @@ class WorkerPool:
 
     def close(self, kill: bool = False) -> None:
         """End every worker: idle ones at the end of their input, the rest (still starting, or ``kill``) at once."""
-        for worker in self.workers:
-            worker.closing = True
-            if kill or not worker.ready.is_set():
-                worker.process.kill()
-        for worker in self.workers:
-            worker.stop(kill or not worker.ready.is_set())
+        stop_workers(self.workers, kill)
+        self.workers = []
+
+
+def stop_workers(workers: Sequence[Worker], kill: bool = False) -> None:
+    """End ``workers``: idle ones at the end of their input, the rest (still starting, or ``kill``) at once."""
+    for worker in workers:
+        worker.closing = True
+        if kill or not worker.ready.is_set():
+            worker.process.kill()
+    for worker in workers:
+        worker.stop(kill or not worker.ready.is_set())
+
+
+class WarmWorkers:
+    """Worker processes kept alive between jobs, so a job does not pay their start (~1.2 CPU-seconds each).
+
+    ``acquire`` hands a job the idle workers of its pipeline (starting the missing ones; idle workers of another
+    pipeline are ended first, so the workers never outnumber a job's); ``release`` takes them back after a clean run
+    and ends them after any failure or cancel (a worker that may still hold a chunk is never reused). Idle workers end
+    after ``idle_s`` seconds. Every worker is started by one long-lived thread of this process: Linux's parent-death
+    signal fires when the *thread* that started a process ends, so a worker started by a short-lived thread would die
+    with it rather than with the service.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[tuple[Worker, float]] = []  # (worker, idle since: time.monotonic())
+        self._calls: queue.SimpleQueue[tuple[str, queue.SimpleQueue[Worker | BaseException]] | None] = queue.SimpleQueue()
+        self._owner: threading.Thread | None = None
+        self.idle_s = 300.0
+
+    def _start_owner(self) -> None:
+        if self._owner is None or not self._owner.is_alive():
+            self._owner = threading.Thread(target=self._own, name="tokenize-workers", daemon=True)
+            self._owner.start()
+
+    def _own(self) -> None:
+        """The owner thread: start workers when asked; end idle workers past their idle time."""
+        while True:
+            try:
+                call = self._calls.get(timeout=max(1.0, min(self.idle_s, 30.0)) if self.idle_s > 0 else 30.0)
+            except queue.Empty:
+                call = None
+            else:
+                if call is None:
+                    return
+            if call is not None:
+                tokenizer, answer = call
+                try:
+                    answer.put(Worker(tokenizer))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+                    answer.put(exc)
+            self.reap()
+
+    def spawn(self, tokenizer: str) -> Worker:
+        """A new worker process for ``tokenizer``, started by the owner thread."""
+        answer: queue.SimpleQueue[Worker | BaseException] = queue.SimpleQueue()
+        with self._lock:
+            self._start_owner()
+            self._calls.put((tokenizer, answer))
+        result = answer.get()
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def reap(self, now: float | None = None) -> int:
+        """End the idle workers idle longer than ``idle_s`` and the ones that died; how many ended."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            expired = [w for w, since in self._idle if now - since >= self.idle_s or not _healthy(w)]
+            self._idle = [(w, since) for w, since in self._idle if w not in expired]
+        stop_workers(expired)
+        return len(expired)
+
+    def acquire(self, tokenizer: str, count: int) -> WorkerPool:
+        """A pool of ``count`` workers for ``tokenizer``: idle warm ones first, then new ones."""
+        with self._lock:
+            mine = [w for w, _ in self._idle if w.tokenizer == tokenizer and _healthy(w)][:count]
+            others = [w for w, _ in self._idle if w not in mine]
+            self._idle = []
+        stop_workers(others, kill=True)  # another pipeline's (or dead, or surplus): replaced
+        try:
+            while len(mine) < count:
+                mine.append(self.spawn(tokenizer))
+        except BaseException:
+            stop_workers(mine, kill=True)
+            raise
+        return WorkerPool(tokenizer, count, workers=mine)
+
+    def release(self, pool: WorkerPool, clean: bool) -> None:
+        """Take a job's workers back: kept warm after a clean run (when ``idle_s`` > 0), ended otherwise."""
+        workers, pool.workers = pool.workers, []
+        if not clean or self.idle_s <= 0:
+            stop_workers(workers, kill=True)
+            return
+        keep = [w for w in workers if _healthy(w) and not w.in_flight]
+        now = time.monotonic()
+        with self._lock:
+            self._idle.extend((w, now) for w in keep)
+        stop_workers([w for w in workers if w not in keep], kill=True)
+
+    def prestart(self, tokenizer: str, count: int) -> None:
+        """Start ``count`` idle workers for ``tokenizer`` now (they load it while the service starts)."""
+        if count <= 0 or self.idle_s <= 0:
+            return
+        self.release(self.acquire(tokenizer, count), clean=True)
+
+    def idle(self) -> list[Worker]:
+        with self._lock:
+            return [w for w, _ in self._idle]
+
+    def close(self) -> None:
+        """End every idle worker (the service stops; tests)."""
+        with self._lock:
+            workers = [w for w, _ in self._idle]
+            self._idle = []
+        stop_workers(workers, kill=True)
+
+
+def _healthy(worker: Worker) -> bool:
+    return worker.failure is None and not worker.closing and worker.process.poll() is None
+
+
+warm_workers = WarmWorkers()
 
 
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when the thread that started it ends (the service's job thread, which lives as
-    long as the service; or the service itself); exit if the parent is already gone."""
+    """Ask Linux to kill this process when the thread that started it ends (the service's worker-owner thread, which
+    lives as long as the service; or the service itself); exit if the parent is already gone."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1

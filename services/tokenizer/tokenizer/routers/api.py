@@ -14,6 +14,7 @@ from shared_model.service import problem
 
 from ..pipelines import UnknownTokenizer, describe
 from ..tokenize import NotFound, record_tokens, tokenize_record
+from ..workers import warm_workers
 
 router = APIRouter(tags=["tokenizer"])
 
@@ -72,3 +73,10 @@ def tokens(record_id: int, attribute: str | None = None) -> dict[str, Any]:
         raise problem(422, str(exc)) from None
     except ValueError as exc:
         raise problem(422, str(exc)) from None
+
+
+@router.get("/workers")
+def workers() -> dict[str, Any]:
+    """The idle warm worker processes: pid, pipeline and whether it has loaded it (ops, benchmarks and tests)."""
+    idle = warm_workers.idle()
+    return {"workers": [{"pid": w.pid, "tokenizer": w.tokenizer, "ready": w.ready.is_set()} for w in idle]}
