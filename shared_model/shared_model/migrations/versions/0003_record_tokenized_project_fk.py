@@ -2,7 +2,7 @@
 
 Every row also references its record, which cascades from the project, so deleting a project still deletes its
 DocBins (and the index on project_id stays for the per-project reads). The redundant per-row check cost Postgres
-~0.8 of ~4.2 CPU-seconds of a 100,000-record tokenize job; see docs/benchmarks.md, "Tokenization".
+~0.6 of ~4.2 CPU-seconds of a 100,000-record tokenize job; see docs/benchmarks.md, "Tokenization".
 
 Revision ID: 0003
 Revises: 0002
