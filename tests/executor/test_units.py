@@ -119,3 +119,14 @@ def test_results_for_records_outside_the_batch_are_refused(message: dict[str, An
     with pytest.raises(SandboxError, match="records 1–2"):
         _check_results(message, {1, 2}, "records 1–2")
     _check_results({"results": {"f": [[2, "ham", None, None, None]]}, "hits": {"f": {"spam": [1, 2]}}}, {1, 2}, "x")
+
+
+def test_job_errors_name_the_reason_in_one_line() -> None:
+    from executor.jobs.heuristic_run import error_summary
+
+    assert error_summary("the code could not start:\nthe code must define a function named lf(record)") == (
+        "the code could not start: the code must define a function named lf(record)"
+    )
+    traceback = "record 17 raised:\nTraceback (most recent call last):\n  File \"<lf>\", line 2\nKeyError: 'x'\n"
+    assert error_summary(traceback) == "record 17 raised: KeyError: 'x'"
+    assert error_summary("one line") == "one line" and error_summary(None) == "" and error_summary("\n") == ""

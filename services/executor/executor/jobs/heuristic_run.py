@@ -225,6 +225,17 @@ class _Reporter(threading.Thread):
         self.report()
 
 
+def error_summary(error: str | None) -> str:
+    """One line for a job's error: the message's first line and, for a multi-line one (a traceback, a reason on the
+    next line), its last line, which names the exception or the reason."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0].rstrip(':')}: {lines[-1]}"
+
+
 def _now_line(text: str) -> str:
     return f"{datetime.now(UTC):%H:%M:%S} {text}"
 
@@ -380,7 +391,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     _finish_failed(states)
     failed = [s for s in states.values() if s.error]
     if failed:
-        raise JobFailed("; ".join(f"{s.name}: {s.error.splitlines()[0] if s.error else ''}" for s in failed)[:4000])
+        raise JobFailed("; ".join(f"{s.name}: {error_summary(s.error)}" for s in failed)[:4000])
     timings = readiness.get("__timings__", {})
     timings["store_s"] = round(time.monotonic() - store_started, 3)
     return {"runs": outcome, "seconds": round(seconds, 3), "timings": timings}
@@ -469,7 +480,7 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
         )
     except (LearnerError, SandboxError, SandboxUnavailable) as exc:
         state.error = str(exc)
-        state.log(_now_line(state.error.splitlines()[0]))
+        state.log(_now_line(error_summary(state.error)))
         return
     rows = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
     for record_id, predictions in result.predictions.items():
