@@ -112,7 +112,11 @@ class LocalStorage(ObjectStorage):
 
     def list(self, prefix: str = "") -> list[str]:
         keys = []
-        for path in self.root.rglob("*"):
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""  # walk only below the prefix's folder
+        base = self.root / check_key(folder) if folder else self.root
+        if not base.is_dir():
+            return []
+        for path in base.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
@@ -272,15 +276,16 @@ class WeakSupervisionArtifacts:
 
     def read(self, run_id: Any) -> dict[str, np.ndarray] | None:
         """A run's arrays, or None when it has no file (never written, or superseded by a later run)."""
-        key = self.key(run_id)
-        if not self.storage.exists(key):
+        try:
+            return self.storage.get_arrays(self.key(run_id))
+        except StorageError:
             return None
-        return self.storage.get_arrays(key)
 
-    def keep_only(self, run_id: Any) -> int:
-        """Remove the files of the task's other runs; returns how many were removed."""
-        keep = self.key(run_id)
-        stale = [key for key in self.storage.list(self.prefix) if key != keep]
+    def keep_only(self, run_id: Any, unfinished: set[Any] = frozenset()) -> int:  # type: ignore[assignment]
+        """Remove the files of the task's other runs except ``unfinished`` ones (a run still going keeps its file, so
+        two concurrent runs never delete each other's); returns how many were removed."""
+        keep = {self.key(run_id), *(self.key(other) for other in unfinished)}
+        stale = [key for key in self.storage.list(self.prefix) if key not in keep]
         for key in stale:
             self.storage.delete(key)
         return len(stale)

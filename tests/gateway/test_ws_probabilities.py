@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from shared_model.db import session_scope
 from shared_model.models import Attribute, DataType, TaskType
@@ -106,3 +106,30 @@ def test_deleting_the_project_removes_its_files(client: TestClient, project: dic
     done = wait_job(client, job["id"])
     assert done["state"] == "done" and done["result"]["deleted_files"] == 1, done
     assert not artifacts.storage.list(artifacts.prefix) and run["run_id"]
+
+
+def test_concurrent_runs_keep_each_others_files_and_storage_failures_fail_the_run(
+    client: TestClient, project: dict[str, Any], monkeypatch: Any
+) -> None:
+    import pytest
+
+    from shared_model.models import RunState, WeakSupervisionRun
+
+    built = _task(project["id"])
+    artifacts = WeakSupervisionArtifacts(get_storage(), project["id"], built.task_id)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    for run in (a, b):
+        artifacts.write(run, [1], [[0.5, 0.5]], [True], [[False, False]], ["x", "y"])
+    assert artifacts.keep_only(a, {b}) == 0 and artifacts.read(b) is not None  # b still running: its file stays
+    assert artifacts.keep_only(a) == 1 and artifacts.read(b) is None and artifacts.read(a) is not None
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("object store down")
+
+    monkeypatch.setattr(WeakSupervisionArtifacts, "write", broken)
+    monkeypatch.setattr(type(get_storage()), "delete", broken)  # the clean-up fails too: the reason must survive
+    with pytest.raises(OSError, match="object store down"):
+        run_weak_supervision(built.task_id, {"model": "majority"})
+    with session_scope() as s:
+        failed = s.scalars(select(WeakSupervisionRun).where(WeakSupervisionRun.labeling_task_id == built.task_id)).one()
+        assert failed.state == RunState.FAILED and failed.error == "object store down"

@@ -66,3 +66,17 @@ def test_hmm_handles_empty_records_and_spans_past_the_end() -> None:
     )
     found = fit_decode(spans, np.array([4, 0, 2]), n_sources=2, n_labels=2)
     assert [(a.row, a.label, a.start, a.end) for a in found] == [(0, 1, 1, 3), (2, 0, 0, 2)]
+
+
+def test_batches_by_length_give_the_same_spans_and_bound_memory(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import weak_supervisor.span_hmm as span_hmm
+
+    spans, _ = synthetic(n=120, seed=2)
+    lengths = np.full(120, 25)
+    lengths[7] = 3_000  # one long record must not make every row 3,000 tokens long
+    whole = fit_decode(spans, lengths, n_sources=5, n_labels=2)
+    monkeypatch.setattr(span_hmm, "BATCH_CELLS", 5 * 30 * 5)  # a handful of rows per batch
+    assert len(span_hmm._batches(lengths, 5)) > 10
+    batched = fit_decode(spans, lengths, n_sources=5, n_labels=2)
+    assert [(a.row, a.label, a.start, a.end) for a in batched] == [(a.row, a.label, a.start, a.end) for a in whole]
+    assert np.allclose([a.confidence for a in batched], [a.confidence for a in whole])

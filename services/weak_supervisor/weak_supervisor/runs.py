@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from .statistics import FIELDS, classification_statistics, estimates, exclude_tr
 from .store import BadRequest, TaskData, load_task, replace_weak_labels, token_counts, training_record_ids
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger("weak_supervisor")
 EXTRACTION_MODELS = ("spans", "hmm")  # the reference's span aggregation; a BIO-tag HMM (span_hmm.py)
 
 
@@ -153,8 +155,9 @@ def run_weak_supervision(
         run.started_at = datetime.now(UTC)
         run.options = {**parameters, "model": options["model"]}
         run_id = run.id
-    artifacts = WeakSupervisionArtifacts(get_storage(), task.project_id, task_id)
+    artifacts: WeakSupervisionArtifacts | None = None
     try:
+        artifacts = WeakSupervisionArtifacts(get_storage(), task.project_id, task_id)
         if not task.source_ids:
             raise BadRequest(f"labeling task {task_id} has no (selected) heuristics to combine")
         progress(0.2, f"fitting {options['model']} on {task.votes.n_records} records")
@@ -187,13 +190,14 @@ def run_weak_supervision(
             "probabilities": probabilities is not None,
         }
     except Exception as exc:
-        artifacts.storage.delete(artifacts.key(run_id))
         with session_scope() as session:
             failed = session.get(WeakSupervisionRun, run_id)
             if failed is not None:
                 failed.state = RunState.FAILED
                 failed.error = str(exc)
                 failed.finished_at = datetime.now(UTC)
+        if artifacts is not None:
+            _best_effort(lambda: artifacts.storage.delete(artifacts.key(run_id)), f"removing run {run_id}'s probabilities")
         raise
     with session_scope() as session:
         done = session.get(WeakSupervisionRun, run_id)
@@ -201,8 +205,25 @@ def run_weak_supervision(
         done.state = RunState.FINISHED
         done.summary = summary
         done.finished_at = datetime.now(UTC)
-    artifacts.keep_only(run_id)
+        unfinished = set(
+            session.scalars(
+                select(WeakSupervisionRun.id).where(
+                    WeakSupervisionRun.labeling_task_id == task_id,
+                    WeakSupervisionRun.state.in_([RunState.QUEUED, RunState.RUNNING]),
+                )
+            )
+        )
+    kept = artifacts
+    _best_effort(lambda: kept.keep_only(run_id, unfinished), "removing earlier runs' probabilities")
     return {"run_id": str(run_id), **summary}
+
+
+def _best_effort(action: Callable[[], object], what: str) -> None:
+    """Clean-up that must not turn a run's outcome around: a storage failure is logged, not raised."""
+    try:
+        action()
+    except Exception:  # noqa: BLE001
+        log.warning("weak supervision: %s failed", what, exc_info=True)
 
 
 def compute_statistics(task_id: uuid.UUID) -> list[dict[str, Any]]:

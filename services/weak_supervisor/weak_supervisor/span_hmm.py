@@ -19,6 +19,7 @@ from .label_models.base import FloatArray, IntArray
 PRIOR_ACCURACY = 0.8  # initial share of a heuristic's tags that equal the state (pseudo-counts)
 PRIOR_STRENGTH = 50.0  # pseudo-tokens per (heuristic, state) of that initial table
 ITERATIONS = 10
+BATCH_CELLS = 4_000_000  # rows × longest length × states per padded batch (32 MB per float64 array)
 
 
 def _tags(spans: Spans, n_tokens: IntArray, n_sources: int) -> tuple[IntArray, IntArray]:
@@ -50,12 +51,32 @@ def _logsumexp(a: FloatArray, axis: int) -> FloatArray:
     return np.asarray(np.log(np.exp(a - top).sum(axis=axis)) + np.squeeze(top, axis=axis))
 
 
-def _padded(values: FloatArray, offsets: IntArray, lengths: IntArray) -> FloatArray:
-    """``T × S`` per-token values as ``rows × max length × S`` (zeros past a row's end)."""
-    out = np.zeros((len(lengths), int(lengths.max(initial=1)), values.shape[1]))
-    row_of = np.repeat(np.arange(len(lengths)), lengths)
-    out[row_of, np.arange(len(row_of)) - offsets[row_of]] = values
-    return out
+def _padded(values: FloatArray, offsets: IntArray, lengths: IntArray, rows: IntArray) -> tuple[FloatArray, IntArray, IntArray]:
+    """The ``rows``' per-token values (``T × S``) as ``len(rows) × their max length × S`` (zeros past a row's end);
+    also, per token of these rows, its batch row and position (to map results back to the tokens)."""
+    lens = lengths[rows]
+    out = np.zeros((len(rows), int(lens.max(initial=1)), values.shape[1]))
+    row_of = np.repeat(np.arange(len(rows)), lens)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    position = np.arange(len(row_of)) - starts[row_of]
+    out[row_of, position] = values[offsets[rows][row_of] + position]
+    return out, row_of, position
+
+
+def _batches(lengths: IntArray, n_states: int) -> list[IntArray]:
+    """Rows grouped by length (shortest first) so that each padded batch holds at most ``BATCH_CELLS`` values: one
+    long record never makes every row as long as itself, and memory stays bounded whatever the records' lengths."""
+    batches: list[IntArray] = []
+    current: list[int] = []
+    for row in np.argsort(lengths, kind="stable"):
+        longest = max(int(lengths[row]), 1)
+        if current and (len(current) + 1) * longest * n_states > BATCH_CELLS:
+            batches.append(np.asarray(current, dtype=np.int64))
+            current = []
+        current.append(int(row))
+    if current:
+        batches.append(np.asarray(current, dtype=np.int64))
+    return batches
 
 
 def _forward_backward(
@@ -99,31 +120,42 @@ def fit_decode(spans: Spans, n_tokens: IntArray, n_sources: int, n_labels: int) 
     transition /= transition.sum(axis=1, keepdims=True)
     start = np.where(allowed[0], 1.0, 0.0)  # a record starts like after O
     start /= start.sum()
-    valid = np.arange(int(lengths.max(initial=1)))[None, :] < lengths[:, None]
+    batches = _batches(lengths, s)
+    result: list[AggregatedSpan] = []
     with np.errstate(divide="ignore"):
-        for _ in range(ITERATIONS + 1):
+        for iteration in range(ITERATIONS + 1):
             log_obs = np.zeros((len(tags), s))
             for j in range(n_sources):
                 log_obs += np.log(emission[j])[tags[:, j], :]
-            obs = _padded(log_obs, offsets, lengths)
             log_t, log_start = np.log(transition), np.log(start)
-            gamma, trans_counts = _forward_backward(obs, lengths, log_t, log_start)
-            if _ == ITERATIONS:
+            final = iteration == ITERATIONS
+            emission_counts = np.zeros((n_sources, s, s))
+            trans_counts = np.zeros((s, s))
+            start_counts = np.zeros(s)
+            for rows in batches:
+                obs, row_of, position = _padded(log_obs, offsets, lengths, rows)
+                gamma, transitions = _forward_backward(obs, lengths[rows], log_t, log_start)
+                if final:
+                    paths = _viterbi(obs, lengths[rows], log_t, log_start)
+                    for i, row in enumerate(rows):
+                        n = int(lengths[row])
+                        result.extend(_spans_of(int(row), paths[i, :n], gamma[i, :n]))
+                    continue
+                flat = gamma[row_of, position]
+                token_tags = tags[offsets[rows][row_of] + position]
+                for j in range(n_sources):
+                    np.add.at(emission_counts[j], token_tags[:, j], flat)
+                trans_counts += transitions
+                start_counts += gamma[:, 0].sum(axis=0)
+            if final:
                 break
-            flat = gamma[valid]
-            for j in range(n_sources):
-                counts = np.zeros((s, s))
-                np.add.at(counts, tags[:, j], flat)
-                table = counts + prior_emission
-                emission[j] = table / table.sum(axis=0, keepdims=True)
+            table = emission_counts + prior_emission[None]
+            emission = table / table.sum(axis=1, keepdims=True)
             transition = np.where(allowed, trans_counts + 1.0, 0.0)
             transition /= transition.sum(axis=1, keepdims=True)
-            start = np.where(allowed[0], gamma[:, 0].sum(axis=0) + 1.0, 0.0)
+            start = np.where(allowed[0], start_counts + 1.0, 0.0)
             start /= start.sum()
-        paths = _viterbi(obs, lengths, log_t, log_start)
-    result: list[AggregatedSpan] = []
-    for row in range(len(lengths)):
-        result.extend(_spans_of(row, paths[row, : lengths[row]], gamma[row, : lengths[row]]))
+    result.sort(key=lambda span: (span.row, span.start))
     return result
 
 

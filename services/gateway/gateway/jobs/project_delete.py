@@ -3,49 +3,82 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
 from shared_model.db import session_scope
-from shared_model.jobs import JobContext, JobFailed
+from shared_model.jobs import JobCancelled, JobContext, JobFailed
 from shared_model.models import Embedding, EmbeddingType, Project, ProjectStatus, Record
 from shared_model.service import ProblemError
 from shared_model.storage import EmbeddingArtifacts, WeakSupervisionArtifacts, get_storage
 
 from ..clients import ServiceClient
 
+log = logging.getLogger("gateway")
+
 
 def delete_project(ctx: JobContext) -> dict[str, Any]:
-    """Delete the records in chunks (with progress), then the project row (cascading to all else), then its files in
-    object storage (embedding vectors, weak-supervision probabilities). The neural-search collections go first: if that
-    service cannot be reached the job fails and nothing is deleted (run it again later)."""
+    """Drop the project's search collections, delete its records in chunks (with progress), then the project row
+    (cascading to all else), then its files in object storage (embedding vectors, weak-supervision probabilities).
+
+    Until the project row is gone a failure makes the project visible again with the reason, so the user can delete
+    it again (every step is idempotent); files that cannot be removed afterwards are logged and counted, not fatal.
+    """
     project_id = ctx.job.project_id
     with session_scope() as session:
         total = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project_id)) or 0
         embeddings = session.execute(select(Embedding.id, Embedding.type).where(Embedding.project_id == project_id)).all()
-    embedding_ids = [e.id for e in embeddings]
-    for embedding_id, kind in embeddings:
-        if kind == EmbeddingType.ON_ATTRIBUTE:
-            try:
-                asyncio.run(ServiceClient("neural_search").json("DELETE", f"/embeddings/{embedding_id}"))
-            except ProblemError as exc:
-                with session_scope() as session:  # visible again, so the user can delete it once the service is back
-                    session.execute(update(Project).where(Project.id == project_id).values(status=ProjectStatus.READY))
-                message = f"the project is kept: the search collection of embedding {embedding_id} could not be dropped"
-                raise JobFailed(f"{message} ({exc.detail})") from exc
+    collections = [e.id for e in embeddings if e.type == EmbeddingType.ON_ATTRIBUTE]
     deleted = 0
-    while True:
+    try:
+        if collections:
+            _drop_collections(collections)
+        while True:
+            with session_scope() as session:
+                ids = select(Record.id).where(Record.project_id == project_id).limit(50_000).scalar_subquery()
+                n = len(session.execute(delete(Record).where(Record.id.in_(ids)).returning(Record.id)).all())
+            deleted += n
+            if n == 0:
+                break
+            ctx.progress(deleted / max(total, 1) * 0.95, f"deleted {deleted} of {total} records")
         with session_scope() as session:
-            ids = select(Record.id).where(Record.project_id == project_id).limit(50_000).scalar_subquery()
-            n = len(session.execute(delete(Record).where(Record.id.in_(ids)).returning(Record.id)).all())
-        deleted += n
-        if n == 0:
-            break
-        ctx.progress(deleted / max(total, 1) * 0.95, f"deleted {deleted} of {total} records")
-    with session_scope() as session:
-        session.execute(delete(Project).where(Project.id == project_id))
+            session.execute(delete(Project).where(Project.id == project_id))
+    except JobCancelled:
+        _restore(project_id)
+        raise
+    except Exception as exc:
+        _restore(project_id)
+        reason = exc.detail if isinstance(exc, ProblemError) else f"{type(exc).__name__}: {exc}"
+        done = f" ({deleted} of {total} records were deleted)" if deleted else " (nothing was deleted)"
+        raise JobFailed(f"the project is kept{done}, delete it again: {reason}") from exc
+    files, left = 0, 0
     storage = get_storage()
-    files = sum(EmbeddingArtifacts(storage, e).delete() for e in embedding_ids)
-    files += WeakSupervisionArtifacts(storage, project_id).delete()
-    return {"deleted_records": deleted, "deleted_files": files}
+    for artifacts in [*(EmbeddingArtifacts(storage, e.id) for e in embeddings), WeakSupervisionArtifacts(storage, project_id)]:
+        try:
+            files += artifacts.delete()
+        except Exception:  # noqa: BLE001 - the project is gone; leftover files must not fail the job
+            left += 1
+            log.warning("could not remove the files under %s of deleted project %s", artifacts.prefix, project_id, exc_info=True)
+    result: dict[str, Any] = {"deleted_records": deleted, "deleted_files": files}
+    if left:
+        result["file_folders_left"] = left
+    return result
+
+
+def _drop_collections(embedding_ids: list[Any]) -> None:
+    """Drop the embeddings' search collections; first make sure neural search answers, so a service that is down
+    fails the job before anything is dropped."""
+    client = ServiceClient("neural_search")
+    health = asyncio.run(client.health())
+    if health.get("status") == "unreachable":
+        raise ProblemError(503, f"the similarity-search collections cannot be dropped: {health.get('detail')}")
+    for embedding_id in embedding_ids:
+        asyncio.run(client.json("DELETE", f"/embeddings/{embedding_id}"))
+
+
+def _restore(project_id: Any) -> None:
+    """Make the project visible again after a failed deletion."""
+    with session_scope() as session:
+        session.execute(update(Project).where(Project.id == project_id).values(status=ProjectStatus.READY))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +20,8 @@ from shared_model.storage import WeakSupervisionArtifacts, get_storage
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
+
+log = logging.getLogger("gateway")
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["labeling"])
 
@@ -185,15 +188,27 @@ def rename_task(task_id: uuid.UUID, body: TaskUpdate, project: ProjectDep, sessi
 
 @router.delete("/labeling-tasks/{task_id}")
 def delete_task(
-    task_id: uuid.UUID, project: ProjectDep, session: SessionDep, dry_run: bool = Query(default=False)
+    task_id: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    after_commit: BackgroundTasks,
+    dry_run: bool = Query(default=False),
 ) -> dict[str, Any]:
     """Delete a task and all that depends on it; ``dry_run=true`` only reports what would be removed."""
     task = labeling.get_task(session, project.id, task_id)
     if dry_run:
         return {"dry_run": True, "removes": labeling.task_deletion(session, task)}
     removed = labeling.delete_task(session, task)
-    WeakSupervisionArtifacts(get_storage(), project.id, task_id).delete()
+    after_commit.add_task(_remove_task_files, project.id, task_id)  # runs once the deletion is committed
     return {"dry_run": False, "removed": removed}
+
+
+def _remove_task_files(project_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """The task's weak-supervision probabilities; best effort (a storage outage must not undo a committed delete)."""
+    try:
+        WeakSupervisionArtifacts(get_storage(), project_id, task_id).delete()
+    except Exception:  # noqa: BLE001
+        log.warning("could not remove the stored files of deleted labeling task %s", task_id, exc_info=True)
 
 
 @router.post("/labeling-tasks/{task_id}/labels", response_model=LabelOut, status_code=201)

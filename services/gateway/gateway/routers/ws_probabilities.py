@@ -59,20 +59,18 @@ def _rows(
     record_ids, proba, labeled, assigned = arrays["record_ids"], arrays["proba"], arrays["labeled"], arrays["assigned"]
     for start in range(0, len(record_ids), CHUNK):
         ids = record_ids[start : start + CHUNK]
-        key_values: dict[int, dict[str, Any]] = {}
-        if keys:
-            with session_scope() as session:
-                found = session.execute(
-                    text("SELECT id, data FROM record WHERE project_id = :p AND id = ANY(:ids)"),
-                    {"p": project_id, "ids": [int(i) for i in ids]},
-                )
-                key_values = {int(i): {k: (data or {}).get(k) for k in keys} for i, data in found}
+        with session_scope() as session:  # records deleted since the run are left out
+            found = session.execute(
+                text(f"SELECT id, {'data' if keys else 'NULL'} FROM record WHERE project_id = :p AND id = ANY(:ids)"),
+                {"p": project_id, "ids": [int(i) for i in ids]},
+            )
+            key_values = {int(i): {k: (data or {}).get(k) for k in keys} for i, data in found}
         for offset, record_id in enumerate(ids):
             row = start + offset
-            if int(record_id) not in key_values and keys:
-                continue  # deleted since the run
+            if int(record_id) not in key_values:
+                continue
             chosen = [names[c] for c in np.flatnonzero(assigned[row])]
-            out: dict[str, Any] = {"record_id": int(record_id), **key_values.get(int(record_id), {})}
+            out: dict[str, Any] = {"record_id": int(record_id), **key_values[int(record_id)]}
             if multilabel:
                 out["labels"] = chosen
             else:
