@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     tokenizer_prestart: str = Field(
         default="en", description="Pipeline whose workers the tokenizer starts with the service; empty = none."
     )
+    tokenizer_worker_answer_s: float = Field(
+        default=600.0, description="A tokenizer worker process that takes longer for one chunk fails the job; 0 = no limit."
+    )
 
     job_heartbeat_s: float = Field(default=5.0, description="How often a running job's service beats.")
     job_stale_after_s: float = Field(default=60.0, description="A running job silent this long is stale.")

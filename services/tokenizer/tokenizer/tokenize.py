@@ -229,6 +229,7 @@ def prestart_workers() -> int:
     if not settings.tokenizer_prestart or count < 1:
         return 0
     warm_workers.idle_s = settings.tokenizer_worker_idle_s
+    warm_workers.answer_s = settings.tokenizer_worker_answer_s
     try:
         warm_workers.prestart(settings.tokenizer_prestart, count)
     except Exception:  # noqa: BLE001 - only a head start: the first job starts its workers itself
@@ -285,14 +286,22 @@ def tokenize_stale_records(
     reader.start()
     writer.start()
     pending: deque[tuple[Pending, list[tuple[Any, ...]]]] = deque()
+    answer_s = get_settings().tokenizer_worker_answer_s
+
+    def still_wanted() -> None:
+        """While waiting for a worker: a cancel (raised by ``progress``) or a reader or writer failure ends the wait."""
+        if pipeline.failure:
+            raise pipeline.failure[0]
+        progress(pipeline.written, total)
 
     def hand_over_oldest() -> bool:
         done, rows = pending.popleft()
-        return pipeline._put(pipeline.encoded, (done.result(), rows))
+        return pipeline._put(pipeline.encoded, (done.result(answer_s, still_wanted), rows))
 
     try:
         if processes > 1:
             warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
+            warm_workers.answer_s = answer_s
             pool = warm_workers.acquire(target.tokenizer, processes - 1)
         while (rows := pipeline.next_chunk()) is not None:
             if pool is not None:

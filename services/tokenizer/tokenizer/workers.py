@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 import os
 import pickle
 import queue
@@ -27,7 +28,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 try:
@@ -35,10 +36,13 @@ try:
 except ImportError:  # not on Windows
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger("tokenizer")
+
 FRAME = struct.Struct(">Q")
 BLANK_NAME = re.compile(r"^[a-z]{2,3}$")  # a language code: spacy.blank, which never needs torch
 STOP_TIMEOUT_S = 10.0
 PIPE_BYTES = 1 << 20
+WAIT_TICK_S = 0.2  # how often a wait for a worker checks that it lives and that the job goes on
 
 
 class WorkerCrashed(RuntimeError):
@@ -92,9 +96,11 @@ def _widen_pipes(process: subprocess.Popen[bytes]) -> None:
 class Pending:
     """A chunk of records being encoded: its COPY payload once ready, or the reason it never will be."""
 
-    def __init__(self, count: int, payload: bytes | None = None) -> None:
+    def __init__(self, count: int, payload: bytes | None = None, worker: Worker | None = None) -> None:
         self.count = count
         self.payload = payload
+        self.worker = worker  # the worker encoding it; None when encoded in this process
+        self.submitted = time.monotonic()
         self.error: str | None = None
         self.event = threading.Event()
         if payload is not None:
@@ -111,9 +117,24 @@ class Pending:
     def done(self) -> bool:
         return self.event.is_set()
 
-    def result(self) -> bytes:
-        """The payload, waiting for it; raises :class:`WorkerCrashed` when its worker failed."""
-        self.event.wait()
+    def result(self, limit_s: float = 0.0, poll: Callable[[], None] | None = None) -> bytes:
+        """The payload, waiting for it; raises :class:`WorkerCrashed` when its worker failed or exited, or (killing
+        it) did not answer within ``limit_s`` seconds (0 = no limit) of starting on this chunk. ``poll`` is called
+        every :data:`WAIT_TICK_S` while waiting and may raise (a cancelled job)."""
+        while not self.event.wait(WAIT_TICK_S):
+            worker = self.worker
+            if worker is None:
+                continue
+            worker.check()
+            # a worker encodes its chunks in order: this one started when it was sent or the previous one came back
+            started = max(self.submitted, worker.last_answer)
+            if limit_s > 0 and time.monotonic() - started > limit_s and not self.event.is_set():
+                reason = f"tokenizer worker process {worker.pid} did not answer within {limit_s:g} s"
+                worker.kill(reason)
+                self.fail(reason)  # already failed by kill() unless its answer was being received right then
+                break
+            if poll is not None:
+                poll()
         if self.error is not None:
             raise WorkerCrashed(self.error)
         assert self.payload is not None
@@ -138,6 +159,7 @@ class Worker:
         self.ready = threading.Event()
         self.failure: str | None = None
         self.closing = False
+        self.last_answer = time.monotonic()  # when the last frame came (or the process started)
         self.receiver = threading.Thread(target=self._receive, name=f"tokenize-worker-{self.pid}", daemon=True)
         self.receiver.start()
 
@@ -146,6 +168,7 @@ class Worker:
         try:
             while True:
                 kind, value = read_frame(self.process.stdout)
+                self.last_answer = time.monotonic()
                 if kind == "ready":
                     self.ready.set()
                 elif kind == "chunk":
@@ -173,6 +196,11 @@ class Worker:
         for pending in lost:
             pending.fail(reason)
 
+    def kill(self, reason: str) -> None:
+        """Fail this worker's chunks with ``reason`` and kill its process (it is not waited for here)."""
+        self._fail(reason)
+        self.process.kill()
+
     def check(self) -> None:
         """Raise :class:`WorkerCrashed` when this worker failed or exited."""
         if self.failure is not None:
@@ -182,7 +210,7 @@ class Worker:
             raise WorkerCrashed(exit_reason(self.pid, code))
 
     def submit(self, rows: Sequence[Sequence[Any]], n_columns: int) -> Pending:
-        pending = Pending(len(rows))
+        pending = Pending(len(rows), worker=self)
         with self.lock:
             if self.failure is not None:
                 raise WorkerCrashed(self.failure)
@@ -289,9 +317,10 @@ class WarmWorkers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idle: list[tuple[Worker, float]] = []  # (worker, idle since: time.monotonic())
-        self._calls: queue.SimpleQueue[tuple[str, queue.SimpleQueue[Worker | BaseException]] | None] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[_SpawnCall | None] = queue.SimpleQueue()
         self._owner: threading.Thread | None = None
         self.idle_s = 300.0
+        self.answer_s = 600.0  # how long ``spawn`` waits for the owner thread; 0 = no limit
 
     def _start_owner(self) -> None:
         if self._owner is None or not self._owner.is_alive():
@@ -299,7 +328,8 @@ class WarmWorkers:
             self._owner.start()
 
     def _own(self) -> None:
-        """The owner thread: start workers when asked; end idle workers past their idle time."""
+        """The owner thread: start workers when asked; end idle workers past their idle time. It must live as long
+        as the service (its end would kill every worker it started, busy ones included), so a failure is logged."""
         while True:
             try:
                 call = self._calls.get(timeout=max(1.0, min(self.idle_s, 30.0)) if self.idle_s > 0 else 30.0)
@@ -308,21 +338,41 @@ class WarmWorkers:
             else:
                 if call is None:
                     return
-            if call is not None:
-                tokenizer, answer = call
-                try:
-                    answer.put(Worker(tokenizer))
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
-                    answer.put(exc)
-            self.reap()
+            try:
+                if call is not None:
+                    call.answer(self._start(call.tokenizer))
+                self.reap()
+            except Exception:  # noqa: BLE001 - logged; the thread goes on
+                log.exception("the tokenizer's worker-owner thread failed; it goes on")
+
+    @staticmethod
+    def _start(tokenizer: str) -> Worker | BaseException:
+        try:
+            return Worker(tokenizer)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            return exc
 
     def spawn(self, tokenizer: str) -> Worker:
-        """A new worker process for ``tokenizer``, started by the owner thread."""
-        answer: queue.SimpleQueue[Worker | BaseException] = queue.SimpleQueue()
+        """A new worker process for ``tokenizer``, started by the owner thread; raises :class:`WorkerCrashed` when
+        none came within ``answer_s`` seconds (one that comes later is ended)."""
+        call = _SpawnCall(tokenizer)
         with self._lock:
             self._start_owner()
-            self._calls.put((tokenizer, answer))
-        result = answer.get()
+            self._calls.put(call)
+        started = time.monotonic()
+        while True:
+            try:
+                result = call.results.get(timeout=WAIT_TICK_S)
+                break
+            except queue.Empty:
+                pass
+            if self.answer_s > 0 and time.monotonic() - started > self.answer_s:
+                late = call.abandon()
+                if isinstance(late, Worker):
+                    stop_workers([late], kill=True)
+                raise WorkerCrashed(f"no tokenizer worker process was started within {self.answer_s:g} s")
+            with self._lock:
+                self._start_owner()  # should the owner thread have ended, a new one takes the waiting call
         if isinstance(result, BaseException):
             raise result
         return result
@@ -379,6 +429,34 @@ class WarmWorkers:
             workers = [w for w, _ in self._idle]
             self._idle = []
         stop_workers(workers, kill=True)
+
+
+class _SpawnCall:
+    """A request to the owner thread for a new worker, and its answer; a caller that gave up never gets one."""
+
+    def __init__(self, tokenizer: str) -> None:
+        self.tokenizer = tokenizer
+        self.results: queue.SimpleQueue[Worker | BaseException] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.abandoned = False
+
+    def answer(self, result: Worker | BaseException) -> None:
+        """Hand ``result`` to the caller; a worker nobody waits for any more is ended."""
+        with self.lock:
+            if not self.abandoned:
+                self.results.put(result)
+                return
+        if isinstance(result, Worker):
+            stop_workers([result], kill=True)
+
+    def abandon(self) -> Worker | BaseException | None:
+        """Give up waiting; the answer that came meanwhile, if any."""
+        with self.lock:
+            self.abandoned = True
+            try:
+                return self.results.get_nowait()
+            except queue.Empty:
+                return None
 
 
 def _healthy(worker: Worker) -> bool:
