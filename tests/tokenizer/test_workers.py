@@ -25,7 +25,7 @@ from shared_model.settings import get_settings
 from tokenizer.chunks import encode_records
 from tokenizer.docbin import DocBinEncoder
 from tokenizer.tokenize import Target, project_target, tokenize_stale_records, worker_processes
-from tokenizer.workers import WorkerCrashed, warm_workers
+from tokenizer.workers import WarmWorkers, Worker, WorkerCrashed, stop_workers, warm_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -278,3 +278,108 @@ def test_service_job_uses_workers_and_they_die_with_the_service(services: Any, c
         if service.poll() is None:
             service.kill()
             service.wait(10)
+
+
+@pytest.fixture()
+def one_stopped_worker(two_workers: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[psutil.Process]:
+    """One warm, ready worker process, then SIGSTOPped: alive but never answering (as a pipeline stuck in a loop)."""
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "2")
+    get_settings.cache_clear()
+    warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
+    warm_workers.prestart("en", 1)
+    deadline = time.monotonic() + 60
+    while not all(w.ready.is_set() for w in warm_workers.idle()):
+        assert time.monotonic() < deadline, "the worker did not get ready"
+        time.sleep(0.02)
+    (worker,) = worker_children()
+    worker.suspend()
+    yield worker
+    if not dead(worker):
+        worker.kill()
+
+
+@pytest.mark.timeout(60)  # a regression hangs: fail it sooner than the suite's limit
+def test_a_stuck_worker_fails_the_run_within_the_limit_and_is_killed(
+    clean_db: str, one_stopped_worker: psutil.Process, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REFINERY_TOKENIZER_WORKER_ANSWER_S", "1")
+    get_settings.cache_clear()
+    target = project_with_records(200)
+    started = time.monotonic()
+    with pytest.raises(WorkerCrashed, match=r"tokenizer worker process (\d+) did not answer within 1 s") as failed:
+        tokenize_stale_records(target, lambda *_: None, chunk_records=20, wait_for_workers=True)
+    assert 1 <= time.monotonic() - started < 10
+    assert str(one_stopped_worker.pid) in str(failed.value)
+    assert dead(one_stopped_worker) and worker_children() == [] and warm_workers.idle() == []
+    assert len(stored_bytes(target.project_id)) < 200  # the stuck worker's chunk was never written
+
+
+@pytest.mark.timeout(60)  # a regression hangs: fail it sooner than the suite's limit
+def test_a_cancel_ends_the_wait_for_a_stuck_worker(clean_db: str, one_stopped_worker: psutil.Process) -> None:
+    target = project_with_records(200)  # the limit is the default (600 s): only the cancel can end the wait
+    started = time.monotonic()
+
+    def cancel_after_a_second(done: int, total: int) -> None:
+        if time.monotonic() - started > 1:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        tokenize_stale_records(target, cancel_after_a_second, chunk_records=20, wait_for_workers=True)
+    assert time.monotonic() - started < 10
+    assert dead(one_stopped_worker) and worker_children() == [] and warm_workers.idle() == []
+
+
+def test_the_owner_thread_outlives_a_failing_reap_and_its_workers_live_on(caplog: pytest.LogCaptureFixture) -> None:
+    owners = WarmWorkers()
+    owners.idle_s = 1.0  # the owner thread reaps every second
+    reaps: list[float] = []
+
+    def failing_reap(now: float | None = None) -> int:
+        reaps.append(time.monotonic())
+        raise RuntimeError("reap broke")
+
+    owners.reap = failing_reap
+    first = owners.spawn("en")  # the owner thread starts it, then reaps: that fails
+    workers = [first]
+    try:
+        owner = owners._owner
+        deadline = time.monotonic() + 10
+        while len(reaps) < 2:  # it went on after the failure
+            assert time.monotonic() < deadline, "the owner thread stopped reaping"
+            time.sleep(0.05)
+        assert owner is not None and owner.is_alive()
+        # the parent-death signal follows the starting thread: the worker lives because the thread does
+        assert first.process.poll() is None
+        workers.append(owners.spawn("en"))
+        assert owners._owner is owner and first.process.poll() is None
+        assert "worker-owner thread failed" in caplog.text and "reap broke" in caplog.text
+    finally:
+        stop_workers(workers, kill=True)
+        owners._calls.put(None)
+    assert worker_children() == []
+
+
+def test_spawn_gives_up_on_a_busy_owner_thread_and_ends_the_late_worker() -> None:
+    owners = WarmWorkers()
+    owners.answer_s = 0.5
+    real_start = owners._start
+    late: list[Worker | BaseException] = []
+
+    def slow_start(tokenizer: str) -> Worker | BaseException:
+        time.sleep(1.5)
+        late.append(real_start(tokenizer))
+        return late[-1]
+
+    owners._start = slow_start
+    try:
+        started = time.monotonic()
+        with pytest.raises(WorkerCrashed, match=r"no tokenizer worker process was started within 0.5 s"):
+            owners.spawn("en")
+        assert time.monotonic() - started < 1.4
+        deadline = time.monotonic() + 10
+        while not late or worker_children():  # the late worker starts, and nobody waiting for it, is ended
+            assert time.monotonic() < deadline, "the late worker was not ended"
+            time.sleep(0.05)
+        assert isinstance(late[0], Worker) and late[0].process.poll() is not None
+    finally:
+        owners._calls.put(None)
