@@ -7,6 +7,8 @@ On a worker's stdin/stdout travel frames of an 8-byte length and a pickle (both 
 answers ``("ready", pid)`` or ``("error", reason)`` once, then one ``("chunk", copy_payload)`` per
 ``(rows, n_columns)`` request, in order. It exits at the end of its input and dies with the service (Linux
 parent-death signal; elsewhere its next read ends). The service keeps workers warm between jobs (:class:`WarmWorkers`).
+A job waiting for a worker checks every :data:`WAIT_TICK_S` that it lives and that the job goes on; a worker silent too
+long on one chunk (``REFINERY_TOKENIZER_WORKER_ANSWER_S``) fails the job and is killed.
 
 This module imports no spaCy at top level, so a worker can keep optional heavy imports out before loading it.
 """
