@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from executor.codecheck import needs_docs
-from executor.runs import _check_results
+from executor.runs import LabelChecker, _check_results, _refuse, result_problems
 from executor.sandbox import backends
 from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend
 from executor.sandbox.seccomp import build_filter
@@ -113,12 +114,40 @@ def test_docker_backend_runs_code_without_network() -> None:
         {"hits": {"f": {"spam": [[1]]}}},
         {"hits": {"f": {"spam": 1}}},
         {"hits": {"f": [1]}},
+        {"results": {"f": [[1, "spam", None, None, None], [1, "ham", None, None, None]]}},  # two results, one record
+        {"hits": {"f": {"spam": [1], "ham": [1]}}},
+        {"results": {"f": [[1, "spam", None, None, None]]}, "hits": {"f": {"ham": [1]}}},
+        {"results": {"f": [[1, [["spam", 0, 1]], None, None, 2**31]]}},  # a token count beyond int32
+        {"results": {"f": [[1, [["spam", 0, 1]], None, None, -1]]}},
+        {"results": {"f": [[1, [["spam", 0, 1]], None, None, 1.5]]}},
+        {"results": {"f": [[1, None, ["not", "text"], None, None]]}},
+        {"stdout": ["printed"]},  # not a mapping of function ids: the whole message is refused
+        {"stdout": {"f": 7}},
     ],
 )
 def test_results_for_records_outside_the_batch_are_refused(message: dict[str, Any]) -> None:
     with pytest.raises(SandboxError, match="records 1–2"):
         _check_results(message, {1, 2}, "records 1–2")
-    _check_results({"results": {"f": [[2, "ham", None, None, None]]}, "hits": {"f": {"spam": [1, 2]}}}, {1, 2}, "x")
+    _check_results({"results": {"f": [[2, "ham", None, None, None]]}, "hits": {"f": {"spam": [1]}}}, {1, 2}, "x")
+    _check_results({"results": {"f": [[1, None, None, "out", 2**31 - 1]]}, "stdout": {"f": "printed"}}, {1, 2}, "x")
+
+
+def test_refused_results_fail_only_their_function() -> None:
+    message: dict[str, Any] = {
+        "results": {"good": [[1, "spam", None, None, None]], "forged": [[1, "spam", None, None, None]]},
+        "hits": {"good": {"ham": [2]}, "forged": {"ham": [1]}},
+        "stdout": {"good": "hello", "forged": "hi"},
+    }
+    _refuse(message, result_problems(message, {1, 2}, "records 1–2"), "records 1–2")
+    assert message["refused"] == {"forged": "records 1–2: the sandbox sent two results for one record"}
+    assert list(message["results"]) == list(message["hits"]) == list(message["stdout"]) == ["good"]
+
+
+def test_spans_beyond_int32_are_invalid_results() -> None:
+    checker = LabelChecker({"spam": uuid.uuid4()}, extraction=True)
+    assert checker.check(1, [["spam", 0, 2**31]], None) == []
+    assert checker.invalid_count == 1 and "out of range" in checker.invalid[0]
+    assert len(checker.check(2, [["spam", 0, 2**31 - 1]], None)) == 1
 
 
 def test_job_errors_name_the_reason_in_one_line() -> None:

@@ -176,11 +176,15 @@ class _CopyBatcher:
         self.parts, self.rows = [], 0
 
 
-def raw_record_batches(project_id: uuid.UUID, size: int) -> Generator[RawBatch, None, None]:
+def raw_record_batches(
+    project_id: uuid.UUID, size: int, poll: Callable[[], None] | None = None
+) -> Generator[RawBatch, None, None]:
     """All records of the project in id order, streamed by one ``COPY`` in a reader thread while the caller works.
 
     The JSON is not decoded here: the sandboxed worker does that (``data::text`` never holds a raw tab or newline, so
-    a line is one record and the only ``COPY`` escaping to undo is the doubled backslash).
+    a line is one record and the only ``COPY`` escaping to undo is the doubled backslash). While it waits for the
+    reader, the caller's ``poll`` is called about once a second (it may raise, e.g. on a cancellation), and a reader
+    that ended without a word is an error rather than an endless wait.
     """
     batches: queue.Queue[RawBatch | BaseException | None] = queue.Queue(maxsize=4)
     stopped = threading.Event()
@@ -198,8 +202,9 @@ def raw_record_batches(project_id: uuid.UUID, size: int) -> Generator[RawBatch, 
         put(RawBatch([int(i) for i in _ROW_ID.findall(payload)], payload))
 
     def read() -> None:
-        connection = psycopg2.connect(dsn())
+        connection = None
         try:
+            connection = psycopg2.connect(dsn())
             connection.set_client_encoding("UTF8")
             with connection.cursor() as cursor:
                 sql = cursor.mogrify(
@@ -217,13 +222,14 @@ def raw_record_batches(project_id: uuid.UUID, size: int) -> Generator[RawBatch, 
             except _Stop:
                 pass
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
 
     reader = threading.Thread(target=read, name="record-reader", daemon=True)
     reader.start()
     try:
         while True:
-            item = batches.get()
+            item = _next_item(batches, reader, poll)
             if item is None:
                 return
             if isinstance(item, BaseException):
@@ -232,6 +238,24 @@ def raw_record_batches(project_id: uuid.UUID, size: int) -> Generator[RawBatch, 
     finally:
         stopped.set()
         reader.join(5.0)
+
+
+def _next_item(
+    batches: queue.Queue[RawBatch | BaseException | None], reader: threading.Thread, poll: Callable[[], None] | None
+) -> RawBatch | BaseException | None:
+    """The reader's next item; ``poll`` about once a second while waiting; an error if the reader died silently."""
+    while True:
+        try:
+            return batches.get(timeout=1.0)
+        except queue.Empty:
+            pass
+        if not reader.is_alive():
+            try:  # it may have put its last item just before it ended
+                return batches.get_nowait()
+            except queue.Empty:
+                raise RuntimeError("reading the records stopped without a result") from None
+        if poll is not None:
+            poll()
 
 
 def extra_packages_dir() -> Path:
@@ -256,13 +280,16 @@ def run_functions(
     batch_size: int | None = None,
     poll: Callable[[], None] | None = None,
     compact_hits: bool = False,
+    refuse_per_function: bool = False,
 ) -> dict[str, Any]:
     """Run ``specs`` in ONE sandboxed worker over the records; returns the worker's per-function readiness.
 
     ``on_batch(message, records_done)`` gets each batch's results; with ``compact_hits`` plain str results without
-    output come as ``message["hits"][function id][value] = [record ids]`` instead of entries. Raises
-    :class:`SandboxError` when the sandbox cannot finish (time, crash, output) and ``SandboxUnavailable`` when there is
-    no sandbox.
+    output come as ``message["hits"][function id][value] = [record ids]`` instead of entries. Results
+    the sandbox should not have sent (records not in the batch, two for one record, counts out of range) raise
+    :class:`SandboxError`, or with ``refuse_per_function`` only drop that function's results and name the reason in
+    ``message["refused"][function id]``. Raises :class:`SandboxError` when the sandbox cannot finish (time, crash,
+    output) and ``SandboxUnavailable`` when there is no sandbox.
     """
     backend = get_backend()
     text_attributes = set(context.text_attributes)
@@ -292,7 +319,7 @@ def run_functions(
         timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
         batches: Generator[tuple[list[int], Any], None, None]
         if record_ids is None and not with_docs:
-            batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, size))
+            batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, size, poll))
         else:
             batches = (
                 ([row[0] for row in rows], {"records": rows})
@@ -315,7 +342,10 @@ def run_functions(
                 if upcoming is not None:  # the worker starts on the next batch while we handle these results
                     worker.send(upcoming[1], _span(upcoming[0]))
                 now = time.perf_counter()
-                _check_results(message, set(ids), what)
+                if refuse_per_function:
+                    _refuse(message, result_problems(message, set(ids), what), what)
+                else:
+                    _check_results(message, set(ids), what)
                 if isinstance(message.get("cpu_s"), float):
                     timings["worker_cpu_s"] = message["cpu_s"]
                 done += len(ids)
@@ -330,27 +360,82 @@ def run_functions(
     return readiness
 
 
+def _refuse(message: dict[str, Any], problems: dict[str, str], what: str) -> None:
+    """Drop the results of the functions with ``problems``, naming each reason in ``message["refused"]``."""
+    refused: dict[str, str] = {}
+    for fid, problem in problems.items():
+        for key in ("results", "hits", "stdout"):
+            part = message.get(key)
+            if isinstance(part, dict):
+                part.pop(fid, None)
+        refused[fid] = f"{what}: the sandbox sent {problem}"
+    message["refused"] = refused
+
+
 def _span(ids: list[int]) -> str:
     return f"records {ids[0]}–{ids[-1]}" if ids else "records"
 
 
+INT32_MAX = 2**31 - 1  # token positions and counts are stored as Postgres integers
+
+
 def _check_results(message: dict[str, Any], ids: set[int], what: str) -> None:
-    """Refuse results that are not ``[record id, value, error, stdout, token count]`` entries or ``{value: [record ids]}``
-    hits for records of this batch."""
+    """Refuse (SandboxError) results that are not ``[record id, value, error, stdout, token count]`` entries or
+    ``{value: [record ids]}`` hits, one per record of this batch and function."""
+    problems = result_problems(message, ids, what)
+    if problems:
+        raise SandboxError(f"{what}: the sandbox sent {next(iter(problems.values()))}")
+
+
+def result_problems(message: dict[str, Any], ids: set[int], what: str) -> dict[str, str]:
+    """What is wrong with each function's results in a batch's message (function id -> reason; {} when all are fine).
+
+    A message whose shape is wrong as a whole (``results``, ``hits`` or ``stdout`` not a mapping of function ids) is
+    not one function's fault: SandboxError.
+    """
     results = message.get("results", {})
-    if not isinstance(results, dict) or not all(isinstance(entries, list) for entries in results.values()):
-        raise SandboxError(f"{what}: the sandbox sent something that is not a result")
-    for entries in results.values():
-        for entry in entries:
-            if not (type(entry) is list and len(entry) == 5 and type(entry[0]) is int and entry[0] in ids):
-                raise SandboxError(f"{what}: the sandbox sent a result for a record it was not given")
     hits = message.get("hits", {})
-    if not isinstance(hits, dict) or not all(isinstance(grouped, dict) for grouped in hits.values()):
+    printed = message.get("stdout", {})
+    if not isinstance(results, dict) or not isinstance(hits, dict) or not isinstance(printed, dict):
         raise SandboxError(f"{what}: the sandbox sent something that is not a result")
-    for grouped in hits.values():
-        for record_ids in grouped.values():
-            if not (type(record_ids) is list and set(map(type, record_ids)) <= {int} and ids.issuperset(record_ids)):
-                raise SandboxError(f"{what}: the sandbox sent a result for a record it was not given")
+    problems: dict[str, str] = {}
+    for fid in dict.fromkeys([*results, *hits]):
+        problem = _function_problem(results.get(fid, []), hits.get(fid, {}), ids)
+        if problem is not None:
+            problems[str(fid)] = problem
+    for fid, output in printed.items():
+        if not isinstance(output, str):
+            problems.setdefault(str(fid), "printed output that is not text")
+    return problems
+
+
+def _function_problem(entries: Any, grouped: Any, ids: set[int]) -> str | None:
+    if not isinstance(entries, list) or not isinstance(grouped, dict):
+        return "something that is not a result"
+    seen: set[int] = set()
+    for entry in entries:
+        if not (type(entry) is list and len(entry) == 5 and type(entry[0]) is int):
+            return "something that is not a result"
+        if entry[0] not in ids:
+            return "a result for a record it was not given"
+        if entry[0] in seen:
+            return f"two results for record {entry[0]}"
+        seen.add(entry[0])
+        n_tokens = entry[4]
+        if n_tokens is not None and not (type(n_tokens) is int and 0 <= n_tokens <= INT32_MAX):
+            return f"a token count {str(n_tokens)[:40]} for record {entry[0]}; token counts are ints in [0, 2**31)"
+        if entry[2] is not None and not isinstance(entry[2], str):
+            return f"an error that is not text for record {entry[0]}"
+    for record_ids in grouped.values():
+        if not (type(record_ids) is list and set(map(type, record_ids)) <= {int}):
+            return "something that is not a result"
+        if not ids.issuperset(record_ids):
+            return "a result for a record it was not given"
+        before = len(seen)
+        seen.update(record_ids)
+        if len(seen) != before + len(record_ids):
+            return "two results for one record"
+    return None
 
 
 @dataclass
@@ -402,7 +487,7 @@ class LabelChecker:
             return f"unknown label {label!r} (labels: {', '.join(sorted(self.labels))})"
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
             return f"span ({describe(start)}, {describe(end)}) must be two int token indices"
-        if start < 0 or end <= start or (n_tokens is not None and end > n_tokens):
+        if start < 0 or end <= start or end > INT32_MAX or (n_tokens is not None and end > n_tokens):
             return f"span [{start}, {end}) is out of range (the text has {n_tokens} tokens; end is exclusive)"
         return None
 

@@ -7,6 +7,7 @@ marks the run finished and enqueues ``heuristic_statistics`` for the weak superv
 from __future__ import annotations
 
 import io
+import json
 import logging
 import queue
 import struct
@@ -20,16 +21,17 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from shared_model.db import new_session, session_scope
-from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
+from shared_model.jobs import PROGRESS_CHANNEL, JobCancelled, JobContext, JobFailed, enqueue, job_event
 from shared_model.models import (
     Attribute,
     HeuristicRun,
     HeuristicType,
     InformationSource,
+    Job,
     Label,
     LabelingTask,
     RecordLabelAssociation,
@@ -49,6 +51,12 @@ MAX_LOG_LINES = 500
 MAX_LOG_CHARS = 200_000
 MAX_STREAMS = 12  # heuristics whose results are written while the pass runs (one connection each); the rest at the end
 STREAM_CHUNK_BYTES = 64 * 1024
+# Waits on row locks are bounded, so that no thread of a run can wait forever on another transaction (e.g. one that
+# deletes the heuristic): progress and logs skip a report, a stream fails its run with the reason.
+REPORT_LOCK_TIMEOUT_S = 3.0
+STREAM_LOCK_TIMEOUT_S = 20.0
+JOIN_TIMEOUT_S = 10.0  # beyond the lock timeout, how long a thread that makes no progress is waited for
+LOCK_NOT_AVAILABLE = "55P03"
 # Binary COPY: Postgres parses no UUIDs or numbers from text (about a fifth of its cost of storing these rows).
 COPY_SQL = (
     "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
@@ -110,6 +118,8 @@ class RunState_:
     learner_code: str | None = None  # an active learner's code (it runs on its own, not in the functions' pass)
     details: dict[str, Any] = field(default_factory=dict)
     stream: _Stream | None = None
+    progress_line: int | None = None  # index in ``logs`` of the one progress line, replaced by each report
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hand_over(self, final: bool = False) -> None:
         """Pass the collected rows to the stream once there are enough of them (all of them when ``final``)."""
@@ -124,11 +134,25 @@ class RunState_:
             self.stream.abort()
 
     def log(self, line: str) -> None:
-        if len(self.logs) >= MAX_LOG_LINES or self.log_chars > MAX_LOG_CHARS:
-            return
-        line = line[:5000]
-        self.logs.append(line)
-        self.log_chars += len(line)
+        with self.lock:
+            if len(self.logs) - (self.progress_line is not None) >= MAX_LOG_LINES or self.log_chars > MAX_LOG_CHARS:
+                return
+            line = line[:5000]
+            self.logs.append(line)
+            self.log_chars += len(line)
+
+    def progress(self, line: str) -> None:
+        """Show ``line`` as the run's one progress line: the previous one goes, the new one is the last line."""
+        with self.lock:
+            if self.progress_line is not None:
+                self.log_chars -= len(self.logs.pop(self.progress_line))
+            self.progress_line = len(self.logs)
+            self.logs.append(line)
+            self.log_chars += len(line)
+
+    def log_copy(self) -> list[str]:
+        with self.lock:
+            return list(self.logs)
 
 
 class _Stream(threading.Thread):
@@ -145,11 +169,15 @@ class _Stream(threading.Thread):
         self.items: queue.Queue[bytes | Callable[[Session], None] | None] = queue.Queue()
         self.failure: BaseException | None = None
         self.committed = False
+        self.aborted = threading.Event()
+        self.active_at = time.monotonic()  # when it last started a statement (a stalled stream is given up on)
 
     def write(self, rows: bytes) -> None:
         self.items.put(rows)
 
     def abort(self) -> None:
+        """Roll back: the rows still queued are not written."""
+        self.aborted.set()
         self.items.put(None)
 
     def finish(self, finalize: Callable[[Session], None]) -> None:
@@ -159,6 +187,7 @@ class _Stream(threading.Thread):
     def run(self) -> None:
         session = new_session()
         try:
+            session.execute(text(f"SET LOCAL lock_timeout = '{int(STREAM_LOCK_TIMEOUT_S * 1000)}ms'"))
             session.execute(
                 delete(RecordLabelAssociation).where(
                     RecordLabelAssociation.source_id == self.state.source_id,
@@ -168,17 +197,20 @@ class _Stream(threading.Thread):
             cursor = session.connection().connection.cursor()
             while True:
                 item = self.items.get()
-                if item is None:
+                self.active_at = time.monotonic()
+                if item is None or self.aborted.is_set():
                     return
                 if isinstance(item, bytes):
                     cursor.copy_expert(COPY_SQL, io.BytesIO(COPY_HEADER + item + COPY_TRAILER))
                     continue
                 item(session)
+                if self.aborted.is_set():  # given up on while it finished: the run is failed, nothing is committed
+                    return
                 session.commit()
                 self.committed = True
                 return
         except BaseException as exc:  # noqa: BLE001 - reported by the job as the run's failure
-            self.failure = exc
+            self.failure = RuntimeError(_locked_reason(STREAM_LOCK_TIMEOUT_S)) if _lock_timeout(exc) else exc
         finally:
             if not self.committed:
                 session.rollback()
@@ -207,22 +239,76 @@ class _Reporter(threading.Thread):
         done = self.done
         if done == self.reported:
             return
-        self.reported = done
         message = f"{done}/{self.total} records"
         try:
-            _flush_logs(self.states, done / self.total, message)
-            self.ctx.progress(done / self.total * 0.95, message, force=True)
-        except JobCancelled:
+            with session_scope() as session:
+                _bound_lock_waits(session, REPORT_LOCK_TIMEOUT_S)
+                _flush_logs(session, self.states, done / self.total, message)
+                cancel = _job_progress(session, self.ctx.job.id, done / self.total * 0.95, message)
+        except Exception as exc:  # noqa: BLE001 - progress is best effort; the run goes on
+            if _lock_timeout(exc):  # e.g. the job row is locked by a cancel or a delete: the next tick tries again
+                log.warning("the progress of a heuristic run waited too long for a lock; skipped")
+            else:
+                log.exception("reporting the progress of a heuristic run failed")
+            return
+        self.reported = done
+        if cancel:
             self.cancelled.set()
-        except Exception:  # noqa: BLE001 - progress is best effort; the run goes on
-            log.exception("reporting the progress of a heuristic run failed")
 
     def stop(self) -> None:
-        """Stop the thread, then write the last progress (before the runs are finished)."""
+        """Stop the thread, then write the last progress (before the runs are finished); never waits unbounded."""
         self.halt.set()
         if self.is_alive():
-            self.join()
+            self.join(REPORT_LOCK_TIMEOUT_S + JOIN_TIMEOUT_S)
+        if self.is_alive():
+            log.error("the progress reporter of a heuristic run did not stop; going on without its last report")
+            return
         self.report()
+
+
+def _bound_lock_waits(session: Session, seconds: float) -> None:
+    """Make the session's transaction fail (SQLSTATE 55P03) rather than wait longer than ``seconds`` for a lock."""
+    session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
+
+
+def _lock_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` (psycopg2's or SQLAlchemy's) is a statement that gave up waiting for a lock."""
+    return LOCK_NOT_AVAILABLE in (getattr(exc, "pgcode", None), getattr(getattr(exc, "orig", None), "pgcode", None))
+
+
+def _locked_reason(seconds: float) -> str:
+    return (
+        f"the results were locked by another transaction for more than {seconds:g} s"
+        " (is the heuristic, its labeling task, a label or a record being deleted?)"
+    )
+
+
+def _job_progress(session: Session, job_id: uuid.UUID, fraction: float, message: str) -> bool:
+    """Record the job's progress (as ``JobContext.progress``, in the caller's lock-bounded transaction); whether its
+    cancellation was requested."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        return True
+    job.progress = max(0.0, min(1.0, fraction))
+    job.heartbeat_at = datetime.now(UTC)
+    job.message = message
+    session.flush()
+    session.execute(text("SELECT pg_notify(:c, :p)"), {"c": PROGRESS_CHANNEL, "p": json.dumps(job_event(job))})
+    return bool(job.cancel_requested)
+
+
+def report_progress(ctx: JobContext, fraction: float, message: str) -> None:
+    """The job's progress with bounded lock waits (a locked job row skips this report); JobCancelled if requested."""
+    try:
+        with session_scope() as session:
+            _bound_lock_waits(session, REPORT_LOCK_TIMEOUT_S)
+            cancel = _job_progress(session, ctx.job.id, fraction, message)
+    except Exception as exc:
+        if _lock_timeout(exc):
+            return
+        raise
+    if cancel:
+        raise JobCancelled()
 
 
 def error_summary(error: str | None) -> str:
@@ -276,7 +362,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             run.started_at = datetime.now(UTC)
             run.job_id = ctx.job.id
             state.log(_now_line(f"started on {total} records"))
-            run.logs = list(state.logs)
+            run.logs = state.log_copy()
     reporter = _Reporter(ctx, states, total)
     streamed = [states[spec.id] for spec in specs][:MAX_STREAMS]
     for state in streamed:
@@ -303,6 +389,12 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     def on_batch(message: dict[str, Any], done: int) -> None:
         printed = message.get("stdout") or {}
         hits = message.get("hits") or {}
+        for run_id, reason in (message.get("refused") or {}).items():  # forged or broken results: that run fails
+            state = states.get(run_id)
+            if state is not None and not state.error:
+                state.error = reason
+                state.log(_now_line(reason))
+                state.drop_stream()
         for run_id, entries in (message.get("results") or {}).items():
             state = states.get(run_id)
             if state is None or state.error:
@@ -340,9 +432,12 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                     poll=ctx.check_cancelled,
                     token_counts=token_counts,
                     compact_hits=True,
+                    refuse_per_function=True,
                 )
             finally:
                 reporter.stop()
+            if reporter.cancelled.is_set():  # seen by its last report, after the last batch: nothing is committed
+                raise JobCancelled()
         for number, state in enumerate(learners):
             _run_learner(state, project_id, context.limits(FULL_LIMITS), ctx, number, len(learners))
     except JobCancelled:
@@ -377,7 +472,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     buffered = [state for state in states.values() if state.error is None and state not in streamed]
     # Each buffered run stores in its own transaction; several at once keep Postgres's cores busy.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(buffered)))) as pool:
-        list(pool.map(lambda state: _store(state, project_id, seconds), buffered))
+        list(pool.map(lambda state: _store_or_fail(state, project_id, seconds), buffered))
     _end_streams(streamed, abort=False)
     for state in streamed:
         assert state.stream is not None
@@ -398,12 +493,27 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
 
 
 def _end_streams(streamed: list[RunState_], abort: bool = True) -> None:
-    """Wait for the stream threads (rolling back the ones not yet finished when ``abort``)."""
+    """Wait for the stream threads (rolling back the ones not yet finished when ``abort``).
+
+    A stream is waited for while it works through its rows; one that started no statement for longer than a lock
+    wait can last (plus a margin) is given up on: rolled back when it returns, its run failed with the reason.
+    """
+    stall_s = STREAM_LOCK_TIMEOUT_S + JOIN_TIMEOUT_S
     for state in streamed:
-        if state.stream is not None:
-            if abort:
-                state.stream.abort()
-            state.stream.join()
+        stream = state.stream
+        if stream is None:
+            continue
+        if abort:
+            stream.abort()
+        while stream.is_alive():
+            stream.join(1.0)
+            if stream.is_alive() and time.monotonic() - stream.active_at > stall_s:
+                stream.abort()
+                stream.failure = stream.failure or RuntimeError(
+                    f"the database did not answer for more than {stall_s:g} s"
+                )
+                log.error("a result stream of a heuristic run did not finish; given up", extra={"run": str(state.run_id)})
+                break
 
 
 def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> None:
@@ -462,8 +572,13 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
     """Fit and apply one active learner; its rows carry the predicted probability as confidence."""
     assert state.learner_code is not None
 
+    last = 0.0
+
     def progress(share: float) -> None:
-        ctx.progress((number + share) / count * 0.95, f"active learner {state.name}: {share:.0%}")
+        nonlocal last
+        if time.monotonic() - last >= ctx.min_interval_s:
+            last = time.monotonic()
+            report_progress(ctx, (number + share) / count * 0.95, f"active learner {state.name}: {share:.0%}")
 
     try:
         result = run_learner(
@@ -500,19 +615,30 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
     }
 
 
-def _flush_logs(states: dict[str, RunState_], progress: float, message: str) -> None:
-    with session_scope() as session:
-        for run_id, state in states.items():
-            run = session.get(HeuristicRun, uuid.UUID(run_id))
-            if run is not None:
-                state.log(_now_line(message))
-                run.logs = list(state.logs)
-                run.progress = progress
+def _flush_logs(session: Session, states: dict[str, RunState_], progress: float, message: str) -> None:
+    """Write each run's logs with ``message`` as its progress line, and its progress."""
+    for run_id, state in states.items():
+        run = session.get(HeuristicRun, uuid.UUID(run_id))
+        if run is not None:
+            state.progress(_now_line(message))
+            run.logs = state.log_copy()
+            run.progress = progress
+
+
+def _store_or_fail(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
+    """:func:`_store`; an error fails this run only (its transaction is rolled back, the previous results stay)."""
+    try:
+        _store(state, project_id, seconds)
+    except Exception as exc:  # noqa: BLE001 - named in the run's error
+        reason = _locked_reason(STREAM_LOCK_TIMEOUT_S) if _lock_timeout(exc) else f"{type(exc).__name__}: {exc}"
+        state.error = f"storing the results failed: {reason}"
+        state.log(_now_line(state.error))
 
 
 def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
     """Replace the heuristic's results, finish the run and ask for its statistics, all in one transaction."""
     with session_scope() as session:
+        _bound_lock_waits(session, STREAM_LOCK_TIMEOUT_S)
         session.execute(
             delete(RecordLabelAssociation).where(
                 RecordLabelAssociation.source_id == state.source_id,
@@ -533,7 +659,7 @@ def _finalize(session: Session, state: RunState_, project_id: uuid.UUID, seconds
     run.state = RunState.FINISHED
     run.progress = 1.0
     run.finished_at = datetime.now(UTC)
-    run.logs = list(state.logs)
+    run.logs = state.log_copy()
     run.details = {
         "associations": state.row_count,
         "records": state.records_hit,
@@ -561,7 +687,7 @@ def _finish_failed(states: dict[str, RunState_]) -> None:
             run.state = RunState.FAILED
             run.error = state.error[:20_000]
             run.finished_at = datetime.now(UTC)
-            run.logs = list(state.logs)
+            run.logs = state.log_copy()
 
 
 def _finish_all(states: dict[str, RunState_], final: RunState, note: str) -> None:
@@ -573,4 +699,4 @@ def _finish_all(states: dict[str, RunState_], final: RunState, note: str) -> Non
             state.log(_now_line(f"{note}; the previous results are kept"))
             run.state = final
             run.finished_at = datetime.now(UTC)
-            run.logs = list(state.logs)
+            run.logs = state.log_copy()
