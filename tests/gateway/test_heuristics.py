@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -232,3 +233,44 @@ def test_validation_and_delete(client: TestClient, data: Data) -> None:
         count = session.scalar(select(func.count()).select_from(RecordLabelAssociation))
     assert count == 0
     assert client.get(f"{base(data)}/{heuristic['id']}").status_code == 404
+
+
+def _start_slow_run(client: TestClient, data: Data) -> tuple[dict[str, Any], str]:
+    """A heuristic with previous results whose new run is running (the executor's stream has locked those results)."""
+    heuristic = create(client, data, "slow", KEYWORD_LF)
+    assert full_run(client, data, heuristic["id"])["state"] == "FINISHED"
+    client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": "import time\n\ndef lf(record):\n    time.sleep(60)\n"})
+    started = client.post(f"{base(data)}/{heuristic['id']}/runs").json()
+    deadline = time.monotonic() + 60
+    while client.get(f"{base(data)}/{heuristic['id']}/runs/{started['runs'][0]['id']}").json()["state"] != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)  # the run's stream has deleted the previous results in its open transaction
+    return heuristic, started["job"]["id"]
+
+
+def _bounded(call: Any, seconds: float = 40.0) -> Any:
+    """``call()`` in a thread; fails the test instead of hanging if it has not answered after ``seconds``."""
+    answer: list[Any] = []
+    thread = threading.Thread(target=lambda: answer.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert answer, f"no answer within {seconds} s"
+    return answer[0]
+
+
+def test_delete_while_running_cancels_the_run_first(client: TestClient, data: Data) -> None:
+    heuristic, job_id = _start_slow_run(client, data)
+    response = _bounded(lambda: client.delete(f"{base(data)}/{heuristic['id']}"))
+    assert response.status_code == 204, response.text
+    assert str(wait_for_job(uuid.UUID(job_id), timeout_s=5).state) == "cancelled"
+    assert results(data, heuristic["id"]) == [] and client.get(f"{base(data)}/{heuristic['id']}").status_code == 404
+
+
+def test_deleting_a_task_whose_heuristic_runs_cancels_the_run_first(client: TestClient, data: Data) -> None:
+    heuristic, job_id = _start_slow_run(client, data)
+    url = f"/api/v1/projects/{data.project_id}/labeling-tasks/{data.tasks['spam']}"
+    response = _bounded(lambda: client.delete(url))
+    assert response.status_code == 200, response.text
+    assert str(wait_for_job(uuid.UUID(job_id), timeout_s=5).state) == "cancelled"
+    assert results(data, heuristic["id"]) == [] and client.get(f"{base(data)}/{heuristic['id']}").status_code == 404

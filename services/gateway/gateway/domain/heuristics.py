@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shared_model import jobs
+from shared_model.db import session_scope
 from shared_model.models import (
     Attribute,
     Embedding,
@@ -31,6 +33,7 @@ from shared_model.models import (
 from shared_model.service import problem
 
 ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
+STOP_WAIT_S = 20.0  # how long a deletion waits for the runs it cancels to stop
 
 
 def get_task(session: Session, project: Project, task_id: uuid.UUID) -> LabelingTask:
@@ -63,6 +66,43 @@ def active_run(session: Session, source_id: uuid.UUID) -> HeuristicRun | None:
     return session.scalar(
         select(HeuristicRun).where(HeuristicRun.source_id == source_id, HeuristicRun.state.in_(ACTIVE_RUN_STATES)).limit(1)
     )
+
+
+def stop_active_runs(session: Session, source_ids: Sequence[uuid.UUID], what: str, wait_s: float | None = None) -> None:
+    """Cancel the queued or running runs of these heuristics and wait until their jobs have ended (at most ``wait_s``),
+    so that a deletion that follows does not wait on the rows a run holds (nor the run on the deletion's locks).
+
+    The cancellation is committed at once in a transaction of its own: the executor must see it while this request
+    waits. A job that runs other heuristics too is cancelled with them (they share one sandboxed pass). 409 naming
+    ``what`` if the runs have not stopped in time (the cancellation stays requested; a retry finds them stopped).
+    """
+    if not source_ids:
+        return
+    job_ids = set(
+        session.scalars(
+            select(HeuristicRun.job_id).where(
+                HeuristicRun.source_id.in_(list(source_ids)),
+                HeuristicRun.state.in_(ACTIVE_RUN_STATES),
+                HeuristicRun.job_id.is_not(None),
+            )
+        )
+    )
+    if not job_ids:
+        return
+    with session_scope() as own:
+        for job in own.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id).with_for_update()):
+            jobs.request_cancel(own, job)
+    deadline = time.monotonic() + (STOP_WAIT_S if wait_s is None else wait_s)
+    while True:
+        with session_scope() as own:
+            pending = own.scalar(
+                select(func.count()).select_from(Job).where(Job.id.in_(job_ids), Job.state.not_in(jobs.FINAL_STATES))
+            )
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            raise problem(409, f"{what} is running: its run was asked to stop and has not stopped yet; retry in a moment")
+        time.sleep(0.2)
 
 
 def latest_runs(session: Session, source_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, HeuristicRun]:

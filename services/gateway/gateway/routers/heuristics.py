@@ -35,6 +35,7 @@ from ..domain.heuristics import (
     latest_runs,
     learner_template,
     start_runs,
+    stop_active_runs,
 )
 from ..schemas import JobOut
 
@@ -202,13 +203,10 @@ def update_heuristic(heuristic_id: uuid.UUID, body: HeuristicUpdate, project: Pr
 
 @router.delete("/{heuristic_id}", status_code=204)
 def delete_heuristic(heuristic_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
-    """Delete a heuristic with its runs, statistics and results (a running run is cancelled)."""
+    """Delete a heuristic with its runs, statistics and results; a running run is cancelled first, and the deletion
+    waits (a bounded time; 409 after it) until it has stopped, so that neither waits on the other's locks."""
     source = get_heuristic(session, project, heuristic_id)
-    running = active_run(session, source.id)
-    if running is not None and running.job_id is not None:
-        job = session.get(Job, running.job_id, with_for_update=True)
-        if job is not None:
-            jobs.request_cancel(session, job)
+    stop_active_runs(session, [source.id], f"heuristic {source.name!r}")
     session.delete(source)
     return Response(status_code=204)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from shared_model.models import Attribute, Label, LabelingTask, Record, TaskType
+from shared_model.models import Attribute, InformationSource, Label, LabelingTask, Record, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
@@ -20,6 +20,7 @@ from shared_model.storage import WeakSupervisionArtifacts, get_storage
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
+from ..domain.heuristics import stop_active_runs
 
 log = logging.getLogger("gateway")
 
@@ -198,6 +199,8 @@ def delete_task(
     task = labeling.get_task(session, project.id, task_id)
     if dry_run:
         return {"dry_run": True, "removes": labeling.task_deletion(session, task)}
+    # its heuristics' runs hold locks on the task's labels while they store results: stopped first
+    stop_active_runs(session, _heuristics_of(session, task.id), f"a heuristic of task {task.name!r}")
     removed = labeling.delete_task(session, task)
     after_commit.add_task(_remove_task_files, project.id, task_id)  # runs once the deletion is committed
     return {"dry_run": False, "removed": removed}
@@ -236,7 +239,13 @@ def delete_label(
     label = labeling.get_label(session, project.id, label_id)
     if dry_run:
         return {"dry_run": True, "removes": labeling.label_deletion(session, label)}
+    # runs of the task's heuristics hold locks on its labels while they store results: stopped first
+    stop_active_runs(session, _heuristics_of(session, label.labeling_task_id), f"a heuristic of label {label.name!r}'s task")
     return {"dry_run": False, "removed": labeling.delete_label(session, label)}
+
+
+def _heuristics_of(session: SessionDep, task_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(session.scalars(select(InformationSource.id).where(InformationSource.labeling_task_id == task_id)))
 
 
 # --- manual labels --------------------------------------------------------------------------------------------------
