@@ -55,7 +55,9 @@ def delete_project(ctx: JobContext) -> dict[str, Any]:
         raise JobFailed(f"the project is kept{done}, delete it again: {reason}") from exc
     files, left = 0, 0
     storage = get_storage()
-    for artifacts in [*(EmbeddingArtifacts(storage, e.id) for e in embeddings), WeakSupervisionArtifacts(storage, project_id)]:
+    folders: list[EmbeddingArtifacts | WeakSupervisionArtifacts] = [EmbeddingArtifacts(storage, e.id) for e in embeddings]
+    folders.append(WeakSupervisionArtifacts(storage, project_id))
+    for artifacts in folders:
         try:
             files += artifacts.delete()
         except Exception:  # noqa: BLE001 - the project is gone; leftover files must not fail the job
