@@ -17,6 +17,8 @@ Last line: ``{"rows_per_s": …, "ratio_vs_copy": …, "peak_rss_mb": …, "rati
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import random
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -143,10 +146,6 @@ def raw_copy(db_url: str, csv_path: Path) -> float:
 
 def jsonb_floor_store(db_url: str, csv_path: Path) -> float:
     """Seconds to store the rows' ready-made JSONB values in a copy of the record table (indexes included)."""
-    import csv
-    import io
-    import uuid
-
     project = str(uuid.uuid4())
     buffer = io.StringIO()
     with csv_path.open(newline="", encoding="utf-8") as handle:

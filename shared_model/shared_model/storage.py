@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -247,8 +248,8 @@ class WeakSupervisionArtifacts:
 
     def __init__(self, storage: ObjectStorage, project_id: Any, task_id: Any | None = None) -> None:
         self.storage = storage
-        self.project_prefix = f"weak-supervision/{project_id}/"
-        self.prefix = f"{self.project_prefix}{task_id}/" if task_id is not None else self.project_prefix
+        project_prefix = f"weak-supervision/{project_id}/"
+        self.prefix = f"{project_prefix}{task_id}/" if task_id is not None else project_prefix
 
     def key(self, run_id: Any) -> str:
         return f"{self.prefix}{run_id}.npz"
@@ -281,7 +282,7 @@ class WeakSupervisionArtifacts:
         except StorageError:
             return None
 
-    def keep_only(self, run_id: Any, unfinished: set[Any] = frozenset()) -> int:  # type: ignore[assignment]
+    def keep_only(self, run_id: Any, unfinished: Iterable[Any] = ()) -> int:
         """Remove the files of the task's other runs except ``unfinished`` ones (a run still going keeps its file, so
         two concurrent runs never delete each other's); returns how many were removed."""
         keep = {self.key(run_id), *(self.key(other) for other in unfinished)}

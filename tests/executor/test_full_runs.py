@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from executor import runs
 from shared_model.db import session_scope
@@ -64,8 +64,8 @@ def create(data: Data, name: str, code: str) -> uuid.UUID:
         return source.id
 
 
-def full_run(data: Data, *sources: uuid.UUID) -> tuple[dict[str, Any] | None, str | None]:
-    """One job over ``sources`` (the job handler in this process); (result, failure)."""
+def queue_job(data: Data, *sources: uuid.UUID) -> Job:
+    """Queued runs of ``sources`` and their job, for an owner no service claims: the test runs the handler itself."""
     with session_scope() as session:
         run_ids = []
         for source_id in sources:
@@ -75,16 +75,19 @@ def full_run(data: Data, *sources: uuid.UUID) -> tuple[dict[str, Any] | None, st
             session.add(run)
             session.flush()
             run_ids.append(str(run.id))
-        # an owner no service claims: this test runs the handler itself
         job = enqueue(session, kind="heuristic_run", owner_service="in-process-test", project_id=data.project_id,
                       parameters={"run_ids": run_ids})  # fmt: skip
+        session.execute(update(HeuristicRun).where(HeuristicRun.id.in_(run_ids)).values(job_id=job.id))  # as the gateway
         session.flush()
-        job_id = job.id
-    with session_scope() as session:
-        claimed = session.get(Job, job_id)
-        assert claimed is not None
+        session.expunge(job)
+        return job
+
+
+def full_run(data: Data, *sources: uuid.UUID) -> tuple[dict[str, Any] | None, str | None]:
+    """One job over ``sources`` (the job handler in this process); (result, failure)."""
+    job = queue_job(data, *sources)
     try:
-        return job_module.heuristic_run(JobContext(claimed, min_interval_s=0.0)), None
+        return job_module.heuristic_run(JobContext(job, min_interval_s=0.0)), None
     except JobFailed as exc:
         return None, str(exc)
 

@@ -15,11 +15,11 @@ from sqlalchemy import update
 
 from executor import runs
 from shared_model.db import dsn, session_scope
-from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
-from shared_model.models import HeuristicRun, InformationSource, Job, RunState
+from shared_model.jobs import JobCancelled, JobContext, JobFailed
+from shared_model.models import InformationSource, Job, RunState
 
 from .factory import Data
-from .test_full_runs import N, create, data, job_module, last_state, results
+from .test_full_runs import N, create, data, job_module, last_state, queue_job, results
 
 __all__ = ["data"]  # the fixture, shared with test_full_runs
 
@@ -32,25 +32,6 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(job_module, "REPORT_LOCK_TIMEOUT_S", 0.3)
     monkeypatch.setattr(job_module, "STREAM_LOCK_TIMEOUT_S", 0.5)
     monkeypatch.setattr(job_module, "JOIN_TIMEOUT_S", 1.0)
-
-
-def prepare(data: Data, *sources: uuid.UUID) -> Job:
-    """Queued runs of ``sources`` and their job (for an owner no service claims: the test runs the handler)."""
-    with session_scope() as session:
-        run_ids = []
-        for source_id in sources:
-            source = session.get(InformationSource, source_id)
-            assert source is not None
-            run = HeuristicRun(project_id=data.project_id, source_id=source_id, source_code=source.source_code)
-            session.add(run)
-            session.flush()
-            run_ids.append(str(run.id))
-        job = enqueue(session, kind="heuristic_run", owner_service="in-process-test", project_id=data.project_id,
-                      parameters={"run_ids": run_ids})  # fmt: skip
-        session.execute(update(HeuristicRun).where(HeuristicRun.id.in_(run_ids)).values(job_id=job.id))  # as the gateway
-        session.flush()
-        session.expunge(job)
-        return job
 
 
 def run_bounded(job: Job, seconds: float = 15.0) -> tuple[dict[str, Any] | None, BaseException | None]:
@@ -96,7 +77,7 @@ def holder() -> Iterator[Holder]:
 def test_a_locked_job_row_does_not_hang_the_run(data: Data, holder: Holder) -> None:
     """Progress reports wait at most a few seconds for the job row (a gateway request may hold it)."""
     source = create(data, "every", OTHER)
-    job = prepare(data, source)
+    job = queue_job(data, source)
     holder.lock("SELECT id FROM job WHERE id = %s FOR UPDATE", str(job.id))
     result, error = run_bounded(job)
     assert error is None and result is not None
@@ -105,11 +86,11 @@ def test_a_locked_job_row_does_not_hang_the_run(data: Data, holder: Holder) -> N
 
 def test_a_stream_stuck_on_a_lock_fails_its_run_with_the_reason(data: Data, holder: Holder) -> None:
     source = create(data, "every", OTHER)
-    assert run_bounded(prepare(data, source))[1] is None
+    assert run_bounded(queue_job(data, source))[1] is None
     before = results(source)
     holder.lock("SELECT id FROM record_label_association WHERE source_id = %s FOR UPDATE", str(source))
     # the run succeeds in the sandbox, but its stream cannot delete the previous results
-    _, error = run_bounded(prepare(data, source))
+    _, error = run_bounded(queue_job(data, source))
     assert isinstance(error, JobFailed) and "locked by another transaction" in str(error)
     state, reason = last_state(source)
     assert state == RunState.FAILED and reason is not None and "locked by another transaction" in reason
@@ -117,7 +98,7 @@ def test_a_stream_stuck_on_a_lock_fails_its_run_with_the_reason(data: Data, hold
     with session_scope() as session:
         raising = "def lf(r):\n    1 / 0\n"
         session.execute(update(InformationSource).where(InformationSource.id == source).values(source_code=raising))
-    _, error = run_bounded(prepare(data, source))
+    _, error = run_bounded(queue_job(data, source))
     assert isinstance(error, JobFailed) and "ZeroDivisionError" in str(error)
     holder.release()
     assert results(source) == before
@@ -128,10 +109,10 @@ def test_a_failed_store_of_a_buffered_run_fails_only_that_run(
 ) -> None:
     monkeypatch.setattr(job_module, "MAX_STREAMS", 1)  # "streamed" streams; "locked" and "plain" are stored at the end
     streamed, locked, plain = create(data, "streamed", OTHER), create(data, "locked", OTHER), create(data, "plain", EXACT)
-    assert run_bounded(prepare(data, locked))[1] is None
+    assert run_bounded(queue_job(data, locked))[1] is None
     before = results(locked)
     holder.lock("SELECT id FROM record_label_association WHERE source_id = %s FOR UPDATE", str(locked))
-    _, error = run_bounded(prepare(data, streamed, locked, plain))
+    _, error = run_bounded(queue_job(data, streamed, locked, plain))
     assert isinstance(error, JobFailed) and "locked:" in str(error) and "streamed" not in str(error)
     assert [last_state(s)[0] for s in (streamed, locked, plain)] == [RunState.FINISHED, RunState.FAILED, RunState.FINISHED]
     assert "locked by another transaction" in (last_state(locked)[1] or "")
@@ -144,7 +125,7 @@ def test_a_cancel_seen_by_the_last_report_rolls_back(data: Data, monkeypatch: py
     """The pass is over before anything but the reporter's last report reads the job: the runs must not commit."""
     monkeypatch.setattr(runs, "BATCH_SIZE", 2000)  # one batch: on_batch never sees a report
     source = create(data, "every", OTHER)
-    job = prepare(data, source)
+    job = queue_job(data, source)
     with session_scope() as session:
         session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))
 
