@@ -61,18 +61,16 @@ class RecordLabelAssociation(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    # No foreign keys on project_id and labeling_task_id (migration 0002): the record and the label cascade from the
-    # project and the task, and the two redundant per-row checks were a quarter of the cost of storing heuristic results.
+    # No foreign keys (migrations 0002 and 0004): per-row checks were most of the cost of storing heuristic results.
+    # Statement triggers (0004) check set-wise that record, label and source exist and belong to the row's project and
+    # task (locking them FOR KEY SHARE, as a foreign key does), and delete the rows of deleted records, labels and
+    # sources (ON DELETE CASCADE); project and task deletions reach them through those.
     project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
-    record_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("record.id", ondelete="CASCADE"), nullable=False)
+    record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    label_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("label.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    label_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, index=True)
     source_type: Mapped[SourceType] = mapped_column(enum_column(SourceType), nullable=False)
-    source_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("information_source.id", ondelete="CASCADE")
-    )
+    source_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     return_type: Mapped[ReturnType] = mapped_column(enum_column(ReturnType), nullable=False, default=ReturnType.RETURN)
     confidence: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"))
