@@ -1,0 +1,91 @@
+"""The sandbox worker's batch loop, in-process (the sandboxed runs are tested through the service elsewhere)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from executor.sandbox import worker
+
+
+def functions(**codes: str) -> list[worker._Function]:
+    return [worker._Function({"id": name, "mode": "lf", "code": code}, {}) for name, code in codes.items()]
+
+
+def apply(records: list[Any], live: list[worker._Function], **options: Any) -> dict[str, Any]:
+    capture = worker._Capture(1000)
+    saved = sys.stdout
+    sys.stdout = capture
+    try:
+        return worker._apply_batch(
+            records,
+            live,
+            worker._Docs("en"),
+            {"text"},
+            options.get("token_counts", {}),
+            capture,
+            options.get("per_record_stdout", False),
+            options.get("stop_on_error", False),
+            options.get("compact", True),
+        )
+    finally:
+        sys.stdout = saved
+
+
+def rows(*texts: str) -> list[tuple[int, dict[str, Any], None, list[str]]]:
+    return [(i + 1, {"text": text, "n": i}, None, []) for i, text in enumerate(texts)]
+
+
+def test_raw_copy_lines_decode_to_records() -> None:
+    values = [{"text": 'tab\there "q" \\ back\nslash', "n": 1}, {"text": "ünï €", "n": None}, {"x": [1, 2.5]}]
+    # as COPY ... TO STDOUT writes id<TAB>jsonb::text: JSON never holds a raw tab or newline, backslashes are doubled
+    payload = "".join(f"{i}\t{json.dumps(v)}".replace("\\", "\\\\") + "\n" for i, v in enumerate(values, 7))
+    assert worker._decode_raw(payload.encode()) == [(i, v, None, []) for i, v in enumerate(values, 7)]
+    assert worker._decode_raw(b"") == []
+
+
+def test_plain_results_are_grouped_and_everything_else_is_kept_per_record() -> None:
+    live = functions(
+        spam='def lf(record):\n    return "spam" if "buy" in record["text"].text else None\n',
+        loud='def lf(record):\n    print("seen", record["n"])\n    return "ham"\n',
+        odd="def lf(record):\n    return 3 if record['n'] == 1 else None\n",
+    )
+    message = apply(rows("buy now", "hello", "buy buy"), live)
+    assert message["hits"] == {"spam": {"spam": [1, 3]}}
+    # printed output: the result stays per record, the output is gathered per function (not per record)
+    assert message["results"]["loud"] == [[i, "ham", None, None, None] for i in (1, 2, 3)]
+    assert message["stdout"] == {"loud": "seen 0\nseen 1\nseen 2\n"}
+    assert message["results"]["odd"] == [[2, 3, None, None, None]]
+    assert message["results"]["spam"] == []
+
+
+def test_per_record_output_and_non_plain_values() -> None:
+    live = functions(f='def lf(record):\n    print("r", record["n"])\n    return None if record["n"] else {"a": 1}\n')
+    message = apply(rows("a", "b"), live, per_record_stdout=True, compact=False)
+    assert message["results"]["f"] == [
+        [1, {"__type__": "dict", "__repr__": "{'a': 1}"}, None, "r 0\n", None],
+        [2, None, None, "r 1\n", None],
+    ]
+
+
+@pytest.mark.parametrize("stop_on_error", [False, True])
+def test_errors_are_reported_and_stop_on_error_drops_the_function_for_the_rest(stop_on_error: bool) -> None:
+    live = functions(
+        bad='def lf(record):\n    if record["n"] >= 1:\n        raise ValueError("no")\n    return "x"\n',
+        good='def lf(record):\n    return "y"\n',
+    )
+    message = apply(rows("a", "b", "c"), live, stop_on_error=stop_on_error)
+    errors = [entry[0] for entry in message["results"]["bad"] if entry[2]]
+    assert errors == ([2] if stop_on_error else [2, 3])
+    assert 'line 3, in lf\n    raise ValueError("no")' in message["results"]["bad"][0][2]
+    assert message["hits"]["bad"] == {"x": [1]}
+    assert message["hits"]["good"] == {"y": [1, 2, 3]}  # the neighbour keeps running on every record
+
+
+def test_token_counts_come_with_results() -> None:
+    live = functions(spans='def lf(record):\n    yield "l", 0, 1\n')
+    message = apply(rows("two words"), live, token_counts={"spans": "text"})
+    assert message["results"]["spans"] == [[1, [["l", 0, 1]], None, None, 2]]
