@@ -14,10 +14,22 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from shared_model.db import get_engine, session_scope
-from shared_model.models import RecordLabelAssociation, SourceType, TaskType
+from shared_model.models import (
+    HeuristicType,
+    InformationSource,
+    Label,
+    LabelingTask,
+    Project,
+    Record,
+    RecordLabelAssociation,
+    SourceType,
+    TaskTarget,
+    TaskType,
+)
 from shared_model.models.base import Base
 from tests.weak_supervisor.fixtures import build_task
 
@@ -75,6 +87,7 @@ def test_migrated_database_matches_the_models_and_has_no_label_foreign_keys(clea
         "label_deletes_label_associations",
         "information_source_deletes_label_associations",
         "record_id_never_changes",
+        "record_truncates_label_associations",
     } <= triggers
 
 
@@ -85,7 +98,8 @@ def test_migrated_database_matches_the_models_and_has_no_label_foreign_keys(clea
         ({"label_id": uuid.UUID(int=7)}, f"names label {uuid.UUID(int=7)}, which does not exist"),
         ({"source_id": uuid.UUID(int=9)}, f"names information source {uuid.UUID(int=9)}, which does not exist"),
         ({"record_id": "other project"}, "belongs to another project"),
-        ({"label_id": "other task"}, "belongs to another labeling task"),
+        ({"label_id": "other task"}, "belongs to another labeling task or project"),
+        ({"label_id": "other task", "labeling_task_id": "other task"}, "belongs to another labeling task or project"),
         ({"source_id": "other task"}, "belongs to another labeling task"),
     ],
 )
@@ -102,6 +116,7 @@ def test_a_statement_naming_a_missing_or_foreign_row_stores_nothing(
             ("record_id", "other project"): other.record_ids[0],
             ("label_id", "other task"): other.labels[0],
             ("source_id", "other task"): other.source_id,
+            ("labeling_task_id", "other task"): other.task_id,
         }.get((column, value), value)  # type: ignore[call-overload]
         setattr(bad, column, replacement)
     with pytest.raises(IntegrityError) as caught, session_scope() as session:
@@ -227,3 +242,119 @@ def test_labels_for_a_record_being_deleted_wait_then_fail(clean_db: str) -> None
         deleter.close()
     assert failure and isinstance(failure[0], IntegrityError) and "does not exist" in str(failure[0])
     assert count() == 0
+
+
+def test_an_update_that_changes_no_reference_locks_nothing(clean_db: str) -> None:
+    """Flag updates (valid manual label, gold star) must not wait for a delete of the label they name."""
+    world = make_world()
+    with session_scope() as session:
+        session.add(association(world, world.record_ids[0], source=False))
+    holder = raw_connection()
+    try:
+        holder.cursor().execute("SELECT 1 FROM label WHERE id = %s FOR UPDATE", (str(world.labels[0]),))
+        with session_scope() as session:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            session.execute(text("UPDATE record_label_association SET is_gold_star = true, is_valid_manual_label = true"))
+        holder.rollback()
+    finally:
+        holder.close()
+    assert count(is_gold_star=True) == 1
+
+
+def test_deletes_under_repeatable_read_are_refused_rather_than_leaving_orphans(clean_db: str) -> None:
+    world = make_world()
+    with pytest.raises(OperationalError, match="needs READ COMMITTED"), session_scope() as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        session.execute(text("DELETE FROM record WHERE id = :r"), {"r": world.record_ids[0]})
+    with session_scope() as session:  # deleting nothing is fine at any level
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        session.execute(text("DELETE FROM record WHERE id = -1"))
+
+
+def test_truncating_a_referenced_table_removes_its_associations(clean_db: str) -> None:
+    world = make_world()
+    with session_scope() as session:
+        session.add_all([association(world, r) for r in world.record_ids])
+        session.add(association(world, world.record_ids[0], source=False))
+    with session_scope() as session:
+        session.execute(text("TRUNCATE information_source CASCADE"))
+    assert count() == 1 and count(source_type=SourceType.MANUAL) == 1
+    with session_scope() as session:
+        session.execute(text("TRUNCATE record CASCADE"))
+    assert count() == 0
+
+
+def test_upgrade_repairs_disagreeing_rows_and_downgrade_drops_orphans(database_url: str) -> None:
+    """On a database of its own: rows written at 0003 that 0004's checks would refuse, then a round trip."""
+    from alembic import command
+    from sqlalchemy import create_engine, make_url
+
+    from shared_model.migrate import alembic_config, upgrade
+
+    server = make_url(database_url)
+    name = f"refinery_m4_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        upgrade(url, "0003")
+        # the models equal the 0003 schema but for the dropped foreign keys, so the ORM writes these rows
+        with Session(engine) as session, session.begin():
+            projects = [Project(name=n, tokenizer="en") for n in ("a", "b")]
+            session.add_all(projects)
+            session.flush()
+            tasks = [
+                LabelingTask(
+                    project_id=p.id,
+                    name="t",
+                    task_target=TaskTarget.ON_WHOLE_RECORD,
+                    task_type=TaskType.MULTICLASS_CLASSIFICATION,
+                )
+                for p in projects
+            ]
+            session.add_all(tasks)
+            session.flush()
+            labels = [Label(project_id=p.id, labeling_task_id=t.id, name="x") for p, t in zip(projects, tasks, strict=True)]
+            source = InformationSource(
+                project_id=projects[1].id, labeling_task_id=tasks[1].id, type=HeuristicType.LABELING_FUNCTION, name="lf"
+            )
+            record = Record(project_id=projects[0].id, data={})
+            session.add_all([*labels, source, record])
+            session.flush()
+            for project, task, label, src in [
+                (1, 0, 0, None),  # wrong project column: repaired from the record
+                (0, 1, 0, None),  # wrong task column: repaired from the label
+                (0, 0, 1, None),  # a label of another project: removed
+                (0, 0, 0, source),  # a source of another task: removed
+            ]:
+                session.add(
+                    RecordLabelAssociation(
+                        project_id=projects[project].id,
+                        record_id=record.id,
+                        labeling_task_id=tasks[task].id,
+                        label_id=labels[label].id,
+                        source_type=SourceType.INFORMATION_SOURCE if src else SourceType.MANUAL,
+                        source_id=src.id if src else None,
+                    )
+                )
+            expected = [(projects[0].id, tasks[0].id)] * 2
+        upgrade(url)
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT project_id, labeling_task_id FROM record_label_association")).all()
+        assert kept == expected
+        with engine.begin() as conn:  # orphans only by bypassing the triggers
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("DELETE FROM record"))
+        command.downgrade(alembic_config(url), "0003")
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM record_label_association")) == 0
+            keys = inspect(conn).get_foreign_keys("record_label_association")
+        assert sorted(k["constrained_columns"][0] for k in keys) == ["created_by", "label_id", "record_id", "source_id"]
+        upgrade(url)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
