@@ -89,3 +89,17 @@ def test_token_counts_come_with_results() -> None:
     live = functions(spans='def lf(record):\n    yield "l", 0, 1\n')
     message = apply(rows("two words"), live, token_counts={"spans": "text"})
     assert message["results"]["spans"] == [[1, [["l", 0, 1]], None, None, 2]]
+
+
+def test_values_that_cannot_be_shown_are_described_not_fatal() -> None:
+    live = functions(
+        loop="def lf(record):\n    x = []\n    x.append(x)\n    return x\n",
+        bad_repr=("class Odd:\n    def __repr__(self):\n        raise SystemExit(3)\n\ndef lf(record):\n    return Odd()\n"),
+    )
+    message = apply(rows("a"), live)
+    assert message["results"]["loop"] == [
+        [1, {"__type__": "list", "__repr__": "<cannot be shown: RecursionError>"}, None, None, None]
+    ]
+    assert message["results"]["bad_repr"] == [
+        [1, {"__type__": "Odd", "__repr__": "<cannot be shown: SystemExit>"}, None, None, None]
+    ]

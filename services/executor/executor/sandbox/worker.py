@@ -344,7 +344,10 @@ def _apply_batch(
     def keep(function: _Function, record_id: int, record: dict[str, Any], value: Any, error: str | None) -> None:
         """A result that is not a silent abstention or a grouped hit: value, error, output and token count."""
         if error is None and value is not None and type(value) is not str:
-            value = _convert(value)
+            try:
+                value = _convert(value)
+            except BaseException as exc:  # noqa: BLE001 - e.g. a __repr__ that raises, a list that contains itself
+                value = {"__type__": type(value).__name__, "__repr__": f"<cannot be shown: {type(exc).__name__}>"}
         count_attribute = token_counts.get(function.id)
         n_tokens = None
         if count_attribute and error is None:
