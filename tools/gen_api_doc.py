@@ -22,7 +22,8 @@ generated from that schema by `tools/gen_api_doc.py`.
   session cookie set by login or a personal API token as `Authorization: Bearer <token>` (create one with
   `POST /api/v1/tokens`). A user sees only the projects they are a member of; others answer 404.
 - **Errors** are RFC 9457 problem responses (`application/problem+json`): `{"type", "title", "status", "detail",
-  "instance"}`, where `detail` names what is wrong (file, row, column, field …).
+  "instance"}`, where `detail` names what is wrong (file, row, column, field …). A request body field the route does
+  not know is an error (422 naming it), never silently ignored.
 - **Long work** (upload, tokenization, embeddings, heuristic runs, weak supervision, project deletion) answers
   `202` with a job: poll `GET /api/v1/jobs/{id}` or listen on the websocket `/api/v1/ws` (cookie, bearer header or
   `?token=`), which relays each job change of the user's projects as `{"type": "job", "job": {...}}`.

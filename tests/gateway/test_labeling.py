@@ -164,6 +164,41 @@ def test_labels_hotkeys_rename_and_delete_preview(client: TestClient, project: d
 # --- manual classification ------------------------------------------------------------------------------------------
 
 
+def test_a_body_that_names_no_labels_never_clears_them(client: TestClient, project: dict[str, Any]) -> None:
+    pid = project["id"]
+    (rid,) = seed_records(pid, ["x"])
+    task = make_task(client, pid, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg"])
+    classify(client, pid, rid, task, ["pos"])
+    url = f"{API}/{pid}/records/{rid}/labeling-tasks/{task['id']}/classification"
+    for body, words in [
+        ({}, "give label_ids"),
+        ({"labels": [task["by_name"]["neg"]]}, "body.labels: Extra inputs are not permitted"),
+    ]:
+        response = client.put(url, json=body)
+        assert response.status_code == 422 and words in response.json()["detail"], response.text
+        assert [str(row.label_id) for row in manual_rows(rid, task["id"])] == [task["by_name"]["pos"]]
+    assert client.put(url, json={"label_ids": []}).json()["mine"] == []  # clearing is explicit
+    assert manual_rows(rid, task["id"]) == []
+
+
+def test_unknown_fields_routes_and_methods_are_problems(client: TestClient, project: dict[str, Any]) -> None:
+    pid = project["id"]
+    task = make_task(client, pid, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg"])
+    renamed = client.patch(f"{API}/{pid}/labeling-tasks/{task['id']}", json={"name": "mood", "colour": "red"})
+    assert renamed.status_code == 422 and "body.colour: Extra inputs are not permitted" in renamed.json()["detail"]
+    assert client.get(f"{API}/{pid}/labeling-tasks/{task['id']}").json()["name"] == "sentiment"  # nothing changed
+    seed = client.post(f"{API}/{pid}/weak-supervision", json={"labeling_task_id": task["id"], "seed": -1})
+    assert seed.status_code == 422 and "seed" in seed.json()["detail"]
+    for method, path, status, words in [
+        ("GET", "/api/v1/nonexistent", 404, "there is no route /api/v1/nonexistent"),
+        ("DELETE", f"{API}", 405, f"DELETE is not allowed on {API}"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert words in response.json()["detail"]
+
+
 def test_classification_multilabel_and_bad_input(client: TestClient, project: dict[str, Any]) -> None:
     pid = project["id"]
     rid, rid2 = seed_records(pid, ["x", "y"])

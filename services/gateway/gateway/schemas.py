@@ -9,11 +9,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class RequestModel(BaseModel):
+    """A request body: a field the API does not know is an error (422 naming it), never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ORMModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class LoginIn(BaseModel):
+class LoginIn(RequestModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1000)
 
@@ -27,14 +33,14 @@ class UserOut(ORMModel):
     created_at: datetime
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestModel):
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     password: str = Field(min_length=8, max_length=1000)
     display_name: str = Field(default="", max_length=200)
     role: str = Field(default="ENGINEER", pattern="^(ADMIN|ENGINEER|EXPERT|ANNOTATOR)$")
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
@@ -53,13 +59,13 @@ class TokenCreated(TokenOut):
     token: str = Field(description="The secret; shown only now.")
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     tokenizer: str = Field(default="en", min_length=1, max_length=100)
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
@@ -74,7 +80,7 @@ class ProjectOut(ORMModel):
     record_count: int | None = None
 
 
-class MemberIn(BaseModel):
+class MemberIn(RequestModel):
     email: str
     role: str = Field(default="ENGINEER", pattern="^(ENGINEER|EXPERT|ANNOTATOR)$")
 

@@ -17,21 +17,21 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..schemas import JobOut
+from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/attributes/calculated", tags=["calculated attributes"])
 SAMPLE_TIMEOUT = httpx.Timeout(180.0, connect=5.0)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_ \-]*$"
 
 
-class CalculatedCreate(BaseModel):
+class CalculatedCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     data_type: DataType
     source_code: str = Field(default="def ac(record):\n    return None\n", max_length=200_000)
     visibility: AttributeVisibility = AttributeVisibility.DO_NOT_HIDE
 
 
-class CalculatedUpdate(BaseModel):
+class CalculatedUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
     data_type: DataType | None = None
     source_code: str | None = Field(default=None, max_length=200_000)
@@ -53,7 +53,7 @@ class CalculatedOut(BaseModel):
     created_at: datetime
 
 
-class SampleIn(BaseModel):
+class SampleIn(RequestModel):
     source_code: str | None = Field(default=None, max_length=200_000, description="Code to try; default the saved code.")
     record_ids: list[int] | None = Field(default=None, max_length=1000)
     sample_size: int = Field(default=10, ge=1, le=1000)

@@ -13,18 +13,19 @@ from shared_model.models import Comment, CommentTarget
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import comments as domain
+from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/comments", tags=["comments"])
 
 
-class CommentIn(BaseModel):
+class CommentIn(RequestModel):
     target_type: CommentTarget
     target_id: str = Field(min_length=1, max_length=64)
     body: str = Field(min_length=1, max_length=100_000, description="markdown")
     is_private: bool = False
 
 
-class CommentUpdate(BaseModel):
+class CommentUpdate(RequestModel):
     body: str | None = Field(default=None, min_length=1, max_length=100_000)
     is_private: bool | None = None
 

@@ -17,14 +17,14 @@ from shared_model.storage import EmbeddingArtifacts, get_storage
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..schemas import JobOut
+from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1", tags=["embeddings"])
 CLASSICAL = ("bag-of-words", "bag-of-characters", "tf-idf")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
-class EmbeddingCreate(BaseModel):
+class EmbeddingCreate(RequestModel):
     attribute: str = Field(min_length=1, description="Name (or id) of the text attribute to embed.")
     type: EmbeddingType = EmbeddingType.ON_ATTRIBUTE
     model: str = Field(default=DEFAULT_MODEL, min_length=1, max_length=300)

@@ -21,6 +21,7 @@ from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
 from ..domain.heuristics import stop_active_runs
+from ..schemas import RequestModel
 
 log = logging.getLogger("gateway")
 
@@ -29,13 +30,13 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["labeling"])
 COLOR = r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-zA-Z]{1,30})$"
 
 
-class LabelIn(BaseModel):
+class LabelIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     color: str = Field(default="#4f46e5", pattern=COLOR)
     hotkey: str | None = Field(default=None, max_length=1)
 
 
-class LabelUpdate(BaseModel):
+class LabelUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     color: str | None = Field(default=None, pattern=COLOR)
     hotkey: str | None = Field(default=None, max_length=1, description="null (explicitly) removes the hotkey")
@@ -51,14 +52,14 @@ class LabelOut(BaseModel):
     hotkey: str | None
 
 
-class TaskIn(BaseModel):
+class TaskIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     task_type: TaskType = TaskType.MULTICLASS_CLASSIFICATION
     attribute: str | None = Field(default=None, description="attribute name or id; omit for a whole-record task")
     labels: list[LabelIn] = Field(default_factory=list, max_length=500)
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -72,15 +73,25 @@ class TaskOut(BaseModel):
     labels: list[LabelOut]
 
 
-class LabelsIn(BaseModel):
-    label_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500, description="empty clears")
+class LabelsIn(RequestModel):
+    label_ids: list[uuid.UUID] | None = Field(default=None, max_length=500)
     label_id: uuid.UUID | None = Field(default=None, description="shorthand for one label")
 
     def ids(self) -> list[uuid.UUID]:
-        return [*self.label_ids, *([self.label_id] if self.label_id else [])]
+        return [*(self.label_ids or []), *([self.label_id] if self.label_id else [])]
 
 
-class SpanIn(BaseModel):
+class RecordLabelsIn(LabelsIn):
+    label_ids: list[uuid.UUID] | None = Field(default=None, max_length=500, description="[] clears the record's labels")
+
+    @model_validator(mode="after")
+    def _says_what(self) -> RecordLabelsIn:
+        if self.label_ids is None and self.label_id is None:  # an empty body must not clear a user's labels
+            raise ValueError("give label_ids (a list; [] clears the record's labels) or label_id")
+        return self
+
+
+class SpanIn(RequestModel):
     label_id: uuid.UUID
     token_start: int | None = None
     token_end: int | None = Field(default=None, description="exclusive")
@@ -121,7 +132,7 @@ class RecordTaskLabels(BaseModel):
     valid: list[ManualLabelOut]
 
 
-class BulkFilter(BaseModel):
+class BulkFilter(RequestModel):
     attribute: str
     operator: Literal["EQUAL", "CONTAINS", "BEGINS_WITH", "ENDS_WITH"] = "EQUAL"
     value: str
@@ -283,7 +294,7 @@ def record_labels(
 
 @router.put("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
 def set_classification(
-    record_id: int, task_id: uuid.UUID, body: LabelsIn, project: ProjectDep, user: CurrentUser, session: SessionDep
+    record_id: int, task_id: uuid.UUID, body: RecordLabelsIn, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> RecordTaskLabels:
     """Set the current user's label (several for a multi-label task) of a classification task; an empty list clears."""
     labeling.get_record(session, project.id, record_id)

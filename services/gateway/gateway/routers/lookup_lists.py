@@ -15,18 +15,19 @@ from shared_model.service import problem
 
 from ..deps import ProjectDep, SessionDep
 from ..domain import lookup_lists as domain
+from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/lookup-lists", tags=["lookup lists"])
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
-class ListIn(BaseModel):
+class ListIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
 
 
-class ListUpdate(BaseModel):
+class ListUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
@@ -43,17 +44,17 @@ class ListOut(BaseModel):
     term_count: int = 0
 
 
-class TermCreate(BaseModel):
+class TermCreate(RequestModel):
     value: str = Field(min_length=1, max_length=domain.MAX_TERM_LENGTH)
     comment: str | None = Field(default=None, max_length=10_000)
     blacklisted: bool = False
 
 
-class TermsIn(BaseModel):
+class TermsIn(RequestModel):
     terms: list[TermCreate] = Field(min_length=1, max_length=100_000)
 
 
-class TermUpdate(BaseModel):
+class TermUpdate(RequestModel):
     value: str | None = Field(default=None, min_length=1, max_length=domain.MAX_TERM_LENGTH)
     comment: str | None = Field(default=None, max_length=10_000)
     blacklisted: bool | None = None
@@ -68,7 +69,7 @@ class TermOut(BaseModel):
     blacklisted: bool
 
 
-class PasteIn(BaseModel):
+class PasteIn(RequestModel):
     text: str = Field(max_length=MAX_IMPORT_BYTES)
     delimiter: str = Field(default="\n", min_length=1, max_length=10)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from shared_model.models import Record
@@ -14,11 +14,12 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import ProjectDep, SessionDep
+from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/records/{record_id}/ide", tags=["record ide"])
 
 
-class SnippetIn(BaseModel):
+class SnippetIn(RequestModel):
     code: str = Field(min_length=1, max_length=200_000)
 
 

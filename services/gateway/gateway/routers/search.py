@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy import select
 
 from shared_model.models import EmbeddingType, Record, RunState
@@ -14,12 +14,13 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..schemas import RequestModel
 from .embeddings import get_embedding
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/embeddings/{embedding_id}", tags=["search"])
 
 
-class FilterIn(BaseModel):
+class FilterIn(RequestModel):
     attribute: str = Field(description="One of the embedding's filter attributes, or 'labels' (manual label ids).")
     value: Any = None
     values: list[Any] | None = None
@@ -27,7 +28,7 @@ class FilterIn(BaseModel):
     lte: float | None = None
 
 
-class SimilarIn(BaseModel):
+class SimilarIn(RequestModel):
     record_id: int | None = None
     text: str | None = Field(default=None, min_length=1, max_length=100_000)
     limit: int = Field(default=10, ge=1, le=1000)
@@ -44,7 +45,7 @@ class SimilarIn(BaseModel):
         return self
 
 
-class OutliersIn(BaseModel):
+class OutliersIn(RequestModel):
     save_slice: bool = True
 
 

@@ -14,12 +14,12 @@ from shared_model.models import Job
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.labeling import get_record
-from ..schemas import JobOut
+from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["tokens"])
 
 
-class TokenizerIn(BaseModel):
+class TokenizerIn(RequestModel):
     tokenizer: str = Field(
         min_length=1, max_length=100, description="a spaCy language code (blank pipeline) or an installed package"
     )

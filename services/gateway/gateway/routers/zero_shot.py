@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from shared_model.jobs import enqueue
@@ -25,7 +25,7 @@ from shared_model.service import problem
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.heuristics import active_run, ensure_unique_name, get_heuristic, get_task
-from ..schemas import JobOut
+from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/zero-shot", tags=["zero-shot"])
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -36,7 +36,7 @@ def default_min_confidence(n_labels: int) -> float:
     return round(min(1 / max(n_labels, 1) + 0.2, 0.8), 1)
 
 
-class ZeroShotConfig(BaseModel):
+class ZeroShotConfig(RequestModel):
     attribute: str | None = Field(default=None, description="Text attribute (default: the task's attribute).")
     model: str = Field(default=DEFAULT_MODEL, min_length=1)
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="Default: the original's rule.")
