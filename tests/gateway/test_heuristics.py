@@ -274,3 +274,39 @@ def test_deleting_a_task_whose_heuristic_runs_cancels_the_run_first(client: Test
     assert response.status_code == 200, response.text
     assert str(wait_for_job(uuid.UUID(job_id), timeout_s=5).state) == "cancelled"
     assert results(data, heuristic["id"]) == [] and client.get(f"{base(data)}/{heuristic['id']}").status_code == 404
+
+
+def test_posted_results_are_checked_and_only_taken_by_pre_computed_heuristics(client: TestClient, data: Data) -> None:
+    from tokenizer.tokenize import project_target, tokenize_stale_records
+
+    with session_scope() as session:
+        target = project_target(session, data.project_id)
+    assert tokenize_stale_records(target, lambda *_: None).stored == len(TEXTS)  # "great video": 2 tokens
+    function = create(client, data, "keywords", KEYWORD_LF)
+    refused = client.post(f"{base(data)}/{function['id']}/associations", json={"indices": [0], "associations": ["spam"]})
+    assert refused.status_code == 422 and "only be posted to a PRE_COMPUTED" in refused.json()["detail"]
+
+    def pre_computed(name: str, task: str) -> str:
+        body = {"labeling_task_id": str(data.tasks[task]), "name": name, "type": "PRE_COMPUTED"}
+        return str(client.post(base(data), json=body).json()["id"])
+
+    labels = pre_computed("external", "spam")
+    url = f"{base(data)}/{labels}/associations"
+    assert client.post(url, json={"indices": [0], "associations": [["ham", 0.4]]}).status_code == 200
+    for value in (["ham", 2.0], ["spam", -5], ["ham", True]):
+        bad = client.post(url, json={"indices": [1], "associations": [value]})
+        assert bad.status_code == 422, bad.text
+    assert client.post(url, json={"indices": [1], "associations": [["ham", 2.0]]}).json()["detail"].endswith(
+        "#0 (1): confidence 2.0 is not a number from 0 to 1"
+    )
+    assert results(data, labels) == [(data.record_ids[0], "ham", None, None)]  # kept: nothing half-written
+
+    spans = pre_computed("external spans", "spans")
+    url = f"{base(data)}/{spans}/associations"
+    beyond = client.post(url, json={"indices": [0, 1], "associations": [[["word", 0, 1]], [["word", 0, 500]]]})
+    assert beyond.status_code == 422
+    assert f"record {data.record_ids[1]}: a span ends at token 500, after the text's 2 tokens" in beyond.json()["detail"]
+    confident = client.post(url, json={"indices": [1], "associations": [[["word", 0, 2, 1.5]]]})
+    assert confident.status_code == 422 and "confidence 1.5 of span" in confident.json()["detail"]
+    assert client.post(url, json={"indices": [1], "associations": [[["word", 1, 2, 0.5]]]}).status_code == 200
+    assert results(data, spans) == [(data.record_ids[1], "word", 1, 2)]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import srsly.msgpack
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -25,12 +26,15 @@ from shared_model.models import (
     LabelingTask,
     Project,
     RecordLabelAssociation,
+    RecordTokenized,
     ReturnType,
     RunState,
     SourceType,
     TaskType,
 )
 from shared_model.service import problem
+
+from .export import RecordTokens
 
 ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
 STOP_WAIT_S = 20.0  # how long a deletion waits for the runs it cancels to stop
@@ -281,6 +285,8 @@ def import_associations(
             )
         if len(problems) >= 20:
             break
+    if extraction and not problems:
+        problems = _spans_beyond_text(session, task, rows, indices)
     if problems:
         raise problem(422, f"{len(problems)} association(s) are invalid, nothing was stored: " + "; ".join(problems[:20]))
     session.execute(
@@ -304,6 +310,33 @@ def import_associations(
 Parsed = tuple[str, int | None, int | None, float, str | None]
 
 
+def _spans_beyond_text(
+    session: Session, task: LabelingTask, rows: list[dict[str, Any]], indices: Sequence[Any]
+) -> list[str]:
+    """Spans that end after the last token of their record's attribute, as far as the record is tokenized already (a
+    record still waiting for the tokenizer is not checked)."""
+    attribute = session.get(Attribute, task.attribute_id) if task.attribute_id else None
+    if attribute is None or not rows:
+        return []
+    ends: dict[int, int] = {}
+    for row in rows:
+        ends[row["record_id"]] = max(ends.get(row["record_id"], 0), row["token_end"])
+    unpacker = srsly.msgpack.Unpacker(raw=False)
+    problems = []
+    tokenized = session.execute(
+        select(RecordTokenized.record_id, RecordTokenized.columns, RecordTokenized.bytes).where(
+            RecordTokenized.record_id.in_(list(ends))
+        )
+    )
+    for record_id, columns, blob in tokenized:
+        count = RecordTokens(columns, blob, unpacker).count(attribute.name)
+        if count is not None and ends[record_id] > count:
+            problems.append(f"record {record_id}: a span ends at token {ends[record_id]}, after the text's {count} tokens")
+            if len(problems) >= 20:
+                break
+    return problems
+
+
 def _parse_association(value: Any, extraction: bool) -> list[Parsed]:
     if value is None:
         return []
@@ -311,6 +344,8 @@ def _parse_association(value: Any, extraction: bool) -> list[Parsed]:
         if isinstance(value, str):
             return [(value, None, None, 1.0, None)]
         if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and _is_number(value[1]):
+            if not _is_confidence(value[1]):
+                return [("", None, None, 0.0, f"confidence {value[1]!r} is not a number from 0 to 1")]
             return [(value[0], None, None, float(value[1]), None)]
         return [("", None, None, 0.0, f"expected a label name or [label, confidence], got {value!r}"[:200])]
     if not isinstance(value, list):
@@ -326,9 +361,16 @@ def _parse_association(value: Any, extraction: bool) -> list[Parsed]:
         if not ok or span[1] < 0 or span[2] <= span[1] or (len(span) == 4 and not _is_number(span[3])):
             parsed.append(("", None, None, 0.0, f"invalid span {span!r}; use [label, start, end(exclusive)]"[:200]))
             continue
+        if len(span) == 4 and not _is_confidence(span[3]):
+            parsed.append(("", None, None, 0.0, f"confidence {span[3]!r} of span {span[:3]!r} is not a number from 0 to 1"))
+            continue
         parsed.append((span[0], span[1], span[2], float(span[3]) if len(span) == 4 else 1.0, None))
     return parsed
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_confidence(value: Any) -> bool:
+    return _is_number(value) and 0.0 <= float(value) <= 1.0  # NaN fails both comparisons

@@ -27,7 +27,6 @@ from shared_model.service import problem
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.heuristics import (
-    active_run,
     ensure_unique_name,
     get_heuristic,
     get_task,
@@ -37,7 +36,7 @@ from ..domain.heuristics import (
     start_runs,
     stop_active_runs,
 )
-from ..schemas import JobOut
+from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/heuristics", tags=["heuristics"])
 SAMPLE_TIMEOUT = httpx.Timeout(180.0, connect=5.0)
@@ -45,7 +44,7 @@ EDITABLE_TYPES = (HeuristicType.LABELING_FUNCTION, HeuristicType.ACTIVE_LEARNING
 CODE_TYPES = (HeuristicType.LABELING_FUNCTION, HeuristicType.ACTIVE_LEARNING)
 
 
-class HeuristicCreate(BaseModel):
+class HeuristicCreate(RequestModel):
     labeling_task_id: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
@@ -53,7 +52,7 @@ class HeuristicCreate(BaseModel):
     type: HeuristicType = HeuristicType.LABELING_FUNCTION
 
 
-class HeuristicUpdate(BaseModel):
+class HeuristicUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     source_code: str | None = Field(default=None, max_length=200_000)
@@ -94,13 +93,13 @@ class HeuristicOut(BaseModel):
     association_count: int = 0
 
 
-class SampleIn(BaseModel):
+class SampleIn(RequestModel):
     source_code: str | None = Field(default=None, max_length=200_000, description="Code to try; default the saved code.")
     record_ids: list[int] | None = Field(default=None, max_length=1000)
     sample_size: int = Field(default=10, ge=1, le=1000)
 
 
-class StartRunsIn(BaseModel):
+class StartRunsIn(RequestModel):
     heuristic_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
 
 
@@ -109,7 +108,7 @@ class StartedRuns(BaseModel):
     job: JobOut
 
 
-class AssociationsIn(BaseModel):
+class AssociationsIn(RequestModel):
     indices: list[Any] = Field(description="Primary keys: a value, or an object of key attribute -> value.")
     associations: list[Any] = Field(description="Per index: a label, [label, confidence], or a list of spans.")
 
@@ -290,6 +289,9 @@ def cancel_run(heuristic_id: uuid.UUID, run_id: uuid.UUID, project: ProjectDep, 
 def post_associations(heuristic_id: uuid.UUID, body: AssociationsIn, project: ProjectDep, session: SessionDep) -> dict[str, int]:
     """Store a heuristic's pre-computed results matched by primary key, replacing the previous ones (all or nothing)."""
     source = get_heuristic(session, project, heuristic_id)
-    if source.type in CODE_TYPES and active_run(session, source.id) is not None:
-        raise problem(409, f"heuristic {source.name!r} is running; wait for the run before posting results")
+    if source.type != HeuristicType.PRE_COMPUTED:  # a function's results come from its runs, never from a post
+        raise problem(
+            422,
+            f"heuristic {source.name!r} is a {source.type.value} heuristic; results can only be posted to a PRE_COMPUTED one",
+        )
     return import_associations(session, project, source, body.indices, body.associations)
