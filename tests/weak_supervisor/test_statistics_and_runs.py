@@ -102,6 +102,25 @@ def test_run_options_are_validated_and_nothing_is_half_written() -> None:
         assert failed == []  # rejected before a run started
 
 
+def test_a_queued_run_whose_job_fails_before_the_fit_is_marked_failed() -> None:
+    """The gateway creates the run QUEUED; a job that fails on its options or its task must not leave it QUEUED."""
+    built = classification_task()
+    for parameters, error in [
+        ({"seed": -1}, "seed must be an integer"),
+        ({"heuristic_ids": [str(uuid.uuid4())]}, "do not belong"),
+    ]:
+        with session_scope() as s:
+            queued = WeakSupervisionRun(project_id=built.project_id, labeling_task_id=built.task_id, options=parameters)
+            s.add(queued)
+            s.flush()
+            run_id = queued.id
+        with pytest.raises(BadRequest, match=error):
+            run_weak_supervision(built.task_id, parameters, run_id=run_id)
+        with session_scope() as s:
+            run = s.get(WeakSupervisionRun, run_id)
+            assert run is not None and run.state == RunState.FAILED and error in (run.error or "")
+
+
 def test_heuristic_subset_overrides_and_every_model() -> None:
     built = classification_task()
     only_b = run_weak_supervision(built.task_id, {"model": "refinery", "heuristic_ids": [str(built.sources["b"])]})

@@ -61,13 +61,16 @@ def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
     extraction_model = parameters.get("extraction_model") or "spans"
     if extraction_model not in EXTRACTION_MODELS:
         raise BadRequest(f"extraction_model must be one of {', '.join(EXTRACTION_MODELS)}, not {extraction_model!r}")
+    seed = parameters.get("seed") or 0
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise BadRequest(f"seed must be an integer from 0 to {2**32 - 1}, not {seed!r}")
     return {
         "model": model,
         "extraction_model": extraction_model,
         "min_confidence": min_confidence,
         "overrides": overrides,
         "source_ids": source_ids,
-        "seed": int(parameters.get("seed") or 0),
+        "seed": seed,
     }
 
 
@@ -132,6 +135,15 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
     return prediction.details, (rows, best[rows], confidence[rows], None, None), found
 
 
+def _mark_failed(run_id: uuid.UUID, exc: BaseException) -> None:
+    with session_scope() as session:
+        failed = session.get(WeakSupervisionRun, run_id)
+        if failed is not None:
+            failed.state = RunState.FAILED
+            failed.error = str(exc)
+            failed.finished_at = datetime.now(UTC)
+
+
 def run_weak_supervision(
     task_id: uuid.UUID,
     parameters: dict[str, Any],
@@ -141,20 +153,25 @@ def run_weak_supervision(
     progress: Progress = _no_progress,
 ) -> dict[str, Any]:
     """Fit the chosen model, replace the task's weak-supervision labels and record the run; returns the summary."""
-    options = parse_options(parameters)
     started = time.perf_counter()
-    with session_scope() as session:
-        task = load_task(session, task_id, options["source_ids"])
-        run = session.get(WeakSupervisionRun, run_id) if run_id else None
-        if run is None:
-            run = WeakSupervisionRun(
-                id=run_id or uuid.uuid4(), project_id=task.project_id, labeling_task_id=task_id, job_id=job_id
-            )
-            session.add(run)
-        run.state = RunState.RUNNING
-        run.started_at = datetime.now(UTC)
-        run.options = {**parameters, "model": options["model"]}
-        run_id = run.id
+    try:
+        options = parse_options(parameters)
+        with session_scope() as session:
+            task = load_task(session, task_id, options["source_ids"])
+            run = session.get(WeakSupervisionRun, run_id) if run_id else None
+            if run is None:
+                run = WeakSupervisionRun(
+                    id=run_id or uuid.uuid4(), project_id=task.project_id, labeling_task_id=task_id, job_id=job_id
+                )
+                session.add(run)
+            run.state = RunState.RUNNING
+            run.started_at = datetime.now(UTC)
+            run.options = {**parameters, "model": options["model"]}
+            run_id = run.id
+    except Exception as exc:  # a queued run must not stay QUEUED when its job fails before the fit
+        if run_id is not None:
+            _mark_failed(run_id, exc)
+        raise
     artifacts: WeakSupervisionArtifacts | None = None
     try:
         artifacts = WeakSupervisionArtifacts(get_storage(), task.project_id, task_id)
@@ -190,12 +207,7 @@ def run_weak_supervision(
             "probabilities": probabilities is not None,
         }
     except Exception as exc:
-        with session_scope() as session:
-            failed = session.get(WeakSupervisionRun, run_id)
-            if failed is not None:
-                failed.state = RunState.FAILED
-                failed.error = str(exc)
-                failed.finished_at = datetime.now(UTC)
+        _mark_failed(run_id, exc)
         if artifacts is not None:
             _best_effort(lambda: artifacts.storage.delete(artifacts.key(run_id)), f"removing run {run_id}'s probabilities")
         raise

@@ -16,12 +16,12 @@ from shared_model.models import HeuristicStatistics, InformationSource, Job, Lab
 from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..schemas import JobOut, ORMModel
+from ..schemas import JobOut, ORMModel, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["weak supervision"])
 
 
-class WeakSupervisionIn(BaseModel):
+class WeakSupervisionIn(RequestModel):
     labeling_task_id: uuid.UUID
     model: Literal["auto", "refinery", "majority", "generative", "semi", "dawid_skene", "semi_em"] = Field(
         "auto", description="label model; docs/weak-supervision.md explains each and when it wins"
@@ -33,7 +33,7 @@ class WeakSupervisionIn(BaseModel):
     heuristic_ids: list[uuid.UUID] | None = Field(None, description="default: the task's selected heuristics")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="no label is written below this confidence")
     precision_overrides: dict[uuid.UUID, float] = Field(default_factory=dict, description="heuristic id → precision")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="random seed of the models that use one")
 
 
 class RunOut(ORMModel):
