@@ -201,3 +201,27 @@ def test_results_go_with_their_task_and_project(data: Data) -> None:
         session.delete(session.get(Project, data.project_id))
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(RecordLabelAssociation)) == 0
+
+
+def test_batches_adapt_to_how_long_the_code_takes(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slow code gets small batches (progress, output and cancellation stay prompt); fast code the largest."""
+    monkeypatch.setattr(runs, "BATCH_SIZE", 400)
+    monkeypatch.setattr(runs, "FIRST_BATCH", 50)
+    monkeypatch.setattr(runs, "BATCH_TARGET_S", 0.2)
+    data = add_records(new_project("batch sizes"), [f"text {i}" for i in range(600)])
+    add_task(data, "kind", ["exact", "other"])
+    seen: list[int] = []
+    observe = runs.BatchSize.observe
+
+    def spy(self: runs.BatchSize, records: int, seconds: float) -> None:
+        seen.append(records)
+        observe(self, records, seconds)
+
+    monkeypatch.setattr(runs.BatchSize, "observe", spy)
+    slow = create(data, "slow", 'import time\n\ndef lf(record):\n    time.sleep(0.004)\n    return "other"\n')
+    assert full_run(data, slow)[1] is None and len(results(slow)) == 600
+    assert seen[0] == 50 and max(seen) < 100 and sum(seen) == 600  # ~0.2 s / 4 ms = 50 records a batch
+    seen.clear()
+    fast = create(data, "fast", 'def lf(record):\n    return "other"\n')
+    assert full_run(data, fast)[1] is None and len(results(fast)) == 600
+    assert seen[0] == 50 and 400 in seen and sum(seen) == 600

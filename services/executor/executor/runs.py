@@ -26,7 +26,10 @@ from .sandbox.session import SandboxError, WorkerSession
 
 SAMPLE_LIMITS = Limits(wall_time_s=30.0, cpu_time_s=30)
 FULL_LIMITS = Limits(wall_time_s=3600.0, cpu_time_s=3600)
-BATCH_SIZE = 2000
+BATCH_SIZE = 2000  # records per batch at most
+FIRST_BATCH = 100  # the first batches: progress and output come early, whatever the code costs
+SMALLEST_BATCH = 20
+BATCH_TARGET_S = 1.0  # batch sizes adapt so that the worker spends about this long on one
 MAX_INVALID_LISTED = 10
 
 __all__ = ["SandboxError", "ProjectContext", "FunctionSpec", "load_context", "run_functions", "LabelChecker"]
@@ -112,20 +115,47 @@ Batch = list[tuple[int, dict[str, Any], bytes | None, list[str]]]
 _ROW_ID = re.compile(rb"^(\d+)\t", re.MULTILINE)
 
 
-def record_batches(project_id: uuid.UUID, record_ids: list[int] | None, with_docs: bool, size: int) -> Iterator[Batch]:
-    """The project's records (all, or ``record_ids``) in id order, with their DocBin when ``with_docs``."""
+class BatchSize:
+    """Records per batch, read by the record readers at every cut and adapted from how long the worker takes: slow
+    code gets small batches (progress, printed output and cancellation stay prompt), fast code the largest."""
+
+    def __init__(self, largest: int, first: int | None = None) -> None:
+        self.largest = max(1, largest)
+        self.value = max(1, min(FIRST_BATCH if first is None else first, self.largest))
+
+    def observe(self, records: int, seconds: float) -> None:
+        """The worker took ``seconds`` (wall time) for a batch of ``records``."""
+        if records <= 0:
+            return
+        wanted = self.largest if seconds <= 0 else int(BATCH_TARGET_S * records / seconds)
+        self.value = max(min(SMALLEST_BATCH, self.largest), min(self.largest, wanted))
+
+
+def _sizer(size: int | BatchSize) -> BatchSize:
+    return size if isinstance(size, BatchSize) else BatchSize(size, first=size)
+
+
+def record_batches(
+    project_id: uuid.UUID, record_ids: list[int] | None, with_docs: bool, size: int | BatchSize
+) -> Iterator[Batch]:
+    """The project's records (all, or ``record_ids``) in id order, with their DocBin when ``with_docs``; ``size``
+    records per batch (a :class:`BatchSize` is read anew for every batch)."""
+    sizer = _sizer(size)
     docs_select = ", rt.bytes, rt.columns" if with_docs else ", NULL, NULL"
     docs_join = " LEFT JOIN record_tokenized rt ON rt.record_id = r.id" if with_docs else ""
     base = f"SELECT r.id, r.data{docs_select} FROM record r{docs_join} WHERE r.project_id = :p"
     if record_ids is not None:
-        for start in range(0, len(record_ids), size):
-            chunk = record_ids[start : start + size]
+        start = 0
+        while start < len(record_ids):
+            chunk = record_ids[start : start + sizer.value]
+            start += len(chunk)
             with session_scope() as session:
                 found = session.execute(text(base + " AND r.id = ANY(:ids) ORDER BY r.id"), {"p": project_id, "ids": chunk})
                 yield [(int(r[0]), r[1], bytes(r[2]) if r[2] is not None else None, r[3] or []) for r in found]
         return
     last = -1
     while True:
+        size = sizer.value
         with session_scope() as session:
             rows = session.execute(
                 text(base + " AND r.id > :last ORDER BY r.id LIMIT :n"), {"p": project_id, "last": last, "n": size}
@@ -153,7 +183,7 @@ class _Stop(Exception):
 class _CopyBatcher:
     """The file psycopg2 writes ``COPY … TO STDOUT`` into: cuts the stream into batches of about ``size`` rows."""
 
-    def __init__(self, size: int, emit: Callable[[bytes], None], stopped: threading.Event) -> None:
+    def __init__(self, size: BatchSize, emit: Callable[[bytes], None], stopped: threading.Event) -> None:
         self.size = size
         self.emit = emit
         self.stopped = stopped
@@ -166,7 +196,7 @@ class _CopyBatcher:
         chunk = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         self.parts.append(chunk)
         self.rows += chunk.count(b"\n")  # text COPY escapes newlines inside values: one per row
-        if self.rows >= self.size and chunk.endswith(b"\n"):
+        if self.rows >= self.size.value and chunk.endswith(b"\n"):
             self.flush()
         return len(data)
 
@@ -177,7 +207,7 @@ class _CopyBatcher:
 
 
 def raw_record_batches(
-    project_id: uuid.UUID, size: int, poll: Callable[[], None] | None = None
+    project_id: uuid.UUID, size: int | BatchSize, poll: Callable[[], None] | None = None
 ) -> Generator[RawBatch, None, None]:
     """All records of the project in id order, streamed by one ``COPY`` in a reader thread while the caller works.
 
@@ -210,7 +240,7 @@ def raw_record_batches(
                 sql = cursor.mogrify(
                     "COPY (SELECT id, data::text FROM record WHERE project_id = %s ORDER BY id) TO STDOUT", (str(project_id),)
                 )
-                batcher = _CopyBatcher(size, emit, stopped)
+                batcher = _CopyBatcher(_sizer(size), emit, stopped)
                 cursor.copy_expert(sql.decode(), batcher)
                 batcher.flush()
             put(None)
@@ -314,7 +344,7 @@ def run_functions(
             on_ready(readiness)
         if not any(isinstance(info, dict) and info.get("error") is None for info in readiness.values()):
             return readiness
-        size = batch_size or BATCH_SIZE
+        size = BatchSize(batch_size or BATCH_SIZE)
         done = 0
         timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
         batches: Generator[tuple[list[int], Any], None, None]
@@ -330,6 +360,7 @@ def run_functions(
             current = next(batches, None)
             if current is not None:
                 worker.send(current[1], _span(current[0]))
+            turned = time.perf_counter()  # when the worker started on the current batch
             while current is not None:
                 ids, _ = current
                 what = _span(ids)
@@ -341,6 +372,8 @@ def run_functions(
                 timings["wait_s"] += time.perf_counter() - now
                 if upcoming is not None:  # the worker starts on the next batch while we handle these results
                     worker.send(upcoming[1], _span(upcoming[0]))
+                size.observe(len(ids), time.perf_counter() - turned)
+                turned = time.perf_counter()
                 now = time.perf_counter()
                 if refuse_per_function:
                     _refuse(message, result_problems(message, set(ids), what), what)
