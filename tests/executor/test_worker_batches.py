@@ -103,3 +103,22 @@ def test_values_that_cannot_be_shown_are_described_not_fatal() -> None:
     assert message["results"]["bad_repr"] == [
         [1, {"__type__": "Odd", "__repr__": "<cannot be shown: SystemExit>"}, None, None, None]
     ]
+
+
+def test_docs_load_spacy_without_torch_and_leave_torch_importable() -> None:
+    """thinc's optional torch import was 1.5 s of every sandbox that needed Docs (sample runs, the record IDE)."""
+    import subprocess
+
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(worker.__file__.rsplit('/', 1)[0])!r})\n"
+        "import worker\n"
+        "docs = worker._Docs('en')\n"
+        "assert [t.text for t in docs.tokenize('two words')] == ['two', 'words']\n"
+        "print('torch' in sys.modules)\n"
+        "import torch\n"
+        "print(torch.tensor([1]).sum().item())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "1"]

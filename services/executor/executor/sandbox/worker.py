@@ -12,6 +12,7 @@ what the sandbox produced).
 from __future__ import annotations
 
 import gc
+import importlib.abc
 import inspect
 import io
 import json
@@ -95,6 +96,27 @@ class _Capture(io.TextIOBase):
         return text
 
 
+class _NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not loaded for spaCy's tokenization in the sandbox")
+        return None
+
+
+def _import_spacy(without_torch: bool) -> Any:
+    """``import spacy``; ``without_torch``: thinc's optional torch support (1.5 of ~2.4 s) is skipped, so a sample run
+    or snippet that needs Docs starts in ~1 s. Torch itself stays importable for user code afterwards."""
+    finder = _NoTorch() if without_torch and "spacy" not in sys.modules else None
+    if finder is not None:
+        sys.meta_path.insert(0, finder)
+    try:
+        import spacy
+    finally:
+        if finder is not None:
+            sys.meta_path.remove(finder)
+    return spacy
+
+
 class _Docs:
     """Rebuilds spaCy Docs for one project: from a record's DocBin when sent, else by tokenizing the text."""
 
@@ -105,8 +127,7 @@ class _Docs:
 
     def nlp(self) -> Any:
         if self._nlp is None:
-            import spacy
-
+            spacy = _import_spacy(without_torch=not self.tokenizer.endswith("_trf"))
             try:
                 self._nlp = spacy.load(self.tokenizer)
             except (OSError, ImportError):
