@@ -122,3 +122,23 @@ def test_docs_load_spacy_without_torch_and_leave_torch_importable() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "1"]
+
+
+def test_a_missing_lookup_list_names_the_ones_there_are() -> None:
+    import types
+
+    module = types.ModuleType("knowledge")
+    module.spam_words = ["free"]  # type: ignore[attr-defined]
+    module.ham_words = ["song"]  # type: ignore[attr-defined]
+    saved = sys.modules.get("knowledge")
+    sys.modules["knowledge"] = module
+    try:
+        (function,) = functions(lf="from knowledge import spam_wrds\n\ndef lf(record):\n    return None\n")
+    finally:
+        if saved is None:
+            del sys.modules["knowledge"]
+        else:
+            sys.modules["knowledge"] = saved
+    assert function.error is not None
+    assert "cannot import name 'spam_wrds' from 'knowledge'" in function.error
+    assert function.error.endswith("lookup lists of this project: ham_words, spam_words\n")

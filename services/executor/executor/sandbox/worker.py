@@ -217,6 +217,10 @@ def _user_traceback(exc: BaseException, filename: str) -> str:
         kept.pop(0)
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(kept or frames)]
     lines += traceback.format_exception_only(type(exc), exc)
+    if isinstance(exc, ImportError) and exc.name == "knowledge":  # a lookup list that does not exist (by that name)
+        module = sys.modules.get("knowledge")
+        names = sorted(n for n in vars(module) if not n.startswith("_")) if module is not None else []
+        lines.append(f"lookup lists of this project: {', '.join(names) if names else 'none'}\n")
     return "".join(lines)
 
 
