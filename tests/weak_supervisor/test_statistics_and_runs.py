@@ -77,6 +77,7 @@ def test_run_writes_labels_replaces_them_and_records_a_summary() -> None:
         and summary["coverage"] == pytest.approx(5 / 6, abs=1e-4)
     )
     assert sum(summary["label_distribution"].values()) == 5
+    assert summary["label_names"] == {str(built.labels[name]): name for name in ("neg", "pos")}
     with session_scope() as s:
         run = s.get(WeakSupervisionRun, uuid.UUID(summary["run_id"]))
         assert run is not None and run.state == RunState.FINISHED and run.summary["labels_written"] == 5
