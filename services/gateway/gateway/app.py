@@ -30,6 +30,7 @@ from .routers import (
     projects,
     record_ide,
     search,
+    snapshot,
     tokens_view,
     weak_supervision,
     ws,
@@ -61,6 +62,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
         routers=[
             health.router,
             auth.router,
+            snapshot.router,
             projects.router,
             data.router,
             jobs.router,

@@ -1,0 +1,662 @@
+"""Import of the original refinery's "project export" snapshot (a zip holding one JSON file) as a new project.
+
+The file is checked when it arrives (:func:`read_snapshot`: zip or JSON, one JSON inside, the required keys); the
+``snapshot_import`` job then writes the whole project in ONE transaction (:func:`import_snapshot`), so a content
+problem (an association naming an unknown record or label, say) leaves nothing behind. Every id is remapped: new
+UUIDs, and records get our bigint ids. Embeddings, weak-supervision results, slices, comments and statistics are
+skipped (and listed in the job's result).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from psycopg2.extras import execute_values
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shared_model.jobs import enqueue
+from shared_model.models import (
+    Attribute,
+    AttributeState,
+    DataType,
+    HeuristicType,
+    InformationSource,
+    Label,
+    LabelingTask,
+    LookupList,
+    Project,
+    ProjectMember,
+    ReturnType,
+    SourceType,
+    TaskTarget,
+    TaskType,
+    Term,
+    UserRole,
+)
+
+from . import valid_labels
+from .lookup_lists import MAX_TERM_LENGTH, python_name
+
+REQUIRED_KEYS = ("project_details_data", "records_data", "attributes_data")
+LIST_KEYS = (
+    "records_data",
+    "attributes_data",
+    "labeling_tasks_data",
+    "labeling_task_labels_data",
+    "information_sources_data",
+    "record_label_associations_data",
+    "record_label_association_tokens_data",
+    "knowledge_bases_data",
+    "terms_data",
+)
+SKIPPED_KEYS = {
+    "embeddings_data": "embeddings (recompute them in the project)",
+    "embedding_tensors_data": "embedding tensors",
+    "information_source_payloads_data": "heuristic run history",
+    "information_source_statistics_data": "heuristic statistics (recomputed by the next run)",
+    "record_attribute_token_statistics_data": "token statistics (recomputed by tokenization)",
+    "weak_supervision_task_data": "weak-supervision runs",
+    "data_slice_data": "data slices",
+    "data_slice_record_association_data": "data slice records",
+    "comments": "comments",
+}
+CODE_TYPES = (HeuristicType.LABELING_FUNCTION, HeuristicType.ACTIVE_LEARNING, HeuristicType.PRE_COMPUTED)
+DEFAULT_TOKENIZER = "en"
+DEFAULT_NAME = "imported project"
+_PIPELINE_PACKAGE = re.compile(r"^([a-z]{2,3})_\w+$")
+
+Progress = Callable[[float, str], None]
+
+
+class SnapshotError(Exception):
+    """A snapshot that cannot be imported; ``detail`` names what is wrong."""
+
+    def __init__(self, detail: str, status: int = 422) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
+    """The snapshot's JSON object from a zip holding one ``.json`` file, or from the JSON file itself.
+
+    415 for a file that is neither; 422 for a zip without (or with several) JSON files, invalid JSON or missing keys.
+    """
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = [
+                    m
+                    for m in archive.infolist()
+                    if not m.is_dir() and m.filename.lower().endswith(".json") and not m.filename.startswith("__MACOSX/")
+                ]
+                if not members:
+                    names = ", ".join(m.filename for m in archive.infolist()[:5]) or "nothing"
+                    raise SnapshotError(f"{filename}: the zip holds no .json file (it holds {names})")
+                if len(members) > 1:
+                    names = ", ".join(m.filename for m in members[:5])
+                    raise SnapshotError(f"{filename}: the zip holds {len(members)} .json files ({names}); a snapshot has one")
+                member = members[0]
+                if member.file_size > max_bytes:
+                    raise SnapshotError(f"{filename}: {member.filename} unpacks to {member.file_size} bytes, over the limit", 413)
+                raw = archive.read(member)
+                inner = f"{filename}/{member.filename}"
+        except zipfile.BadZipFile as exc:
+            raise SnapshotError(f"{filename}: a broken zip archive ({exc})", 400) from None
+    else:
+        raw = path.read_bytes()
+        inner = filename
+        stripped = raw.lstrip()[:1]
+        if stripped not in (b"{", b"["):
+            raise SnapshotError(f"{filename} is neither a zip archive nor a JSON file; upload the project export (.zip)", 415)
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SnapshotError(f"{inner} is not valid JSON: {exc}") from None
+    check_shape(data, inner)
+    snapshot: dict[str, Any] = data
+    return snapshot
+
+
+def check_shape(data: Any, where: str) -> None:
+    """422 unless ``data`` is an object with the required keys and lists where lists belong."""
+    if not isinstance(data, dict):
+        raise SnapshotError(f"{where}: a project snapshot is a JSON object, not {type(data).__name__}")
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise SnapshotError(f"{where} is not a project snapshot: missing {', '.join(missing)}")
+    if not isinstance(data["project_details_data"], dict):
+        raise SnapshotError(f"{where}: project_details_data must be an object")
+    for key in LIST_KEYS:
+        value = data.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+            raise SnapshotError(f"{where}: {key} must be a list of objects")
+
+
+def _rows(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = data.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _ref(value: Any) -> str | None:
+    """An id as the export writes it (``"None"`` for none)."""
+    if value is None or value == "None" or value == "":
+        return None
+    return str(value)
+
+
+def _need(row: dict[str, Any], key: str, what: str) -> Any:
+    if row.get(key) in (None, ""):
+        raise SnapshotError(f"{what} has no {key}")
+    return row[key]
+
+
+def _enum(enum_cls: Any, value: Any, what: str) -> Any:
+    try:
+        return enum_cls(str(value))
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise SnapshotError(f"{what}: unknown {enum_cls.__name__} {value!r} (one of {allowed})") from None
+
+
+def tokenizer_for(value: Any, notes: list[str]) -> str:
+    """Our tokenizer setting for the snapshot's: a spaCy pipeline package becomes its language code (same rules)."""
+    name = str(value or "").strip() or DEFAULT_TOKENIZER
+    match = _PIPELINE_PACKAGE.match(name)
+    if match:
+        notes.append(f"tokenizer {name!r} imported as {match.group(1)!r} (the same tokenization rules)")
+        return match.group(1)
+    return name
+
+
+class _Unique:
+    """Names made unique within a project (``name``, ``name (2)``, …), noting each rename."""
+
+    def __init__(self, what: str, notes: list[str]) -> None:
+        self.what, self.notes, self.seen = what, notes, set[str]()
+
+    def __call__(self, name: str) -> str:
+        candidate, n = name, 1
+        while candidate in self.seen:
+            n += 1
+            candidate = f"{name} ({n})"
+        if candidate != name:
+            self.notes.append(f"{self.what} {name!r} renamed to {candidate!r} (duplicate name)")
+        self.seen.add(candidate)
+        return candidate
+
+
+def import_snapshot(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    user_id: uuid.UUID | None,
+    name: str | None,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Create a project from a checked snapshot in ``session`` (the caller commits); returns the job's result."""
+    check_shape(data, "the snapshot")
+    notes: list[str] = []
+    details = data["project_details_data"]
+    project_name = (name or str(details.get("name") or "")).strip()[:200] or DEFAULT_NAME
+    project = Project(
+        id=uuid.uuid4(),
+        name=project_name,
+        description=str(details.get("description") or ""),
+        tokenizer=tokenizer_for(details.get("tokenizer"), notes),
+        created_by=user_id,
+    )
+    session.add(project)
+    session.flush()
+    if user_id is not None:
+        session.add(ProjectMember(project_id=project.id, user_id=user_id, role=UserRole.ENGINEER))
+    progress(0.05, "attributes")
+    attribute_ids = _attributes(session, project.id, data, notes)
+    progress(0.1, "records")
+    record_ids = _records(session, project.id, data)
+    progress(0.5, "labeling tasks")
+    task_ids, label_ids, label_task, task_types = _tasks(session, project.id, data, attribute_ids)
+    lists, terms = _lookup_lists(session, project.id, data, label_ids)
+    progress(0.6, "heuristics")
+    source_ids, skipped_sources = _heuristics(session, project.id, data, task_ids, user_id, notes)
+    progress(0.7, "labels")
+    association_counts = _associations(
+        session, project.id, data, record_ids, label_ids, label_task, task_ids, task_types, source_ids, skipped_sources, user_id
+    )
+    enqueue(session, kind="tokenize_project", owner_service="tokenizer", project_id=project.id)
+    skipped: dict[str, Any] = {
+        key: f"{len(data[key])} {what}" for key, what in SKIPPED_KEYS.items() if isinstance(data.get(key), list) and data[key]
+    }
+    for what, count in association_counts.pop("skipped").items():
+        skipped[what] = count
+    if skipped_sources:
+        skipped["heuristics"] = [f"{n} ({why})" for n, why in skipped_sources.values()]
+    categories = Counter(str(r.get("category") or "SCALE") for r in _rows(data, "records_data"))
+    if set(categories) - {"SCALE"}:
+        notes.append(f"record categories {dict(categories)} are not kept (every record is a regular record)")
+    return {
+        "project_id": str(project.id),
+        "name": project.name,
+        "tokenizer": project.tokenizer,
+        "attributes": len(attribute_ids),
+        "records": len(record_ids),
+        "labeling_tasks": len(task_ids),
+        "labels": len(label_ids),
+        "lookup_lists": lists,
+        "terms": terms,
+        "heuristics": len(source_ids),
+        "manual_labels": association_counts["manual"],
+        "heuristic_labels": association_counts["heuristic"],
+        "skipped": skipped,
+        "notes": notes,
+    }
+
+
+def _attributes(session: Session, project_id: uuid.UUID, data: dict[str, Any], notes: list[str]) -> dict[str, uuid.UUID]:
+    """Create the attributes in column order; returns old id -> new id."""
+    rows = sorted(_rows(data, "attributes_data"), key=lambda a: (int(a.get("relative_position") or 0), str(a.get("name"))))
+    if not rows:
+        raise SnapshotError("the snapshot has no attributes")
+    ids: dict[str, uuid.UUID] = {}
+    seen: set[str] = set()
+    for position, row in enumerate(rows, start=1):
+        name = str(_need(row, "name", "an attribute"))
+        if name in seen:
+            raise SnapshotError(f"attribute {name!r} appears twice")
+        seen.add(name)
+        raw_type = str(row.get("data_type") or "TEXT")
+        try:
+            data_type = DataType(raw_type)
+        except ValueError:
+            notes.append(f"attribute {name!r}: data type {raw_type!r} imported as TEXT")
+            data_type = DataType.TEXT
+        calculated = bool(row.get("user_created")) and bool(row.get("source_code"))
+        attribute = Attribute(
+            id=uuid.uuid4(),
+            project_id=project_id,
+            name=name,
+            data_type=data_type,
+            is_primary_key=bool(row.get("is_primary_key")),
+            relative_position=position,
+            user_created=calculated,
+            source_code=row.get("source_code") if calculated else None,
+            state=AttributeState.USABLE if calculated else AttributeState.UPLOADED,
+        )
+        session.add(attribute)
+        ids[str(row.get("id") or name)] = attribute.id
+    session.flush()
+    return ids
+
+
+def _records(session: Session, project_id: uuid.UUID, data: dict[str, Any]) -> dict[str, int]:
+    """Insert the records with new bigint ids; returns old id -> new id. Primary-key values must be unique."""
+    rows = _rows(data, "records_data")
+    keys = [str(a["name"]) for a in _rows(data, "attributes_data") if a.get("is_primary_key") and a.get("name")]
+    cursor = session.connection().connection.cursor()
+    cursor.execute("SELECT nextval(pg_get_serial_sequence('record', 'id')) FROM generate_series(1, %s)", (len(rows),))
+    new_ids = [row[0] for row in cursor.fetchall()]
+    mapping: dict[str, int] = {}
+    seen_keys: dict[tuple[Any, ...], str] = {}
+    values = []
+    for row, new_id in zip(rows, new_ids, strict=True):
+        old = str(_need(row, "id", "a record"))
+        record = row.get("data")
+        if not isinstance(record, dict):
+            raise SnapshotError(f"record {old}: data must be an object")
+        if old in mapping:
+            raise SnapshotError(f"record id {old} appears twice")
+        if keys:
+            key = tuple(json.dumps(record.get(k), sort_keys=True) for k in keys)
+            if key in seen_keys:
+                shown = ", ".join(f"{k}={record.get(k)!r}" for k in keys)
+                raise SnapshotError(f"records {seen_keys[key]} and {old} share the primary key {shown}")
+            seen_keys[key] = old
+        mapping[old] = new_id
+        values.append((new_id, str(project_id), json.dumps(record)))
+    if values:
+        execute_values(
+            cursor, "INSERT INTO record (id, project_id, data) VALUES %s", values, template="(%s, %s, %s::jsonb)", page_size=2000
+        )
+    return mapping
+
+
+def _tasks(
+    session: Session, project_id: uuid.UUID, data: dict[str, Any], attribute_ids: dict[str, uuid.UUID]
+) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID], dict[str, str], dict[str, TaskType]]:
+    """Create tasks and labels; returns (old task -> new, old label -> new, old label -> old task, old task -> type)."""
+    tasks: dict[str, uuid.UUID] = {}
+    types: dict[str, TaskType] = {}
+    names: set[str] = set()
+    for row in _rows(data, "labeling_tasks_data"):
+        old = str(_need(row, "id", "a labeling task"))
+        name = str(_need(row, "name", f"labeling task {old}"))
+        what = f"labeling task {name!r}"
+        if name in names:
+            raise SnapshotError(f"{what} appears twice")
+        names.add(name)
+        target = _enum(TaskTarget, row.get("task_target") or "ON_WHOLE_RECORD", what)
+        task_type = _enum(TaskType, _need(row, "task_type", what), what)
+        attribute_ref = _ref(row.get("attribute_id"))
+        attribute_id = None
+        if attribute_ref is not None:
+            if attribute_ref not in attribute_ids:
+                raise SnapshotError(f"{what} names an unknown attribute {attribute_ref}")
+            attribute_id = attribute_ids[attribute_ref]
+        if task_type == TaskType.INFORMATION_EXTRACTION and attribute_id is None:
+            raise SnapshotError(f"{what} is an extraction task without an attribute")
+        task = LabelingTask(
+            id=uuid.uuid4(),
+            project_id=project_id,
+            name=name,
+            attribute_id=attribute_id,
+            task_target=TaskTarget.ON_ATTRIBUTE if attribute_id else target,
+            task_type=task_type,
+        )
+        session.add(task)
+        tasks[old], types[old] = task.id, task_type
+    session.flush()
+    labels: dict[str, uuid.UUID] = {}
+    label_task: dict[str, str] = {}
+    per_task: dict[str, set[str]] = defaultdict(set)
+    hotkeys: dict[str, set[str]] = defaultdict(set)
+    for row in _rows(data, "labeling_task_labels_data"):
+        old = str(_need(row, "id", "a label"))
+        name = str(_need(row, "name", f"label {old}"))
+        task_ref = _ref(row.get("labeling_task_id"))
+        if task_ref not in tasks:
+            raise SnapshotError(f"label {name!r} names an unknown labeling task {task_ref}")
+        assert task_ref is not None
+        if name in per_task[task_ref]:
+            raise SnapshotError(f"label {name!r} appears twice in one labeling task")
+        per_task[task_ref].add(name)
+        hotkey = row.get("hotkey")
+        hotkey = str(hotkey) if hotkey not in (None, "") and len(str(hotkey)) == 1 else None
+        if hotkey is not None and hotkey in hotkeys[task_ref]:
+            hotkey = None
+        if hotkey is not None:
+            hotkeys[task_ref].add(hotkey)
+        color = str(row.get("color") or "").strip()
+        label = Label(
+            id=uuid.uuid4(),
+            project_id=project_id,
+            labeling_task_id=tasks[task_ref],
+            name=name,
+            color=color[:32] if re.fullmatch(r"#[0-9a-fA-F]{3,6}|[a-zA-Z]{1,30}", color) else "#4f46e5",
+            hotkey=hotkey,
+        )
+        session.add(label)
+        labels[old], label_task[old] = label.id, task_ref
+    session.flush()
+    return tasks, labels, label_task, types
+
+
+def _lookup_lists(
+    session: Session, project_id: uuid.UUID, data: dict[str, Any], label_ids: dict[str, uuid.UUID]
+) -> tuple[int, int]:
+    """Knowledge bases as lookup lists (linked to the extraction label of the same name) with their terms."""
+    extraction_labels = {
+        name: label_id
+        for label_id, name in session.execute(
+            select(Label.id, Label.name)
+            .join(LabelingTask, LabelingTask.id == Label.labeling_task_id)
+            .where(Label.project_id == project_id, LabelingTask.task_type == TaskType.INFORMATION_EXTRACTION)
+        )
+    }
+    lists: dict[str, uuid.UUID] = {}
+    names: set[str] = set()
+    python_names: set[str] = set()
+    linked: set[uuid.UUID] = set()
+    for row in _rows(data, "knowledge_bases_data"):
+        old = str(_need(row, "id", "a knowledge base"))
+        name = str(_need(row, "name", f"knowledge base {old}")).strip()
+        if name in names:
+            raise SnapshotError(f"knowledge base {name!r} appears twice")
+        derived = python_name(name)
+        if not derived:
+            raise SnapshotError(f"knowledge base {name!r} has no letters, digits or '_' to form a Python name")
+        if derived in python_names:
+            raise SnapshotError(f"knowledge bases {name!r} and another one share the Python name {derived!r}")
+        names.add(name)
+        python_names.add(derived)
+        label_id = extraction_labels.get(name)
+        if label_id in linked:
+            label_id = None
+        if label_id is not None:
+            linked.add(label_id)
+        lookup = LookupList(
+            id=uuid.uuid4(),
+            project_id=project_id,
+            name=name,
+            python_name=derived,
+            description=str(row.get("description") or ""),
+            label_id=label_id,
+        )
+        session.add(lookup)
+        lists[old] = lookup.id
+    session.flush()
+    terms: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    for row in _rows(data, "terms_data"):
+        list_ref = _ref(row.get("knowledge_base_id"))
+        value = str(row.get("value") or "").strip()
+        if list_ref not in lists:
+            raise SnapshotError(f"term {value!r} names an unknown knowledge base {list_ref}")
+        if not value:
+            continue
+        if len(value) > MAX_TERM_LENGTH:
+            raise SnapshotError(f"term {value[:40]!r}… is longer than {MAX_TERM_LENGTH} characters")
+        assert list_ref is not None
+        key = (lists[list_ref], value)
+        previous = terms.get(key)
+        blacklisted = bool(row.get("blacklisted")) or bool(previous and previous["blacklisted"])
+        comment = row.get("comment") if row.get("comment") is not None else (previous or {}).get("comment")
+        terms[key] = {
+            "id": uuid.uuid4(),
+            "lookup_list_id": key[0],
+            "value": value,
+            "comment": comment,
+            "blacklisted": blacklisted,
+        }
+    if terms:
+        session.execute(insert(Term), list(terms.values()))
+    return len(lists), len(terms)
+
+
+def _heuristics(
+    session: Session,
+    project_id: uuid.UUID,
+    data: dict[str, Any],
+    task_ids: dict[str, uuid.UUID],
+    user_id: uuid.UUID | None,
+    notes: list[str],
+) -> tuple[dict[str, uuid.UUID], dict[str, tuple[str, str]]]:
+    """Information sources as heuristics; returns (old id -> new id, old id -> (name, why skipped))."""
+    sources: dict[str, uuid.UUID] = {}
+    skipped: dict[str, tuple[str, str]] = {}
+    unique = _Unique("heuristic", notes)
+    for row in _rows(data, "information_sources_data"):
+        old = str(_need(row, "id", "an information source"))
+        name = str(_need(row, "name", f"information source {old}")).strip()[:200]
+        raw_type = str(row.get("type") or "")
+        task_ref = _ref(row.get("labeling_task_id"))
+        if task_ref not in task_ids:
+            raise SnapshotError(f"heuristic {name!r} names an unknown labeling task {task_ref}")
+        assert task_ref is not None
+        try:
+            kind = HeuristicType(raw_type)
+        except ValueError:
+            skipped[old] = (name, f"type {raw_type or 'missing'} is unknown")
+            continue
+        config: dict[str, Any] = {}
+        code = str(row.get("source_code") or "")
+        if kind == HeuristicType.ZERO_SHOT:
+            parsed = _zero_shot_config(code)
+            if parsed is None:
+                skipped[old] = (name, "a zero-shot heuristic whose configuration cannot be read")
+                continue
+            config, code = parsed, ""
+        elif kind not in CODE_TYPES:
+            skipped[old] = (name, f"{kind.value} heuristics are not imported")
+            continue
+        if kind == HeuristicType.ACTIVE_LEARNING:
+            embedding = re.search(r"embedding_name\s*=\s*[\"']([^\"']+)[\"']", code)
+            if embedding:
+                notes.append(
+                    f"active learner {name!r} needs the embedding {embedding.group(1)!r}, which is not imported:"
+                    " create it (or edit the code) before running it"
+                )
+        source = InformationSource(
+            id=uuid.uuid4(),
+            project_id=project_id,
+            labeling_task_id=task_ids[task_ref],
+            type=kind,
+            name=unique(name),
+            description=str(row.get("description") or ""),
+            source_code=code,
+            config=config,
+            is_selected=bool(row.get("is_selected", True)),
+            created_by=user_id,
+        )
+        session.add(source)
+        sources[old] = source.id
+    session.flush()
+    return sources, skipped
+
+
+def _zero_shot_config(code: str) -> dict[str, Any] | None:
+    """Our zero-shot config from the original's (a JSON object in ``source_code``); None if it cannot be read."""
+    try:
+        raw = json.loads(code)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    model = raw.get("model") or raw.get("config")
+    attribute = raw.get("attribute") or raw.get("attribute_name")
+    if not isinstance(model, str) or not isinstance(attribute, str):
+        return None
+    min_confidence = raw.get("min_confidence", raw.get("minConfidence"))
+    excluded = raw.get("excluded_labels", raw.get("excludedLabels")) or []
+    return {
+        "attribute": attribute,
+        "model": model,
+        "min_confidence": float(min_confidence) if isinstance(min_confidence, int | float) else None,
+        "excluded_labels": [str(x) for x in excluded] if isinstance(excluded, list) else [],
+        "label_descriptions": {},
+    }
+
+
+def _associations(
+    session: Session,
+    project_id: uuid.UUID,
+    data: dict[str, Any],
+    record_ids: dict[str, int],
+    label_ids: dict[str, uuid.UUID],
+    label_task: dict[str, str],
+    task_ids: dict[str, uuid.UUID],
+    task_types: dict[str, TaskType],
+    source_ids: dict[str, uuid.UUID],
+    skipped_sources: dict[str, tuple[str, str]],
+    user_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """Manual and heuristic labels (classification and spans); weak-supervision and model-callback ones are skipped."""
+    tokens: dict[str, list[int]] = defaultdict(list)
+    for row in _rows(data, "record_label_association_tokens_data"):
+        index = row.get("token_index")
+        if not isinstance(index, int) or index < 0:
+            raise SnapshotError(f"a span token of association {row.get('record_label_association_id')} has no valid token_index")
+        tokens[str(row.get("record_label_association_id"))].append(index)
+    rows: list[tuple[Any, ...]] = []
+    manual_seen: dict[tuple[int, str], int] = {}
+    skipped: Counter[str] = Counter()
+    counts = {"manual": 0, "heuristic": 0}
+    manual_records: dict[uuid.UUID, set[int]] = defaultdict(set)
+    ordered = sorted(  # the valid (gold-starred first) manual label of a record wins where one must be dropped
+        _rows(data, "record_label_associations_data"),
+        key=lambda r: (not r.get("is_gold_star"), not r.get("is_valid_manual_label")),
+    )
+    for row in ordered:
+        old = str(row.get("id"))
+        source_type = _enum(SourceType, row.get("source_type"), f"label association {old}")
+        if source_type in (SourceType.WEAK_SUPERVISION, SourceType.MODEL_CALLBACK):
+            skipped[f"{source_type.value.lower()}_labels"] += 1
+            continue
+        source_id = None
+        if source_type == SourceType.INFORMATION_SOURCE:
+            source_ref = _ref(row.get("source_id"))
+            if source_ref in skipped_sources:
+                skipped["labels_of_skipped_heuristics"] += 1
+                continue
+            if source_ref not in source_ids:
+                raise SnapshotError(f"label association {old} names an unknown heuristic {source_ref}")
+            assert source_ref is not None
+            source_id = source_ids[source_ref]
+        record_ref = _ref(row.get("record_id"))
+        label_ref = _ref(row.get("labeling_task_label_id"))
+        if record_ref not in record_ids:
+            raise SnapshotError(f"label association {old} names an unknown record {record_ref}")
+        if label_ref not in label_ids:
+            raise SnapshotError(f"label association {old} names an unknown label {label_ref}")
+        assert record_ref is not None and label_ref is not None
+        record_id = record_ids[record_ref]
+        old_task = label_task[label_ref]
+        task_id = task_ids[old_task]
+        start = end = None
+        if task_types[old_task] == TaskType.INFORMATION_EXTRACTION:
+            indexes = sorted(set(tokens.get(old, [])))
+            if not indexes:
+                raise SnapshotError(f"span association {old} (record {record_ref}) has no tokens")
+            if indexes != list(range(indexes[0], indexes[-1] + 1)):
+                raise SnapshotError(f"span association {old} has non-contiguous tokens {indexes}")
+            start, end = indexes[0], indexes[-1] + 1
+        elif source_type == SourceType.MANUAL and task_types[old_task] == TaskType.MULTICLASS_CLASSIFICATION:
+            # every annotator becomes the importing user: keep one class per record (the valid one first)
+            key = (record_id, old_task)
+            if key in manual_seen:
+                skipped["conflicting_manual_labels"] += 1
+                continue
+            manual_seen[key] = 1
+        confidence = row.get("confidence")
+        rows.append(
+            (
+                uuid.uuid4(),
+                project_id,
+                record_id,
+                task_id,
+                label_ids[label_ref],
+                source_type.value,
+                source_id,
+                (ReturnType.YIELD if start is not None else ReturnType.RETURN).value,
+                float(confidence) if isinstance(confidence, int | float) else (1.0 if source_type == SourceType.MANUAL else None),
+                user_id if source_type == SourceType.MANUAL else None,
+                bool(row.get("is_gold_star")) if source_type == SourceType.MANUAL else False,
+                start,
+                end,
+            )
+        )
+        if source_type == SourceType.MANUAL:
+            counts["manual"] += 1
+            manual_records[task_id].add(record_id)
+        else:
+            counts["heuristic"] += 1
+    if rows:
+        cursor = session.connection().connection.cursor()
+        execute_values(
+            cursor,
+            "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type,"
+            " source_id, return_type, confidence, created_by, is_gold_star, token_start, token_end, is_valid_manual_label,"
+            " created_at) VALUES %s",
+            [tuple(str(v) if isinstance(v, uuid.UUID) else v for v in r) for r in rows],
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false, now())",
+            page_size=2000,
+        )
+    for task_id, records in manual_records.items():
+        valid_labels.recompute(session, task_id, records)
+    return {**counts, "skipped": dict(skipped)}

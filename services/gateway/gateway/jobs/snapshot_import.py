@@ -1,0 +1,47 @@
+"""The ``snapshot_import`` job: create a project from a stored snapshot file, all or nothing, then remove the file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from shared_model.db import session_scope
+from shared_model.jobs import JobContext, JobFailed
+from shared_model.models import Job
+from shared_model.settings import get_settings
+
+from ..domain.snapshot import SnapshotError, import_snapshot, read_snapshot
+
+
+def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
+    """Parameters: ``path`` (the stored file), ``filename`` (as uploaded), ``user_id``, ``name`` (optional override).
+
+    The project, its member, data and the tokenize job are written in one transaction which also sets the job's
+    ``project_id``; any problem fails the job and leaves no project behind.
+    """
+    params = ctx.parameters
+    path = Path(params["path"])
+    with session_scope() as session:  # a retried job whose import already committed: nothing more to do
+        done = session.scalar(select(Job.project_id).where(Job.id == ctx.job.id))
+    if done is not None:
+        path.unlink(missing_ok=True)
+        return {"project_id": str(done)}
+    if not path.exists():
+        raise JobFailed(f"{params['filename']}: the stored snapshot is gone (was the job retried after it finished?)")
+    try:
+        ctx.progress(0.0, f"reading {params['filename']}", force=True)
+        data = read_snapshot(path, params["filename"], get_settings().upload_max_bytes)
+        user_id = uuid.UUID(params["user_id"]) if params.get("user_id") else None
+        with session_scope() as session:
+            result = import_snapshot(session, data, user_id=user_id, name=params.get("name"), progress=ctx.progress)
+            ctx.check_cancelled()
+            # last: this locks the job row until the commit, so no progress report may follow it
+            session.execute(update(Job).where(Job.id == ctx.job.id).values(project_id=uuid.UUID(result["project_id"])))
+        return result
+    except SnapshotError as exc:
+        raise JobFailed(f"{params['filename']}: {exc.detail}") from None
+    finally:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,78 @@
+"""Snapshot import: the original refinery's "project export" (a zip holding one JSON file) as a new project."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from shared_model import jobs
+from shared_model.db import session_scope
+from shared_model.service import problem
+from shared_model.settings import get_settings
+
+from ..deps import CurrentUser
+from ..domain.snapshot import SnapshotError, read_snapshot
+from ..schemas import JobOut
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+
+@router.post("/import", response_model=JobOut, status_code=202)
+async def import_snapshot(
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="the project export: a .zip holding one .json file, or the .json")],
+    name: Annotated[str | None, Form(max_length=200, description="the new project's name (default: the snapshot's)")] = None,
+) -> JobOut:
+    """Import a project snapshot (the original refinery's project export) as a new project of the caller.
+
+    The file is checked at once (415/422 naming the problem: not a zip or JSON, no JSON inside, missing keys); a
+    ``snapshot_import`` job then creates the project with its attributes, records, labeling tasks and labels, lookup
+    lists, heuristics and their labels, and manual labels, all or nothing. The job's result names the new project
+    (``project_id``), what was imported and what was skipped (embeddings, weak supervision, slices, comments).
+    """
+    settings = get_settings()
+    filename = Path((file.filename or "snapshot").replace("\\", "/")).name or "snapshot"
+    if name is not None and not name.strip():
+        raise problem(422, "name must not be blank")
+    folder = settings.data_dir / "uploads"
+    path = folder / f"{uuid.uuid4().hex}.snapshot"
+
+    def accept() -> JobOut:
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            shutil.copyfileobj(file.file, handle, 1 << 20)
+        if path.stat().st_size > settings.upload_max_bytes:
+            raise SnapshotError(f"{filename} is larger than the upload limit of {settings.upload_max_bytes} bytes", 413)
+        if path.stat().st_size == 0:
+            raise SnapshotError(f"{filename} is empty", 422)
+        read_snapshot(path, filename, settings.upload_max_bytes)
+        with session_scope() as session:
+            job = jobs.enqueue(
+                session,
+                kind="snapshot_import",
+                owner_service="gateway",
+                parameters={
+                    "path": str(path.resolve()),
+                    "filename": filename,
+                    "name": name.strip() if name else None,
+                    "user_id": str(user.id),
+                },
+                created_by=user.id,
+            )
+            session.flush()
+            session.refresh(job)
+            return JobOut.model_validate(job)
+
+    try:
+        return await run_in_threadpool(accept)
+    except SnapshotError as exc:
+        path.unlink(missing_ok=True)
+        raise problem(exc.status, exc.detail) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,212 @@
+"""Snapshot import: the original refinery's sample project exports become new projects, all or nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from shared_model.db import session_scope
+from shared_model.models import (
+    Job,
+    Label,
+    LabelingTask,
+    Project,
+    ProjectMember,
+    Record,
+    RecordLabelAssociation,
+    SourceType,
+)
+
+from ..shared_data import SAMPLES, require
+from .upload_helpers import wait_job
+
+
+def sample(name: str) -> tuple[bytes, dict[str, Any]]:
+    """The sample's zip bytes and its parsed JSON."""
+    raw = require(SAMPLES / f"{name}.zip").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        data = json.loads(archive.read(archive.namelist()[0]))
+    return raw, data
+
+
+def post(client: TestClient, filename: str, content: bytes, **form: str) -> Any:
+    return client.post("/api/v1/projects/import", files={"file": (filename, content, "application/zip")}, data=form)
+
+
+def import_ok(client: TestClient, filename: str, content: bytes, **form: str) -> dict[str, Any]:
+    response = post(client, filename, content, **form)
+    assert response.status_code == 202, response.text
+    assert response.json()["kind"] == "snapshot_import" and response.json()["owner_service"] == "gateway"
+    job = wait_job(client, response.json()["id"])
+    assert job["state"] == "done", job
+    return job
+
+
+def project_count() -> int:
+    with session_scope() as session:
+        return int(session.scalar(select(func.count()).select_from(Project)) or 0)
+
+
+def test_conversational_ai(client: TestClient) -> None:
+    raw, data = sample("conversational_ai")
+    job = import_ok(client, "conversational_ai.zip", raw)
+    result = job["result"]
+    pid = result["project_id"]
+    assert job["project_id"] == pid
+    assert result["records"] == 1800 and result["attributes"] == 2
+    assert result["labeling_tasks"] == 2 and result["labels"] == 23
+    assert result["lookup_lists"] == 12 and result["terms"] == len(
+        {(t["knowledge_base_id"], t["value"]) for t in data["terms_data"]}
+    )
+    assert result["heuristics"] == 12  # 11 labeling functions and the active learner (its code kept)
+    kinds = Counter((a["source_type"], a["return_type"]) for a in data["record_label_associations_data"])
+    assert result["manual_labels"] == kinds[("MANUAL", "RETURN")] + kinds[("MANUAL", "YIELD")] == 309
+    assert result["heuristic_labels"] == kinds[("INFORMATION_SOURCE", "RETURN")]
+    assert result["skipped"]["weak_supervision_labels"] == kinds[("WEAK_SUPERVISION", "RETURN")]
+    assert "embeddings_data" in result["skipped"] and "data_slice_data" in result["skipped"]
+    assert result["tokenizer"] == "en"
+    assert any("DistilbertLR" in note and "text-classification-distilbert-base-uncased" in note for note in result["notes"])
+
+    project = client.get(f"/api/v1/projects/{pid}").json()
+    assert project["name"] == "Conversational AI" and project["description"] == "Detecting intents from chat lines"
+    assert project["record_count"] == 1800
+    assert any(p["id"] == pid for p in client.get("/api/v1/projects").json())
+    me = client.get("/api/v1/auth/me").json()
+    assert [m["id"] for m in client.get(f"/api/v1/projects/{pid}/members").json()] == [me["id"]]
+    attributes = client.get(f"/api/v1/projects/{pid}/attributes").json()
+    assert [(a["name"], a["data_type"], a["is_primary_key"]) for a in attributes] == [
+        ("running_id", "INTEGER", True),
+        ("text", "TEXT", False),
+    ]
+
+    tasks = {t["name"]: t for t in client.get(f"/api/v1/projects/{pid}/labeling-tasks").json()}
+    assert tasks["intent"]["task_type"] == "MULTICLASS_CLASSIFICATION"
+    assert tasks["intent_indicator"]["task_type"] == "INFORMATION_EXTRACTION"
+    assert tasks["intent_indicator"]["attribute_id"] == next(a["id"] for a in attributes if a["name"] == "text")
+    intent_labels = {label["name"]: label for label in tasks["intent"]["labels"]}
+    assert len(intent_labels) == 11 and intent_labels["401k"]["color"] == "red" and intent_labels["401k"]["hotkey"] == "q"
+
+    lists = {item["name"]: item for item in client.get(f"/api/v1/projects/{pid}/lookup-lists").json()}
+    assert lists["account blocked"]["python_name"] == "account_blocked" and "_401k" in lists
+    terms = client.get(f"/api/v1/projects/{pid}/lookup-lists/{lists['new card']['id']}/terms").json()
+    new_card_kb = next(k["id"] for k in data["knowledge_bases_data"] if k["name"] == "new card")
+    assert sorted(t["value"] for t in terms) == sorted(
+        t["value"] for t in data["terms_data"] if t["knowledge_base_id"] == new_card_kb
+    )
+
+    heuristics = {h["name"]: h for h in client.get(f"/api/v1/projects/{pid}/heuristics").json()}
+    originals = {s["name"]: s for s in data["information_sources_data"]}
+    assert set(heuristics) == set(originals)
+    for name, original in originals.items():
+        assert heuristics[name]["source_code"] == original["source_code"]
+        assert heuristics[name]["type"] == original["type"]
+        assert heuristics[name]["labeling_task_id"] == tasks["intent"]["id"]
+
+    # spot checks: by primary key (running_id), compare labels with the snapshot's
+    records = {r["id"]: r["data"] for r in data["records_data"]}
+    labels = {label["id"]: label["name"] for label in data["labeling_task_labels_data"]}
+    tokens = {t["record_label_association_id"]: t["token_index"] for t in data["record_label_association_tokens_data"]}
+    span = next(a for a in data["record_label_associations_data"] if a["id"] in tokens)
+    classified = [
+        a for a in data["record_label_associations_data"] if a["source_type"] == "MANUAL" and a["return_type"] == "RETURN"
+    ]
+    heuristic = next(a for a in data["record_label_associations_data"] if a["source_id"] == originals["lkp_401k"]["id"])
+    with session_scope() as session:
+
+        def rows_for(running_id: int, source_type: SourceType) -> list[tuple[str, str, int | None, int | None, bool]]:
+            return [
+                tuple(row)  # type: ignore[misc]
+                for row in session.execute(
+                    select(
+                        LabelingTask.name,
+                        Label.name,
+                        RecordLabelAssociation.token_start,
+                        RecordLabelAssociation.token_end,
+                        RecordLabelAssociation.is_valid_manual_label,
+                    )
+                    .join(Label, Label.id == RecordLabelAssociation.label_id)
+                    .join(LabelingTask, LabelingTask.id == RecordLabelAssociation.labeling_task_id)
+                    .join(Record, Record.id == RecordLabelAssociation.record_id)
+                    .where(
+                        Record.project_id == pid,
+                        Record.data["running_id"].as_integer() == running_id,
+                        RecordLabelAssociation.source_type == source_type,
+                    )
+                )
+            ]
+
+        got = rows_for(records[span["record_id"]]["running_id"], SourceType.MANUAL)
+        index = tokens[span["id"]]
+        assert ("intent_indicator", labels[span["labeling_task_label_id"]], index, index + 1, True) in got
+        for association in classified[:5]:
+            got = rows_for(records[association["record_id"]]["running_id"], SourceType.MANUAL)
+            assert ("intent", labels[association["labeling_task_label_id"]], None, None, True) in got
+        got = rows_for(records[heuristic["record_id"]]["running_id"], SourceType.INFORMATION_SOURCE)
+        assert ("intent", "401k", None, None, False) in got
+        valid = session.scalar(
+            select(func.count())
+            .select_from(RecordLabelAssociation)
+            .where(RecordLabelAssociation.project_id == pid, RecordLabelAssociation.is_valid_manual_label)
+        )
+        assert valid == 309
+        queued = session.scalar(
+            select(func.count()).select_from(Job).where(Job.project_id == pid, Job.kind == "tokenize_project")
+        )
+        assert queued == 1
+
+
+def test_clickbait_json_with_name_and_linked_lists(client: TestClient, tmp_path: Path) -> None:
+    raw, data = sample("clickbait_initial")
+    job = import_ok(client, "clickbait.json", json.dumps(data).encode(), name="My clickbait")
+    result = job["result"]
+    pid = result["project_id"]
+    assert result["records"] == len(data["records_data"]) == 3000
+    assert (result["labeling_tasks"], result["labels"], result["lookup_lists"], result["terms"]) == (2, 4, 2, 0)
+    assert result["manual_labels"] == 0 and result["heuristics"] == 0
+    assert client.get(f"/api/v1/projects/{pid}").json()["name"] == "My clickbait"
+    tasks = {t["name"]: t for t in client.get(f"/api/v1/projects/{pid}/labeling-tasks").json()}
+    expression = next(label for label in tasks["indicators"]["labels"] if label["name"] == "clickbait_expression")
+    lists = {item["name"]: item for item in client.get(f"/api/v1/projects/{pid}/lookup-lists").json()}
+    assert lists["clickbait_expression"]["label_id"] == expression["id"]
+    page = client.get(f"/api/v1/projects/{pid}/records", params={"limit": 1}).json()
+    assert page["items"][0]["data"] == data["records_data"][0]["data"]
+
+
+def test_bad_files_are_refused_at_once(client: TestClient) -> None:
+    before = project_count()
+    response = post(client, "notes.txt", b"hello there")
+    assert response.status_code == 415 and "neither a zip archive nor a JSON file" in response.json()["detail"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.md", "no json here")
+    response = post(client, "empty.zip", buffer.getvalue())
+    assert response.status_code == 422 and "no .json file" in response.json()["detail"]
+    response = post(client, "broken.json", b'{"records_data": [')
+    assert response.status_code == 422 and "not valid JSON" in response.json()["detail"]
+    response = post(client, "partial.json", json.dumps({"records_data": [], "attributes_data": []}).encode())
+    assert response.status_code == 422 and "missing project_details_data" in response.json()["detail"]
+    response = client.post("/api/v1/projects/import", data={"name": "x"})
+    assert response.status_code == 422
+    assert project_count() == before
+
+
+def test_unknown_label_fails_the_job_and_leaves_no_project(client: TestClient) -> None:
+    _, data = sample("conversational_ai")
+    data["record_label_associations_data"][-1]["labeling_task_label_id"] = "00000000-0000-0000-0000-000000000000"
+    before = project_count()
+    response = post(client, "bad.json", json.dumps(data).encode())
+    assert response.status_code == 202, response.text
+    job = wait_job(client, response.json()["id"])
+    assert job["state"] == "failed" and "unknown label 00000000-0000-0000-0000-000000000000" in job["error"], job
+    assert job["project_id"] is None
+    assert project_count() == before
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Record)) == 0
+        assert session.scalar(select(func.count()).select_from(ProjectMember)) == 0
