@@ -351,6 +351,24 @@ class Client:
             )
         return self.wait_for_job(job, desc=f"import {source.name}")
 
+    def import_snapshot(self, path: str | os.PathLike[str], name: str | None = None) -> dict[str, Any]:
+        """Import a project snapshot (the original refinery's project export, .zip or .json) as a new project, wait
+        for the job and switch this client to the new project; the finished job (its ``result`` lists what was
+        imported and skipped). :class:`JobFailedError` names a content problem (no project is left behind then)."""
+        source = Path(path)
+        if not source.is_file():
+            raise RefineryError(f"file {source} does not exist")
+        with source.open("rb") as handle:
+            job = self._request(
+                "POST",
+                "/projects/import",
+                files={"file": (source.name, handle, "application/octet-stream")},
+                data={"name": name} if name else None,
+            )
+        finished = self.wait_for_job(job, desc=f"import {source.name}")
+        self.project_id = str(finished["result"]["project_id"])
+        return finished
+
     def post_records(self, records: Iterable[dict[str, Any]], batch_size: int = RECORD_BATCH) -> int:
         """Add records (dicts of attribute values; ``attr__task`` keys are manual labels) in batches of ``batch_size``,
         each one import job; returns how many were added."""
