@@ -109,3 +109,19 @@ def test_post_records_batches_and_failures(admin: Any, sdk_project: dict[str, An
         admin.post_file_import(broken)
     assert "late.jsonl" in str(late.value)
     assert admin.get_project_details()["record_count"] == 5  # nothing half-written
+
+
+def test_import_snapshot_switches_to_the_new_project(admin: Any, tmp_path: Path) -> None:
+    from ..shared_data import SAMPLES, require
+
+    finished = admin.import_snapshot(require(SAMPLES / "clickbait_initial.zip"), name="clickbait from the sdk")
+    assert finished["state"] == "done" and admin.project_id == finished["result"]["project_id"]
+    details = admin.get_project_details()
+    assert details["name"] == "clickbait from the sdk" and details["record_count"] == 3000
+    missing = tmp_path / "nope.zip"
+    with pytest.raises(Exception, match="does not exist"):
+        admin.import_snapshot(missing)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a snapshot")
+    with pytest.raises(Exception, match="415|zip|JSON|json"):
+        admin.import_snapshot(bad)
