@@ -210,3 +210,49 @@ def test_unknown_label_fails_the_job_and_leaves_no_project(client: TestClient) -
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Record)) == 0
         assert session.scalar(select(func.count()).select_from(ProjectMember)) == 0
+
+
+def test_oversized_json_and_bad_names_are_refused_at_once(client: TestClient, monkeypatch: Any) -> None:
+    """A small zip must not unpack into gigabytes (the JSON has its own limit); a name with control characters."""
+    from gateway.domain import snapshot
+
+    raw, _ = sample("clickbait_initial")
+    monkeypatch.setattr(snapshot, "MAX_JSON_BYTES", 10_000)
+    response = post(client, "clickbait_initial.zip", raw)
+    assert response.status_code == 413 and "over the limit of 10000" in response.json()["detail"]
+    monkeypatch.undo()
+    for name in ("a\x00b", "line\nbreak"):
+        response = post(client, "clickbait_initial.zip", raw, name=name)
+        assert response.status_code == 422 and "control characters" in response.json()["detail"]
+
+
+def test_records_that_do_not_fit_their_attributes_fail_the_job(client: TestClient) -> None:
+    _, data = sample("clickbait_initial")
+    attributes = {a["name"]: a for a in data["attributes_data"]}
+    key = next(name for name, a in attributes.items() if a.get("is_primary_key"))
+    text = next(name for name, a in attributes.items() if a["data_type"] == "TEXT")
+    first = data["records_data"][0]
+    cases = [
+        ({key: None}, f"has no value for the primary key {key!r}"),
+        ({text: 42}, f"{text!r} is int '42', not TEXT"),
+        ({text: "a\x00b"}, "NUL character"),
+        ({"extra_col": "x"}, "field 'extra_col' is not an attribute"),
+    ]
+    before = project_count()
+    for change, words in cases:
+        broken = json.loads(json.dumps(data))
+        broken["records_data"][0]["data"] = {**first["data"], **change}
+        response = post(client, "broken.json", json.dumps(broken).encode())
+        assert response.status_code == 202, response.text
+        job = wait_job(client, response.json()["id"])
+        assert job["state"] == "failed" and f"record {first['id']}" in job["error"] and words in job["error"], job
+    assert project_count() == before
+
+
+def test_a_tokenizer_not_available_here_falls_back_with_a_note(client: TestClient, services: Any) -> None:
+    services.start("tokenizer")
+    _, data = sample("clickbait_initial")
+    data["project_details_data"]["tokenizer"] = "klingon"
+    job = import_ok(client, "klingon.json", json.dumps(data).encode())
+    assert job["result"]["tokenizer"] == "en"
+    assert any("tokenizer 'klingon' is not available here" in note for note in job["result"]["notes"]), job["result"]

@@ -85,11 +85,18 @@ class SnapshotError(Exception):
         self.status = status
 
 
+# Parsing holds the JSON several times over in memory (text, then objects): a snapshot's JSON is limited on its own,
+# well below the upload limit, so that a small zip cannot unpack into gigabytes.
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
 def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
     """The snapshot's JSON object from a zip holding one ``.json`` file, or from the JSON file itself.
 
-    415 for a file that is neither; 422 for a zip without (or with several) JSON files, invalid JSON or missing keys.
+    415 for a file that is neither; 422 for a zip without (or with several) JSON files, invalid JSON or missing keys;
+    413 for JSON over :data:`MAX_JSON_BYTES` (or ``max_bytes``, when lower).
     """
+    max_bytes = min(max_bytes, MAX_JSON_BYTES)
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -106,12 +113,19 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
                     raise SnapshotError(f"{filename}: the zip holds {len(members)} .json files ({names}); a snapshot has one")
                 member = members[0]
                 if member.file_size > max_bytes:
-                    raise SnapshotError(f"{filename}: {member.filename} unpacks to {member.file_size} bytes, over the limit", 413)
-                raw = archive.read(member)
+                    raise SnapshotError(
+                        f"{filename}: {member.filename} unpacks to {member.file_size} bytes, over the limit of {max_bytes}", 413
+                    )
+                with archive.open(member) as handle:  # the header's size may lie: never read past the limit
+                    raw = handle.read(max_bytes + 1)
+                if len(raw) > max_bytes:
+                    raise SnapshotError(f"{filename}: {member.filename} unpacks to more than the limit of {max_bytes} bytes", 413)
                 inner = f"{filename}/{member.filename}"
         except zipfile.BadZipFile as exc:
             raise SnapshotError(f"{filename}: a broken zip archive ({exc})", 400) from None
     else:
+        if path.stat().st_size > max_bytes:
+            raise SnapshotError(f"{filename} is larger than the limit of {max_bytes} bytes for a snapshot's JSON", 413)
         raw = path.read_bytes()
         inner = filename
         stripped = raw.lstrip()[:1]
@@ -201,17 +215,21 @@ def import_snapshot(
     user_id: uuid.UUID | None,
     name: str | None,
     progress: Progress,
+    tokenizer_note: str | None = None,
 ) -> dict[str, Any]:
-    """Create a project from a checked snapshot in ``session`` (the caller commits); returns the job's result."""
+    """Create a project from a checked snapshot in ``session`` (the caller commits); returns the job's result.
+
+    ``tokenizer_note``: the snapshot's tokenizer is not available here (checked by the tokenizer service when the file
+    was accepted): the project gets the default one and the note says why."""
     check_shape(data, "the snapshot")
-    notes: list[str] = []
+    notes: list[str] = [tokenizer_note] if tokenizer_note else []
     details = data["project_details_data"]
     project_name = (name or str(details.get("name") or "")).strip()[:200] or DEFAULT_NAME
     project = Project(
         id=uuid.uuid4(),
         name=project_name,
         description=str(details.get("description") or ""),
-        tokenizer=tokenizer_for(details.get("tokenizer"), notes),
+        tokenizer=DEFAULT_TOKENIZER if tokenizer_note else tokenizer_for(details.get("tokenizer"), notes),
         created_by=user_id,
     )
     session.add(project)
@@ -296,10 +314,38 @@ def _attributes(session: Session, project_id: uuid.UUID, data: dict[str, Any], n
     return ids
 
 
+_VALUE_TYPES: dict[DataType, tuple[type, ...]] = {
+    DataType.INTEGER: (int,),
+    DataType.FLOAT: (int, float),
+    DataType.BOOLEAN: (bool,),
+    DataType.TEXT: (str,),
+    DataType.CATEGORY: (str,),
+}
+
+
+def _value_problem(value: Any, data_type: DataType) -> str | None:
+    """Why a record's value does not fit its attribute's type (None when it does; null always does)."""
+    if value is None:
+        return None
+    wanted = _VALUE_TYPES.get(data_type)
+    if wanted is not None and (not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool))):
+        return f"is {type(value).__name__} {str(value)[:40]!r}, not {data_type.value}"
+    if isinstance(value, str) and "\x00" in value:
+        return "holds a NUL character, which PostgreSQL cannot store"
+    return None
+
+
 def _records(session: Session, project_id: uuid.UUID, data: dict[str, Any]) -> dict[str, int]:
-    """Insert the records with new bigint ids; returns old id -> new id. Primary-key values must be unique."""
+    """Insert the records with new bigint ids; returns old id -> new id. Every value must fit its attribute's type,
+    every field must be an attribute, and primary-key values must be present and unique."""
     rows = _rows(data, "records_data")
     keys = [str(a["name"]) for a in _rows(data, "attributes_data") if a.get("is_primary_key") and a.get("name")]
+    types: dict[str, DataType] = {}
+    for attribute in _rows(data, "attributes_data"):
+        try:
+            types[str(attribute.get("name"))] = DataType(str(attribute.get("data_type") or "TEXT"))
+        except ValueError:
+            types[str(attribute.get("name"))] = DataType.TEXT  # imported as TEXT (noted by _attributes)
     cursor = session.connection().connection.cursor()
     cursor.execute("SELECT nextval(pg_get_serial_sequence('record', 'id')) FROM generate_series(1, %s)", (len(rows),))
     new_ids = [row[0] for row in cursor.fetchall()]
@@ -313,6 +359,15 @@ def _records(session: Session, project_id: uuid.UUID, data: dict[str, Any]) -> d
             raise SnapshotError(f"record {old}: data must be an object")
         if old in mapping:
             raise SnapshotError(f"record id {old} appears twice")
+        for field, value in record.items():
+            if field not in types:
+                raise SnapshotError(f"record {old}: field {field!r} is not an attribute of the snapshot")
+            problem_text = _value_problem(value, types[field])
+            if problem_text:
+                raise SnapshotError(f"record {old}: {field!r} {problem_text}")
+        for key_name in keys:
+            if record.get(key_name) is None:
+                raise SnapshotError(f"record {old} has no value for the primary key {key_name!r}")
         if keys:
             key = tuple(json.dumps(record.get(k), sort_keys=True) for k in keys)
             if key in seen_keys:

@@ -36,7 +36,14 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
         data = read_snapshot(path, params["filename"], get_settings().upload_max_bytes)
         user_id = uuid.UUID(params["user_id"]) if params.get("user_id") else None
         with session_scope() as session:
-            result = import_snapshot(session, data, user_id=user_id, name=params.get("name"), progress=ctx.progress)
+            result = import_snapshot(
+                session,
+                data,
+                user_id=user_id,
+                name=params.get("name"),
+                progress=ctx.progress,
+                tokenizer_note=params.get("tokenizer_note"),
+            )
             ctx.check_cancelled()
             # last: this locks the job row until the commit, so no progress report may follow it
             session.execute(update(Job).where(Job.id == ctx.job.id).values(project_id=uuid.UUID(result["project_id"])))

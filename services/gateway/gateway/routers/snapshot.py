@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
 from shared_model.db import session_scope
-from shared_model.service import problem
+from shared_model.service import ProblemError, problem
 from shared_model.settings import get_settings
 
+from ..clients import ServiceClient
 from ..deps import CurrentUser
-from ..domain.snapshot import SnapshotError, read_snapshot
+from ..domain.snapshot import DEFAULT_TOKENIZER, SnapshotError, read_snapshot, tokenizer_for
 from ..schemas import JobOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
@@ -39,10 +40,13 @@ async def import_snapshot(
     filename = Path((file.filename or "snapshot").replace("\\", "/")).name or "snapshot"
     if name is not None and not name.strip():
         raise problem(422, "name must not be blank")
+    if name is not None and any(ord(c) < 32 for c in name):
+        raise problem(422, "name must not hold control characters (line breaks, tabs, NUL …)")
     folder = settings.data_dir / "uploads"
     path = folder / f"{uuid.uuid4().hex}.snapshot"
 
-    def accept() -> JobOut:
+    def store_and_check() -> str:
+        """Store the upload and check it; the snapshot's tokenizer (as this platform names it)."""
         folder.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle, 1 << 20)
@@ -50,7 +54,10 @@ async def import_snapshot(
             raise SnapshotError(f"{filename} is larger than the upload limit of {settings.upload_max_bytes} bytes", 413)
         if path.stat().st_size == 0:
             raise SnapshotError(f"{filename} is empty", 422)
-        read_snapshot(path, filename, settings.upload_max_bytes)
+        details = read_snapshot(path, filename, settings.upload_max_bytes)["project_details_data"]
+        return tokenizer_for(details.get("tokenizer"), [])
+
+    def enqueue_job(tokenizer_note: str | None) -> JobOut:
         with session_scope() as session:
             job = jobs.enqueue(
                 session,
@@ -61,6 +68,7 @@ async def import_snapshot(
                     "filename": filename,
                     "name": name.strip() if name else None,
                     "user_id": str(user.id),
+                    "tokenizer_note": tokenizer_note,
                 },
                 created_by=user.id,
             )
@@ -69,7 +77,16 @@ async def import_snapshot(
             return JobOut.model_validate(job)
 
     try:
-        return await run_in_threadpool(accept)
+        tokenizer = await run_in_threadpool(store_and_check)
+        note = None
+        if tokenizer != DEFAULT_TOKENIZER:  # as for a new project: the tokenizer service must know it
+            try:
+                await ServiceClient("tokenizer").json("POST", "/validate_tokenizer", json={"tokenizer": tokenizer})
+            except ProblemError as exc:
+                if exc.status != 422:
+                    raise
+                note = f"tokenizer {tokenizer!r} is not available here ({exc.detail}); the project uses {DEFAULT_TOKENIZER!r}"
+        return await run_in_threadpool(enqueue_job, note)
     except SnapshotError as exc:
         path.unlink(missing_ok=True)
         raise problem(exc.status, exc.detail) from None
