@@ -60,6 +60,8 @@ def test_wrong_types_fail_without_writing(client: TestClient, data: Data) -> Non
     assert values(data, "label") == [None, None, None]
     body = client.get(f"{url(data)}/{attribute['id']}").json()
     assert body["state"] == "FAILED" and any("wrong type" in line for line in body["logs"])
+    exported = client.get(f"/api/v1/projects/{data.project_id}/export", params={"format": "json"}).json()
+    assert list(exported[0]) == ["id", "text"]  # a failed (or not yet run) calculated attribute has no column
 
 
 def test_text_attribute_is_tokenized(client: TestClient, data: Data) -> None:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import srsly.msgpack
 
 from shared_model.db import raw_connection
-from shared_model.models import DataType, SourceType, TaskType
+from shared_model.models import AttributeState, DataType, SourceType, TaskType
 
 FETCH_ROWS = 2000
 FLUSH_BYTES = 1 << 16
@@ -52,6 +52,9 @@ class LabelRow:
     confidence: float | None
     token_start: int | None
     token_end: int | None
+
+
+UNFINISHED_STATES = (AttributeState.INITIAL.value, AttributeState.RUNNING.value, AttributeState.FAILED.value)
 
 
 class RecordTokens:
@@ -158,9 +161,10 @@ class Exporter:
         conn = raw_connection()
         try:
             cursor = conn.cursor()
-            cursor.execute(
-                "SELECT name FROM attribute WHERE project_id = %s AND data_type <> %s ORDER BY relative_position",
-                (project_id, DataType.EMBEDDING_LIST.value),
+            cursor.execute(  # a calculated attribute that has not run successfully has no values to export
+                "SELECT name FROM attribute WHERE project_id = %s AND data_type <> %s AND state NOT IN (%s, %s, %s)"
+                " ORDER BY relative_position",
+                (project_id, DataType.EMBEDDING_LIST.value, *UNFINISHED_STATES),
             )
             self.attributes = [row[0] for row in cursor.fetchall()]
             cursor.execute(
