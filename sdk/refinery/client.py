@@ -366,7 +366,7 @@ class Client:
                 data={"name": name} if name else None,
             )
         finished = self.wait_for_job(job, desc=f"import {source.name}")
-        self.project_id = str(finished["result"]["project_id"])
+        self.use_project(str(finished["result"]["project_id"]))  # its details too (tokenizer, attributes)
         return finished
 
     def post_records(self, records: Iterable[dict[str, Any]], batch_size: int = RECORD_BATCH) -> int:

@@ -122,6 +122,13 @@ def test_docs_load_spacy_without_torch_and_leave_torch_importable() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "1"]
+    # code that names spacy/thinc/torch gets the ordinary import: thinc then knows torch (torch-backed components work)
+    ordinary = script.replace("worker._Docs('en')", "worker._Docs('en', fast_import=False)").replace(
+        "import torch\n", "import torch, thinc.compat\nprint(thinc.compat.has_torch)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", ordinary], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "1"]
 
 
 def test_a_missing_lookup_list_names_the_ones_there_are() -> None:

@@ -256,3 +256,38 @@ def test_a_tokenizer_not_available_here_falls_back_with_a_note(client: TestClien
     job = import_ok(client, "klingon.json", json.dumps(data).encode())
     assert job["result"]["tokenizer"] == "en"
     assert any("tokenizer 'klingon' is not available here" in note for note in job["result"]["notes"]), job["result"]
+
+
+def test_review_cases_confidence_nan_calculated_state_and_duplicate_spans(client: TestClient) -> None:
+    _, data = sample("conversational_ai")
+    heuristic = next(a for a in data["record_label_associations_data"] if a["source_type"] == "INFORMATION_SOURCE")
+    broken = json.loads(json.dumps(data))
+    next(a for a in broken["record_label_associations_data"] if a["id"] == heuristic["id"])["confidence"] = 5.0
+    response = post(client, "conf.json", json.dumps(broken).encode())
+    job = wait_job(client, response.json()["id"])
+    assert job["state"] == "failed" and "confidence 5.0, not a number from 0 to 1" in job["error"], job
+    response = post(client, "nan.json", json.dumps(data).replace('"confidence": 1.0', '"confidence": NaN', 1).encode())
+    assert response.status_code == 422 and "NaN is not a JSON value" in response.json()["detail"]
+
+    # a calculated attribute without values never ran: INITIAL (runnable), not USABLE; a duplicated manual span: once
+    changed = json.loads(json.dumps(data))
+    changed["attributes_data"].append(
+        {"id": "calc", "name": "calc", "data_type": "INTEGER", "is_primary_key": False, "relative_position": 9,
+         "user_created": True, "source_code": "def ac(record):\n    return 1\n"}  # fmt: skip
+    )
+    span_ids = {t["record_label_association_id"] for t in changed["record_label_association_tokens_data"]}
+    manual_span = next(
+        a for a in changed["record_label_associations_data"] if a["id"] in span_ids and a["source_type"] == "MANUAL"
+    )
+    changed["record_label_associations_data"].append({**manual_span, "id": "copy-of-span"})
+    changed["record_label_association_tokens_data"] += [
+        {**t, "record_label_association_id": "copy-of-span"}
+        for t in changed["record_label_association_tokens_data"]
+        if t["record_label_association_id"] == manual_span["id"]
+    ]
+    result = import_ok(client, "changed.json", json.dumps(changed).encode())["result"]
+    assert result["skipped"]["duplicate_manual_labels"] == 1
+    baseline = import_ok(client, "same.zip", sample("conversational_ai")[0])["result"]
+    assert result["manual_labels"] == baseline["manual_labels"]
+    attributes = client.get(f"/api/v1/projects/{result['project_id']}/attributes/calculated").json()
+    assert [(a["name"], a["state"]) for a in attributes] == [("calc", "INITIAL")]

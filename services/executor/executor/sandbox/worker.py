@@ -120,14 +120,15 @@ def _import_spacy(without_torch: bool) -> Any:
 class _Docs:
     """Rebuilds spaCy Docs for one project: from a record's DocBin when sent, else by tokenizing the text."""
 
-    def __init__(self, tokenizer: str) -> None:
+    def __init__(self, tokenizer: str, fast_import: bool = True) -> None:
         self.tokenizer = tokenizer
+        self.fast_import = fast_import and not tokenizer.endswith("_trf")
         self._nlp: Any = None
         self._vocab: Any = None
 
     def nlp(self) -> Any:
         if self._nlp is None:
-            spacy = _import_spacy(without_torch=not self.tokenizer.endswith("_trf"))
+            spacy = _import_spacy(without_torch=self.fast_import)
             try:
                 self._nlp = spacy.load(self.tokenizer)
             except (OSError, ImportError):
@@ -295,7 +296,10 @@ def main() -> None:
     sys.modules["knowledge"] = knowledge
     extra_paths = [path for path in setup.get("extra_paths", []) if os.path.isdir(path)]
     sys.path[:0] = extra_paths
-    docs = _Docs(setup.get("tokenizer", "en"))
+    # thinc decides once whether torch is there: code that names spacy, thinc or torch may want torch-backed
+    # components, so its worker imports spaCy the ordinary (slower) way
+    codes = [str(spec.get("code", "")) for spec in setup.get("functions", [])]
+    docs = _Docs(setup.get("tokenizer", "en"), fast_import=not any(w in c for c in codes for w in ("spacy", "thinc", "torch")))
     text_attributes = set(setup.get("text_attributes", []))
     per_record_stdout = bool(setup.get("per_record_stdout"))
     capture = _Capture(int(setup.get("stdout_cap", 100_000)))

@@ -123,6 +123,8 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
                 inner = f"{filename}/{member.filename}"
         except zipfile.BadZipFile as exc:
             raise SnapshotError(f"{filename}: a broken zip archive ({exc})", 400) from None
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression method Python cannot read
+            raise SnapshotError(f"{filename}: the zip cannot be read ({exc}); zip it again without a password") from None
     else:
         if path.stat().st_size > max_bytes:
             raise SnapshotError(f"{filename} is larger than the limit of {max_bytes} bytes for a snapshot's JSON", 413)
@@ -132,12 +134,16 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
         if stripped not in (b"{", b"["):
             raise SnapshotError(f"{filename} is neither a zip archive nor a JSON file; upload the project export (.zip)", 415)
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except ValueError as exc:  # invalid JSON, bad UTF-8, NaN or Infinity
         raise SnapshotError(f"{inner} is not valid JSON: {exc}") from None
     check_shape(data, inner)
     snapshot: dict[str, Any] = data
     return snapshot
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def check_shape(data: Any, where: str) -> None:
@@ -297,6 +303,7 @@ def _attributes(session: Session, project_id: uuid.UUID, data: dict[str, Any], n
             notes.append(f"attribute {name!r}: data type {raw_type!r} imported as TEXT")
             data_type = DataType.TEXT
         calculated = bool(row.get("user_created")) and bool(row.get("source_code"))
+        computed = calculated and any(name in (r.get("data") or {}) for r in _rows(data, "records_data"))
         attribute = Attribute(
             id=uuid.uuid4(),
             project_id=project_id,
@@ -306,7 +313,8 @@ def _attributes(session: Session, project_id: uuid.UUID, data: dict[str, Any], n
             relative_position=position,
             user_created=calculated,
             source_code=row.get("source_code") if calculated else None,
-            state=AttributeState.USABLE if calculated else AttributeState.UPLOADED,
+            # a calculated attribute without values never ran (or failed): run it here
+            state=(AttributeState.USABLE if computed else AttributeState.INITIAL) if calculated else AttributeState.UPLOADED,
         )
         session.add(attribute)
         ids[str(row.get("id") or name)] = attribute.id
@@ -629,7 +637,7 @@ def _associations(
             raise SnapshotError(f"a span token of association {row.get('record_label_association_id')} has no valid token_index")
         tokens[str(row.get("record_label_association_id"))].append(index)
     rows: list[tuple[Any, ...]] = []
-    manual_seen: dict[tuple[int, str], int] = {}
+    manual_seen: dict[tuple[Any, ...], int] = {}
     skipped: Counter[str] = Counter()
     counts = {"manual": 0, "heuristic": 0}
     manual_records: dict[uuid.UUID, set[int]] = defaultdict(set)
@@ -671,6 +679,13 @@ def _associations(
             if indexes != list(range(indexes[0], indexes[-1] + 1)):
                 raise SnapshotError(f"span association {old} has non-contiguous tokens {indexes}")
             start, end = indexes[0], indexes[-1] + 1
+        if source_type == SourceType.MANUAL and task_types[old_task] != TaskType.MULTICLASS_CLASSIFICATION:
+            # annotators' identical labels become one label of the importing user
+            same = (record_id, label_ref, start, end)
+            if same in manual_seen:
+                skipped["duplicate_manual_labels"] += 1
+                continue
+            manual_seen[same] = 1
         elif source_type == SourceType.MANUAL and task_types[old_task] == TaskType.MULTICLASS_CLASSIFICATION:
             # every annotator becomes the importing user: keep one class per record (the valid one first)
             key = (record_id, old_task)
@@ -679,6 +694,8 @@ def _associations(
                 continue
             manual_seen[key] = 1
         confidence = row.get("confidence")
+        if isinstance(confidence, int | float) and not (0.0 <= float(confidence) <= 1.0):  # NaN fails too
+            raise SnapshotError(f"label association {old} has confidence {confidence!r}, not a number from 0 to 1")
         rows.append(
             (
                 uuid.uuid4(),
