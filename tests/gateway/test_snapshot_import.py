@@ -258,7 +258,7 @@ def test_a_tokenizer_not_available_here_falls_back_with_a_note(client: TestClien
     assert any("tokenizer 'klingon' is not available here" in note for note in job["result"]["notes"]), job["result"]
 
 
-def test_review_cases_confidence_nan_calculated_state_and_duplicate_spans(client: TestClient) -> None:
+def test_bad_confidences_nan_uncomputed_attributes_and_duplicate_spans(client: TestClient) -> None:
     _, data = sample("conversational_ai")
     heuristic = next(a for a in data["record_label_associations_data"] if a["source_type"] == "INFORMATION_SOURCE")
     broken = json.loads(json.dumps(data))

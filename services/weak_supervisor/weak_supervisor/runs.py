@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared_model.db import session_scope
-from shared_model.models import HeuristicStatistics, Label, RunState, TaskType, WeakSupervisionRun
+from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from . import span_hmm
@@ -135,13 +135,6 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
     return prediction.details, (rows, best[rows], confidence[rows], None, None), found
 
 
-def _label_names(label_ids: list[uuid.UUID]) -> dict[str, str]:
-    """Label id → name, for a summary a person reads (label_distribution is keyed by id)."""
-    with session_scope() as session:
-        rows = session.execute(select(Label.id, Label.name).where(Label.id.in_(label_ids))).tuples()
-        return {str(label_id): name for label_id, name in rows}
-
-
 def _mark_failed(run_id: uuid.UUID, exc: BaseException) -> None:
     with session_scope() as session:
         failed = session.get(WeakSupervisionRun, run_id)
@@ -207,7 +200,7 @@ def run_weak_supervision(
             "heuristics": [str(s) for s in task.source_ids],
             "coverage": round(len(np.unique(rows)) / task.votes.n_records, 4) if task.votes.n_records else 0.0,
             "label_distribution": {str(task.label_ids[i]): int(c) for i, c in enumerate(distribution)},
-            "label_names": _label_names(task.label_ids),
+            "label_names": dict(zip(map(str, task.label_ids), task.label_names or [], strict=False)),
             "mean_confidence": round(float(confidence.mean()), 4) if len(confidence) else None,
             "min_confidence": options["min_confidence"],
             "manual_labels": int(len(np.unique(task.manual.rows))),

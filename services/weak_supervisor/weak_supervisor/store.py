@@ -44,6 +44,7 @@ class TaskData:
     manual: Manual
     spans: Spans | None = None  # extraction: heuristic spans
     manual_spans: Spans | None = None
+    label_names: list[str] | None = None  # beside label_ids, for summaries a person reads
 
     @property
     def is_extraction(self) -> bool:
@@ -77,9 +78,10 @@ def load_task(
     task = session.get(LabelingTask, task_id)
     if task is None:
         raise NotFound(f"labeling task {task_id} does not exist")
-    label_ids = list(
-        session.scalars(select(Label.id).where(Label.labeling_task_id == task_id).order_by(Label.created_at, Label.name))
-    )
+    labels = session.execute(
+        select(Label.id, Label.name).where(Label.labeling_task_id == task_id).order_by(Label.created_at, Label.name)
+    ).all()
+    label_ids = [label_id for label_id, _ in labels]
     sources = task_sources(session, task_id, source_ids, selected_only=selected_only)
     record_ids = np.asarray(
         session.scalars(text("SELECT id FROM record WHERE project_id = :p ORDER BY id"), {"p": task.project_id}).all(),
@@ -128,6 +130,7 @@ def load_task(
         record_ids,
         Votes.from_arrays(n, len(sources), len(label_ids), h_rows, h_src, h_lab, h_conf),
         Manual(m_rows, m_lab),
+        label_names=[name for _, name in labels],
     )
     if data.is_extraction:
         hs = [

@@ -243,9 +243,9 @@ def import_snapshot(
     if user_id is not None:
         session.add(ProjectMember(project_id=project.id, user_id=user_id, role=UserRole.ENGINEER))
     progress(0.05, "attributes")
-    attribute_ids = _attributes(session, project.id, data, notes)
+    attribute_ids, attribute_types = _attributes(session, project.id, data, notes)
     progress(0.1, "records")
-    record_ids = _records(session, project.id, data)
+    record_ids = _records(session, project.id, data, attribute_types)
     progress(0.5, "labeling tasks")
     task_ids, label_ids, label_task, task_types = _tasks(session, project.id, data, attribute_ids)
     lists, terms = _lookup_lists(session, project.id, data, label_ids)
@@ -284,12 +284,15 @@ def import_snapshot(
     }
 
 
-def _attributes(session: Session, project_id: uuid.UUID, data: dict[str, Any], notes: list[str]) -> dict[str, uuid.UUID]:
-    """Create the attributes in column order; returns old id -> new id."""
+def _attributes(
+    session: Session, project_id: uuid.UUID, data: dict[str, Any], notes: list[str]
+) -> tuple[dict[str, uuid.UUID], dict[str, DataType]]:
+    """Create the attributes in column order; returns old id -> new id, and name -> data type as imported."""
     rows = sorted(_rows(data, "attributes_data"), key=lambda a: (int(a.get("relative_position") or 0), str(a.get("name"))))
     if not rows:
         raise SnapshotError("the snapshot has no attributes")
     ids: dict[str, uuid.UUID] = {}
+    types: dict[str, DataType] = {}
     seen: set[str] = set()
     for position, row in enumerate(rows, start=1):
         name = str(_need(row, "name", "an attribute"))
@@ -318,8 +321,9 @@ def _attributes(session: Session, project_id: uuid.UUID, data: dict[str, Any], n
         )
         session.add(attribute)
         ids[str(row.get("id") or name)] = attribute.id
+        types[name] = data_type
     session.flush()
-    return ids
+    return ids, types
 
 
 _VALUE_TYPES: dict[DataType, tuple[type, ...]] = {
@@ -343,17 +347,11 @@ def _value_problem(value: Any, data_type: DataType) -> str | None:
     return None
 
 
-def _records(session: Session, project_id: uuid.UUID, data: dict[str, Any]) -> dict[str, int]:
+def _records(session: Session, project_id: uuid.UUID, data: dict[str, Any], types: dict[str, DataType]) -> dict[str, int]:
     """Insert the records with new bigint ids; returns old id -> new id. Every value must fit its attribute's type,
     every field must be an attribute, and primary-key values must be present and unique."""
     rows = _rows(data, "records_data")
     keys = [str(a["name"]) for a in _rows(data, "attributes_data") if a.get("is_primary_key") and a.get("name")]
-    types: dict[str, DataType] = {}
-    for attribute in _rows(data, "attributes_data"):
-        try:
-            types[str(attribute.get("name"))] = DataType(str(attribute.get("data_type") or "TEXT"))
-        except ValueError:
-            types[str(attribute.get("name"))] = DataType.TEXT  # imported as TEXT (noted by _attributes)
     cursor = session.connection().connection.cursor()
     cursor.execute("SELECT nextval(pg_get_serial_sequence('record', 'id')) FROM generate_series(1, %s)", (len(rows),))
     new_ids = [row[0] for row in cursor.fetchall()]
@@ -679,18 +677,14 @@ def _associations(
             if indexes != list(range(indexes[0], indexes[-1] + 1)):
                 raise SnapshotError(f"span association {old} has non-contiguous tokens {indexes}")
             start, end = indexes[0], indexes[-1] + 1
-        if source_type == SourceType.MANUAL and task_types[old_task] != TaskType.MULTICLASS_CLASSIFICATION:
-            # annotators' identical labels become one label of the importing user
-            same = (record_id, label_ref, start, end)
-            if same in manual_seen:
-                skipped["duplicate_manual_labels"] += 1
-                continue
-            manual_seen[same] = 1
-        elif source_type == SourceType.MANUAL and task_types[old_task] == TaskType.MULTICLASS_CLASSIFICATION:
-            # every annotator becomes the importing user: keep one class per record (the valid one first)
-            key = (record_id, old_task)
+        if source_type == SourceType.MANUAL:  # every annotator becomes the importing user
+            if task_types[old_task] == TaskType.MULTICLASS_CLASSIFICATION:  # one class per record (the valid one first)
+                key: tuple[Any, ...] = (record_id, old_task)
+                reason = "conflicting_manual_labels"
+            else:  # annotators' identical labels (or spans) become one
+                key, reason = (record_id, label_ref, start, end), "duplicate_manual_labels"
             if key in manual_seen:
-                skipped["conflicting_manual_labels"] += 1
+                skipped[reason] += 1
                 continue
             manual_seen[key] = 1
         confidence = row.get("confidence")
