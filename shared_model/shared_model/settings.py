@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     executor_allow_unsafe: bool = Field(
         default=False, description="Run user code WITHOUT a sandbox when none is available (development only)."
     )
+    executor_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Sandboxed workers that one job's heuristics are dealt to (each heuristic runs in exactly one; they"
+        " share one read of the records); 0 = one per CPU core, at most 4.",
+    )
     executor_docker_image: str = Field(default="python:3.11-slim", description="Image of the docker sandbox backend.")
     executor_extra_packages: list[str] = Field(
         default_factory=list, description="Extra PyPI packages user code may import (installed once at executor start)."

@@ -1,4 +1,7 @@
-"""record_label_association's references are checked and cascaded set-wise by statement triggers (migration 0004)."""
+"""record_label_association's references are checked and cascaded set-wise by statement triggers (migration 0004).
+
+Heuristic votes live in heuristic_result since 0005; these tests use MODEL_CALLBACK rows, which name a source too.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ def association(world: World, record_id: int, label: int = 0, source: bool = Tru
         record_id=record_id,
         labeling_task_id=world.task_id,
         label_id=world.labels[label],
-        source_type=SourceType.INFORMATION_SOURCE if source else SourceType.MANUAL,
+        source_type=SourceType.MODEL_CALLBACK if source else SourceType.MANUAL,
         source_id=world.source_id if source else None,
     )
 
@@ -131,7 +134,7 @@ def test_copy_and_update_are_checked(clean_db: str) -> None:
     try:
         cursor = conn.cursor()
         lines = [
-            f"{world.project_id}\t{record_id}\t{world.task_id}\t{world.labels[0]}\tINFORMATION_SOURCE\t{world.source_id}\tRETURN\tf\tf\n"
+            f"{world.project_id}\t{record_id}\t{world.task_id}\t{world.labels[0]}\tMODEL_CALLBACK\t{world.source_id}\tRETURN\tf\tf\n"
             for record_id in [*world.record_ids, 10**12]
         ]
         with pytest.raises(psycopg2.errors.ForeignKeyViolation, match=f"record {10**12}, which does not exist"):
@@ -165,7 +168,7 @@ def test_deleting_records_labels_sources_tasks_and_projects_cascades(clean_db: s
     assert count(project_id=world.project_id) == 6  # the two heuristic rows with label 1 of the remaining records
     with session_scope() as session:
         session.execute(text("DELETE FROM information_source WHERE id = :id"), {"id": world.source_id})
-    assert count(project_id=world.project_id) == 4 and count(source_type=SourceType.INFORMATION_SOURCE) == 2
+    assert count(project_id=world.project_id) == 4 and count(source_type=SourceType.MODEL_CALLBACK) == 2
     with session_scope() as session:
         session.execute(text("DELETE FROM labeling_task WHERE id = :id"), {"id": world.task_id})
     assert count(project_id=world.project_id) == 0
@@ -196,7 +199,7 @@ def test_a_record_deleted_while_labels_for_it_are_stored_waits_then_takes_them_a
         writer.cursor().execute(
             "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type,"
             " source_id, return_type, is_gold_star, is_valid_manual_label)"
-            " VALUES (gen_random_uuid(), %s, %s, %s, %s, 'INFORMATION_SOURCE', %s, 'RETURN', false, false)",
+            " VALUES (gen_random_uuid(), %s, %s, %s, %s, 'MODEL_CALLBACK', %s, 'RETURN', false, false)",
             (str(world.project_id), target, str(world.task_id), str(world.labels[0]), str(world.source_id)),
         )
         deleted = threading.Event()

@@ -1,4 +1,4 @@
-"""Build tasks, heuristics and label associations directly with the ORM (real Postgres)."""
+"""Build tasks, heuristics, their results and manual labels directly (real Postgres)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from shared_model.db import session_scope
+from shared_model.heuristic_results import ResultBuffer, store_session_results
 from shared_model.models import (
     HeuristicType,
     InformationSource,
@@ -75,8 +76,11 @@ def build_task(
             s.add(source)
             s.flush()
             source_ids[name] = source.id
+            votes = ResultBuffer()
             for item in results:
-                s.add(_rla(project_id, task.id, record_ids, label_ids, item, SourceType.INFORMATION_SOURCE, source.id))
+                start, end = (item[2], item[3]) if len(item) == 4 else (None, None)
+                votes.add(record_ids[item[0]], label_ids[item[1]], start, end)
+            store_session_results(s, project_id, task.id, source.id, votes)
         for item in manual:
             s.add(_rla(project_id, task.id, record_ids, label_ids, item, SourceType.MANUAL, None))
         return Built(project_id, task.id, label_ids, source_ids, record_ids)
@@ -91,7 +95,6 @@ def _rla(project_id, task_id, record_ids, label_ids, item, source_type, source_i
         label_id=label_ids[item[1]],
         source_type=source_type,
         source_id=source_id,
-        confidence=1.0 if source_id else None,
         is_valid_manual_label=source_type == SourceType.MANUAL,
         token_start=start,
         token_end=end,
@@ -117,4 +120,4 @@ def weak_labels(task_id: uuid.UUID) -> list[tuple[int, uuid.UUID, float, int | N
             )
             .order_by(RecordLabelAssociation.record_id, RecordLabelAssociation.token_start)
         ).all()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]

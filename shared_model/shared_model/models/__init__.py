@@ -21,7 +21,7 @@ from .enums import (
 from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, WeakSupervisionRun
 from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
-from .labeling import Label, LabelingTask, RecordLabelAssociation
+from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
 from .project import Attribute, Project, Record, RecordTokenized
 from .users import ApiToken, ProjectMember, User, UserSession
 
@@ -38,6 +38,7 @@ __all__ = [
     "DataType",
     "Embedding",
     "EmbeddingType",
+    "HeuristicResult",
     "HeuristicRun",
     "HeuristicStatistics",
     "HeuristicType",

@@ -1,4 +1,4 @@
-"""Labeling tasks, labels and record-label associations (manual, heuristic and weak-supervision labels)."""
+"""Labeling tasks, labels, record-label associations (manual and weak-supervision labels) and heuristic results."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at, uuid_pk
@@ -42,9 +42,10 @@ class Label(Base):
 
 
 class RecordLabelAssociation(Base):
-    """One assigned label: by a person (MANUAL), a heuristic, weak supervision or a model callback.
+    """One assigned label: by a person (MANUAL), weak supervision or a model callback.
 
-    Spans (extraction) carry their token range ``[token_start, token_end)``.
+    Spans (extraction) carry their token range ``[token_start, token_end)``. Heuristics' votes are not stored here
+    but in :class:`HeuristicResult` (migration 0005; a check refuses ``INFORMATION_SOURCE`` rows).
     """
 
     __tablename__ = "record_label_association"
@@ -58,6 +59,7 @@ class RecordLabelAssociation(Base):
             postgresql_where="is_valid_manual_label",
         ),
         CheckConstraint("token_start IS NULL OR (token_start >= 0 AND token_end > token_start)", name="span_range"),
+        CheckConstraint("source_type <> 'INFORMATION_SOURCE'", name="no_heuristic_rows"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -78,4 +80,45 @@ class RecordLabelAssociation(Base):
     is_valid_manual_label: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     token_start: Mapped[int | None] = mapped_column(Integer)
     token_end: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = created_at()
+
+
+class HeuristicResult(Base):
+    """One chunk of a heuristic's votes: the records (and spans) it labels with one label, as parallel arrays.
+
+    A run's results are a few chunks instead of one indexed row per vote (storing 136,000 votes as rows cost Postgres
+    ~2.5 CPU-s; as chunks, milliseconds). ``token_starts``/``token_ends`` are set for extraction (span ``[start,
+    end)`` of the record at the same position), ``confidences`` where a vote's confidence is not 1.0 (active
+    learners, zero-shot, pre-computed results). The view ``heuristic_association`` shows one row per vote. Statement
+    triggers (0005) check that every record exists in the chunk's project and that label, heuristic and task belong
+    together, and remove deleted records from the arrays.
+    """
+
+    __tablename__ = "heuristic_result"
+    __table_args__ = (
+        Index("ix_heuristic_result_task_source", "labeling_task_id", "source_id"),
+        CheckConstraint("cardinality(record_ids) > 0", name="not_empty"),
+        CheckConstraint(
+            "(token_starts IS NULL AND token_ends IS NULL) OR (cardinality(token_starts) = cardinality(record_ids)"
+            " AND cardinality(token_ends) = cardinality(record_ids))",
+            name="spans_match",
+        ),
+        CheckConstraint("confidences IS NULL OR cardinality(confidences) = cardinality(record_ids)", name="confidences_match"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), nullable=False
+    )
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("information_source.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    label_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("label.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    record_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+    token_starts: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    confidences: Mapped[list[float] | None] = mapped_column(ARRAY(Float))
     created_at: Mapped[datetime] = created_at()
