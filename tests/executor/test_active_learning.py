@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
@@ -139,11 +139,9 @@ def run(client: TestClient, data: Data, heuristic_id: str) -> dict[str, Any]:
 
 def predictions(heuristic_id: str) -> dict[int, tuple[uuid.UUID, float, int | None, int | None]]:
     with session_scope() as session:
-        rows = session.execute(select(
-            RecordLabelAssociation.record_id, RecordLabelAssociation.label_id, RecordLabelAssociation.confidence,
-            RecordLabelAssociation.token_start, RecordLabelAssociation.token_end,
-        ).where(RecordLabelAssociation.source_id == uuid.UUID(heuristic_id),
-                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE)).all()
+        rows = session.execute(text(
+            "SELECT record_id, label_id, confidence, token_start, token_end FROM heuristic_association"
+            " WHERE source_id = :s"), {"s": uuid.UUID(heuristic_id)}).all()
     return {int(r[0]): (r[1], float(r[2]), r[3], r[4]) for r in rows}
 
 

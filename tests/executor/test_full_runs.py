@@ -9,17 +9,17 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from executor import runs
 from shared_model.db import session_scope
 from shared_model.jobs import JobContext, JobFailed, enqueue
 from shared_model.models import (
+    HeuristicResult,
     HeuristicRun,
     HeuristicType,
     InformationSource,
     Job,
-    RecordLabelAssociation,
     RunState,
 )
 
@@ -43,7 +43,7 @@ N = len(TEXTS) * 3  # several batches of 4
 @pytest.fixture()
 def data(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Data:
     monkeypatch.setattr(runs, "BATCH_SIZE", 4)
-    monkeypatch.setattr(job_module, "STREAM_CHUNK_BYTES", 1)  # hand every batch's rows to the stream at once
+    monkeypatch.setattr(job_module, "STREAM_CHUNK_VOTES", 1)  # hand every batch's votes to the stream at once
     project_id = new_project("full runs")
     data = add_records(project_id, [TEXTS[i % len(TEXTS)] for i in range(N)], extra={"meta": {"path": 'C:\\x\t"y"'}})
     add_task(data, "kind", ["exact", "other"])
@@ -94,10 +94,12 @@ def full_run(data: Data, *sources: uuid.UUID) -> tuple[dict[str, Any] | None, st
 
 def results(source_id: uuid.UUID) -> list[tuple[uuid.UUID, int, uuid.UUID]]:
     with session_scope() as session:
-        rows = session.execute(
-            select(RecordLabelAssociation.id, RecordLabelAssociation.record_id, RecordLabelAssociation.label_id)
-            .where(RecordLabelAssociation.source_id == source_id)
-            .order_by(RecordLabelAssociation.record_id)
+        rows = session.execute(  # the chunk id stands for the stored rows: a rewrite gives new ones
+            text(
+                "SELECT chunk_id, record_id, label_id FROM heuristic_association WHERE source_id = :s"
+                " ORDER BY record_id, token_start"
+            ),
+            {"s": source_id},
         ).tuples()
         return list(rows)
 
@@ -162,6 +164,43 @@ def test_more_heuristics_than_streams_and_a_failing_neighbour(data: Data, monkey
     assert [record_id for _, record_id, _ in results(plain)] == data.record_ids[len(TEXTS) - 1 :: len(TEXTS)]
     assert results(broken) == []
     assert [last_state(s)[0] for s in (every, plain, broken)] == [RunState.FINISHED, RunState.FINISHED, RunState.FAILED]
+    # the pass went on for the others: only their logs say it reached every record
+    assert f"{N}/{N} records" in " ".join(run_logs(every))
+    assert not any("/" in line and "records" in line for line in run_logs(broken))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_heuristics_dealt_to_several_workers_give_the_same_results(
+    data: Data, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Each heuristic runs in exactly one worker; the workers share the record batches and run side by side."""
+    monkeypatch.setattr(job_module, "pass_workers", lambda: workers)
+    every = create(data, "every", 'def lf(record):\n    return "other"\n')
+    plain = create(data, "plain", 'def lf(record):\n    return "exact" if record["text"].text == "plain" else None\n')
+    talks = create(data, "talks", 'def lf(record):\n    print("saw", record["text"].text[:3])\n    return "other"\n')
+    result, failure = full_run(data, every, plain, talks)
+    assert failure is None and result is not None
+    assert result["timings"]["workers"] == min(workers, 3)
+    assert len(results(every)) == len(results(talks)) == N
+    assert [record_id for _, record_id, _ in results(plain)] == data.record_ids[len(TEXTS) - 1 :: len(TEXTS)]
+    assert sum(line.startswith("saw ") for line in run_logs(talks)) == N
+    assert [last_state(s)[0] for s in (every, plain, talks)] == [RunState.FINISHED] * 3
+
+
+def test_split_specs_deals_round_robin_and_never_leaves_a_group_empty() -> None:
+    specs = [runs.FunctionSpec(id=str(i), mode="lf", code="") for i in range(5)]
+    assert [[s.id for s in g] for g in runs.split_specs(specs, 2)] == [["0", "2", "4"], ["1", "3"]]
+    assert [len(g) for g in runs.split_specs(specs, 9)] == [1] * 5
+    assert [len(g) for g in runs.split_specs(specs[:1], 0)] == [1]
+
+
+def run_logs(source_id: uuid.UUID) -> list[str]:
+    with session_scope() as session:
+        run = session.scalars(
+            select(HeuristicRun).where(HeuristicRun.source_id == source_id).order_by(HeuristicRun.created_at.desc())
+        ).first()
+        assert run is not None
+        return list(run.logs)
 
 
 def test_raw_batches_cut_the_copy_stream_into_whole_records(data: Data) -> None:
@@ -175,8 +214,7 @@ def test_raw_batches_cut_the_copy_stream_into_whole_records(data: Data) -> None:
 
 
 def test_results_go_with_their_task_and_project(data: Data) -> None:
-    """record_label_association has no foreign keys on project_id and labeling_task_id (migration 0002): the record and
-    label cascades still remove the rows when the task or the project is deleted."""
+    """A run's votes (heuristic_result chunks, migration 0005) go when their task or their project is deleted."""
     from shared_model.models import LabelingTask, Project
 
     first = create(data, "first", 'def lf(record):\n    return "other"\n')
@@ -200,7 +238,7 @@ def test_results_go_with_their_task_and_project(data: Data) -> None:
     with session_scope() as session:
         session.delete(session.get(Project, data.project_id))
     with session_scope() as session:
-        assert session.scalar(select(func.count()).select_from(RecordLabelAssociation)) == 0
+        assert session.scalar(select(func.count()).select_from(HeuristicResult)) == 0
 
 
 def test_batches_adapt_to_how_long_the_code_takes(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -88,7 +88,7 @@ def test_a_stream_stuck_on_a_lock_fails_its_run_with_the_reason(data: Data, hold
     source = create(data, "every", OTHER)
     assert run_bounded(queue_job(data, source))[1] is None
     before = results(source)
-    holder.lock("SELECT id FROM record_label_association WHERE source_id = %s FOR UPDATE", str(source))
+    holder.lock("SELECT id FROM heuristic_result WHERE source_id = %s FOR UPDATE", str(source))
     # the run succeeds in the sandbox, but its stream cannot delete the previous results
     _, error = run_bounded(queue_job(data, source))
     assert isinstance(error, JobFailed) and "locked by another transaction" in str(error)
@@ -111,7 +111,7 @@ def test_a_failed_store_of_a_buffered_run_fails_only_that_run(
     streamed, locked, plain = create(data, "streamed", OTHER), create(data, "locked", OTHER), create(data, "plain", EXACT)
     assert run_bounded(queue_job(data, locked))[1] is None
     before = results(locked)
-    holder.lock("SELECT id FROM record_label_association WHERE source_id = %s FOR UPDATE", str(locked))
+    holder.lock("SELECT id FROM heuristic_result WHERE source_id = %s FOR UPDATE", str(locked))
     _, error = run_bounded(queue_job(data, streamed, locked, plain))
     assert isinstance(error, JobFailed) and "locked:" in str(error) and "streamed" not in str(error)
     assert [last_state(s)[0] for s in (streamed, locked, plain)] == [RunState.FINISHED, RunState.FAILED, RunState.FINISHED]
@@ -171,7 +171,9 @@ def test_waiting_for_the_reader_polls_for_cancellation(data: Data, holder: Holde
 
 
 def test_progress_is_one_line_that_leaves_room_for_real_logs() -> None:
-    state = job_module.RunState_(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "f", runs.LabelChecker({}, False), False)
+    state = job_module.RunState_(
+        uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "f", runs.LabelChecker({}, False), uuid.uuid4(), False
+    )
     state.log("started")
     for i in range(job_module.MAX_LOG_LINES + 100):
         state.progress(f"{i} records")

@@ -43,8 +43,20 @@ def test_raw_copy_lines_decode_to_records() -> None:
     values = [{"text": 'tab\there "q" \\ back\nslash', "n": 1}, {"text": "ünï €", "n": None}, {"x": [1, 2.5]}]
     # as COPY ... TO STDOUT writes id<TAB>jsonb::text: JSON never holds a raw tab or newline, backslashes are doubled
     payload = "".join(f"{i}\t{json.dumps(v)}".replace("\\", "\\\\") + "\n" for i, v in enumerate(values, 7))
-    assert worker._decode_raw(payload.encode()) == [(i, v, None, []) for i, v in enumerate(values, 7)]
+    assert worker._decode_raw(payload.encode()) == [[i, v] for i, v in enumerate(values, 7)]
     assert worker._decode_raw(b"") == []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_raw_decoding_reads_every_json_postgres_writes(monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    """With orjson (where installed) or the standard parser: numbers beyond 64 bits fall back to the latter."""
+    if not fast:
+        monkeypatch.setattr(worker, "_fast_loads", None)
+    elif worker._fast_loads is None:
+        pytest.skip("orjson is not installed")
+    values = [{"big": 2**70, "neg": -(2**64), "f": 1e300, "s": "\\u00e9 ü \\"}, {"nested": {"a": [True, None]}}]
+    payload = "".join(f"{i}\t{json.dumps(v, ensure_ascii=False)}".replace("\\", "\\\\") + "\n" for i, v in enumerate(values, 1))
+    assert worker._decode_raw(payload.encode()) == [[i, v] for i, v in enumerate(values, 1)]
 
 
 def test_plain_results_are_grouped_and_everything_else_is_kept_per_record() -> None:

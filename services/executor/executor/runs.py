@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,6 +298,18 @@ def extra_packages_dir() -> Path:
 OnBatch = Callable[[dict[str, Any], int], None]
 
 
+def pass_workers() -> int:
+    """How many sandboxed workers a full run of several heuristics may use (the ``executor_workers`` setting)."""
+    configured = get_settings().executor_workers
+    return configured if configured > 0 else max(1, min(4, os.cpu_count() or 1))
+
+
+def split_specs(specs: list[FunctionSpec], workers: int) -> list[list[FunctionSpec]]:
+    """``specs`` dealt round-robin to at most ``workers`` groups (one worker pass each; never an empty group)."""
+    count = max(1, min(workers, len(specs)))
+    return [specs[i::count] for i in range(count)]
+
+
 def run_functions(
     context: ProjectContext,
     specs: list[FunctionSpec],
@@ -311,86 +325,134 @@ def run_functions(
     poll: Callable[[], None] | None = None,
     compact_hits: bool = False,
     refuse_per_function: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Run ``specs`` in ONE sandboxed worker over the records; returns the worker's per-function readiness.
+    """Run ``specs`` over the records in sandboxed workers; returns the per-function readiness.
 
-    ``on_batch(message, records_done)`` gets each batch's results; with ``compact_hits`` plain str results without
-    output come as ``message["hits"][function id][value] = [record ids]`` instead of entries. Results
+    Each function runs in exactly one worker; with ``workers`` > 1 the functions are dealt to up to that many
+    workers, which get the same record batches (read once) and run side by side (on as many cores).
+    ``on_batch(message, records_done)`` gets each worker's results of each batch; with ``compact_hits`` plain str
+    results without output come as ``message["hits"][function id][value] = [record ids]`` instead of entries. Results
     the sandbox should not have sent (records not in the batch, two for one record, counts out of range) raise
     :class:`SandboxError`, or with ``refuse_per_function`` only drop that function's results and name the reason in
-    ``message["refused"][function id]``. Raises :class:`SandboxError` when the sandbox cannot finish (time, crash,
+    ``message["refused"][function id]``. Raises :class:`SandboxError` when a sandbox cannot finish (time, crash,
     output) and ``SandboxUnavailable`` when there is no sandbox.
     """
     backend = get_backend()
     text_attributes = set(context.text_attributes)
     with_docs = bool(token_counts) or any(needs_docs(s.code, text_attributes, s.entry) for s in specs)
-    setup = {
-        "functions": [{"id": s.id, "mode": s.mode, "code": s.code, "label": s.label or s.id} for s in specs],
+    extra = extra_packages_dir()
+    common = {
         "knowledge": context.knowledge,
         "tokenizer": context.tokenizer,
         "text_attributes": sorted(text_attributes),
         "per_record_stdout": per_record_stdout,
         "stop_on_error": stop_on_error,
         "stdout_cap": min(limits.max_output_bytes, 100_000),
-        "token_counts": token_counts or {},
         "compact_hits": compact_hits,
-        "extra_paths": [SANDBOX_EXTRA] if extra_packages_dir().is_dir() else [],
+        "extra_paths": [SANDBOX_EXTRA] if extra.is_dir() else [],
     }
-    extra = extra_packages_dir()
-    with WorkerSession(backend, limits, extra if extra.is_dir() else None, poll=poll) as worker:
-        ready = worker.request(setup, "starting the code")
-        readiness: dict[str, Any] = ready.get("ready") or {}
+    groups = split_specs(specs, workers)
+    with ExitStack() as stack:
+        sessions: list[WorkerSession] = []
+        for group in groups:  # all start before any is waited for: their start-up overlaps
+            worker = stack.enter_context(WorkerSession(backend, limits, extra if extra.is_dir() else None, poll=poll))
+            ids = {s.id for s in group}
+            worker.send(
+                {
+                    **common,
+                    "functions": [{"id": s.id, "mode": s.mode, "code": s.code, "label": s.label or s.id} for s in group],
+                    "token_counts": {k: v for k, v in (token_counts or {}).items() if k in ids},
+                },
+                "starting the code",
+            )
+            sessions.append(worker)
+        readiness: dict[str, Any] = {}
+        live: list[WorkerSession] = []
+        for worker, group in zip(sessions, groups, strict=True):
+            ready = worker.receive("starting the code").get("ready") or {}
+            readiness.update(ready)
+            if any(isinstance(ready.get(s.id), dict) and ready[s.id].get("error") is None for s in group):
+                live.append(worker)
         if on_ready is not None:
             on_ready(readiness)
-        if not any(isinstance(info, dict) and info.get("error") is None for info in readiness.values()):
+        if not live:
             return readiness
-        size = BatchSize(batch_size or BATCH_SIZE)
-        done = 0
-        timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
-        batches: Generator[tuple[list[int], Any], None, None]
-        if record_ids is None and not with_docs:
-            batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, size, poll))
-        else:
-            batches = (
-                ([row[0] for row in rows], {"records": rows})
-                for rows in record_batches(context.project_id, record_ids, with_docs, size)
-            )
-        mark = time.perf_counter()
-        try:
-            current = next(batches, None)
-            if current is not None:
+        for worker in sessions:
+            if worker not in live:
+                worker.close()
+        timings = _pass(context, live, record_ids, with_docs, batch_size, poll, on_batch, refuse_per_function)
+        readiness["__timings__"] = timings
+    return readiness
+
+
+def _pass(
+    context: ProjectContext,
+    workers: list[WorkerSession],
+    record_ids: list[int] | None,
+    with_docs: bool,
+    batch_size: int | None,
+    poll: Callable[[], None] | None,
+    on_batch: OnBatch | None,
+    refuse_per_function: bool,
+) -> dict[str, float]:
+    """Every batch to every worker: the next batch is read, and sent to a worker as soon as it has answered the
+    current one, so that no worker waits for the others' results to be handled."""
+    size = BatchSize(batch_size or BATCH_SIZE)
+    done = 0
+    timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
+    cpu = [0.0] * len(workers)
+    batches: Generator[tuple[list[int], Any], None, None]
+    if record_ids is None and not with_docs:
+        batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, size, poll))
+    else:
+        batches = (
+            ([row[0] for row in rows], {"records": rows})
+            for rows in record_batches(context.project_id, record_ids, with_docs, size)
+        )
+    mark = time.perf_counter()
+    try:
+        current = next(batches, None)
+        if current is not None:
+            for worker in workers:
                 worker.send(current[1], _span(current[0]))
-            turned = time.perf_counter()  # when the worker started on the current batch
-            while current is not None:
-                ids, _ = current
-                what = _span(ids)
-                now = time.perf_counter()
-                upcoming = next(batches, None)  # the next batch is read while the worker runs
-                timings["load_s"] += time.perf_counter() - now
+        turned = time.perf_counter()  # when the workers started on the current batch
+        while current is not None:
+            ids, _ = current
+            what = _span(ids)
+            now = time.perf_counter()
+            upcoming = next(batches, None)  # the next batch is read while the workers run
+            timings["load_s"] += time.perf_counter() - now
+            messages = []
+            for number, worker in enumerate(workers):
                 now = time.perf_counter()
                 message = worker.receive(what)
                 timings["wait_s"] += time.perf_counter() - now
-                if upcoming is not None:  # the worker starts on the next batch while we handle these results
+                if upcoming is not None:  # this worker starts on the next batch while the results are handled
                     worker.send(upcoming[1], _span(upcoming[0]))
-                size.observe(len(ids), time.perf_counter() - turned)
-                turned = time.perf_counter()
-                now = time.perf_counter()
+                if isinstance(message.get("cpu_s"), float):
+                    cpu[number] = message["cpu_s"]
+                messages.append(message)
+            size.observe(len(ids), time.perf_counter() - turned)
+            turned = time.perf_counter()
+            now = time.perf_counter()
+            done += len(ids)
+            for message in messages:
                 if refuse_per_function:
                     _refuse(message, result_problems(message, set(ids), what), what)
                 else:
                     _check_results(message, set(ids), what)
-                if isinstance(message.get("cpu_s"), float):
-                    timings["worker_cpu_s"] = message["cpu_s"]
-                done += len(ids)
                 if on_batch is not None:
                     on_batch(message, done)
-                timings["collect_s"] += time.perf_counter() - now
-                current = upcoming
-        finally:
-            batches.close()  # stops the reader thread when the pass ends early
-        timings["total_s"] = time.perf_counter() - mark
-        readiness["__timings__"] = {key: round(value, 3) for key, value in timings.items()}
-    return readiness
+            timings["collect_s"] += time.perf_counter() - now
+            current = upcoming
+    finally:
+        batches.close()  # stops the reader thread when the pass ends early
+    timings["total_s"] = time.perf_counter() - mark
+    timings["worker_cpu_s"] = sum(cpu)
+    timings["busiest_worker_cpu_s"] = max(cpu)
+    timings["workers"] = len(workers)
+    return {key: round(value, 3) for key, value in timings.items()}
 
 
 def _refuse(message: dict[str, Any], problems: dict[str, str], what: str) -> None:

@@ -6,11 +6,9 @@ marks the run finished and enqueues ``heuristic_statistics`` for the weak superv
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import queue
-import struct
 import threading
 import time
 import uuid
@@ -21,10 +19,11 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared_model.db import new_session, session_scope
+from shared_model.heuristic_results import ResultBuffer, delete_results, store_results
 from shared_model.jobs import PROGRESS_CHANNEL, JobCancelled, JobContext, JobFailed, enqueue, job_event
 from shared_model.models import (
     Attribute,
@@ -34,15 +33,21 @@ from shared_model.models import (
     Job,
     Label,
     LabelingTask,
-    RecordLabelAssociation,
-    ReturnType,
     RunState,
-    SourceType,
     TaskType,
 )
 
 from ..active_learning import LearnerError, run_learner
-from ..runs import FULL_LIMITS, FunctionSpec, LabelChecker, SandboxError, count_records, load_context, run_functions
+from ..runs import (
+    FULL_LIMITS,
+    FunctionSpec,
+    LabelChecker,
+    SandboxError,
+    count_records,
+    load_context,
+    pass_workers,
+    run_functions,
+)
 from ..sandbox.backends import SandboxUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,52 +55,13 @@ log = logging.getLogger(__name__)
 MAX_LOG_LINES = 500
 MAX_LOG_CHARS = 200_000
 MAX_STREAMS = 12  # heuristics whose results are written while the pass runs (one connection each); the rest at the end
-STREAM_CHUNK_BYTES = 64 * 1024
+STREAM_CHUNK_VOTES = 20_000  # votes handed to a stream at once (one chunk row per label)
 # Waits on row locks are bounded, so that no thread of a run can wait forever on another transaction (e.g. one that
 # deletes the heuristic): progress and logs skip a report, a stream fails its run with the reason.
 REPORT_LOCK_TIMEOUT_S = 3.0
 STREAM_LOCK_TIMEOUT_S = 20.0
 JOIN_TIMEOUT_S = 10.0  # beyond the lock timeout, how long a thread that makes no progress is waited for
 LOCK_NOT_AVAILABLE = "55P03"
-# Binary COPY: Postgres parses no UUIDs or numbers from text (about a fifth of its cost of storing these rows).
-COPY_SQL = (
-    "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, source_id,"
-    " return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN (FORMAT binary)"
-)
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-COPY_TRAILER = struct.pack(">h", -1)
-_NULL = struct.pack(">i", -1)
-_FALSE = struct.pack(">ib", 1, 0)
-_RECORD_ID = struct.Struct(">iq")
-_CONFIDENCE = struct.Struct(">id")
-_SPAN = struct.Struct(">iiii")
-
-
-def _uuid_field(value: uuid.UUID) -> bytes:
-    return struct.pack(">i", 16) + value.bytes
-
-
-def _text_field(value: str) -> bytes:
-    data = value.encode("utf-8")
-    return struct.pack(">i", len(data)) + data
-
-
-class _RowFormat:
-    """One heuristic's ``record_label_association`` rows in binary COPY format: only record, label and span vary."""
-
-    def __init__(self, project_id: uuid.UUID, task_id: uuid.UUID, source_id: uuid.UUID, extraction: bool) -> None:
-        return_type = ReturnType.YIELD.value if extraction else ReturnType.RETURN.value
-        self.head = struct.pack(">h", 12) + _uuid_field(project_id)
-        self.task = _uuid_field(task_id)
-        self.source = _text_field(SourceType.INFORMATION_SOURCE.value) + _uuid_field(source_id) + _text_field(return_type)
-
-    def tail(self, label_id: uuid.UUID, confidence: float, start: int | None, end: int | None) -> bytes:
-        """Everything after the record id."""
-        span = _NULL + _NULL if start is None or end is None else _SPAN.pack(4, start, 4, end)
-        return self.task + _uuid_field(label_id) + self.source + _CONFIDENCE.pack(8, confidence) + _FALSE + _FALSE + span
-
-    def row(self, record_id: int, tail: bytes) -> bytes:
-        return self.head + _RECORD_ID.pack(8, record_id) + tail
 
 
 @dataclass
@@ -107,9 +73,9 @@ class RunState_:
     task_id: uuid.UUID
     name: str
     checker: LabelChecker
+    project_id: uuid.UUID
     extraction: bool
-    rows: io.BytesIO = field(default_factory=io.BytesIO)
-    format: _RowFormat | None = None
+    votes: ResultBuffer = field(default_factory=ResultBuffer)
     row_count: int = 0
     records_hit: int = 0
     error: str | None = None
@@ -122,11 +88,10 @@ class RunState_:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hand_over(self, final: bool = False) -> None:
-        """Pass the collected rows to the stream once there are enough of them (all of them when ``final``)."""
-        if self.stream is None or self.rows.tell() < (1 if final else STREAM_CHUNK_BYTES):
+        """Pass the collected votes to the stream once there are enough of them (all of them when ``final``)."""
+        if self.stream is None or len(self.votes) < (1 if final else STREAM_CHUNK_VOTES):
             return
-        self.stream.write(self.rows.getvalue())
-        self.rows = io.BytesIO()
+        self.stream.write(self.votes.take())
 
     def drop_stream(self) -> None:
         """The run failed: its transaction is rolled back now (the previous results stay, its locks go)."""
@@ -159,21 +124,21 @@ class _Stream(threading.Thread):
     """One heuristic's results written WHILE the pass runs, in a transaction that commits only if the run succeeds.
 
     The transaction deletes the previous results first; readers see them until the commit (MVCC), and a failed or
-    cancelled run rolls back, so the all-or-nothing rule holds while Postgres's per-row work (foreign-key checks,
-    indexes) overlaps the sandboxed pass instead of following it.
+    cancelled run rolls back, so the all-or-nothing rule holds while Postgres's checks of the stored chunks (every
+    record looked up) overlap the sandboxed pass instead of following it.
     """
 
     def __init__(self, state: RunState_) -> None:
         super().__init__(name=f"store-{state.name}", daemon=True)
         self.state = state
-        self.items: queue.Queue[bytes | Callable[[Session], None] | None] = queue.Queue()
+        self.items: queue.Queue[ResultBuffer | Callable[[Session], None] | None] = queue.Queue()
         self.failure: BaseException | None = None
         self.committed = False
         self.aborted = threading.Event()
         self.active_at = time.monotonic()  # when it last started a statement (a stalled stream is given up on)
 
-    def write(self, rows: bytes) -> None:
-        self.items.put(rows)
+    def write(self, votes: ResultBuffer) -> None:
+        self.items.put(votes)
 
     def abort(self) -> None:
         """Roll back: the rows still queued are not written."""
@@ -188,20 +153,16 @@ class _Stream(threading.Thread):
         session = new_session()
         try:
             session.execute(text(f"SET LOCAL lock_timeout = '{int(STREAM_LOCK_TIMEOUT_S * 1000)}ms'"))
-            session.execute(
-                delete(RecordLabelAssociation).where(
-                    RecordLabelAssociation.source_id == self.state.source_id,
-                    RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-                )
-            )
+            delete_results(session, self.state.source_id)
             cursor = session.connection().connection.cursor()
+            state = self.state
             while True:
                 item = self.items.get()
                 self.active_at = time.monotonic()
                 if item is None or self.aborted.is_set():
                     return
-                if isinstance(item, bytes):
-                    cursor.copy_expert(COPY_SQL, io.BytesIO(COPY_HEADER + item + COPY_TRAILER))
+                if isinstance(item, ResultBuffer):
+                    store_results(cursor, state.project_id, state.task_id, state.source_id, item)
                     continue
                 item(session)
                 if self.aborted.is_set():  # given up on while it finished: the run is failed, nothing is committed
@@ -348,7 +309,9 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             assert task is not None
             labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all())
             extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
-            state = RunState_(run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), extraction)
+            state = RunState_(
+                run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), project_id, extraction
+            )
             states[str(run.id)] = state
             if source.type == HeuristicType.ACTIVE_LEARNING:
                 state.learner_code = run.source_code
@@ -402,9 +365,9 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             if printed.get(run_id):
                 for line in str(printed[run_id]).splitlines():
                     state.log(line)
-            _collect(state, project_id, entries)
+            _collect(state, entries)
             if run_id in hits and not state.error:
-                _collect_hits(state, project_id, hits[run_id])
+                _collect_hits(state, hits[run_id])
             if state.stream is not None and state.stream.failure is not None:
                 state.error = f"storing the results failed: {state.stream.failure}"
             if state.error or state.checker.invalid_count:
@@ -433,6 +396,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                     token_counts=token_counts,
                     compact_hits=True,
                     refuse_per_function=True,
+                    workers=pass_workers(),
                 )
             finally:
                 reporter.stop()
@@ -516,12 +480,9 @@ def _end_streams(streamed: list[RunState_], abort: bool = True) -> None:
                 break
 
 
-def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> None:
-    write = state.rows.write
-    if state.format is None:
-        state.format = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
-    head, record_id_field = state.format.head, _RECORD_ID.pack
-    tails: dict[str, bytes] = {}  # classification: a valid label's row after the record id, built once per label
+def _collect(state: RunState_, entries: list[Any]) -> None:
+    """A batch's results of one function that were not grouped: checked, then kept as votes (or the run fails)."""
+    add, labels = state.votes.add, state.checker.labels
     hits = 0
     for entry in entries:
         record_id, value, error, _, n_tokens = entry
@@ -529,30 +490,22 @@ def _collect(state: RunState_, project_id: uuid.UUID, entries: list[Any]) -> Non
             state.error = f"the code raised an error on record {record_id}:\n{error}"
             state.log(_now_line(state.error))
             break
-        if not state.extraction and type(value) is str:
-            tail = tails.get(value)
-            if tail is None and value in state.checker.labels:
-                tail = tails[value] = state.format.tail(state.checker.labels[value], 1.0, None, None)
-            if tail is not None:
-                write(head + record_id_field(8, record_id) + tail)
-                hits += 1
-                continue
+        if not state.extraction and type(value) is str and value in labels:
+            add(record_id, labels[value])
+            hits += 1
+            continue
         rows = state.checker.check(record_id, value, n_tokens)
         if rows:
             state.records_hit += 1
         for label_id, start, end in rows:
-            write(state.format.row(record_id, state.format.tail(label_id, 1.0, start, end)))
+            add(record_id, label_id, start, end)
             state.row_count += 1
     state.records_hit += hits
     state.row_count += hits
 
 
-def _collect_hits(state: RunState_, project_id: uuid.UUID, grouped: dict[str, list[int]]) -> None:
+def _collect_hits(state: RunState_, grouped: dict[str, list[int]]) -> None:
     """Classification results sent as ``{label: [record ids]}`` (ids checked to be this batch's by ``run_functions``)."""
-    if state.format is None:
-        state.format = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
-    head = state.format.head
-    pack = partial(_RECORD_ID.pack, 8)
     for value, record_ids in grouped.items():
         if not record_ids:
             continue
@@ -561,9 +514,7 @@ def _collect_hits(state: RunState_, project_id: uuid.UUID, grouped: dict[str, li
             for record_id in record_ids:
                 state.checker.check(record_id, value, None)
             continue
-        tail = state.format.tail(label_id, 1.0, None, None)
-        # head + id + tail for each record, joined in C: the separator is tail + head
-        state.rows.write(head + (tail + head).join(map(pack, record_ids)) + tail)
+        state.votes.add_records(label_id, record_ids)
         state.row_count += len(record_ids)
         state.records_hit += len(record_ids)
 
@@ -597,14 +548,13 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
         state.error = str(exc)
         state.log(_now_line(error_summary(state.error)))
         return
-    rows = _RowFormat(project_id, state.task_id, state.source_id, state.extraction)
     for record_id, predictions in result.predictions.items():
         hit = False
         for label, start, end, confidence in predictions:
             label_id = state.checker.labels.get(label)
             if label_id is None:
                 continue  # a class of the learner that is not a label of the task (e.g. a deleted one)
-            state.rows.write(rows.row(int(record_id), rows.tail(label_id, float(confidence), start, end)))
+            state.votes.add(int(record_id), label_id, start, end, float(confidence))
             state.row_count += 1
             hit = True
         state.records_hit += hit
@@ -616,13 +566,15 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
 
 
 def _flush_logs(session: Session, states: dict[str, RunState_], progress: float, message: str) -> None:
-    """Write each run's logs with ``message`` as its progress line, and its progress."""
+    """Write each run's logs with ``message`` as its progress line, and its progress; a run that has failed keeps
+    the progress it had when it stopped (the pass goes on for the others)."""
     for run_id, state in states.items():
         run = session.get(HeuristicRun, uuid.UUID(run_id))
         if run is not None:
-            state.progress(_now_line(message))
+            if state.error is None:
+                state.progress(_now_line(message))
+                run.progress = progress
             run.logs = state.log_copy()
-            run.progress = progress
 
 
 def _store_or_fail(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
@@ -639,14 +591,9 @@ def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
     """Replace the heuristic's results, finish the run and ask for its statistics, all in one transaction."""
     with session_scope() as session:
         _bound_lock_waits(session, STREAM_LOCK_TIMEOUT_S)
-        session.execute(
-            delete(RecordLabelAssociation).where(
-                RecordLabelAssociation.source_id == state.source_id,
-                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-            )
-        )
+        delete_results(session, state.source_id)
         cursor = session.connection().connection.cursor()
-        cursor.copy_expert(COPY_SQL, io.BytesIO(COPY_HEADER + state.rows.getvalue() + COPY_TRAILER))
+        store_results(cursor, project_id, state.task_id, state.source_id, state.votes)
         _finalize(session, state, project_id, seconds)
 
 
