@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 
 from shared_model.db import session_scope
+from shared_model.heuristic_results import ASSOCIATIONS
 from shared_model.jobs import enqueue, wait_for_job
 from shared_model.models import (
     Attribute,
@@ -245,6 +246,15 @@ def test_bad_embedding_requests(running: Any, client: TestClient, project: dict[
     assert client.get("/api/v1/embedding-models").json()["default"] == "all-MiniLM-L6-v2"
 
 
+def zero_shot_votes(source_id: uuid.UUID) -> list[tuple[int, str, float]]:
+    """(record id, label name, confidence) of a heuristic's stored votes."""
+    with session_scope() as session:
+        rows = session.execute(
+            text(f"SELECT v.record_id, l.name, v.confidence FROM {ASSOCIATIONS} v JOIN label l ON l.id = v.label_id"
+                 " WHERE v.source_id = :s"), {"s": source_id}).all()
+    return [(int(r), str(name), float(c)) for r, name, c in rows]
+
+
 def test_zero_shot_playground_and_run(running: Any, client: TestClient, project: dict[str, Any]) -> None:
     pid = project["id"]
     data = seed(pid, n_per_topic=20)
@@ -270,22 +280,30 @@ def test_zero_shot_playground_and_run(running: Any, client: TestClient, project:
     assert run.status_code == 202, run.text
     job = wait_for_job(uuid.UUID(run.json()["job"]["id"]), timeout_s=120)
     assert job.state == "done", job.error
-    with session_scope() as session:
-        rows = session.execute(select(RecordLabelAssociation.record_id, Label.name, RecordLabelAssociation.confidence)
-                               .join(Label, Label.id == RecordLabelAssociation.label_id)
-                               .where(RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-                                      RecordLabelAssociation.source_id == uuid.UUID(created.json()["id"]))).all()
+    source_id = uuid.UUID(created.json()["id"])
+    rows = zero_shot_votes(source_id)
     assert len(rows) == job.result["labeled"] >= 20
     assert all(confidence >= 0.7 for _, _, confidence in rows)
+    assert len({confidence for _, _, confidence in rows}) > 1  # each vote keeps its own confidence
     accuracy = np.mean([data["topics"][record_id] == name for record_id, name, _ in rows])
     assert accuracy >= 0.9
     runs = client.get(f"/api/v1/projects/{pid}/heuristics/{created.json()['id']}/runs").json()
     assert runs[0]["state"] == "FINISHED"
+    with session_scope() as session:  # nothing of it in record_label_association
+        assert session.scalar(select(func.count()).select_from(RecordLabelAssociation)
+                              .where(RecordLabelAssociation.source_id == source_id)) == 0
 
 
     with session_scope() as session:  # its statistics are queued for the weak supervisor, as after any heuristic run
         queued = session.scalars(select(Job).where(Job.kind == "heuristic_statistics")).all()
     assert [job.parameters["source_id"] for job in queued] == [created.json()["id"]]
+
+    again = client.post(f"{base}/heuristics/{created.json()['id']}/runs")  # a second run replaces the votes
+    assert again.status_code == 202, again.text
+    assert wait_for_job(uuid.UUID(again.json()["job"]["id"]), timeout_s=120).state == "done"
+    rerun = sorted(zero_shot_votes(source_id))
+    assert [vote[:2] for vote in rerun] == [vote[:2] for vote in sorted(rows)]
+    assert [vote[2] for vote in rerun] == pytest.approx([vote[2] for vote in sorted(rows)])
 
 
 def test_project_delete_drops_collections_and_vectors(

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shared_model.db import session_scope
+from shared_model.heuristic_results import ASSOCIATIONS
 from shared_model.jobs import wait_for_job
-from shared_model.models import Job, RecordLabelAssociation, SourceType
+from shared_model.models import HeuristicResult, Job
 
 from ..executor.factory import Data, add_lookup_list, add_records, add_task
 
@@ -65,15 +66,8 @@ def results(data: Data, heuristic_id: str) -> list[tuple[int, str, int | None, i
     names = {label_id: name for labels in data.labels.values() for name, label_id in labels.items()}
     with session_scope() as session:
         rows = session.execute(
-            select(
-                RecordLabelAssociation.record_id,
-                RecordLabelAssociation.label_id,
-                RecordLabelAssociation.token_start,
-                RecordLabelAssociation.token_end,
-            ).where(
-                RecordLabelAssociation.source_id == uuid.UUID(heuristic_id),
-                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-            )
+            text(f"SELECT record_id, label_id, token_start, token_end FROM {ASSOCIATIONS} WHERE source_id = :s"),
+            {"s": uuid.UUID(heuristic_id)},
         ).all()
     return sorted((r[0], names[r[1]], r[2], r[3]) for r in rows)
 
@@ -228,9 +222,10 @@ def test_validation_and_delete(client: TestClient, data: Data) -> None:
     missing = client.post(base(data), json={"labeling_task_id": str(uuid.uuid4()), "name": "x"})
     assert missing.status_code == 404 and "labeling task" in missing.json()["detail"]
     assert full_run(client, data, heuristic["id"])["state"] == "FINISHED"
+    assert len(results(data, heuristic["id"])) == 2
     assert client.delete(f"{base(data)}/{heuristic['id']}").status_code == 204
     with session_scope() as session:
-        count = session.scalar(select(func.count()).select_from(RecordLabelAssociation))
+        count = session.scalar(select(func.count()).select_from(HeuristicResult))
     assert count == 0
     assert client.get(f"{base(data)}/{heuristic['id']}").status_code == 404
 
@@ -310,3 +305,112 @@ def test_posted_results_are_checked_and_only_taken_by_pre_computed_heuristics(cl
     assert confident.status_code == 422 and "confidence 1.5 of span" in confident.json()["detail"]
     assert client.post(url, json={"indices": [1], "associations": [[["word", 1, 2, 0.5]]]}).status_code == 200
     assert results(data, spans) == [(data.record_ids[1], "word", 1, 2)]
+
+
+def test_record_labels_show_heuristic_votes_and_deletion_previews_count_them(client: TestClient, data: Data) -> None:
+    project = f"/api/v1/projects/{data.project_id}"
+    keywords = create(client, data, "keywords", KEYWORD_LF)
+    code = """def lf(record):
+    for token in record["text"]:
+        if token.text == "channel":
+            yield "channel", token.i, token.i + 1
+"""
+    spans = create(client, data, "channel spans", code, task="spans")
+    assert full_run(client, data, keywords["id"])["state"] == "FINISHED"
+    assert full_run(client, data, spans["id"])["state"] == "FINISHED"
+
+    def pre_computed(name: str, task: str) -> str:
+        body = {"labeling_task_id": str(data.tasks[task]), "name": name, "type": "PRE_COMPUTED"}
+        return str(client.post(base(data), json=body).json()["id"])
+
+    external, external_spans = pre_computed("external", "spam"), pre_computed("external spans", "spans")
+    posted = {"indices": [0], "associations": [["ham", 0.7]]}
+    assert client.post(f"{base(data)}/{external}/associations", json=posted).status_code == 200
+    posted = {"indices": [0], "associations": [[["word", 0, 1, 0.5], ["channel", 8, 9]]]}
+    assert client.post(f"{base(data)}/{external_spans}/associations", json=posted).status_code == 200
+    record = data.record_ids[0]
+    manual = {"label_ids": [str(data.labels["spam"]["spam"])]}
+    classified = client.put(f"{project}/records/{record}/labeling-tasks/{data.tasks['spam']}/classification", json=manual)
+    assert classified.status_code == 200, classified.text
+
+    labels = client.get(f"{project}/records/{record}/labels")
+    assert labels.status_code == 200, labels.text
+    names = {str(label_id): name for labels_ in data.labels.values() for name, label_id in labels_.items()}
+    shown = [
+        (v["labeling_task_id"], v["source_type"], v["source_id"], names[v["label_id"]], v["token_start"], v["token_end"],
+         v["confidence"], v["return_type"])
+        for v in labels.json()
+    ]  # fmt: skip
+    spam, spans_task = str(data.tasks["spam"]), str(data.tasks["spans"])
+    heuristic = "INFORMATION_SOURCE"
+    expected = {
+        (spam, heuristic, keywords["id"], "spam", None, None, 1.0, "RETURN"),
+        (spam, heuristic, external, "ham", None, None, 0.7, "RETURN"),
+        (spam, "MANUAL", None, "spam", None, None, 1.0, "RETURN"),
+        (spans_task, heuristic, spans["id"], "channel", 8, 9, 1.0, "YIELD"),
+        (spans_task, heuristic, external_spans, "word", 0, 1, 0.5, "YIELD"),
+        (spans_task, heuristic, external_spans, "channel", 8, 9, 1.0, "YIELD"),
+    }
+    assert len(shown) == len(expected) and set(shown) == expected
+    # ordered by task, then creation (the manual label came last), then span
+    tasks_in_order = sorted([spam, spans_task], key=uuid.UUID)
+    assert [s[0] for s in shown] == sorted((s[0] for s in shown), key=tasks_in_order.index)
+    assert [s[1] for s in shown if s[0] == spam][-1] == "MANUAL"
+    votes = [v for v in labels.json() if v["source_type"] == heuristic]
+    assert all(v["created_by"] is None and not v["is_gold_star"] and not v["is_valid_manual_label"] for v in votes)
+    assert len({v["id"] for v in labels.json()}) == len(shown)  # every vote has an id of its own...
+    assert [v["id"] for v in client.get(f"{project}/records/{record}/labels").json()] == [v["id"] for v in labels.json()]
+
+    of_spans = client.get(f"{project}/records/{record}/labels", params={"task_id": spans_task}).json()
+    assert {(v["source_id"], v["token_start"]) for v in of_spans} == {(spans["id"], 8), (external_spans, 0), (external_spans, 8)}
+    only_manual = client.get(f"{project}/records/{record}/labels", params={"source_type": "manual"}).json()
+    assert [v["source_type"] for v in only_manual] == ["MANUAL"]
+    only_votes = client.get(f"{project}/records/{record}/labels", params={"source_type": heuristic, "task_id": spam}).json()
+    assert sorted(v["source_id"] for v in only_votes) == sorted([keywords["id"], external])
+    bogus = client.get(f"{project}/records/{record}/labels", params={"source_type": "ORACLE"})
+    assert bogus.status_code == 422 and "ORACLE" in bogus.json()["detail"]
+
+    # posting again replaces the heuristic's votes
+    again = client.post(f"{base(data)}/{external}/associations", json={"indices": [1, 2], "associations": ["spam", "spam"]})
+    assert again.status_code == 200 and again.json() == {"associations": 2, "records": 2}
+    of_spam = client.get(f"{project}/records/{record}/labels", params={"task_id": spam}).json()
+    assert sorted((v["source_id"] or "", names[v["label_id"]]) for v in of_spam) == [("", "spam"), (keywords["id"], "spam")]
+
+    # deletion previews count the heuristics' votes: "spam" has 2 of keywords and 2 of external, "word" 1
+    label_preview = client.delete(f"{project}/labels/{data.labels['spam']['spam']}", params={"dry_run": True}).json()
+    assert label_preview["removes"]["record_label_associations"] == {
+        "MANUAL": 1, "INFORMATION_SOURCE": 4, "WEAK_SUPERVISION": 0, "MODEL_CALLBACK": 0
+    }  # fmt: skip
+    task_preview = client.delete(f"{project}/labeling-tasks/{spans_task}", params={"dry_run": True}).json()["removes"]
+    assert task_preview["record_label_associations"]["INFORMATION_SOURCE"] == 2 + 2  # channel spans: records 0 and 2
+    removed = client.delete(f"{project}/labels/{data.labels['spans']['word']}").json()["removed"]
+    assert removed["record_label_associations"]["INFORMATION_SOURCE"] == 1
+    left = client.get(f"{project}/records/{record}/labels", params={"task_id": spans_task}).json()
+    assert [(v["source_id"], v["token_start"]) for v in left] == [(spans["id"], 8), (external_spans, 8)]
+    assert client.get(f"{base(data)}/{external_spans}").json()["association_count"] == 1
+
+
+def test_posted_results_naming_a_record_deleted_meanwhile_are_a_conflict(
+    client: TestClient, data: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.domain import heuristics
+
+    external = client.post(
+        base(data), json={"labeling_task_id": str(data.tasks["spam"]), "name": "external", "type": "PRE_COMPUTED"}
+    ).json()
+    url = f"{base(data)}/{external['id']}/associations"
+    assert client.post(url, json={"indices": [0], "associations": ["ham"]}).status_code == 200
+    lookup = heuristics.primary_key_lookup
+
+    def lookup_then_delete(*args: Any) -> Any:  # the record goes away after the keys were matched to records
+        found = lookup(*args)
+        with session_scope() as session:
+            session.execute(text("DELETE FROM record WHERE id = :r"), {"r": data.record_ids[3]})
+        return found
+
+    monkeypatch.setattr(heuristics, "primary_key_lookup", lookup_then_delete)
+    response = client.post(url, json={"indices": [1, 3], "associations": ["spam", "spam"]})
+    assert response.status_code == 409, response.text
+    assert f"names record {data.record_ids[3]}, which does not exist" in response.json()["detail"]
+    assert "nothing was stored" in response.json()["detail"]
+    assert results(data, external["id"]) == [(data.record_ids[0], "ham", None, None)]  # the previous results are kept

@@ -11,11 +11,12 @@ import zipfile
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared_model.db import session_scope
+from shared_model.heuristic_results import ASSOCIATIONS
 from shared_model.jobs import wait_for_job
-from shared_model.models import Label, RecordLabelAssociation, SourceType
+from shared_model.models import Label
 
 from ..executor.factory import add_lookup_list, add_records, add_task
 from ..shared_data import SAMPLES, require
@@ -88,10 +89,7 @@ def test_conversational_ai_labeling_functions_run_unchanged(client: TestClient, 
         names = dict(session.execute(select(Label.id, Label.name)).tuples().all())
         for heuristic_id, source in created.items():
             rows = session.execute(
-                select(RecordLabelAssociation.record_id, RecordLabelAssociation.label_id).where(
-                    RecordLabelAssociation.source_id == uuid.UUID(heuristic_id),
-                    RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-                )
+                text(f"SELECT record_id, label_id FROM {ASSOCIATIONS} WHERE source_id = :s"), {"s": uuid.UUID(heuristic_id)}
             ).all()
             got = {record_id: names[label_id] for record_id, label_id in rows}
             want = expected(source["source_code"], knowledge, texts)

@@ -57,12 +57,25 @@ def test_delete_is_a_job_that_cascades(client: TestClient, project: dict[str, An
     from sqlalchemy import func, select
 
     from shared_model.db import session_scope
-    from shared_model.models import Attribute, DataType, Label, LabelingTask, Record, TaskTarget, TaskType
+    from shared_model.heuristic_results import ResultBuffer, store_session_results
+    from shared_model.models import (
+        Attribute,
+        DataType,
+        HeuristicResult,
+        HeuristicType,
+        InformationSource,
+        Label,
+        LabelingTask,
+        Record,
+        TaskTarget,
+        TaskType,
+    )
 
     with session_scope() as session:
         attribute = Attribute(project_id=project["id"], name="text", data_type=DataType.TEXT, relative_position=0)
         session.add(attribute)
-        session.add_all([Record(project_id=project["id"], data={"text": f"r{i}"}) for i in range(120)])
+        records = [Record(project_id=project["id"], data={"text": f"r{i}"}) for i in range(120)]
+        session.add_all(records)
         task = LabelingTask(
             project_id=project["id"],
             name="t",
@@ -71,7 +84,13 @@ def test_delete_is_a_job_that_cascades(client: TestClient, project: dict[str, An
         )
         session.add(task)
         session.flush()
-        session.add(Label(project_id=project["id"], labeling_task_id=task.id, name="a"))
+        label = Label(project_id=project["id"], labeling_task_id=task.id, name="a")
+        source = InformationSource(project_id=project["id"], labeling_task_id=task.id, type=HeuristicType.PRE_COMPUTED, name="h")
+        session.add_all([label, source])
+        session.flush()
+        votes = ResultBuffer()
+        votes.add_records(label.id, [r.id for r in records])
+        store_session_results(session, project["id"], task.id, source.id, votes)
     assert client.get(f"/api/v1/projects/{project['id']}").json()["record_count"] == 120
     response = client.delete(f"/api/v1/projects/{project['id']}")
     assert response.status_code == 202 and response.json()["kind"] == "project_delete"
@@ -79,7 +98,7 @@ def test_delete_is_a_job_that_cascades(client: TestClient, project: dict[str, An
     job = wait_job(client, response.json()["id"])
     assert job["state"] == "done" and job["result"] == {"deleted_records": 120, "deleted_files": 0}
     with session_scope() as session:
-        for table in (Record, Attribute, LabelingTask, Label):
+        for table in (Record, Attribute, LabelingTask, Label, InformationSource, HeuristicResult):
             assert session.scalar(select(func.count()).select_from(table)) == 0
 
 

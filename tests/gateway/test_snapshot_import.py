@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shared_model.db import session_scope
+from shared_model.heuristic_results import ASSOCIATIONS
 from shared_model.models import (
     Job,
     Label,
@@ -87,6 +88,8 @@ def test_conversational_ai(client: TestClient) -> None:
     ]
 
     tasks = {t["name"]: t for t in client.get(f"/api/v1/projects/{pid}/labeling-tasks").json()}
+    names = {t["id"]: name for name, t in tasks.items()}
+    label_names = {label["id"]: label["name"] for t in tasks.values() for label in t["labels"]}
     assert tasks["intent"]["task_type"] == "MULTICLASS_CLASSIFICATION"
     assert tasks["intent_indicator"]["task_type"] == "INFORMATION_EXTRACTION"
     assert tasks["intent_indicator"]["attribute_id"] == next(a["id"] for a in attributes if a["name"] == "text")
@@ -148,8 +151,24 @@ def test_conversational_ai(client: TestClient) -> None:
         for association in classified[:5]:
             got = rows_for(records[association["record_id"]]["running_id"], SourceType.MANUAL)
             assert ("intent", labels[association["labeling_task_label_id"]], None, None, True) in got
-        got = rows_for(records[heuristic["record_id"]]["running_id"], SourceType.INFORMATION_SOURCE)
-        assert ("intent", "401k", None, None, False) in got
+        running_id = records[heuristic["record_id"]]["running_id"]
+        record_id = session.scalar(
+            select(Record.id).where(Record.project_id == pid, Record.data["running_id"].as_integer() == running_id)
+        )
+        # heuristics' votes, kept in heuristic_result: all of them, with their confidences
+        imported = [a for a in data["record_label_associations_data"] if a["source_type"] == "INFORMATION_SOURCE"]
+        stored = session.execute(
+            text(f"SELECT count(*), sum(confidence) FROM {ASSOCIATIONS} WHERE project_id = :p"), {"p": pid}
+        ).one()
+        assert stored[0] == len(imported) == result["heuristic_labels"]
+        assert abs(stored[1] - sum(a["confidence"] for a in imported)) < 1e-6
+    votes = client.get(f"/api/v1/projects/{pid}/records/{record_id}/labels", params={"source_type": "information_source"})
+    assert ("intent", "401k", None, None, False, heuristics["lkp_401k"]["id"]) in [
+        (names[v["labeling_task_id"]], label_names[v["label_id"]], v["token_start"], v["token_end"], v["is_gold_star"],
+         v["source_id"])
+        for v in votes.json()
+    ]  # fmt: skip
+    with session_scope() as session:
         valid = session.scalar(
             select(func.count())
             .select_from(RecordLabelAssociation)
@@ -291,3 +310,41 @@ def test_bad_confidences_nan_uncomputed_attributes_and_duplicate_spans(client: T
     assert result["manual_labels"] == baseline["manual_labels"]
     attributes = client.get(f"/api/v1/projects/{result['project_id']}/attributes/calculated").json()
     assert [(a["name"], a["state"]) for a in attributes] == [("calc", "INITIAL")]
+
+
+def test_heuristic_spans_and_confidences_become_heuristic_results(client: TestClient) -> None:
+    _, data = sample("conversational_ai")
+    task = next(t for t in data["labeling_tasks_data"] if t["name"] == "intent_indicator")
+    original = data["information_sources_data"][0]
+    data["information_sources_data"].append({**original, "id": "span-lf", "name": "span_lf", "labeling_task_id": task["id"]})
+    tokens = data["record_label_association_tokens_data"]
+    span_ids = {t["record_label_association_id"] for t in tokens}
+    manual_span = next(a for a in data["record_label_associations_data"] if a["id"] in span_ids)
+    vote = {**manual_span, "id": "span-vote", "source_type": "INFORMATION_SOURCE", "source_id": "span-lf", "confidence": 0.25}
+    data["record_label_associations_data"].append(vote)
+    indexes = sorted(t["token_index"] for t in tokens if t["record_label_association_id"] == manual_span["id"])
+    tokens += [{"record_label_association_id": "span-vote", "token_index": i} for i in indexes]
+
+    # a heuristic's vote naming a label of another task than the heuristic's: refused, nothing imported
+    before = project_count()
+    wrong = json.loads(json.dumps(data))
+    next(s for s in wrong["information_sources_data"] if s["id"] == "span-lf")["labeling_task_id"] = original["labeling_task_id"]
+    job = wait_job(client, post(client, "wrong.json", json.dumps(wrong).encode()).json()["id"])
+    assert job["state"] == "failed", job
+    assert "span-vote: its heuristic and its label belong to different labeling tasks" in job["error"]
+    assert project_count() == before
+
+    result = import_ok(client, "spans.json", json.dumps(data).encode())["result"]
+    pid = result["project_id"]
+    heuristic = next(h for h in client.get(f"/api/v1/projects/{pid}/heuristics").json() if h["name"] == "span_lf")
+    assert heuristic["association_count"] == 1
+    with session_scope() as session:
+        running_id = next(r["data"]["running_id"] for r in data["records_data"] if r["id"] == manual_span["record_id"])
+        record_id = session.scalar(
+            select(Record.id).where(Record.project_id == pid, Record.data["running_id"].as_integer() == running_id)
+        )
+    labels = client.get(f"/api/v1/projects/{pid}/records/{record_id}/labels").json()
+    spans = [(v["source_type"], v["return_type"], v["token_start"], v["token_end"], v["confidence"]) for v in labels
+             if v["token_start"] is not None]  # fmt: skip
+    assert ("INFORMATION_SOURCE", "YIELD", indexes[0], indexes[-1] + 1, 0.25) in spans
+    assert ("MANUAL", "YIELD", indexes[0], indexes[-1] + 1, 1.0) in spans

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg2
 import srsly.msgpack
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from shared_model import jobs
+from shared_model import heuristic_results, jobs
 from shared_model.db import session_scope
 from shared_model.models import (
     Attribute,
@@ -25,11 +26,8 @@ from shared_model.models import (
     Label,
     LabelingTask,
     Project,
-    RecordLabelAssociation,
     RecordTokenized,
-    ReturnType,
     RunState,
-    SourceType,
     TaskType,
 )
 from shared_model.service import problem
@@ -267,36 +265,22 @@ def import_associations(
             if label not in labels:
                 problems.append(f"#{position} ({index!r}): unknown label {label!r}")
                 continue
-            rows.append(
-                {
-                    "project_id": project.id,
-                    "record_id": record_id,
-                    "labeling_task_id": task.id,
-                    "label_id": labels[label],
-                    "source_type": SourceType.INFORMATION_SOURCE,
-                    "source_id": source.id,
-                    "return_type": ReturnType.YIELD if extraction else ReturnType.RETURN,
-                    "confidence": confidence,
-                    "is_gold_star": False,
-                    "is_valid_manual_label": False,
-                    "token_start": start,
-                    "token_end": end,
-                }
-            )
+            rows.append({"record_id": record_id, "label_id": labels[label], "start": start, "end": end, "confidence": confidence})
         if len(problems) >= 20:
             break
     if extraction and not problems:
         problems = _spans_beyond_text(session, task, rows, indices)
     if problems:
         raise problem(422, f"{len(problems)} association(s) are invalid, nothing was stored: " + "; ".join(problems[:20]))
-    session.execute(
-        delete(RecordLabelAssociation).where(
-            RecordLabelAssociation.source_id == source.id,
-            RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-        )
-    )
-    if rows:
-        session.execute(insert(RecordLabelAssociation), rows)
+    buffer = heuristic_results.ResultBuffer()
+    for row in rows:
+        buffer.add(row["record_id"], row["label_id"], row["start"], row["end"], row["confidence"])
+    heuristic_results.delete_results(session, source.id)
+    try:
+        heuristic_results.store_session_results(session, project.id, task.id, source.id, buffer)
+    except psycopg2.IntegrityError as error:  # a record, label or the heuristic went away since they were looked up
+        detail = error.diag.message_primary or str(error).strip()
+        raise problem(409, f"the project changed while the associations were stored, nothing was stored: {detail}") from None
     jobs.enqueue(
         session,
         kind="heuristic_statistics",
@@ -320,7 +304,7 @@ def _spans_beyond_text(
         return []
     ends: dict[int, int] = {}
     for row in rows:
-        ends[row["record_id"]] = max(ends.get(row["record_id"], 0), row["token_end"])
+        ends[row["record_id"]] = max(ends.get(row["record_id"], 0), row["end"])
     unpacker = srsly.msgpack.Unpacker(raw=False)
     problems = []
     tokenized = session.execute(

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from shared_model import heuristic_results
 from shared_model.models import (
     Attribute,
     Comment,
@@ -171,10 +172,15 @@ def update_label(
         label.hotkey = _check_hotkey(session, task, hotkey, label.id)
 
 
-def _rla_counts(session: Session, *conditions: Any) -> dict[str, int]:
+def _rla_counts(
+    session: Session, *conditions: Any, label_id: uuid.UUID | None = None, task_id: uuid.UUID | None = None
+) -> dict[str, int]:
+    """Labels by source type: RLA rows matching ``conditions``, plus the heuristic votes (kept in
+    ``heuristic_result``) of ``label_id`` or ``task_id`` as ``INFORMATION_SOURCE``."""
     rows = session.execute(select(RLA.source_type, func.count()).where(*conditions).group_by(RLA.source_type)).all()
     counts = {str(source): 0 for source in SourceType}
     counts.update({str(source): int(n) for source, n in rows})
+    counts[str(SourceType.INFORMATION_SOURCE)] += heuristic_results.result_counts(session, label_id=label_id, task_id=task_id)
     return counts
 
 
@@ -195,7 +201,7 @@ def label_deletion(session: Session, label: Label) -> dict[str, Any]:
     """What deleting a label removes."""
     return {
         "labels": 1,
-        "record_label_associations": _rla_counts(session, RLA.label_id == label.id),
+        "record_label_associations": _rla_counts(session, RLA.label_id == label.id, label_id=label.id),
         "heuristic_statistics": session.scalar(
             select(func.count()).select_from(HeuristicStatistics).where(HeuristicStatistics.label_id == label.id)
         ),
@@ -227,7 +233,7 @@ def task_deletion(session: Session, task: LabelingTask) -> dict[str, Any]:
     return {
         "labeling_tasks": 1,
         "labels": len(label_ids),
-        "record_label_associations": _rla_counts(session, RLA.labeling_task_id == task.id),
+        "record_label_associations": _rla_counts(session, RLA.labeling_task_id == task.id, task_id=task.id),
         "heuristics": session.scalar(
             select(func.count()).select_from(InformationSource).where(InformationSource.labeling_task_id == task.id)
         ),

@@ -22,6 +22,7 @@ from psycopg2.extras import execute_values
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from shared_model import heuristic_results
 from shared_model.jobs import enqueue
 from shared_model.models import (
     Attribute,
@@ -639,6 +640,15 @@ def _associations(
     skipped: Counter[str] = Counter()
     counts = {"manual": 0, "heuristic": 0}
     manual_records: dict[uuid.UUID, set[int]] = defaultdict(set)
+    heuristic_votes: dict[uuid.UUID, heuristic_results.ResultBuffer] = {}
+    session.flush()
+    source_tasks: dict[uuid.UUID, uuid.UUID] = dict(
+        session.execute(
+            select(InformationSource.id, InformationSource.labeling_task_id).where(InformationSource.project_id == project_id)
+        )
+        .tuples()
+        .all()
+    )
     ordered = sorted(  # the valid (gold-starred first) manual label of a record wins where one must be dropped
         _rows(data, "record_label_associations_data"),
         key=lambda r: (not r.get("is_gold_star"), not r.get("is_valid_manual_label")),
@@ -690,7 +700,15 @@ def _associations(
         confidence = row.get("confidence")
         if isinstance(confidence, int | float) and not (0.0 <= float(confidence) <= 1.0):  # NaN fails too
             raise SnapshotError(f"label association {old} has confidence {confidence!r}, not a number from 0 to 1")
-        rows.append(
+        if source_id is not None:  # a heuristic's vote: kept in heuristic_result, not as a row
+            if source_tasks[source_id] != task_id:
+                raise SnapshotError(f"label association {old}: its heuristic and its label belong to different labeling tasks")
+            votes = heuristic_votes.setdefault(source_id, heuristic_results.ResultBuffer())
+            weight = float(confidence) if isinstance(confidence, int | float) else None
+            votes.add(record_id, label_ids[label_ref], start, end, weight)
+            counts["heuristic"] += 1
+            continue
+        rows.append(  # a manual label
             (
                 uuid.uuid4(),
                 project_id,
@@ -698,20 +716,19 @@ def _associations(
                 task_id,
                 label_ids[label_ref],
                 source_type.value,
-                source_id,
+                None,
                 (ReturnType.YIELD if start is not None else ReturnType.RETURN).value,
-                float(confidence) if isinstance(confidence, int | float) else (1.0 if source_type == SourceType.MANUAL else None),
-                user_id if source_type == SourceType.MANUAL else None,
-                bool(row.get("is_gold_star")) if source_type == SourceType.MANUAL else False,
+                float(confidence) if isinstance(confidence, int | float) else 1.0,
+                user_id,
+                bool(row.get("is_gold_star")),
                 start,
                 end,
             )
         )
-        if source_type == SourceType.MANUAL:
-            counts["manual"] += 1
-            manual_records[task_id].add(record_id)
-        else:
-            counts["heuristic"] += 1
+        counts["manual"] += 1
+        manual_records[task_id].add(record_id)
+    for source_id, votes in heuristic_votes.items():
+        heuristic_results.store_session_results(session, project_id, source_tasks[source_id], source_id, votes)
     if rows:
         cursor = session.connection().connection.cursor()
         execute_values(

@@ -10,18 +10,10 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from shared_model import jobs
-from shared_model.models import (
-    HeuristicRun,
-    HeuristicType,
-    InformationSource,
-    Job,
-    RecordLabelAssociation,
-    RunState,
-    SourceType,
-)
+from shared_model import heuristic_results, jobs
+from shared_model.models import HeuristicRun, HeuristicType, InformationSource, Job, RunState
 from shared_model.service import problem
 
 from ..clients import ServiceClient
@@ -123,17 +115,7 @@ def run_out(run: HeuristicRun) -> RunOut:
 def heuristic_out(session: SessionDep, source: InformationSource, last: HeuristicRun | None) -> HeuristicOut:
     out = HeuristicOut.model_validate(source)
     out.last_run = run_out(last) if last is not None else None
-    out.association_count = int(
-        session.scalar(
-            select(func.count())
-            .select_from(RecordLabelAssociation)
-            .where(
-                RecordLabelAssociation.source_id == source.id,
-                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-            )
-        )
-        or 0
-    )
+    out.association_count = heuristic_results.result_count(session, source.id)
     return out
 
 

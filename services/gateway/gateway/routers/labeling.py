@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from shared_model.models import Attribute, InformationSource, Label, LabelingTask, Record, TaskType
+from shared_model import heuristic_results
+from shared_model.models import Attribute, InformationSource, Label, LabelingTask, Record, ReturnType, SourceType, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
@@ -281,15 +282,44 @@ def record_task_labels(session: SessionDep, user_id: uuid.UUID, record_id: int, 
 @router.get("/records/{record_id}/labels", response_model=list[ManualLabelOut])
 def record_labels(
     record_id: int, project: ProjectDep, session: SessionDep, task_id: uuid.UUID | None = None, source_type: str | None = None
-) -> list[RLA]:
+) -> list[ManualLabelOut]:
     """Every label on a record (manual from all annotators, heuristics, weak supervision), optionally of one task/source."""
     labeling.get_record(session, project.id, record_id)
+    kind = source_type.upper() if source_type is not None else None
+    if kind is not None and kind not in SourceType.__members__:
+        raise problem(422, f"source_type must be one of {', '.join(SourceType.__members__)}, not {source_type!r}")
     query = select(RLA).where(RLA.record_id == record_id)
     if task_id is not None:
         query = query.where(RLA.labeling_task_id == task_id)
-    if source_type is not None:
-        query = query.where(RLA.source_type == source_type.upper())
-    return list(session.scalars(query.order_by(RLA.labeling_task_id, RLA.created_at, RLA.token_start)))
+    if kind is not None:
+        query = query.where(RLA.source_type == kind)
+    labels = [ManualLabelOut.model_validate(row) for row in session.scalars(query)]
+    if kind in (None, SourceType.INFORMATION_SOURCE):  # heuristics' votes are kept apart, in heuristic_result
+        votes = heuristic_results.record_votes(session, project.id, record_id, task_id)
+        labels += [_heuristic_vote(record_id, vote) for vote in votes]
+    # as Postgres orders (task, created_at, token_start): a missing token_start last
+    return sorted(labels, key=lambda x: (x.labeling_task_id, x.created_at, x.token_start is None, x.token_start or 0))
+
+
+def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:
+    """A heuristic's vote on a record, shown like a label row (its id is stable: derived from the vote)."""
+    start, end = vote["token_start"], vote["token_end"]
+    return ManualLabelOut(
+        id=heuristic_results.vote_id(vote["source_id"], vote["label_id"], record_id, start, end),
+        record_id=record_id,
+        labeling_task_id=vote["labeling_task_id"],
+        label_id=vote["label_id"],
+        source_type=SourceType.INFORMATION_SOURCE.value,
+        source_id=vote["source_id"],
+        return_type=(ReturnType.YIELD if start is not None else ReturnType.RETURN).value,
+        confidence=float(vote["confidence"]),
+        created_by=None,
+        is_gold_star=False,
+        is_valid_manual_label=False,
+        token_start=start,
+        token_end=end,
+        created_at=vote["created_at"],
+    )
 
 
 @router.put("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
