@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from shared_model.db import session_scope
+from shared_model.heuristic_results import ResultBuffer, delete_results, store_session_results
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
 from shared_model.models import (
     Attribute,
@@ -36,10 +37,7 @@ from shared_model.models import (
     Label,
     LabelingTask,
     Record,
-    RecordLabelAssociation,
-    ReturnType,
     RunState,
-    SourceType,
     TaskType,
 )
 
@@ -217,7 +215,8 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
         temperature = float(config.get("temperature") or DEFAULT_TEMPERATURE)
         project_id, task_id = source.project_id, task.id
         ids = list(session.scalars(select(Record.id).where(Record.project_id == project_id).order_by(Record.id)))
-    rows: list[dict[str, Any]] = []
+    votes = ResultBuffer()
+    label_ids = [label.id for label in labels]  # read from the database: every one has its id
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with session_scope() as session:
@@ -228,31 +227,13 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
         best = scores.argmax(axis=1)
         for record_id, index, row in zip(chunk, best.tolist(), scores, strict=True):
             if row[index] >= threshold:
-                rows.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "project_id": project_id,
-                        "record_id": record_id,
-                        "labeling_task_id": task_id,
-                        "label_id": labels[index].id,
-                        "source_type": SourceType.INFORMATION_SOURCE,
-                        "source_id": source_id,
-                        "return_type": ReturnType.RETURN,
-                        "confidence": float(row[index]),
-                    }
-                )
+                votes.add(record_id, label_ids[index], confidence=float(row[index]))
         done = min(start + BATCH, len(ids))
         ctx.progress(done / max(len(ids), 1) * 0.95, f"scored {done} of {len(ids)} records")
         _set_run(run_id, progress=done / max(len(ids), 1) * 0.95)
     with session_scope() as session:  # replace the previous results in one transaction
-        session.execute(
-            delete(RecordLabelAssociation).where(
-                RecordLabelAssociation.source_type == SourceType.INFORMATION_SOURCE,
-                RecordLabelAssociation.source_id == source_id,
-            )
-        )
-        if rows:
-            session.execute(insert(RecordLabelAssociation), rows)
+        delete_results(session, source_id)
+        store_session_results(session, project_id, task_id, source_id, votes)
         source = session.get(InformationSource, source_id)
         if source is not None:  # statistics of the new results, as after any heuristic run
             enqueue(
@@ -262,4 +243,4 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
                 project_id=source.project_id,
                 parameters={"source_id": str(source_id), "labeling_task_id": str(source.labeling_task_id)},
             )
-    return {"records": len(ids), "labeled": len(rows), "min_confidence": threshold, "model": model}
+    return {"records": len(ids), "labeled": len(votes), "min_confidence": threshold, "model": model}

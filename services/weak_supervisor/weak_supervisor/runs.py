@@ -24,7 +24,7 @@ from .extraction import AggregatedSpan, Spans, aggregate_spans, token_precision
 from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
 from .label_models.base import FloatArray
 from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
-from .store import BadRequest, TaskData, load_task, replace_weak_labels, token_counts, training_record_ids
+from .store import BadRequest, TaskData, load_task, record_rows, replace_weak_labels, token_counts, training_record_ids
 
 Progress = Callable[[float, str], None]
 log = logging.getLogger("weak_supervisor")
@@ -251,7 +251,7 @@ def compute_statistics(task_id: uuid.UUID) -> list[dict[str, Any]]:
             counts = classification_statistics(task.votes, task.manual)
         for source, record_ids in training_record_ids(session, task.source_ids).items():
             j = task.source_ids.index(source)
-            training = np.searchsorted(task.record_ids, np.asarray(record_ids, dtype=np.int64)).astype(np.int64)
+            _, training = record_rows(task.record_ids, np.asarray(record_ids, dtype=np.int64))  # records deleted since go
             exclude_training_rows(
                 counts, j, training, votes=task.votes, manual=task.manual, spans=task.spans, manual_spans=task.manual_spans
             )

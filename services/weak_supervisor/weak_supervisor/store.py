@@ -83,21 +83,16 @@ def load_task(
     ).all()
     label_ids = [label_id for label_id, _ in labels]
     sources = task_sources(session, task_id, source_ids, selected_only=selected_only)
-    record_ids = np.asarray(
-        session.scalars(text("SELECT id FROM record WHERE project_id = :p ORDER BY id"), {"p": task.project_id}).all(),
-        dtype=np.int64,
-    )
-    label_index = {lid: i for i, lid in enumerate(label_ids)}
-    source_index = {sid: i for i, sid in enumerate(sources)}
     conn = raw_connection()
     try:
         with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT record_id, source_id::text, label_id::text, COALESCE(confidence, 1.0), token_start, token_end "
-                "FROM record_label_association WHERE labeling_task_id = %s AND source_type = %s AND source_id = ANY(%s::uuid[])",
-                (str(task_id), SourceType.INFORMATION_SOURCE.value, [str(s) for s in sources]),
+            cursor.execute(  # one text parsed by numpy: no Python int per record
+                "SELECT array_to_string(array_agg(id ORDER BY id), ',') FROM record WHERE project_id = %s",
+                (str(task.project_id),),
             )
-            heuristic_rows = cursor.fetchall()
+            ids_text = cursor.fetchone()[0]
+            record_ids = np.fromstring(ids_text or "", dtype=np.int64, sep=",")
+            heuristic = _heuristic_votes(cursor, task_id, sources, label_ids, record_ids)
             cursor.execute(
                 "SELECT record_id, label_id::text, token_start, token_end FROM record_label_association "
                 "WHERE labeling_task_id = %s AND source_type = %s AND is_valid_manual_label",
@@ -106,19 +101,10 @@ def load_task(
             manual_rows = cursor.fetchall()
     finally:
         conn.close()
-    src_of = {str(k): v for k, v in source_index.items()}
-    lab_of = {str(k): v for k, v in label_index.items()}
-    heuristic_rows = [r for r in heuristic_rows if r[2] in lab_of]
+    lab_of = {str(k): i for i, k in enumerate(label_ids)}
     manual_rows = [r for r in manual_rows if r[1] in lab_of]
-
-    def rows_of(ids: list[int]) -> NDArray[np.int64]:
-        return np.searchsorted(record_ids, np.asarray(ids, dtype=np.int64)).astype(np.int64)
-
-    h_rows = rows_of([r[0] for r in heuristic_rows])
-    h_src = np.asarray([src_of[r[1]] for r in heuristic_rows], dtype=np.int64)
-    h_lab = np.asarray([lab_of[r[2]] for r in heuristic_rows], dtype=np.int64)
-    h_conf = np.asarray([float(r[3]) for r in heuristic_rows], dtype=np.float64)
-    m_rows = rows_of([r[0] for r in manual_rows])
+    m_found, m_rows = record_rows(record_ids, np.asarray([r[0] for r in manual_rows], dtype=np.int64))
+    manual_rows = [r for r, found in zip(manual_rows, m_found, strict=True) if found]
     m_lab = np.asarray([lab_of[r[1]] for r in manual_rows], dtype=np.int64)
     n = len(record_ids)
     data = TaskData(
@@ -128,26 +114,106 @@ def load_task(
         label_ids,
         sources,
         record_ids,
-        Votes.from_arrays(n, len(sources), len(label_ids), h_rows, h_src, h_lab, h_conf),
+        Votes.from_arrays(
+            n, len(sources), len(label_ids), heuristic.rows, heuristic.sources, heuristic.labels, heuristic.confidence
+        ),
         Manual(m_rows, m_lab),
         label_names=[name for _, name in labels],
     )
     if data.is_extraction:
-        hs = [
-            (r, s, lab, a, b, c)
-            for r, s, lab, a, b, c in zip(
-                h_rows, h_src, h_lab, [r[4] for r in heuristic_rows], [r[5] for r in heuristic_rows], h_conf, strict=True
-            )
-            if a is not None
-        ]
-        data.spans = Spans.from_lists(
-            [x[0] for x in hs], [x[1] for x in hs], [x[2] for x in hs], [x[3] for x in hs], [x[4] for x in hs], [x[5] for x in hs]
+        spans = heuristic.starts >= 0  # votes of chunks stored without spans take no part in span aggregation
+        data.spans = Spans(
+            heuristic.rows[spans],
+            heuristic.sources[spans],
+            heuristic.labels[spans],
+            heuristic.starts[spans],
+            heuristic.ends[spans],
+            heuristic.confidence[spans],
         )
         ms = [(r, lab, x[2], x[3]) for r, lab, x in zip(m_rows, m_lab, manual_rows, strict=True) if x[2] is not None]
         data.manual_spans = Spans.from_lists(
             [x[0] for x in ms], [-1] * len(ms), [x[1] for x in ms], [x[2] for x in ms], [x[3] for x in ms]
         )
     return data
+
+
+def record_rows(record_ids: NDArray[np.int64], ids: NDArray[np.int64]) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    """Which of ``ids`` are among the sorted ``record_ids``, and the rows of those that are (records deleted or
+    added since ``record_ids`` was read are left out)."""
+    if not len(record_ids) or not len(ids):
+        return np.zeros(len(ids), dtype=bool), np.zeros(0, dtype=np.int64)
+    rows = np.minimum(np.searchsorted(record_ids, ids), len(record_ids) - 1)
+    found = record_ids[rows] == ids
+    return found, rows[found].astype(np.int64)
+
+
+@dataclass
+class _HeuristicVotes:
+    """A task's heuristic votes as parallel arrays (``starts``/``ends`` -1 for votes without a span)."""
+
+    rows: NDArray[np.int64]
+    sources: NDArray[np.int64]
+    labels: NDArray[np.int64]
+    confidence: NDArray[np.float64]
+    starts: NDArray[np.int64]
+    ends: NDArray[np.int64]
+
+
+def _heuristic_votes(
+    cursor: Any,
+    task_id: uuid.UUID,
+    sources: list[uuid.UUID],
+    label_ids: list[uuid.UUID],
+    record_ids: NDArray[np.int64],
+) -> _HeuristicVotes:
+    """The votes of ``sources`` for the task's labels, read chunk by chunk from ``heuristic_result``: each chunk's
+    arrays come as one text each and are parsed by numpy (no Python object per vote)."""
+    cursor.execute(
+        "SELECT source_id::text, label_id::text, cardinality(record_ids), array_to_string(record_ids, ','), "
+        "array_to_string(token_starts, ','), array_to_string(token_ends, ','), array_to_string(confidences, ',', '1') "
+        "FROM heuristic_result WHERE labeling_task_id = %s AND source_id = ANY(%s::uuid[]) AND label_id = ANY(%s::uuid[]) "
+        "ORDER BY created_at, id",
+        (str(task_id), [str(s) for s in sources], [str(lab) for lab in label_ids]),
+    )
+    src_of = {str(k): i for i, k in enumerate(sources)}
+    lab_of = {str(k): i for i, k in enumerate(label_ids)}
+    counts: list[int] = []
+    chunk_sources: list[int] = []
+    chunk_labels: list[int] = []
+    ids: list[NDArray[np.int64]] = []
+    starts: list[NDArray[np.int64]] = []
+    ends: list[NDArray[np.int64]] = []
+    confidence: list[NDArray[np.float64]] = []
+    for source_id, label_id, count, id_text, start_text, end_text, conf_text in cursor:
+        count = int(count)
+        counts.append(count)
+        chunk_sources.append(src_of[source_id])
+        chunk_labels.append(lab_of[label_id])
+        ids.append(np.fromstring(id_text, dtype=np.int64, sep=","))
+        if start_text is None or end_text is None:
+            starts.append(np.full(count, -1, dtype=np.int64))
+            ends.append(np.full(count, -1, dtype=np.int64))
+        else:
+            starts.append(np.fromstring(start_text, dtype=np.int64, sep=","))
+            ends.append(np.fromstring(end_text, dtype=np.int64, sep=","))
+        confidence.append(np.ones(count) if conf_text is None else np.fromstring(conf_text, dtype=np.float64, sep=","))
+    for name, parts in (("record_ids", ids), ("token_starts", starts), ("token_ends", ends), ("confidences", confidence)):
+        if [len(part) for part in parts] != counts:
+            raise ValueError(f"heuristic_result of task {task_id}: {name} could not be read as {len(counts)} arrays")
+
+    def joined(parts: list[Any], dtype: Any) -> Any:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    all_ids = joined(ids, np.int64)
+    found, rows = record_rows(record_ids, all_ids)
+    return _HeuristicVotes(
+        rows,
+        np.repeat(np.asarray(chunk_sources, dtype=np.int64), counts)[found],
+        np.repeat(np.asarray(chunk_labels, dtype=np.int64), counts)[found],
+        joined(confidence, np.float64)[found],
+        joined(starts, np.int64)[found],
+        joined(ends, np.int64)[found],
+    )
 
 
 def replace_weak_labels(
