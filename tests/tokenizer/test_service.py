@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
-from shared_model.models import Attribute, DataType, JobState, Project, Record, RecordTokenized
+from shared_model.models import Attribute, AttributeState, DataType, JobState, Project, Record, RecordTokenized
 from tokenizer.docbin import decode
 
 pytestmark = pytest.mark.integration
@@ -81,6 +81,17 @@ def test_project_job_is_incremental_and_follows_tokenizer_changes(services: Any,
         session.execute(update(Record).where(Record.project_id == project_id).values(data=with_body))
     assert run_job(url, project_id)["tokenized"] == 8
     assert {tuple(r.columns) for r in stored(project_id).values()} == {("headline", "body")}
+    # a calculated text attribute counts once it has values: not while INITIAL or RUNNING, nor when it FAILED
+    with session_scope() as session:
+        calculated = Attribute(
+            project_id=project_id, name="summary", data_type=DataType.TEXT, relative_position=3, state=AttributeState.FAILED
+        )
+        session.add(calculated)
+    assert run_job(url, project_id)["tokenized"] == 0
+    with session_scope() as session:
+        session.execute(update(Attribute).where(Attribute.name == "summary").values(state=AttributeState.USABLE))
+    assert run_job(url, project_id)["tokenized"] == 8
+    assert {tuple(r.columns) for r in stored(project_id).values()} == {("headline", "body", "summary")}
     # another tokenizer: everything again
     with session_scope() as session:
         session.execute(update(Project).where(Project.id == project_id).values(tokenizer="de"))

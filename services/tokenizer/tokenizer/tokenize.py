@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from shared_model.db import dsn
-from shared_model.models import DataType, Project, Record, RecordTokenized
+from shared_model.models import AttributeState, DataType, Project, Record, RecordTokenized
 from shared_model.settings import get_settings
 
 from .chunks import encode_chunk
@@ -61,12 +61,18 @@ class Target:
 
 
 def project_target(session: Session, project_id: uuid.UUID) -> Target:
-    """The project's tokenizer and text attributes in attribute order."""
+    """The project's tokenizer and text attributes in attribute order: uploaded ones and calculated ones whose values
+    are there (a calculated attribute that has not run successfully — INITIAL, RUNNING, FAILED — is left out)."""
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"project {project_id} does not exist")
-    sql = "SELECT name FROM attribute WHERE project_id = :p AND data_type = :t ORDER BY relative_position, name"
-    columns = list(session.scalars(text(sql), {"p": project_id, "t": DataType.TEXT.value}))
+    sql = (
+        "SELECT name FROM attribute WHERE project_id = :p AND data_type = :t AND state NOT IN :unfinished"
+        " ORDER BY relative_position, name"
+    )
+    unfinished = tuple(s.value for s in (AttributeState.INITIAL, AttributeState.RUNNING, AttributeState.FAILED))
+    query = text(sql).bindparams(bindparam("unfinished", expanding=True))
+    columns = list(session.scalars(query, {"p": project_id, "t": DataType.TEXT.value, "unfinished": unfinished}))
     return Target(project_id=project_id, tokenizer=project.tokenizer, columns=columns)
 
 
