@@ -20,10 +20,15 @@ from sqlalchemy.orm import Session
 # confidence (1.0 where none was stored), created_at, chunk_id.
 ASSOCIATIONS = "heuristic_association"
 CHUNK_IDS = 100_000  # votes per stored chunk at most (one array of 800 kB)
+# The advisory lock (class, then the project's hash) that serializes storing votes and deleting records of one
+# project (migration 0005): writers hold it shared, the record-delete trigger exclusively.
+LOCK_CLASS = 5005
+INT32_MAX = 2**31 - 1
 
 _INSERT = (
-    "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids, token_starts,"
-    " token_ends, confidences) VALUES (%s, %s, %s, %s, %s::bigint[], %s::integer[], %s::integer[], %s::float8[])"
+    "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids, first_record_id,"
+    " last_record_id, token_starts, token_ends, confidences)"
+    " VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s, %s::integer[], %s::integer[], %s::float8[])"
 )
 
 
@@ -83,7 +88,10 @@ class ResultBuffer:
         confidence: float | None = None,
     ) -> None:
         """One vote (a span when ``start``/``end`` are given)."""
-        votes = self._votes(label_id, start is not None)
+        spans = start is not None
+        if spans and not (-INT32_MAX <= int(start or 0) <= INT32_MAX and -INT32_MAX <= int(end or 0) <= INT32_MAX):
+            raise ValueError(f"record {record_id}: span [{start}, {end}) has token positions beyond 2**31-1")
+        votes = self._votes(label_id, spans)
         votes.record_ids.append(record_id)
         if votes.starts is not None and votes.ends is not None:
             votes.starts.append(int(start or 0))
@@ -102,12 +110,16 @@ class ResultBuffer:
         return taken
 
     def chunks(self) -> Iterator[tuple[uuid.UUID, list[Any]]]:
-        """``(label_id, [record_ids, starts, ends, confidences])`` literals of at most :data:`CHUNK_IDS` votes."""
+        """``(label_id, [record_ids, first id, last id, starts, ends, confidences])`` of at most :data:`CHUNK_IDS`
+        votes each (the arrays as literals)."""
         for label_id, votes in self._labels.items():
             for at in range(0, len(votes.record_ids), CHUNK_IDS):
                 part = slice(at, at + CHUNK_IDS)
+                ids = votes.record_ids[part]
                 yield label_id, [
-                    _literal(votes.record_ids[part]),
+                    _literal(ids),
+                    min(ids),
+                    max(ids),
                     None if votes.starts is None else _literal(votes.starts[part]),
                     None if votes.ends is None else _literal(votes.ends[part]),
                     None if votes.confidences is None else _literal(votes.confidences[part]),
@@ -139,7 +151,17 @@ def store_session_results(
 
 
 def delete_results(session: Session, source_id: uuid.UUID) -> None:
-    """Remove every vote of the heuristic ``source_id`` (before a run's new ones are stored)."""
+    """Remove every vote of the heuristic ``source_id`` (before a run's new ones are stored).
+
+    The project's lock is taken (shared) before the chunks are: a record delete of the project, which takes it
+    exclusively and then rewrites chunks, could otherwise wait for these chunks while this transaction waits for it.
+    """
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock_shared(:c, hashtext(project_id::text)) FROM information_source WHERE id = :s"
+        ),
+        {"c": LOCK_CLASS, "s": source_id},
+    )
     session.execute(text("DELETE FROM heuristic_result WHERE source_id = :s"), {"s": source_id})
 
 
@@ -165,22 +187,24 @@ def result_counts(session: Session, *, label_id: uuid.UUID | None = None, task_i
 def record_votes(
     session: Session, project_id: uuid.UUID, record_id: int, task_id: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:
-    """Every heuristic vote on one record (optionally of one task), ordered by task, heuristic and span."""
+    """Every heuristic vote on one record (optionally of one task), ordered by task, heuristic and span; ``position``
+    is the vote's place in its chunk (1-based). Only chunks whose id range holds the record are read."""
     rows = session.execute(
         text(
-            "SELECT h.labeling_task_id, h.source_id, h.label_id, v.token_start, v.token_end,"
-            " coalesce(v.confidence, 1.0) AS confidence, h.created_at, h.id AS chunk_id"
-            " FROM heuristic_result h CROSS JOIN LATERAL unnest(h.record_ids, h.token_starts, h.token_ends,"
-            " h.confidences) AS v(record_id, token_start, token_end, confidence)"
-            " WHERE h.project_id = :p AND h.record_ids @> ARRAY[CAST(:r AS bigint)] AND v.record_id = :r"
+            "SELECT h.labeling_task_id, h.source_id, h.label_id, h.token_starts[p] AS token_start,"
+            " h.token_ends[p] AS token_end, coalesce(h.confidences[p], 1.0) AS confidence, h.created_at,"
+            " h.id AS chunk_id, p AS position"
+            " FROM heuristic_result h CROSS JOIN LATERAL unnest(array_positions(h.record_ids, CAST(:r AS bigint))) AS p"
+            " WHERE h.project_id = :p AND h.first_record_id <= :r AND h.last_record_id >= :r"
             " AND (CAST(:t AS uuid) IS NULL OR h.labeling_task_id = CAST(:t AS uuid))"
-            " ORDER BY h.labeling_task_id, h.created_at, h.source_id, v.token_start"
+            " ORDER BY h.labeling_task_id, h.created_at, h.source_id, h.token_starts[p]"
         ),
         {"p": project_id, "r": record_id, "t": task_id},
     ).mappings()
     return [dict(row) for row in rows]
 
 
-def vote_id(source_id: uuid.UUID, label_id: uuid.UUID, record_id: int, start: int | None, end: int | None) -> uuid.UUID:
-    """A stable id for one vote (votes have no row of their own): the same vote always gets the same id."""
-    return uuid.uuid5(source_id, f"{label_id}:{record_id}:{start}:{end}")
+def vote_id(source_id: uuid.UUID, chunk_id: int, position: int) -> uuid.UUID:
+    """An id for one vote (votes have no row of their own): its chunk and place in it, stable until the heuristic's
+    results are replaced (as a row's id was) — two equal votes get two ids."""
+    return uuid.uuid5(source_id, f"{chunk_id}:{position}")

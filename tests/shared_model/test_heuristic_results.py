@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from shared_model.db import get_engine, session_scope
+from shared_model.db import get_engine, new_session, session_scope
 from shared_model.heuristic_results import (
     CHUNK_IDS,
     ResultBuffer,
@@ -99,7 +99,7 @@ def test_votes_are_stored_as_chunks_and_read_back_one_per_row(clean_db: str) -> 
         (r[2], "neg", "lf", None, None, 1.0),
         (r[3], "neg", "lf", None, None, 0.25),
     ]
-    assert [(v["label_id"], v["confidence"]) for v in on_record] == [(built.labels["neg"], 0.25)]
+    assert [(v["label_id"], v["confidence"], v["position"]) for v in on_record] == [(built.labels["neg"], 0.25, 2)]
     with session_scope() as session:
         delete_results(session, built.sources["lf"])
     assert votes(built) == []
@@ -207,6 +207,97 @@ def test_deleting_labels_heuristics_tasks_and_projects_cascades(clean_db: str) -
         session.execute(text("DELETE FROM project WHERE id = :id"), {"id": kept.project_id})
     with session_scope() as session:
         assert session.scalar(text("SELECT count(*) FROM heuristic_result")) == 0
+
+
+def test_replacing_results_while_a_record_they_name_is_deleted_does_not_deadlock(clean_db: str) -> None:
+    """delete_results takes the project's lock before the chunks: the record delete (which takes it exclusively, then
+    rewrites chunks) waits for the run, which then stores and commits."""
+    built = world()
+    r, pos, source = built.records, built.labels["pos"], built.sources["lf"]
+    old = ResultBuffer()
+    old.add_records(pos, r)
+    store(built, old)
+    errors: list[BaseException] = []
+    writer = new_session()
+    try:
+        delete_results(writer, source)
+
+        def delete_record() -> None:
+            try:
+                with session_scope() as session:
+                    session.execute(text("DELETE FROM record WHERE id = :r"), {"r": r[0]})
+            except BaseException as exc:  # noqa: BLE001 - inspected below
+                errors.append(exc)
+
+        deleter = threading.Thread(target=delete_record)
+        deleter.start()
+        time.sleep(0.5)
+        new = ResultBuffer()
+        new.add_records(pos, r)
+        store_session_results(writer, built.project_id, built.task_id, source, new)
+        writer.commit()
+        deleter.join(15)
+    finally:
+        writer.close()
+    assert not errors, errors
+    assert [v[0] for v in votes(built)] == r[1:]  # the delete ran after the commit and took its record along
+
+
+def test_a_record_is_looked_up_in_the_chunks_whose_range_holds_it(clean_db: str) -> None:
+    built = world(40)
+    r, pos = built.records, built.labels["pos"]
+    for part in (r[:10], r[10:20], r[20:]):  # three chunks with disjoint ranges, as a run stores them
+        buffer = ResultBuffer()
+        buffer.add_records(pos, part)
+        store(built, buffer)
+    with session_scope() as session:
+        ranges = session.execute(text("SELECT first_record_id, last_record_id FROM heuristic_result ORDER BY 1")).all()
+        plan = "\n".join(
+            session.scalars(
+                text(
+                    "EXPLAIN SELECT id FROM heuristic_result WHERE project_id = :p AND first_record_id <= :r"
+                    " AND last_record_id >= :r"
+                ),
+                {"p": built.project_id, "r": r[15]},
+            )
+        )
+        found = record_votes(session, built.project_id, r[15])
+    assert ranges == [(r[0], r[9]), (r[10], r[19]), (r[20], r[39])]
+    assert [v["position"] for v in found] == [6]
+    assert "heuristic_result" in plan
+    with session_scope() as session:  # a cleanup keeps the range columns right
+        session.execute(text("DELETE FROM record WHERE id = ANY(:ids)"), {"ids": [r[10], r[19]]})
+        ranges = session.execute(text("SELECT first_record_id, last_record_id FROM heuristic_result ORDER BY 1")).all()
+    assert ranges == [(r[0], r[9]), (r[11], r[18]), (r[20], r[39])]
+
+
+def test_a_range_that_does_not_match_the_ids_is_refused(clean_db: str) -> None:
+    built = world()
+    conn = get_engine().raw_connection()
+    try:
+        with pytest.raises(psycopg2.errors.CheckViolation, match="outside its chunk's range"):
+            conn.cursor().execute(
+                "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids,"
+                " first_record_id, last_record_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (str(built.project_id), str(built.task_id), str(built.sources["lf"]), str(built.labels["pos"]),
+                 built.records[:3], built.records[1], built.records[2]),
+            )
+        conn.rollback()
+        with pytest.raises(psycopg2.errors.CheckViolation, match="must be ids of the chunk"):
+            conn.cursor().execute(
+                "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids,"
+                " first_record_id, last_record_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (str(built.project_id), str(built.task_id), str(built.sources["lf"]), str(built.labels["pos"]),
+                 [built.records[0], built.records[3]], built.records[0] - 1, built.records[3]),
+            )
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_spans_beyond_int32_are_refused_by_the_buffer() -> None:
+    with pytest.raises(ValueError, match="beyond 2"):
+        ResultBuffer().add(1, uuid.uuid4(), 0, 2**31)
 
 
 def test_a_record_deleted_while_votes_for_it_are_stored_waits_then_takes_them_along(clean_db: str) -> None:

@@ -97,6 +97,8 @@ class HeuristicResult(Base):
     __tablename__ = "heuristic_result"
     __table_args__ = (
         Index("ix_heuristic_result_task_source", "labeling_task_id", "source_id"),
+        Index("ix_heuristic_result_record_range", "project_id", "first_record_id", "last_record_id"),
+        CheckConstraint("first_record_id <= last_record_id", name="record_range"),
         CheckConstraint("cardinality(record_ids) > 0", name="not_empty"),
         CheckConstraint(
             "(token_starts IS NULL AND token_ends IS NULL) OR (cardinality(token_starts) = cardinality(record_ids)"
@@ -107,7 +109,8 @@ class HeuristicResult(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    # indexed by ix_heuristic_result_record_range (project first)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"))
     labeling_task_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), nullable=False
     )
@@ -118,6 +121,9 @@ class HeuristicResult(Base):
         UUID(as_uuid=True), ForeignKey("label.id", ondelete="CASCADE"), nullable=False, index=True
     )
     record_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+    # The smallest and largest record id of the chunk (checked): a record's votes are found without reading every chunk.
+    first_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     token_starts: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     confidences: Mapped[list[float] | None] = mapped_column(ARRAY(Float))

@@ -9,9 +9,13 @@ extraction, the spans; where not 1.0, the confidences) as parallel arrays. Guara
   or UPDATE statement a trigger checks that label and heuristic belong to the chunk's task and the task to its
   project, that spans are valid ranges, and that every record exists in the chunk's project (SQLSTATE 23503 naming
   it, nothing of the statement stored);
+- each chunk names its smallest and largest record id (checked), so a record's votes are found without reading
+  every chunk;
 - deleting records removes them from the arrays (chunks left empty go); writers and record deletes of one project
-  are serialized by a transaction-level advisory lock, so that a record deleted while a run stores cannot be left
-  behind (deletes need READ COMMITTED, as in 0004); a TRUNCATE of record empties the table;
+  are serialized by a transaction-level advisory lock (writers take it shared: the insert check, and
+  ``shared_model.heuristic_results.delete_results`` before it deletes a heuristic's chunks), so that a record deleted
+  while a run stores cannot be left behind (deletes need READ COMMITTED, as in 0004); a TRUNCATE of record empties
+  the table;
 - the view ``heuristic_association`` shows one row per vote (project, task, heuristic, label, record, span,
   confidence) for readers and for work by hand;
 - record_label_association refuses INFORMATION_SOURCE rows from now on; the existing ones are moved (one chunk per
@@ -55,6 +59,9 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_chunks) THEN
         RETURN NULL;
     END IF;
+    IF TG_OP = 'UPDATE' AND current_setting('refinery.heuristic_result_cleanup', true) = 'on' THEN
+        RETURN NULL;  -- the record-delete cleanup below only removes ids (and keeps the range columns right)
+    END IF;
     -- A record delete of these projects waits for this transaction (it takes the same lock exclusively), or has
     -- committed and its records are reported missing below (each statement sees what committed before it).
     PERFORM pg_advisory_xact_lock_shared({lock_class}, hashtext(p.project_id::text))
@@ -78,12 +85,21 @@ BEGIN
     SELECT v.record_id INTO bad_record
         FROM new_chunks n CROSS JOIN LATERAL unnest(n.record_ids, n.token_starts, n.token_ends)
             AS v(record_id, token_start, token_end)
-        WHERE v.record_id IS NULL OR (n.token_starts IS NOT NULL AND (v.token_start IS NULL OR v.token_end IS NULL
+        WHERE v.record_id IS NULL OR v.record_id < n.first_record_id OR v.record_id > n.last_record_id
+            OR (n.token_starts IS NOT NULL AND (v.token_start IS NULL OR v.token_end IS NULL
             OR v.token_start < 0 OR v.token_end <= v.token_start))
         LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'check_violation', TABLE = 'heuristic_result',
-            MESSAGE = format('a heuristic result names no record or an invalid span (record %s)', bad_record);
+            MESSAGE = format('a heuristic result names no record, a record outside its chunk''s range or an invalid'
+                             ' span (record %s)', bad_record);
+    END IF;
+    SELECT n.id INTO bad_chunk FROM new_chunks n
+        WHERE NOT (n.first_record_id = ANY(n.record_ids) AND n.last_record_id = ANY(n.record_ids)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', TABLE = 'heuristic_result',
+            MESSAGE = format('heuristic results (chunk %s): first_record_id and last_record_id must be ids of the chunk',
+                             bad_chunk);
     END IF;
     SELECT v.id INTO bad_record
         FROM (SELECT n.project_id, u.id FROM new_chunks n CROSS JOIN LATERAL unnest(n.record_ids) AS u(id)) v
@@ -110,7 +126,9 @@ CLEANUP_STATEMENT = """
             array_agg(v.record_id ORDER BY v.n) FILTER (WHERE o.id IS NULL) AS record_ids,
             array_agg(v.token_start ORDER BY v.n) FILTER (WHERE o.id IS NULL) AS token_starts,
             array_agg(v.token_end ORDER BY v.n) FILTER (WHERE o.id IS NULL) AS token_ends,
-            array_agg(v.confidence ORDER BY v.n) FILTER (WHERE o.id IS NULL) AS confidences
+            array_agg(v.confidence ORDER BY v.n) FILTER (WHERE o.id IS NULL) AS confidences,
+            min(v.record_id) FILTER (WHERE o.id IS NULL) AS first_record_id,
+            max(v.record_id) FILTER (WHERE o.id IS NULL) AS last_record_id
         FROM heuristic_result c
         CROSS JOIN LATERAL unnest(c.record_ids, c.token_starts, c.token_ends, c.confidences) WITH ORDINALITY
             AS v(record_id, token_start, token_end, confidence, n)
@@ -122,7 +140,9 @@ CLEANUP_STATEMENT = """
             record_ids = k.record_ids,
             token_starts = CASE WHEN h.token_starts IS NULL THEN NULL ELSE k.token_starts END,
             token_ends = CASE WHEN h.token_ends IS NULL THEN NULL ELSE k.token_ends END,
-            confidences = CASE WHEN h.confidences IS NULL THEN NULL ELSE k.confidences END
+            confidences = CASE WHEN h.confidences IS NULL THEN NULL ELSE k.confidences END,
+            first_record_id = k.first_record_id,
+            last_record_id = k.last_record_id
         FROM kept k WHERE h.id = k.id AND k.record_ids IS NOT NULL
         RETURNING h.id
     )
@@ -130,10 +150,15 @@ CLEANUP_STATEMENT = """
 
 LIVE_PROJECTS = "SELECT o.project_id FROM old_rows o JOIN project p ON p.id = o.project_id"
 # Few records: their chunks found by array overlap (&& compares every pair of elements); many: by one hash join.
-HIT_FEW = f"SELECT h.id FROM heuristic_result h WHERE h.project_id IN ({LIVE_PROJECTS}) AND h.record_ids && gone"
+# Only chunks whose id range meets the deleted ids' range are read (index ix_heuristic_result_record_range).
+IN_RANGE = (
+    f"h.project_id IN ({LIVE_PROJECTS}) AND h.first_record_id <= (SELECT max(id) FROM old_rows)"
+    " AND h.last_record_id >= (SELECT min(id) FROM old_rows)"
+)
+HIT_FEW = f"SELECT h.id FROM heuristic_result h WHERE {IN_RANGE} AND h.record_ids && gone"
 HIT_MANY = (
     "SELECT DISTINCT h.id FROM heuristic_result h CROSS JOIN LATERAL unnest(h.record_ids) AS u(id)"
-    f" JOIN old_rows o ON o.id = u.id WHERE h.project_id IN ({LIVE_PROJECTS})"
+    f" JOIN old_rows o ON o.id = u.id WHERE {IN_RANGE}"
 )
 
 # After a DELETE statement on record: the deleted records leave the arrays of their projects' chunks (a project
@@ -152,12 +177,14 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock({lock_class}, hashtext(p.project_id::text))
         FROM (SELECT DISTINCT project_id FROM ({live}) l) p ORDER BY p.project_id;
+    PERFORM set_config('refinery.heuristic_result_cleanup', 'on', true);
     IF (SELECT count(*) FROM old_rows) <= 64 THEN
         SELECT array_agg(id) INTO gone FROM old_rows;
         {few};
     ELSE
         {many};
     END IF;
+    PERFORM set_config('refinery.heuristic_result_cleanup', 'off', true);
     RETURN NULL;
 END
 $$
@@ -172,24 +199,26 @@ END
 $$
 """
 
+# One chunk per heuristic, label and 100,000 votes (as the services write them), ordered by record.
 MOVE_TO_CHUNKS = """
-INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids, token_starts, token_ends,
-                              confidences, created_at)
-SELECT a.project_id, a.labeling_task_id, a.source_id, a.label_id,
-       array_agg(a.record_id ORDER BY a.record_id, a.token_start),
-       CASE WHEN bool_and(a.token_start IS NULL) THEN NULL
-            ELSE array_agg(coalesce(a.token_start, 0) ORDER BY a.record_id, a.token_start) END,
-       CASE WHEN bool_and(a.token_start IS NULL) THEN NULL
-            ELSE array_agg(coalesce(a.token_end, 1) ORDER BY a.record_id, a.token_start) END,
-       CASE WHEN bool_and(coalesce(a.confidence, 1.0) = 1.0) THEN NULL
-            ELSE array_agg(coalesce(a.confidence, 1.0) ORDER BY a.record_id, a.token_start) END,
-       min(a.created_at)
-FROM record_label_association a
-JOIN record r ON r.id = a.record_id AND r.project_id = a.project_id
-JOIN label l ON l.id = a.label_id AND l.labeling_task_id = a.labeling_task_id
-JOIN information_source s ON s.id = a.source_id AND s.labeling_task_id = a.labeling_task_id
-WHERE a.source_type = 'INFORMATION_SOURCE'
-GROUP BY a.project_id, a.labeling_task_id, a.source_id, a.label_id
+INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids, first_record_id,
+                              last_record_id, token_starts, token_ends, confidences, created_at)
+SELECT v.project_id, v.labeling_task_id, v.source_id, v.label_id,
+       array_agg(v.record_id ORDER BY v.n), min(v.record_id), max(v.record_id),
+       CASE WHEN bool_and(v.token_start IS NULL) THEN NULL ELSE array_agg(coalesce(v.token_start, 0) ORDER BY v.n) END,
+       CASE WHEN bool_and(v.token_start IS NULL) THEN NULL ELSE array_agg(coalesce(v.token_end, 1) ORDER BY v.n) END,
+       CASE WHEN bool_and(coalesce(v.confidence, 1.0) = 1.0) THEN NULL
+            ELSE array_agg(coalesce(v.confidence, 1.0) ORDER BY v.n) END,
+       min(v.created_at)
+FROM (
+    SELECT a.*, row_number() OVER (PARTITION BY a.source_id, a.label_id ORDER BY a.record_id, a.token_start) AS n
+    FROM record_label_association a
+    JOIN record r ON r.id = a.record_id AND r.project_id = a.project_id
+    JOIN label l ON l.id = a.label_id AND l.labeling_task_id = a.labeling_task_id
+    JOIN information_source s ON s.id = a.source_id AND s.labeling_task_id = a.labeling_task_id
+    WHERE a.source_type = 'INFORMATION_SOURCE'
+) v
+GROUP BY v.project_id, v.labeling_task_id, v.source_id, v.label_id, (v.n - 1) / 100000
 """
 
 MOVE_BACK = """
@@ -219,11 +248,14 @@ def upgrade() -> None:
         sa.Column("source_id", postgresql.UUID(as_uuid=True), nullable=False),
         sa.Column("label_id", postgresql.UUID(as_uuid=True), nullable=False),
         sa.Column("record_ids", postgresql.ARRAY(sa.BigInteger()), nullable=False),
+        sa.Column("first_record_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_record_id", sa.BigInteger(), nullable=False),
         sa.Column("token_starts", postgresql.ARRAY(sa.Integer()), nullable=True),
         sa.Column("token_ends", postgresql.ARRAY(sa.Integer()), nullable=True),
         sa.Column("confidences", postgresql.ARRAY(sa.Float()), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("cardinality(record_ids) > 0", name=op.f("ck_heuristic_result_not_empty")),
+        sa.CheckConstraint("first_record_id <= last_record_id", name=op.f("ck_heuristic_result_record_range")),
         sa.CheckConstraint(
             "(token_starts IS NULL AND token_ends IS NULL) OR (cardinality(token_starts) = cardinality(record_ids)"
             " AND cardinality(token_ends) = cardinality(record_ids))",
@@ -252,7 +284,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_heuristic_result")),
     )
     op.create_index("ix_heuristic_result_task_source", "heuristic_result", ["labeling_task_id", "source_id"])
-    op.create_index(op.f("ix_heuristic_result_project_id"), "heuristic_result", ["project_id"])
+    op.create_index(
+        "ix_heuristic_result_record_range", "heuristic_result", ["project_id", "first_record_id", "last_record_id"]
+    )
     op.create_index(op.f("ix_heuristic_result_source_id"), "heuristic_result", ["source_id"])
     op.create_index(op.f("ix_heuristic_result_label_id"), "heuristic_result", ["label_id"])
     op.execute(CHECK_FUNCTION.format(path=path, lock_class=LOCK_CLASS))
