@@ -187,6 +187,27 @@ def test_heuristics_dealt_to_several_workers_give_the_same_results(
     assert [last_state(s)[0] for s in (every, plain, talks)] == [RunState.FINISHED] * 3
 
 
+def test_a_worker_that_crashes_fails_only_its_own_heuristics(data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(job_module, "pass_workers", lambda: 2)
+    every = create(data, "every", 'def lf(record):\n    return "other"\n')  # the first worker
+    crash = create(data, "crash", "import os\ndef lf(record):\n    os._exit(3)\n")  # the second
+    result, failure = full_run(data, every, crash)
+    assert result is None and failure is not None and failure.startswith("crash: ") and "every" not in failure
+    assert "exited with status 3" in failure
+    assert last_state(every)[0] == RunState.FINISHED and len(results(every)) == N
+    assert last_state(crash)[0] == RunState.FAILED and results(crash) == []
+
+
+def test_a_workers_results_for_functions_it_does_not_run_fail_its_own() -> None:
+    """Code in one worker that forges a frame naming another worker's function: the entries are dropped and the
+    forging worker's functions are refused (the other worker's results stay untouched)."""
+    worker = runs._Worker(session=None, ids={"a", "b"}, names=["a", "b"])  # type: ignore[arg-type]
+    message = {"results": {"a": []}, "hits": {"b": {"x": [1]}, "victim": {"x": [1, 2]}}, "stdout": {"victim": "hi"}}
+    assert runs._foreign(message, worker) == {"a": "results of code it does not run", "b": "results of code it does not run"}
+    assert message == {"results": {"a": []}, "hits": {"b": {"x": [1]}}, "stdout": {}}
+    assert runs._foreign({"results": {"a": []}, "hits": {"b": {}}}, worker) == {}
+
+
 def test_split_specs_deals_round_robin_and_never_leaves_a_group_empty() -> None:
     specs = [runs.FunctionSpec(id=str(i), mode="lf", code="") for i in range(5)]
     assert [[s.id for s in g] for g in runs.split_specs(specs, 2)] == [["0", "2", "4"], ["1", "3"]]

@@ -54,9 +54,14 @@ def test_raw_decoding_reads_every_json_postgres_writes(monkeypatch: pytest.Monke
         monkeypatch.setattr(worker, "_fast_loads", None)
     elif worker._fast_loads is None:
         pytest.skip("orjson is not installed")
-    values = [{"big": 2**70, "neg": -(2**64), "f": 1e300, "s": "\\u00e9 ü \\"}, {"nested": {"a": [True, None]}}]
+    big, neg = 123456789012345678901234567890, -9223372036854775809  # e.g. a FLOAT attribute stored as numeric
+    values = [{"big": big, "neg": neg, "f": 1e300, "s": "\\u00e9 ü \\"}, {"nested": {"a": [True, None]}}]
     payload = "".join(f"{i}\t{json.dumps(v, ensure_ascii=False)}".replace("\\", "\\\\") + "\n" for i, v in enumerate(values, 1))
-    assert worker._decode_raw(payload.encode()) == [[i, v] for i, v in enumerate(values, 1)]
+    decoded = worker._decode_raw(payload.encode())
+    assert decoded == [[i, v] for i, v in enumerate(values, 1)]
+    assert type(decoded[0][1]["big"]) is int and decoded[0][1]["big"] == big and decoded[0][1]["neg"] == neg
+    plain = f"3\t{json.dumps({'n': 2**50, 't': 'x'})}\n".encode()  # shorter numbers stay with the fast parser
+    assert worker._decode_raw(plain) == [[3, {"n": 2**50, "t": "x"}]]
 
 
 def test_plain_results_are_grouped_and_everything_else_is_kept_per_record() -> None:

@@ -368,27 +368,42 @@ def run_functions(
             )
             sessions.append(worker)
         readiness: dict[str, Any] = {}
-        live: list[WorkerSession] = []
+        live: list[_Worker] = []
         for worker, group in zip(sessions, groups, strict=True):
+            ids = {s.id for s in group}
             ready = worker.receive("starting the code").get("ready") or {}
-            readiness.update(ready)
-            if any(isinstance(ready.get(s.id), dict) and ready[s.id].get("error") is None for s in group):
-                live.append(worker)
+            ready = {fid: info for fid, info in ready.items() if fid in ids} if isinstance(ready, dict) else {}
+            readiness.update(ready)  # only its own functions: a worker cannot speak for another's
+            if any(isinstance(ready.get(fid), dict) and ready[fid].get("error") is None for fid in ids):
+                live.append(_Worker(worker, ids, [s.label or s.id for s in group]))
+            else:
+                worker.close()
         if on_ready is not None:
             on_ready(readiness)
         if not live:
             return readiness
-        for worker in sessions:
-            if worker not in live:
-                worker.close()
         timings = _pass(context, live, record_ids, with_docs, batch_size, poll, on_batch, refuse_per_function)
         readiness["__timings__"] = timings
     return readiness
 
 
+@dataclass
+class _Worker:
+    """A worker of a pass and the functions it runs."""
+
+    session: WorkerSession
+    ids: set[str]
+    names: list[str]
+
+    def lost(self, error: SandboxError) -> dict[str, Any]:
+        """The batch message that fails this worker's functions with ``error`` (it crashed, ran out of time, …)."""
+        reason = str(error) if len(self.ids) == 1 else f"{error}\n(the sandbox ran {', '.join(self.names)})"
+        return {"results": {}, "refused": dict.fromkeys(self.ids, reason)}
+
+
 def _pass(
     context: ProjectContext,
-    workers: list[WorkerSession],
+    workers: list[_Worker],
     record_ids: list[int] | None,
     with_docs: bool,
     batch_size: int | None,
@@ -397,7 +412,8 @@ def _pass(
     refuse_per_function: bool,
 ) -> dict[str, float]:
     """Every batch to every worker: the next batch is read, and sent to a worker as soon as it has answered the
-    current one, so that no worker waits for the others' results to be handled."""
+    current one, so that no worker waits for the others' results to be handled. With ``refuse_per_function``, a
+    worker that fails (crash, limit) fails only its own functions and the others go on."""
     size = BatchSize(batch_size or BATCH_SIZE)
     done = 0
     timings = {"load_s": 0.0, "wait_s": 0.0, "collect_s": 0.0}
@@ -412,47 +428,87 @@ def _pass(
         )
     mark = time.perf_counter()
     try:
+        alive = list(workers)
+        lost: list[tuple[_Worker, dict[str, Any]]] = []
+
+        def fails(worker: _Worker, error: SandboxError) -> None:
+            if not refuse_per_function:
+                raise error
+            alive.remove(worker)
+            worker.session.close()
+            lost.append((worker, worker.lost(error)))
+
         current = next(batches, None)
         if current is not None:
-            for worker in workers:
-                worker.send(current[1], _span(current[0]))
+            for worker in list(alive):
+                try:
+                    worker.session.send(current[1], _span(current[0]))
+                except SandboxError as error:
+                    fails(worker, error)
         turned = time.perf_counter()  # when the workers started on the current batch
-        while current is not None:
+        while current is not None and alive:
             ids, _ = current
             what = _span(ids)
             now = time.perf_counter()
             upcoming = next(batches, None)  # the next batch is read while the workers run
             timings["load_s"] += time.perf_counter() - now
-            messages = []
-            for number, worker in enumerate(workers):
+            messages: list[tuple[_Worker, dict[str, Any]]] = []
+            for worker in list(alive):
                 now = time.perf_counter()
-                message = worker.receive(what)
-                timings["wait_s"] += time.perf_counter() - now
-                if upcoming is not None:  # this worker starts on the next batch while the results are handled
-                    worker.send(upcoming[1], _span(upcoming[0]))
+                try:
+                    message = worker.session.receive(what)
+                    timings["wait_s"] += time.perf_counter() - now
+                    if upcoming is not None:  # this worker starts on the next batch while the results are handled
+                        worker.session.send(upcoming[1], _span(upcoming[0]))
+                except SandboxError as error:
+                    fails(worker, error)
+                    continue
                 if isinstance(message.get("cpu_s"), float):
-                    cpu[number] = message["cpu_s"]
-                messages.append(message)
+                    cpu[workers.index(worker)] = message["cpu_s"]
+                messages.append((worker, message))
             size.observe(len(ids), time.perf_counter() - turned)
             turned = time.perf_counter()
             now = time.perf_counter()
             done += len(ids)
-            for message in messages:
+            for worker, message in messages:
                 if refuse_per_function:
-                    _refuse(message, result_problems(message, set(ids), what), what)
+                    _refuse(message, _foreign(message, worker) or result_problems(message, set(ids), what), what)
                 else:
+                    if _foreign(message, worker):
+                        raise SandboxError(f"{what}: the sandbox sent results of code it does not run")
                     _check_results(message, set(ids), what)
                 if on_batch is not None:
                     on_batch(message, done)
+            for _, message in lost:
+                if on_batch is not None:
+                    on_batch(message, done)
+            lost.clear()
             timings["collect_s"] += time.perf_counter() - now
             current = upcoming
+        for _, message in lost:  # a worker lost while the first batch was sent
+            if on_batch is not None:
+                on_batch(message, done)
     finally:
         batches.close()  # stops the reader thread when the pass ends early
     timings["total_s"] = time.perf_counter() - mark
+    timings["lost_workers"] = len(workers) - len(alive)
     timings["worker_cpu_s"] = sum(cpu)
     timings["busiest_worker_cpu_s"] = max(cpu)
     timings["workers"] = len(workers)
     return {key: round(value, 3) for key, value in timings.items()}
+
+
+def _foreign(message: dict[str, Any], worker: _Worker) -> dict[str, str]:
+    """When a worker's message speaks for functions it does not run: those entries are dropped and all of ITS
+    functions are refused (the code that forged them is among them)."""
+    foreign = False
+    for key in ("results", "hits", "stdout"):
+        part = message.get(key)
+        if isinstance(part, dict):
+            for fid in [f for f in part if f not in worker.ids]:
+                part.pop(fid)
+                foreign = True
+    return dict.fromkeys(worker.ids, "results of code it does not run") if foreign else {}
 
 
 def _refuse(message: dict[str, Any], problems: dict[str, str], what: str) -> None:

@@ -20,6 +20,7 @@ import json
 import linecache
 import os
 import pickle
+import re
 import struct
 import sys
 import time
@@ -35,6 +36,7 @@ except ImportError:  # e.g. a plain python image of the docker backend
     _fast_loads = None
 
 _HEADER = struct.Struct(">I")
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 _SELF = globals().get("__file__", "<string>")
 
 
@@ -351,11 +353,13 @@ def _decode_raw(payload: bytes) -> list[list[Any]]:
     # lists are the records as they are (building a tuple per record cost as much again). JSON text holds no raw tab
     # or newline, so these are the COPY separators.
     document = b"[[" + data.replace(b"\t", b",").replace(b"\n", b"],[") + b"]]"
-    if _fast_loads is not None:
+    # orjson reads an integer beyond 64 bits as a float: such a batch (any run of 19 digits) goes to the standard
+    # parser, which reads all JSON that Postgres writes exactly as sample runs and the record IDE see it.
+    if _fast_loads is not None and not _LONG_NUMBER.search(document):
         try:
             rows: list[list[Any]] = _fast_loads(document)
             return rows
-        except ValueError:  # e.g. an integer beyond 64 bits: the standard parser reads all JSON Postgres writes
+        except ValueError:
             pass
     rows = json.loads(document)
     return rows
