@@ -305,6 +305,17 @@ def test_posted_results_are_checked_and_only_taken_by_pre_computed_heuristics(cl
     assert confident.status_code == 422 and "confidence 1.5 of span" in confident.json()["detail"]
     assert client.post(url, json={"indices": [1], "associations": [[["word", 1, 2, 0.5]]]}).status_code == 200
     assert results(data, spans) == [(data.record_ids[1], "word", 1, 2)]
+    huge = client.post(url, json={"indices": [2], "associations": [[["word", 0, 2**31]]]})  # an untokenized record
+    assert huge.status_code == 422 and "invalid span" in huge.json()["detail"]
+    twice = client.post(url, json={"indices": [1, 1], "associations": [[["word", 0, 1]], [["word", 0, 1], ["word", 1, 2]]]})
+    assert twice.status_code == 200 and twice.json() == {"associations": 2, "records": 1}  # the same span stored once
+
+    # single-label: the same label twice is one vote; two labels for one record are refused
+    same = client.post(f"{base(data)}/{labels}/associations", json={"indices": [0, 0], "associations": ["spam", "spam"]})
+    assert same.json() == {"associations": 1, "records": 1}
+    conflict = client.post(f"{base(data)}/{labels}/associations", json={"indices": [0, 0], "associations": ["spam", "ham"]})
+    assert conflict.status_code == 422 and "#1 (0): the record already got label 'spam' at #0" in conflict.json()["detail"]
+    assert results(data, labels) == [(data.record_ids[0], "spam", None, None)]
 
 
 def test_record_labels_show_heuristic_votes_and_deletion_previews_count_them(client: TestClient, data: Data) -> None:

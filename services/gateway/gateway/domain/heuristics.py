@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared_model import heuristic_results, jobs
 from shared_model.db import session_scope
+from shared_model.heuristic_results import INT32_MAX
 from shared_model.models import (
     Attribute,
     Embedding,
@@ -250,8 +251,10 @@ def import_associations(
     )
     names, mapping = primary_key_lookup(session, project)
     extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
+    single = task.task_type == TaskType.MULTICLASS_CLASSIFICATION  # one label per record
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], tuple[int, str]] = {}  # a vote (record, label, span), single-label: a record
     for position, (index, value) in enumerate(zip(indices, associations, strict=True)):
         key = tuple(_key_value(index.get(n)) for n in names) if isinstance(index, dict) else (_key_value(index),)
         record_id = mapping.get(key)
@@ -265,6 +268,13 @@ def import_associations(
             if label not in labels:
                 problems.append(f"#{position} ({index!r}): unknown label {label!r}")
                 continue
+            vote = (record_id,) if single else (record_id, label, start, end)
+            if vote in seen:  # a heuristic votes once per record (single-label) or once per label and span
+                first, first_label = seen[vote]
+                if first_label != label:
+                    problems.append(f"#{position} ({index!r}): the record already got label {first_label!r} at #{first}")
+                continue  # the same vote again: stored once
+            seen[vote] = (position, label)
             rows.append({"record_id": record_id, "label_id": labels[label], "start": start, "end": end, "confidence": confidence})
         if len(problems) >= 20:
             break
@@ -342,7 +352,10 @@ def _parse_association(value: Any, extraction: bool) -> list[Parsed]:
             and isinstance(span[0], str)
             and all(isinstance(v, int) and not isinstance(v, bool) for v in span[1:3])
         )
-        if not ok or span[1] < 0 or span[2] <= span[1] or (len(span) == 4 and not _is_number(span[3])):
+        if not ok or span[1] < 0 or span[2] <= span[1] or span[2] > INT32_MAX:
+            parsed.append(("", None, None, 0.0, f"invalid span {span!r}; use [label, start, end(exclusive)]"[:200]))
+            continue
+        if len(span) == 4 and not _is_number(span[3]):
             parsed.append(("", None, None, 0.0, f"invalid span {span!r}; use [label, start, end(exclusive)]"[:200]))
             continue
         if len(span) == 4 and not _is_confidence(span[3]):

@@ -305,7 +305,7 @@ def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:
     """A heuristic's vote on a record, shown like a label row (its id is stable: derived from the vote)."""
     start, end = vote["token_start"], vote["token_end"]
     return ManualLabelOut(
-        id=heuristic_results.vote_id(vote["source_id"], vote["label_id"], record_id, start, end),
+        id=heuristic_results.vote_id(vote["source_id"], vote["chunk_id"], vote["position"]),
         record_id=record_id,
         labeling_task_id=vote["labeling_task_id"],
         label_id=vote["label_id"],
