@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import httpx
 from tqdm.auto import tqdm
 
 from ._http import Transport
@@ -368,6 +370,32 @@ class Client:
         finished = self.wait_for_job(job, desc=f"import {source.name}")
         self.use_project(str(finished["result"]["project_id"]))  # its details too (tokenizer, attributes)
         return finished
+
+    def export_snapshot(self, path: str | os.PathLike[str]) -> Path:
+        """Download the project as a snapshot (the original refinery's project export: a zip holding one JSON file)
+        to ``path`` (a file, or an existing folder: then the server's file name, ``<project name>.zip``); returns the
+        file's path. :meth:`import_snapshot` reads it back as a new project. The server builds the zip before the first
+        byte, so this waits without a read timeout."""
+        target = Path(path)
+        with self._transport.stream("GET", self._p("/snapshot"), timeout=httpx.Timeout(None, connect=10.0)) as response:
+            if target.is_dir():
+                found = re.search(r'filename="([^"]+)"', response.headers.get("content-disposition", ""))
+                target = target / Path(found.group(1) if found else "snapshot.zip").name
+            partial = target.with_name(target.name + ".part")
+            size = int(response.headers.get("content-length") or 0) or None
+            try:
+                with (
+                    partial.open("wb") as out,
+                    self._bar(desc=f"snapshot {target.name}", total=size, unit="B", unit_scale=True) as bar,
+                ):
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                        bar.update(len(chunk))
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+        partial.replace(target)
+        return target
 
     def post_records(self, records: Iterable[dict[str, Any]], batch_size: int = RECORD_BATCH) -> int:
         """Add records (dicts of attribute values; ``attr__task`` keys are manual labels) in batches of ``batch_size``,

@@ -1,13 +1,16 @@
-"""Snapshot import: the original refinery's "project export" (a zip holding one JSON file) as a new project."""
+"""Snapshots: the original refinery's "project export" (a zip holding one JSON file), imported as a new project
+or exported from one."""
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
@@ -16,8 +19,9 @@ from shared_model.service import ProblemError, problem
 from shared_model.settings import get_settings
 
 from ..clients import ServiceClient
-from ..deps import CurrentUser
+from ..deps import CurrentUser, ProjectDep
 from ..domain.snapshot import DEFAULT_TOKENIZER, SnapshotError, read_snapshot, tokenizer_for
+from ..domain.snapshot_export import export_snapshot, file_name
 from ..schemas import JobOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
@@ -93,3 +97,47 @@ async def import_snapshot(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+@router.get(
+    "/{project_id}/snapshot",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "the snapshot: a zip holding one JSON file"}},
+)
+async def export_project_snapshot(project: ProjectDep) -> StreamingResponse:
+    """Download the project as a snapshot (the original refinery's project export format: a zip holding one JSON file).
+
+    It holds the project's details, attributes, records, labeling tasks and labels (colours, hotkeys), heuristics (code
+    and type; a zero-shot heuristic's configuration), manual labels (spans as token rows), heuristics' votes with their
+    confidences, and lookup lists with their terms; ``POST /api/v1/projects/import`` reads it back as a new project.
+    Embeddings, heuristic runs and statistics, weak supervision, data slices and comments are left empty (recomputed or
+    specific to this installation). The zip is built in a temporary file first (one consistent read of the database),
+    then streamed.
+    """
+    project_id, name = project.id, project.name
+    folder = get_settings().data_dir / "exports"
+
+    def build() -> tuple[IO[bytes], int]:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{uuid.uuid4().hex}.zip"
+        try:
+            export_snapshot(project_id, path)
+            handle = path.open("rb")
+            return handle, path.stat().st_size
+        finally:  # the open handle keeps the data until the download ends (or is abandoned)
+            path.unlink(missing_ok=True)
+
+    def blocks(handle: IO[bytes]) -> Iterator[bytes]:
+        with handle:
+            while block := handle.read(1 << 20):
+                yield block
+
+    try:
+        handle, size = await run_in_threadpool(build)
+    except LookupError:  # deleted since the membership check
+        raise problem(404, f"project {project_id} does not exist") from None
+    return StreamingResponse(
+        blocks(handle),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{file_name(name)}"', "Content-Length": str(size)},
+    )
