@@ -14,6 +14,7 @@ from shared_model.jobs import JobWorker
 from shared_model.service import create_service_app
 
 from . import __version__
+from .domain import stored_files
 from .domain.users import ensure_admin
 from .jobs import HANDLERS
 from .routers import (
@@ -45,6 +46,7 @@ UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
 def _startup(app: FastAPI) -> None:
     with session_scope() as session:
         email, password = ensure_admin(session)
+    stored_files.sweep()
     if password:
         log.warning("created the first admin", extra={"email": email, "password": password})
     app.state.progress_hub.start(asyncio.get_running_loop())

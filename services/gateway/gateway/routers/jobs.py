@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from sqlalchemy import select
 
 from shared_model import jobs
-from shared_model.models import Job
+from shared_model.models import Job, JobState
 from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep, member_project
+from ..domain import stored_files
 from ..schemas import JobOut
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
@@ -45,11 +46,15 @@ def get_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Job:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Job:
+def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep, background: BackgroundTasks) -> Job:
     """Cancel a queued or running job (a finished one is returned unchanged)."""
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         raise problem(404, f"job {job_id} does not exist")
     visible_job(session, user, job_id)
+    was_queued = job.state == JobState.QUEUED
     jobs.request_cancel(session, job)
+    path = stored_files.stored_file(job) if was_queued else None
+    if path is not None:  # it will never run: its stored upload goes once the cancel is committed
+        background.add_task(stored_files.remove_stored_file, path)
     return job
