@@ -348,3 +348,29 @@ def test_heuristic_spans_and_confidences_become_heuristic_results(client: TestCl
              if v["token_start"] is not None]  # fmt: skip
     assert ("INFORMATION_SOURCE", "YIELD", indexes[0], indexes[-1] + 1, 0.25) in spans
     assert ("MANUAL", "YIELD", indexes[0], indexes[-1] + 1, 1.0) in spans
+
+
+def test_a_big_snapshot_is_parsed_once_by_the_job(client: TestClient, services: Any, monkeypatch: Any) -> None:
+    """Beyond PEEK_BYTES of JSON the request reads only the start (the tokenizer, when the details come first);
+    the job parses it, checks it and, when the request could not, the tokenizer."""
+    from gateway.domain import snapshot
+
+    services.start("tokenizer")
+    monkeypatch.setattr(snapshot, "PEEK_BYTES", 2000)
+    _, data = sample("clickbait_initial")
+    data["project_details_data"]["tokenizer"] = "klingon"
+    first = import_ok(client, "details-first.json", json.dumps(data).encode())  # found in the start: noted at once
+    details = data.pop("project_details_data")
+    last = import_ok(client, "details-last.json", json.dumps({**data, "project_details_data": details}).encode())
+    for job in (first, last):
+        assert job["result"]["tokenizer"] == "en"
+        assert any("tokenizer 'klingon' is not available here" in note for note in job["result"]["notes"]), job["result"]
+    before = project_count()
+    broken = json.dumps({"project_details_data": details, **data}).encode()[:-50]
+    response = post(client, "broken-at-the-end.json", broken)
+    assert response.status_code == 202, response.text  # only the job reads that far
+    job = wait_job(client, response.json()["id"])
+    assert job["state"] == "failed" and "is not valid JSON" in job["error"] and job["project_id"] is None
+    assert project_count() == before
+    response = post(client, "not-an-object.json", b"[" + b" " * 3000 + b"]")
+    assert response.status_code == 422 and "a project snapshot is a JSON object" in response.json()["detail"]

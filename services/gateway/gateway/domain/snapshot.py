@@ -42,7 +42,9 @@ from shared_model.models import (
     Term,
     UserRole,
 )
+from shared_model.service import ProblemError
 
+from ..clients import ServiceClient
 from . import valid_labels
 from .lookup_lists import MAX_TERM_LENGTH, python_name
 
@@ -91,13 +93,11 @@ class SnapshotError(Exception):
 MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
-def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
-    """The snapshot's JSON object from a zip holding one ``.json`` file, or from the JSON file itself.
-
-    415 for a file that is neither; 422 for a zip without (or with several) JSON files, invalid JSON or missing keys;
-    413 for JSON over :data:`MAX_JSON_BYTES` (or ``max_bytes``, when lower).
-    """
+def _snapshot_json(path: Path, filename: str, max_bytes: int, prefix: int | None = None) -> tuple[bytes, str, bool]:
+    """The snapshot's JSON bytes (at most ``prefix`` of them when given), where they come from, and whether that is
+    all of them. 415/422/413 as :func:`read_snapshot`."""
     max_bytes = min(max_bytes, MAX_JSON_BYTES)
+    want = max_bytes + 1 if prefix is None else min(prefix, max_bytes + 1)
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -118,7 +118,8 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
                         f"{filename}: {member.filename} unpacks to {member.file_size} bytes, over the limit of {max_bytes}", 413
                     )
                 with archive.open(member) as handle:  # the header's size may lie: never read past the limit
-                    raw = handle.read(max_bytes + 1)
+                    raw = handle.read(want)
+                    complete = len(raw) < want or not handle.read(1)
                 if len(raw) > max_bytes:
                     raise SnapshotError(f"{filename}: {member.filename} unpacks to more than the limit of {max_bytes} bytes", 413)
                 inner = f"{filename}/{member.filename}"
@@ -127,13 +128,26 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
         except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression method Python cannot read
             raise SnapshotError(f"{filename}: the zip cannot be read ({exc}); zip it again without a password") from None
     else:
-        if path.stat().st_size > max_bytes:
+        size = path.stat().st_size
+        if size > max_bytes:
             raise SnapshotError(f"{filename} is larger than the limit of {max_bytes} bytes for a snapshot's JSON", 413)
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(want)
+        complete = len(raw) >= size
         inner = filename
         stripped = raw.lstrip()[:1]
         if stripped not in (b"{", b"["):
             raise SnapshotError(f"{filename} is neither a zip archive nor a JSON file; upload the project export (.zip)", 415)
+    return raw, inner, complete
+
+
+def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
+    """The snapshot's JSON object from a zip holding one ``.json`` file, or from the JSON file itself.
+
+    415 for a file that is neither; 422 for a zip without (or with several) JSON files, invalid JSON or missing keys;
+    413 for JSON over :data:`MAX_JSON_BYTES` (or ``max_bytes``, when lower).
+    """
+    raw, inner, _ = _snapshot_json(path, filename, max_bytes)
     try:
         data = json.loads(raw, parse_constant=_no_constant)
     except ValueError as exc:  # invalid JSON, bad UTF-8, NaN or Infinity
@@ -141,6 +155,43 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
     check_shape(data, inner)
     snapshot: dict[str, Any] = data
     return snapshot
+
+
+async def unavailable_tokenizer(tokenizer: str) -> str | None:
+    """A note when the tokenizer service does not know ``tokenizer`` (the project then uses the default), else None."""
+    if tokenizer == DEFAULT_TOKENIZER:
+        return None
+    try:
+        await ServiceClient("tokenizer").json("POST", "/validate_tokenizer", json={"tokenizer": tokenizer})
+    except ProblemError as exc:
+        if exc.status != 422:
+            raise
+        return f"tokenizer {tokenizer!r} is not available here ({exc.detail}); the project uses {DEFAULT_TOKENIZER!r}"
+    return None
+
+
+PEEK_BYTES = 32 << 20  # JSON up to this size is checked in full at once (≈ 0.3 s); a bigger one by the job
+_DETAILS = re.compile(rb'"project_details_data"\s*:\s*')
+
+
+def peek_snapshot(path: Path, filename: str, max_bytes: int) -> tuple[bool, Any]:
+    """What the upload request checks before it queues the import: the archive, the limits and, for a snapshot of up
+    to :data:`PEEK_BYTES` of JSON, everything :func:`read_snapshot` checks. A bigger one is parsed once, by the job:
+    here only its start is read. Returns (whether the tokenizer was found, the snapshot's tokenizer value)."""
+    raw, inner, complete = _snapshot_json(path, filename, max_bytes, prefix=PEEK_BYTES)
+    if complete:
+        return True, read_snapshot(path, filename, max_bytes)["project_details_data"].get("tokenizer")
+    if raw.lstrip()[:1] != b"{":
+        raise SnapshotError(f"{inner}: a project snapshot is a JSON object")
+    found = _DETAILS.search(raw)  # the original writes the project's details first
+    if found is not None:
+        try:
+            details, _ = json.JSONDecoder().raw_decode(raw[found.end() :].decode("utf-8", "ignore"))
+        except ValueError:
+            details = None
+        if isinstance(details, dict):
+            return True, details.get("tokenizer")
+    return False, None
 
 
 def _no_constant(name: str) -> Any:

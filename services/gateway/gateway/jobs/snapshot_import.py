@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from shared_model.jobs import JobContext, JobFailed
 from shared_model.models import Job
 from shared_model.settings import get_settings
 
-from ..domain.snapshot import SnapshotError, import_snapshot, read_snapshot
+from ..domain.snapshot import SnapshotError, import_snapshot, read_snapshot, tokenizer_for, unavailable_tokenizer
 
 
 def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
@@ -34,6 +35,9 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
     try:
         ctx.progress(0.0, f"reading {params['filename']}", force=True)
         data = read_snapshot(path, params["filename"], get_settings().upload_max_bytes)
+        note = params.get("tokenizer_note")
+        if params.get("check_tokenizer"):  # a big snapshot: its details were first read here
+            note = asyncio.run(unavailable_tokenizer(tokenizer_for(data["project_details_data"].get("tokenizer"), [])))
         user_id = uuid.UUID(params["user_id"]) if params.get("user_id") else None
         with session_scope() as session:
             result = import_snapshot(
@@ -42,7 +46,7 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
                 user_id=user_id,
                 name=params.get("name"),
                 progress=ctx.progress,
-                tokenizer_note=params.get("tokenizer_note"),
+                tokenizer_note=note,
             )
             ctx.check_cancelled()
             # last: this locks the job row until the commit, so no progress report may follow it

@@ -15,12 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
 from shared_model.db import session_scope
-from shared_model.service import ProblemError, problem
+from shared_model.service import problem
 from shared_model.settings import get_settings
 
-from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep
-from ..domain.snapshot import DEFAULT_TOKENIZER, SnapshotError, read_snapshot, tokenizer_for
+from ..domain.snapshot import SnapshotError, peek_snapshot, tokenizer_for, unavailable_tokenizer
 from ..domain.snapshot_export import export_snapshot, file_name
 from ..schemas import JobOut
 
@@ -35,7 +34,8 @@ async def import_snapshot(
 ) -> JobOut:
     """Import a project snapshot (the original refinery's project export) as a new project of the caller.
 
-    The file is checked at once (415/422 naming the problem: not a zip or JSON, no JSON inside, missing keys); a
+    The file is checked at once (415/422 naming the problem: not a zip or JSON, no JSON inside, missing keys; a
+    snapshot of more than 32 MiB of JSON is parsed once, by the job, and only its start is checked here); a
     ``snapshot_import`` job then creates the project with its attributes, records, labeling tasks and labels, lookup
     lists, heuristics and their labels, and manual labels, all or nothing. The job's result names the new project
     (``project_id``), what was imported and what was skipped (embeddings, weak supervision, slices, comments).
@@ -49,8 +49,9 @@ async def import_snapshot(
     folder = settings.data_dir / "uploads"
     path = folder / f"{uuid.uuid4().hex}.snapshot"
 
-    def store_and_check() -> str:
-        """Store the upload and check it; the snapshot's tokenizer (as this platform names it)."""
+    def store_and_check() -> str | None:
+        """Store the upload and check it; the snapshot's tokenizer (as this platform names it), None when the job is
+        to find it (a big snapshot is parsed once, by the job)."""
         folder.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle, 1 << 20)
@@ -58,10 +59,10 @@ async def import_snapshot(
             raise SnapshotError(f"{filename} is larger than the upload limit of {settings.upload_max_bytes} bytes", 413)
         if path.stat().st_size == 0:
             raise SnapshotError(f"{filename} is empty", 422)
-        details = read_snapshot(path, filename, settings.upload_max_bytes)["project_details_data"]
-        return tokenizer_for(details.get("tokenizer"), [])
+        found, value = peek_snapshot(path, filename, settings.upload_max_bytes)
+        return tokenizer_for(value, []) if found else None
 
-    def enqueue_job(tokenizer_note: str | None) -> JobOut:
+    def enqueue_job(tokenizer_note: str | None, check_tokenizer: bool) -> JobOut:
         with session_scope() as session:
             job = jobs.enqueue(
                 session,
@@ -73,6 +74,7 @@ async def import_snapshot(
                     "name": name.strip() if name else None,
                     "user_id": str(user.id),
                     "tokenizer_note": tokenizer_note,
+                    "check_tokenizer": check_tokenizer,
                 },
                 created_by=user.id,
             )
@@ -82,15 +84,9 @@ async def import_snapshot(
 
     try:
         tokenizer = await run_in_threadpool(store_and_check)
-        note = None
-        if tokenizer != DEFAULT_TOKENIZER:  # as for a new project: the tokenizer service must know it
-            try:
-                await ServiceClient("tokenizer").json("POST", "/validate_tokenizer", json={"tokenizer": tokenizer})
-            except ProblemError as exc:
-                if exc.status != 422:
-                    raise
-                note = f"tokenizer {tokenizer!r} is not available here ({exc.detail}); the project uses {DEFAULT_TOKENIZER!r}"
-        return await run_in_threadpool(enqueue_job, note)
+        # as for a new project: the tokenizer service must know it (checked by the job when only it reads the details)
+        note = await unavailable_tokenizer(tokenizer) if tokenizer is not None else None
+        return await run_in_threadpool(enqueue_job, note, tokenizer is None)
     except SnapshotError as exc:
         path.unlink(missing_ok=True)
         raise problem(exc.status, exc.detail) from None
