@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg2
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -383,76 +383,64 @@ def test_record_label_association_refuses_heuristic_rows(clean_db: str) -> None:
         conn.close()
 
 
-def test_upgrade_moves_heuristic_rows_into_chunks_and_downgrade_moves_them_back(database_url: str) -> None:
+def test_upgrade_moves_heuristic_rows_into_chunks_and_downgrade_moves_them_back(scratch_database: tuple[str, Engine]) -> None:
     """On a database of its own: heuristic rows written at 0004 become chunks, and come back on a downgrade."""
     from alembic import command
 
     from shared_model.migrate import alembic_config, upgrade
 
-    server = make_url(database_url)
-    name = f"refinery_m5_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
+    url, engine = scratch_database
     rows = (
         "SELECT record_id, label_id::text, source_id::text, token_start, token_end, coalesce(confidence, 1.0),"
         " return_type FROM record_label_association WHERE source_type = 'INFORMATION_SOURCE' ORDER BY 1, 4, 2"
     )
-    try:
-        upgrade(url, "0004")
-        with Session(engine) as session, session.begin():  # the models equal the 0004 schema for these tables
-            project = Project(name="p", tokenizer="en")
-            session.add(project)
-            session.flush()
-            task = LabelingTask(
-                project_id=project.id,
-                name="t",
-                task_target=TaskTarget.ON_WHOLE_RECORD,
-                task_type=TaskType.INFORMATION_EXTRACTION,
-            )
-            session.add(task)
-            session.flush()
-            label = Label(project_id=project.id, labeling_task_id=task.id, name="x")
-            source = InformationSource(
-                project_id=project.id, labeling_task_id=task.id, type=HeuristicType.LABELING_FUNCTION, name="lf"
-            )
-            record_rows = [Record(project_id=project.id, data={}) for _ in range(3)]
-            session.add_all([label, source, *record_rows])
-            session.flush()
-            records = [r.id for r in record_rows]
-            for record_id, start, confidence in [(records[0], 0, None), (records[0], 3, 0.5), (records[2], 1, 1.0)]:
-                session.add(
-                    RecordLabelAssociation(
-                        project_id=project.id,
-                        record_id=record_id,
-                        labeling_task_id=task.id,
-                        label_id=label.id,
-                        source_type=SourceType.INFORMATION_SOURCE,
-                        source_id=source.id,
-                        return_type=ReturnType.YIELD,
-                        confidence=confidence,
-                        token_start=start,
-                        token_end=start + 2,
-                    )
+    upgrade(url, "0004")
+    with Session(engine) as session, session.begin():  # the models equal the 0004 schema for these tables
+        project = Project(name="p", tokenizer="en")
+        session.add(project)
+        session.flush()
+        task = LabelingTask(
+            project_id=project.id,
+            name="t",
+            task_target=TaskTarget.ON_WHOLE_RECORD,
+            task_type=TaskType.INFORMATION_EXTRACTION,
+        )
+        session.add(task)
+        session.flush()
+        label = Label(project_id=project.id, labeling_task_id=task.id, name="x")
+        source = InformationSource(
+            project_id=project.id, labeling_task_id=task.id, type=HeuristicType.LABELING_FUNCTION, name="lf"
+        )
+        record_rows = [Record(project_id=project.id, data={}) for _ in range(3)]
+        session.add_all([label, source, *record_rows])
+        session.flush()
+        records = [r.id for r in record_rows]
+        for record_id, start, confidence in [(records[0], 0, None), (records[0], 3, 0.5), (records[2], 1, 1.0)]:
+            session.add(
+                RecordLabelAssociation(
+                    project_id=project.id,
+                    record_id=record_id,
+                    labeling_task_id=task.id,
+                    label_id=label.id,
+                    source_type=SourceType.INFORMATION_SOURCE,
+                    source_id=source.id,
+                    return_type=ReturnType.YIELD,
+                    confidence=confidence,
+                    token_start=start,
+                    token_end=start + 2,
                 )
-        with engine.connect() as conn:
-            before = conn.execute(text(rows)).all()
-        upgrade(url)
-        with engine.connect() as conn:
-            assert conn.scalar(text("SELECT count(*) FROM heuristic_result")) == 1
-            assert conn.scalar(text("SELECT count(*) FROM record_label_association")) == 0
-            moved = conn.execute(
-                text("SELECT record_id, token_start, token_end, confidence FROM heuristic_association ORDER BY 1, 2")
-            ).all()
-        assert moved == [(records[0], 0, 2, 1.0), (records[0], 3, 5, 0.5), (records[2], 1, 3, 1.0)]
-        command.downgrade(alembic_config(url), "0004")
-        with engine.connect() as conn:
-            assert conn.execute(text(rows)).all() == before
-        upgrade(url)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            )
+    with engine.connect() as conn:
+        before = conn.execute(text(rows)).all()
+    upgrade(url)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM heuristic_result")) == 1
+        assert conn.scalar(text("SELECT count(*) FROM record_label_association")) == 0
+        moved = conn.execute(
+            text("SELECT record_id, token_start, token_end, confidence FROM heuristic_association ORDER BY 1, 2")
+        ).all()
+    assert moved == [(records[0], 0, 2, 1.0), (records[0], 3, 5, 0.5), (records[2], 1, 3, 1.0)]
+    command.downgrade(alembic_config(url), "0004")
+    with engine.connect() as conn:
+        assert conn.execute(text(rows)).all() == before
+    upgrade(url)

@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -287,77 +287,64 @@ def test_truncating_a_referenced_table_removes_its_associations(clean_db: str) -
     assert count() == 0
 
 
-def test_upgrade_repairs_disagreeing_rows_and_downgrade_drops_orphans(database_url: str) -> None:
+def test_upgrade_repairs_disagreeing_rows_and_downgrade_drops_orphans(scratch_database: tuple[str, Engine]) -> None:
     """On a database of its own: rows written at 0003 that 0004's checks would refuse, then a round trip."""
     from alembic import command
-    from sqlalchemy import create_engine, make_url
 
     from shared_model.migrate import alembic_config, upgrade
 
-    server = make_url(database_url)
-    name = f"refinery_m4_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    try:
-        upgrade(url, "0003")
-        # the models equal the 0003 schema but for the dropped foreign keys, so the ORM writes these rows
-        with Session(engine) as session, session.begin():
-            projects = [Project(name=n, tokenizer="en") for n in ("a", "b")]
-            session.add_all(projects)
-            session.flush()
-            tasks = [
-                LabelingTask(
-                    project_id=p.id,
-                    name="t",
-                    task_target=TaskTarget.ON_WHOLE_RECORD,
-                    task_type=TaskType.MULTICLASS_CLASSIFICATION,
-                )
-                for p in projects
-            ]
-            session.add_all(tasks)
-            session.flush()
-            labels = [Label(project_id=p.id, labeling_task_id=t.id, name="x") for p, t in zip(projects, tasks, strict=True)]
-            source = InformationSource(
-                project_id=projects[1].id, labeling_task_id=tasks[1].id, type=HeuristicType.LABELING_FUNCTION, name="lf"
+    url, engine = scratch_database
+    upgrade(url, "0003")
+    # the models equal the 0003 schema but for the dropped foreign keys, so the ORM writes these rows
+    with Session(engine) as session, session.begin():
+        projects = [Project(name=n, tokenizer="en") for n in ("a", "b")]
+        session.add_all(projects)
+        session.flush()
+        tasks = [
+            LabelingTask(
+                project_id=p.id,
+                name="t",
+                task_target=TaskTarget.ON_WHOLE_RECORD,
+                task_type=TaskType.MULTICLASS_CLASSIFICATION,
             )
-            record = Record(project_id=projects[0].id, data={})
-            session.add_all([*labels, source, record])
-            session.flush()
-            for project, task, label, src in [
-                (1, 0, 0, None),  # wrong project column: repaired from the record
-                (0, 1, 0, None),  # wrong task column: repaired from the label
-                (0, 0, 1, None),  # a label of another project: removed
-                (0, 0, 0, source),  # a source of another task: removed
-            ]:
-                session.add(
-                    RecordLabelAssociation(
-                        project_id=projects[project].id,
-                        record_id=record.id,
-                        labeling_task_id=tasks[task].id,
-                        label_id=labels[label].id,
-                        source_type=SourceType.INFORMATION_SOURCE if src else SourceType.MANUAL,
-                        source_id=src.id if src else None,
-                    )
+            for p in projects
+        ]
+        session.add_all(tasks)
+        session.flush()
+        labels = [Label(project_id=p.id, labeling_task_id=t.id, name="x") for p, t in zip(projects, tasks, strict=True)]
+        source = InformationSource(
+            project_id=projects[1].id, labeling_task_id=tasks[1].id, type=HeuristicType.LABELING_FUNCTION, name="lf"
+        )
+        record = Record(project_id=projects[0].id, data={})
+        session.add_all([*labels, source, record])
+        session.flush()
+        for project, task, label, src in [
+            (1, 0, 0, None),  # wrong project column: repaired from the record
+            (0, 1, 0, None),  # wrong task column: repaired from the label
+            (0, 0, 1, None),  # a label of another project: removed
+            (0, 0, 0, source),  # a source of another task: removed
+        ]:
+            session.add(
+                RecordLabelAssociation(
+                    project_id=projects[project].id,
+                    record_id=record.id,
+                    labeling_task_id=tasks[task].id,
+                    label_id=labels[label].id,
+                    source_type=SourceType.INFORMATION_SOURCE if src else SourceType.MANUAL,
+                    source_id=src.id if src else None,
                 )
-            expected = [(projects[0].id, tasks[0].id)] * 2
-        upgrade(url)
-        with engine.connect() as conn:
-            kept = conn.execute(text("SELECT project_id, labeling_task_id FROM record_label_association")).all()
-        assert kept == expected
-        with engine.begin() as conn:  # orphans only by bypassing the triggers
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text("DELETE FROM record"))
-        command.downgrade(alembic_config(url), "0003")
-        with engine.connect() as conn:
-            assert conn.scalar(text("SELECT count(*) FROM record_label_association")) == 0
-            keys = inspect(conn).get_foreign_keys("record_label_association")
-        assert sorted(k["constrained_columns"][0] for k in keys) == ["created_by", "label_id", "record_id", "source_id"]
-        upgrade(url)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            )
+        expected = [(projects[0].id, tasks[0].id)] * 2
+    upgrade(url)
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT project_id, labeling_task_id FROM record_label_association")).all()
+    assert kept == expected
+    with engine.begin() as conn:  # orphans only by bypassing the triggers
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("DELETE FROM record"))
+    command.downgrade(alembic_config(url), "0003")
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM record_label_association")) == 0
+        keys = inspect(conn).get_foreign_keys("record_label_association")
+    assert sorted(k["constrained_columns"][0] for k in keys) == ["created_by", "label_id", "record_id", "source_id"]
+    upgrade(url)

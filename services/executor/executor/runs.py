@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared_model.db import dsn, session_scope
+from shared_model.heuristic_results import INT32_MAX  # token positions and counts are Postgres integers
 from shared_model.models import Attribute, DataType, LookupList, Project, Term
 from shared_model.settings import get_settings
 
@@ -429,14 +430,15 @@ def _pass(
     mark = time.perf_counter()
     try:
         alive = list(workers)
-        lost: list[tuple[_Worker, dict[str, Any]]] = []
 
         def fails(worker: _Worker, error: SandboxError) -> None:
+            """The worker is gone: its functions fail at once (or, without per-function refusals, the pass)."""
             if not refuse_per_function:
                 raise error
             alive.remove(worker)
             worker.session.close()
-            lost.append((worker, worker.lost(error)))
+            if on_batch is not None:
+                on_batch(worker.lost(error), done)
 
         current = next(batches, None)
         if current is not None:
@@ -479,15 +481,8 @@ def _pass(
                     _check_results(message, set(ids), what)
                 if on_batch is not None:
                     on_batch(message, done)
-            for _, message in lost:
-                if on_batch is not None:
-                    on_batch(message, done)
-            lost.clear()
             timings["collect_s"] += time.perf_counter() - now
             current = upcoming
-        for _, message in lost:  # a worker lost while the first batch was sent
-            if on_batch is not None:
-                on_batch(message, done)
     finally:
         batches.close()  # stops the reader thread when the pass ends early
     timings["total_s"] = time.perf_counter() - mark
@@ -527,7 +522,6 @@ def _span(ids: list[int]) -> str:
     return f"records {ids[0]}–{ids[-1]}" if ids else "records"
 
 
-INT32_MAX = 2**31 - 1  # token positions and counts are stored as Postgres integers
 
 
 def _check_results(message: dict[str, Any], ids: set[int], what: str) -> None:

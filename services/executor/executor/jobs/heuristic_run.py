@@ -403,7 +403,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             if reporter.cancelled.is_set():  # seen by its last report, after the last batch: nothing is committed
                 raise JobCancelled()
         for number, state in enumerate(learners):
-            _run_learner(state, project_id, context.limits(FULL_LIMITS), ctx, number, len(learners))
+            _run_learner(state, context.limits(FULL_LIMITS), ctx, number, len(learners))
     except JobCancelled:
         _end_streams(streamed)
         _finish_all(states, RunState.CANCELLED, "cancelled")
@@ -430,13 +430,13 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         if state.error is None:
             state.hand_over(final=True)
             assert state.stream is not None
-            state.stream.finish(partial(_finalize, state=state, project_id=project_id, seconds=seconds))
+            state.stream.finish(partial(_finalize, state=state, seconds=seconds))
         else:
             state.drop_stream()
     buffered = [state for state in states.values() if state.error is None and state not in streamed]
     # Each buffered run stores in its own transaction; several at once keep Postgres's cores busy.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(buffered)))) as pool:
-        list(pool.map(lambda state: _store_or_fail(state, project_id, seconds), buffered))
+        list(pool.map(lambda state: _store_or_fail(state, seconds), buffered))
     _end_streams(streamed, abort=False)
     for state in streamed:
         assert state.stream is not None
@@ -519,7 +519,7 @@ def _collect_hits(state: RunState_, grouped: dict[str, list[int]]) -> None:
         state.records_hit += len(record_ids)
 
 
-def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobContext, number: int, count: int) -> None:
+def _run_learner(state: RunState_, limits: Any, ctx: JobContext, number: int, count: int) -> None:
     """Fit and apply one active learner; its rows carry the predicted probability as confidence."""
     assert state.learner_code is not None
 
@@ -533,7 +533,7 @@ def _run_learner(state: RunState_, project_id: uuid.UUID, limits: Any, ctx: JobC
 
     try:
         result = run_learner(
-            project_id=project_id,
+            project_id=state.project_id,
             source_id=state.source_id,
             task_id=state.task_id,
             extraction=state.extraction,
@@ -577,27 +577,27 @@ def _flush_logs(session: Session, states: dict[str, RunState_], progress: float,
             run.logs = state.log_copy()
 
 
-def _store_or_fail(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
+def _store_or_fail(state: RunState_, seconds: float) -> None:
     """:func:`_store`; an error fails this run only (its transaction is rolled back, the previous results stay)."""
     try:
-        _store(state, project_id, seconds)
+        _store(state, seconds)
     except Exception as exc:  # noqa: BLE001 - named in the run's error
         reason = _locked_reason(STREAM_LOCK_TIMEOUT_S) if _lock_timeout(exc) else f"{type(exc).__name__}: {exc}"
         state.error = f"storing the results failed: {reason}"
         state.log(_now_line(state.error))
 
 
-def _store(state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
+def _store(state: RunState_, seconds: float) -> None:
     """Replace the heuristic's results, finish the run and ask for its statistics, all in one transaction."""
     with session_scope() as session:
         _bound_lock_waits(session, STREAM_LOCK_TIMEOUT_S)
         delete_results(session, state.source_id)
         cursor = session.connection().connection.cursor()
-        store_results(cursor, project_id, state.task_id, state.source_id, state.votes)
-        _finalize(session, state, project_id, seconds)
+        store_results(cursor, state.project_id, state.task_id, state.source_id, state.votes)
+        _finalize(session, state, seconds)
 
 
-def _finalize(session: Session, state: RunState_, project_id: uuid.UUID, seconds: float) -> None:
+def _finalize(session: Session, state: RunState_, seconds: float) -> None:
     """Mark the run finished and ask for its statistics (in the transaction that stored its results)."""
     run = session.get(HeuristicRun, state.run_id)
     if run is None:
@@ -617,7 +617,7 @@ def _finalize(session: Session, state: RunState_, project_id: uuid.UUID, seconds
         session,
         kind="heuristic_statistics",
         owner_service="weak_supervisor",
-        project_id=project_id,
+        project_id=state.project_id,
         parameters={"source_id": str(state.source_id), "labeling_task_id": str(state.task_id)},
     )
 

@@ -148,6 +148,11 @@ def read_snapshot(path: Path, filename: str, max_bytes: int) -> dict[str, Any]:
     413 for JSON over :data:`MAX_JSON_BYTES` (or ``max_bytes``, when lower).
     """
     raw, inner, _ = _snapshot_json(path, filename, max_bytes)
+    return _parse(raw, inner)
+
+
+def _parse(raw: bytes, inner: str) -> dict[str, Any]:
+    """The snapshot's JSON object, checked (422 naming what is wrong)."""
     try:
         data = json.loads(raw, parse_constant=_no_constant)
     except ValueError as exc:  # invalid JSON, bad UTF-8, NaN or Infinity
@@ -180,7 +185,7 @@ def peek_snapshot(path: Path, filename: str, max_bytes: int) -> tuple[bool, Any]
     here only its start is read. Returns (whether the tokenizer was found, the snapshot's tokenizer value)."""
     raw, inner, complete = _snapshot_json(path, filename, max_bytes, prefix=PEEK_BYTES)
     if complete:
-        return True, read_snapshot(path, filename, max_bytes)["project_details_data"].get("tokenizer")
+        return True, _parse(raw, inner)["project_details_data"].get("tokenizer")
     if raw.lstrip()[:1] != b"{":
         raise SnapshotError(f"{inner}: a project snapshot is a JSON object")
     found = _DETAILS.search(raw)  # the original writes the project's details first

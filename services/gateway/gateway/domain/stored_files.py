@@ -38,10 +38,6 @@ def stored_file(job: Job) -> Path | None:
     return path if path.resolve().parent == folder else None
 
 
-def remove_stored_file(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
 def sweep(max_age_s: float = SWEEP_AFTER_S) -> list[Path]:
     """Remove files of the uploads folder that no queued or running job names and that are older than
     ``max_age_s``; returns them."""

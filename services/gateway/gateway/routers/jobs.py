@@ -56,5 +56,5 @@ def cancel_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep, backgr
     jobs.request_cancel(session, job)
     path = stored_files.stored_file(job) if was_queued else None
     if path is not None:  # it will never run: its stored upload goes once the cancel is committed
-        background.add_task(stored_files.remove_stored_file, path)
+        background.add_task(path.unlink, missing_ok=True)
     return job
