@@ -46,7 +46,7 @@ def render(schema: dict[str, Any]) -> str:
         lines += [f"| {m} | `{p}` | {s.replace('|', '/')} |" for m, p, s in groups[tag]]
         lines.append("")
     lines += ["## websocket", "", "| path | what it does |", "| --- | --- |"]
-    lines += ["| `/api/v1/ws` | job progress of the user's projects (send `{\"project_id\": …}` to narrow it) |", ""]
+    lines += ['| `/api/v1/ws` | job progress of the user\'s projects (send `{"project_id": …}` to narrow it) |', ""]
     return "\n".join(lines)
 
 

@@ -53,7 +53,9 @@ def connect(args: argparse.Namespace) -> Client:
     path = Path(args.secrets) if args.secrets else find_settings(None)
     settings = load_settings(path)
     return Client(
-        settings.get("user_name"), settings.get("password"), uri=settings.get("uri") or args.uri or "http://localhost:4455",
+        settings.get("user_name"),
+        settings.get("password"),
+        uri=settings.get("uri") or args.uri or "http://localhost:4455",
         api_token=settings.get("api_token"),
     )
 
@@ -85,8 +87,9 @@ def build_project(client: Client, folder: Path, classes: list[str], splits: dict
     for j in range(n_sources):
         votes = [classes[int(row["weak_labels"][j])] if int(row["weak_labels"][j]) >= 0 else None for row in every_row]
         client.post_associations(votes, all_keys, f"lf_{j:03d}", TASK)
-    client.post_manual_labels([classes[int(row["label"])] for row in splits["valid"]], indices=keys_by_split["valid"],
-                              labeling_task=TASK)
+    client.post_manual_labels(
+        [classes[int(row["label"])] for row in splits["valid"]], indices=keys_by_split["valid"], labeling_task=TASK
+    )
     return test_keys
 
 
@@ -97,9 +100,7 @@ def predict(position: int, probabilities: list[float], tolerance: float = 1e-5) 
     return tied[int(hashlib.sha1(str(position).encode()).hexdigest(), 16) % len(tied)]
 
 
-def score(
-    soft: dict[int, list[float] | None], test_keys: list[int], gold: list[int], classes: list[str]
-) -> tuple[float, float]:
+def score(soft: dict[int, list[float] | None], test_keys: list[int], gold: list[int], classes: list[str]) -> tuple[float, float]:
     """(accuracy, F1) in percent over the test rows; a row without evidence is uniform, so the tie-break picks."""
     uniform = [1.0 / len(classes)] * len(classes)
     predictions = [predict(position, soft.get(key) or uniform) for position, key in enumerate(test_keys)]

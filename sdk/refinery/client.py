@@ -348,9 +348,7 @@ class Client:
         size = source.stat().st_size
         with source.open("rb") as handle, self._bar(total=size, desc=f"upload {source.name}", unit="B", unit_scale=True) as bar:
             reader = _ProgressReader(handle, bar)
-            job = self._request(
-                "POST", self._p("/upload"), files={"file": (source.name, reader, "application/octet-stream")}
-            )
+            job = self._request("POST", self._p("/upload"), files={"file": (source.name, reader, "application/octet-stream")})
         return self.wait_for_job(job, desc=f"import {source.name}")
 
     def import_snapshot(self, path: str | os.PathLike[str], name: str | None = None) -> dict[str, Any]:
@@ -564,10 +562,16 @@ class Client:
         label_ids = {item["name"]: str(item["id"]) for item in task["labels"]}
         if label not in label_ids:
             raise NotFoundError(f"labeling task {task['name']!r} has no label {label!r}", status=404)
-        body = {"label_id": label_ids[label], "token_start": token_start, "token_end": token_end,
-                "char_start": char_start, "char_end": char_end}
+        body = {
+            "label_id": label_ids[label],
+            "token_start": token_start,
+            "token_end": token_end,
+            "char_start": char_start,
+            "char_end": char_end,
+        }
         return self._request(
-            "POST", self._p(f"/records/{record_id}/labeling-tasks/{task['id']}/spans"),
+            "POST",
+            self._p(f"/records/{record_id}/labeling-tasks/{task['id']}/spans"),
             json={k: v for k, v in body.items() if v is not None},
         )
 

@@ -116,19 +116,20 @@ class ResultBuffer:
             for at in range(0, len(votes.record_ids), CHUNK_IDS):
                 part = slice(at, at + CHUNK_IDS)
                 ids = votes.record_ids[part]
-                yield label_id, [
-                    _literal(ids),
-                    min(ids),
-                    max(ids),
-                    None if votes.starts is None else _literal(votes.starts[part]),
-                    None if votes.ends is None else _literal(votes.ends[part]),
-                    None if votes.confidences is None else _literal(votes.confidences[part]),
-                ]
+                yield (
+                    label_id,
+                    [
+                        _literal(ids),
+                        min(ids),
+                        max(ids),
+                        None if votes.starts is None else _literal(votes.starts[part]),
+                        None if votes.ends is None else _literal(votes.ends[part]),
+                        None if votes.confidences is None else _literal(votes.confidences[part]),
+                    ],
+                )
 
 
-def store_results(
-    cursor: Any, project_id: uuid.UUID, task_id: uuid.UUID, source_id: uuid.UUID, buffer: ResultBuffer
-) -> int:
+def store_results(cursor: Any, project_id: uuid.UUID, task_id: uuid.UUID, source_id: uuid.UUID, buffer: ResultBuffer) -> int:
     """Store ``buffer``'s votes for the heuristic ``source_id`` through a DB-API ``cursor``; returns the vote count.
 
     The database checks every record, label and span (SQLSTATE 23503/23514, nothing of the statement stored).
@@ -157,9 +158,7 @@ def delete_results(session: Session, source_id: uuid.UUID) -> None:
     exclusively and then rewrites chunks, could otherwise wait for these chunks while this transaction waits for it.
     """
     session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock_shared(:c, hashtext(project_id::text)) FROM information_source WHERE id = :s"
-        ),
+        text("SELECT pg_advisory_xact_lock_shared(:c, hashtext(project_id::text)) FROM information_source WHERE id = :s"),
         {"c": LOCK_CLASS, "s": source_id},
     )
     session.execute(text("DELETE FROM heuristic_result WHERE source_id = :s"), {"s": source_id})

@@ -32,7 +32,7 @@ from ..gateway.conftest import app_client, client, project  # noqa: F401 - the g
 from .factory import Data, add_records, add_task
 
 # The conversational_ai sample snapshot's active learner, verbatim (its embedding does not exist in our project).
-SNAPSHOT_LEARNER = '''from sklearn.linear_model import LogisticRegression
+SNAPSHOT_LEARNER = """from sklearn.linear_model import LogisticRegression
 # you can find further models here: https://github.com/code-kern-ai/sequence-learn
 
 class ATLClassifier(LearningClassifier):
@@ -53,7 +53,7 @@ class ATLClassifier(LearningClassifier):
     )
     def predict_proba(self, embeddings):
         return self.model.predict_proba(embeddings)
-'''
+"""
 
 N = 40
 WORDS = ["alpha", "beta", "gamma", "delta"]
@@ -86,8 +86,15 @@ def store_embedding(data: Data, name: str, kind: EmbeddingType) -> uuid.UUID:
         attribute_id = session.scalar(
             select(Attribute.id).where(Attribute.project_id == data.project_id, Attribute.name == "text")
         )
-        row = Embedding(project_id=data.project_id, attribute_id=attribute_id, name=name, type=kind, state=RunState.FINISHED,
-                        model="all-MiniLM-L6-v2", dimensions=8)
+        row = Embedding(
+            project_id=data.project_id,
+            attribute_id=attribute_id,
+            name=name,
+            type=kind,
+            state=RunState.FINISHED,
+            model="all-MiniLM-L6-v2",
+            dimensions=8,
+        )
         session.add(row)
         session.flush()
         embedding_id = row.id
@@ -103,8 +110,9 @@ def store_embedding(data: Data, name: str, kind: EmbeddingType) -> uuid.UUID:
         for i in range(N):
             tokens = np.stack([np.eye(8)[2 + i % 2] * 3, np.eye(8)[1] * 3, np.eye(8)[4] * 3]) + rng.normal(0, 0.2, (3, 8))
             per_record.append(tokens)
-        get_storage().put_arrays(key, record_ids=ids, vectors=np.vstack(per_record).astype(np.float32),
-                                 token_counts=np.full(N, 3, dtype=np.int64))
+        get_storage().put_arrays(
+            key, record_ids=ids, vectors=np.vstack(per_record).astype(np.float32), token_counts=np.full(N, 3, dtype=np.int64)
+        )
     artifacts.mark_done(key)
     return embedding_id
 
@@ -113,16 +121,25 @@ def label_manually(data: Data, task: str, positions: list[int], spans: bool = Fa
     with session_scope() as session:
         for i in positions:
             label = "ITEM" if spans else ("buy" if i % 2 else "read")
-            session.add(RecordLabelAssociation(
-                project_id=data.project_id, record_id=data.record_ids[i], labeling_task_id=data.tasks[task],
-                label_id=data.labels[task][label], source_type=SourceType.MANUAL, is_valid_manual_label=True,
-                token_start=1 if spans else None, token_end=2 if spans else None))
+            session.add(
+                RecordLabelAssociation(
+                    project_id=data.project_id,
+                    record_id=data.record_ids[i],
+                    labeling_task_id=data.tasks[task],
+                    label_id=data.labels[task][label],
+                    source_type=SourceType.MANUAL,
+                    is_valid_manual_label=True,
+                    token_start=1 if spans else None,
+                    token_end=2 if spans else None,
+                )
+            )
 
 
 def create(client: TestClient, data: Data, name: str, code: str, task: str = "intent") -> dict[str, Any]:
-    response = client.post(f"/api/v1/projects/{data.project_id}/heuristics",
-                           json={"labeling_task_id": str(data.tasks[task]), "name": name, "source_code": code,
-                                 "type": "ACTIVE_LEARNING"})
+    response = client.post(
+        f"/api/v1/projects/{data.project_id}/heuristics",
+        json={"labeling_task_id": str(data.tasks[task]), "name": name, "source_code": code, "type": "ACTIVE_LEARNING"},
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -139,18 +156,24 @@ def run(client: TestClient, data: Data, heuristic_id: str) -> dict[str, Any]:
 
 def predictions(heuristic_id: str) -> dict[int, tuple[uuid.UUID, float, int | None, int | None]]:
     with session_scope() as session:
-        rows = session.execute(text(
-            "SELECT record_id, label_id, confidence, token_start, token_end FROM heuristic_association"
-            " WHERE source_id = :s"), {"s": uuid.UUID(heuristic_id)}).all()
+        rows = session.execute(
+            text(
+                "SELECT record_id, label_id, confidence, token_start, token_end FROM heuristic_association WHERE source_id = :s"
+            ),
+            {"s": uuid.UUID(heuristic_id)},
+        ).all()
     return {int(r[0]): (r[1], float(r[2]), r[3], r[4]) for r in rows}
 
 
 def statistics_after(run_id: str, source_id: str) -> dict[uuid.UUID, HeuristicStatistics]:
     """Wait for the statistics job the run enqueued (the weak supervisor's) and read its rows."""
     with session_scope() as session:
-        job_id = session.scalar(select(Job.id).where(Job.kind == "heuristic_statistics",
-                                                     Job.parameters["source_id"].astext == source_id)
-                                .order_by(Job.created_at.desc()).limit(1))
+        job_id = session.scalar(
+            select(Job.id)
+            .where(Job.kind == "heuristic_statistics", Job.parameters["source_id"].astext == source_id)
+            .order_by(Job.created_at.desc())
+            .limit(1)
+        )
     assert job_id is not None, f"run {run_id} enqueued no statistics"
     assert wait_for_job(job_id, timeout_s=120).state == "done"
     with session_scope() as session:
@@ -185,9 +208,14 @@ def test_snapshot_learner_runs_unchanged_and_statistics_skip_training_records(cl
     assert sum(s.record_coverage for s in stats.values()) == len(found)  # coverage keeps every record
 
     # the same learner with the whole split trains on every labeled record: nothing is left to judge it on
-    client.patch(f"/api/v1/projects/{data.project_id}/heuristics/{heuristic['id']}",
-                 json={"source_code": SNAPSHOT_LEARNER.replace("train_test_split = 0.5", "train_test_split = 1.0")
-                       .replace("min_confidence = 0.5", "min_confidence = 0.99")})
+    client.patch(
+        f"/api/v1/projects/{data.project_id}/heuristics/{heuristic['id']}",
+        json={
+            "source_code": SNAPSHOT_LEARNER.replace("train_test_split = 0.5", "train_test_split = 1.0").replace(
+                "min_confidence = 0.5", "min_confidence = 0.99"
+            )
+        },
+    )
     again = run(client, data, heuristic["id"])
     assert again["state"] == "FINISHED" and len(again["details"]["training_record_ids"]) == 20
     stats = statistics_after(again["id"], heuristic["id"])
@@ -198,9 +226,10 @@ def test_snapshot_learner_runs_unchanged_and_statistics_skip_training_records(cl
 def test_default_extractor_learns_spans_on_token_vectors(client: TestClient, data: Data) -> None:
     store_embedding(data, "text-extraction-all-MiniLM-L6-v2", EmbeddingType.ON_TOKEN)
     label_manually(data, "spans", list(range(12)), spans=True)
-    created = client.post(f"/api/v1/projects/{data.project_id}/heuristics",
-                          json={"labeling_task_id": str(data.tasks["spans"]), "name": "spans learner",
-                                "type": "ACTIVE_LEARNING"})
+    created = client.post(
+        f"/api/v1/projects/{data.project_id}/heuristics",
+        json={"labeling_task_id": str(data.tasks["spans"]), "name": "spans learner", "type": "ACTIVE_LEARNING"},
+    )
     assert created.status_code == 201, created.text
     heuristic = created.json()
     assert "class ATLExtractor(LearningExtractor)" in heuristic["source_code"]
@@ -223,13 +252,15 @@ def test_default_extractor_learns_spans_on_token_vectors(client: TestClient, dat
 BROKEN = {
     "no class": ("def lf(record):\n    return None\n", "must define a class ATLClassifier"),
     "bad split": (SNAPSHOT_LEARNER.replace("train_test_split = 0.5", "train_test_split = 2"), "train_test_split must be"),
-    "raises": (SNAPSHOT_LEARNER.replace("self.model.fit(embeddings, labels)", "raise ValueError('boom')"),
-               "ValueError: boom"),
+    "raises": (SNAPSHOT_LEARNER.replace("self.model.fit(embeddings, labels)", "raise ValueError('boom')"), "ValueError: boom"),
     "extractor on a classification task": (
         SNAPSHOT_LEARNER.replace("ATLClassifier(LearningClassifier)", "ATLExtractor(LearningExtractor)"),
-        "a classification task needs a class ATLClassifier"),
-    "unknown embedding": (SNAPSHOT_LEARNER.replace("text-classification-distilbert", "headline-classification-x"),
-                          "does not exist in this project (its embeddings: 'text-classification-all-MiniLM-L6-v2')"),
+        "a classification task needs a class ATLClassifier",
+    ),
+    "unknown embedding": (
+        SNAPSHOT_LEARNER.replace("text-classification-distilbert", "headline-classification-x"),
+        "does not exist in this project (its embeddings: 'text-classification-all-MiniLM-L6-v2')",
+    ),
 }
 
 
@@ -241,8 +272,10 @@ def test_broken_learners_fail_with_a_reason_and_keep_previous_results(client: Te
     assert result["state"] == "FAILED" and "at least two labels" in result["error"]
     # 20 labeled records, half of each label: the 50 % training draw holds both labels (all-one-label odds ~1e-5).
     label_manually(data, "intent", [1, 3, 5, *range(6, 20)])
-    response = client.post(f"/api/v1/projects/{data.project_id}/heuristics/runs", json={
-        "heuristic_ids": [create(client, data, name, code)["id"] for name, (code, _) in BROKEN.items()]})
+    response = client.post(
+        f"/api/v1/projects/{data.project_id}/heuristics/runs",
+        json={"heuristic_ids": [create(client, data, name, code)["id"] for name, (code, _) in BROKEN.items()]},
+    )
     assert response.status_code == 202
     wait_for_job(uuid.UUID(response.json()["job"]["id"]), timeout_s=180)
     for started in response.json()["runs"]:

@@ -171,9 +171,7 @@ def test_waiting_for_the_reader_polls_for_cancellation(data: Data, holder: Holde
 
 
 def test_progress_is_one_line_that_leaves_room_for_real_logs() -> None:
-    state = job_module.RunState_(
-        uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "f", runs.LabelChecker({}, False), uuid.uuid4(), False
-    )
+    state = job_module.RunState_(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "f", runs.LabelChecker({}, False), uuid.uuid4(), False)
     state.log("started")
     for i in range(job_module.MAX_LOG_LINES + 100):
         state.progress(f"{i} records")

@@ -27,8 +27,8 @@ TEXT = {"text", "title"}
         ('def lf(record):\n    return len(record["text"])', True),
         ('def lf(record):\n    return [e for e in record["text"].ents]', True),
         ('def lf(record):\n    t = record["text"]\n    return t.text', True),
-        ('def lf(record):\n    return helper(record)', True),
-        ('def lf(record):\n    return record[key].text', True),
+        ("def lf(record):\n    return helper(record)", True),
+        ("def lf(record):\n    return record[key].text", True),
         ("def other(record):\n    pass", True),
     ],
 )

@@ -34,10 +34,22 @@ from shared_model.models import (
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, get_storage
 
-SPORTS = ["The striker scored a late goal", "The team won the championship final", "A tennis player served an ace",
-          "The coach praised the defenders", "Fans cheered the marathon runners", "The goalkeeper saved a penalty kick"]
-FINANCE = ["Shares fell after the earnings report", "The central bank raised interest rates", "Investors sold bonds",
-           "The stock market rallied on Friday", "Quarterly revenue beat analyst forecasts", "The company issued new debt"]
+SPORTS = [
+    "The striker scored a late goal",
+    "The team won the championship final",
+    "A tennis player served an ace",
+    "The coach praised the defenders",
+    "Fans cheered the marathon runners",
+    "The goalkeeper saved a penalty kick",
+]
+FINANCE = [
+    "Shares fell after the earnings report",
+    "The central bank raised interest rates",
+    "Investors sold bonds",
+    "The stock market rallied on Friday",
+    "Quarterly revenue beat analyst forecasts",
+    "The company issued new debt",
+]
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +85,13 @@ def seed(project_id: str, n_per_topic: int = 60) -> dict[str, Any]:
                 sentence = f"{texts[i % len(texts)]} ({['monday', 'tuesday', 'in spring', 'again', 'today'][i % 5]})"
                 rows.append(Record(project_id=pid, data={"headline": sentence, "category": topic, "n": int(rng.integers(9))}))
         session.add_all(rows)
-        task = LabelingTask(project_id=pid, name="topic", attribute_id=None, task_target=TaskTarget.ON_WHOLE_RECORD,
-                            task_type=TaskType.MULTICLASS_CLASSIFICATION)
+        task = LabelingTask(
+            project_id=pid,
+            name="topic",
+            attribute_id=None,
+            task_target=TaskTarget.ON_WHOLE_RECORD,
+            task_type=TaskType.MULTICLASS_CLASSIFICATION,
+        )
         session.add(task)
         session.flush()
         labels = {name: Label(project_id=pid, labeling_task_id=task.id, name=name) for name in ("sports", "finance")}
@@ -82,11 +99,23 @@ def seed(project_id: str, n_per_topic: int = 60) -> dict[str, Any]:
         session.flush()
         labeled = [r for r in rows if r.data["category"] == "sports"][:5]
         for record in labeled:
-            session.add(RecordLabelAssociation(project_id=pid, record_id=record.id, labeling_task_id=task.id,
-                                               label_id=labels["sports"].id, source_type=SourceType.MANUAL,
-                                               is_valid_manual_label=True))
-        return {"task_id": str(task.id), "record_ids": [r.id for r in rows], "topics": {r.id: r.data["category"] for r in rows},
-                "labeled": {r.id for r in labeled}, "labels": {k: str(v.id) for k, v in labels.items()}}
+            session.add(
+                RecordLabelAssociation(
+                    project_id=pid,
+                    record_id=record.id,
+                    labeling_task_id=task.id,
+                    label_id=labels["sports"].id,
+                    source_type=SourceType.MANUAL,
+                    is_valid_manual_label=True,
+                )
+            )
+        return {
+            "task_id": str(task.id),
+            "record_ids": [r.id for r in rows],
+            "topics": {r.id: r.data["category"] for r in rows},
+            "labeled": {r.id for r in labeled},
+            "labels": {k: str(v.id) for k, v in labels.items()},
+        }
 
 
 def create_and_wait(client: TestClient, project_id: str, **body: Any) -> dict[str, Any]:
@@ -117,8 +146,15 @@ def test_embedding_search_outliers_refresh_delete(running: Any, client: TestClie
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     assert results[0]["data"]["category"] == "sports"
 
-    filtered = client.post(f"{base}/similar", json={"record_id": sports_record, "limit": 5, "use_threshold": False,
-                                                     "filters": [{"attribute": "category", "value": "finance"}]}).json()
+    filtered = client.post(
+        f"{base}/similar",
+        json={
+            "record_id": sports_record,
+            "limit": 5,
+            "use_threshold": False,
+            "filters": [{"attribute": "category", "value": "finance"}],
+        },
+    ).json()
     assert len(filtered["results"]) == 5 and all(r["data"]["category"] == "finance" for r in filtered["results"])
     thresholded = client.post(f"{base}/similar", json={"record_id": sports_record, "limit": 200}).json()
     assert thresholded["threshold"] == pytest.approx(emb["similarity_threshold"])
@@ -128,14 +164,26 @@ def test_embedding_search_outliers_refresh_delete(running: Any, client: TestClie
     assert all(data["topics"][r["record_id"]] == "finance" for r in by_text["results"])
 
     sports_label = data["labels"]["sports"]
-    by_label = {"record_id": sports_record, "limit": 50, "use_threshold": False,
-                "filters": [{"attribute": "labels", "value": sports_label}]}
+    by_label = {
+        "record_id": sports_record,
+        "limit": 50,
+        "use_threshold": False,
+        "filters": [{"attribute": "labels", "value": sports_label}],
+    }
     labeled = client.post(f"{base}/similar", json=by_label).json()["results"]
     assert {r["record_id"] for r in labeled} == data["labeled"] - {sports_record}
     newly = next(r for r in data["record_ids"] if data["topics"][r] == "sports" and r not in data["labeled"] | {sports_record})
     with session_scope() as session:  # labeled after indexing: the filter reads the labels as they are now
-        session.add(RecordLabelAssociation(project_id=pid, record_id=newly, labeling_task_id=data["task_id"],
-                                           label_id=sports_label, source_type=SourceType.MANUAL, is_valid_manual_label=True))
+        session.add(
+            RecordLabelAssociation(
+                project_id=pid,
+                record_id=newly,
+                labeling_task_id=data["task_id"],
+                label_id=sports_label,
+                source_type=SourceType.MANUAL,
+                is_valid_manual_label=True,
+            )
+        )
     relabeled = client.post(f"{base}/similar", json=by_label).json()["results"]
     assert newly in {r["record_id"] for r in relabeled}
     with session_scope() as session:  # back to the seeded labels for the outlier checks below
@@ -158,13 +206,22 @@ def test_embedding_search_outliers_refresh_delete(running: Any, client: TestClie
     with session_scope() as session:
         data_slice = session.get(DataSlice, uuid.UUID(body["data_slice_id"]))
         assert data_slice is not None and data_slice.type == SliceType.STATIC_OUTLIER
-        scores = dict(session.execute(select(DataSliceRecord.record_id, DataSliceRecord.outlier_score)
-                                      .where(DataSliceRecord.data_slice_id == data_slice.id)).tuples().all())
+        scores = dict(
+            session.execute(
+                select(DataSliceRecord.record_id, DataSliceRecord.outlier_score).where(
+                    DataSliceRecord.data_slice_id == data_slice.id
+                )
+            )
+            .tuples()
+            .all()
+        )
     assert scores == {o["record_id"]: pytest.approx(o["score"]) for o in body["outliers"]}
 
     with session_scope() as session:  # incremental: only new records are embedded
-        session.add_all(Record(project_id=uuid.UUID(pid), data={"headline": f"Bond market update {i}", "category": "finance"})
-                        for i in range(7))
+        session.add_all(
+            Record(project_id=uuid.UUID(pid), data={"headline": f"Bond market update {i}", "category": "finance"})
+            for i in range(7)
+        )
     job = client.post(f"{base}/refresh").json()
     done = wait_for_job(uuid.UUID(job["id"]), timeout_s=120)
     assert done.state == "done" and done.result["embedded"] == 7 and done.result["records"] == 127
@@ -186,8 +243,13 @@ def test_resume_skips_completed_chunks(running: Any, client: TestClient, project
     # Re-run in chunks of 30 after dropping everything, then "crash" by removing the last two done markers.
     artifacts.delete()
     with session_scope() as session:
-        job = enqueue(session, kind="embed", owner_service="embedder", project_id=uuid.UUID(pid),
-                      parameters={"embedding_id": emb["id"], "chunk_records": 30})
+        job = enqueue(
+            session,
+            kind="embed",
+            owner_service="embedder",
+            project_id=uuid.UUID(pid),
+            parameters={"embedding_id": emb["id"], "chunk_records": 30},
+        )
         job_id = job.id
     assert wait_for_job(job_id, timeout_s=120).result["embedded"] == 100
     chunks = artifacts.done_chunks()
@@ -195,8 +257,13 @@ def test_resume_skips_completed_chunks(running: Any, client: TestClient, project
     for key in chunks[-2:]:
         storage.delete(key[:-4] + ".done")
     with session_scope() as session:
-        job_id = enqueue(session, kind="embed", owner_service="embedder", project_id=uuid.UUID(pid),
-                         parameters={"embedding_id": emb["id"], "chunk_records": 30}).id
+        job_id = enqueue(
+            session,
+            kind="embed",
+            owner_service="embedder",
+            project_id=uuid.UUID(pid),
+            parameters={"embedding_id": emb["id"], "chunk_records": 30},
+        ).id
     resumed = wait_for_job(job_id, timeout_s=120)
     assert resumed.state == "done" and resumed.result["embedded"] == 40  # 100 − 2 × 30 already done
     ids, vectors = artifacts.load_vectors()
@@ -213,8 +280,11 @@ def test_token_level_embedding_aligned_to_spacy_tokens(running: Any, client: Tes
     nlp = spacy.blank("en")
     storage = get_storage()
     with session_scope() as session:
-        texts = dict(session.execute(select(Record.id, Record.data["headline"].astext)
-                                     .where(Record.id.in_(data["record_ids"]))).tuples().all())
+        texts = dict(
+            session.execute(select(Record.id, Record.data["headline"].astext).where(Record.id.in_(data["record_ids"])))
+            .tuples()
+            .all()
+        )
     seen = 0
     for key in EmbeddingArtifacts(storage, emb["id"]).done_chunks():
         arrays = storage.get_arrays(key)
@@ -250,8 +320,12 @@ def zero_shot_votes(source_id: uuid.UUID) -> list[tuple[int, str, float]]:
     """(record id, label name, confidence) of a heuristic's stored votes."""
     with session_scope() as session:
         rows = session.execute(
-            text(f"SELECT v.record_id, l.name, v.confidence FROM {ASSOCIATIONS} v JOIN label l ON l.id = v.label_id"
-                 " WHERE v.source_id = :s"), {"s": source_id}).all()
+            text(
+                f"SELECT v.record_id, l.name, v.confidence FROM {ASSOCIATIONS} v JOIN label l ON l.id = v.label_id"
+                " WHERE v.source_id = :s"
+            ),
+            {"s": source_id},
+        ).all()
     return [(int(r), str(name), float(c)) for r, name, c in rows]
 
 
@@ -259,21 +333,31 @@ def test_zero_shot_playground_and_run(running: Any, client: TestClient, project:
     pid = project["id"]
     data = seed(pid, n_per_topic=20)
     base = f"/api/v1/projects/{pid}/zero-shot"
-    play = client.post(f"{base}/playground", json={"text": "The midfielder scored a stunning goal",
-                                                   "labeling_task_id": data["task_id"], "attribute": "headline"})
+    play = client.post(
+        f"{base}/playground",
+        json={"text": "The midfielder scored a stunning goal", "labeling_task_id": data["task_id"], "attribute": "headline"},
+    )
     assert play.status_code == 200, play.text
     body = play.json()
     assert body["prediction"] == "sports" and body["min_confidence"] == 0.7
     assert sum(label["confidence"] for label in body["labels"]) == pytest.approx(1.0)
-    bad = client.post(f"{base}/playground", json={"text": "x", "labeling_task_id": data["task_id"], "attribute": "headline",
-                                                  "excluded_labels": ["sports"]})
+    bad = client.post(
+        f"{base}/playground",
+        json={"text": "x", "labeling_task_id": data["task_id"], "attribute": "headline", "excluded_labels": ["sports"]},
+    )
     assert bad.status_code == 400 and "at least two labels" in bad.json()["detail"]
     no_text = client.post(f"{base}/heuristics", json={"labeling_task_id": data["task_id"], "name": "zs"})
     assert no_text.status_code == 400 and "text attribute" in no_text.json()["detail"]
 
-    created = client.post(f"{base}/heuristics", json={
-        "labeling_task_id": data["task_id"], "name": "zero shot topic", "attribute": "headline",
-        "label_descriptions": {"finance": "money, markets, banks and companies", "sports": "sports, games and athletes"}})
+    created = client.post(
+        f"{base}/heuristics",
+        json={
+            "labeling_task_id": data["task_id"],
+            "name": "zero shot topic",
+            "attribute": "headline",
+            "label_descriptions": {"finance": "money, markets, banks and companies", "sports": "sports, games and athletes"},
+        },
+    )
     assert created.status_code == 201, created.text
     assert created.json()["min_confidence"] == 0.7
     run = client.post(f"{base}/heuristics/{created.json()['id']}/runs")
@@ -290,9 +374,12 @@ def test_zero_shot_playground_and_run(running: Any, client: TestClient, project:
     runs = client.get(f"/api/v1/projects/{pid}/heuristics/{created.json()['id']}/runs").json()
     assert runs[0]["state"] == "FINISHED"
     with session_scope() as session:  # nothing of it in record_label_association
-        assert session.scalar(select(func.count()).select_from(RecordLabelAssociation)
-                              .where(RecordLabelAssociation.source_id == source_id)) == 0
-
+        assert (
+            session.scalar(
+                select(func.count()).select_from(RecordLabelAssociation).where(RecordLabelAssociation.source_id == source_id)
+            )
+            == 0
+        )
 
     with session_scope() as session:  # its statistics are queued for the weak supervisor, as after any heuristic run
         queued = session.scalars(select(Job).where(Job.kind == "heuristic_statistics")).all()

@@ -132,7 +132,7 @@ def test_failed_runs_keep_previous_results_and_name_records(client: TestClient, 
     client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": code})
     run = full_run(client, data, heuristic["id"])
     assert run["state"] == "FAILED" and f"record {data.record_ids[3]}" in run["error"]
-    assert 'line 3, in lf' in run["error"] and "ValueError: bad record" in run["error"]
+    assert "line 3, in lf" in run["error"] and "ValueError: bad record" in run["error"]
     assert results(data, heuristic["id"]) == before
 
     client.patch(f"{base(data)}/{heuristic['id']}", json={"source_code": "def lf(record):\n    return ['spam']\n"})
@@ -291,8 +291,10 @@ def test_posted_results_are_checked_and_only_taken_by_pre_computed_heuristics(cl
     for value in (["ham", 2.0], ["spam", -5], ["ham", True]):
         bad = client.post(url, json={"indices": [1], "associations": [value]})
         assert bad.status_code == 422, bad.text
-    assert client.post(url, json={"indices": [1], "associations": [["ham", 2.0]]}).json()["detail"].endswith(
-        "#0 (1): confidence 2.0 is not a number from 0 to 1"
+    assert (
+        client.post(url, json={"indices": [1], "associations": [["ham", 2.0]]})
+        .json()["detail"]
+        .endswith("#0 (1): confidence 2.0 is not a number from 0 to 1")
     )
     assert results(data, labels) == [(data.record_ids[0], "ham", None, None)]  # kept: nothing half-written
 

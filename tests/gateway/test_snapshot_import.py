@@ -291,8 +291,15 @@ def test_bad_confidences_nan_uncomputed_attributes_and_duplicate_spans(client: T
     # a calculated attribute without values never ran: INITIAL (runnable), not USABLE; a duplicated manual span: once
     changed = json.loads(json.dumps(data))
     changed["attributes_data"].append(
-        {"id": "calc", "name": "calc", "data_type": "INTEGER", "is_primary_key": False, "relative_position": 9,
-         "user_created": True, "source_code": "def ac(record):\n    return 1\n"}  # fmt: skip
+        {
+            "id": "calc",
+            "name": "calc",
+            "data_type": "INTEGER",
+            "is_primary_key": False,
+            "relative_position": 9,
+            "user_created": True,
+            "source_code": "def ac(record):\n    return 1\n",
+        }  # fmt: skip
     )
     span_ids = {t["record_label_association_id"] for t in changed["record_label_association_tokens_data"]}
     manual_span = next(

@@ -19,7 +19,7 @@ def test_csv_types_and_primary_key(client: TestClient, project: dict[str, Any]) 
     for i in range(20):
         rows.append(
             f'{i},"long text number {i}, with a comma and more words to pass fifty characters",'
-            f'{"ab"[i % 2]},{i / 4},{"True" if i % 3 else "false"},{2**31 + i}'
+            f"{'ab'[i % 2]},{i / 4},{'True' if i % 3 else 'false'},{2**31 + i}"
         )
     job = upload_ok(client, project["id"], "data.csv", ("\n".join(rows) + "\n\n").encode())
     assert job["result"]["records"] == 20

@@ -34,7 +34,11 @@ def _platform(command: str, file: Path, url: str, data_dir: Path) -> subprocess.
     env = {**os.environ, "DATABASE_URL": url, "REFINERY_DATABASE_URL": url, "REFINERY_DATA_DIR": str(data_dir)}
     return subprocess.run(
         [sys.executable, "-m", "shared_model.platform", command, str(file)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -31,8 +31,9 @@ def banking(admin: Any, sdk_project: dict[str, Any], tmp_path: Path) -> Any:
     for idx, text, _, entity in UTTERANCES[:2]:
         assert entity is not None
         start = text.index(entity[0])
-        span = admin.add_span(entity[1], index=idx, char_start=start, char_end=start + len(entity[0]) - 2,
-                              labeling_task="entities")
+        span = admin.add_span(
+            entity[1], index=idx, char_start=start, char_end=start + len(entity[0]) - 2, labeling_task="entities"
+        )
         assert span["text"] == entity[0]  # snapped outward to whole tokens
     admin.post_associations([u[2] for u in UTTERANCES], [u[0] for u in UTTERANCES], "rules", "intent")
     admin.run_weak_supervision("intent", model="majority")

@@ -69,8 +69,18 @@ def test_login_projects_and_exit_codes(platform: str, admin: Any, sdk_project: d
 
     settings = tmp_path / "rsdk.json"
     logged = rsdk(
-        tmp_path, "--settings", str(settings), "login", "--uri", platform, "--user", ADMIN_EMAIL, "--password", ADMIN_PASSWORD,
-        "--project", sdk_project["name"],
+        tmp_path,
+        "--settings",
+        str(settings),
+        "login",
+        "--uri",
+        platform,
+        "--user",
+        ADMIN_EMAIL,
+        "--password",
+        ADMIN_PASSWORD,
+        "--project",
+        sdk_project["name"],
     )
     assert logged.returncode == 0, logged.stderr
     stored = json.loads(settings.read_text())
@@ -101,8 +111,9 @@ def test_login_projects_and_exit_codes(platform: str, admin: Any, sdk_project: d
     assert denied.returncode == 3 and denied.stderr.startswith("rsdk: ") and "API token" in denied.stderr
     assert len(denied.stderr.strip().splitlines()) == 1
 
-    wrong_password = rsdk(tmp_path, "--settings", str(tmp_path / "x.json"), "login", "--uri", platform, "--user", ADMIN_EMAIL,
-                          "--password", "nope")
+    wrong_password = rsdk(
+        tmp_path, "--settings", str(tmp_path / "x.json"), "login", "--uri", platform, "--user", ADMIN_EMAIL, "--password", "nope"
+    )
     assert wrong_password.returncode == 3 and "wrong email or password" in wrong_password.stderr
 
     unknown = rsdk(tmp_path, "--settings", str(settings), "pull", "--project", "00000000-0000-0000-0000-000000000000")

@@ -31,8 +31,9 @@ def tour_script(platform: str) -> str:
 @pytest.mark.integration
 def test_readme_tour_runs_as_written(platform: str, tmp_path: Path) -> None:
     _ensure_admin()
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", tour_script(platform)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", tour_script(platform)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     header = "record_id,running_id,label,labeled,negative,neutral,positive"

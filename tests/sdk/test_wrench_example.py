@@ -29,16 +29,32 @@ def test_example_matches_evaluation_cli(platform: str, admin: Any, dataset: str)
     folder = require(WRENCH / dataset)
     token = admin.create_api_token("wrench example")["token"]
     example = subprocess.run(
-        [sys.executable, str(ROOT / "docs" / "examples" / "wrench_end_to_end.py"), str(folder), "--model", MODELS,
-         "--uri", platform, "--token", token, "--delete"],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "docs" / "examples" / "wrench_end_to_end.py"),
+            str(folder),
+            "--model",
+            MODELS,
+            "--uri",
+            platform,
+            "--token",
+            token,
+            "--delete",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
     )
     assert example.returncode == 0, example.stderr[-2000:]
     cli_rows: dict[str, dict[str, Any]] = {}
     for model in MODELS.split(","):
         cli = subprocess.run(
             [sys.executable, "-m", "weak_supervisor.evaluate", str(folder), "--manual", "valid", "--model", model],
-            capture_output=True, text=True, timeout=600, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
         )
         assert cli.returncode == 0, cli.stderr
         cli_rows.update(lines(cli.stdout))

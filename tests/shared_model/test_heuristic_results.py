@@ -279,16 +279,30 @@ def test_a_range_that_does_not_match_the_ids_is_refused(clean_db: str) -> None:
             conn.cursor().execute(
                 "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids,"
                 " first_record_id, last_record_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (str(built.project_id), str(built.task_id), str(built.sources["lf"]), str(built.labels["pos"]),
-                 built.records[:3], built.records[1], built.records[2]),
+                (
+                    str(built.project_id),
+                    str(built.task_id),
+                    str(built.sources["lf"]),
+                    str(built.labels["pos"]),
+                    built.records[:3],
+                    built.records[1],
+                    built.records[2],
+                ),
             )
         conn.rollback()
         with pytest.raises(psycopg2.errors.CheckViolation, match="must be ids of the chunk"):
             conn.cursor().execute(
                 "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids,"
                 " first_record_id, last_record_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (str(built.project_id), str(built.task_id), str(built.sources["lf"]), str(built.labels["pos"]),
-                 [built.records[0], built.records[3]], built.records[0] - 1, built.records[3]),
+                (
+                    str(built.project_id),
+                    str(built.task_id),
+                    str(built.sources["lf"]),
+                    str(built.labels["pos"]),
+                    [built.records[0], built.records[3]],
+                    built.records[0] - 1,
+                    built.records[3],
+                ),
             )
     finally:
         conn.rollback()

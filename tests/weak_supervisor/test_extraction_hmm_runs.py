@@ -36,8 +36,15 @@ def _task(tokenize: bool):  # type: ignore[no-untyped-def]
             nlp = spacy.blank("en")
             for record_id in built.records:
                 docs = DocBin(docs=[Doc(nlp.vocab, words=["w"] * LENGTH), Doc(nlp.vocab, words=["x"] * 3)])
-                s.add(RecordTokenized(project_id=built.project_id, record_id=record_id, columns=["text", "other"],
-                                      bytes=docs.to_bytes(), tokenizer="en"))
+                s.add(
+                    RecordTokenized(
+                        project_id=built.project_id,
+                        record_id=record_id,
+                        columns=["text", "other"],
+                        bytes=docs.to_bytes(),
+                        tokenizer="en",
+                    )
+                )
     return built, spans
 
 
@@ -46,14 +53,13 @@ def test_hmm_run_reads_token_counts_and_writes_the_decoded_spans() -> None:
     summary = run_weak_supervision(built.task_id, {"extraction_model": "hmm"})
     rows = np.unique(spans.rows)
     assert summary["model_details"] == {"model": "hmm", "records_fitted": len(rows), "token_counts_estimated": 0}
-    local = type(spans)(np.searchsorted(rows, spans.rows), spans.sources, spans.labels, spans.starts, spans.ends,
-                        spans.confidence)
+    local = type(spans)(
+        np.searchsorted(rows, spans.rows), spans.sources, spans.labels, spans.starts, spans.ends, spans.confidence
+    )
     expected = fit_decode(local, np.full(len(rows), LENGTH), 5, 2)
     labels = {v: k for k, v in built.labels.items()}
     written = [(r[0], labels[r[1]], r[3], r[4]) for r in weak_labels(built.task_id)]
-    assert sorted(written) == sorted(
-        (built.records[int(rows[a.row])], ["PER", "LOC"][a.label], a.start, a.end) for a in expected
-    )
+    assert sorted(written) == sorted((built.records[int(rows[a.row])], ["PER", "LOC"][a.label], a.start, a.end) for a in expected)
     assert summary["labels_written"] == len(expected) > 0
 
 

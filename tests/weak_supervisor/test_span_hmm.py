@@ -61,9 +61,7 @@ def test_hmm_learns_which_heuristics_to_trust_and_beats_the_reference_aggregatio
 
 
 def test_hmm_handles_empty_records_and_spans_past_the_end() -> None:
-    spans = Spans.from_lists(
-        rows=[0, 0, 2, 2], sources=[0, 1, 0, 1], labels=[1, 1, 0, 0], starts=[1, 1, 0, 0], ends=[3, 3, 9, 9]
-    )
+    spans = Spans.from_lists(rows=[0, 0, 2, 2], sources=[0, 1, 0, 1], labels=[1, 1, 0, 0], starts=[1, 1, 0, 0], ends=[3, 3, 9, 9])
     found = fit_decode(spans, np.array([4, 0, 2]), n_sources=2, n_labels=2)
     assert [(a.row, a.label, a.start, a.end) for a in found] == [(0, 1, 1, 3), (2, 0, 0, 2)]
 

@@ -72,8 +72,16 @@ def test_votes_are_read_from_chunks_with_confidences_sources_and_deleted_records
         task = load_task(s, built.task_id)
     assert sorted(task.source_ids) == sorted([a, b, zs])  # the selected ones
     assert votes_of(task) == sorted(
-        [(r[0], a, pos, 1.0), (r[1], a, pos, 1.0), (r[2], a, pos, 1.0), (r[3], a, neg, 1.0), (r[4], b, neg, 1.0),
-         (r[0], zs, neg, 0.25), (r[5], zs, pos, 1.0), (r[1], zs, neg, 0.5)]
+        [
+            (r[0], a, pos, 1.0),
+            (r[1], a, pos, 1.0),
+            (r[2], a, pos, 1.0),
+            (r[3], a, neg, 1.0),
+            (r[4], b, neg, 1.0),
+            (r[0], zs, neg, 0.25),
+            (r[5], zs, pos, 1.0),
+            (r[1], zs, neg, 0.5),
+        ]
     )
     with session_scope() as s:  # an explicit subset, unselected heuristics included
         task = load_task(s, built.task_id, [off, b])

@@ -114,9 +114,9 @@ class SentenceEncoder(Encoder):
         pieces = self.model.encode(
             texts, batch_size=self.batch_size, output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False
         )
-        offsets = self.model.tokenizer(
-            texts, return_offsets_mapping=True, truncation=True, max_length=self.model.max_seq_length
-        )["offset_mapping"]
+        offsets = self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.model.max_seq_length)[
+            "offset_mapping"
+        ]
         result = []
         for piece_vectors, piece_offsets, token_spans in zip(pieces, offsets, spans, strict=True):
             matrix = piece_vectors.detach().float().cpu().numpy()

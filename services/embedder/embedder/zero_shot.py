@@ -204,7 +204,9 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
         attribute = (
             session.scalar(select(Attribute).where(Attribute.project_id == source.project_id, Attribute.name == attribute_name))
             if attribute_name
-            else session.get(Attribute, task.attribute_id) if task.attribute_id else None
+            else session.get(Attribute, task.attribute_id)
+            if task.attribute_id
+            else None
         )
         if attribute is None or attribute.data_type != DataType.TEXT:
             raise JobFailed(f"zero-shot needs a text attribute; {attribute_name or 'the task has none'} is not one")

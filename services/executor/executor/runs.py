@@ -522,8 +522,6 @@ def _span(ids: list[int]) -> str:
     return f"records {ids[0]}–{ids[-1]}" if ids else "records"
 
 
-
-
 def _check_results(message: dict[str, Any], ids: set[int], what: str) -> None:
     """Refuse (SandboxError) results that are not ``[record id, value, error, stdout, token count]`` entries or
     ``{value: [record ids]}`` hits, one per record of this batch and function."""

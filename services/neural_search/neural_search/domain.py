@@ -414,4 +414,3 @@ def detect_outliers(embedding_id: uuid.UUID, *, save_slice: bool = True, created
             )
             slice_id = str(data_slice.id)
     return {"data_slice_id": slice_id, "basis": basis, "outliers": outliers, "candidates": int(len(candidates))}
-

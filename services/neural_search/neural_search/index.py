@@ -69,9 +69,7 @@ class VectorIndex(ABC):
         """Insert or replace points."""
 
     @abstractmethod
-    def search(
-        self, vector: np.ndarray, limit: int, conditions: list[Condition], score_threshold: float | None
-    ) -> list[Hit]:
+    def search(self, vector: np.ndarray, limit: int, conditions: list[Condition], score_threshold: float | None) -> list[Hit]:
         """Nearest points by cosine similarity, best first."""
 
     @abstractmethod
@@ -142,9 +140,7 @@ class EdgeIndex(VectorIndex):
                 must.append(qe.FieldCondition(key=cond.key, match=qe.MatchValue(cond.value)))
         return qe.Filter(must=must)
 
-    def search(
-        self, vector: np.ndarray, limit: int, conditions: list[Condition], score_threshold: float | None
-    ) -> list[Hit]:
+    def search(self, vector: np.ndarray, limit: int, conditions: list[Condition], score_threshold: float | None) -> list[Hit]:
         qe = self.qe
         request = qe.QueryRequest(
             limit=limit,
@@ -237,9 +233,7 @@ class QdrantClientIndex(VectorIndex):
                 must.append(m.FieldCondition(key=cond.key, match=m.MatchValue(value=cond.value)))
         return m.Filter(must=must)
 
-    def search(
-        self, vector: np.ndarray, limit: int, conditions: list[Condition], score_threshold: float | None
-    ) -> list[Hit]:
+    def search(self, vector: np.ndarray, limit: int, conditions: list[Condition], score_threshold: float | None) -> list[Hit]:
         response = self.client.query_points(
             self.name,
             query=np.asarray(vector, dtype=np.float32).tolist(),

@@ -77,9 +77,7 @@ def project_target(session: Session, project_id: uuid.UUID) -> Target:
 
 
 def _stale_filter() -> str:
-    return (
-        "r.project_id = %(p)s AND (t.id IS NULL OR t.tokenizer <> %(tok)s OR t.columns <> %(cols)s::jsonb)"
-    )
+    return "r.project_id = %(p)s AND (t.id IS NULL OR t.tokenizer <> %(tok)s OR t.columns <> %(cols)s::jsonb)"
 
 
 def count_stale(cursor: Any, target: Target) -> int:
@@ -94,9 +92,7 @@ def count_stale(cursor: Any, target: Target) -> int:
 # The next window of the project's records by id (an index-only scan), then its stale records in that id range: a
 # single "stale AND id > after ORDER BY id LIMIT n" lets Postgres scan, join and extract the text of every remaining
 # record per chunk whenever it misjudges the row counts (as right after an upload, before any ANALYZE).
-_WINDOW_SQL = (
-    "SELECT max(id) FROM (SELECT id FROM record WHERE project_id = %(p)s AND id > %(after)s ORDER BY id LIMIT %(n)s) w"
-)
+_WINDOW_SQL = "SELECT max(id) FROM (SELECT id FROM record WHERE project_id = %(p)s AND id > %(after)s ORDER BY id LIMIT %(n)s) w"
 
 
 def _select_sql(target: Target) -> str:

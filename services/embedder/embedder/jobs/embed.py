@@ -54,8 +54,7 @@ def record_tokens(
 ) -> tuple[list[str], list[list[Span]]]:
     """Texts and token character spans from the project's tokenized records (tokenized here if missing)."""
     stored = {
-        row.record_id: row
-        for row in session.scalars(select(RecordTokenized).where(RecordTokenized.record_id.in_(record_ids)))
+        row.record_id: row for row in session.scalars(select(RecordTokenized).where(RecordTokenized.record_id.in_(record_ids)))
     }
     nlp = None
     out_texts: list[str] = []
@@ -252,4 +251,3 @@ def read_token_vectors(embedding_id: uuid.UUID) -> dict[int, np.ndarray]:
         for i, record_id in enumerate(arrays["record_ids"]):
             result[int(record_id)] = arrays["vectors"][offsets[i] : offsets[i + 1]]
     return result
-

@@ -309,9 +309,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             assert task is not None
             labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all())
             extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
-            state = RunState_(
-                run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), project_id, extraction
-            )
+            state = RunState_(run.id, source.id, task.id, source.name, LabelChecker(labels, extraction), project_id, extraction)
             states[str(run.id)] = state
             if source.type == HeuristicType.ACTIVE_LEARNING:
                 state.learner_code = run.source_code
@@ -473,9 +471,7 @@ def _end_streams(streamed: list[RunState_], abort: bool = True) -> None:
             stream.join(1.0)
             if stream.is_alive() and time.monotonic() - stream.active_at > stall_s:
                 stream.abort()
-                stream.failure = stream.failure or RuntimeError(
-                    f"the database did not answer for more than {stall_s:g} s"
-                )
+                stream.failure = stream.failure or RuntimeError(f"the database did not answer for more than {stall_s:g} s")
                 log.error("a result stream of a heuristic run did not finish; given up", extra={"run": str(state.run_id)})
                 break
 

@@ -387,9 +387,7 @@ def _apply_batch(
 
     def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None]]:
         """(function, callable, where plain str results are grouped or None) for the functions still applied."""
-        return [
-            (f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None) for f in live if not f.failed
-        ]
+        return [(f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None) for f in live if not f.failed]
 
     def keep(function: _Function, record_id: int, record: dict[str, Any], value: Any, error: str | None) -> None:
         """A result that is not a silent abstention or a grouped hit: value, error, output and token count."""

@@ -73,8 +73,9 @@ class RecordTokens:
         if self._lengths is None:
             self.unpacker.feed(zlib.decompress(self.docbin))
             message = next(self.unpacker)
-            self._lengths = [int.from_bytes(message["lengths"][i : i + 4], "little", signed=True)
-                             for i in range(0, len(message["lengths"]), 4)]
+            self._lengths = [
+                int.from_bytes(message["lengths"][i : i + 4], "little", signed=True) for i in range(0, len(message["lengths"]), 4)
+            ]
         return self._lengths[self.columns.index(attribute)]
 
 

@@ -304,9 +304,7 @@ def import_associations(
 Parsed = tuple[str, int | None, int | None, float, str | None]
 
 
-def _spans_beyond_text(
-    session: Session, task: LabelingTask, rows: list[dict[str, Any]], indices: Sequence[Any]
-) -> list[str]:
+def _spans_beyond_text(session: Session, task: LabelingTask, rows: list[dict[str, Any]], indices: Sequence[Any]) -> list[str]:
     """Spans that end after the last token of their record's attribute, as far as the record is tokenized already (a
     record still waiting for the tokenizer is not checked)."""
     attribute = session.get(Attribute, task.attribute_id) if task.attribute_id else None

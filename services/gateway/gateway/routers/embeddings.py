@@ -193,5 +193,3 @@ async def delete_embedding(embedding_id: uuid.UUID, project: ProjectDep, session
     EmbeddingArtifacts(get_storage(), embedding.id).delete()
     session.delete(embedding)
     return Response(status_code=204)
-
-

@@ -85,9 +85,7 @@ async def similar(embedding_id: uuid.UUID, body: SimilarIn, project: ProjectDep,
 
 
 @router.post("/outliers")
-async def outliers(
-    embedding_id: uuid.UUID, body: OutliersIn, project: ProjectDep, user: CurrentUser, session: SessionDep
-) -> Any:
+async def outliers(embedding_id: uuid.UUID, body: OutliersIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Any:
     """Unlabeled records farthest from the labeled ones (top 5 %, at most 100), saved as an outlier slice."""
     usable(session, project.id, embedding_id)
     return await ServiceClient("neural_search").json(

@@ -68,9 +68,7 @@ def task_labels(session: SessionDep, project: ProjectDep, task_id: uuid.UUID, co
         raise problem(400, f"zero-shot needs at least two labels that are not excluded; task {task.name!r} has {kept}")
     attribute_name = config.attribute
     if attribute_name:
-        attribute = session.scalar(
-            select(Attribute).where(Attribute.project_id == project.id, Attribute.name == attribute_name)
-        )
+        attribute = session.scalar(select(Attribute).where(Attribute.project_id == project.id, Attribute.name == attribute_name))
     else:
         attribute = session.get(Attribute, task.attribute_id) if task.attribute_id else None
     if attribute is None or attribute.data_type != DataType.TEXT:
