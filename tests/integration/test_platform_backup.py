@@ -1,4 +1,4 @@
-"""``python -m shared_model.platform backup|restore`` round-trips a database exactly (a private one on the test server)."""
+"""``python -m launcher backup|restore`` round-trips a database exactly (a private one on the test server)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ def scratch_database(database_url: str) -> Iterator[str]:
 
 def _platform(command: str, file: Path, url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "REFINERY_DATABASE_URL": url, "REFINERY_DATA_DIR": str(data_dir)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "launcher"), os.environ.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "shared_model.platform", command, str(file)],
+        [sys.executable, "-m", "launcher", command, str(file)],
         cwd=ROOT,
         env=env,
         capture_output=True,
