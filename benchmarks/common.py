@@ -40,7 +40,15 @@ def start_service(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``python -m <name>`` on a free port with ``env`` (complete) and wait until ``/health`` answers 200."""
     port = free_port()
-    env = {**env, f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    from shared_model.service import service_secret
+
+    # The services answer only calls with this process's service secret (benchmarks call some of them directly).
+    env = {
+        "REFINERY_SERVICE_SECRET": service_secret(),
+        **env,
+        f"REFINERY_{name.upper()}_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", name], cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
     )

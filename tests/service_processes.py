@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from shared_model.service.secret import SERVICE_SECRET_HEADER, service_secret
 from shared_model.settings import SERVICE_NAMES, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,11 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a direct call to this internal service must carry (the gateway sends the same)."""
+        return {SERVICE_SECRET_HEADER: service_secret()}
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -68,7 +74,8 @@ class ServicePool:
         if name in self.running and self.running[name].process.poll() is None:
             return self.running[name]
         port = self.ports[name]
-        env = {**os.environ, **self.extra_env, f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "REFINERY_SERVICE_SECRET": service_secret(), **self.extra_env}
+        env.update({f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"})
         env.update(self.urls())
         log_path = self.log_dir / f"{name}.log"
         handle = log_path.open("wb")

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from shared_model.service.secret import ensure_secret_file
 from shared_model.settings import SERVICE_NAMES, Settings, get_settings
 
 from .database import start_database, stop_database
@@ -101,6 +102,8 @@ def start(timeout_s: float = DEFAULT_START_TIMEOUT_S) -> int:
     os.environ["DATABASE_URL"] = url
     os.environ["REFINERY_DATABASE_URL"] = url
     os.environ["REFINERY_DATA_DIR"] = str(layout.data_dir)
+    # Generated on the first start (mode 0600 in the data folder); every service gets it in its environment.
+    os.environ["REFINERY_SERVICE_SECRET"] = settings.service_secret or ensure_secret_file(layout.data_dir)
     get_settings.cache_clear()
     settings = get_settings()
 

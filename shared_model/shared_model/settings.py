@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     neural_search_url: str = ""
     executor_url: str = ""
     service_timeout_s: float = Field(default=30.0, description="Timeout of one gateway call to an internal service.")
+    service_secret: str = Field(
+        default="",
+        description="Secret every call to an internal service carries (header X-Refinery-Service-Secret); empty = read"
+        " <data_dir>/service_secret, generated with mode 0600 on first start.",
+    )
 
     admin_email: str = Field(default="admin@localhost", description="Login of the admin created on first start.")
     admin_password: str = Field(default="", description="Admin password on first start; empty = generate and print.")

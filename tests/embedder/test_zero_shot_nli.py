@@ -73,10 +73,11 @@ def test_playground_uses_the_cross_encoder(nli_model: Path) -> None:
     from fastapi.testclient import TestClient
 
     from embedder.app import create_app
+    from shared_model.service import service_headers
 
     # The embedder's own route, in-process (no lifespan: nothing to migrate or claim for a playground call).
     labels = [{"name": "sports"}, {"name": "politics"}, {"name": "vote"}]
-    response = TestClient(create_app()).post(
+    response = TestClient(create_app(), headers=service_headers()).post(
         "/zero_shot/text", json={"text": "the vote was close .", "labels": labels, "model": str(nli_model)}
     )
     assert response.status_code == 200, response.text

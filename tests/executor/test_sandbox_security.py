@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from shared_model.db import get_engine
+from shared_model.service import service_headers
 
 from .factory import add_records, new_project, set_limits
 
@@ -43,6 +44,7 @@ def run(executor: str, project: dict[str, Any], code: str, timeout: float = 60) 
         f"{executor}/run/record-ide",
         json={"project_id": project["id"], "record_id": project["record_id"], "code": textwrap.dedent(code)},
         timeout=timeout,
+        headers=service_headers(),
     )
     assert response.status_code == 200, response.text
     assert_healthy(executor)
@@ -56,6 +58,7 @@ def assert_healthy(executor: str) -> None:
         f"{executor}/run/record-ide",
         json={"project_id": _last_project[0], "record_id": _last_project[1], "code": "print(record['text'].text)"},
         timeout=60,
+        headers=service_headers(),
     )
     assert again.status_code == 200 and again.json()["error"] is None, again.text
 
@@ -69,7 +72,7 @@ def _remember(project: dict[str, Any]) -> None:
 
 
 def test_backend_is_bwrap(executor: str) -> None:
-    assert httpx.get(f"{executor}/sandbox").json()["backend"] == "bwrap"
+    assert httpx.get(f"{executor}/sandbox", headers=service_headers()).json()["backend"] == "bwrap"
 
 
 def test_cannot_connect_to_gateway_port_or_postgres(executor: str, project: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from shared_model.models import (
     TaskTarget,
     TaskType,
 )
+from shared_model.service import service_headers
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, get_storage
 
@@ -418,5 +419,5 @@ def test_project_delete_drops_collections_and_vectors(
     assert get_storage().list(f"embeddings/{emb['id']}/") == []
     import httpx  # noqa: PLC0415
 
-    status = httpx.get(f"{search_url}/embeddings/{emb['id']}")
+    status = httpx.get(f"{search_url}/embeddings/{emb['id']}", headers=service_headers())
     assert status.status_code == 404, status.text

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from shared_model.jobs import wait_for_job
 from shared_model.models import TaskType
+from shared_model.service import service_headers
 
 from ..weak_supervisor.fixtures import build_task, weak_labels
 
@@ -70,14 +71,25 @@ def test_service_endpoints_directly(clean_db: str, services: Any) -> None:
     service = services.start("weak_supervisor")
     built = build_task(TaskType.MULTICLASS_CLASSIFICATION, ["neg", "pos"], 3, {"a": [(0, "pos"), (1, "neg")]})
     result = httpx.post(
-        f"{service.url}/fit_predict", json={"labeling_task_id": str(built.task_id), "model": "majority"}, timeout=30
+        f"{service.url}/fit_predict",
+        json={"labeling_task_id": str(built.task_id), "model": "majority"},
+        timeout=30,
+        headers=service_headers(),
     ).json()
     assert result["labels_written"] == 2
-    assert httpx.post(f"{service.url}/fit_predict", json={"labeling_task_id": str(uuid.uuid4())}, timeout=30).status_code == 404
     assert (
         httpx.post(
-            f"{service.url}/fit_predict", json={"labeling_task_id": str(built.task_id), "model": "x"}, timeout=30
+            f"{service.url}/fit_predict", json={"labeling_task_id": str(uuid.uuid4())}, timeout=30, headers=service_headers()
+        ).status_code
+        == 404
+    )
+    assert (
+        httpx.post(
+            f"{service.url}/fit_predict",
+            json={"labeling_task_id": str(built.task_id), "model": "x"},
+            timeout=30,
+            headers=service_headers(),
         ).status_code
         == 400
     )
-    assert len(httpx.post(f"{service.url}/statistics/{built.task_id}", timeout=30).json()) == 2
+    assert len(httpx.post(f"{service.url}/statistics/{built.task_id}", timeout=30, headers=service_headers()).json()) == 2

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import psutil
 import pytest
 import yaml
 
+from shared_model.service import SERVICE_SECRET_HEADER
 from shared_model.settings import DEFAULT_PORTS, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +56,7 @@ class Platform:
         self.data_dir = (tmp_path / "data").resolve()
         self.ports = dict(zip(SERVICE_NAMES, _free_ports(len(SERVICE_NAMES)), strict=True))
         env = {key: value for key, value in os.environ.items() if not (key.startswith("REFINERY_") and key.endswith("_URL"))}
+        env.pop("REFINERY_SERVICE_SECRET", None)  # the first start generates it in the data folder
         env.update(
             {
                 "DATABASE_URL": database_url,
@@ -112,6 +115,14 @@ def test_start_health_restart_and_stop(platform: Platform) -> None:
     assert body["status"] == "ok"
     assert set(body["services"]) == set(SERVICE_NAMES)
     assert all(service["status"] == "ok" and service["database"] == "ok" for service in body["services"].values())
+
+    # The first start generated the service secret (mode 0600); internal services refuse calls without it.
+    secret_file = platform.data_dir / "service_secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    tokenizer = f"http://127.0.0.1:{platform.ports['tokenizer']}/validate_tokenizer"
+    assert httpx.post(tokenizer, json={"tokenizer": "en"}, timeout=10).status_code == 401
+    secret = {SERVICE_SECRET_HEADER: secret_file.read_text().strip()}
+    assert httpx.post(tokenizer, json={"tokenizer": "en"}, headers=secret, timeout=30).status_code == 200
 
     # Starting again changes nothing.
     again = platform.run("start")
@@ -182,7 +193,8 @@ def test_docker_compose_file_is_valid() -> None:
     command = [binary, "-f", str(ROOT / "docker-compose.yml"), "config"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    services = yaml.safe_load(result.stdout)["services"]
+    config = yaml.safe_load(result.stdout)
+    services = config["services"]
     assert {"postgres", "qdrant", "minio", *SERVICE_NAMES} <= set(services)
     for name in ("postgres", "qdrant", "minio", *SERVICE_NAMES):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
@@ -200,3 +212,10 @@ def test_docker_compose_file_is_valid() -> None:
     assert any("4455" in port for port in published)
     with_socket = {name for name, spec in services.items() if "docker.sock" in str(spec.get("volumes", []))}
     assert with_socket == {"executor"}
+    # Only the gateway is published; everything else sits on the internal network and requires the service secret.
+    assert config["networks"]["internal"]["internal"] is True
+    for name in ("postgres", "qdrant", "minio", *SERVICE_NAMES):
+        assert set(services[name]["networks"]) == ({"public", "internal"} if name == "gateway" else {"internal"}), name
+        assert name == "gateway" or not services[name].get("ports"), f"{name} publishes a port"
+    for name in SERVICE_NAMES:
+        assert "REFINERY_SERVICE_SECRET" in services[name]["environment"]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from shared_model.db import session_scope
 from shared_model.jobs import wait_for_job
 from shared_model.models import Attribute, AttributeState, DataType, JobState, Project, Record, RecordTokenized
+from shared_model.service import service_headers
 from tokenizer.docbin import decode
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,7 @@ def make_project(texts: list[str], tokenizer: str = "en") -> tuple[uuid.UUID, li
 
 
 def run_job(url: str, project_id: uuid.UUID) -> dict[str, Any]:
-    response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(project_id)}, timeout=30)
+    response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(project_id)}, timeout=30, headers=service_headers())
     assert response.status_code == 202, response.text
     job = wait_for_job(uuid.UUID(response.json()["job_id"]), timeout_s=60)
     assert job.state == JobState.DONE, job.error
@@ -102,7 +103,7 @@ def test_project_job_is_incremental_and_follows_tokenizer_changes(services: Any,
 def test_unknown_tokenizer_fails_the_job_with_its_name(services: Any, clean_db: str) -> None:
     url = services.start("tokenizer").url
     project_id, _ = make_project(["a b"], tokenizer="xx_no_such_pipeline")
-    response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(project_id)}, timeout=30)
+    response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(project_id)}, timeout=30, headers=service_headers())
     job = wait_for_job(uuid.UUID(response.json()["job_id"]), timeout_s=60)
     assert job.state == JobState.FAILED and "xx_no_such_pipeline" in (job.error or "")
 
@@ -112,25 +113,29 @@ def test_priority_path_and_tokens(services: Any, clean_db: str) -> None:
     project_id, ids = make_project(["T. Rowe Price (TROW) Dips", "second"])
     assert stored(project_id) == {}
     # tokens on demand tokenize and store the record
-    body = httpx.get(f"{url}/records/{ids[0]}/tokens", params={"attribute": "headline"}, timeout=30).json()
+    body = httpx.get(
+        f"{url}/records/{ids[0]}/tokens", params={"attribute": "headline"}, timeout=30, headers=service_headers()
+    ).json()
     tokens = body["attributes"]["headline"]["tokens"]
     assert [t["text"] for t in tokens] == ["T.", "Rowe", "Price", "(", "TROW", ")", "Dips"]
     assert tokens[3] == {"i": 3, "text": "(", "idx": 14, "end": 15, "whitespace": "", "ent_type": None}
     assert set(stored(project_id)) == {ids[0]}
-    response = httpx.post(f"{url}/tokenize_record", json={"record_id": ids[1]}, timeout=30)
+    response = httpx.post(f"{url}/tokenize_record", json={"record_id": ids[1]}, timeout=30, headers=service_headers())
     assert response.json() == {"record_id": ids[1], "columns": ["headline"], "tokenizer": "en"}
     assert set(stored(project_id)) == set(ids)
 
-    missing = httpx.get(f"{url}/records/{ids[0]}/tokens", params={"attribute": "nope"}, timeout=30)
+    missing = httpx.get(f"{url}/records/{ids[0]}/tokens", params={"attribute": "nope"}, timeout=30, headers=service_headers())
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
-    not_text = httpx.get(f"{url}/records/{ids[0]}/tokens", params={"attribute": "id"}, timeout=30)
+    not_text = httpx.get(f"{url}/records/{ids[0]}/tokens", params={"attribute": "id"}, timeout=30, headers=service_headers())
     assert not_text.status_code == 422 and "INTEGER" in not_text.json()["detail"]
-    assert httpx.post(f"{url}/tokenize_record", json={"record_id": 10**12}, timeout=30).status_code == 404
+    assert (
+        httpx.post(f"{url}/tokenize_record", json={"record_id": 10**12}, timeout=30, headers=service_headers()).status_code == 404
+    )
 
 
 def test_validate_tokenizer(services: Any, clean_db: str) -> None:
     url = services.start("tokenizer").url
-    ok = httpx.post(f"{url}/validate_tokenizer", json={"tokenizer": "de"}, timeout=30)
+    ok = httpx.post(f"{url}/validate_tokenizer", json={"tokenizer": "de"}, timeout=30, headers=service_headers())
     assert ok.status_code == 200 and ok.json()["kind"] == "blank"
-    bad = httpx.post(f"{url}/validate_tokenizer", json={"tokenizer": "en_core_web_sm"}, timeout=30)
+    bad = httpx.post(f"{url}/validate_tokenizer", json={"tokenizer": "en_core_web_sm"}, timeout=30, headers=service_headers())
     assert bad.status_code == 422 and "en_core_web_sm" in bad.json()["detail"]

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, wait_for_job
 from shared_model.models import Attribute, DataType, Job, JobState, Project, Record, RecordTokenized
+from shared_model.service import service_headers
 from shared_model.settings import get_settings
 from tokenizer.chunks import encode_records
 from tokenizer.docbin import DocBinEncoder
@@ -243,25 +244,31 @@ def test_service_job_uses_workers_and_they_die_with_the_service(services: Any, c
         warm: list[dict[str, Any]] = []
         while len(warm) < 2 or not all(w["ready"] for w in warm):
             assert time.monotonic() < deadline, f"no warm workers: {warm}"
-            warm = httpx.get(f"{url}/workers", timeout=10).json()["workers"]
+            warm = httpx.get(f"{url}/workers", timeout=10, headers=service_headers()).json()["workers"]
             time.sleep(0.1)
         assert {w["tokenizer"] for w in warm} == {"en"}
         pids = sorted(w["pid"] for w in warm)
         assert sorted(p.pid for p in worker_children(psutil.Process(service.pid))) == pids
 
         small = project_with_records(500)
-        job_id = httpx.post(f"{url}/tokenize_project", json={"project_id": str(small.project_id)}, timeout=30).json()["job_id"]
+        job_id = httpx.post(
+            f"{url}/tokenize_project", json={"project_id": str(small.project_id)}, timeout=30, headers=service_headers()
+        ).json()["job_id"]
         job = wait_for_job(uuid.UUID(job_id), timeout_s=120)
         assert job.state == JobState.DONE, job.error
         assert job.result["tokenized"] == 500 and job.result["processes"] == 3
         assert stored_bytes(small.project_id) == expected_bytes(small)
         # the job ran on the warm workers and left them warm
-        assert sorted(w["pid"] for w in httpx.get(f"{url}/workers", timeout=10).json()["workers"]) == pids
+        assert (
+            sorted(w["pid"] for w in httpx.get(f"{url}/workers", timeout=10, headers=service_headers()).json()["workers"]) == pids
+        )
         workers = worker_children(psutil.Process(service.pid))
         assert sorted(p.pid for p in workers) == pids
 
         big = project_with_records(30_000)
-        response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(big.project_id)}, timeout=30)
+        response = httpx.post(
+            f"{url}/tokenize_project", json={"project_id": str(big.project_id)}, timeout=30, headers=service_headers()
+        )
         big_job = uuid.UUID(response.json()["job_id"])
         while True:  # wait until the job is under way
             assert time.monotonic() < deadline, "the big job did not start"

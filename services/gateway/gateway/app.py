@@ -61,6 +61,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
     app = create_service_app(
         service="gateway",
         version=__version__,
+        public=True,
         routers=[
             health.router,
             auth.router,

@@ -16,6 +16,7 @@ from ..migrate import upgrade
 from ..settings import get_settings
 from .errors import install_problem_handlers
 from .logging import configure_logging
+from .secret import RequireServiceSecret
 
 log = logging.getLogger("shared_model.service")
 
@@ -39,11 +40,15 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     workers: Sequence[JobWorker] = (),
     migrate: bool = True,
+    public: bool = False,
     on_startup: Callable[[FastAPI], None] | None = None,
     on_shutdown: Callable[[FastAPI], None] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """Build a service: migrations applied, job workers started, health and problem errors installed."""
+    """Build a service: migrations applied, job workers started, health and problem errors installed.
+
+    Unless ``public`` (the gateway), every path but ``/health`` requires the service secret (see ``secret.py``).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +71,8 @@ def create_service_app(
     app.state.service = service
     app.state.workers = list(workers)
     install_problem_handlers(app)
+    if not public:
+        app.add_middleware(RequireServiceSecret)
     app.include_router(health_router(service, version))
     for router in routers:
         app.include_router(router)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed
 from shared_model.models import Attribute, Embedding, EmbeddingType, Project, Record, RecordTokenized, RunState
+from shared_model.service.client import call_service
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, ObjectStorage, get_storage
 
@@ -87,7 +88,7 @@ def neural_search(method: str, path: str, **kwargs: Any) -> Any:
     """Call the neural search service; its errors fail the job with their message."""
     url = get_settings().service_url("neural_search")
     try:
-        response = httpx.request(method, f"{url}{path}", timeout=600.0, **kwargs)
+        response = call_service("neural_search", method, path, timeout=600.0, **kwargs)
     except httpx.HTTPError as exc:
         raise JobFailed(f"the neural_search service at {url} is unreachable: {exc}") from exc
     if response.status_code >= 400:
