@@ -57,6 +57,13 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+def session_dependency() -> Iterator[Session]:
+    """The FastAPI dependency form of :func:`session_scope`: one session per request, committed when the handler
+    succeeds, rolled back when it raises (declare it with ``Depends(session_dependency, scope="function")``)."""
+    with session_scope() as session:
+        yield session
+
+
 def raw_connection() -> Any:
     """A DBAPI (psycopg2) connection from the pool, for COPY and LISTEN; close it to give it back."""
     return get_engine().raw_connection()

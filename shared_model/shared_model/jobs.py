@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from .db import new_session, raw_connection, session_scope
+from .db import new_session, session_scope
+from .listen import listen
 from .models import Job, JobState
 from .settings import get_settings
 
@@ -238,29 +239,12 @@ class JobWorker:
         self._wake.set()
 
     def _listen(self) -> None:
-        import select as select_module
+        """Wake the claim loop when a job of this service is queued (it only speeds things up; polling continues)."""
+        listen(QUEUED_CHANNEL, self._on_queued, self._stop)
 
-        while not self._stop.is_set():
-            try:
-                conn = raw_connection()
-                try:
-                    dbapi = conn.dbapi_connection
-                    dbapi.set_isolation_level(0)
-                    with dbapi.cursor() as cursor:
-                        cursor.execute(f"LISTEN {QUEUED_CHANNEL}")
-                    while not self._stop.is_set():
-                        if select_module.select([dbapi], [], [], 1.0) == ([], [], []):
-                            continue
-                        dbapi.poll()
-                        while dbapi.notifies:
-                            note = dbapi.notifies.pop(0)
-                            if note.payload == self.service:
-                                self._wake.set()
-                finally:
-                    conn.invalidate()
-            except Exception:  # noqa: BLE001 - the listener only speeds things up; polling continues
-                log.exception("job listener failed; retrying")
-                self._stop.wait(2.0)
+    def _on_queued(self, service: str) -> None:
+        if service == self.service:
+            self._wake.set()
 
     def _loop(self) -> None:
         last_reap = 0.0

@@ -55,3 +55,73 @@ def test_the_check_sees_a_dynamic_import(tmp_path: Path) -> None:
     module = tmp_path / "sneaky.py"
     module.write_text('import importlib\nusers = importlib.import_module("gateway.domain.users")\n')
     assert "gateway" in _imported_modules(module)
+
+
+def _module_graph(package_dir: Path) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports (anywhere in the file, function bodies included).
+
+    Imports of a package itself (its ``__init__``) are left out: re-exporting submodules there is not a circle.
+    """
+    root = package_dir.name
+    modules = {
+        ".".join((root, *path.relative_to(package_dir).with_suffix("").parts)).removesuffix(".__init__"): path
+        for path in package_dir.rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    packages = {name for name, path in modules.items() if path.name == "__init__.py"}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        base = name.split(".") if name in packages else name.split(".")[:-1]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parent = base[: len(base) - node.level + 1]
+                    stem = ".".join([*parent, *(node.module.split(".") if node.module else [])])
+                elif node.module and node.module.split(".")[0] == root:
+                    stem = node.module
+                else:
+                    continue
+                candidates = [f"{stem}.{alias.name}" for alias in node.names] + [stem]
+                targets.update(c for c in candidates if c in modules and c not in packages)
+        graph[name] = targets - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                found.append([*stack[stack.index(target) :], target])
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+PACKAGES = ["shared_model/shared_model", "launcher/launcher", *(f"services/{name}/{name}" for name in SERVICE_NAMES)]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_circle_inside_a_package(package: str) -> None:
+    assert _cycles(_module_graph(ROOT / package)) == []
+
+
+def test_the_circle_check_sees_a_circle_through_a_function_level_import(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from .b import thing\n")
+    (package / "b.py").write_text("def thing():\n    from .a import other\n")
+    assert _cycles(_module_graph(package)) == [["pkg.a", "pkg.b", "pkg.a"]]

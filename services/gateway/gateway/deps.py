@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared_model.db import new_session
+from shared_model.db import session_dependency
 from shared_model.models import Project, ProjectMember, ProjectStatus, User
 from shared_model.service import problem
 
@@ -19,17 +18,7 @@ from .domain.users import user_for_cookie, user_for_token
 SESSION_COOKIE = "refinery_session"
 
 
-def get_db() -> Iterator[Session]:
-    """One session per request: committed when the handler succeeds, rolled back when it raises."""
-    session = new_session()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+get_db = session_dependency  # one session per request: shared_model's session_scope as a dependency
 
 
 # scope="function": commit before the response is sent, so a client's next request sees what this one wrote

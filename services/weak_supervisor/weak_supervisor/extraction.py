@@ -8,40 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .label_models.base import DEFAULT_PRECISION, FloatArray, IntArray
+from .label_models.base import DEFAULT_PRECISION, FloatArray
 from .label_models.refinery import sigmoid_confidence
+from .spans import Spans
+from .statistics import extraction_counts
 
-
-@dataclass(frozen=True)
-class Spans:
-    """Spans as parallel arrays: row, source (or -1 for manual), label, token range ``[start, end)``, confidence."""
-
-    rows: IntArray
-    sources: IntArray
-    labels: IntArray
-    starts: IntArray
-    ends: IntArray
-    confidence: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @classmethod
-    def from_lists(
-        cls,
-        rows: list[int],
-        sources: list[int],
-        labels: list[int],
-        starts: list[int],
-        ends: list[int],
-        confidence: list[float] | None = None,
-    ) -> Spans:
-        conf = confidence if confidence is not None else [1.0] * len(rows)
-
-        def ints(values: list[int]) -> IntArray:
-            return np.asarray(values, dtype=np.int64)
-
-        return cls(ints(rows), ints(sources), ints(labels), ints(starts), ints(ends), np.asarray(conf, dtype=np.float64))
+__all__ = ["AggregatedSpan", "Spans", "aggregate_spans", "token_precision"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +68,6 @@ def aggregate_spans(
 
 def token_precision(heuristic: Spans, manual: Spans, n_sources: int, n_labels: int) -> FloatArray:
     """``m × K`` token-level precision of each source and label on manually labeled records (0.8 without evidence)."""
-    from .statistics import extraction_counts
-
     counts = extraction_counts(heuristic, manual, n_sources, n_labels)
     tp, fp = counts["true_positives"], counts["false_positives"]
     total = tp + fp

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .extraction import Spans
 from .label_models.base import Manual, Votes
+from .spans import Spans
 
 Counts = dict[str, NDArray[np.int64]]
 FIELDS = (

@@ -32,6 +32,7 @@ from shared_model.models import (
     TaskType,
 )
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 
 from .export import RecordTokens
 
@@ -41,18 +42,12 @@ STOP_WAIT_S = 20.0  # how long a deletion waits for the runs it cancels to stop
 
 def get_task(session: Session, project: Project, task_id: uuid.UUID) -> LabelingTask:
     """The project's labeling task; 404 otherwise."""
-    task = session.get(LabelingTask, task_id)
-    if task is None or task.project_id != project.id:
-        raise problem(404, f"labeling task {task_id} does not exist in project {project.id}")
-    return task
+    return get_in_project(session, LabelingTask, task_id, project.id, "labeling task")
 
 
 def get_heuristic(session: Session, project: Project, heuristic_id: uuid.UUID) -> InformationSource:
     """The project's heuristic; 404 otherwise."""
-    source = session.get(InformationSource, heuristic_id)
-    if source is None or source.project_id != project.id:
-        raise problem(404, f"heuristic {heuristic_id} does not exist in project {project.id}")
-    return source
+    return get_in_project(session, InformationSource, heuristic_id, project.id, "heuristic")
 
 
 def ensure_unique_name(session: Session, project: Project, name: str, exclude: uuid.UUID | None = None) -> None:

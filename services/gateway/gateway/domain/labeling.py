@@ -32,6 +32,7 @@ from shared_model.models import (
 )
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 
 from . import lookup_lists, valid_labels
 
@@ -43,18 +44,12 @@ CLASSIFICATION = (TaskType.MULTICLASS_CLASSIFICATION, TaskType.MULTILABEL_CLASSI
 
 def get_task(session: Session, project_id: uuid.UUID, task_id: uuid.UUID) -> LabelingTask:
     """The project's labeling task (404 otherwise)."""
-    task = session.get(LabelingTask, task_id)
-    if task is None or task.project_id != project_id:
-        raise problem(404, f"labeling task {task_id} does not exist in this project")
-    return task
+    return get_in_project(session, LabelingTask, task_id, project_id, "labeling task")
 
 
 def get_label(session: Session, project_id: uuid.UUID, label_id: uuid.UUID) -> Label:
     """The project's label (404 otherwise)."""
-    label = session.get(Label, label_id)
-    if label is None or label.project_id != project_id:
-        raise problem(404, f"label {label_id} does not exist in this project")
-    return label
+    return get_in_project(session, Label, label_id, project_id, "label")
 
 
 def task_attribute(session: Session, project_id: uuid.UUID, attribute: str | uuid.UUID) -> Attribute:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shared_model.models import LookupList, Term
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 
 MAX_TERM_LENGTH = 1000
 
@@ -44,10 +45,7 @@ def check_name(session: Session, project_id: uuid.UUID, name: str, *, exclude: u
 
 def get_list(session: Session, project_id: uuid.UUID, list_id: uuid.UUID) -> LookupList:
     """The project's lookup list (404 otherwise)."""
-    found = session.get(LookupList, list_id)
-    if found is None or found.project_id != project_id:
-        raise problem(404, f"lookup list {list_id} does not exist in this project")
-    return found
+    return get_in_project(session, LookupList, list_id, project_id, "lookup list")
 
 
 def create_list(

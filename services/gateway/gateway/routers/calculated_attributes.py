@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from shared_model import jobs
 from shared_model.models import Attribute, AttributeState, AttributeVisibility, DataType, Job, LabelingTask
 from shared_model.service import problem
+from shared_model.service.crud import apply_patch
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
@@ -137,13 +138,7 @@ def update_calculated(attribute_id: uuid.UUID, body: CalculatedUpdate, project: 
         raise problem(409, f"attribute {attribute.name!r} is {attribute.state}; only its visibility can change now")
     if body.name is not None:
         _unique(session, project, body.name.strip(), exclude=attribute.id)
-        attribute.name = body.name.strip()
-    if body.data_type is not None:
-        attribute.data_type = body.data_type
-    if body.source_code is not None:
-        attribute.source_code = body.source_code
-    if body.visibility is not None:
-        attribute.visibility = body.visibility
+    apply_patch(attribute, body, clean={"name": str.strip})
     session.flush()
     return attribute
 

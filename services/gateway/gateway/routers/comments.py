@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from shared_model.models import Comment, CommentTarget
+from shared_model.service.crud import apply_patch
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import comments as domain
@@ -84,10 +85,7 @@ def update_comment(
 ) -> Comment:
     """Edit one's own comment or make it private/shared."""
     comment = domain.own_comment(session, project.id, user, comment_id)
-    if body.body is not None:
-        comment.body = body.body
-    if body.is_private is not None:
-        comment.is_private = body.is_private
+    apply_patch(comment, body)
     session.flush()
     session.refresh(comment)
     return comment

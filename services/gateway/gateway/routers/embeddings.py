@@ -13,6 +13,7 @@ from sqlalchemy import select
 from shared_model.jobs import enqueue, request_cancel
 from shared_model.models import Attribute, DataType, Embedding, EmbeddingType, Job, JobState, RunState
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 from shared_model.storage import EmbeddingArtifacts, get_storage
 
 from ..clients import ServiceClient
@@ -84,10 +85,7 @@ def embedding_out(session: SessionDep, embedding: Embedding) -> EmbeddingOut:
 
 
 def get_embedding(session: SessionDep, project_id: uuid.UUID, embedding_id: uuid.UUID) -> Embedding:
-    embedding = session.get(Embedding, embedding_id)
-    if embedding is None or embedding.project_id != project_id:
-        raise problem(404, f"embedding {embedding_id} does not exist in this project")
-    return embedding
+    return get_in_project(session, Embedding, embedding_id, project_id, "embedding")
 
 
 def find_attribute(session: SessionDep, project_id: uuid.UUID, ref: str) -> Attribute | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from shared_model import heuristic_results, jobs
 from shared_model.models import HeuristicRun, HeuristicType, InformationSource, Job, RunState
 from shared_model.service import problem
+from shared_model.service.crud import apply_patch
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
@@ -171,13 +172,7 @@ def update_heuristic(heuristic_id: uuid.UUID, body: HeuristicUpdate, project: Pr
     source = get_heuristic(session, project, heuristic_id)
     if body.name is not None:
         ensure_unique_name(session, project, body.name.strip(), exclude=source.id)
-        source.name = body.name.strip()
-    if body.description is not None:
-        source.description = body.description
-    if body.source_code is not None:
-        source.source_code = body.source_code
-    if body.is_selected is not None:
-        source.is_selected = body.is_selected
+    apply_patch(source, body, clean={"name": str.strip})
     session.flush()
     return heuristic_out(session, source, latest_runs(session, [source.id]).get(source.id))
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shared_model import jobs
 from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, User, UserRole
 from shared_model.service import problem
+from shared_model.service.crud import apply_patch
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
@@ -78,10 +79,7 @@ def get_project(project: ProjectDep, session: SessionDep) -> ProjectOut:
 @router.patch("/{project_id}", response_model=ProjectOut)
 def update_project(body: ProjectUpdate, project: ProjectDep, session: SessionDep) -> ProjectOut:
     """Rename a project or change its description."""
-    if body.name is not None:
-        project.name = body.name.strip()
-    if body.description is not None:
-        project.description = body.description
+    apply_patch(project, body, clean={"name": str.strip})
     session.flush()
     session.refresh(project)
     return project_out(session, project)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shared_model import jobs
 from shared_model.models import HeuristicStatistics, InformationSource, Job, Label, LabelingTask, RunState, WeakSupervisionRun
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..schemas import JobOut, ORMModel, RequestModel
@@ -72,10 +73,7 @@ class StatisticsOut(BaseModel):
 
 
 def project_task(session: Session, project_id: uuid.UUID, task_id: uuid.UUID) -> LabelingTask:
-    task = session.get(LabelingTask, task_id)
-    if task is None or task.project_id != project_id:
-        raise problem(404, f"labeling task {task_id} does not exist in project {project_id}")
-    return task
+    return get_in_project(session, LabelingTask, task_id, project_id, "labeling task")
 
 
 @router.post("/weak-supervision", response_model=StartedRun, status_code=202)
@@ -124,10 +122,7 @@ def start_run(body: WeakSupervisionIn, project: ProjectDep, user: CurrentUser, s
 @router.get("/weak-supervision/runs/{run_id}", response_model=RunOut)
 def get_run(run_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> WeakSupervisionRun:
     """One run with its summary (model used, label distribution, coverage, mean confidence, duration)."""
-    run = session.get(WeakSupervisionRun, run_id)
-    if run is None or run.project_id != project.id:
-        raise problem(404, f"weak-supervision run {run_id} does not exist in project {project.id}")
-    return run
+    return get_in_project(session, WeakSupervisionRun, run_id, project.id, "weak-supervision run")
 
 
 @router.get("/labeling-tasks/{task_id}/weak-supervision", response_model=RunOut)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import select as select_module
 import threading
 import uuid
 from typing import Any
@@ -13,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
-from shared_model.db import new_session, raw_connection
+from shared_model.db import new_session
 from shared_model.jobs import PROGRESS_CHANNEL
+from shared_model.listen import listen
 from shared_model.models import ProjectMember
 
 from ..deps import SESSION_COOKIE, resolve_user
@@ -59,27 +59,13 @@ class ProgressHub:
                 queue.put_nowait(event)
 
     def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn = raw_connection()
-                try:
-                    dbapi = conn.dbapi_connection
-                    dbapi.set_isolation_level(0)
-                    with dbapi.cursor() as cursor:
-                        cursor.execute(f"LISTEN {PROGRESS_CHANNEL}")
-                    while not self._stop.is_set():
-                        if select_module.select([dbapi], [], [], 1.0) == ([], [], []):
-                            continue
-                        dbapi.poll()
-                        while dbapi.notifies:
-                            event = json.loads(dbapi.notifies.pop(0).payload)
-                            if self.loop is not None and not self.loop.is_closed():
-                                self.loop.call_soon_threadsafe(self._dispatch, event)
-                finally:
-                    conn.invalidate()
-            except Exception:  # noqa: BLE001 - keep relaying after a database hiccup
-                log.exception("progress listener failed; retrying")
-                self._stop.wait(2.0)
+        listen(PROGRESS_CHANNEL, self._relay, self._stop)
+
+    def _relay(self, payload: str) -> None:
+        """Hand one job event from the listener thread to the event loop."""
+        event = json.loads(payload)
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._dispatch, event)
 
 
 @router.websocket("/api/v1/ws")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from shared_model.db import session_scope
 from shared_model.models import Attribute, Label, LabelingTask, RunState, TaskType, WeakSupervisionRun
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from ..deps import ProjectDep, SessionDep
@@ -123,9 +124,7 @@ def run_probabilities(
 ) -> StreamingResponse:
     """Per record of a finished run: record id, primary-key values, the written label (none on ties or below
     ``min_confidence``), ``labeled`` (the model had evidence for the record) and every label's probability."""
-    run = session.get(WeakSupervisionRun, run_id)
-    if run is None or run.project_id != project.id:
-        raise problem(404, f"weak-supervision run {run_id} does not exist in project {project.id}")
+    run = get_in_project(session, WeakSupervisionRun, run_id, project.id, "weak-supervision run")
     return _response(session, run, format)
 
 
@@ -134,9 +133,7 @@ def latest_probabilities(
     task_id: uuid.UUID, project: ProjectDep, session: SessionDep, format: Literal["jsonl", "csv"] = Query("jsonl")
 ) -> StreamingResponse:
     """The probabilities of the task's latest finished weak-supervision run (see the per-run endpoint)."""
-    task = session.get(LabelingTask, task_id)
-    if task is None or task.project_id != project.id:
-        raise problem(404, f"labeling task {task_id} does not exist in project {project.id}")
+    task = get_in_project(session, LabelingTask, task_id, project.id, "labeling task")
     run = session.scalars(
         select(WeakSupervisionRun)
         .where(WeakSupervisionRun.labeling_task_id == task.id, WeakSupervisionRun.state == RunState.FINISHED)
