@@ -46,11 +46,16 @@ def test_websocket_does_not_leak_other_users_projects(client: TestClient, projec
     login(client, "mal@example.org", "mallory-pass")
     with client.websocket_connect("/api/v1/ws") as ws:
         assert ws.receive_json()["projects"] == []
-        _enqueue(project["id"])
         mine = client.post("/api/v1/projects", json={"name": "mallory's"}).json()
         # the hub learns memberships at connect time; a fresh connection sees the new project
     with client.websocket_connect("/api/v1/ws") as ws:
         assert ws.receive_json()["projects"] == [mine["id"]]
+        time.sleep(0.3)
+        leaked = _enqueue(project["id"])  # the admin's project: mallory must never see this job
+        own = _enqueue(mine["id"])  # notified after the admin's job: it arrives first only if nothing leaked
+        event = ws.receive_json()
+        assert event["job"]["id"] != leaked, "a job of another user's project reached mallory's websocket"
+        assert event["type"] == "job" and event["job"]["id"] == own and event["job"]["project_id"] == mine["id"]
     client.cookies.clear()
     with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
         assert project["id"] in ws.receive_json()["projects"]
