@@ -1,0 +1,1 @@
+"""The resources of :class:`refinery.Client`, one module each; ``Client`` combines them."""
