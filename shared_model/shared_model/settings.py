@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     executor_extra_packages: list[str] = Field(
         default_factory=list, description="Extra PyPI packages user code may import (installed once at executor start)."
     )
+    executor_bwrap_path: str = Field(
+        default="", description="The bubblewrap program of the bwrap sandbox; empty = `bwrap` on PATH."
+    )
+    executor_sandbox_recheck_s: float = Field(
+        default=30.0, ge=0, description="How long the executor trusts its last sandbox probe before probing again."
+    )
 
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")
