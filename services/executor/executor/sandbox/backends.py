@@ -130,7 +130,9 @@ class BwrapBackend:
         self.bwrap = bwrap
 
     def command(self, limits: Limits, extra_dir: Path | None, seccomp_fd: int | None) -> list[str]:
-        python = Path(sys.executable)
+        # The interpreter by its folder's real path: the folders bound below are resolved, and an executable reached
+        # through a symlinked folder (a checkout under a symlink, a symlinked .venv) would not exist in the sandbox.
+        python = Path(sys.executable).parent.resolve() / Path(sys.executable).name
         prefix = Path(sys.prefix).resolve()
         base_prefix = Path(sys.base_prefix).resolve()
         args = [
