@@ -68,10 +68,3 @@ def require_sandbox() -> None:
     check = check_sandbox()
     if not check.usable:
         raise problem(503, check.reason or "user code cannot run: no sandbox is available")
-
-
-def forget() -> None:
-    """Drop the cached probe (tests)."""
-    global _LAST
-    with _LOCK:
-        _LAST = None
