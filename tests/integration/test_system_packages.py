@@ -101,7 +101,22 @@ def test_without_apt_get_it_names_the_packages(tmp_path: Path) -> None:
     result = run("start", str(folder))
     assert result.returncode == 1
     assert "apt-get is not available here" in result.stderr
-    assert "install these packages with your system's package manager, then run this again: bubblewrap" in result.stderr
+    # .venv exists, so python3-venv is not asked for; bubblewrap is the only thing missing.
+    assert result.stderr.rstrip().endswith(
+        "install these packages with your system's package manager, then run this again: bubblewrap"
+    ), result.stderr
+
+
+def test_a_fresh_checkout_also_needs_python3_venv(fake_apt: tuple[Path, Path]) -> None:
+    folder, log = fake_apt
+    result = run(
+        "start",
+        f"{folder}:{os.environ['PATH']}",
+        REFINERY_SYSTEM_PACKAGES_MISSING="python3-venv bubblewrap",
+        REFINERY_SYSTEM_PACKAGES_UID="0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines()[-1] == "install -y -qq --no-install-recommends python3-venv bubblewrap"
 
 
 def test_unknown_purpose_is_refused() -> None:
