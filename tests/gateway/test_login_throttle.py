@@ -115,3 +115,14 @@ def test_throttle_ends_with_the_window_and_success_clears_the_account(clean_db: 
         assert failures(account=ADMIN) == 1
         assert attempt(client, ADMIN, ADMIN_PASSWORD)[0] == 200
         assert failures(account=ADMIN) == 0
+
+
+def test_parallel_guesses_cannot_pass_the_account_limit(clean_db: str) -> None:
+    """Ten wrong passwords at once for one account (from different addresses): exactly five are checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [gateway(f"203.0.113.{index}") for index in range(10)]
+    with ThreadPoolExecutor(10) as pool:
+        statuses = sorted(pool.map(lambda client: attempt(client, ADMIN, "wrong")[0], clients))
+    assert statuses == [401] * 5 + [429] * 5
+    assert failures(account=ADMIN) == 5

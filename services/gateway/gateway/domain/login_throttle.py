@@ -1,13 +1,14 @@
 """Login throttling: too many failed logins for one account, or from one client address, answer 429.
 
 Failures are rows of ``login_failure`` in PostgreSQL, so every gateway process counts the same ones. A login first
-takes transaction-level advisory locks on its account and its address (always in that order), so that parallel
-guesses cannot slip past the count; it is refused while ``login_max_failures_per_account`` failures of the account,
-or ``login_max_failures_per_address`` of the address, lie within the last ``login_failure_window_s`` seconds, with
-``Retry-After`` saying when the oldest of them leaves the window. A refused attempt is not checked and not counted,
-so the rows of an account or address stay bounded by its limit. A successful login clears its account's failures;
-the address's failures stay (a guesser cannot reset them by logging into an account of their own), and other
-accounts are not affected by one account's throttle.
+takes a transaction-level advisory lock on its account, so that parallel guesses at one account cannot slip past its
+count (the address is not locked: logins of many users behind one proxy are not serialized; parallel attempts from
+one address may pass its limit by as many as run at once). A login is refused while
+``login_max_failures_per_account`` failures of the account, or ``login_max_failures_per_address`` of the address, lie
+within the last ``login_failure_window_s`` seconds, with ``Retry-After`` saying when the oldest of them leaves the
+window. A refused attempt is not checked and not counted, so the rows of an account or address stay bounded. A
+successful login clears its account's failures; the address's failures stay (a guesser cannot reset them by logging
+into an account of their own), and other accounts are not affected by one account's throttle.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from starlette.exceptions import HTTPException
 from shared_model.models import LoginFailure
 from shared_model.settings import get_settings
 
-# First half of the advisory lock keys (a constant naming this use); the second is the hash of the account or address.
+# First half of the advisory lock key (a constant naming this use); the second is the hash of the account.
 LOCK_CLASS_ACCOUNT = 5_104_001
-LOCK_CLASS_ADDRESS = 5_104_002
 
 
 def account_key(email: str) -> str:
@@ -46,11 +46,10 @@ def _retry_after(times: list[datetime], limit: int, now: datetime, window_s: int
 
 
 def check_login_allowed(session: Session, account: str, address: str) -> None:
-    """Lock the account and address for this transaction; 429 with ``Retry-After`` when either is throttled."""
+    """Lock the account for this transaction; 429 with ``Retry-After`` when either is throttled."""
     settings = get_settings()
     window = settings.login_failure_window_s
     _lock(session, LOCK_CLASS_ACCOUNT, account)
-    _lock(session, LOCK_CLASS_ADDRESS, address)
     now = session.scalar(select(func.now()))
     assert now is not None
     since = func.now() - timedelta(seconds=window)
@@ -77,7 +76,7 @@ def record_failure(session: Session, account: str, address: str) -> None:
     """Count one failed login (and drop the failures that have left the window)."""
     window = get_settings().login_failure_window_s
     session.execute(delete(LoginFailure).where(LoginFailure.created_at <= func.now() - timedelta(seconds=window)))
-    session.add(LoginFailure(account=account, address=address[:64]))
+    session.add(LoginFailure(account=account, address=address))
     session.flush()
 
 

@@ -26,7 +26,7 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
     """Check the password and set an HTTP-only session cookie. Too many failed logins for the account or from the
     client address answer 429 with ``Retry-After`` (settings ``login_max_failures_per_*``)."""
     account = account_key(body.email)
-    address = request.client.host if request.client else "unknown"
+    address = (request.client.host if request.client else "unknown")[:64]
     check_login_allowed(session, account, address)
     user = authenticate(session, body.email, body.password)
     if user is None:
