@@ -15,7 +15,8 @@ TARGET = ROOT / "docs" / "api.md"
 HEADER = """# API
 
 The gateway serves the public REST API under `/api/v1` (port 4455). The live, complete schema with a "try it out"
-button is at http://localhost:4455/api/docs (OpenAPI JSON: `/api/openapi.json`). This page lists every route; it is
+button is at http://localhost:4455/api/docs, ReDoc at `/api/redoc` (both work offline; OpenAPI JSON:
+`/api/openapi.json`). This page lists every route; it is
 generated from that schema by `tools/gen_api_doc.py`.
 
 - **Authentication**: every route except `GET /api/v1/health` and `POST /api/v1/auth/login` needs either the HTTP-only

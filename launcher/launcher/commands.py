@@ -57,6 +57,10 @@ def wait_healthy(settings: Settings, layout: Layout, pids: dict[str, int], timeo
             if body is not None and body.get("status") == "ok":
                 say(f"  {name:<16} healthy  (pid {pid}, port {settings.service_port(name)})")
                 del pending[name]
+            elif body is not None and body.get("status") == "degraded" and body.get("database") == "ok":
+                # It runs but cannot do everything (e.g. the executor without a sandbox): start, and say why.
+                say(f"  {name:<16} DEGRADED (pid {pid}, port {settings.service_port(name)}): {body.get('reason')}")
+                del pending[name]
         if pending and time.monotonic() > deadline:
             name = sorted(pending)[0]
             return name, f"did not become healthy within {timeout_s:.0f} s"

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     admin_password: str = Field(default="", description="Admin password on first start; empty = generate and print.")
     session_ttl_hours: int = 24 * 7
     cookie_secure: bool = False
+    login_max_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed logins for one account within login_failure_window_s before it gets 429."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins from one client address within login_failure_window_s before 429."
+    )
+    login_failure_window_s: int = Field(
+        default=900, ge=1, description="Window in which failed logins are counted (and how long a throttle lasts)."
+    )
 
     upload_max_bytes: int = Field(default=1024 * 1024 * 1024, description="Largest accepted upload file.")
     upload_max_columns: int = Field(default=500, description="Most columns an uploaded file may have.")
@@ -95,6 +104,12 @@ class Settings(BaseSettings):
     executor_docker_image: str = Field(default="python:3.11-slim", description="Image of the docker sandbox backend.")
     executor_extra_packages: list[str] = Field(
         default_factory=list, description="Extra PyPI packages user code may import (installed once at executor start)."
+    )
+    executor_bwrap_path: str = Field(
+        default="", description="The bubblewrap program of the bwrap sandbox; empty = `bwrap` on PATH."
+    )
+    executor_sandbox_recheck_s: float = Field(
+        default=30.0, ge=0, description="How long the executor trusts its last sandbox probe before probing again."
     )
 
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")

@@ -13,12 +13,14 @@ from . import __version__
 from .jobs import HANDLERS
 from .packages import install_extra_packages
 from .routers import run, sandbox
+from .sandbox.availability import check_sandbox
 
 log = logging.getLogger("executor")
 
 
 def _startup(app: FastAPI) -> None:
     install_extra_packages()
+    check_sandbox(force=True)  # probe once at start: /health tells at once whether user code can run
 
 
 def create_app() -> FastAPI:
@@ -29,4 +31,5 @@ def create_app() -> FastAPI:
         routers=[run.router, sandbox.router],
         workers=[JobWorker("executor", HANDLERS)],
         on_startup=_startup,
+        health_checks={"sandbox": lambda: check_sandbox().health()},
     )

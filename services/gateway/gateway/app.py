@@ -14,6 +14,7 @@ from shared_model.jobs import JobWorker
 from shared_model.service import create_service_app
 
 from . import __version__
+from .docs_pages import install_docs_pages
 from .domain import stored_files
 from .domain.users import ensure_admin
 from .jobs import HANDLERS
@@ -86,10 +87,11 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
         workers=[JobWorker("gateway", HANDLERS)],
         on_startup=_startup,
         on_shutdown=_shutdown,
-        docs_url="/api/docs",
+        docs_url=None,  # the offline pages below replace FastAPI's CDN-based ones
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
+    install_docs_pages(app)
     app.state.progress_hub = ws.ProgressHub()
     dist = ui_dist or UI_DIST
     if dist.is_dir():

@@ -23,7 +23,7 @@ from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
 from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
 from .project import Attribute, Project, Record, RecordTokenized
-from .users import ApiToken, ProjectMember, User, UserSession
+from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
     "ApiToken",
@@ -47,6 +47,7 @@ __all__ = [
     "JobState",
     "Label",
     "LabelingTask",
+    "LoginFailure",
     "LookupList",
     "Project",
     "ProjectMember",

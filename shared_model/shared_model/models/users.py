@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Identity, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,3 +62,15 @@ class ProjectMember(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole), nullable=False, default=UserRole.ENGINEER)
     created_at: Mapped[datetime] = created_at()
+
+
+class LoginFailure(Base):
+    """One failed login, kept for ``login_failure_window_s``: the gateway's throttle counts these per account and
+    per client address (in the database, so that every gateway process sees the same counts)."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    account: Mapped[str] = mapped_column(String(320), nullable=False, index=True)
+    address: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), index=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,14 +21,31 @@ from .secret import RequireServiceSecret
 log = logging.getLogger("shared_model.service")
 
 
-def health_router(service: str, version: str) -> APIRouter:
-    """``GET /health``: the service's name, version and whether the database answers."""
+HealthCheck = Callable[[], dict[str, Any]]
+
+
+def health_router(service: str, version: str, checks: Mapping[str, HealthCheck] | None = None) -> APIRouter:
+    """``GET /health``: the service's name, version, whether the database answers, and the service's own ``checks``.
+
+    Each check returns a dict with a ``status`` and, when that is not ``ok``, a ``reason``: the service is then
+    ``degraded`` (still 200: it runs, and says what it cannot do) and its ``reason`` names every failing check.
+    """
     router = APIRouter(tags=["health"])
 
     @router.get("/health")
     def health() -> dict[str, Any]:
         database = "ok" if database_reachable() else "unreachable"
-        return {"service": service, "version": version, "status": "ok" if database == "ok" else "degraded", "database": database}
+        body: dict[str, Any] = {"service": service, "version": version, "status": "ok", "database": database}
+        reasons = [] if database == "ok" else [f"database {database}"]
+        for name, check in (checks or {}).items():
+            result = check()
+            body[name] = result
+            if result.get("status") != "ok":
+                reasons.append(f"{name}: {result.get('reason') or result.get('status')}")
+        if reasons:
+            body["status"] = "degraded"
+            body["reason"] = "; ".join(reasons)
+        return body
 
     return router
 
@@ -43,9 +60,10 @@ def create_service_app(
     public: bool = False,
     on_startup: Callable[[FastAPI], None] | None = None,
     on_shutdown: Callable[[FastAPI], None] | None = None,
+    health_checks: Mapping[str, HealthCheck] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """Build a service: migrations applied, job workers started, health and problem errors installed.
+    """Build a service: migrations applied, job workers started, health (with ``health_checks``) and problem errors.
 
     Unless ``public`` (the gateway), every path but ``/health`` requires the service secret (see ``secret.py``).
     """
@@ -73,7 +91,7 @@ def create_service_app(
     install_problem_handlers(app)
     if not public:
         app.add_middleware(RequireServiceSecret)
-    app.include_router(health_router(service, version))
+    app.include_router(health_router(service, version, health_checks))
     for router in routers:
         app.include_router(router)
     return app

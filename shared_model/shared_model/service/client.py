@@ -63,7 +63,9 @@ class ServiceClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise problem(response.status_code if response.status_code < 500 else 502, f"{self.service}: {detail}")
+            # 503 (the service cannot do this now, e.g. no sandbox) passes through; other server errors are 502.
+            status = response.status_code if response.status_code < 500 or response.status_code == 503 else 502
+            raise problem(status, f"{self.service}: {detail}")
         return response.json()
 
     async def health(self) -> dict[str, Any]:

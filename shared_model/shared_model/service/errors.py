@@ -33,6 +33,7 @@ _TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     502: "Bad gateway",
     503: "Service unavailable",
 }

@@ -26,7 +26,7 @@ from ..runs import (
     run_functions,
     sample_record_ids,
 )
-from ..sandbox.backends import SandboxUnavailable, get_backend
+from ..sandbox.availability import require_sandbox
 
 router = APIRouter(tags=["run"])
 
@@ -77,10 +77,7 @@ def _context(project_id: uuid.UUID) -> ProjectContext:
 
 
 def _require_backend() -> None:
-    try:
-        get_backend()
-    except SandboxUnavailable as exc:
-        raise problem(503, str(exc)) from exc
+    require_sandbox()
 
 
 def _sample(

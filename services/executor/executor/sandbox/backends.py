@@ -130,7 +130,9 @@ class BwrapBackend:
         self.bwrap = bwrap
 
     def command(self, limits: Limits, extra_dir: Path | None, seccomp_fd: int | None) -> list[str]:
-        python = Path(sys.executable)
+        # The interpreter by its folder's real path: the folders bound below are resolved, and an executable reached
+        # through a symlinked folder (a checkout under a symlink, a symlinked .venv) would not exist in the sandbox.
+        python = Path(sys.executable).parent.resolve() / Path(sys.executable).name
         prefix = Path(sys.prefix).resolve()
         base_prefix = Path(sys.base_prefix).resolve()
         args = [
@@ -281,11 +283,11 @@ def get_backend() -> Backend:
     wanted = settings.executor_backend
     reasons: list[str] = []
     if wanted in ("auto", "bwrap"):
-        bwrap = shutil.which("bwrap")
-        if bwrap and _bwrap_works(bwrap):
-            _BACKEND = BwrapBackend(bwrap)
+        bwrap_problem = bwrap_unusable(settings.executor_bwrap_path)
+        if bwrap_problem is None:
+            _BACKEND = BwrapBackend(settings.executor_bwrap_path or shutil.which("bwrap") or "bwrap")
             return _BACKEND
-        reasons.append("bubblewrap (bwrap) is not installed or cannot create namespaces here")
+        reasons.append(bwrap_problem)
     if wanted in ("auto", "docker"):
         try:
             _BACKEND = DockerBackend(settings.executor_docker_image)
@@ -309,14 +311,35 @@ def reset_backend() -> None:
     _BACKEND = None
 
 
-def _bwrap_works(bwrap: str) -> bool:
+def bwrap_unusable(configured: str = "") -> str | None:
+    """Why bubblewrap cannot run the sandbox here, or None when it can.
+
+    The probe starts the real sandbox (every flag, the seccomp filter, the rlimits) with the real worker, which ends
+    at once when its standard input closes: what fails here would fail every run.
+    """
+    if configured:
+        if not (os.path.isfile(configured) and os.access(configured, os.X_OK)):
+            return f"bubblewrap not found at {configured}"
+        bwrap = configured
+    else:
+        found = shutil.which("bwrap")
+        if found is None:
+            return f"bubblewrap (bwrap) not found on PATH ({os.environ.get('PATH', '')})"
+        bwrap = found
     try:
-        result = subprocess.run(
-            [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--", "/bin/true"],
-            capture_output=True,
-            timeout=20,
-            env={"PATH": SANDBOX_ENV["PATH"]},
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return result.returncode == 0
+        process = BwrapBackend(bwrap).start(Limits(wall_time_s=20.0, cpu_time_s=20), None)
+    except OSError as exc:
+        return f"bubblewrap at {bwrap} cannot be started: {exc}"
+    try:
+        process.stdin.close()
+        code = process.wait(20)
+        if code is None:
+            return f"bubblewrap at {bwrap} did not finish a trivial sandboxed run within 20 s"
+        if code != 0:
+            stderr = process.stderr.read(2000).decode(errors="replace").strip()
+            return f"bubblewrap at {bwrap} cannot create the sandbox (exit {code}): {stderr or 'no message'}"
+        return None
+    finally:
+        process.kill()
+        for stream in (process.stdout, process.stderr):
+            stream.close()

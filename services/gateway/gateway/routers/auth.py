@@ -13,6 +13,7 @@ from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from ..deps import SESSION_COOKIE, CurrentUser, SessionDep
+from ..domain.login_throttle import account_key, check_login_allowed, clear_account, record_failure
 from ..domain.users import authenticate, close_session, open_session
 from ..schemas import LoginIn, TokenCreate, TokenCreated, TokenOut, UserCreate, UserOut
 from ..security import TOKEN_PREFIX, digest, hash_password, new_secret
@@ -20,12 +21,19 @@ from ..security import TOKEN_PREFIX, digest, hash_password, new_secret
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/login", response_model=UserOut)
-def login(body: LoginIn, response: Response, session: SessionDep) -> User:
-    """Check the password and set an HTTP-only session cookie."""
+@router.post("/auth/login", response_model=UserOut, responses={429: {"description": "Too many failed logins"}})
+def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> User:
+    """Check the password and set an HTTP-only session cookie. Too many failed logins for the account or from the
+    client address answer 429 with ``Retry-After`` (settings ``login_max_failures_per_*``)."""
+    account = account_key(body.email)
+    address = (request.client.host if request.client else "unknown")[:64]
+    check_login_allowed(session, account, address)
     user = authenticate(session, body.email, body.password)
     if user is None:
+        record_failure(session, account, address)
+        session.commit()  # the failure counts although this request answers an error (which rolls back)
         raise problem(401, "wrong email or password")
+    clear_account(session, account)
     secret = open_session(session, user)
     response.set_cookie(
         SESSION_COOKIE,

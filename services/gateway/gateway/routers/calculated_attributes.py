@@ -18,6 +18,7 @@ from shared_model.service.crud import apply_patch
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..sandbox_check import SandboxRequired
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/attributes/calculated", tags=["calculated attributes"])
@@ -159,7 +160,7 @@ def delete_calculated(attribute_id: uuid.UUID, project: ProjectDep, session: Ses
     return Response(status_code=204)
 
 
-@router.post("/sample")
+@router.post("/sample", dependencies=[SandboxRequired])
 async def sample_new(body: SampleIn, project: ProjectDep, data_type: DataType) -> Any:
     """Try code for a calculated attribute that does not exist yet (``?data_type=``) on a sample of records."""
     if body.source_code is None:
@@ -174,7 +175,7 @@ async def sample_new(body: SampleIn, project: ProjectDep, data_type: DataType) -
     return await ServiceClient("executor").json("POST", "/run/attribute", json=payload, timeout=SAMPLE_TIMEOUT)
 
 
-@router.post("/{attribute_id}/sample")
+@router.post("/{attribute_id}/sample", dependencies=[SandboxRequired])
 async def sample_existing(attribute_id: uuid.UUID, body: SampleIn, project: ProjectDep, session: SessionDep) -> Any:
     """Run the attribute's code (or ``source_code``) on 10 random records: values type-checked, output and errors."""
     attribute = _get(session, project, attribute_id)
@@ -190,7 +191,7 @@ async def sample_existing(attribute_id: uuid.UUID, body: SampleIn, project: Proj
     return await ServiceClient("executor").json("POST", "/run/attribute", json=payload, timeout=SAMPLE_TIMEOUT)
 
 
-@router.post("/{attribute_id}/run", response_model=RunStarted, status_code=202)
+@router.post("/{attribute_id}/run", response_model=RunStarted, status_code=202, dependencies=[SandboxRequired])
 def run_calculated(attribute_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> RunStarted:
     """Compute the attribute for every record as a job; all values are written only if every one passes its type check."""
     attribute = _get(session, project, attribute_id)

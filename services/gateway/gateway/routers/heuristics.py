@@ -29,6 +29,7 @@ from ..domain.heuristics import (
     start_runs,
     stop_active_runs,
 )
+from ..sandbox_check import SandboxRequired
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/heuristics", tags=["heuristics"])
@@ -187,7 +188,7 @@ def delete_heuristic(heuristic_id: uuid.UUID, project: ProjectDep, session: Sess
     return Response(status_code=204)
 
 
-@router.post("/{heuristic_id}/sample")
+@router.post("/{heuristic_id}/sample", dependencies=[SandboxRequired])
 async def run_sample(heuristic_id: uuid.UUID, body: SampleIn, project: ProjectDep, session: SessionDep) -> Any:
     """Run the code (saved, or ``source_code``) on 10 random records (or ``record_ids``), synchronously: per record
     the checked result, printed output and any error with a traceback pointing at the user's line."""
@@ -206,7 +207,7 @@ async def run_sample(heuristic_id: uuid.UUID, body: SampleIn, project: ProjectDe
     return await ServiceClient("executor").json("POST", "/run/labeling-function", json=payload, timeout=SAMPLE_TIMEOUT)
 
 
-@router.post("/runs", response_model=StartedRuns, status_code=202)
+@router.post("/runs", response_model=StartedRuns, status_code=202, dependencies=[SandboxRequired])
 def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StartedRuns:
     """Run several labeling functions in one sandboxed pass over the data (one job; active learners in it run after)."""
     sources = [get_heuristic(session, project, hid) for hid in dict.fromkeys(body.heuristic_ids)]
@@ -214,7 +215,7 @@ def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, sessio
     return StartedRuns(runs=[run_out(r) for r in runs], job=JobOut.model_validate(job))
 
 
-@router.post("/{heuristic_id}/runs", response_model=StartedRuns, status_code=202)
+@router.post("/{heuristic_id}/runs", response_model=StartedRuns, status_code=202, dependencies=[SandboxRequired])
 def start_one(heuristic_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StartedRuns:
     """Run a labeling function or an active learner on every record, as a job (progress, logs, cancel)."""
     source = get_heuristic(session, project, heuristic_id)

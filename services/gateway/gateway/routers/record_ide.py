@@ -14,6 +14,7 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import ProjectDep, SessionDep
+from ..sandbox_check import SandboxRequired
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/records/{record_id}/ide", tags=["record ide"])
@@ -23,7 +24,7 @@ class SnippetIn(RequestModel):
     code: str = Field(min_length=1, max_length=200_000)
 
 
-@router.post("")
+@router.post("", dependencies=[SandboxRequired])
 async def run_snippet(record_id: int, body: SnippetIn, project: ProjectDep, session: SessionDep) -> Any:
     """Run ``code`` in the sandbox with ``record`` = this record (text attributes as spaCy Docs); stdout and error."""
     exists = session.scalar(select(Record.id).where(Record.id == record_id, Record.project_id == project.id))
