@@ -10,7 +10,7 @@ import pytest
 
 from executor.codecheck import needs_docs
 from executor.runs import LabelChecker, _check_results, _refuse, result_problems
-from executor.sandbox import backends
+from executor.sandbox import backends, seccomp
 from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend
 from executor.sandbox.seccomp import build_filter
 from executor.sandbox.session import SandboxError, WorkerSession
@@ -47,9 +47,23 @@ def test_limits_merge_ignores_unknown_and_bad_values() -> None:
 
 
 def test_seccomp_filter_shape() -> None:
-    program = build_filter("x86_64")
-    assert program is not None and len(program) % 8 == 0 and len(program) // 8 < 4096
-    assert build_filter("sparc") is None
+    program = build_filter()
+    assert len(program) % 8 == 0 and 100 < len(program) // 8 < 4096
+    assert not set(seccomp.ALLOWED) & set(seccomp.DENIED)
+    assert "clone" not in seccomp.ALLOWED and "socket" not in seccomp.ALLOWED  # allowed only with argument checks
+
+
+def test_without_libseccomp_the_bwrap_backend_is_unavailable(fresh_backend: pytest.MonkeyPatch) -> None:
+    def missing() -> None:
+        raise seccomp.SeccompUnavailable("libseccomp cannot be loaded (test); install it with `apt-get install libseccomp2`")
+
+    fresh_backend.setattr(seccomp, "_PROGRAM", None)
+    fresh_backend.setattr(seccomp, "_library", missing)
+    fresh_backend.setenv("REFINERY_EXECUTOR_BACKEND", "bwrap")
+    fresh_backend.setenv("REFINERY_EXECUTOR_ALLOW_UNSAFE", "false")
+    get_settings.cache_clear()
+    with pytest.raises(SandboxUnavailable, match="libseccomp2"):
+        get_backend()
 
 
 @pytest.fixture()

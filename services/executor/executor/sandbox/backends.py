@@ -129,7 +129,7 @@ class BwrapBackend:
     def __init__(self, bwrap: str) -> None:
         self.bwrap = bwrap
 
-    def command(self, limits: Limits, extra_dir: Path | None, seccomp_fd: int | None) -> list[str]:
+    def command(self, limits: Limits, extra_dir: Path | None, seccomp_fd: int) -> list[str]:
         python = Path(sys.executable)
         prefix = Path(sys.prefix).resolve()
         base_prefix = Path(sys.base_prefix).resolve()
@@ -166,8 +166,7 @@ class BwrapBackend:
         ]  # fmt: skip
         for key, value in SANDBOX_ENV.items():
             args += ["--setenv", key, value]
-        if seccomp_fd is not None:
-            args += ["--seccomp", str(seccomp_fd)]
+        args += ["--seccomp", str(seccomp_fd)]
         args += ["--", str(python), "-I", "-B", SANDBOX_WORKER]
         return args
 
@@ -180,14 +179,13 @@ class BwrapBackend:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env={"PATH": SANDBOX_ENV["PATH"]},  # bwrap's own environment is visible as /proc/1/environ inside
-                pass_fds=(fd,) if fd is not None else (),
+                pass_fds=(fd,),
                 preexec_fn=_rlimits(limits),  # noqa: PLW1509 - rlimits must be set between fork and exec
                 start_new_session=True,
                 cwd="/",
             )
         finally:
-            if fd is not None:
-                os.close(fd)
+            os.close(fd)
         return _popen_process(process, "bwrap")
 
 
@@ -283,9 +281,13 @@ def get_backend() -> Backend:
     if wanted in ("auto", "bwrap"):
         bwrap = shutil.which("bwrap")
         if bwrap and _bwrap_works(bwrap):
-            _BACKEND = BwrapBackend(bwrap)
-            return _BACKEND
-        reasons.append("bubblewrap (bwrap) is not installed or cannot create namespaces here")
+            problem = _seccomp_problem(bwrap)
+            if problem is None:
+                _BACKEND = BwrapBackend(bwrap)
+                return _BACKEND
+            reasons.append(problem)
+        else:
+            reasons.append("bubblewrap (bwrap) is not installed or cannot create namespaces here")
     if wanted in ("auto", "docker"):
         try:
             _BACKEND = DockerBackend(settings.executor_docker_image)
@@ -307,6 +309,31 @@ def reset_backend() -> None:
     """Forget the chosen backend (tests)."""
     global _BACKEND
     _BACKEND = None
+
+
+def _seccomp_problem(bwrap: str) -> str | None:
+    """Why bwrap cannot run under the sandbox's seccomp filter (None: it can)."""
+    try:
+        fd = seccomp.filter_fd()
+    except seccomp.SeccompUnavailable as exc:
+        return str(exc)
+    try:
+        result = subprocess.run(
+            [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/"]
+            + ["--seccomp", str(fd), "--", "/bin/true"],
+            capture_output=True,
+            timeout=20,
+            env={"PATH": SANDBOX_ENV["PATH"]},
+            pass_fds=(fd,),
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap cannot start under the seccomp filter ({exc})"
+    finally:
+        os.close(fd)
+    if result.returncode != 0:
+        error = result.stderr.decode("utf-8", "replace").strip()[-300:]
+        return f"bubblewrap cannot load the seccomp filter (exit status {result.returncode}: {error})"
+    return None
 
 
 def _bwrap_works(bwrap: str) -> bool:
