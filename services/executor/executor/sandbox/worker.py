@@ -235,8 +235,19 @@ def _user_traceback(exc: BaseException, filename: str) -> str:
     return "".join(lines)
 
 
+def _knowledge_module(lists: dict[str, Any]) -> types.ModuleType:
+    """A ``knowledge`` module with its own copy of every lookup list (one per function: mutations stay its own)."""
+    module = types.ModuleType("knowledge")
+    for name, terms in lists.items():
+        setattr(module, name, list(terms))
+    return module
+
+
 class _Function:
-    def __init__(self, spec: dict[str, Any], namespace_extra: dict[str, Any]) -> None:
+    """One piece of user code: its own globals and its own ``knowledge`` module, which is ``sys.modules["knowledge"]``
+    while its code runs (so ``import knowledge`` at the top or inside the function both see its copy)."""
+
+    def __init__(self, spec: dict[str, Any], namespace_extra: dict[str, Any], lists: dict[str, Any] | None = None) -> None:
         self.id: str = spec["id"]
         self.mode: str = spec["mode"]  # "lf", "ac" or "ide"
         self.filename = f"<{spec.get('label') or self.id}>"
@@ -247,6 +258,8 @@ class _Function:
         self.failed = False  # raised once under stop_on_error: not applied any more
         self.call = self.apply
         self.namespace: dict[str, Any] = {"__name__": "__user__", **namespace_extra}
+        self.knowledge = _knowledge_module(lists or {})
+        sys.modules["knowledge"] = self.knowledge
         linecache.cache[self.filename] = (len(self.code), None, self.code.splitlines(True), self.filename)
         try:
             compiled = compile(self.code, self.filename, "exec")
@@ -300,10 +313,8 @@ def main() -> None:
     setup = channel.read()
     if setup is None:
         return
-    knowledge = types.ModuleType("knowledge")
-    for name, terms in setup.get("knowledge", {}).items():
-        setattr(knowledge, name, list(terms))
-    sys.modules["knowledge"] = knowledge
+    lists = setup.get("knowledge", {})
+    sys.modules["knowledge"] = _knowledge_module(lists)
     extra_paths = [path for path in setup.get("extra_paths", []) if os.path.isdir(path)]
     sys.path[:0] = extra_paths
     # thinc decides once whether torch is there: code that names spacy, thinc or torch may want torch-backed
@@ -319,7 +330,7 @@ def main() -> None:
         exec(compile(setup["runtime"], "<refinery-learner>", "exec"), runtime)  # noqa: S102 - the executor's own code
         runtime["serve"](channel, setup, capture)
         return
-    functions = [_Function(spec, {}) for spec in setup["functions"]]
+    functions = [_Function(spec, {}, lists) for spec in setup["functions"]]
     token_counts: dict[str, str] = setup.get("token_counts", {})  # function id -> attribute whose tokens to count
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
     live = [f for f in functions if f.error is None]
@@ -382,12 +393,20 @@ def _apply_batch(
     instead of a ``[record id, value, error, stdout, token count]`` entry.
     """
     out: dict[str, list[Any]] = {f.id: [] for f in live}
+    modules = sys.modules
     printed_by: dict[str, list[str]] = {f.id: [] for f in live}
     hits: dict[str, dict[str, list[int]]] = {f.id: {} for f in live}
 
-    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None]]:
-        """(function, callable, where plain str results are grouped or None) for the functions still applied."""
-        return [(f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None) for f in live if not f.failed]
+    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None, types.ModuleType | None]]:
+        """(function, callable, where plain str results are grouped or None, its ``knowledge`` module where several
+        functions share the worker, else None) for the functions still applied."""
+        applied = [f for f in live if not f.failed]
+        if len(applied) == 1:
+            modules["knowledge"] = applied[0].knowledge
+        return [
+            (f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None, f.knowledge if len(applied) > 1 else None)
+            for f in applied
+        ]
 
     def keep(function: _Function, record_id: int, record: dict[str, Any], value: Any, error: str | None) -> None:
         """A result that is not a silent abstention or a grouped hit: value, error, output and token count."""
@@ -419,7 +438,9 @@ def _apply_batch(
                 raw = record.get(name)
                 if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
-        for function, call, grouped in calls:
+        for function, call, grouped, knowledge in calls:
+            if knowledge is not None:
+                modules["knowledge"] = knowledge
             try:
                 value = call(record)
             except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
