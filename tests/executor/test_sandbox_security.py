@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -416,3 +417,41 @@ def test_seccomp_keeps_threads_and_ordinary_code_working(executor: str, project:
     )
     assert body["error"] is None, body["error"]
     assert body["stdout"].strip() == "[0, 1, 4, 9, 16, 25, 36, 49] 5050 1 scratch b'ping' b'pipe' True"
+
+
+def _no_paths_of_ours(error: str) -> None:
+    """Nothing of the installation: no frame of a library or of ours, no absolute path of Python or of the checkout."""
+    import re
+    import sys
+
+    for path in {sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix), str(ROOT), "/opt/refinery", "/usr/lib"}:
+        assert path not in error, (path, error)
+    assert "worker.py" not in error and "site-packages" not in error
+    assert not re.search(r'File "(?!<)', error), error  # every frame shown is the user's code
+
+
+def test_errors_show_only_the_users_frames_and_no_paths(executor: str, project: dict[str, Any]) -> None:
+    body = run(executor, project, 'import json\n\ndef parse(text):\n    return json.loads(text)\n\nparse("{")\n')
+    error = body["error"]
+    assert error is not None and "json.decoder.JSONDecodeError" in error
+    assert 'File "<record ide>", line 6, in <module>' in error and 'File "<record ide>", line 4, in parse' in error
+    _no_paths_of_ours(error)
+
+    body = run(executor, project, "from json import no_such_name\n")  # its message names the module's file
+    error = body["error"]
+    assert error is not None and "cannot import name 'no_such_name' from 'json' (<python>/json/__init__.py)" in error
+    _no_paths_of_ours(error)
+
+    body = run(executor, project, "import ctypes\n\nctypes.string_at(0)\n")  # the crash dump of faulthandler
+    error = body["error"]
+    assert error is not None and "segmentation fault" in error and 'File "<record ide>", line 3' in error
+    _no_paths_of_ours(error)
+
+
+def test_a_hanging_call_times_out_on_its_record(executor: str, project: dict[str, Any]) -> None:
+    set_limits(uuid_of(project), record_time_s=1, wall_time_s=30)
+    started = time.monotonic()
+    body = run(executor, project, "import socket\na, b = socket.socketpair()\na.recv(1)  # blocks for ever\n")
+    assert time.monotonic() - started < 20
+    error = body["error"]
+    assert error is not None and "timed out on record 1 (id 0, record id" in error and "after 1 s" in error, error

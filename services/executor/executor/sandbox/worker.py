@@ -39,6 +39,25 @@ _HEADER = struct.Struct(">I")
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 _SELF = globals().get("__file__", "<string>")
 
+# Where the worker is, for the executor's watchdog (outside the sandbox): a shared page of four int64 slots when the
+# executor passes one (``progress_fd``), else a plain list. [0] batch number, [1] record position in the batch (-1:
+# between batches, -2: a function's module-level code is starting), [2] the function's index in the setup, [3] 1
+# while the worker runs its own slow code (loading spaCy), which no function's time limit counts.
+BATCH, POSITION, FUNCTION, OURS = 0, 1, 2, 3
+IDLE, STARTING = -1, -2
+_slots: Any = [0, IDLE, 0, 0]
+
+
+def _progress_slots(fd: int | None) -> Any:
+    global _slots
+    if fd is not None:
+        import mmap
+
+        page = mmap.mmap(fd, mmap.PAGESIZE)
+        os.close(fd)
+        _slots = memoryview(page).cast("q")
+    return _slots
+
 
 class _Channel:
     def __init__(self) -> None:
@@ -138,12 +157,16 @@ class _Docs:
 
     def nlp(self) -> Any:
         if self._nlp is None:
-            spacy = _import_spacy(without_torch=self.fast_import)
+            _slots[OURS] = 1
             try:
-                self._nlp = spacy.load(self.tokenizer)
-            except (OSError, ImportError):
-                lang = self.tokenizer.split("_", 1)[0] if "_" in self.tokenizer else self.tokenizer
-                self._nlp = spacy.blank(lang or "en")
+                spacy = _import_spacy(without_torch=self.fast_import)
+                try:
+                    self._nlp = spacy.load(self.tokenizer)
+                except (OSError, ImportError):
+                    lang = self.tokenizer.split("_", 1)[0] if "_" in self.tokenizer else self.tokenizer
+                    self._nlp = spacy.blank(lang or "en")
+            finally:
+                _slots[OURS] = 0
         return self._nlp
 
     def from_docbin(self, blob: bytes) -> list[Any]:
@@ -220,14 +243,30 @@ class LazyDoc:
         return item in self._get()
 
 
+_PYTHON_PATH = re.compile(r"/[^\s\"'()<>:]*/(?:site-packages|dist-packages|lib/python3\.\d+)/")
+
+
+def _scrub(text: str) -> str:
+    """No paths of the installation in what the user sees: Python's library shows as ``<python>/json/decoder.py``."""
+    text = text.replace(_SELF, "<sandbox>")
+    text = _PYTHON_PATH.sub("<python>/", text)
+    for prefix in {sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}:
+        if len(prefix) > 1:
+            text = text.replace(prefix, "<python>")
+    return text
+
+
+def _is_users(filename: str) -> bool:
+    """Whether a frame is the user's code (compiled as ``<name>``), not a library's, Python's or ours."""
+    return filename.startswith("<") and not filename.startswith(("<frozen", "<refinery-", "<string>"))
+
+
 def _user_traceback(exc: BaseException, filename: str) -> str:
-    """The traceback of ``exc`` from the first frame of the user's code on (our own frames left out)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    kept = [frame for frame in frames if frame.filename != _SELF]
-    while kept and kept[0].filename != filename:
-        kept.pop(0)
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(kept or frames)]
-    lines += traceback.format_exception_only(type(exc), exc)
+    """The traceback of ``exc`` with the user's frames only (line numbers of their code), then the exception; no
+    frame or path of a library, of Python or of ours."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if _is_users(frame.filename)]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
+    lines += [_scrub(line) for line in traceback.format_exception_only(type(exc), exc)]
     if isinstance(exc, ImportError) and exc.name == "knowledge":  # a lookup list that does not exist (by that name)
         module = sys.modules.get("knowledge")
         names = sorted(n for n in vars(module) if not n.startswith("_")) if module is not None else []
@@ -256,6 +295,7 @@ class _Function:
         self.fn: Any = None
         self.is_generator = False
         self.failed = False  # raised once under stop_on_error: not applied any more
+        self.index: int = int(spec.get("index", 0))  # its position in the setup, for the watchdog
         self.call = self.apply
         self.namespace: dict[str, Any] = {"__name__": "__user__", **namespace_extra}
         self.knowledge = _knowledge_module(lists or {})
@@ -282,6 +322,15 @@ class _Function:
         self.is_generator = inspect.isgeneratorfunction(self.fn)
         if not self.is_generator:
             self.call = self.fn
+
+    def release(self) -> None:
+        """It failed for good: drop its globals and lists, so that memory it holds (a hog's cache) is freed for the
+        other functions of the worker."""
+        self.namespace.clear()
+        self.knowledge = types.ModuleType("knowledge")
+        self.fn = None
+        self.call = self.apply
+        gc.collect()
 
     def apply(self, record: dict[str, Any]) -> Any:
         if self.mode == "ide":
@@ -330,7 +379,12 @@ def main() -> None:
         exec(compile(setup["runtime"], "<refinery-learner>", "exec"), runtime)  # noqa: S102 - the executor's own code
         runtime["serve"](channel, setup, capture)
         return
-    functions = [_Function(spec, {}, lists) for spec in setup["functions"]]
+    slots = _progress_slots(setup.get("progress_fd"))
+    functions = []
+    for index, spec in enumerate(setup["functions"]):
+        slots[FUNCTION], slots[POSITION] = index, STARTING
+        functions.append(_Function({**spec, "index": index}, {}, lists))
+    slots[POSITION] = IDLE
     token_counts: dict[str, str] = setup.get("token_counts", {})  # function id -> attribute whose tokens to count
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
     live = [f for f in functions if f.error is None]
@@ -345,9 +399,11 @@ def main() -> None:
         if batch is None:
             break
         records = _decode_raw(batch["raw"]) if "raw" in batch else batch["records"]
+        slots[BATCH] += 1
         message = _apply_batch(
             records, live, docs, text_attributes, token_counts, capture, per_record_stdout, stop_on_error, compact
         )
+        slots[POSITION] = IDLE
         message["cpu_s"] = time.process_time()  # for the run's timings
         channel.write(message)
 
@@ -403,6 +459,7 @@ def _apply_batch(
         applied = [f for f in live if not f.failed]
         if len(applied) == 1:
             modules["knowledge"] = applied[0].knowledge
+            slots[FUNCTION] = applied[0].index
         return [
             (f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None, f.knowledge if len(applied) > 1 else None)
             for f in applied
@@ -426,11 +483,13 @@ def _apply_batch(
             printed = ""
         out[function.id].append([record_id, value, error, printed or None, n_tokens])
 
+    slots = _slots
     calls = choose_calls()
     value: Any
     # The hot loop: one call per function and record; only abstentions and grouped str hits stay in it. A record is
     # (id, data, DocBin or None, DocBin columns), or [id, data] from a raw batch.
-    for item in records:
+    for position, item in enumerate(records):
+        slots[POSITION] = position
         record_id, record = item[0], item[1]
         if text_attributes:
             holder = _RecordDocs(docs, item[2], item[3]) if len(item) > 2 else _RecordDocs(docs, None, ())
@@ -439,15 +498,18 @@ def _apply_batch(
                 if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
         for function, call, grouped, knowledge in calls:
-            if knowledge is not None:
+            if knowledge is not None:  # several functions: say which one runs now
                 modules["knowledge"] = knowledge
+                slots[FUNCTION] = function.index
             try:
                 value = call(record)
             except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
+                keep(function, record_id, record, None, _user_traceback(exc, function.filename))
+                del exc
                 if stop_on_error:
                     function.failed = True
+                    function.release()
                     calls = choose_calls()  # takes effect from the next record on
-                keep(function, record_id, record, None, _user_traceback(exc, function.filename))
                 continue
             if value is None:
                 if per_record_stdout or capture.written:
