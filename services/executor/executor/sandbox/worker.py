@@ -453,15 +453,24 @@ def _apply_batch(
     printed_by: dict[str, list[str]] = {f.id: [] for f in live}
     hits: dict[str, dict[str, list[int]]] = {f.id: {} for f in live}
 
-    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None, types.ModuleType | None]]:
-        """(function, callable, where plain str results are grouped or None, its ``knowledge`` module where several
-        functions share the worker, else None) for the functions still applied."""
+    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None, types.ModuleType | None, int]]:
+        """(function, callable, where plain str results are grouped or None, its ``knowledge`` module to install
+        before each call or None, its index to show the watchdog before each call or -1) for the functions still
+        applied. Both are set once here where one function alone needs them (the hot loop stays cheap)."""
         applied = [f for f in live if not f.failed]
+        readers = [f for f in applied if "knowledge" in f.code]  # only code that names the module can reach it
+        if len(readers) == 1:
+            modules["knowledge"] = readers[0].knowledge
         if len(applied) == 1:
-            modules["knowledge"] = applied[0].knowledge
             slots[FUNCTION] = applied[0].index
         return [
-            (f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None, f.knowledge if len(applied) > 1 else None)
+            (
+                f,
+                f.call,
+                hits[f.id] if compact and not token_counts.get(f.id) else None,
+                f.knowledge if len(readers) > 1 and f in readers else None,
+                f.index if len(applied) > 1 else -1,
+            )
             for f in applied
         ]
 
@@ -497,10 +506,11 @@ def _apply_batch(
                 raw = record.get(name)
                 if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
-        for function, call, grouped, knowledge in calls:
-            if knowledge is not None:  # several functions: say which one runs now
+        for function, call, grouped, knowledge, index in calls:
+            if index >= 0:  # several functions: say which one runs now
+                slots[2] = index  # FUNCTION
+            if knowledge is not None:
                 modules["knowledge"] = knowledge
-                slots[FUNCTION] = function.index
             try:
                 value = call(record)
             except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
