@@ -447,7 +447,7 @@ class _Worker:
                 culprit = self.blame(error)
                 if not refuse_per_function or culprit is None:
                     raise
-                failure = {culprit.id: {"error": _failure(error, culprit, None, 0), "is_generator": None}}
+                failure = {culprit.id: {"error": _failure(error, None, 0), "is_generator": None}}
                 self.session.close()
                 self.specs = [s for s in self.specs if s.id != culprit.id]
                 if not self.specs:
@@ -506,7 +506,7 @@ def _record_name(context: ProjectContext, batch: dict[str, Any], position: int) 
     return f"record id {record_id}"
 
 
-def _failure(error: SandboxError, spec: FunctionSpec, where: str | None, done: int) -> str:
+def _failure(error: SandboxError, where: str | None, done: int) -> str:
     """The user's message for a function that had to be stopped: what happened, on which record (position in the
     pass, 1-based, and its name)."""
     culprit: Culprit | None = error.culprit
@@ -559,7 +559,7 @@ def _pass(
                 if culprit is None:
                     raise error
                 span = _span(batch[0]) if batch else "starting the code"
-                reason = _failure(error, culprit, where, before)
+                reason = _failure(error, where, before)
                 raise SandboxError(f"{span}: {reason}", reason=reason, culprit=error.culprit) from error
             if culprit is None:
                 alive.remove(worker)
@@ -568,7 +568,7 @@ def _pass(
                     on_batch(worker.lost(error), before)
                 return False
             worker.failed.add(culprit.id)
-            refused = {culprit.id: _failure(error, culprit, where, before)}
+            refused = {culprit.id: _failure(error, where, before)}
             refused.update(worker.replace())
             if on_batch is not None:
                 on_batch({"results": {}, "refused": refused}, before)
@@ -596,7 +596,7 @@ def _pass(
             now = time.perf_counter()
             upcoming = next(batches, None)  # the next batch is read while the workers run
             timings["load_s"] += time.perf_counter() - now
-            messages: list[tuple[_Worker, dict[str, Any]]] = []
+            messages: list[tuple[_Worker, dict[str, Any], set[str]]] = []
             for worker in list(alive):
                 message: dict[str, Any] | None = None
                 while message is None:
@@ -610,6 +610,7 @@ def _pass(
                     timings["wait_s"] += time.perf_counter() - now
                 if message is None:
                     continue
+                sender = worker.ids  # the functions of the process that sent it (a replacement may run fewer)
                 if upcoming is not None:  # this worker starts on the next batch while the results are handled
                     try:
                         worker.session.send(upcoming[1], _span(upcoming[0]))
@@ -618,16 +619,16 @@ def _pass(
                             continue
                 if isinstance(message.get("cpu_s"), float):
                     cpu[workers.index(worker)] = message["cpu_s"]
-                messages.append((worker, message))
+                messages.append((worker, message, sender))
             size.observe(len(ids), time.perf_counter() - turned)
             turned = time.perf_counter()
             now = time.perf_counter()
             done += len(ids)
-            for worker, message in messages:
+            for worker, message, sender in messages:
                 if refuse_per_function:
-                    _refuse(message, _foreign(message, worker) or result_problems(message, set(ids), what), what)
+                    _refuse(message, _foreign(message, sender) or result_problems(message, set(ids), what), what)
                 else:
-                    if _foreign(message, worker):
+                    if _foreign(message, sender):
                         raise SandboxError(f"{what}: the sandbox sent results of code it does not run")
                     _check_results(message, set(ids), what)
                 worker.failed.update(_failed_in(message))
@@ -654,17 +655,17 @@ def _failed_in(message: dict[str, Any]) -> set[str]:
     return failed
 
 
-def _foreign(message: dict[str, Any], worker: _Worker) -> dict[str, str]:
+def _foreign(message: dict[str, Any], ids: set[str]) -> dict[str, str]:
     """When a worker's message speaks for functions it does not run: those entries are dropped and all of ITS
     functions are refused (the code that forged them is among them)."""
     foreign = False
     for key in ("results", "hits", "stdout"):
         part = message.get(key)
         if isinstance(part, dict):
-            for fid in [f for f in part if f not in worker.ids]:
+            for fid in [f for f in part if f not in ids]:
                 part.pop(fid)
                 foreign = True
-    return dict.fromkeys(worker.ids, "results of code it does not run") if foreign else {}
+    return dict.fromkeys(ids, "results of code it does not run") if foreign else {}
 
 
 def _refuse(message: dict[str, Any], problems: dict[str, str], what: str) -> None:
