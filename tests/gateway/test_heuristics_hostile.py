@@ -35,6 +35,9 @@ BAD = {
     "sleeps": "import time\n\ndef lf(record):\n    time.sleep(1e9)\n",
     "reads": "import socket\n\na, b = socket.socketpair()\n\ndef lf(record):\n    return a.recv(1)\n",
     "hogs": "cache = []\n\ndef lf(record):\n    cache.append(bytearray(8 * 1024 ** 3))\n",
+    # keeps what it takes until the worker's memory runs out: its globals are dropped when it fails, so that its
+    # neighbours in the same worker go on
+    "hoards": "cache = []\n\ndef lf(record):\n    cache.append(bytearray(96 * 1024 ** 2))\n",
     "forks": (
         "import os\n\ndef lf(record):\n    junk = bytearray(64 * 1024 ** 2)\n    try:\n        os.fork()\n"
         "    except OSError:\n        pass\n    while True:\n        junk[0] = 1\n"
@@ -92,6 +95,7 @@ def test_bad_functions_fail_alone_and_the_good_ones_are_stored(
     first = f"timed out on record 1 (id 0, record id {data.record_ids[0]}) {limit}"
     assert first in errors["sleeps"] and first in errors["reads"] and first in errors["forks"], errors
     assert "MemoryError" in errors["hogs"] and f"record {data.record_ids[0]}" in errors["hogs"], errors["hogs"]
+    assert "MemoryError" in errors["hoards"] and "line 4, in lf" in errors["hoards"], errors["hoards"]
     for name in BAD:
         assert results(data, ids[name]) == []
         assert "worker.py" not in errors[name] and "/opt/refinery" not in errors[name]
