@@ -375,7 +375,7 @@ def main() -> None:
     capture = _Capture(int(setup.get("stdout_cap", 100_000)))
     sys.stdout = capture
     if setup.get("mode") == "active_learning":  # the learner runtime travels in the setup (see learner_runtime.py)
-        runtime: dict[str, Any] = {"__name__": "refinery_learner"}
+        runtime: dict[str, Any] = {"__name__": "refinery_learner", "scrub_paths": _scrub}
         exec(compile(setup["runtime"], "<refinery-learner>", "exec"), runtime)  # noqa: S102 - the executor's own code
         runtime["serve"](channel, setup, capture)
         return
