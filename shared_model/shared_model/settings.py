@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     executor_sandbox_recheck_s: float = Field(
         default=30.0, ge=0, description="How long the executor trusts its last sandbox probe before probing again."
     )
+    executor_record_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one call of user code on one record may take; beyond it that function fails (named"
+        " record) and the other functions of its run go on. A project may set its own (sandbox_limits.record_time_s).",
+    )
+    executor_start_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long the module-level code of one function (imports, loading a model) may take to start.",
+    )
 
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -320,3 +321,140 @@ def test_forged_results_for_other_records_are_refused(executor: str, project: di
         """,
     )
     assert body["error"] is not None and "a record it was not given" in body["error"]
+
+
+# x86-64 system call numbers and harmless arguments for each call the seccomp allowlist leaves out.
+DENIED_CALLS: dict[str, tuple[int, str, int]] = {
+    # name: (number, arguments as Python source, the errno the filter answers)
+    "io_uring_setup": (425, "1, params", 1),
+    "io_uring_enter": (426, "0, 0, 0, 0, 0, 0", 1),
+    "io_uring_register": (427, "0, 0, 0, 0", 1),
+    "bpf": (321, "0, params, 72", 1),
+    "perf_event_open": (298, "params, 0, -1, -1, 0", 1),
+    "keyctl": (250, "0, -3, 0", 1),
+    "add_key": (248, 'b"user", b"refinery", b"x", 1, -2', 1),
+    "request_key": (249, 'b"user", b"refinery", 0, 0', 1),
+    "userfaultfd": (323, "0", 1),
+    "mount": (165, 'b"none", b"/tmp", b"tmpfs", 0, 0', 1),
+    "umount2": (166, 'b"/tmp", 2', 1),
+    "unshare": (272, "0x00020000", 1),
+    "setns": (308, "0, 0", 1),
+    "ptrace": (101, "0, 0, 0, 0", 1),
+    "process_vm_readv": (310, "os.getpid(), 0, 0, 0, 0, 0", 1),
+    "pidfd_open": (434, "os.getpid(), 0", 1),
+    "fork": (57, "", 1),
+    "vfork": (58, "", 1),
+    "clone (a process)": (56, "17, 0, 0, 0, 0", 1),  # SIGCHLD: a child process, not a thread
+    "clone (a thread in a new namespace)": (56, "0x00010000 | 0x00000100 | 0x00000800 | 0x10000000, 0, 0, 0, 0", 1),
+    "clone3": (435, "params, 88", 38),  # ENOSYS, so that libc falls back to clone (checked above)
+}
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="system call numbers of x86-64")
+def test_seccomp_allowlist_denies_dangerous_calls(executor: str, project: dict[str, Any]) -> None:
+    """Each call is made as a raw system call from inside the sandbox; each must fail with the filter's errno (a call
+    that succeeds in a child would exit at once, so the test reports it instead of forking on)."""
+    calls = "\n".join(f"check({name!r}, {nr}, [{args}])" for name, (nr, args, _) in DENIED_CALLS.items())
+    body = run(
+        executor,
+        project,
+        f"""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        params = ctypes.create_string_buffer(512)
+
+        def arg(value):
+            return ctypes.c_long(value) if isinstance(value, int) else value
+
+        def check(name, number, args):
+            ctypes.set_errno(0)
+            rc = libc.syscall(ctypes.c_long(number), *[arg(a) for a in args])
+            if rc == 0 and os.getpid() != PID:
+                os._exit(0)  # a child that should never have been created
+            print(f"{{name}}|{{rc}}|{{ctypes.get_errno()}}")
+
+        PID = os.getpid()
+        {textwrap.indent(calls, " " * 8).lstrip()}
+        """,
+    )
+    assert body["error"] is None, body["error"]
+    seen = {}
+    for line in body["stdout"].splitlines():
+        name, rc, error = line.split("|")
+        seen[name] = (int(rc), int(error))
+    for name, (_, _, expected) in DENIED_CALLS.items():
+        assert seen.get(name) == (-1, expected), f"{name}: {seen.get(name)} (expected -1 with errno {expected})"
+
+
+def test_seccomp_keeps_threads_and_ordinary_code_working(executor: str, project: dict[str, Any]) -> None:
+    """Threads (numpy/torch thread pools, ``threading``), memory, files in the scratch, time and a pipe still work."""
+    body = run(
+        executor,
+        project,
+        """
+        import os, threading, time, tempfile, socket
+        import numpy as np
+        from concurrent.futures import ThreadPoolExecutor
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(i * i)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with ThreadPoolExecutor(4) as pool:
+            total = sum(pool.map(lambda x: x + 1, range(100)))
+        matrix = np.random.default_rng(0).random((200, 200))
+        with tempfile.NamedTemporaryFile("w+") as handle:
+            handle.write("scratch")
+            handle.flush()
+            handle.seek(0)
+            read = handle.read()
+        a, b = socket.socketpair()
+        a.sendall(b"ping")
+        r, w = os.pipe()
+        os.write(w, b"pipe")
+        print(sorted(results), total, round(float((matrix @ matrix).sum()) > 0), read, b.recv(4), os.read(r, 4),
+              time.monotonic() > 0)
+        """,
+    )
+    assert body["error"] is None, body["error"]
+    assert body["stdout"].strip() == "[0, 1, 4, 9, 16, 25, 36, 49] 5050 1 scratch b'ping' b'pipe' True"
+
+
+def _no_paths_of_ours(error: str) -> None:
+    """Nothing of the installation: no frame of a library or of ours, no absolute path of Python or of the checkout."""
+    import re
+    import sys
+
+    for path in {sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix), str(ROOT), "/opt/refinery", "/usr/lib"}:
+        assert path not in error, (path, error)
+    assert "worker.py" not in error and "site-packages" not in error
+    assert not re.search(r'File "(?!<)', error), error  # every frame shown is the user's code
+
+
+def test_errors_show_only_the_users_frames_and_no_paths(executor: str, project: dict[str, Any]) -> None:
+    body = run(executor, project, 'import json\n\ndef parse(text):\n    return json.loads(text)\n\nparse("{")\n')
+    error = body["error"]
+    assert error is not None and "json.decoder.JSONDecodeError" in error
+    assert 'File "<record ide>", line 6, in <module>' in error and 'File "<record ide>", line 4, in parse' in error
+    _no_paths_of_ours(error)
+
+    body = run(executor, project, "from json import no_such_name\n")  # its message names the module's file
+    error = body["error"]
+    assert error is not None and "cannot import name 'no_such_name' from 'json' (<python>/json/__init__.py)" in error
+    _no_paths_of_ours(error)
+
+    body = run(executor, project, "import ctypes\n\nctypes.string_at(0)\n")  # the crash dump of faulthandler
+    error = body["error"]
+    assert error is not None and "segmentation fault" in error and 'File "<record ide>", line 3' in error
+    _no_paths_of_ours(error)
+
+
+def test_a_hanging_call_times_out_on_its_record(executor: str, project: dict[str, Any]) -> None:
+    set_limits(uuid_of(project), record_time_s=1, wall_time_s=30)
+    started = time.monotonic()
+    body = run(executor, project, "import socket\na, b = socket.socketpair()\na.recv(1)  # blocks for ever\n")
+    assert time.monotonic() - started < 20
+    error = body["error"]
+    assert error is not None and "timed out on record 1 (id 0, record id" in error and "after 1 s" in error, error

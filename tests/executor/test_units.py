@@ -10,7 +10,7 @@ import pytest
 
 from executor.codecheck import needs_docs
 from executor.runs import LabelChecker, _check_results, _refuse, result_problems
-from executor.sandbox import backends
+from executor.sandbox import backends, seccomp
 from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend
 from executor.sandbox.seccomp import build_filter
 from executor.sandbox.session import SandboxError, WorkerSession
@@ -47,9 +47,23 @@ def test_limits_merge_ignores_unknown_and_bad_values() -> None:
 
 
 def test_seccomp_filter_shape() -> None:
-    program = build_filter("x86_64")
-    assert program is not None and len(program) % 8 == 0 and len(program) // 8 < 4096
-    assert build_filter("sparc") is None
+    program = build_filter()
+    assert len(program) % 8 == 0 and 100 < len(program) // 8 < 4096
+    assert not set(seccomp.ALLOWED) & set(seccomp.DENIED)
+    assert "clone" not in seccomp.ALLOWED and "socket" not in seccomp.ALLOWED  # allowed only with argument checks
+
+
+def test_without_libseccomp_the_bwrap_backend_is_unavailable(fresh_backend: pytest.MonkeyPatch) -> None:
+    def missing() -> None:
+        raise seccomp.SeccompUnavailable("libseccomp cannot be loaded (test); install it with `apt-get install libseccomp2`")
+
+    fresh_backend.setattr(seccomp, "_PROGRAM", None)
+    fresh_backend.setattr(seccomp, "_library", missing)
+    fresh_backend.setenv("REFINERY_EXECUTOR_BACKEND", "bwrap")
+    fresh_backend.setenv("REFINERY_EXECUTOR_ALLOW_UNSAFE", "false")
+    get_settings.cache_clear()
+    with pytest.raises(SandboxUnavailable, match="libseccomp2"):
+        get_backend()
 
 
 @pytest.fixture()
@@ -159,3 +173,37 @@ def test_job_errors_name_the_reason_in_one_line() -> None:
     traceback = "record 17 raised:\nTraceback (most recent call last):\n  File \"<lf>\", line 2\nKeyError: 'x'\n"
     assert error_summary(traceback) == "record 17 raised: KeyError: 'x'"
     assert error_summary("one line") == "one line" and error_summary(None) == "" and error_summary("\n") == ""
+
+
+def test_scrub_keeps_the_users_frames_and_hides_our_paths() -> None:
+    import sys
+
+    from executor.sandbox.session import scrub
+
+    dump = "\n".join(
+        [
+            "Fatal Python error: Segmentation fault",
+            "Current thread 0x00007f (most recent call first):",
+            f'  File "{sys.base_prefix}/lib/python3.11/ctypes/__init__.py", line 519 in string_at',
+            '  File "<my lf>", line 3 in lf',
+            '  File "/opt/refinery/worker.py", line 500 in _apply_batch',
+            f"ImportError: cannot import name 'x' from 'json' ({sys.base_prefix}/lib/python3.11/json/__init__.py)",
+            f"{sys.prefix}/lib/python3.11/site-packages/sklearn/base.py:1: UserWarning: careful",
+        ]
+    )
+    text = scrub(dump)
+    assert '  File "<my lf>", line 3 in lf' in text and "string_at" not in text and "_apply_batch" not in text
+    assert "(<python>/json/__init__.py)" in text and "<python>/sklearn/base.py:1: UserWarning" in text
+    assert sys.base_prefix not in text and sys.prefix not in text and "/opt/refinery" not in text
+
+
+def test_a_record_is_named_by_its_position_primary_key_and_id() -> None:
+    from executor.runs import ProjectContext, _record_name
+
+    context = ProjectContext(uuid.uuid4(), "en", {}, {}, {}, primary_key="key")
+    # COPY text doubles the backslashes of the JSON text, whose string "a\\b" holds one
+    raw = {"raw": b'7\t{"key": "a\\\\\\\\b", "text": "x"}\n9\t{"key": 42, "text": "y"}\n'}
+    assert _record_name(context, raw, 0) == "key a\\b, record id 7"
+    assert _record_name(context, raw, 1) == "key 42, record id 9"
+    assert _record_name(context, {"records": [(5, {"text": "z"}, None, [])]}, 0) == "record id 5"
+    assert _record_name(context, raw, 5) == "an unknown record"

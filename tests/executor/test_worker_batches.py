@@ -149,18 +149,16 @@ def test_docs_load_spacy_without_torch_and_leave_torch_importable() -> None:
 
 
 def test_a_missing_lookup_list_names_the_ones_there_are() -> None:
-    import types
-
-    module = types.ModuleType("knowledge")
-    module.spam_words = ["free"]  # type: ignore[attr-defined]
-    module.ham_words = ["song"]  # type: ignore[attr-defined]
     saved = sys.modules.get("knowledge")
-    sys.modules["knowledge"] = module
     try:
-        (function,) = functions(lf="from knowledge import spam_wrds\n\ndef lf(record):\n    return None\n")
+        function = worker._Function(
+            {"id": "lf", "mode": "lf", "code": "from knowledge import spam_wrds\n\ndef lf(record):\n    return None\n"},
+            {},
+            {"spam_words": ["free"], "ham_words": ["song"]},
+        )
     finally:
         if saved is None:
-            del sys.modules["knowledge"]
+            sys.modules.pop("knowledge", None)
         else:
             sys.modules["knowledge"] = saved
     assert function.error is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -25,7 +26,7 @@ from shared_model.settings import get_settings
 
 from .codecheck import needs_docs
 from .sandbox.backends import SANDBOX_EXTRA, Limits, get_backend
-from .sandbox.session import SandboxError, WorkerSession
+from .sandbox.session import Culprit, SandboxError, WorkerSession
 
 SAMPLE_LIMITS = Limits(wall_time_s=30.0, cpu_time_s=30)
 FULL_LIMITS = Limits(wall_time_s=3600.0, cpu_time_s=3600)
@@ -47,6 +48,7 @@ class ProjectContext:
     attribute_types: dict[str, DataType]
     knowledge: dict[str, list[str]]
     limit_overrides: dict[str, Any]
+    primary_key: str | None = None  # the attribute that names a record for the user (errors say "id=17")
 
     @property
     def text_attributes(self) -> list[str]:
@@ -76,7 +78,7 @@ def load_context(session: Session, project_id: uuid.UUID) -> ProjectContext:
     if project is None:
         raise LookupError(f"project {project_id} does not exist")
     attributes = session.execute(
-        select(Attribute.name, Attribute.data_type)
+        select(Attribute.name, Attribute.data_type, Attribute.is_primary_key)
         .where(Attribute.project_id == project_id)
         .order_by(Attribute.relative_position)
     ).all()
@@ -96,9 +98,10 @@ def load_context(session: Session, project_id: uuid.UUID) -> ProjectContext:
     return ProjectContext(
         project_id=project_id,
         tokenizer=project.tokenizer,
-        attribute_types=dict(attributes),
+        attribute_types={name: kind for name, kind, _ in attributes},
         knowledge=knowledge,
         limit_overrides=overrides if isinstance(overrides, dict) else {},
+        primary_key=next((name for name, _, key in attributes if key), None),
     )
 
 
@@ -354,29 +357,40 @@ def run_functions(
         "extra_paths": [SANDBOX_EXTRA] if extra.is_dir() else [],
     }
     groups = split_specs(specs, workers)
-    with ExitStack() as stack:
-        sessions: list[WorkerSession] = []
-        for group in groups:  # all start before any is waited for: their start-up overlaps
-            worker = stack.enter_context(WorkerSession(backend, limits, extra if extra.is_dir() else None, poll=poll))
+    extra_dir = extra if extra.is_dir() else None
+
+    def start(group: list[FunctionSpec], deadline: float | None = None) -> WorkerSession:
+        """A worker for ``group``, its setup sent (the answer is read by :meth:`_Worker.ready`)."""
+        worker = WorkerSession(backend, limits, extra_dir, poll=poll, deadline=deadline)
+        worker.__enter__()
+        try:
             ids = {s.id for s in group}
             worker.send(
                 {
                     **common,
                     "functions": [{"id": s.id, "mode": s.mode, "code": s.code, "label": s.label or s.id} for s in group],
                     "token_counts": {k: v for k, v in (token_counts or {}).items() if k in ids},
+                    "progress_fd": worker.progress_fd,
                 },
                 "starting the code",
             )
-            sessions.append(worker)
+        except BaseException:
+            worker.close()
+            raise
+        return worker
+
+    with ExitStack() as stack:
+        started: list[_Worker] = []
+        for group in groups:  # all start before any is waited for: their start-up overlaps
+            worker = _Worker(start(group), list(group), start)
+            stack.callback(worker.close)
+            started.append(worker)
         readiness: dict[str, Any] = {}
         live: list[_Worker] = []
-        for worker, group in zip(sessions, groups, strict=True):
-            ids = {s.id for s in group}
-            ready = worker.receive("starting the code").get("ready") or {}
-            ready = {fid: info for fid, info in ready.items() if fid in ids} if isinstance(ready, dict) else {}
-            readiness.update(ready)  # only its own functions: a worker cannot speak for another's
-            if any(isinstance(ready.get(fid), dict) and ready[fid].get("error") is None for fid in ids):
-                live.append(_Worker(worker, ids, [s.label or s.id for s in group]))
+        for worker in started:
+            readiness.update(worker.ready(refuse_per_function))  # only its own functions: none speaks for another's
+            if worker.specs:
+                live.append(worker)
             else:
                 worker.close()
         if on_ready is not None:
@@ -388,18 +402,121 @@ def run_functions(
     return readiness
 
 
-@dataclass
 class _Worker:
-    """A worker of a pass and the functions it runs."""
+    """A worker of a pass and the functions it runs; when a function hangs or kills the worker, a new worker takes
+    over the others (:meth:`replace`)."""
 
-    session: WorkerSession
-    ids: set[str]
-    names: list[str]
+    def __init__(self, session: WorkerSession, specs: list[FunctionSpec], start: Callable[..., WorkerSession]) -> None:
+        self.session = session
+        self.specs = specs  # in the worker's setup order (the watchdog names a function by its index)
+        self.start = start
+        self.failed: set[str] = set()  # functions that failed on a record (the worker applies them no more)
+        self.deadline = session.deadline
+
+    @property
+    def ids(self) -> set[str]:
+        return {s.id for s in self.specs}
+
+    @property
+    def names(self) -> list[str]:
+        return [s.label or s.id for s in self.specs]
+
+    def close(self) -> None:
+        self.session.close()
 
     def lost(self, error: SandboxError) -> dict[str, Any]:
         """The batch message that fails this worker's functions with ``error`` (it crashed, ran out of time, …)."""
         reason = str(error) if len(self.ids) == 1 else f"{error}\n(the sandbox ran {', '.join(self.names)})"
         return {"results": {}, "refused": dict.fromkeys(self.ids, reason)}
+
+    def blame(self, error: SandboxError) -> FunctionSpec | None:
+        """The function that was running when the worker had to be stopped (None: not one function's doing)."""
+        culprit = error.culprit
+        if culprit is None or not 0 <= culprit.function < len(self.specs):
+            return None
+        return self.specs[culprit.function]
+
+    def ready(self, refuse_per_function: bool) -> dict[str, Any]:
+        """Each function's readiness. A function whose module-level code hangs or kills the worker fails alone (with
+        ``refuse_per_function``): a new worker starts the others."""
+        while True:
+            try:
+                answer = self.session.receive("starting the code").get("ready") or {}
+                break
+            except SandboxError as error:
+                culprit = self.blame(error)
+                if not refuse_per_function or culprit is None:
+                    raise
+                failure = {culprit.id: {"error": _failure(error, None, 0), "is_generator": None}}
+                self.session.close()
+                self.specs = [s for s in self.specs if s.id != culprit.id]
+                if not self.specs:
+                    return failure
+                self.session = self.start(self.specs, self.deadline)
+                answer = self.ready(refuse_per_function)
+                return {**failure, **answer}
+        ids = self.ids
+        ready = {fid: info for fid, info in answer.items() if fid in ids} if isinstance(answer, dict) else {}
+        for fid, info in ready.items():
+            if not (isinstance(info, dict) and info.get("error") is None):
+                self.failed.add(fid)
+        if all(s.id in self.failed or s.id not in ready for s in self.specs):
+            self.specs = []
+        return ready
+
+    def replace(self) -> dict[str, str]:
+        """A new worker for the functions that have not failed (after one was blamed); the functions that could not
+        start in it this time, with the reason. ``specs`` is empty when none is left."""
+        self.session.close()
+        self.specs = [s for s in self.specs if s.id not in self.failed]
+        self.failed = set()
+        if not self.specs:
+            return {}
+        self.session = self.start(self.specs, self.deadline)
+        refused = {
+            fid: f"the code could not start again in a new sandbox: {info.get('error') if isinstance(info, dict) else info}"
+            for fid, info in self.ready(True).items()
+            if not (isinstance(info, dict) and info.get("error") is None)
+        }
+        self.specs = [s for s in self.specs if s.id not in refused]
+        self.failed = set()
+        return refused
+
+
+def _record_name(context: ProjectContext, batch: dict[str, Any], position: int) -> str:
+    """How the user knows the record at ``position`` of a batch: its primary key value where the project has one,
+    else its id."""
+    record_id: Any = None
+    data: Any = None
+    try:
+        if "raw" in batch:
+            line = bytes(batch["raw"]).split(b"\n")[position]
+            raw_id, _, raw_data = line.partition(b"\t")
+            record_id = int(raw_id)
+            if context.primary_key is not None:
+                data = json.loads(raw_data.replace(b"\\\\", b"\\"))
+        else:
+            row = batch["records"][position]
+            record_id, data = row[0], row[1]
+    except (IndexError, ValueError):
+        return "an unknown record"
+    if context.primary_key is not None and isinstance(data, dict) and data.get(context.primary_key) is not None:
+        value = str(data[context.primary_key])
+        return f"{context.primary_key} {value[:80]}, record id {record_id}"
+    return f"record id {record_id}"
+
+
+def _failure(error: SandboxError, where: str | None, done: int) -> str:
+    """The user's message for a function that had to be stopped: what happened, on which record (position in the
+    pass, 1-based, and its name)."""
+    culprit: Culprit | None = error.culprit
+    assert culprit is not None
+    on = f"on record {done + culprit.position + 1} ({where})" if where is not None and culprit.position >= 0 else ""
+    if culprit.limit_s is not None:
+        if culprit.position < 0:
+            return f"its code took more than {culprit.limit_s:g} s to start (module-level code, imports)"
+        return f"timed out {on} after {culprit.limit_s:g} s (the limit of one call on one record)"
+    return f"{error.reason.splitlines()[0]} {on}".rstrip() + "".join(f"\n{line}" for line in error.reason.splitlines()[1:])
 
 
 def _pass(
@@ -431,14 +548,39 @@ def _pass(
     try:
         alive = list(workers)
 
-        def fails(worker: _Worker, error: SandboxError) -> None:
-            """The worker is gone: its functions fail at once (or, without per-function refusals, the pass)."""
+        def fails(worker: _Worker, error: SandboxError, batch: tuple[list[int], Any] | None, before: int) -> bool:
+            """The worker is gone. The function that was running (when the watchdog knows it) fails alone, and a new
+            worker takes over the others and gets ``batch`` again (True); else all its functions fail at once (or,
+            without per-function refusals, the pass). ``before``: records of the pass before ``batch``."""
+            culprit = worker.blame(error)
+            position = error.culprit.position if error.culprit is not None else -1
+            where = _record_name(context, batch[1], position) if culprit and batch and position >= 0 else None
             if not refuse_per_function:
-                raise error
-            alive.remove(worker)
-            worker.session.close()
+                if culprit is None:
+                    raise error
+                span = _span(batch[0]) if batch else "starting the code"
+                reason = _failure(error, where, before)
+                raise SandboxError(f"{span}: {reason}", reason=reason, culprit=error.culprit) from error
+            if culprit is None:
+                alive.remove(worker)
+                worker.close()
+                if on_batch is not None:
+                    on_batch(worker.lost(error), before)
+                return False
+            worker.failed.add(culprit.id)
+            refused = {culprit.id: _failure(error, where, before)}
+            refused.update(worker.replace())
             if on_batch is not None:
-                on_batch(worker.lost(error), done)
+                on_batch({"results": {}, "refused": refused}, before)
+            if not worker.specs:
+                alive.remove(worker)
+                return False
+            if batch is not None:
+                try:
+                    worker.session.send(batch[1], _span(batch[0]))
+                except SandboxError as again:
+                    return fails(worker, again, batch, before)
+            return True
 
         current = next(batches, None)
         if current is not None:
@@ -446,7 +588,7 @@ def _pass(
                 try:
                     worker.session.send(current[1], _span(current[0]))
                 except SandboxError as error:
-                    fails(worker, error)
+                    fails(worker, error, current, done)
         turned = time.perf_counter()  # when the workers started on the current batch
         while current is not None and alive:
             ids, _ = current
@@ -454,31 +596,42 @@ def _pass(
             now = time.perf_counter()
             upcoming = next(batches, None)  # the next batch is read while the workers run
             timings["load_s"] += time.perf_counter() - now
-            messages: list[tuple[_Worker, dict[str, Any]]] = []
+            messages: list[tuple[_Worker, dict[str, Any], set[str]]] = []
             for worker in list(alive):
-                now = time.perf_counter()
-                try:
-                    message = worker.session.receive(what)
+                message: dict[str, Any] | None = None
+                while message is None:
+                    now = time.perf_counter()
+                    try:
+                        message = worker.session.receive(what)
+                    except SandboxError as error:
+                        if fails(worker, error, current, done):
+                            continue  # a new worker has the batch: wait for its answer
+                        break
                     timings["wait_s"] += time.perf_counter() - now
-                    if upcoming is not None:  # this worker starts on the next batch while the results are handled
-                        worker.session.send(upcoming[1], _span(upcoming[0]))
-                except SandboxError as error:
-                    fails(worker, error)
+                if message is None:
                     continue
+                sender = worker.ids  # the functions of the process that sent it (a replacement may run fewer)
+                if upcoming is not None:  # this worker starts on the next batch while the results are handled
+                    try:
+                        worker.session.send(upcoming[1], _span(upcoming[0]))
+                    except SandboxError as error:
+                        if not fails(worker, error, upcoming, done + len(ids)):
+                            continue
                 if isinstance(message.get("cpu_s"), float):
                     cpu[workers.index(worker)] = message["cpu_s"]
-                messages.append((worker, message))
+                messages.append((worker, message, sender))
             size.observe(len(ids), time.perf_counter() - turned)
             turned = time.perf_counter()
             now = time.perf_counter()
             done += len(ids)
-            for worker, message in messages:
+            for worker, message, sender in messages:
                 if refuse_per_function:
-                    _refuse(message, _foreign(message, worker) or result_problems(message, set(ids), what), what)
+                    _refuse(message, _foreign(message, sender) or result_problems(message, set(ids), what), what)
                 else:
-                    if _foreign(message, worker):
+                    if _foreign(message, sender):
                         raise SandboxError(f"{what}: the sandbox sent results of code it does not run")
                     _check_results(message, set(ids), what)
+                worker.failed.update(_failed_in(message))
                 if on_batch is not None:
                     on_batch(message, done)
             timings["collect_s"] += time.perf_counter() - now
@@ -493,17 +646,26 @@ def _pass(
     return {key: round(value, 3) for key, value in timings.items()}
 
 
-def _foreign(message: dict[str, Any], worker: _Worker) -> dict[str, str]:
+def _failed_in(message: dict[str, Any]) -> set[str]:
+    """The functions that a batch's message fails: an error on a record, or results refused."""
+    failed = set(message.get("refused") or {})
+    results = message.get("results")
+    if isinstance(results, dict):
+        failed.update(fid for fid, entries in results.items() if any(entry[2] is not None for entry in entries))
+    return failed
+
+
+def _foreign(message: dict[str, Any], ids: set[str]) -> dict[str, str]:
     """When a worker's message speaks for functions it does not run: those entries are dropped and all of ITS
     functions are refused (the code that forged them is among them)."""
     foreign = False
     for key in ("results", "hits", "stdout"):
         part = message.get(key)
         if isinstance(part, dict):
-            for fid in [f for f in part if f not in worker.ids]:
+            for fid in [f for f in part if f not in ids]:
                 part.pop(fid)
                 foreign = True
-    return dict.fromkeys(worker.ids, "results of code it does not run") if foreign else {}
+    return dict.fromkeys(ids, "results of code it does not run") if foreign else {}
 
 
 def _refuse(message: dict[str, Any], problems: dict[str, str], what: str) -> None:

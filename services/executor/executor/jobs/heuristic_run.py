@@ -448,7 +448,13 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
     _finish_failed(states)
     failed = [s for s in states.values() if s.error]
     if failed:
-        raise JobFailed("; ".join(f"{s.name}: {error_summary(s.error)}" for s in failed)[:4000])
+        reasons = "; ".join(f"{s.name}: {error_summary(s.error)}" for s in failed)
+        if len(states) > 1:  # partly failed: which ones, and that the others are stored
+            names = ", ".join(s.name for s in failed)
+            others = len(states) - len(failed)
+            stored = f"the other {others} finished and stored their results" if others else "none finished"
+            reasons = f"{len(failed)} of {len(states)} heuristics failed ({names}); {stored}. {reasons}"
+        raise JobFailed(reasons[:4000])
     timings = readiness.get("__timings__", {})
     timings["store_s"] = round(time.monotonic() - store_started, 3)
     return {"runs": outcome, "seconds": round(seconds, 3), "timings": timings}

@@ -51,6 +51,7 @@ class Limits:
     max_processes: int = 64
     max_output_bytes: int = 1_000_000
     scratch_mb: int = 64
+    record_time_s: float = 0.0  # one call on one record at most (0: the installation's executor_record_timeout_s)
 
     @classmethod
     def merged(cls, base: Limits, overrides: dict[str, Any] | None) -> Limits:
@@ -59,7 +60,7 @@ class Limits:
         names = {f.name: f.type for f in fields(cls)}
         for key, value in (overrides or {}).items():
             if key in names and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-                values[key] = float(value) if key == "wall_time_s" else int(value)
+                values[key] = float(value) if key in ("wall_time_s", "record_time_s") else int(value)
         return cls(**values)
 
 
@@ -77,9 +78,10 @@ class SandboxProcess:
 
 class Backend(Protocol):
     name: str
+    passes_fds: bool  # whether ``start`` can hand descriptors to the worker (the progress page of the watchdog)
 
-    def start(self, limits: Limits, extra_dir: Path | None) -> SandboxProcess:
-        """Start one worker under ``limits``."""
+    def start(self, limits: Limits, extra_dir: Path | None, pass_fds: tuple[int, ...] = ()) -> SandboxProcess:
+        """Start one worker under ``limits`` (with ``pass_fds`` open in it, where the backend can)."""
         ...
 
 
@@ -125,11 +127,12 @@ class BwrapBackend:
     """bubblewrap: new user/pid/net/ipc/uts namespaces as uid 65534, no capabilities, seccomp, read-only system."""
 
     name = "bwrap"
+    passes_fds = True
 
     def __init__(self, bwrap: str) -> None:
         self.bwrap = bwrap
 
-    def command(self, limits: Limits, extra_dir: Path | None, seccomp_fd: int | None) -> list[str]:
+    def command(self, limits: Limits, extra_dir: Path | None, seccomp_fd: int) -> list[str]:
         # The interpreter by its folder's real path: the folders bound below are resolved, and an executable reached
         # through a symlinked folder (a checkout under a symlink, a symlinked .venv) would not exist in the sandbox.
         python = Path(sys.executable).parent.resolve() / Path(sys.executable).name
@@ -168,12 +171,11 @@ class BwrapBackend:
         ]  # fmt: skip
         for key, value in SANDBOX_ENV.items():
             args += ["--setenv", key, value]
-        if seccomp_fd is not None:
-            args += ["--seccomp", str(seccomp_fd)]
+        args += ["--seccomp", str(seccomp_fd)]
         args += ["--", str(python), "-I", "-B", SANDBOX_WORKER]
         return args
 
-    def start(self, limits: Limits, extra_dir: Path | None) -> SandboxProcess:
+    def start(self, limits: Limits, extra_dir: Path | None, pass_fds: tuple[int, ...] = ()) -> SandboxProcess:
         fd = seccomp.filter_fd()
         try:
             process = subprocess.Popen(
@@ -182,14 +184,13 @@ class BwrapBackend:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env={"PATH": SANDBOX_ENV["PATH"]},  # bwrap's own environment is visible as /proc/1/environ inside
-                pass_fds=(fd,) if fd is not None else (),
+                pass_fds=(fd, *pass_fds),
                 preexec_fn=_rlimits(limits),  # noqa: PLW1509 - rlimits must be set between fork and exec
                 start_new_session=True,
                 cwd="/",
             )
         finally:
-            if fd is not None:
-                os.close(fd)
+            os.close(fd)
         return _popen_process(process, "bwrap")
 
 
@@ -197,8 +198,9 @@ class UnsafeBackend:
     """No isolation at all (rlimits only): for development machines without bwrap or Docker, when explicitly enabled."""
 
     name = "unsafe"
+    passes_fds = True
 
-    def start(self, limits: Limits, extra_dir: Path | None) -> SandboxProcess:
+    def start(self, limits: Limits, extra_dir: Path | None, pass_fds: tuple[int, ...] = ()) -> SandboxProcess:
         process = subprocess.Popen(
             [sys.executable, "-I", "-B", str(WORKER_PATH)],
             stdin=subprocess.PIPE,
@@ -208,6 +210,7 @@ class UnsafeBackend:
             preexec_fn=_rlimits(limits),  # noqa: PLW1509
             start_new_session=True,
             cwd="/tmp",
+            pass_fds=pass_fds,
         )
         return _popen_process(process, "unsafe")
 
@@ -216,6 +219,7 @@ class DockerBackend:
     """One container per run: no network, read-only root, a tmpfs scratch, memory, CPU and pids limits."""
 
     name = "docker"
+    passes_fds = False  # the container has no descriptors of ours: no per-record watchdog, the wall time bounds a run
 
     def __init__(self, image: str) -> None:
         import docker
@@ -224,7 +228,7 @@ class DockerBackend:
         self.client.ping()
         self.image = image
 
-    def start(self, limits: Limits, extra_dir: Path | None) -> SandboxProcess:
+    def start(self, limits: Limits, extra_dir: Path | None, pass_fds: tuple[int, ...] = ()) -> SandboxProcess:
         volumes = {}
         if extra_dir is not None and extra_dir.is_dir():
             volumes[str(extra_dir.resolve())] = {"bind": SANDBOX_EXTRA, "mode": "ro"}
@@ -328,6 +332,8 @@ def bwrap_unusable(configured: str = "") -> str | None:
         bwrap = found
     try:
         process = BwrapBackend(bwrap).start(Limits(wall_time_s=20.0, cpu_time_s=20), None)
+    except seccomp.SeccompUnavailable as exc:  # never run user code without the filter
+        return str(exc)
     except OSError as exc:
         return f"bubblewrap at {bwrap} cannot be started: {exc}"
     try:

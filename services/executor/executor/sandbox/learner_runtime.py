@@ -59,9 +59,12 @@ class LearningExtractor(LearningClassifier):
 
 
 def _user_traceback(exc: BaseException, filename: str) -> str:
+    """The user's frames only, and the exception without paths of the installation (the worker hands its
+    ``scrub_paths`` into this module's namespace)."""
+    scrub: Callable[[str], str] = globals().get("scrub_paths", str)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
-    return "".join(lines + traceback.format_exception_only(type(exc), exc))
+    return "".join(lines + [scrub(line) for line in traceback.format_exception_only(type(exc), exc)])
 
 
 def _find_class(namespace: dict[str, Any]) -> tuple[type | None, str | None]:

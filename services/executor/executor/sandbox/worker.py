@@ -39,6 +39,25 @@ _HEADER = struct.Struct(">I")
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 _SELF = globals().get("__file__", "<string>")
 
+# Where the worker is, for the executor's watchdog (outside the sandbox): a shared page of four int64 slots when the
+# executor passes one (``progress_fd``), else a plain list. [0] batch number, [1] record position in the batch (-1:
+# between batches, -2: a function's module-level code is starting), [2] the function's index in the setup, [3] 1
+# while the worker runs its own slow code (loading spaCy), which no function's time limit counts.
+BATCH, POSITION, FUNCTION, OURS = 0, 1, 2, 3
+IDLE, STARTING = -1, -2
+_slots: Any = [0, IDLE, 0, 0]
+
+
+def _progress_slots(fd: int | None) -> Any:
+    global _slots
+    if fd is not None:
+        import mmap
+
+        page = mmap.mmap(fd, mmap.PAGESIZE)
+        os.close(fd)
+        _slots = memoryview(page).cast("q")
+    return _slots
+
 
 class _Channel:
     def __init__(self) -> None:
@@ -138,12 +157,16 @@ class _Docs:
 
     def nlp(self) -> Any:
         if self._nlp is None:
-            spacy = _import_spacy(without_torch=self.fast_import)
+            _slots[OURS] = 1
             try:
-                self._nlp = spacy.load(self.tokenizer)
-            except (OSError, ImportError):
-                lang = self.tokenizer.split("_", 1)[0] if "_" in self.tokenizer else self.tokenizer
-                self._nlp = spacy.blank(lang or "en")
+                spacy = _import_spacy(without_torch=self.fast_import)
+                try:
+                    self._nlp = spacy.load(self.tokenizer)
+                except (OSError, ImportError):
+                    lang = self.tokenizer.split("_", 1)[0] if "_" in self.tokenizer else self.tokenizer
+                    self._nlp = spacy.blank(lang or "en")
+            finally:
+                _slots[OURS] = 0
         return self._nlp
 
     def from_docbin(self, blob: bytes) -> list[Any]:
@@ -220,14 +243,30 @@ class LazyDoc:
         return item in self._get()
 
 
+_PYTHON_PATH = re.compile(r"/[^\s\"'()<>:]*/(?:site-packages|dist-packages|lib/python3\.\d+)/")
+
+
+def _scrub(text: str) -> str:
+    """No paths of the installation in what the user sees: Python's library shows as ``<python>/json/decoder.py``."""
+    text = text.replace(_SELF, "<sandbox>")
+    text = _PYTHON_PATH.sub("<python>/", text)
+    for prefix in {sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}:
+        if len(prefix) > 1:
+            text = text.replace(prefix, "<python>")
+    return text
+
+
+def _is_users(filename: str) -> bool:
+    """Whether a frame is the user's code (compiled as ``<name>``), not a library's, Python's or ours."""
+    return filename.startswith("<") and not filename.startswith(("<frozen", "<refinery-", "<string>"))
+
+
 def _user_traceback(exc: BaseException, filename: str) -> str:
-    """The traceback of ``exc`` from the first frame of the user's code on (our own frames left out)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    kept = [frame for frame in frames if frame.filename != _SELF]
-    while kept and kept[0].filename != filename:
-        kept.pop(0)
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(kept or frames)]
-    lines += traceback.format_exception_only(type(exc), exc)
+    """The traceback of ``exc`` with the user's frames only (line numbers of their code), then the exception; no
+    frame or path of a library, of Python or of ours."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if _is_users(frame.filename)]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
+    lines += [_scrub(line) for line in traceback.format_exception_only(type(exc), exc)]
     if isinstance(exc, ImportError) and exc.name == "knowledge":  # a lookup list that does not exist (by that name)
         module = sys.modules.get("knowledge")
         names = sorted(n for n in vars(module) if not n.startswith("_")) if module is not None else []
@@ -235,8 +274,19 @@ def _user_traceback(exc: BaseException, filename: str) -> str:
     return "".join(lines)
 
 
+def _knowledge_module(lists: dict[str, Any]) -> types.ModuleType:
+    """A ``knowledge`` module with its own copy of every lookup list (one per function: mutations stay its own)."""
+    module = types.ModuleType("knowledge")
+    for name, terms in lists.items():
+        setattr(module, name, list(terms))
+    return module
+
+
 class _Function:
-    def __init__(self, spec: dict[str, Any], namespace_extra: dict[str, Any]) -> None:
+    """One piece of user code: its own globals and its own ``knowledge`` module, which is ``sys.modules["knowledge"]``
+    while its code runs (so ``import knowledge`` at the top or inside the function both see its copy)."""
+
+    def __init__(self, spec: dict[str, Any], namespace_extra: dict[str, Any], lists: dict[str, Any] | None = None) -> None:
         self.id: str = spec["id"]
         self.mode: str = spec["mode"]  # "lf", "ac" or "ide"
         self.filename = f"<{spec.get('label') or self.id}>"
@@ -245,8 +295,11 @@ class _Function:
         self.fn: Any = None
         self.is_generator = False
         self.failed = False  # raised once under stop_on_error: not applied any more
+        self.index: int = int(spec.get("index", 0))  # its position in the setup, for the watchdog
         self.call = self.apply
         self.namespace: dict[str, Any] = {"__name__": "__user__", **namespace_extra}
+        self.knowledge = _knowledge_module(lists or {})
+        sys.modules["knowledge"] = self.knowledge
         linecache.cache[self.filename] = (len(self.code), None, self.code.splitlines(True), self.filename)
         try:
             compiled = compile(self.code, self.filename, "exec")
@@ -269,6 +322,15 @@ class _Function:
         self.is_generator = inspect.isgeneratorfunction(self.fn)
         if not self.is_generator:
             self.call = self.fn
+
+    def release(self) -> None:
+        """It failed for good: drop its globals and lists, so that memory it holds (a hog's cache) is freed for the
+        other functions of the worker."""
+        self.namespace.clear()
+        self.knowledge = types.ModuleType("knowledge")
+        self.fn = None
+        self.call = self.apply
+        gc.collect()
 
     def apply(self, record: dict[str, Any]) -> Any:
         if self.mode == "ide":
@@ -300,10 +362,8 @@ def main() -> None:
     setup = channel.read()
     if setup is None:
         return
-    knowledge = types.ModuleType("knowledge")
-    for name, terms in setup.get("knowledge", {}).items():
-        setattr(knowledge, name, list(terms))
-    sys.modules["knowledge"] = knowledge
+    lists = setup.get("knowledge", {})
+    sys.modules["knowledge"] = _knowledge_module(lists)
     extra_paths = [path for path in setup.get("extra_paths", []) if os.path.isdir(path)]
     sys.path[:0] = extra_paths
     # thinc decides once whether torch is there: code that names spacy, thinc or torch may want torch-backed
@@ -315,11 +375,16 @@ def main() -> None:
     capture = _Capture(int(setup.get("stdout_cap", 100_000)))
     sys.stdout = capture
     if setup.get("mode") == "active_learning":  # the learner runtime travels in the setup (see learner_runtime.py)
-        runtime: dict[str, Any] = {"__name__": "refinery_learner"}
+        runtime: dict[str, Any] = {"__name__": "refinery_learner", "scrub_paths": _scrub}
         exec(compile(setup["runtime"], "<refinery-learner>", "exec"), runtime)  # noqa: S102 - the executor's own code
         runtime["serve"](channel, setup, capture)
         return
-    functions = [_Function(spec, {}) for spec in setup["functions"]]
+    slots = _progress_slots(setup.get("progress_fd"))
+    functions = []
+    for index, spec in enumerate(setup["functions"]):
+        slots[FUNCTION], slots[POSITION] = index, STARTING
+        functions.append(_Function({**spec, "index": index}, {}, lists))
+    slots[POSITION] = IDLE
     token_counts: dict[str, str] = setup.get("token_counts", {})  # function id -> attribute whose tokens to count
     channel.write({"ready": {f.id: {"error": f.error, "is_generator": f.is_generator} for f in functions}})
     live = [f for f in functions if f.error is None]
@@ -334,9 +399,11 @@ def main() -> None:
         if batch is None:
             break
         records = _decode_raw(batch["raw"]) if "raw" in batch else batch["records"]
+        slots[BATCH] += 1
         message = _apply_batch(
             records, live, docs, text_attributes, token_counts, capture, per_record_stdout, stop_on_error, compact
         )
+        slots[POSITION] = IDLE
         message["cpu_s"] = time.process_time()  # for the run's timings
         channel.write(message)
 
@@ -382,12 +449,30 @@ def _apply_batch(
     instead of a ``[record id, value, error, stdout, token count]`` entry.
     """
     out: dict[str, list[Any]] = {f.id: [] for f in live}
+    modules = sys.modules
     printed_by: dict[str, list[str]] = {f.id: [] for f in live}
     hits: dict[str, dict[str, list[int]]] = {f.id: {} for f in live}
 
-    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None]]:
-        """(function, callable, where plain str results are grouped or None) for the functions still applied."""
-        return [(f, f.call, hits[f.id] if compact and not token_counts.get(f.id) else None) for f in live if not f.failed]
+    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None, types.ModuleType | None, int]]:
+        """(function, callable, where plain str results are grouped or None, its ``knowledge`` module to install
+        before each call or None, its index to show the watchdog before each call or -1) for the functions still
+        applied. Both are set once here where one function alone needs them (the hot loop stays cheap)."""
+        applied = [f for f in live if not f.failed]
+        readers = [f for f in applied if "knowledge" in f.code]  # only code that names the module can reach it
+        if len(readers) == 1:
+            modules["knowledge"] = readers[0].knowledge
+        if len(applied) == 1:
+            slots[FUNCTION] = applied[0].index
+        return [
+            (
+                f,
+                f.call,
+                hits[f.id] if compact and not token_counts.get(f.id) else None,
+                f.knowledge if len(readers) > 1 and f in readers else None,
+                f.index if len(applied) > 1 else -1,
+            )
+            for f in applied
+        ]
 
     def keep(function: _Function, record_id: int, record: dict[str, Any], value: Any, error: str | None) -> None:
         """A result that is not a silent abstention or a grouped hit: value, error, output and token count."""
@@ -407,11 +492,13 @@ def _apply_batch(
             printed = ""
         out[function.id].append([record_id, value, error, printed or None, n_tokens])
 
+    slots = _slots
     calls = choose_calls()
     value: Any
     # The hot loop: one call per function and record; only abstentions and grouped str hits stay in it. A record is
     # (id, data, DocBin or None, DocBin columns), or [id, data] from a raw batch.
-    for item in records:
+    for position, item in enumerate(records):
+        slots[POSITION] = position
         record_id, record = item[0], item[1]
         if text_attributes:
             holder = _RecordDocs(docs, item[2], item[3]) if len(item) > 2 else _RecordDocs(docs, None, ())
@@ -419,14 +506,20 @@ def _apply_batch(
                 raw = record.get(name)
                 if type(raw) is str:
                     record[name] = LazyDoc(raw, name, holder)
-        for function, call, grouped in calls:
+        for function, call, grouped, knowledge, index in calls:
+            if index >= 0:  # several functions: say which one runs now
+                slots[2] = index  # FUNCTION
+            if knowledge is not None:
+                modules["knowledge"] = knowledge
             try:
                 value = call(record)
             except BaseException as exc:  # noqa: BLE001 - the user's error is reported, the worker goes on
+                keep(function, record_id, record, None, _user_traceback(exc, function.filename))
+                del exc
                 if stop_on_error:
                     function.failed = True
+                    function.release()
                     calls = choose_calls()  # takes effect from the next record on
-                keep(function, record_id, record, None, _user_traceback(exc, function.filename))
                 continue
             if value is None:
                 if per_record_stdout or capture.written:
