@@ -46,7 +46,10 @@ class ServiceClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise problem(response.status_code if response.status_code < 500 else 502, f"{self.service}: {detail}")
+            headers = {"Retry-After": response.headers["Retry-After"]} if "Retry-After" in response.headers else None
+            raise problem(
+                response.status_code if response.status_code < 500 else 502, f"{self.service}: {detail}", headers=headers
+            )
         return response.json()
 
     async def health(self) -> dict[str, Any]:

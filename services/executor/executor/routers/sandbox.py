@@ -7,18 +7,36 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from shared_model.settings import get_settings
+
+from ..interactive import interactive_memory_mb, interactive_pool
 from ..runs import FULL_LIMITS, SAMPLE_LIMITS
 from ..sandbox.backends import SandboxUnavailable, get_backend
+from ..scheduling import run_concurrency
 
 router = APIRouter(tags=["sandbox"])
 
 
 @router.get("/sandbox")
 def sandbox_status() -> dict[str, Any]:
-    """The backend in use (or why there is none) and the default limits of sample and full runs."""
+    """The backend in use (or why there is none), the default limits of sample and full runs, the interactive pool
+    (size, places in use, memory per sandbox and in all) and how many full runs run at once."""
     try:
         backend: str | None = get_backend().name
         error = None
     except SandboxUnavailable as exc:
         backend, error = None, str(exc)
-    return {"backend": backend, "error": error, "sample_limits": asdict(SAMPLE_LIMITS), "full_limits": asdict(FULL_LIMITS)}
+    pool = interactive_pool()
+    return {
+        "backend": backend,
+        "error": error,
+        "sample_limits": asdict(SAMPLE_LIMITS),
+        "full_limits": asdict(FULL_LIMITS),
+        "interactive": {
+            "pool": pool.size,
+            "busy": pool.busy,
+            "memory_mb_each": interactive_memory_mb(),
+            "memory_mb_total": get_settings().executor_interactive_memory_mb,
+        },
+        "full_runs": {"concurrency": run_concurrency()},
+    }
