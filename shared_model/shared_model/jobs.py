@@ -75,7 +75,7 @@ WITH running AS (
     SELECT j.id, j.created_at,
            coalesce(r.n, 0) + row_number() OVER (PARTITION BY j.project_id ORDER BY j.created_at, j.id) AS turn
     FROM job j LEFT JOIN running r ON r.project_id IS NOT DISTINCT FROM j.project_id
-    WHERE j.owner_service = :service AND j.state = 'queued' {kinds}
+    WHERE j.owner_service = :service AND j.state = 'queued' {kinds} {cap}
 )
 SELECT id, row_number() OVER (ORDER BY turn, created_at, id) AS position FROM queued ORDER BY position LIMIT :limit
 """
@@ -83,15 +83,23 @@ MAX_POSITIONS_PUBLISHED = 100  # queued jobs whose new position is published whe
 
 
 def queue_positions(
-    session: Session, owner_service: str, kinds: Iterable[str] | None = None, limit: int = 10_000
+    session: Session,
+    owner_service: str,
+    kinds: Iterable[str] | None = None,
+    limit: int = 10_000,
+    per_project: int | None = None,
 ) -> dict[uuid.UUID, int]:
-    """The queued jobs of ``owner_service`` (of ``kinds``) and their position in its claim order (1 = next)."""
+    """The queued jobs of ``owner_service`` (of ``kinds``) and their position in its claim order (1 = next); with
+    ``per_project``, only those of projects with fewer running jobs than that (the ones that may start now)."""
     params: dict[str, Any] = {"service": owner_service, "limit": limit}
-    kinds_filter = ""
+    kinds_filter = cap_filter = ""
     if kinds is not None:
         params["kinds"] = list(kinds)
         kinds_filter = "AND j.kind = ANY(:kinds)"
-    rows = session.execute(text(_FAIR_QUEUE.format(kinds=kinds_filter)), params)
+    if per_project is not None:
+        params["cap"] = per_project
+        cap_filter = "AND coalesce(r.n, 0) < :cap"
+    rows = session.execute(text(_FAIR_QUEUE.format(kinds=kinds_filter, cap=cap_filter)), params)
     return {row[0]: int(row[1]) for row in rows}
 
 
@@ -151,9 +159,10 @@ def enqueue(
     return job
 
 
-def claim(owner_service: str, kinds: Iterable[str], worker: str) -> Job | None:
+def claim(owner_service: str, kinds: Iterable[str], worker: str, per_project: int | None = None) -> Job | None:
     """Claim the next queued job of ``kinds`` for ``owner_service`` in the fair order (see :func:`queue_positions`),
-    marking it running; None if there is none.
+    marking it running; None if there is none. With ``per_project``, a project that runs that many jobs of the
+    service already waits (so that one project never takes every place).
 
     Claims of one service are serialized by a transaction-level advisory lock, so that two claimers never both pick
     the same project's jobs on the strength of the same running counts; the row itself is taken with
@@ -163,7 +172,7 @@ def claim(owner_service: str, kinds: Iterable[str], worker: str) -> Job | None:
     with session_scope() as session:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"refinery-claim:{owner_service}"})
         job = None
-        for job_id in queue_positions(session, owner_service, kinds, limit=20):
+        for job_id in queue_positions(session, owner_service, kinds, limit=20, per_project=per_project):
             job = session.scalars(
                 select(Job).where(Job.id == job_id, Job.state == JobState.QUEUED).with_for_update(skip_locked=True)
             ).first()
@@ -306,8 +315,9 @@ class JobWorker:
     """Claims and runs the jobs of one service in background threads, beating while each runs.
 
     ``concurrency`` claim loops run side by side, so at most that many jobs of this process run at once; each claims
-    in the fair order of :func:`claim`. ``time_limit(job)`` gives a job's time limit in seconds (None: none), which
-    its handler sees in :attr:`JobContext.time_limit_s`.
+    in the fair order of :func:`claim`, and a project with ``per_project`` running jobs waits for one of them.
+    ``time_limit(job)`` gives a job's time limit in seconds (None: none), which its handler sees in
+    :attr:`JobContext.time_limit_s`.
     """
 
     def __init__(
@@ -317,12 +327,14 @@ class JobWorker:
         *,
         poll_s: float = 1.0,
         concurrency: int = 1,
+        per_project: int | None = None,
         time_limit: TimeLimit | None = None,
     ) -> None:
         self.service = service
         self.handlers = handlers
         self.poll_s = poll_s
         self.concurrency = max(1, concurrency)
+        self.per_project = per_project
         self.time_limit = time_limit
         self.name = f"{service}@{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
@@ -375,7 +387,7 @@ class JobWorker:
                 if slot == 0 and time.monotonic() - last_reap > 10:
                     reap_stale(self.service)
                     last_reap = time.monotonic()
-                job = claim(self.service, self.handlers.keys(), self.name)
+                job = claim(self.service, self.handlers.keys(), self.name, self.per_project)
             except Exception:  # noqa: BLE001
                 log.exception("claiming a job failed")
                 job = None
@@ -387,6 +399,7 @@ class JobWorker:
                 self.run_job(job)
             except Exception:  # noqa: BLE001 - the claim loop must outlive any single job
                 log.exception("job bookkeeping failed", extra={"job_id": str(job.id), "kind": job.kind})
+            self._wake.set()  # a place is free: a loop that waits may claim a job that had to wait for this one
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job to a final state."""

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="Full runs (heuristic runs, attribute calculations, active learners) one executor process runs at"
         " once, fair across projects; 0 = one per CPU core.",
     )
+    executor_runs_per_project: int = Field(
+        default=0,
+        ge=0,
+        description="Full runs of ONE project running at once; 0 = executor_run_concurrency - 1 (at least 1), so that"
+        " another project's run always finds a free place.",
+    )
     executor_interactive_pool: int = Field(
         default=2,
         ge=1,

@@ -56,6 +56,16 @@ def test_a_project_with_a_running_job_waits_for_one_without(clean_db: str) -> No
     assert (claimed := jobs.claim("svc", ["work"], "w")) is not None and claimed.id == b_job
 
 
+def test_a_project_at_its_cap_leaves_the_free_place_to_another(clean_db: str) -> None:
+    a, b = _project("A"), _project("B")
+    a_jobs = [_enqueue(a) for _ in range(3)]
+    assert (claimed := jobs.claim("svc", ["work"], "w", per_project=1)) is not None and claimed.id == a_jobs[0]
+    assert jobs.claim("svc", ["work"], "w", per_project=1) is None  # A runs one already; nobody else waits
+    b_job = _enqueue(b)
+    assert (claimed := jobs.claim("svc", ["work"], "w", per_project=1)) is not None and claimed.id == b_job
+    assert _positions() == {a_jobs[1]: 1, a_jobs[2]: 2}
+
+
 def test_queue_positions_follow_the_claim_order_and_decrease(clean_db: str) -> None:
     a, b = _project("A"), _project("B")
     a_jobs = [_enqueue(a) for _ in range(3)]

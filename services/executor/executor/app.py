@@ -13,7 +13,7 @@ from . import __version__
 from .jobs import HANDLERS
 from .packages import install_extra_packages
 from .routers import run, sandbox
-from .scheduling import job_time_limit, run_concurrency
+from .scheduling import job_time_limit, run_concurrency, runs_per_project
 
 log = logging.getLogger("executor")
 
@@ -28,6 +28,14 @@ def create_app() -> FastAPI:
         service="executor",
         version=__version__,
         routers=[run.router, sandbox.router],
-        workers=[JobWorker("executor", HANDLERS, concurrency=run_concurrency(), time_limit=job_time_limit)],
+        workers=[
+            JobWorker(
+                "executor",
+                HANDLERS,
+                concurrency=run_concurrency(),
+                per_project=runs_per_project(),
+                time_limit=job_time_limit,
+            )
+        ],
         on_startup=_startup,
     )

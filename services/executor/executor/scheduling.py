@@ -1,9 +1,10 @@
 """How many full runs the executor runs at once, and how long each may take.
 
 Full runs (heuristic runs, attribute calculations, active learners) are jobs; ``executor_run_concurrency`` claim
-loops take them in the fair order of :func:`shared_model.jobs.claim`. Each run's time limit is its project's
-``run_time_limit_s`` (within the installation's maximum): the sandbox's wall time never reaches past it, and the
-handler's checks fail the run with the reason once it is over.
+loops take them in the fair order of :func:`shared_model.jobs.claim`, and one project runs at most
+``executor_runs_per_project`` of them at once (default: one place fewer, so another project's run starts at once).
+Each run's time limit is its project's ``run_time_limit_s`` (within the installation's maximum): the sandbox's wall
+time never reaches past it, and the handler's checks fail the run with the reason once it is over.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def run_concurrency() -> int:
     """Full runs one executor process runs at once (the ``executor_run_concurrency`` setting; 0 = the core count)."""
     configured = get_settings().executor_run_concurrency
     return configured if configured > 0 else max(1, os.cpu_count() or 1)
+
+
+def runs_per_project() -> int:
+    """Full runs of one project at once (``executor_runs_per_project``; 0 = one place fewer than the concurrency)."""
+    configured = get_settings().executor_runs_per_project
+    return configured if configured > 0 else max(1, run_concurrency() - 1)
 
 
 def job_time_limit(job: Job) -> float | None:

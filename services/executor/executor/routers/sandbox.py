@@ -12,7 +12,7 @@ from shared_model.settings import get_settings
 from ..interactive import interactive_memory_mb, interactive_pool
 from ..runs import FULL_LIMITS, SAMPLE_LIMITS
 from ..sandbox.backends import SandboxUnavailable, get_backend
-from ..scheduling import run_concurrency
+from ..scheduling import run_concurrency, runs_per_project
 
 router = APIRouter(tags=["sandbox"])
 
@@ -38,5 +38,5 @@ def sandbox_status() -> dict[str, Any]:
             "memory_mb_each": interactive_memory_mb(),
             "memory_mb_total": get_settings().executor_interactive_memory_mb,
         },
-        "full_runs": {"concurrency": run_concurrency()},
+        "full_runs": {"concurrency": run_concurrency(), "per_project": runs_per_project()},
     }
