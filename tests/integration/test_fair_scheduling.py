@@ -209,6 +209,17 @@ def test_the_run_time_limit_is_set_per_project_within_the_maximum_and_enforced(g
     assert time.monotonic() - started < 30
     runs = gateway.get(f"/api/v1/projects/{project}/heuristics/{sleeper}/runs").json()
     assert runs[0]["state"] == "FAILED" and "time limit of 3 s" in runs[0]["error"]
+    # An attribute calculation of the project is held to the same limit.
+    url = f"/api/v1/projects/{project}/attributes/calculated"
+    code = "import time\n\ndef ac(record):\n    time.sleep(120)\n    return 1\n"
+    created = gateway.post(url, json={"name": "slow_value", "data_type": "INTEGER", "source_code": code})
+    assert created.status_code == 201, created.text
+    started_run = gateway.post(f"{url}/{created.json()['id']}/run")
+    assert started_run.status_code == 202, started_run.text
+    job = wait_done(gateway, started_run.json()["job"]["id"], timeout_s=60)
+    assert job["state"] == "failed" and "time limit of 3 s" in job["error"], job
+    attribute = gateway.get(f"{url}/{created.json()['id']}").json()
+    assert attribute["state"] == "FAILED" and any("time limit of 3 s" in line for line in attribute["logs"])
 
 
 def test_interactive_calls_beyond_the_pool_get_429_with_retry_after(gateway: httpx.Client) -> None:
