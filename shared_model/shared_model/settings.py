@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         description="Memory all interactive sandboxes together may use: each gets at most this divided by"
         " executor_interactive_pool (and at most its project's memory limit).",
     )
+    embedder_interactive_pool: int = Field(
+        default=2,
+        ge=1,
+        description="Zero-shot playground calls one embedder process answers at once; beyond it 429 with Retry-After.",
+    )
     run_time_limit_default_s: int = Field(
         default=3600, ge=1, description="Time limit of a full run of a project that sets none (run_time_limit_s)."
     )

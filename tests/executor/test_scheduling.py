@@ -30,7 +30,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
 
 def test_a_full_pool_answers_429_with_retry_after_at_once() -> None:
-    pool = InteractivePool(2)
+    pool = InteractivePool(2, "REFINERY_EXECUTOR_INTERACTIVE_POOL")
     inside = threading.Barrier(3)
     leave = threading.Event()
 
@@ -50,7 +50,7 @@ def test_a_full_pool_answers_429_with_retry_after_at_once() -> None:
     assert time.monotonic() - started < 0.5
     assert refused.value.status == 429
     assert int(refused.value.headers["Retry-After"]) >= 1
-    assert "all 2 interactive sandboxes" in refused.value.detail
+    assert "all 2 interactive sandboxes are busy (REFINERY_EXECUTOR_INTERACTIVE_POOL)" in refused.value.detail
     leave.set()
     for thread in holders:
         thread.join()
