@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -44,8 +45,13 @@ class JobFailed(Exception):
     """Raised by a handler to fail its job with a message meant for the user (no traceback)."""
 
 
-def job_event(job: Job) -> dict[str, Any]:
-    """The JSON-able view of a job published on NOTIFY and returned by the API."""
+class JobTimedOut(JobFailed):
+    """Raised inside a job handler when the job ran past its time limit."""
+
+
+def job_event(job: Job, queue_position: int | None = None) -> dict[str, Any]:
+    """The JSON-able view of a job published on NOTIFY and returned by the API (``queue_position``: 1 = the next
+    job its service will start; None unless queued)."""
     return {
         "id": str(job.id),
         "kind": job.kind,
@@ -56,13 +62,70 @@ def job_event(job: Job) -> dict[str, Any]:
         "message": job.message,
         "error": job.error,
         "result": job.result,
+        "queue_position": queue_position,
     }
 
 
-def _publish(session: Session, job: Job) -> None:
-    payload = json.dumps(job_event(job))
+# The order in which a service claims its queued jobs, fair across projects: a project's k-th oldest queued job gets
+# the turn (running jobs of the project) + k, and the lowest turn goes first (ties: the older job). So the project
+# with the fewest running jobs starts next (round robin), and one project's many queued runs never hold back another's.
+_FAIR_QUEUE = """
+WITH running AS (
+    SELECT project_id, count(*) AS n FROM job WHERE owner_service = :service AND state = 'running' GROUP BY project_id
+), queued AS (
+    SELECT j.id, j.created_at,
+           coalesce(r.n, 0) + row_number() OVER (PARTITION BY j.project_id ORDER BY j.created_at, j.id) AS turn
+    FROM job j LEFT JOIN running r ON r.project_id IS NOT DISTINCT FROM j.project_id
+    WHERE j.owner_service = :service AND j.state = 'queued' {kinds} {cap}
+)
+SELECT id, row_number() OVER (ORDER BY turn, created_at, id) AS position FROM queued ORDER BY position LIMIT :limit
+"""
+MAX_POSITIONS_PUBLISHED = 100  # queued jobs whose new position is published when the queue moves
+
+
+def queue_positions(
+    session: Session,
+    owner_service: str,
+    kinds: Iterable[str] | None = None,
+    limit: int = 10_000,
+    per_project: int | None = None,
+) -> dict[uuid.UUID, int]:
+    """The queued jobs of ``owner_service`` (of ``kinds``) and their position in its claim order (1 = next); with
+    ``per_project``, only those of projects with fewer running jobs than that (the ones that may start now)."""
+    params: dict[str, Any] = {"service": owner_service, "limit": limit}
+    kinds_filter = cap_filter = ""
+    if kinds is not None:
+        params["kinds"] = list(kinds)
+        kinds_filter = "AND j.kind = ANY(:kinds)"
+    if per_project is not None:
+        params["cap"] = per_project
+        cap_filter = "AND coalesce(r.n, 0) < :cap"
+    rows = session.execute(text(_FAIR_QUEUE.format(kinds=kinds_filter, cap=cap_filter)), params)
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def queue_position(session: Session, job: Job) -> int | None:
+    """The job's position in its service's queue (None when it is not queued)."""
+    if job.state != JobState.QUEUED:
+        return None
+    return queue_positions(session, job.owner_service).get(job.id)
+
+
+def publish_queue(session: Session, owner_service: str) -> None:
+    """Publish the new position of each queued job of ``owner_service`` (the first ones): the queue moved."""
+    positions = queue_positions(session, owner_service, limit=MAX_POSITIONS_PUBLISHED)
+    if not positions:
+        return
+    for job in session.scalars(select(Job).where(Job.id.in_(list(positions)))):
+        _publish(session, job, positions[job.id])
+
+
+def _publish(session: Session, job: Job, position: int | None = None) -> None:
+    if position is None and job.state == JobState.QUEUED:
+        position = queue_position(session, job)
+    payload = json.dumps(job_event(job, position))
     if len(payload) > 7000:  # NOTIFY payloads are limited to 8000 bytes
-        event = job_event(job)
+        event = job_event(job, position)
         event["result"] = {"truncated": True}
         event["error"] = (job.error or "")[:2000] or None
         payload = json.dumps(event)
@@ -97,16 +160,25 @@ def enqueue(
     return job
 
 
-def claim(owner_service: str, kinds: Iterable[str], worker: str) -> Job | None:
-    """Claim the oldest queued job of ``kinds`` for ``owner_service``, marking it running; None if there is none."""
+def claim(owner_service: str, kinds: Iterable[str], worker: str, per_project: int | None = None) -> Job | None:
+    """Claim the next queued job of ``kinds`` for ``owner_service`` in the fair order (see :func:`queue_positions`),
+    marking it running; None if there is none. With ``per_project``, a project that runs that many jobs of the
+    service already waits (so that one project never takes every place).
+
+    Claims of one service are serialized by a transaction-level advisory lock, so that two claimers never both pick
+    the same project's jobs on the strength of the same running counts; the row itself is taken with
+    ``FOR UPDATE SKIP LOCKED`` (a job being cancelled right now is skipped).
+    """
+    kinds = list(kinds)
     with session_scope() as session:
-        job = session.scalars(
-            select(Job)
-            .where(Job.owner_service == owner_service, Job.state == JobState.QUEUED, Job.kind.in_(list(kinds)))
-            .order_by(Job.created_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"refinery-claim:{owner_service}"})
+        job = None
+        for job_id in queue_positions(session, owner_service, kinds, limit=20, per_project=per_project):
+            job = session.scalars(
+                select(Job).where(Job.id == job_id, Job.state == JobState.QUEUED).with_for_update(skip_locked=True)
+            ).first()
+            if job is not None:
+                break
         if job is None:
             return None
         now = datetime.now(UTC)
@@ -118,6 +190,7 @@ def claim(owner_service: str, kinds: Iterable[str], worker: str) -> Job | None:
         job.message = "running"
         session.flush()
         _publish(session, job)
+        publish_queue(session, owner_service)
         session.expunge(job)
         return job
 
@@ -134,6 +207,8 @@ def update_job(job_id: uuid.UUID, **values: Any) -> Job:
             job.finished_at = datetime.now(UTC)
         session.flush()
         _publish(session, job)
+        if values.get("state") in FINAL_STATES:
+            publish_queue(session, job.owner_service)  # a project runs one job fewer: the queue's order may change
         session.expunge(job)
         return job
 
@@ -149,6 +224,8 @@ def request_cancel(session: Session, job: Job) -> None:
         job.message = "cancellation requested"
     session.flush()
     _publish(session, job)
+    if job.state == JobState.CANCELLED:
+        publish_queue(session, job.owner_service)
 
 
 def reap_stale(owner_service: str | None = None) -> list[uuid.UUID]:
@@ -181,18 +258,35 @@ def reap_stale(owner_service: str | None = None) -> list[uuid.UUID]:
 
 @dataclass
 class JobContext:
-    """What a running handler gets: its job, progress reporting and cancellation checks."""
+    """What a running handler gets: its job, progress reporting, cancellation checks and its time limit."""
 
     job: Job
     min_interval_s: float = 0.25
+    time_limit_s: float | None = None  # the job's time limit, counted from ``started`` (None: no limit)
+    started: float = field(default_factory=time.monotonic)
     _last_report: float = field(default=0.0, init=False)
 
     @property
     def parameters(self) -> dict[str, Any]:
         return self.job.parameters
 
+    def remaining_s(self) -> float | None:
+        """Seconds left before the time limit (None: no limit)."""
+        if self.time_limit_s is None:
+            return None
+        return self.time_limit_s - (time.monotonic() - self.started)
+
+    def check_time(self) -> None:
+        """Raise :class:`JobTimedOut` once the job has run past its time limit."""
+        remaining = self.remaining_s()
+        if remaining is not None and remaining <= 0:
+            assert self.time_limit_s is not None
+            raise JobTimedOut(f"the run exceeded its time limit of {self.time_limit_s:g} s (the project's run_time_limit_s)")
+
     def progress(self, fraction: float, message: str | None = None, *, force: bool = False) -> None:
-        """Report progress in [0, 1] (throttled); raises :class:`JobCancelled` when cancellation was requested."""
+        """Report progress in [0, 1] (throttled); raises :class:`JobCancelled` when cancellation was requested,
+        :class:`JobTimedOut` past the time limit."""
+        self.check_time()
         now = time.monotonic()
         if not force and now - self._last_report < self.min_interval_s:
             return
@@ -205,7 +299,8 @@ class JobContext:
             raise JobCancelled()
 
     def check_cancelled(self) -> None:
-        """Raise :class:`JobCancelled` if someone asked to cancel this job."""
+        """Raise :class:`JobCancelled` if someone asked to cancel this job, :class:`JobTimedOut` past the time limit."""
+        self.check_time()
         with session_scope() as session:
             if session.scalar(select(Job.cancel_requested).where(Job.id == self.job.id)):
                 raise JobCancelled()
@@ -214,22 +309,45 @@ class JobContext:
 Handler = Callable[[JobContext], dict[str, Any] | None]
 
 
-class JobWorker:
-    """Claims and runs the jobs of one service in a background thread, beating while each runs."""
+TimeLimit = Callable[[Job], float | None]
 
-    def __init__(self, service: str, handlers: dict[str, Handler], *, poll_s: float = 1.0) -> None:
+
+class JobWorker:
+    """Claims and runs the jobs of one service in background threads, beating while each runs.
+
+    ``concurrency`` claim loops run side by side, so at most that many jobs of this process run at once; each claims
+    in the fair order of :func:`claim`, and a project with ``per_project`` running jobs waits for one of them.
+    ``time_limit(job)`` gives a job's time limit in seconds (None: none), which its handler sees in
+    :attr:`JobContext.time_limit_s`.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        handlers: dict[str, Handler],
+        *,
+        poll_s: float = 1.0,
+        concurrency: int = 1,
+        per_project: int | None = None,
+        time_limit: TimeLimit | None = None,
+    ) -> None:
         self.service = service
         self.handlers = handlers
         self.poll_s = poll_s
+        self.concurrency = max(1, concurrency)
+        self.per_project = per_project
+        self.time_limit = time_limit
         self.name = f"{service}@{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start the claim loop and the queue listener."""
-        for target in (self._loop, self._listen):
-            thread = threading.Thread(target=target, name=f"{self.service}-{target.__name__}", daemon=True)
+        """Start the claim loops and the queue listener."""
+        targets: list[tuple[str, Callable[[], None]]] = [("listen", self._listen)]
+        targets += [(f"slot{slot}", partial(self._loop, slot)) for slot in range(self.concurrency)]
+        for label, target in targets:
+            thread = threading.Thread(target=target, name=f"{self.service}-{label}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -246,14 +364,14 @@ class JobWorker:
         if service == self.service:
             self._wake.set()
 
-    def _loop(self) -> None:
+    def _loop(self, slot: int = 0) -> None:
         last_reap = 0.0
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_reap > 10:
+                if slot == 0 and time.monotonic() - last_reap > 10:
                     reap_stale(self.service)
                     last_reap = time.monotonic()
-                job = claim(self.service, self.handlers.keys(), self.name)
+                job = claim(self.service, self.handlers.keys(), self.name, self.per_project)
             except Exception:  # noqa: BLE001
                 log.exception("claiming a job failed")
                 job = None
@@ -265,6 +383,7 @@ class JobWorker:
                 self.run_job(job)
             except Exception:  # noqa: BLE001 - the claim loop must outlive any single job
                 log.exception("job bookkeeping failed", extra={"job_id": str(job.id), "kind": job.kind})
+            self._wake.set()  # a place is free: a loop that waits may claim a job that had to wait for this one
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job to a final state."""
@@ -287,7 +406,8 @@ class JobWorker:
         beater.start()
         started = time.monotonic()
         try:
-            result = self.handlers[job.kind](JobContext(job)) or {}
+            limit = self.time_limit(job) if self.time_limit is not None else None
+            result = self.handlers[job.kind](JobContext(job, time_limit_s=limit)) or {}
             update_job(job.id, state=JobState.DONE, progress=1.0, message="done", result=result)
             log.info("job done", extra={"job_id": str(job.id), "kind": job.kind, "seconds": round(time.monotonic() - started, 3)})
         except JobCancelled:

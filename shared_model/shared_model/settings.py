@@ -123,6 +123,42 @@ class Settings(BaseSettings):
         description="How long the module-level code of one function (imports, loading a model) may take to start.",
     )
 
+    executor_run_concurrency: int = Field(
+        default=0,
+        ge=0,
+        description="Full runs (heuristic runs, attribute calculations, active learners) one executor process runs at"
+        " once, fair across projects; 0 = one per CPU core.",
+    )
+    executor_runs_per_project: int = Field(
+        default=0,
+        ge=0,
+        description="Full runs of ONE project running at once; 0 = executor_run_concurrency - 1 (at least 1), so that"
+        " another project's run always finds a free place.",
+    )
+    executor_interactive_pool: int = Field(
+        default=2,
+        ge=1,
+        description="Interactive sandboxes (run on sample, record IDE) one executor process runs at once; beyond it"
+        " the call is answered 429 with Retry-After.",
+    )
+    executor_interactive_memory_mb: int = Field(
+        default=4096,
+        ge=256,
+        description="Memory all interactive sandboxes together may use: each gets at most this divided by"
+        " executor_interactive_pool (and at most its project's memory limit).",
+    )
+    embedder_interactive_pool: int = Field(
+        default=2,
+        ge=1,
+        description="Zero-shot playground calls one embedder process answers at once; beyond it 429 with Retry-After.",
+    )
+    run_time_limit_default_s: int = Field(
+        default=3600, ge=1, description="Time limit of a full run of a project that sets none (run_time_limit_s)."
+    )
+    run_time_limit_max_s: int = Field(
+        default=6 * 3600, ge=1, description="The largest time limit a project may set for its full runs."
+    )
+
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")
     s3_access_key: str = ""

@@ -14,6 +14,7 @@ from .jobs import HANDLERS
 from .packages import install_extra_packages
 from .routers import run, sandbox
 from .sandbox.availability import check_sandbox
+from .scheduling import job_time_limit, run_concurrency, runs_per_project
 
 log = logging.getLogger("executor")
 
@@ -29,7 +30,15 @@ def create_app() -> FastAPI:
         service="executor",
         version=__version__,
         routers=[run.router, sandbox.router],
-        workers=[JobWorker("executor", HANDLERS)],
+        workers=[
+            JobWorker(
+                "executor",
+                HANDLERS,
+                concurrency=run_concurrency(),
+                per_project=runs_per_project(),
+                time_limit=job_time_limit,
+            )
+        ],
         on_startup=_startup,
         health_checks={"sandbox": lambda: check_sandbox().health()},
     )

@@ -68,6 +68,11 @@ class ProjectCreate(RequestModel):
 class ProjectUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
+    run_time_limit_s: int | None = Field(
+        default=None,
+        description="Time limit of the project's full runs (heuristic runs, attribute calculations) in seconds, at most"
+        " the installation's maximum (REFINERY_RUN_TIME_LIMIT_MAX_S); a run over it ends failed with the reason.",
+    )
 
 
 class ProjectOut(ORMModel):
@@ -78,6 +83,7 @@ class ProjectOut(ORMModel):
     status: str
     created_at: datetime
     record_count: int | None = None
+    run_time_limit_s: int | None = Field(default=None, description="The time limit of the project's full runs (s).")
 
 
 class MemberIn(RequestModel):
@@ -110,3 +116,6 @@ class JobOut(ORMModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    queue_position: int | None = Field(
+        default=None, description="While queued: its place in its service's queue (1 = it starts next)."
+    )

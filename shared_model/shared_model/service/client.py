@@ -65,7 +65,8 @@ class ServiceClient:
                 detail = response.text
             # 503 (the service cannot do this now, e.g. no sandbox) passes through; other server errors are 502.
             status = response.status_code if response.status_code < 500 or response.status_code == 503 else 502
-            raise problem(status, f"{self.service}: {detail}")
+            headers = {"Retry-After": response.headers["Retry-After"]} if "Retry-After" in response.headers else None
+            raise problem(status, f"{self.service}: {detail}", headers=headers)
         return response.json()
 
     async def health(self) -> dict[str, Any]:

@@ -15,11 +15,14 @@ PROBLEM_TYPE = "application/problem+json"
 class ProblemError(Exception):
     """An error the API reports to its caller: an HTTP status, a short title and a detail naming what is wrong."""
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.title = title or _TITLES.get(status, "Error")
+        self.headers = headers or {}  # response headers, e.g. Retry-After of a 429
         self.extra = extra
 
 
@@ -39,9 +42,9 @@ _TITLES = {
 }
 
 
-def problem(status: int, detail: str, **extra: Any) -> ProblemError:
+def problem(status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> ProblemError:
     """Shorthand to build a :class:`ProblemError` (``raise problem(404, "project … does not exist")``)."""
-    return ProblemError(status, detail, **extra)
+    return ProblemError(status, detail, headers=headers, **extra)
 
 
 def problem_response(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
@@ -54,7 +57,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+        response = problem_response(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(HTTPException)  # Starlette's: also the router's own 404 and 405
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

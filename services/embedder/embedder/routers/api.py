@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -9,12 +10,26 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shared_model.service import problem
+from shared_model.service.pool import InteractivePool
+from shared_model.settings import get_settings
 
 from ..encoders import CLASSICAL_MODELS, DEFAULT_MODEL, ModelUnavailable, device
 from ..jobs.embed import encode_for_embedding
 from ..zero_shot import DEFAULT_TEMPERATURE, LabelSpec, classify_text
 
 router = APIRouter(tags=["embedder"])
+_PLAYGROUND: InteractivePool | None = None
+_PLAYGROUND_LOCK = threading.Lock()
+
+
+def playground_pool() -> InteractivePool:
+    """The bounded pool of zero-shot playground calls (``embedder_interactive_pool``): beyond it, 429."""
+    global _PLAYGROUND
+    with _PLAYGROUND_LOCK:
+        if _PLAYGROUND is None:
+            size = get_settings().embedder_interactive_pool
+            _PLAYGROUND = InteractivePool(size, "REFINERY_EMBEDDER_INTERACTIVE_POOL", "zero-shot playground places")
+        return _PLAYGROUND
 
 
 class EncodeIn(BaseModel):
@@ -62,17 +77,18 @@ def encode(body: EncodeIn) -> dict[str, Any]:
 
 @router.post("/zero_shot/text")
 def zero_shot_text(body: ZeroShotTextIn) -> dict[str, Any]:
-    """Zero-shot playground: each label's confidence for one text."""
+    """Zero-shot playground: each label's confidence for one text (a bounded pool of calls at once: 429 beyond it)."""
     names = [label.name for label in body.labels]
     if len(set(names)) != len(names):
         raise problem(400, f"label names must be unique: {names}")
     try:
-        return classify_text(
-            body.text,
-            [LabelSpec(label.name, label.description) for label in body.labels],
-            model=body.model,
-            min_confidence=body.min_confidence,
-            temperature=body.temperature,
-        )
+        with playground_pool().slot("zero-shot playground"):
+            return classify_text(
+                body.text,
+                [LabelSpec(label.name, label.description) for label in body.labels],
+                model=body.model,
+                min_confidence=body.min_confidence,
+                temperature=body.temperature,
+            )
     except ModelUnavailable as exc:
         raise problem(400, str(exc)) from exc

@@ -26,6 +26,7 @@ from ..runs import (
     run_functions,
 )
 from ..sandbox.backends import SandboxUnavailable
+from ..scheduling import within_time_limit
 
 
 def _set_attribute(attribute_id: uuid.UUID, **values: Any) -> None:
@@ -89,7 +90,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
             context,
             [FunctionSpec(id="ac", mode="ac", code=code, label=name)],
             record_ids=None,
-            limits=context.limits(FULL_LIMITS),
+            limits=within_time_limit(context.limits(FULL_LIMITS), ctx),
             on_ready=on_ready,
             on_batch=on_batch,
             stop_on_error=True,
@@ -97,6 +98,9 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         )
     except JobCancelled:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, "cancelled"])
+        raise
+    except JobFailed as exc:  # e.g. past the run's time limit
+        _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, str(exc)])
         raise
     except (SandboxError, SandboxUnavailable) as exc:
         errors.append(str(exc))

@@ -49,6 +49,7 @@ from ..runs import (
     run_functions,
 )
 from ..sandbox.backends import SandboxUnavailable
+from ..scheduling import within_time_limit
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +387,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
                     context,
                     specs,
                     record_ids=None,
-                    limits=context.limits(FULL_LIMITS),
+                    limits=within_time_limit(context.limits(FULL_LIMITS), ctx),
                     on_ready=on_ready,
                     on_batch=on_batch,
                     stop_on_error=True,
@@ -401,7 +402,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             if reporter.cancelled.is_set():  # seen by its last report, after the last batch: nothing is committed
                 raise JobCancelled()
         for number, state in enumerate(learners):
-            _run_learner(state, context.limits(FULL_LIMITS), ctx, number, len(learners))
+            _run_learner(state, within_time_limit(context.limits(FULL_LIMITS), ctx), ctx, number, len(learners))
     except JobCancelled:
         _end_streams(streamed)
         _finish_all(states, RunState.CANCELLED, "cancelled")
@@ -412,6 +413,12 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
             state.error = state.error or str(exc)
         _finish_failed(states)
         raise JobFailed(str(exc)) from exc
+    except JobFailed as exc:  # e.g. past the run's time limit
+        _end_streams(streamed)
+        for state in states.values():
+            state.error = state.error or str(exc)
+        _finish_failed(states)
+        raise
     except BaseException as exc:
         _end_streams(streamed)
         for state in states.values():

@@ -15,6 +15,7 @@ from shared_model.models import Label, LabelingTask, Record, TaskType
 from shared_model.models.enums import DataType
 from shared_model.service import problem
 
+from ..interactive import interactive_limits, interactive_pool
 from ..runs import (
     SAMPLE_LIMITS,
     FunctionSpec,
@@ -29,6 +30,8 @@ from ..runs import (
 from ..sandbox.availability import require_sandbox
 
 router = APIRouter(tags=["run"])
+
+INTERACTIVE_NAMES = {"lf": "run on sample", "ac": "attribute sample", "ide": "record IDE"}
 
 
 class SampleRequest(BaseModel):
@@ -101,15 +104,16 @@ def _sample(
         entries.extend(message.get("results", {}).get(spec.id, []))
 
     try:
-        readiness = run_functions(
-            context,
-            [spec],
-            record_ids=ids,
-            limits=context.limits(SAMPLE_LIMITS),
-            on_batch=collect,
-            per_record_stdout=True,
-            token_counts=token_counts,
-        )
+        with interactive_pool().slot(INTERACTIVE_NAMES.get(spec.mode, "interactive run")):
+            readiness = run_functions(
+                context,
+                [spec],
+                record_ids=ids,
+                limits=interactive_limits(context.limits(SAMPLE_LIMITS)),
+                on_batch=collect,
+                per_record_stdout=True,
+                token_counts=token_counts,
+            )
     except SandboxError as exc:
         return entries, str(exc), None, time.monotonic() - started
     info = readiness.get(spec.id) or {}

@@ -20,6 +20,7 @@ from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..sandbox_check import SandboxRequired
 from ..schemas import JobOut, RequestModel
+from .jobs import job_out
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/attributes/calculated", tags=["calculated attributes"])
 SAMPLE_TIMEOUT = httpx.Timeout(180.0, connect=5.0)
@@ -219,4 +220,4 @@ def run_calculated(attribute_id: uuid.UUID, project: ProjectDep, user: CurrentUs
         created_by=user.id,
     )
     session.flush()
-    return RunStarted(attribute=CalculatedOut.model_validate(attribute), job=JobOut.model_validate(job))
+    return RunStarted(attribute=CalculatedOut.model_validate(attribute), job=job_out(session, job))

@@ -31,6 +31,7 @@ from ..domain.heuristics import (
 )
 from ..sandbox_check import SandboxRequired
 from ..schemas import JobOut, RequestModel
+from .jobs import job_out
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/heuristics", tags=["heuristics"])
 SAMPLE_TIMEOUT = httpx.Timeout(180.0, connect=5.0)
@@ -212,7 +213,7 @@ def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, sessio
     """Run several labeling functions in one sandboxed pass over the data (one job; active learners in it run after)."""
     sources = [get_heuristic(session, project, hid) for hid in dict.fromkeys(body.heuristic_ids)]
     runs, job = start_runs(session, project, sources, user.id)
-    return StartedRuns(runs=[run_out(r) for r in runs], job=JobOut.model_validate(job))
+    return StartedRuns(runs=[run_out(r) for r in runs], job=job_out(session, job))
 
 
 @router.post("/{heuristic_id}/runs", response_model=StartedRuns, status_code=202, dependencies=[SandboxRequired])
@@ -220,7 +221,7 @@ def start_one(heuristic_id: uuid.UUID, project: ProjectDep, user: CurrentUser, s
     """Run a labeling function or an active learner on every record, as a job (progress, logs, cancel)."""
     source = get_heuristic(session, project, heuristic_id)
     runs, job = start_runs(session, project, [source], user.id)
-    return StartedRuns(runs=[run_out(r) for r in runs], job=JobOut.model_validate(job))
+    return StartedRuns(runs=[run_out(r) for r in runs], job=job_out(session, job))
 
 
 @router.get("/{heuristic_id}/runs", response_model=list[RunOut])

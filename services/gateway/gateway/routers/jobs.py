@@ -33,16 +33,29 @@ def visible_job(session: SessionDep, user: CurrentUser, job_id: uuid.UUID) -> Jo
     return job
 
 
+def job_out(session: SessionDep, job: Job, positions: dict[uuid.UUID, int] | None = None) -> JobOut:
+    """The job with its queue position while it is queued."""
+    out = JobOut.model_validate(job)
+    if job.state == JobState.QUEUED:
+        out.queue_position = positions.get(job.id) if positions is not None else jobs.queue_position(session, job)
+    return out
+
+
 @router.get("/projects/{project_id}/jobs", response_model=list[JobOut])
-def list_jobs(project: ProjectDep, session: SessionDep, limit: int = Query(50, ge=1, le=500)) -> list[Job]:
-    """The project's jobs, newest first."""
-    return list(session.scalars(select(Job).where(Job.project_id == project.id).order_by(Job.created_at.desc()).limit(limit)))
+def list_jobs(project: ProjectDep, session: SessionDep, limit: int = Query(50, ge=1, le=500)) -> list[JobOut]:
+    """The project's jobs, newest first; a queued one with its place in its service's queue (``queue_position``)."""
+    found = list(session.scalars(select(Job).where(Job.project_id == project.id).order_by(Job.created_at.desc()).limit(limit)))
+    positions: dict[uuid.UUID, int] = {}
+    for service in {job.owner_service for job in found if job.state == JobState.QUEUED}:
+        positions.update(jobs.queue_positions(session, service))
+    return [job_out(session, job, positions) for job in found]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Job:
-    """One job's state, progress and result."""
-    return visible_job(session, user, job_id)
+def get_job(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobOut:
+    """One job's state, progress and result; while queued, its place in its service's queue (``queue_position``,
+    1 = it starts next)."""
+    return job_out(session, visible_job(session, user, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
 from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, User, UserRole
+from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
 from shared_model.service.crud import apply_patch
 
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 def project_out(session: SessionDep, project: Project) -> ProjectOut:
     out = ProjectOut.model_validate(project)
     out.record_count = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id))
+    out.run_time_limit_s = project_run_time_limit(project.settings)
     return out
 
 
@@ -66,6 +68,7 @@ def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
     for project, count in rows:
         out = ProjectOut.model_validate(project)
         out.record_count = count
+        out.run_time_limit_s = project_run_time_limit(project.settings)
         result.append(out)
     return result
 
@@ -78,8 +81,14 @@ def get_project(project: ProjectDep, session: SessionDep) -> ProjectOut:
 
 @router.patch("/{project_id}", response_model=ProjectOut)
 def update_project(body: ProjectUpdate, project: ProjectDep, session: SessionDep) -> ProjectOut:
-    """Rename a project or change its description."""
-    apply_patch(project, body, clean={"name": str.strip})
+    """Rename a project, change its description or the time limit of its full runs (``run_time_limit_s``, within
+    the installation's maximum: 422 naming it otherwise)."""
+    if body.run_time_limit_s is not None:
+        reason = run_time_limit_problem(body.run_time_limit_s)
+        if reason is not None:
+            raise problem(422, reason)
+        project.settings = {**(project.settings or {}), RUN_TIME_LIMIT_KEY: body.run_time_limit_s}
+    apply_patch(project, body, ("name", "description"), clean={"name": str.strip})
     session.flush()
     session.refresh(project)
     return project_out(session, project)
