@@ -30,6 +30,8 @@ from .models import (
     HeuristicRun,
     Job,
     JobState,
+    Project,
+    ProjectStatus,
     RunState,
     WeakSupervisionRun,
 )
@@ -43,7 +45,8 @@ class RunRows:
 
     model: type[Base]
     job_column: str | None = "job_id"  # the row's column holding its job's id ...
-    parameter: str | None = None  # ... or the job parameter holding the row's id
+    parameter: str | None = None  # ... or the job parameter holding the row's id ...
+    by_project: bool = False  # ... or the row is the job's project
     active: tuple[str, ...] = (RunState.QUEUED, RunState.RUNNING)
     failed: str = RunState.FAILED
     cancelled: str = RunState.CANCELLED
@@ -51,6 +54,7 @@ class RunRows:
     error_column: str | None = "error"
     logs_column: str | None = None  # a JSON list of lines the reason is appended to
     finished_column: str | None = "finished_at"
+    state_column: str = "state"
 
 
 HEURISTIC_RUN = RunRows(HeuristicRun, logs_column="logs")
@@ -72,15 +76,31 @@ RUN_ROWS: dict[str, RunRows] = {
         logs_column="logs",
         finished_column=None,
     ),
+    # A project being deleted is hidden (IN_DELETION); a deletion that fails or is cancelled shows it again, so that
+    # it can be deleted again (every step is idempotent); one requeued stays hidden while it waits for its retry.
+    "project_delete": RunRows(
+        Project,
+        job_column=None,
+        by_project=True,
+        active=(ProjectStatus.IN_DELETION,),
+        failed=ProjectStatus.READY,
+        cancelled=ProjectStatus.READY,
+        requeued=None,
+        error_column=None,
+        finished_column=None,
+        state_column="status",
+    ),
 }
-"""Job kinds with run rows. Kinds without (upload, snapshot import, tokenization, statistics, project deletion) show
-their state on the job itself."""
+"""Job kinds with run rows. Kinds without (upload, snapshot import, tokenization, statistics) show their state on the
+job itself."""
 
 
 def _link(rows: RunRows, job: Job) -> Any:
     """The WHERE clause selecting the job's rows, or None when the job names none."""
     if rows.job_column is not None:
         return getattr(rows.model, rows.job_column) == job.id
+    if rows.by_project:
+        return None if job.project_id is None else getattr(rows.model, "id") == job.project_id  # noqa: B009
     assert rows.parameter is not None
     try:
         row_id = uuid.UUID(str((job.parameters or {})[rows.parameter]))
@@ -118,15 +138,15 @@ def settle_runs(session: Session, job: Job) -> int:
         return 0
     what, reason = change
     model = rows.model
-    state_column = model.__table__.c.state
+    state_column = model.__table__.c[rows.state_column]
     values: dict[str, Any] = {}
     if what == "requeued":
         if rows.requeued is None:
             return 0
-        values["state"] = rows.requeued
+        values[rows.state_column] = rows.requeued
         active: tuple[str, ...] = tuple(s for s in rows.active if s != rows.requeued)
     else:
-        values["state"] = rows.failed if what == "failed" else rows.cancelled
+        values[rows.state_column] = rows.failed if what == "failed" else rows.cancelled
         active = rows.active
         if rows.finished_column is not None:
             values[rows.finished_column] = datetime.now(UTC)
