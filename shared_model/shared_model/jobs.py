@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from .db import new_session, session_scope
 from .listen import listen
 from .models import Job, JobState
+from .run_state import settle_runs
 from .settings import get_settings
 
 PROGRESS_CHANNEL = "refinery_job_progress"
@@ -47,6 +48,10 @@ class JobFailed(Exception):
 
 class JobTimedOut(JobFailed):
     """Raised inside a job handler when the job ran past its time limit."""
+
+
+class JobLost(Exception):
+    """Raised when a job is no longer this worker's: the reaper failed or requeued it, or another worker claimed it."""
 
 
 def job_event(job: Job, queue_position: int | None = None) -> dict[str, Any]:
@@ -195,22 +200,50 @@ def claim(owner_service: str, kinds: Iterable[str], worker: str, per_project: in
         return job
 
 
-def update_job(job_id: uuid.UUID, **values: Any) -> Job:
-    """Set columns of a job, publish the change and return the job."""
+def update_job(job_id: uuid.UUID, *, claimed: Job | None = None, **values: Any) -> Job:
+    """Set columns of a job, publish the change and return the job; a new state also settles its run rows
+    (:func:`shared_model.run_state.settle_runs`) in the same transaction.
+
+    With ``claimed`` (the job as this worker claimed it), :class:`JobLost` is raised instead when the job is no longer
+    that claim: not running, or claimed again since (the reaper failed or requeued it while its handler still ran).
+    """
     with session_scope() as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
+        if claimed is not None:
+            check_claim(job, claimed)
         for key, value in values.items():
             setattr(job, key, value)
         if values.get("state") in FINAL_STATES:
             job.finished_at = datetime.now(UTC)
         session.flush()
+        if "state" in values:
+            settle_runs(session, job)
         _publish(session, job)
         if values.get("state") in FINAL_STATES:
             publish_queue(session, job.owner_service)  # a project runs one job fewer: the queue's order may change
         session.expunge(job)
         return job
+
+
+def check_claim(current: Job, claimed: Job) -> None:
+    """Raise :class:`JobLost` unless ``current`` (the job's row now) is still the claim ``claimed`` was."""
+    if current.state != JobState.RUNNING or current.attempts != claimed.attempts:
+        state = f"{current.state}" + (f": {current.error}" if current.error else "")
+        raise JobLost(f"job {current.id} is no longer this worker's (it is {state})")
+
+
+def ensure_claimed(session: Session, claimed: Job) -> None:
+    """Lock the job's row in the caller's transaction and raise :class:`JobLost` unless it is still ``claimed``.
+
+    A handler calls this in the transaction that makes its work visible (e.g. stores a run's results), so that a job
+    the reaper gave up on can never commit results after its run was failed.
+    """
+    current = session.get(Job, claimed.id, with_for_update=True, populate_existing=True)
+    if current is None:
+        raise JobLost(f"job {claimed.id} does not exist any more")
+    check_claim(current, claimed)
 
 
 def request_cancel(session: Session, job: Job) -> None:
@@ -223,24 +256,34 @@ def request_cancel(session: Session, job: Job) -> None:
         job.cancel_requested = True
         job.message = "cancellation requested"
     session.flush()
+    settle_runs(session, job)
     _publish(session, job)
     if job.state == JobState.CANCELLED:
         publish_queue(session, job.owner_service)
 
 
-def reap_stale(owner_service: str | None = None) -> list[uuid.UUID]:
-    """Requeue (or fail, after ``job_max_attempts``) running jobs whose heartbeat is older than ``job_stale_after_s``."""
+def reap_stale(owner_service: str | None = None, *, gone_workers: Iterable[str] = ()) -> list[uuid.UUID]:
+    """Requeue (or fail, after ``job_max_attempts``) running jobs whose heartbeat is older than ``job_stale_after_s``
+    or whose worker is in ``gone_workers`` (its process is known to be dead); their run rows follow in the same
+    transaction (:func:`shared_model.run_state.settle_runs`)."""
     settings = get_settings()
-    cutoff = datetime.now(UTC) - timedelta(seconds=settings.job_stale_after_s)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(seconds=settings.job_stale_after_s)
+    gone = list(gone_workers)
     reaped: list[uuid.UUID] = []
     with session_scope() as session:
-        query = select(Job).where(Job.state == JobState.RUNNING, Job.heartbeat_at < cutoff).with_for_update(skip_locked=True)
+        lost = Job.heartbeat_at < cutoff
+        if gone:
+            lost = lost | Job.worker.in_(gone)
+        query = select(Job).where(Job.state == JobState.RUNNING, lost).with_for_update(skip_locked=True)
         if owner_service:
             query = query.where(Job.owner_service == owner_service)
         for job in session.scalars(query):
-            silent = (
-                f"the {job.owner_service} worker {job.worker} stopped reporting (last heartbeat {job.heartbeat_at:%H:%M:%S} UTC)"
-            )
+            if job.worker in gone:
+                silent = f"the {job.owner_service} worker {job.worker} died while it ran this job"
+            else:
+                beat = job.heartbeat_at or now
+                silent = f"the {job.owner_service} worker {job.worker} stopped reporting (last heartbeat {beat:%H:%M:%S} UTC)"
             if job.attempts < settings.job_max_attempts and not job.cancel_requested:
                 job.state = JobState.QUEUED
                 job.message = f"requeued: {silent}"
@@ -248,12 +291,43 @@ def reap_stale(owner_service: str | None = None) -> list[uuid.UUID]:
                 job.state = JobState.FAILED
                 job.error = f"{silent}; gave up after {job.attempts} attempt(s)"
                 job.message = "failed"
-                job.finished_at = datetime.now(UTC)
+                job.finished_at = now
+            session.flush()
+            settle_runs(session, job)
             _publish(session, job)
             reaped.append(job.id)
     for job_id in reaped:
         log.warning("reaped stale job", extra={"job_id": str(job_id)})
     return reaped
+
+
+def gone_workers(owner_service: str) -> list[str]:
+    """Workers of ``owner_service`` on this host that hold running jobs but whose process no longer exists (e.g. the
+    service was killed and restarted): their jobs need not wait for ``job_stale_after_s``."""
+    prefix = f"{owner_service}@{socket.gethostname()}:"
+    with session_scope() as session:
+        names = session.scalars(
+            select(Job.worker).distinct().where(Job.state == JobState.RUNNING, Job.worker.startswith(prefix, autoescape=True))
+        ).all()
+    gone: list[str] = []
+    for name in names:
+        if name is None:
+            continue
+        pid = name.removeprefix(prefix)
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            gone.append(name)
+        except PermissionError:  # a process of another user: alive
+            continue
+    return gone
+
+
+def reap_interval_s() -> float:
+    """How often a worker looks for stale jobs: half the stale timeout, between 0.5 and 10 s."""
+    return max(0.5, min(10.0, get_settings().job_stale_after_s / 2))
 
 
 @dataclass
@@ -283,6 +357,12 @@ class JobContext:
             assert self.time_limit_s is not None
             raise JobTimedOut(f"the run exceeded its time limit of {self.time_limit_s:g} s (the project's run_time_limit_s)")
 
+    @property
+    def claim(self) -> Job | None:
+        """The job as its worker claimed it (state running), which its reports are fenced on; None for a job handed
+        to a handler directly (tests, CLIs), whose reports are not fenced."""
+        return self.job if self.job.state == JobState.RUNNING else None
+
     def progress(self, fraction: float, message: str | None = None, *, force: bool = False) -> None:
         """Report progress in [0, 1] (throttled); raises :class:`JobCancelled` when cancellation was requested,
         :class:`JobTimedOut` past the time limit."""
@@ -294,16 +374,24 @@ class JobContext:
         values: dict[str, Any] = {"progress": max(0.0, min(1.0, fraction)), "heartbeat_at": datetime.now(UTC)}
         if message is not None:
             values["message"] = message
-        job = update_job(self.job.id, **values)
+        job = update_job(self.job.id, claimed=self.claim, **values)
         if job.cancel_requested:
             raise JobCancelled()
 
     def check_cancelled(self) -> None:
-        """Raise :class:`JobCancelled` if someone asked to cancel this job, :class:`JobTimedOut` past the time limit."""
+        """Raise :class:`JobCancelled` if someone asked to cancel this job (:class:`JobLost` if it is no longer ours),
+        :class:`JobTimedOut` past the time limit."""
         self.check_time()
         with session_scope() as session:
-            if session.scalar(select(Job.cancel_requested).where(Job.id == self.job.id)):
-                raise JobCancelled()
+            row = session.execute(select(Job.cancel_requested, Job.state, Job.attempts).where(Job.id == self.job.id)).first()
+        if row is None:
+            if self.claim is not None:
+                raise JobLost(f"job {self.job.id} does not exist any more")
+            return
+        if self.claim is not None and (row.state != JobState.RUNNING or row.attempts != self.job.attempts):
+            raise JobLost(f"job {self.job.id} is no longer this worker's (it is {row.state})")
+        if row.cancel_requested:
+            raise JobCancelled()
 
 
 Handler = Callable[[JobContext], dict[str, Any] | None]
@@ -318,7 +406,7 @@ class JobWorker:
     ``concurrency`` claim loops run side by side, so at most that many jobs of this process run at once; each claims
     in the fair order of :func:`claim`, and a project with ``per_project`` running jobs waits for one of them.
     ``time_limit(job)`` gives a job's time limit in seconds (None: none), which its handler sees in
-    :attr:`JobContext.time_limit_s`.
+    :attr:`JobContext.time_limit_s`. ``reap_all``: reap every service's stale jobs, not only this one's (the gateway).
     """
 
     def __init__(
@@ -330,6 +418,7 @@ class JobWorker:
         concurrency: int = 1,
         per_project: int | None = None,
         time_limit: TimeLimit | None = None,
+        reap_all: bool = False,
     ) -> None:
         self.service = service
         self.handlers = handlers
@@ -337,6 +426,7 @@ class JobWorker:
         self.concurrency = max(1, concurrency)
         self.per_project = per_project
         self.time_limit = time_limit
+        self.reap_all = reap_all  # reap every service's stale jobs, not only this one's (the gateway does)
         self.name = f"{service}@{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -365,11 +455,14 @@ class JobWorker:
             self._wake.set()
 
     def _loop(self, slot: int = 0) -> None:
-        last_reap = 0.0
+        last_reap: float | None = None
         while not self._stop.is_set():
             try:
-                if slot == 0 and time.monotonic() - last_reap > 10:
-                    reap_stale(self.service)
+                if slot == 0 and last_reap is None:  # first: the jobs this service held when its previous process died
+                    reap_stale(self.service, gone_workers=gone_workers(self.service))
+                    last_reap = time.monotonic()
+                if slot == 0 and last_reap is not None and time.monotonic() - last_reap > reap_interval_s():
+                    reap_stale(None if self.reap_all else self.service)
                     last_reap = time.monotonic()
                 job = claim(self.service, self.handlers.keys(), self.name, self.per_project)
             except Exception:  # noqa: BLE001
@@ -396,7 +489,7 @@ class JobWorker:
                     with session_scope() as session:
                         session.execute(
                             update(Job)
-                            .where(Job.id == job.id, Job.state == JobState.RUNNING)
+                            .where(Job.id == job.id, Job.state == JobState.RUNNING, Job.attempts == job.attempts)
                             .values(heartbeat_at=datetime.now(UTC))
                         )
                 except Exception:  # noqa: BLE001
@@ -408,20 +501,30 @@ class JobWorker:
         try:
             limit = self.time_limit(job) if self.time_limit is not None else None
             result = self.handlers[job.kind](JobContext(job, time_limit_s=limit)) or {}
-            update_job(job.id, state=JobState.DONE, progress=1.0, message="done", result=result)
+            update_job(job.id, claimed=job, state=JobState.DONE, progress=1.0, message="done", result=result)
             log.info("job done", extra={"job_id": str(job.id), "kind": job.kind, "seconds": round(time.monotonic() - started, 3)})
+        except JobLost as exc:
+            log.warning("job lost while it ran; its outcome is dropped", extra={"job_id": str(job.id), "error": str(exc)})
         except JobCancelled:
-            update_job(job.id, state=JobState.CANCELLED, message="cancelled")
+            self._end(job, state=JobState.CANCELLED, message="cancelled")
             log.info("job cancelled", extra={"job_id": str(job.id), "kind": job.kind})
         except JobFailed as exc:
-            update_job(job.id, state=JobState.FAILED, message="failed", error=str(exc))
+            self._end(job, state=JobState.FAILED, message="failed", error=str(exc))
             log.info("job failed", extra={"job_id": str(job.id), "kind": job.kind, "error": str(exc)})
         except Exception as exc:  # noqa: BLE001 - any handler error fails the job with its reason
             detail = f"{type(exc).__name__}: {exc}"
-            update_job(job.id, state=JobState.FAILED, message="failed", error=detail)
+            self._end(job, state=JobState.FAILED, message="failed", error=detail)
             log.error("job crashed", extra={"job_id": str(job.id), "kind": job.kind, "trace": traceback.format_exc()})
         finally:
             beat_stop.set()
+
+    @staticmethod
+    def _end(job: Job, **values: Any) -> None:
+        """End a claimed job that did not succeed; one that is no longer this worker's keeps what the reaper set."""
+        try:
+            update_job(job.id, claimed=job, **values)
+        except JobLost as exc:
+            log.warning("job lost while it ran; its outcome is dropped", extra={"job_id": str(job.id), "error": str(exc)})
 
 
 def wait_for_job(job_id: uuid.UUID, timeout_s: float = 60.0, poll_s: float = 0.1) -> Job:

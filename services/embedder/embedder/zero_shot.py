@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from shared_model.db import session_scope
 from shared_model.heuristic_results import ResultBuffer, delete_results, store_session_results
-from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
+from shared_model.jobs import JobContext, JobFailed, enqueue, ensure_claimed
 from shared_model.models import (
     Attribute,
     DataType,
@@ -166,19 +166,10 @@ def run_zero_shot(ctx: JobContext) -> dict[str, Any]:
     """Handler of ``zero_shot`` jobs: ``{"information_source_id": …, "run_id": …?}``; writes the heuristic's labels."""
     run_id = uuid.UUID(ctx.parameters["run_id"]) if ctx.parameters.get("run_id") else None
     _set_run(run_id, state=RunState.RUNNING, started_at=datetime.now(UTC), job_id=ctx.job.id)
-    try:
-        result = _run(ctx, run_id)
-    except JobCancelled:
-        _set_run(run_id, state=RunState.CANCELLED, finished_at=datetime.now(UTC))
-        raise
+    try:  # a failed or cancelled job fails or cancels its run with the job's reason (shared_model.run_state)
+        return _run(ctx, run_id)
     except ModelUnavailable as exc:
-        _set_run(run_id, state=RunState.FAILED, error=str(exc), finished_at=datetime.now(UTC))
         raise JobFailed(str(exc)) from exc
-    except Exception as exc:
-        _set_run(run_id, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=datetime.now(UTC))
-        raise
-    _set_run(run_id, state=RunState.FINISHED, progress=1.0, details=result, finished_at=datetime.now(UTC))
-    return result
 
 
 def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
@@ -233,7 +224,10 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
         done = min(start + BATCH, len(ids))
         ctx.progress(done / max(len(ids), 1) * 0.95, f"scored {done} of {len(ids)} records")
         _set_run(run_id, progress=done / max(len(ids), 1) * 0.95)
-    with session_scope() as session:  # replace the previous results in one transaction
+    result = {"records": len(ids), "labeled": len(votes), "min_confidence": threshold, "model": model}
+    with session_scope() as session:  # replace the previous results and finish the run in one transaction
+        if ctx.claim is not None:  # ... only while the job is still this worker's
+            ensure_claimed(session, ctx.claim)
         delete_results(session, source_id)
         store_session_results(session, project_id, task_id, source_id, votes)
         source = session.get(InformationSource, source_id)
@@ -245,4 +239,7 @@ def _run(ctx: JobContext, run_id: uuid.UUID | None) -> dict[str, Any]:
                 project_id=source.project_id,
                 parameters={"source_id": str(source_id), "labeling_task_id": str(source.labeling_task_id)},
             )
-    return {"records": len(ids), "labeled": len(votes), "min_confidence": threshold, "model": model}
+        run = session.get(HeuristicRun, run_id) if run_id is not None else None
+        if run is not None:
+            run.state, run.progress, run.details, run.finished_at = RunState.FINISHED, 1.0, result, datetime.now(UTC)
+    return result

@@ -84,7 +84,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
             search.router,
             zero_shot.router,
         ],
-        workers=[JobWorker("gateway", HANDLERS)],
+        workers=[JobWorker("gateway", HANDLERS, reap_all=True)],
         on_startup=_startup,
         on_shutdown=_shutdown,
         docs_url=None,  # the offline pages below replace FastAPI's CDN-based ones

@@ -24,7 +24,17 @@ from .extraction import AggregatedSpan, Spans, aggregate_spans, token_precision
 from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
 from .label_models.base import FloatArray
 from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
-from .store import BadRequest, TaskData, load_task, record_rows, replace_weak_labels, token_counts, training_record_ids
+from .store import (
+    BadRequest,
+    TaskData,
+    choose_sources,
+    load_task,
+    record_rows,
+    replace_weak_labels,
+    task_sources,
+    token_counts,
+    training_record_ids,
+)
 
 Progress = Callable[[float, str], None]
 log = logging.getLogger("weak_supervisor")
@@ -61,6 +71,9 @@ def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
     extraction_model = parameters.get("extraction_model") or "spans"
     if extraction_model not in EXTRACTION_MODELS:
         raise BadRequest(f"extraction_model must be one of {', '.join(EXTRACTION_MODELS)}, not {extraction_model!r}")
+    use_older_results = parameters.get("use_older_results") or False
+    if not isinstance(use_older_results, bool):
+        raise BadRequest(f"use_older_results must be true or false, not {use_older_results!r}")
     seed = parameters.get("seed") or 0
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise BadRequest(f"seed must be an integer from 0 to {2**32 - 1}, not {seed!r}")
@@ -71,6 +84,7 @@ def parse_options(parameters: dict[str, Any]) -> dict[str, Any]:
         "overrides": overrides,
         "source_ids": source_ids,
         "seed": seed,
+        "use_older_results": use_older_results,
     }
 
 
@@ -157,7 +171,13 @@ def run_weak_supervision(
     try:
         options = parse_options(parameters)
         with session_scope() as session:
-            task = load_task(session, task_id, options["source_ids"])
+            candidates = task_sources(session, task_id, options["source_ids"], selected_only=True)
+            used, considered = choose_sources(session, candidates, use_older_results=options["use_older_results"])
+            if candidates and not used:
+                reasons = "; ".join(f"{c['name']}: {c['reason']}" for c in considered)
+                raise BadRequest(f"none of the heuristics can be used ({reasons})")
+            options["overrides"] = {s: p for s, p in options["overrides"].items() if s in used or s not in candidates}
+            task = load_task(session, task_id, used)
             run = session.get(WeakSupervisionRun, run_id) if run_id else None
             if run is None:
                 run = WeakSupervisionRun(
@@ -198,6 +218,7 @@ def run_weak_supervision(
             "labels_written": written,
             "records": int(task.votes.n_records),
             "heuristics": [str(s) for s in task.source_ids],
+            "heuristics_considered": considered,
             "coverage": round(len(np.unique(rows)) / task.votes.n_records, 4) if task.votes.n_records else 0.0,
             "label_distribution": {str(task.label_ids[i]): int(c) for i, c in enumerate(distribution)},
             "label_names": dict(zip(map(str, task.label_ids), task.label_names or [], strict=False)),

@@ -71,6 +71,71 @@ def task_sources(
     return list(dict.fromkeys(source_ids))
 
 
+def _one_line(error: str | None) -> str:
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
+
+
+def choose_sources(
+    session: Session, source_ids: list[uuid.UUID], *, use_older_results: bool = False
+) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
+    """Which of ``source_ids`` a weak-supervision run uses, and for each one considered why (or why not).
+
+    A heuristic with runs is used only when its latest run finished: the results of a heuristic whose latest run
+    failed, was cancelled or has not finished are those of an older run (or an older version of its code), so it is
+    skipped unless ``use_older_results`` (then its last finished run's results are used, and said so). A heuristic
+    without runs (results imported or posted as pre-computed) is used as it is. Each entry names the heuristic, whether
+    it is used, the reason, and the run whose results were used with its finish time (``results_from``).
+    """
+    if not source_ids:
+        return [], []
+    names = dict(
+        session.execute(select(InformationSource.id, InformationSource.name).where(InformationSource.id.in_(source_ids)))
+        .tuples()
+        .all()
+    )
+    runs = session.scalars(
+        select(HeuristicRun)
+        .where(HeuristicRun.source_id.in_(source_ids))
+        .order_by(HeuristicRun.created_at.desc(), HeuristicRun.id)
+    ).all()
+    latest: dict[uuid.UUID, HeuristicRun] = {}
+    finished: dict[uuid.UUID, HeuristicRun] = {}
+    for run in runs:
+        latest.setdefault(run.source_id, run)
+        if run.state == RunState.FINISHED:
+            finished.setdefault(run.source_id, run)
+    used: list[uuid.UUID] = []
+    report: list[dict[str, Any]] = []
+    for source_id in source_ids:
+        last, done = latest.get(source_id), finished.get(source_id)
+        entry: dict[str, Any] = {"heuristic_id": str(source_id), "name": names.get(source_id), "used": True}
+        if last is None:
+            entry["reason"] = "no runs: its results were imported or posted"
+        elif last.state == RunState.FINISHED:
+            entry["reason"] = "its latest run finished"
+        else:
+            what = f"its latest run ({last.created_at:%Y-%m-%d %H:%M:%S} UTC) is {last.state}"
+            if last.error:
+                what += f": {_one_line(last.error)[:300]}"
+            if done is None:
+                entry.update(used=False, reason=f"{what}; no run of it ever finished")
+            elif use_older_results:
+                entry["reason"] = f"{what}; used the results of its last finished run (use_older_results)"
+            else:
+                entry.update(used=False, reason=f"{what}; its stored results are from an older run")
+        if done is not None:  # the run whose results are stored (used, or not)
+            prefix = "" if entry["used"] else "stored_"
+            entry[f"{prefix}run_id"] = str(done.id)
+            entry[f"{prefix}results_from"] = done.finished_at.isoformat() if done.finished_at else None
+        if entry["used"]:
+            used.append(source_id)
+        report.append(entry)
+    return used, report
+
+
 def load_task(
     session: Session, task_id: uuid.UUID, source_ids: list[uuid.UUID] | None = None, *, selected_only: bool = True
 ) -> TaskData:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_model.db import session_scope
-from shared_model.jobs import JobCancelled, JobContext, JobFailed
+from shared_model.jobs import JobContext, JobFailed, ensure_claimed
 from shared_model.models import Attribute, Embedding, EmbeddingType, Project, Record, RecordTokenized, RunState
 from shared_model.service.client import call_service
 from shared_model.settings import get_settings
@@ -96,14 +96,6 @@ def neural_search(method: str, path: str, **kwargs: Any) -> Any:
     return response.json()
 
 
-def set_state(embedding_id: uuid.UUID, **values: Any) -> None:
-    with session_scope() as session:
-        embedding = session.get(Embedding, embedding_id)
-        if embedding is not None:
-            for key, value in values.items():
-                setattr(embedding, key, value)
-
-
 def load_encoder(storage: ObjectStorage, artifacts: EmbeddingArtifacts, model: str, settings: dict[str, Any]) -> Encoder:
     """The embedding's encoder, restoring a fitted classical one from storage."""
     key = f"{artifacts.prefix}/{ENCODER_KEY}"
@@ -117,19 +109,15 @@ def load_pca(storage: ObjectStorage, artifacts: EmbeddingArtifacts) -> Any:
 
 
 def embed(ctx: JobContext) -> dict[str, Any]:
-    """Handler of ``embed`` jobs: ``{"embedding_id": …, "chunk_records": …?}``."""
+    """Handler of ``embed`` jobs: ``{"embedding_id": …, "chunk_records": …?}``.
+
+    A failed or cancelled job fails or cancels its embedding with the job's reason (``shared_model.run_state``).
+    """
     embedding_id = uuid.UUID(str(ctx.parameters.get("embedding_id")))
     try:
         return _embed(ctx, embedding_id)
-    except JobCancelled:
-        set_state(embedding_id, state=RunState.CANCELLED)
-        raise
     except ModelUnavailable as exc:
-        set_state(embedding_id, state=RunState.FAILED, error=str(exc))
         raise JobFailed(str(exc)) from exc
-    except Exception as exc:
-        set_state(embedding_id, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise
 
 
 def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
@@ -205,7 +193,13 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
         dims = stored_dims(storage, artifacts)
     if not token_level:
         neural_search("POST", f"/embeddings/{embedding_id}/finalize")
-    set_state(embedding_id, state=RunState.FINISHED, dimensions=dims, storage_key=artifacts.prefix)
+    with session_scope() as session:  # finished only while the job is still this worker's
+        if ctx.claim is not None:
+            ensure_claimed(session, ctx.claim)
+        row = session.get(Embedding, embedding_id)
+        if row is None:
+            raise JobFailed(f"embedding {embedding_id} was deleted while it was computed")
+        row.state, row.dimensions, row.storage_key = RunState.FINISHED, dims, artifacts.prefix
     return {"embedding_id": str(embedding_id), "embedded": len(todo), "records": len(all_ids), "dimensions": dims}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 
 from shared_model.db import session_scope
-from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue
+from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue, ensure_claimed
 from shared_model.models import Attribute, AttributeState, DataType, Project
 
 from ..runs import (
@@ -111,7 +111,11 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, *errors])
         raise JobFailed(errors[0][:4000])
     seconds = time.monotonic() - started
+    # One transaction: the values, the attribute's state and its tokenize job. If it raises, the job fails and the
+    # attribute follows it (shared_model.run_state); if the reaper gave up on this job meanwhile, nothing is written.
     with session_scope() as session:
+        if ctx.claim is not None:
+            ensure_claimed(session, ctx.claim)
         session.execute(text("CREATE TEMP TABLE calc_values (record_id bigint, value jsonb) ON COMMIT DROP"))
         values.seek(0)
         cursor = session.connection().connection.cursor()

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared_model.db import new_session, session_scope
 from shared_model.heuristic_results import ResultBuffer, delete_results, store_results
-from shared_model.jobs import PROGRESS_CHANNEL, JobCancelled, JobContext, JobFailed, enqueue, job_event
+from shared_model.jobs import PROGRESS_CHANNEL, JobCancelled, JobContext, JobFailed, enqueue, ensure_claimed, job_event
 from shared_model.models import (
     Attribute,
     HeuristicRun,
@@ -435,13 +435,13 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         if state.error is None:
             state.hand_over(final=True)
             assert state.stream is not None
-            state.stream.finish(partial(_finalize, state=state, seconds=seconds))
+            state.stream.finish(partial(_finalize, state=state, seconds=seconds, claim=ctx.claim))
         else:
             state.drop_stream()
     buffered = [state for state in states.values() if state.error is None and state not in streamed]
     # Each buffered run stores in its own transaction; several at once keep Postgres's cores busy.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(buffered)))) as pool:
-        list(pool.map(lambda state: _store_or_fail(state, seconds), buffered))
+        list(pool.map(lambda state: _store_or_fail(state, seconds, ctx.claim), buffered))
     _end_streams(streamed, abort=False)
     for state in streamed:
         assert state.stream is not None
@@ -586,28 +586,31 @@ def _flush_logs(session: Session, states: dict[str, RunState_], progress: float,
             run.logs = state.log_copy()
 
 
-def _store_or_fail(state: RunState_, seconds: float) -> None:
+def _store_or_fail(state: RunState_, seconds: float, claim: Job | None) -> None:
     """:func:`_store`; an error fails this run only (its transaction is rolled back, the previous results stay)."""
     try:
-        _store(state, seconds)
+        _store(state, seconds, claim)
     except Exception as exc:  # noqa: BLE001 - named in the run's error
         reason = _locked_reason(STREAM_LOCK_TIMEOUT_S) if _lock_timeout(exc) else f"{type(exc).__name__}: {exc}"
         state.error = f"storing the results failed: {reason}"
         state.log(_now_line(state.error))
 
 
-def _store(state: RunState_, seconds: float) -> None:
+def _store(state: RunState_, seconds: float, claim: Job | None) -> None:
     """Replace the heuristic's results, finish the run and ask for its statistics, all in one transaction."""
     with session_scope() as session:
         _bound_lock_waits(session, STREAM_LOCK_TIMEOUT_S)
         delete_results(session, state.source_id)
         cursor = session.connection().connection.cursor()
         store_results(cursor, state.project_id, state.task_id, state.source_id, state.votes)
-        _finalize(session, state, seconds)
+        _finalize(session, state, seconds, claim)
 
 
-def _finalize(session: Session, state: RunState_, seconds: float) -> None:
-    """Mark the run finished and ask for its statistics (in the transaction that stored its results)."""
+def _finalize(session: Session, state: RunState_, seconds: float, claim: Job | None) -> None:
+    """Mark the run finished and ask for its statistics (in the transaction that stored its results); nothing is
+    committed when the job is no longer this worker's (the reaper failed it meanwhile: its runs are failed)."""
+    if claim is not None:
+        ensure_claimed(session, claim)
     run = session.get(HeuristicRun, state.run_id)
     if run is None:
         raise RuntimeError("the run was deleted while it ran")

@@ -6,11 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed
-from shared_model.models import Embedding, EmbeddingType, HeuristicResult, Project, ProjectStatus, Record
+from shared_model.models import Embedding, EmbeddingType, HeuristicResult, Project, Record
 from shared_model.service import ProblemError
 from shared_model.storage import EmbeddingArtifacts, WeakSupervisionArtifacts, get_storage
 
@@ -23,8 +23,9 @@ def delete_project(ctx: JobContext) -> dict[str, Any]:
     """Drop the project's search collections, delete its records in chunks (with progress), then the project row
     (cascading to all else), then its files in object storage (embedding vectors, weak-supervision probabilities).
 
-    Until the project row is gone a failure makes the project visible again with the reason, so the user can delete
-    it again (every step is idempotent); files that cannot be removed afterwards are logged and counted, not fatal.
+    Until the project row is gone a failure (a killed gateway too) makes the project visible again with the reason, so
+    the user can delete it again (every step is idempotent; ``shared_model.run_state`` shows it again); files that
+    cannot be removed afterwards are logged and counted, not fatal.
     """
     project_id = ctx.job.project_id
     with session_scope() as session:
@@ -47,11 +48,9 @@ def delete_project(ctx: JobContext) -> dict[str, Any]:
             ctx.progress(deleted / max(total, 1) * 0.95, f"deleted {deleted} of {total} records")
         with session_scope() as session:
             session.execute(delete(Project).where(Project.id == project_id))
-    except JobCancelled:
-        _restore(project_id)
+    except JobCancelled:  # the project is shown again when the job ends (shared_model.run_state)
         raise
     except Exception as exc:
-        _restore(project_id)
         reason = exc.detail if isinstance(exc, ProblemError) else f"{type(exc).__name__}: {exc}"
         done = f" ({deleted} of {total} records were deleted)" if deleted else " (nothing was deleted)"
         raise JobFailed(f"the project is kept{done}, delete it again: {reason}") from exc
@@ -80,9 +79,3 @@ def _drop_collections(embedding_ids: list[Any]) -> None:
         raise ProblemError(503, f"the similarity-search collections cannot be dropped: {health.get('detail')}")
     for embedding_id in embedding_ids:
         asyncio.run(client.json("DELETE", f"/embeddings/{embedding_id}"))
-
-
-def _restore(project_id: Any) -> None:
-    """Make the project visible again after a failed deletion."""
-    with session_scope() as session:
-        session.execute(update(Project).where(Project.id == project_id).values(status=ProjectStatus.READY))

@@ -35,6 +35,11 @@ class WeakSupervisionIn(RequestModel):
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="no label is written below this confidence")
     precision_overrides: dict[uuid.UUID, float] = Field(default_factory=dict, description="heuristic id → precision")
     seed: int = Field(0, ge=0, lt=2**32, description="random seed of the models that use one")
+    use_older_results: bool = Field(
+        False,
+        description="also use heuristics whose latest run did not finish, with the results of their last finished run"
+        " (by default they are skipped); the run's summary lists every heuristic considered, used or not, and why",
+    )
 
 
 class RunOut(ORMModel):

@@ -24,6 +24,7 @@ class FitPredictIn(BaseModel):
     min_confidence: float = Field(0.0, ge=0.0, le=1.0)
     precision_overrides: dict[str, float] = Field(default_factory=dict)
     seed: int = 0
+    use_older_results: bool = False
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
