@@ -128,6 +128,8 @@ def update_job(job_id: uuid.UUID, **values: Any) -> Job:
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
         for key, value in values.items():
+            if isinstance(value, str):  # an error quoting bad input must not fail the bookkeeping (no NUL in text)
+                value = value.replace("\x00", "\\x00")
             setattr(job, key, value)
         if values.get("state") in FINAL_STATES:
             job.finished_at = datetime.now(UTC)

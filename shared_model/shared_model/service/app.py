@@ -15,6 +15,7 @@ from ..jobs import JobWorker
 from ..migrate import upgrade
 from ..settings import get_settings
 from .errors import install_problem_handlers
+from .input_checks import install_input_checks
 from .logging import configure_logging
 
 log = logging.getLogger("shared_model.service")
@@ -66,6 +67,7 @@ def create_service_app(
     app.state.service = service
     app.state.workers = list(workers)
     install_problem_handlers(app)
+    install_input_checks(app)
     app.include_router(health_router(service, version))
     for router in routers:
         app.include_router(router)

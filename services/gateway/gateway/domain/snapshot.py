@@ -43,6 +43,7 @@ from shared_model.models import (
     UserRole,
 )
 from shared_model.service import ProblemError
+from shared_model.service.input_checks import depth_problem, find_problem, max_json_depth
 
 from ..clients import ServiceClient
 from . import valid_labels
@@ -157,6 +158,11 @@ def _parse(raw: bytes, inner: str) -> dict[str, Any]:
         data = json.loads(raw, parse_constant=_no_constant)
     except ValueError as exc:  # invalid JSON, bad UTF-8, NaN or Infinity
         raise SnapshotError(f"{inner} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SnapshotError(f"{inner}: the JSON {depth_problem(max_json_depth())}") from None
+    found = find_problem(data, row_ids=True)  # NUL, lone surrogates, too deep: refused naming the row and field
+    if found is not None:
+        raise SnapshotError(f"{inner}: {found[0]} {found[1]}")
     check_shape(data, inner)
     snapshot: dict[str, Any] = data
     return snapshot
@@ -399,8 +405,6 @@ def _value_problem(value: Any, data_type: DataType) -> str | None:
     wanted = _VALUE_TYPES.get(data_type)
     if wanted is not None and (not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool))):
         return f"is {type(value).__name__} {str(value)[:40]!r}, not {data_type.value}"
-    if isinstance(value, str) and "\x00" in value:
-        return "holds a NUL character, which PostgreSQL cannot store"
     return None
 
 

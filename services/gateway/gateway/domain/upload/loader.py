@@ -26,6 +26,7 @@ import psycopg2.extras
 
 from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, TaskTarget, TaskType
+from shared_model.service.input_checks import NUL_PROBLEM
 
 from .readers import (
     ByteLimitReader,
@@ -33,9 +34,12 @@ from .readers import (
     ColumnKinds,
     UploadError,
     copy_text_chunks,
+    csv_find_nul,
     csv_payload_size,
+    max_field_length,
     open_rows,
     read_head,
+    too_long,
     where,
 )
 from .types import ACCEPTS, infer_type, is_unique, json_value_sql
@@ -144,7 +148,9 @@ def copy_error(exc: psycopg2.Error, filename: str, header: list[str], csv_header
     message = _STAGED_NAME.sub(
         lambda m: repr(header[int(m.group(1)[1:])]) if int(m.group(1)[1:]) < len(header) else m.group(0), message
     )
-    if message.startswith("invalid byte sequence"):
+    if message.startswith("invalid byte sequence") and message.rstrip().endswith("0x00"):
+        message = f"the text {NUL_PROBLEM}"
+    elif message.startswith("invalid byte sequence"):
         message = f"the file is not UTF-8 text ({message})"
     elif message.startswith(("extra data after last expected column", "missing data for column")):
         message = f"the row does not have the header's {len(header)} columns ({message})"
@@ -355,10 +361,31 @@ def _stage(
     except psycopg2.Error as exc:
         if failure:
             raise failure[0] from None
-        raise copy_error(exc, plan.filename, header, csv_header=plan.fmt == "csv") from None
+        error = copy_error(exc, plan.filename, header, csv_header=plan.fmt == "csv")
+        if plan.fmt == "csv" and NUL_PROBLEM in error.detail:  # COPY names the line only: find the row and column
+            error = csv_find_nul(plan.path, plan.filename, delimiter) or error
+        raise error from None
     if failure:
         raise failure[0]
-    return int(cursor.rowcount)
+    rows = int(cursor.rowcount)
+    if plan.fmt == "csv":  # Python checked the first rows' cells; Postgres checks the rest in one scan
+        _check_field_lengths(cursor, plan, header, staged)
+    return rows
+
+
+def _check_field_lengths(cursor: Any, plan: UploadPlan, header: list[str], staged: list[str]) -> None:
+    """Refuse a staged cell longer than the setting ``upload_max_field_length``, naming its row and column."""
+    limit = max_field_length()
+    condition = " OR ".join(f"length({c}) > %s" for c in staged)
+    cursor.execute(
+        f"SELECT _n, {', '.join(f'length({c})' for c in staged)} FROM {plan.stage} WHERE {condition} ORDER BY _n LIMIT 1",
+        [limit] * len(staged),
+    )
+    found = cursor.fetchone()
+    if found is None:
+        return
+    index = next(i for i, length in enumerate(found[1:]) if length is not None and length > limit)
+    raise too_long(plan.filename, int(found[0]), header[index], int(found[1 + index]))
 
 
 def _fraction(plan: UploadPlan, rows: int, total_bytes: int) -> float:
