@@ -263,7 +263,6 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
         pairs.append((RUNNING_ID, f"(_n - 1 + {int(running_offset)})"))
     pairs += [(name, json_value_sql(staged[index[name]], types[name])) for name in columns.data]
     data_sql, params = _jsonb_sql(pairs)
-    trusted = _skip_row_triggers(cursor, plan)
     cursor.execute(
         f"INSERT INTO record (id, project_id, data, created_at) SELECT _rid, %s, {data_sql}, now() FROM {plan.stage}",
         (plan.project_id, *params),
@@ -273,8 +272,6 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     label_counts = {
         label.task: _import_labels(cursor, plan, label, staged[label.index], attribute_ids) for label in columns.labels
     }
-    if trusted:
-        cursor.execute("SET LOCAL session_replication_role = origin")
     cursor.execute(f"DROP TABLE {plan.stage}")
     phase("labels")
     log.info("upload loaded", extra={"file": plan.filename, "rows": rows, "seconds": phases})
@@ -286,27 +283,6 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
         "file": plan.filename,
         "seconds": phases,
     }
-
-
-def _skip_row_triggers(cursor: Any, plan: UploadPlan) -> bool:
-    """Skip the per-row foreign-key triggers of the bulk inserts where the database role may (superusers only).
-
-    Every reference is guaranteed by construction: the project row is locked, the uploading user's row is locked
-    below (as the trigger would), record ids, tasks and labels come from this transaction. The checks cost about
-    40 % of the record insert (measured); without the privilege the inserts simply run with them.
-    """
-    if plan.user_id is not None:
-        cursor.execute("SELECT 1 FROM app_user WHERE id = %s FOR KEY SHARE", (plan.user_id,))
-        if cursor.fetchone() is None:
-            raise UploadError(f"{plan.filename}: the uploading user no longer exists", 409)
-    cursor.execute("SAVEPOINT upload_triggers")
-    try:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-    except psycopg2.errors.InsufficientPrivilege:
-        cursor.execute("ROLLBACK TO SAVEPOINT upload_triggers")
-        return False
-    cursor.execute("RELEASE SAVEPOINT upload_triggers")
-    return True
 
 
 def _has_values(cursor: Any, stage: str, column: str) -> bool:
