@@ -107,6 +107,10 @@ class AttributeOut(ORMModel):
     visibility: str
 
 
+class PrimaryKeyIn(RequestModel):
+    is_primary_key: bool = Field(description="true: the attribute becomes part of the primary key; false: it leaves it")
+
+
 class JobOut(ORMModel):
     id: uuid.UUID
     kind: str

@@ -14,7 +14,8 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..schemas import AttributeOut, JobOut, MemberIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
+from ..domain import primary_key
+from ..schemas import AttributeOut, JobOut, MemberIn, PrimaryKeyIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -100,6 +101,17 @@ def list_attributes(project: ProjectDep, session: SessionDep) -> list[Attribute]
     return list(
         session.scalars(select(Attribute).where(Attribute.project_id == project.id).order_by(Attribute.relative_position))
     )
+
+
+@router.put("/{project_id}/attributes/{attribute_id}/primary-key", response_model=list[AttributeOut])
+def set_primary_key(attribute_id: uuid.UUID, body: PrimaryKeyIn, project: ProjectDep, session: SessionDep) -> list[Attribute]:
+    """Set (`{"is_primary_key": true}`) or clear (`false`) an attribute as part of the primary key; returns the attributes.
+
+    The attributes flagged together are the key: every record must have a value for each and no combination may
+    appear twice, else 409 naming the records (nothing changes). 404 for an attribute of another project; 422 for a
+    calculated attribute that has no values yet.
+    """
+    return primary_key.set_primary_key(session, project, attribute_id, body.is_primary_key)
 
 
 @router.get("/{project_id}/members", response_model=list[UserOut])

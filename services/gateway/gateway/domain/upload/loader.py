@@ -42,7 +42,7 @@ from .readers import (
     too_long,
     where,
 )
-from .types import ACCEPTS, infer_type, is_unique, json_value_sql
+from .types import ACCEPTS, infer_type, json_value_sql, not_unique
 
 RUNNING_ID = "running_id"
 MAX_LABEL_LENGTH = 200
@@ -245,6 +245,10 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     phase("infer")
     running_offset: int | None = None
     if appending:
+        keys = [name for name, a in attributes.items() if a["pk"]]
+        key_reason = (
+            f"kept the project's primary key ({', '.join(repr(k) for k in keys)})" if keys else "the project has no primary key"
+        )
         if RUNNING_ID in attributes and RUNNING_ID not in columns.data:
             cursor.execute(
                 "SELECT coalesce(max((data->>%s)::bigint) + 1, 0) FROM record WHERE project_id = %s",
@@ -253,7 +257,7 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
             running_offset = int(cursor.fetchone()[0])
         attribute_ids = {name: a["id"] for name, a in attributes.items()}
     else:
-        attribute_ids = _create_attributes(cursor, plan, columns, types, index, staged)
+        attribute_ids, key_reason = _create_attributes(cursor, plan, columns, types, index, staged)
         if RUNNING_ID in attribute_ids and RUNNING_ID not in columns.data:
             running_offset = 0
     progress(0.8, f"creating {rows} records")
@@ -279,6 +283,7 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
         "records": rows,
         "attributes": {name: types[name].value for name in columns.data},
         "primary_key": [name for name, a in project_attributes(cursor, plan.project_id).items() if a["pk"]],
+        "primary_key_reason": key_reason,
         "manual_labels": label_counts,
         "file": plan.filename,
         "seconds": phases,
@@ -399,11 +404,30 @@ def _jsonb_sql(pairs: list[tuple[str, str]]) -> tuple[str, list[str]]:
 
 def _create_attributes(
     cursor: Any, plan: UploadPlan, columns: Columns, types: dict[str, DataType], index: dict[str, int], staged: list[str]
-) -> dict[str, uuid.UUID]:
-    """Attributes of a first upload; the primary key is the first unique INTEGER column, else an added ``running_id``."""
+) -> tuple[dict[str, uuid.UUID], str]:
+    """Attributes of a first upload and why the primary key is what it is: the first INTEGER column with a value in
+    every row and none twice; with no INTEGER column an added ``running_id`` (0, 1, 2 …); else none."""
     project_id = plan.project_id
     integer_columns = [name for name in columns.data if types[name] == DataType.INTEGER]
-    primary = next((name for name in integer_columns if is_unique(cursor, plan.stage, staged[index[name]])), None)
+    primary: str | None = None
+    rejected: list[str] = []
+    for name in integer_columns:
+        why = not_unique(cursor, plan.stage, staged[index[name]])
+        if why is None:
+            primary = name
+            break
+        rejected.append(f"{name!r} {why}")
+    others = f"; not earlier INTEGER columns: {', '.join(rejected)}" if rejected else ""
+    if primary is not None:
+        reason = f"{primary!r}: the first INTEGER column with a value in every row and no value twice{others}"
+    elif not integer_columns and RUNNING_ID not in columns.data:
+        reason = f"no INTEGER column: an added {RUNNING_ID!r} (0, 1, 2 …) numbers the records"
+    else:
+        found = ", ".join(rejected) or "there is none"
+        reason = (
+            f"none: no INTEGER column has a value in every row and no value twice ({found}); set one with"
+            " PUT /api/v1/projects/{project_id}/attributes/{attribute_id}/primary-key"
+        )
     rows: list[tuple[Any, ...]] = []
     position = 0
     if not integer_columns and RUNNING_ID not in columns.data:
@@ -429,7 +453,7 @@ def _create_attributes(
         rows,
         template="(%s, %s, %s, %s, %s, %s, %s, false, 'DO_NOT_HIDE', now())",
     )
-    return {row[2]: row[0] for row in rows}
+    return {row[2]: row[0] for row in rows}, reason
 
 
 def _import_labels(cursor: Any, plan: UploadPlan, label: LabelColumn, column: str, attribute_ids: dict[str, uuid.UUID]) -> int:
