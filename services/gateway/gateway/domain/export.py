@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -24,9 +25,17 @@ import srsly.msgpack
 from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, SourceType, TaskType
 
+from .spreadsheet import csv_cell, xlsx_cell
+
 FETCH_ROWS = 2000
 FLUSH_BYTES = 1 << 16
-MEDIA_TYPES = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+XLSX_MAX_ROWS = 1_048_576  # a worksheet's rows, the header included
 
 
 @dataclass(frozen=True)
@@ -206,9 +215,13 @@ class Exporter:
             conn.rollback()
             conn.close()
 
-    def stream(self, fmt: str) -> Iterator[bytes]:
-        """The export as UTF-8 bytes in ``fmt`` (json, jsonl or csv), in pieces of about 64 KiB."""
-        pieces = {"json": self._json, "jsonl": self._jsonl, "csv": self._csv}[fmt]()
+    def stream(self, fmt: str, raw: bool = False) -> Iterator[bytes]:
+        """The export as bytes in ``fmt`` (json, jsonl, csv or xlsx), in pieces of about 64 KiB; spreadsheet cells are
+        escaped against formula injection unless ``raw`` (:mod:`.spreadsheet`)."""
+        if fmt == "xlsx":
+            yield from self._xlsx(raw)
+            return
+        pieces = {"json": self._json, "jsonl": self._jsonl, "csv": lambda: self._csv(raw)}[fmt]()
         buffer: list[str] = []
         size = 0
         for piece in pieces:
@@ -232,22 +245,50 @@ class Exporter:
         for record in self.records():
             yield json.dumps(record, ensure_ascii=False) + "\n"
 
-    def _csv(self) -> Iterator[str]:
+    def _csv(self, raw: bool) -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.columns)
+        writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; with "\n" a cell holding "\r" went unquoted
+        writer.writerow([csv_cell(name, raw) for name in self.columns])
         for record in self.records():
-            writer.writerow([_csv_cell(value) for value in record.values()])
+            writer.writerow([csv_cell(value, raw) for value in record.values()])
             if out.tell() >= FLUSH_BYTES:
                 yield out.getvalue()
                 out.seek(0)
                 out.truncate()
         yield out.getvalue()
 
+    def _xlsx(self, raw: bool) -> Iterator[bytes]:
+        """One worksheet ``records``: written to a temporary file (openpyxl's write-only mode), then streamed."""
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("records")
+
+        def row(values: Iterator[Any]) -> list[Any]:
+            cells = []
+            for value in values:
+                cell = WriteOnlyCell(sheet, value=xlsx_cell(value, raw))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text stays text: never a formula, even raw
+                cells.append(cell)
+            return cells
+
+        sheet.append(row(iter(self.columns)))
+        for record in self.records():
+            sheet.append(row(iter(record.values())))
+        with tempfile.TemporaryFile() as handle:
+            workbook.save(handle)
+            handle.seek(0)
+            while chunk := handle.read(FLUSH_BYTES):
+                yield chunk
+
+    def record_count(self) -> int:
+        conn = raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute("SELECT count(*) FROM record WHERE project_id = %s", (self.project_id,))
+            return int(cursor.fetchone()[0])
+        finally:
+            conn.rollback()
+            conn.close()
