@@ -4,13 +4,15 @@ One object per record: the attribute values in column order, then per labeling t
 :data:`COLUMN_BUILDERS` entry makes — for classification ``{attr}__{task}__MANUAL``, ``…__WEAK_SUPERVISION`` and
 ``…__WEAK_SUPERVISION__confidence`` (an empty attribute part for whole-record tasks); multi-label tasks give lists of
 labels (and confidences); extraction tasks give per-token ``B-label`` / ``I-label`` / ``OUTSIDE`` arrays over the
-attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside).
+attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside); the
+weak-supervision columns of an extraction task without any weak-supervision label are null.
 Only valid manual labels are exported. Records are read through a server-side cursor, a few thousand at a time.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import tempfile
@@ -46,6 +48,7 @@ class TaskInfo:
     name: str
     attribute: str | None
     task_type: str
+    weakly_supervised: bool = True  # False: no weak-supervision label exists in the task (its columns are null)
 
     @property
     def prefix(self) -> str:
@@ -125,6 +128,8 @@ class ExtractionColumns(ClassificationColumns):
         if count is None:
             return [None, None, None]
         manual, _ = _bio(count, [r for r in labels if r.source_type == SourceType.MANUAL.value])
+        if not task.weakly_supervised:  # no run wrote labels: null, not a claim that every token is OUTSIDE
+            return [manual, None, None]
         weak, confidence = _bio(count, [r for r in labels if r.source_type == SourceType.WEAK_SUPERVISION.value])
         return [manual, weak, confidence]
 
@@ -183,6 +188,13 @@ class Exporter:
                 (project_id,),
             )
             self.tasks = [TaskInfo(*row) for row in cursor.fetchall() if row[3] in COLUMN_BUILDERS]
+            for index, task in enumerate(self.tasks):
+                if task.task_type == TaskType.INFORMATION_EXTRACTION.value:
+                    cursor.execute(
+                        "SELECT EXISTS (SELECT 1 FROM record_label_association WHERE labeling_task_id = %s AND source_type = %s)",
+                        (task.id, SourceType.WEAK_SUPERVISION.value),
+                    )
+                    self.tasks[index] = dataclasses.replace(task, weakly_supervised=bool(cursor.fetchone()[0]))
         finally:
             conn.rollback()
             conn.close()
