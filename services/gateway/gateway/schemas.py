@@ -89,6 +89,9 @@ class ProjectOut(ORMModel):
     status: str
     created_at: datetime
     record_count: int | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="what the project lacks, with how to fix it (e.g. a spaCy pipeline to install)"
+    )
 
 
 class MemberIn(RequestModel):

@@ -15,6 +15,7 @@ from shared_model.service import problem
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import primary_key
+from ..domain.snapshot import MISSING_PIPELINE, pipeline_warning
 from ..schemas import AttributeOut, JobOut, MemberIn, PrimaryKeyIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
@@ -23,7 +24,14 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 def project_out(session: SessionDep, project: Project) -> ProjectOut:
     out = ProjectOut.model_validate(project)
     out.record_count = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id))
+    out.warnings = project_warnings(project)
     return out
+
+
+def project_warnings(project: Project) -> list[str]:
+    """The project's warnings: a snapshot's spaCy pipeline that is not installed here (with the install command)."""
+    missing = (project.settings or {}).get(MISSING_PIPELINE)
+    return [pipeline_warning(str(missing), project.tokenizer)] if missing else []
 
 
 DEFAULT_TOKENIZER = "en"
@@ -66,6 +74,7 @@ def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
     for project, count in rows:
         out = ProjectOut.model_validate(project)
         out.record_count = count
+        out.warnings = project_warnings(project)
         result.append(out)
     return result
 
