@@ -29,6 +29,10 @@ generated from that schema by `tools/gen_api_doc.py`.
   `202` with a job: poll `GET /api/v1/jobs/{id}` or listen on the websocket `/api/v1/ws` (cookie, bearer header or
   `?token=`), which relays each job change of the user's projects as `{"type": "job", "job": {...}}`.
 - **Pagination** of records is by key: `GET …/records?limit=&after=` returns `next_after` for the next page.
+- **Text that cannot be stored** is refused, never half-stored: a U+0000 (NUL) character or a lone UTF-16 surrogate in
+  any request body field, URL parameter, uploaded file or snapshot answers 422 (or fails the upload/import job) naming
+  the field, or the row and column; JSON nested deeper than `REFINERY_JSON_MAX_DEPTH` (64) levels likewise names the
+  limit, and so does an uploaded cell longer than `REFINERY_UPLOAD_MAX_FIELD_LENGTH` characters.
 
 """
 

@@ -214,6 +214,8 @@ def update_job(job_id: uuid.UUID, *, claimed: Job | None = None, **values: Any) 
         if claimed is not None:
             check_claim(job, claimed)
         for key, value in values.items():
+            if isinstance(value, str):  # an error quoting bad input must not fail the bookkeeping (no NUL in text)
+                value = value.replace("\x00", "\\x00")
             setattr(job, key, value)
         if values.get("state") in FINAL_STATES:
             job.finished_at = datetime.now(UTC)

@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=1024 * 1024 * 1024, description="Largest accepted upload file.")
     upload_max_columns: int = Field(default=500, description="Most columns an uploaded file may have.")
     upload_chunk_rows: int = Field(default=50_000, description="Rows read and loaded per chunk on upload.")
+    upload_max_field_length: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=512 * 1024 * 1024,
+        description="Longest cell (characters) an uploaded CSV, JSON or XLSX file may hold; a longer one is refused"
+        " naming its row and column.",
+    )
+    json_max_depth: int = Field(
+        default=64,
+        ge=4,
+        le=500,
+        description="Deepest nesting of JSON objects and arrays accepted in request bodies, uploads and snapshots.",
+    )
 
     tokenizer_processes: int = Field(
         default=0, description="Processes tokenizing a big job, the service's included: 0 = min(2, CPU count); 1 = it alone."

@@ -67,7 +67,7 @@ def test_export_has_manual_lists_and_token_arrays(services: Any, client: TestCli
     assert first["headline__entities__MANUAL"] == [
         "B-STOCK", "I-STOCK", "I-STOCK", "OUTSIDE", "B-STOCK", "OUTSIDE", "B-MOVE", "OUTSIDE", "OUTSIDE", "OUTSIDE", "OUTSIDE",
     ]  # fmt: skip
-    assert first["headline__entities__WEAK_SUPERVISION"] == ["OUTSIDE"] * 11
+    assert first["headline__entities__WEAK_SUPERVISION"] == ["OUTSIDE"] * 11  # the task has weak supervision
     assert second["headline__entities__MANUAL"] == ["OUTSIDE", "OUTSIDE"]
     assert second["headline__entities__WEAK_SUPERVISION"] == ["B-STOCK", "OUTSIDE"]
     assert second["headline__entities__WEAK_SUPERVISION__confidence"] == [0.9, 0.0]
@@ -76,6 +76,14 @@ def test_export_has_manual_lists_and_token_arrays(services: Any, client: TestCli
         "__topics__WEAK_SUPERVISION",
         "__topics__WEAK_SUPERVISION__confidence",
     }
+
+    # a second extraction task that weak supervision never labeled: its weak-supervision columns are null
+    make_task(client, pid, "places", "INFORMATION_EXTRACTION", "headline", ["CITY"])
+    rows = {row["id"]: row for row in client.get(f"{API}/{pid}/export", params={"format": "json"}).json()}
+    assert rows[0]["headline__places__MANUAL"] == ["OUTSIDE"] * 11
+    assert rows[0]["headline__places__WEAK_SUPERVISION"] is None
+    assert rows[0]["headline__places__WEAK_SUPERVISION__confidence"] is None
+    assert rows[1]["headline__entities__WEAK_SUPERVISION"] == ["B-STOCK", "OUTSIDE"]
 
     csv_text = client.get(f"{API}/{pid}/export", params={"format": "csv"}).text
     header = csv_text.splitlines()[0].split(",")

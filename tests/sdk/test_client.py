@@ -125,3 +125,19 @@ def test_import_snapshot_switches_to_the_new_project(admin: Any, tmp_path: Path)
     bad.write_text("not a snapshot")
     with pytest.raises(Exception, match="415|zip|JSON|json"):
         admin.import_snapshot(bad)
+
+
+def test_set_primary_key(admin: Any, sdk_project: dict[str, Any], tmp_path: Path) -> None:
+    from refinery import ConflictError, RefineryError
+
+    path = tmp_path / "groups.csv"
+    path.write_text("id,group,text\n1,1,a\n2,1,b\n3,2,c\n")
+    admin.post_file_import(path)
+    assert admin.get_primary_keys() == ["id"]
+    assert admin.set_primary_key("group") == ["id", "group"]
+    with pytest.raises(ConflictError, match="group=1 in records"):
+        admin.set_primary_key("id", False)
+    assert admin.set_primary_key("text") == ["id", "group", "text"]
+    assert admin.set_primary_key("id", False) == ["group", "text"]
+    with pytest.raises(RefineryError, match="no attribute 'nope'"):
+        admin.set_primary_key("nope")

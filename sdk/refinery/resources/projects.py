@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import NotFoundError
+from ..exceptions import NotFoundError, RefineryError
 
 if TYPE_CHECKING:
     pass
@@ -73,3 +73,14 @@ class ProjectsMixin(ClientBase):
     def get_primary_keys(self) -> list[str]:
         """Names of the primary-key attributes (records are matched by them in :meth:`post_associations`)."""
         return [a["name"] for a in self.get_attributes() if a.get("is_primary_key")]
+
+    def set_primary_key(self, attribute: str, is_primary_key: bool = True) -> list[str]:
+        """Make the attribute (name or id) part of the primary key, or with ``False`` take it out; returns the key's
+        attribute names. The server checks that the key names every record once (409 naming duplicates otherwise)."""
+        found = next((a for a in self.get_attributes() if attribute in (a["name"], a["id"])), None)
+        if found is None:
+            raise RefineryError(f"the project has no attribute {attribute!r}")
+        attributes = self._request(
+            "PUT", self._p(f"/attributes/{found['id']}/primary-key"), json={"is_primary_key": is_primary_key}
+        )
+        return [a["name"] for a in attributes if a.get("is_primary_key")]

@@ -6,13 +6,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared_model.service.input_checks import find_problem
 
 
 class RequestModel(BaseModel):
     """A request body: a field the API does not know is an error (422 naming it), never silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        """422 naming the field for text PostgreSQL cannot store (NUL, lone surrogates) and for too deep nesting."""
+        found = find_problem(data)
+        if found is not None:
+            raise ValueError(f"{found[0]} {found[1]}")
+        return data
 
 
 class ORMModel(BaseModel):
@@ -84,6 +95,9 @@ class ProjectOut(ORMModel):
     created_at: datetime
     record_count: int | None = None
     run_time_limit_s: int | None = Field(default=None, description="The time limit of the project's full runs (s).")
+    warnings: list[str] = Field(
+        default_factory=list, description="what the project lacks, with how to fix it (e.g. a spaCy pipeline to install)"
+    )
 
 
 class MemberIn(RequestModel):
@@ -100,6 +114,10 @@ class AttributeOut(ORMModel):
     user_created: bool
     state: str
     visibility: str
+
+
+class PrimaryKeyIn(RequestModel):
+    is_primary_key: bool = Field(description="true: the attribute becomes part of the primary key; false: it leaves it")
 
 
 class JobOut(ORMModel):

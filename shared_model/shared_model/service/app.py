@@ -15,6 +15,7 @@ from ..jobs import JobWorker
 from ..migrate import upgrade
 from ..settings import get_settings
 from .errors import install_problem_handlers
+from .input_checks import install_input_checks
 from .logging import configure_logging
 from .secret import RequireServiceSecret
 
@@ -89,6 +90,7 @@ def create_service_app(
     app.state.service = service
     app.state.workers = list(workers)
     install_problem_handlers(app)
+    install_input_checks(app)
     if not public:
         app.add_middleware(RequireServiceSecret)
     app.include_router(health_router(service, version, health_checks))

@@ -4,15 +4,18 @@ One object per record: the attribute values in column order, then per labeling t
 :data:`COLUMN_BUILDERS` entry makes — for classification ``{attr}__{task}__MANUAL``, ``…__WEAK_SUPERVISION`` and
 ``…__WEAK_SUPERVISION__confidence`` (an empty attribute part for whole-record tasks); multi-label tasks give lists of
 labels (and confidences); extraction tasks give per-token ``B-label`` / ``I-label`` / ``OUTSIDE`` arrays over the
-attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside).
+attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside); the
+weak-supervision columns of an extraction task without any weak-supervision label are null.
 Only valid manual labels are exported. Records are read through a server-side cursor, a few thousand at a time.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import tempfile
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -24,9 +27,17 @@ import srsly.msgpack
 from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, SourceType, TaskType
 
+from .spreadsheet import csv_cell, xlsx_cell
+
 FETCH_ROWS = 2000
 FLUSH_BYTES = 1 << 16
-MEDIA_TYPES = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+XLSX_MAX_ROWS = 1_048_576  # a worksheet's rows, the header included
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class TaskInfo:
     name: str
     attribute: str | None
     task_type: str
+    weakly_supervised: bool = True  # False: no weak-supervision label exists in the task (its columns are null)
 
     @property
     def prefix(self) -> str:
@@ -116,6 +128,8 @@ class ExtractionColumns(ClassificationColumns):
         if count is None:
             return [None, None, None]
         manual, _ = _bio(count, [r for r in labels if r.source_type == SourceType.MANUAL.value])
+        if not task.weakly_supervised:  # no run wrote labels: null, not a claim that every token is OUTSIDE
+            return [manual, None, None]
         weak, confidence = _bio(count, [r for r in labels if r.source_type == SourceType.WEAK_SUPERVISION.value])
         return [manual, weak, confidence]
 
@@ -174,6 +188,13 @@ class Exporter:
                 (project_id,),
             )
             self.tasks = [TaskInfo(*row) for row in cursor.fetchall() if row[3] in COLUMN_BUILDERS]
+            for index, task in enumerate(self.tasks):
+                if task.task_type == TaskType.INFORMATION_EXTRACTION.value:
+                    cursor.execute(
+                        "SELECT EXISTS (SELECT 1 FROM record_label_association WHERE labeling_task_id = %s AND source_type = %s)",
+                        (task.id, SourceType.WEAK_SUPERVISION.value),
+                    )
+                    self.tasks[index] = dataclasses.replace(task, weakly_supervised=bool(cursor.fetchone()[0]))
         finally:
             conn.rollback()
             conn.close()
@@ -206,9 +227,13 @@ class Exporter:
             conn.rollback()
             conn.close()
 
-    def stream(self, fmt: str) -> Iterator[bytes]:
-        """The export as UTF-8 bytes in ``fmt`` (json, jsonl or csv), in pieces of about 64 KiB."""
-        pieces = {"json": self._json, "jsonl": self._jsonl, "csv": self._csv}[fmt]()
+    def stream(self, fmt: str, raw: bool = False) -> Iterator[bytes]:
+        """The export as bytes in ``fmt`` (json, jsonl, csv or xlsx), in pieces of about 64 KiB; spreadsheet cells are
+        escaped against formula injection unless ``raw`` (:mod:`.spreadsheet`)."""
+        if fmt == "xlsx":
+            yield from self._xlsx(raw)
+            return
+        pieces = {"json": self._json, "jsonl": self._jsonl, "csv": lambda: self._csv(raw)}[fmt]()
         buffer: list[str] = []
         size = 0
         for piece in pieces:
@@ -232,22 +257,50 @@ class Exporter:
         for record in self.records():
             yield json.dumps(record, ensure_ascii=False) + "\n"
 
-    def _csv(self) -> Iterator[str]:
+    def _csv(self, raw: bool) -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.columns)
+        writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; with "\n" a cell holding "\r" went unquoted
+        writer.writerow([csv_cell(name, raw) for name in self.columns])
         for record in self.records():
-            writer.writerow([_csv_cell(value) for value in record.values()])
+            writer.writerow([csv_cell(value, raw) for value in record.values()])
             if out.tell() >= FLUSH_BYTES:
                 yield out.getvalue()
                 out.seek(0)
                 out.truncate()
         yield out.getvalue()
 
+    def _xlsx(self, raw: bool) -> Iterator[bytes]:
+        """One worksheet ``records``: written to a temporary file (openpyxl's write-only mode), then streamed."""
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("records")
+
+        def row(values: Iterator[Any]) -> list[Any]:
+            cells = []
+            for value in values:
+                cell = WriteOnlyCell(sheet, value=xlsx_cell(value, raw))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text stays text: never a formula, even raw
+                cells.append(cell)
+            return cells
+
+        sheet.append(row(iter(self.columns)))
+        for record in self.records():
+            sheet.append(row(iter(record.values())))
+        with tempfile.TemporaryFile() as handle:
+            workbook.save(handle)
+            handle.seek(0)
+            while chunk := handle.read(FLUSH_BYTES):
+                yield chunk
+
+    def record_count(self) -> int:
+        conn = raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute("SELECT count(*) FROM record WHERE project_id = %s", (self.project_id,))
+            return int(cursor.fetchone()[0])
+        finally:
+            conn.rollback()
+            conn.close()

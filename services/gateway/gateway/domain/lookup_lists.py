@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared_model.models import LookupList, Term
 from shared_model.service import problem
 from shared_model.service.crud import get_in_project
+from shared_model.service.input_checks import text_problem
 
 MAX_TERM_LENGTH = 1000
 
@@ -158,6 +159,10 @@ def parse_csv(data: bytes) -> list[TermIn]:
             continue
         if number == 1 and row[0].strip().lower() in ("value", "term", "terms"):
             continue
+        for cell in row:
+            why = text_problem(cell)
+            if why:
+                raise problem(422, f"CSV row {number}: the text {why}")
         flag = row[2].strip().lower() if len(row) > 2 else ""
         if flag not in ("", "true", "false", "1", "0", "yes", "no"):
             raise problem(422, f"CSV row {number}: blacklisted must be true or false, not {row[2]!r}")

@@ -15,6 +15,7 @@ import uuid
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from shared_model.models import (
     UserRole,
 )
 from shared_model.service import ProblemError
+from shared_model.service.input_checks import depth_problem, find_problem, max_json_depth
 
 from ..clients import ServiceClient
 from . import valid_labels
@@ -157,6 +159,11 @@ def _parse(raw: bytes, inner: str) -> dict[str, Any]:
         data = json.loads(raw, parse_constant=_no_constant)
     except ValueError as exc:  # invalid JSON, bad UTF-8, NaN or Infinity
         raise SnapshotError(f"{inner} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SnapshotError(f"{inner}: the JSON {depth_problem(max_json_depth())}") from None
+    found = find_problem(data, row_ids=True)  # NUL, lone surrogates, too deep: refused naming the row and field
+    if found is not None:
+        raise SnapshotError(f"{inner}: {found[0]} {found[1]}")
     check_shape(data, inner)
     snapshot: dict[str, Any] = data
     return snapshot
@@ -173,6 +180,42 @@ async def unavailable_tokenizer(tokenizer: str) -> str | None:
             raise
         return f"tokenizer {tokenizer!r} is not available here ({exc.detail}); the project uses {DEFAULT_TOKENIZER!r}"
     return None
+
+
+MISSING_PIPELINE = "missing_pipeline"  # project.settings key: the snapshot's spaCy pipeline that is not installed here
+
+
+def pipeline_warning(package: str, used: str) -> str:
+    """What a project whose requested spaCy pipeline is not installed shows, with the command that installs it."""
+    return (
+        f"spaCy pipeline {package!r} is not installed here: records are tokenized with the blank {used!r} pipeline (the"
+        " same tokenization rules, but no part-of-speech tags, lemmas or entities: labeling functions that use them find"
+        f" nothing). Install it where the tokenizer service runs: `.venv/bin/python -m spacy download {package}`, restart"
+        f' the tokenizer, then PUT /api/v1/projects/{{project_id}}/tokenizer {{"tokenizer": "{package}"}}'
+    )
+
+
+@dataclass(frozen=True)
+class TokenizerChoice:
+    """The tokenizer a snapshot's project gets: ``tokenizer``; ``note`` why it differs from the snapshot's, and
+    ``missing_pipeline`` the snapshot's spaCy pipeline package when it is not installed here."""
+
+    tokenizer: str
+    note: str | None = None
+    missing_pipeline: str | None = None
+
+
+async def choose_tokenizer(value: Any) -> TokenizerChoice:
+    """The snapshot's tokenizer when the tokenizer service has it; an uninstalled pipeline package falls back to the
+    blank pipeline of its language (with a warning naming the install command), an unknown name to the default."""
+    name = str(value or "").strip() or DEFAULT_TOKENIZER
+    match = _PIPELINE_PACKAGE.match(name)
+    if match:
+        if await unavailable_tokenizer(name) is None:
+            return TokenizerChoice(name)
+        return TokenizerChoice(match.group(1), pipeline_warning(name, match.group(1)), name)
+    note = await unavailable_tokenizer(name)
+    return TokenizerChoice(DEFAULT_TOKENIZER, note) if note else TokenizerChoice(name)
 
 
 PEEK_BYTES = 32 << 20  # JSON up to this size is checked in full at once (≈ 0.3 s); a bigger one by the job
@@ -279,20 +322,27 @@ def import_snapshot(
     name: str | None,
     progress: Progress,
     tokenizer_note: str | None = None,
+    tokenizer: TokenizerChoice | None = None,
 ) -> dict[str, Any]:
     """Create a project from a checked snapshot in ``session`` (the caller commits); returns the job's result.
 
-    ``tokenizer_note``: the snapshot's tokenizer is not available here (checked by the tokenizer service when the file
-    was accepted): the project gets the default one and the note says why."""
+    ``tokenizer``: what :func:`choose_tokenizer` chose when the file was accepted (its note goes into the result; a
+    missing pipeline is kept in the project's settings, which show it as a warning until the tokenizer is set).
+    ``tokenizer_note`` (older jobs): the snapshot's tokenizer is not available here: the project gets the default."""
     check_shape(data, "the snapshot")
     notes: list[str] = [tokenizer_note] if tokenizer_note else []
     details = data["project_details_data"]
     project_name = (name or str(details.get("name") or "")).strip()[:200] or DEFAULT_NAME
+    if tokenizer is None:
+        tokenizer = TokenizerChoice(DEFAULT_TOKENIZER if tokenizer_note else tokenizer_for(details.get("tokenizer"), notes))
+    elif tokenizer.note:
+        notes.append(tokenizer.note)
     project = Project(
         id=uuid.uuid4(),
         name=project_name,
         description=str(details.get("description") or ""),
-        tokenizer=DEFAULT_TOKENIZER if tokenizer_note else tokenizer_for(details.get("tokenizer"), notes),
+        tokenizer=tokenizer.tokenizer,
+        settings={MISSING_PIPELINE: tokenizer.missing_pipeline} if tokenizer.missing_pipeline else {},
         created_by=user_id,
     )
     session.add(project)
@@ -399,8 +449,6 @@ def _value_problem(value: Any, data_type: DataType) -> str | None:
     wanted = _VALUE_TYPES.get(data_type)
     if wanted is not None and (not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool))):
         return f"is {type(value).__name__} {str(value)[:40]!r}, not {data_type.value}"
-    if isinstance(value, str) and "\x00" in value:
-        return "holds a NUL character, which PostgreSQL cannot store"
     return None
 
 

@@ -14,7 +14,7 @@ from shared_model.jobs import JobContext, JobFailed
 from shared_model.models import Job
 from shared_model.settings import get_settings
 
-from ..domain.snapshot import SnapshotError, import_snapshot, read_snapshot, tokenizer_for, unavailable_tokenizer
+from ..domain.snapshot import SnapshotError, TokenizerChoice, choose_tokenizer, import_snapshot, read_snapshot
 
 
 def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
@@ -36,8 +36,9 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(0.0, f"reading {params['filename']}", force=True)
         data = read_snapshot(path, params["filename"], get_settings().upload_max_bytes)
         note = params.get("tokenizer_note")
+        choice = TokenizerChoice(**params["tokenizer"]) if params.get("tokenizer") else None
         if params.get("check_tokenizer"):  # a big snapshot: its details were first read here
-            note = asyncio.run(unavailable_tokenizer(tokenizer_for(data["project_details_data"].get("tokenizer"), [])))
+            choice = asyncio.run(choose_tokenizer(data["project_details_data"].get("tokenizer")))
         user_id = uuid.UUID(params["user_id"]) if params.get("user_id") else None
         with session_scope() as session:
             result = import_snapshot(
@@ -47,6 +48,7 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
                 name=params.get("name"),
                 progress=ctx.progress,
                 tokenizer_note=note,
+                tokenizer=choice,
             )
             ctx.check_cancelled()
             # last: this locks the job row until the commit, so no progress report may follow it

@@ -21,7 +21,8 @@ from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..domain.export import MEDIA_TYPES, Exporter
+from ..domain.export import MEDIA_TYPES, XLSX_MAX_ROWS, Exporter
+from ..domain.spreadsheet import RAW_DESCRIPTION
 from ..domain.upload import UploadError, file_format, read_head, schema_differences, split_columns
 from ..domain.upload.loader import project_attributes, project_has_records
 from ..schemas import JobOut
@@ -248,12 +249,23 @@ def _ordered(data: dict[str, Any], order: list[str]) -> dict[str, Any]:
 
 
 @router.get("/export")
-def export(project: ProjectDep, format: Literal["json", "jsonl", "csv"] = Query("json")) -> StreamingResponse:
-    """All records with their labels, streamed: JSON (the original's format, an array), JSONL or CSV."""
+def export(
+    project: ProjectDep,
+    format: Literal["json", "jsonl", "csv", "xlsx"] = Query("json"),
+    raw: bool = Query(False, description=RAW_DESCRIPTION),
+) -> StreamingResponse:
+    """All records with their labels, streamed: JSON (the original's format, an array), JSONL, CSV or XLSX.
+
+    CSV and XLSX cells that a spreadsheet program would run as a formula (text beginning with =, +, -, @, a tab or a
+    carriage return) get a leading apostrophe unless ``raw=true``; XLSX text cells are always text, never formulas,
+    and characters XML cannot hold become U+FFFD. XLSX holds at most 1,048,575 records (422 beyond).
+    """
     exporter = Exporter(project.id)
+    if format == "xlsx" and exporter.record_count() >= XLSX_MAX_ROWS:
+        raise problem(422, f"an XLSX worksheet holds at most {XLSX_MAX_ROWS - 1} records; export csv or jsonl instead")
     safe = re.sub(r"[^\w.-]+", "_", project.name).strip("_") or "export"
     return StreamingResponse(
-        exporter.stream(format),
+        exporter.stream(format, raw),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{safe}.{format}"'},
     )

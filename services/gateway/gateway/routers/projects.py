@@ -16,7 +16,9 @@ from shared_model.service.crud import apply_patch
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..schemas import AttributeOut, JobOut, MemberIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
+from ..domain import primary_key
+from ..domain.snapshot import MISSING_PIPELINE, pipeline_warning
+from ..schemas import AttributeOut, JobOut, MemberIn, PrimaryKeyIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -25,7 +27,14 @@ def project_out(session: SessionDep, project: Project) -> ProjectOut:
     out = ProjectOut.model_validate(project)
     out.record_count = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id))
     out.run_time_limit_s = project_run_time_limit(project.settings)
+    out.warnings = project_warnings(project)
     return out
+
+
+def project_warnings(project: Project) -> list[str]:
+    """The project's warnings: a snapshot's spaCy pipeline that is not installed here (with the install command)."""
+    missing = (project.settings or {}).get(MISSING_PIPELINE)
+    return [pipeline_warning(str(missing), project.tokenizer)] if missing else []
 
 
 DEFAULT_TOKENIZER = "en"
@@ -69,6 +78,7 @@ def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
         out = ProjectOut.model_validate(project)
         out.record_count = count
         out.run_time_limit_s = project_run_time_limit(project.settings)
+        out.warnings = project_warnings(project)
         result.append(out)
     return result
 
@@ -107,6 +117,17 @@ def list_attributes(project: ProjectDep, session: SessionDep) -> list[Attribute]
     return list(
         session.scalars(select(Attribute).where(Attribute.project_id == project.id).order_by(Attribute.relative_position))
     )
+
+
+@router.put("/{project_id}/attributes/{attribute_id}/primary-key", response_model=list[AttributeOut])
+def set_primary_key(attribute_id: uuid.UUID, body: PrimaryKeyIn, project: ProjectDep, session: SessionDep) -> list[Attribute]:
+    """Set (`{"is_primary_key": true}`) or clear (`false`) an attribute as part of the primary key; returns the attributes.
+
+    The attributes flagged together are the key: every record must have a value for each and no combination may
+    appear twice, else 409 naming the records (nothing changes). 404 for an attribute of another project; 422 for a
+    calculated attribute that has no values yet.
+    """
+    return primary_key.set_primary_key(session, project, attribute_id, body.is_primary_key)
 
 
 @router.get("/{project_id}/members", response_model=list[UserOut])

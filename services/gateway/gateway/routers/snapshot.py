@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -19,7 +20,7 @@ from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from ..deps import CurrentUser, ProjectDep
-from ..domain.snapshot import SnapshotError, peek_snapshot, tokenizer_for, unavailable_tokenizer
+from ..domain.snapshot import SnapshotError, TokenizerChoice, choose_tokenizer, peek_snapshot
 from ..domain.snapshot_export import export_snapshot, file_name
 from ..schemas import JobOut
 
@@ -49,9 +50,9 @@ async def import_snapshot(
     folder = settings.data_dir / "uploads"
     path = folder / f"{uuid.uuid4().hex}.snapshot"
 
-    def store_and_check() -> str | None:
-        """Store the upload and check it; the snapshot's tokenizer (as this platform names it), None when the job is
-        to find it (a big snapshot is parsed once, by the job)."""
+    def store_and_check() -> tuple[str] | None:
+        """Store the upload and check it; the snapshot's tokenizer setting (a 1-tuple), None when the job is to find
+        it (a big snapshot is parsed once, by the job)."""
         folder.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle, 1 << 20)
@@ -60,9 +61,9 @@ async def import_snapshot(
         if path.stat().st_size == 0:
             raise SnapshotError(f"{filename} is empty", 422)
         found, value = peek_snapshot(path, filename, settings.upload_max_bytes)
-        return tokenizer_for(value, []) if found else None
+        return (str(value or ""),) if found else None
 
-    def enqueue_job(tokenizer_note: str | None, check_tokenizer: bool) -> JobOut:
+    def enqueue_job(choice: TokenizerChoice | None) -> JobOut:
         with session_scope() as session:
             job = jobs.enqueue(
                 session,
@@ -73,8 +74,8 @@ async def import_snapshot(
                     "filename": filename,
                     "name": name.strip() if name else None,
                     "user_id": str(user.id),
-                    "tokenizer_note": tokenizer_note,
-                    "check_tokenizer": check_tokenizer,
+                    "tokenizer": asdict(choice) if choice is not None else None,
+                    "check_tokenizer": choice is None,
                 },
                 created_by=user.id,
             )
@@ -83,10 +84,10 @@ async def import_snapshot(
             return JobOut.model_validate(job)
 
     try:
-        tokenizer = await run_in_threadpool(store_and_check)
+        found = await run_in_threadpool(store_and_check)
         # as for a new project: the tokenizer service must know it (checked by the job when only it reads the details)
-        note = await unavailable_tokenizer(tokenizer) if tokenizer is not None else None
-        return await run_in_threadpool(enqueue_job, note, tokenizer is None)
+        choice = await choose_tokenizer(found[0]) if found is not None else None
+        return await run_in_threadpool(enqueue_job, choice)
     except SnapshotError as exc:
         path.unlink(missing_ok=True)
         raise problem(exc.status, exc.detail) from None

@@ -14,6 +14,7 @@ from shared_model.models import Job
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.labeling import get_record
+from ..domain.snapshot import MISSING_PIPELINE
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["tokens"])
@@ -48,6 +49,8 @@ async def set_tokenizer(body: TokenizerIn, project: ProjectDep, user: CurrentUse
 
     def save() -> Job:
         project.tokenizer = name
+        if MISSING_PIPELINE in (project.settings or {}):  # the user chose: the snapshot's pipeline is no longer wanted
+            project.settings = {k: v for k, v in project.settings.items() if k != MISSING_PIPELINE}
         return jobs.enqueue(
             session, kind="tokenize_project", owner_service="tokenizer", project_id=project.id, created_by=user.id
         )

@@ -26,6 +26,7 @@ from shared_model.service.crud import get_in_project
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from ..deps import ProjectDep, SessionDep
+from ..domain.spreadsheet import RAW_DESCRIPTION, csv_cell
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["weak supervision"])
 
@@ -81,17 +82,21 @@ def _rows(
             yield out
 
 
-def _stream(rows: Iterator[dict[str, Any]], fmt: str, keys: list[str], names: list[str], multilabel: bool) -> Iterator[bytes]:
+def _stream(
+    rows: Iterator[dict[str, Any]], fmt: str, keys: list[str], names: list[str], multilabel: bool, raw: bool
+) -> Iterator[bytes]:
     if fmt == "jsonl":
         for row in rows:
             yield (json.dumps(row, ensure_ascii=False) + "\n").encode()
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["record_id", *keys, "labels" if multilabel else "label", "labeled", *names])
+    header = ["record_id", *keys, "labels" if multilabel else "label", "labeled", *names]
+    writer.writerow([csv_cell(name, raw) for name in header])
     for row in rows:
         chosen = ";".join(row["labels"]) if multilabel else (row["label"] or "")
-        writer.writerow([row["record_id"], *(row[k] for k in keys), chosen, row["labeled"], *row["probabilities"].values()])
+        cells = [row["record_id"], *(row[k] for k in keys), chosen, row["labeled"], *row["probabilities"].values()]
+        writer.writerow([csv_cell(cell, raw) for cell in cells])
         if buffer.tell() > 1 << 16:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -99,7 +104,7 @@ def _stream(rows: Iterator[dict[str, Any]], fmt: str, keys: list[str], names: li
     yield buffer.getvalue().encode()
 
 
-def _response(session: Session, run: WeakSupervisionRun, fmt: str) -> StreamingResponse:
+def _response(session: Session, run: WeakSupervisionRun, fmt: str, raw: bool) -> StreamingResponse:
     arrays, task = _run_arrays(session, run)
     names = _label_names(session, arrays["label_ids"])
     keys = list(
@@ -112,7 +117,7 @@ def _response(session: Session, run: WeakSupervisionRun, fmt: str) -> StreamingR
     multilabel = task.task_type == TaskType.MULTILABEL_CLASSIFICATION
     rows = _rows(run.project_id, keys, arrays, names, multilabel)
     return StreamingResponse(
-        _stream(rows, fmt, keys, names, multilabel),
+        _stream(rows, fmt, keys, names, multilabel, raw),
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="weak_supervision_{run.id}.{fmt}"'},
     )
@@ -120,17 +125,25 @@ def _response(session: Session, run: WeakSupervisionRun, fmt: str) -> StreamingR
 
 @router.get("/weak-supervision/runs/{run_id}/probabilities")
 def run_probabilities(
-    run_id: uuid.UUID, project: ProjectDep, session: SessionDep, format: Literal["jsonl", "csv"] = Query("jsonl")
+    run_id: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    format: Literal["jsonl", "csv"] = Query("jsonl"),
+    raw: bool = Query(False, description=RAW_DESCRIPTION),
 ) -> StreamingResponse:
     """Per record of a finished run: record id, primary-key values, the written label (none on ties or below
     ``min_confidence``), ``labeled`` (the model had evidence for the record) and every label's probability."""
     run = get_in_project(session, WeakSupervisionRun, run_id, project.id, "weak-supervision run")
-    return _response(session, run, format)
+    return _response(session, run, format, raw)
 
 
 @router.get("/labeling-tasks/{task_id}/weak-supervision/probabilities")
 def latest_probabilities(
-    task_id: uuid.UUID, project: ProjectDep, session: SessionDep, format: Literal["jsonl", "csv"] = Query("jsonl")
+    task_id: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    format: Literal["jsonl", "csv"] = Query("jsonl"),
+    raw: bool = Query(False, description=RAW_DESCRIPTION),
 ) -> StreamingResponse:
     """The probabilities of the task's latest finished weak-supervision run (see the per-run endpoint)."""
     task = get_in_project(session, LabelingTask, task_id, project.id, "labeling task")
@@ -142,4 +155,4 @@ def latest_probabilities(
     ).first()
     if run is None:
         raise problem(404, f"labeling task '{task.name}' has no finished weak-supervision run yet")
-    return _response(session, run, format)
+    return _response(session, run, format, raw)

@@ -26,6 +26,7 @@ import psycopg2.extras
 
 from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, TaskTarget, TaskType
+from shared_model.service.input_checks import NUL_PROBLEM
 
 from .readers import (
     ByteLimitReader,
@@ -33,12 +34,15 @@ from .readers import (
     ColumnKinds,
     UploadError,
     copy_text_chunks,
+    csv_find_nul,
     csv_payload_size,
+    max_field_length,
     open_rows,
     read_head,
+    too_long,
     where,
 )
-from .types import ACCEPTS, infer_type, is_unique, json_value_sql
+from .types import ACCEPTS, infer_type, json_value_sql, not_unique
 
 RUNNING_ID = "running_id"
 MAX_LABEL_LENGTH = 200
@@ -144,7 +148,9 @@ def copy_error(exc: psycopg2.Error, filename: str, header: list[str], csv_header
     message = _STAGED_NAME.sub(
         lambda m: repr(header[int(m.group(1)[1:])]) if int(m.group(1)[1:]) < len(header) else m.group(0), message
     )
-    if message.startswith("invalid byte sequence"):
+    if message.startswith("invalid byte sequence") and message.rstrip().endswith("0x00"):
+        message = f"the text {NUL_PROBLEM}"
+    elif message.startswith("invalid byte sequence"):
         message = f"the file is not UTF-8 text ({message})"
     elif message.startswith(("extra data after last expected column", "missing data for column")):
         message = f"the row does not have the header's {len(header)} columns ({message})"
@@ -239,6 +245,10 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     phase("infer")
     running_offset: int | None = None
     if appending:
+        keys = [name for name, a in attributes.items() if a["pk"]]
+        key_reason = (
+            f"kept the project's primary key ({', '.join(repr(k) for k in keys)})" if keys else "the project has no primary key"
+        )
         if RUNNING_ID in attributes and RUNNING_ID not in columns.data:
             cursor.execute(
                 "SELECT coalesce(max((data->>%s)::bigint) + 1, 0) FROM record WHERE project_id = %s",
@@ -247,7 +257,7 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
             running_offset = int(cursor.fetchone()[0])
         attribute_ids = {name: a["id"] for name, a in attributes.items()}
     else:
-        attribute_ids = _create_attributes(cursor, plan, columns, types, index, staged)
+        attribute_ids, key_reason = _create_attributes(cursor, plan, columns, types, index, staged)
         if RUNNING_ID in attribute_ids and RUNNING_ID not in columns.data:
             running_offset = 0
     progress(0.8, f"creating {rows} records")
@@ -257,7 +267,6 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
         pairs.append((RUNNING_ID, f"(_n - 1 + {int(running_offset)})"))
     pairs += [(name, json_value_sql(staged[index[name]], types[name])) for name in columns.data]
     data_sql, params = _jsonb_sql(pairs)
-    trusted = _skip_row_triggers(cursor, plan)
     cursor.execute(
         f"INSERT INTO record (id, project_id, data, created_at) SELECT _rid, %s, {data_sql}, now() FROM {plan.stage}",
         (plan.project_id, *params),
@@ -267,8 +276,6 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
     label_counts = {
         label.task: _import_labels(cursor, plan, label, staged[label.index], attribute_ids) for label in columns.labels
     }
-    if trusted:
-        cursor.execute("SET LOCAL session_replication_role = origin")
     cursor.execute(f"DROP TABLE {plan.stage}")
     phase("labels")
     log.info("upload loaded", extra={"file": plan.filename, "rows": rows, "seconds": phases})
@@ -276,31 +283,11 @@ def _load(cursor: Any, plan: UploadPlan, progress: Progress) -> dict[str, Any]:
         "records": rows,
         "attributes": {name: types[name].value for name in columns.data},
         "primary_key": [name for name, a in project_attributes(cursor, plan.project_id).items() if a["pk"]],
+        "primary_key_reason": key_reason,
         "manual_labels": label_counts,
         "file": plan.filename,
         "seconds": phases,
     }
-
-
-def _skip_row_triggers(cursor: Any, plan: UploadPlan) -> bool:
-    """Skip the per-row foreign-key triggers of the bulk inserts where the database role may (superusers only).
-
-    Every reference is guaranteed by construction: the project row is locked, the uploading user's row is locked
-    below (as the trigger would), record ids, tasks and labels come from this transaction. The checks cost about
-    40 % of the record insert (measured); without the privilege the inserts simply run with them.
-    """
-    if plan.user_id is not None:
-        cursor.execute("SELECT 1 FROM app_user WHERE id = %s FOR KEY SHARE", (plan.user_id,))
-        if cursor.fetchone() is None:
-            raise UploadError(f"{plan.filename}: the uploading user no longer exists", 409)
-    cursor.execute("SAVEPOINT upload_triggers")
-    try:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-    except psycopg2.errors.InsufficientPrivilege:
-        cursor.execute("ROLLBACK TO SAVEPOINT upload_triggers")
-        return False
-    cursor.execute("RELEASE SAVEPOINT upload_triggers")
-    return True
 
 
 def _has_values(cursor: Any, stage: str, column: str) -> bool:
@@ -355,10 +342,31 @@ def _stage(
     except psycopg2.Error as exc:
         if failure:
             raise failure[0] from None
-        raise copy_error(exc, plan.filename, header, csv_header=plan.fmt == "csv") from None
+        error = copy_error(exc, plan.filename, header, csv_header=plan.fmt == "csv")
+        if plan.fmt == "csv" and NUL_PROBLEM in error.detail:  # COPY names the line only: find the row and column
+            error = csv_find_nul(plan.path, plan.filename, delimiter) or error
+        raise error from None
     if failure:
         raise failure[0]
-    return int(cursor.rowcount)
+    rows = int(cursor.rowcount)
+    if plan.fmt == "csv":  # Python checked the first rows' cells; Postgres checks the rest in one scan
+        _check_field_lengths(cursor, plan, header, staged)
+    return rows
+
+
+def _check_field_lengths(cursor: Any, plan: UploadPlan, header: list[str], staged: list[str]) -> None:
+    """Refuse a staged cell longer than the setting ``upload_max_field_length``, naming its row and column."""
+    limit = max_field_length()
+    condition = " OR ".join(f"length({c}) > %s" for c in staged)
+    cursor.execute(
+        f"SELECT _n, {', '.join(f'length({c})' for c in staged)} FROM {plan.stage} WHERE {condition} ORDER BY _n LIMIT 1",
+        [limit] * len(staged),
+    )
+    found = cursor.fetchone()
+    if found is None:
+        return
+    index = next(i for i, length in enumerate(found[1:]) if length is not None and length > limit)
+    raise too_long(plan.filename, int(found[0]), header[index], int(found[1 + index]))
 
 
 def _fraction(plan: UploadPlan, rows: int, total_bytes: int) -> float:
@@ -396,11 +404,30 @@ def _jsonb_sql(pairs: list[tuple[str, str]]) -> tuple[str, list[str]]:
 
 def _create_attributes(
     cursor: Any, plan: UploadPlan, columns: Columns, types: dict[str, DataType], index: dict[str, int], staged: list[str]
-) -> dict[str, uuid.UUID]:
-    """Attributes of a first upload; the primary key is the first unique INTEGER column, else an added ``running_id``."""
+) -> tuple[dict[str, uuid.UUID], str]:
+    """Attributes of a first upload and why the primary key is what it is: the first INTEGER column with a value in
+    every row and none twice; with no INTEGER column an added ``running_id`` (0, 1, 2 …); else none."""
     project_id = plan.project_id
     integer_columns = [name for name in columns.data if types[name] == DataType.INTEGER]
-    primary = next((name for name in integer_columns if is_unique(cursor, plan.stage, staged[index[name]])), None)
+    primary: str | None = None
+    rejected: list[str] = []
+    for name in integer_columns:
+        why = not_unique(cursor, plan.stage, staged[index[name]])
+        if why is None:
+            primary = name
+            break
+        rejected.append(f"{name!r} {why}")
+    others = f"; not earlier INTEGER columns: {', '.join(rejected)}" if rejected else ""
+    if primary is not None:
+        reason = f"{primary!r}: the first INTEGER column with a value in every row and no value twice{others}"
+    elif not integer_columns and RUNNING_ID not in columns.data:
+        reason = f"no INTEGER column: an added {RUNNING_ID!r} (0, 1, 2 …) numbers the records"
+    else:
+        found = ", ".join(rejected) or "there is none"
+        reason = (
+            f"none: no INTEGER column has a value in every row and no value twice ({found}); set one with"
+            " PUT /api/v1/projects/{project_id}/attributes/{attribute_id}/primary-key"
+        )
     rows: list[tuple[Any, ...]] = []
     position = 0
     if not integer_columns and RUNNING_ID not in columns.data:
@@ -426,7 +453,7 @@ def _create_attributes(
         rows,
         template="(%s, %s, %s, %s, %s, %s, %s, false, 'DO_NOT_HIDE', now())",
     )
-    return {row[2]: row[0] for row in rows}
+    return {row[2]: row[0] for row in rows}, reason
 
 
 def _import_labels(cursor: Any, plan: UploadPlan, label: LabelColumn, column: str, attribute_ids: dict[str, uuid.UUID]) -> int:

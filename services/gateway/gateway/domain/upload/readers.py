@@ -18,9 +18,29 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
+from shared_model.service.input_checks import depth_problem, max_json_depth, text_problem
+from shared_model.settings import get_settings
+
 FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "csv", ".xlsx": "xlsx"}
 MAX_NAME_LENGTH = 200
 CSV_DELIMITERS = (",", ";", "\t", "|")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+# Python's csv module stops at 128 KiB per field by default; the upload has its own limit (checked per cell below)
+csv.field_size_limit(2**31 - 1)
+
+
+def max_field_length() -> int:
+    """The longest cell an upload may hold (setting ``upload_max_field_length``)."""
+    return get_settings().upload_max_field_length
+
+
+def too_long(filename: str, row: int | None, column: str | None, length: int | None = None) -> UploadError:
+    limit = max_field_length()
+    size = f" ({length} characters)" if length is not None else ""
+    return UploadError(
+        f"{where(filename, row, column)}: the value{size} is longer than the limit of {limit} characters"
+        " (setting upload_max_field_length)"
+    )
 
 
 class UploadError(Exception):
@@ -65,6 +85,9 @@ def check_header(filename: str, names: list[Any], max_columns: int) -> list[str]
             raise UploadError(f"{filename}: column {index} has an empty name")
         if len(name) > MAX_NAME_LENGTH:
             raise UploadError(f"{filename}: column {index} name is longer than {MAX_NAME_LENGTH} characters")
+        why = text_problem(name)
+        if why:
+            raise UploadError(f"{filename}: the name of column {index} {why}")
         if name in seen:
             raise UploadError(f"{filename}: duplicate column name {name!r} (columns {seen[name]} and {index})")
         seen[name] = index
@@ -93,6 +116,11 @@ def cell_text(filename: str, row: int, column: str, value: Any, kinds: ColumnKin
         return repr(value)
     if isinstance(value, str):
         kinds.strings[index] = True
+        why = text_problem(value)
+        if why:
+            raise UploadError(f"{where(filename, row, column)}: the text {why}")
+        if len(value) > max_field_length():
+            raise too_long(filename, row, column, len(value))
         return value
     if isinstance(value, datetime | date | time):
         kinds.strings[index] = True
@@ -109,8 +137,9 @@ def cell_text(filename: str, row: int, column: str, value: Any, kinds: ColumnKin
 
 
 def sniff_delimiter(header_line: str) -> str:
-    """The most frequent of ``, ; TAB |`` in the header line (comma on a tie or none)."""
-    counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
+    """The most frequent of ``, ; TAB |`` in the header line outside quoted names (comma on a tie or none)."""
+    unquoted = _QUOTED.sub("", header_line)
+    counts = {d: unquoted.count(d) for d in CSV_DELIMITERS}
     best = max(CSV_DELIMITERS, key=lambda d: (counts[d], d == ","))
     return best if counts[best] else ","
 
@@ -134,8 +163,10 @@ def csv_head(path: Path, filename: str, max_columns: int, max_rows: int) -> tupl
             text.seek(0)
             reader = csv.reader(text, delimiter=delimiter, strict=True)
             header = check_header(filename, next(reader), max_columns)
+            limit = max_field_length()
             for cells in reader:
                 row += 1
+                check_csv_cells(filename, row, header, cells, limit)
                 if len(cells) != len(header):
                     if not cells and _only_blank_lines_left(reader):
                         break
@@ -154,6 +185,32 @@ def csv_head(path: Path, filename: str, max_columns: int, max_rows: int) -> tupl
     if row == 0:
         raise UploadError(f"{filename}: the file has a header but no rows")
     return header, delimiter, row
+
+
+def check_csv_cells(filename: str, row: int, header: list[str], cells: list[str], limit: int) -> None:
+    """A CSV row's cells: no NUL (PostgreSQL cannot store it), none longer than ``limit`` characters."""
+    for index, cell in enumerate(cells):
+        column = header[index] if index < len(header) else None
+        if "\x00" in cell:
+            raise UploadError(f"{where(filename, row, column)}: the text {text_problem(cell)}")
+        if len(cell) > limit:
+            raise too_long(filename, row, column, len(cell))
+
+
+def csv_find_nul(path: Path, filename: str, delimiter: str) -> UploadError | None:
+    """The first cell holding a NUL, as an error naming its row and column (COPY only says "line N")."""
+    with path.open("rb") as handle:
+        reader = csv.reader(_text(handle), delimiter=delimiter)
+        try:
+            header = next(reader)
+            for row, cells in enumerate(reader, start=1):
+                for index, cell in enumerate(cells):
+                    if "\x00" in cell:
+                        column = header[index] if index < len(header) else None
+                        return UploadError(f"{where(filename, row, column)}: the text {text_problem(cell)}")
+        except (csv.Error, UnicodeDecodeError, StopIteration):
+            return None
+    return None
 
 
 def _only_blank_lines_left(reader: Any) -> bool:
@@ -247,6 +304,8 @@ def iter_json_array(path: Path, filename: str) -> Iterator[dict[str, Any]]:
                 except json.JSONDecodeError as exc:
                     if eof:
                         raise UploadError(f"{where(filename, row + 1)}: malformed JSON: {exc.msg}") from None
+                except RecursionError:
+                    raise UploadError(f"{where(filename, row + 1)}: the JSON {depth_problem(max_json_depth())}") from None
                 size = min(size * 2, 1 << 26)
                 fill()
             pos = end
@@ -280,6 +339,9 @@ def iter_jsonl(path: Path, filename: str) -> Iterator[dict[str, Any]]:
                 raise UploadError(f"{where(filename, row)}: the file is not UTF-8 text ({exc.reason}, line {line_no})") from None
             except json.JSONDecodeError as exc:
                 raise UploadError(f"{where(filename, row)}: malformed JSON on line {line_no}: {exc.msg}") from None
+            except RecursionError:
+                too_deep = depth_problem(max_json_depth())
+                raise UploadError(f"{where(filename, row)}: the JSON on line {line_no} {too_deep}") from None
             if not isinstance(value, dict):
                 raise UploadError(
                     f"{where(filename, row)}: expected a JSON object on line {line_no}, found {type(value).__name__}"
@@ -326,7 +388,11 @@ def iter_xlsx(path: Path, filename: str, max_columns: int) -> tuple[list[str], I
         raise UploadError(f"{filename}: not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
     sheet = workbook.worksheets[0]
     rows_iter = sheet.iter_rows(values_only=True)
-    first = next(rows_iter, None)
+    try:
+        first = next(rows_iter, None)
+    except Exception as exc:  # noqa: BLE001 - as in _readable
+        workbook.close()
+        raise UploadError(f"{filename}: the worksheet's header cannot be read ({type(exc).__name__}: {exc})") from None
     if first is None or all(cell is None for cell in first):
         workbook.close()
         raise UploadError(f"{filename}: the first worksheet is empty")
@@ -338,7 +404,7 @@ def iter_xlsx(path: Path, filename: str, max_columns: int) -> tuple[list[str], I
 
     def rows() -> Iterator[list[Any]]:
         row = 0
-        for values in rows_iter:
+        for values in _readable(rows_iter, filename, lambda: row + 1):  # noqa: B023 - the row being read, on purpose
             if all(cell is None for cell in values):
                 continue
             row += 1
@@ -353,6 +419,19 @@ def iter_xlsx(path: Path, filename: str, max_columns: int) -> tuple[list[str], I
             yield out
 
     return header, rows(), workbook.close
+
+
+def _readable(rows: Iterator[Any], filename: str, next_row: Callable[[], int]) -> Iterator[Any]:
+    """The worksheet's rows; a broken sheet (bad XML, an illegal character reference) is an upload error."""
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - whatever the XML parser or openpyxl raise means a broken workbook
+            reason = f"{type(exc).__name__}: {exc}"
+            raise UploadError(f"{where(filename, next_row())}: the worksheet cannot be read ({reason})") from None
+        yield values
 
 
 @dataclass
@@ -420,12 +499,7 @@ def copy_text_chunks(
         out = []
         for index, value in enumerate(cells):
             text = cell_text(filename, row, header[index], value, kinds, index)
-            if text is None:
-                out.append("\\N")
-            else:
-                if "\x00" in text:
-                    raise UploadError(f"{where(filename, row, header[index])}: text contains a NUL character")
-                out.append(text.translate(_ESCAPES))
+            out.append("\\N" if text is None else text.translate(_ESCAPES))
         lines.append("\t".join(out))
         if len(lines) >= chunk_rows:
             yield ("\n".join(lines) + "\n").encode("utf-8")

@@ -86,3 +86,19 @@ def is_unique(cursor: Any, table: str, column: str) -> bool:
     distinct = f"SELECT count(*) FROM (SELECT DISTINCT {column}::bigint FROM {table}) d"
     cursor.execute(f"SELECT ({distinct}) = (SELECT count(*) FROM {table})")
     return bool(cursor.fetchone()[0])
+
+
+def not_unique(cursor: Any, table: str, column: str) -> str | None:
+    """Why an INTEGER staged column is no usable primary key (a row without a value, a value twice), None if it is."""
+    cursor.execute(f"SELECT _n FROM {table} WHERE {column} IS NULL ORDER BY _n LIMIT 1")
+    empty = cursor.fetchone()
+    if empty is not None:
+        return f"has no value in row {empty[0]}"
+    if is_unique(cursor, table, column):
+        return None
+    cursor.execute(
+        f"SELECT {column}::bigint, (array_agg(_n ORDER BY _n))[1:2] FROM {table} GROUP BY 1 HAVING count(*) > 1"
+        " ORDER BY min(_n) LIMIT 1"
+    )
+    value, rows = cursor.fetchone()
+    return f"has the value {value} in rows {rows[0]} and {rows[1]}"
