@@ -38,7 +38,7 @@ def statistics(client: TestClient, data: Data) -> list[dict[str, Any]]:
 def test_every_heuristic_is_listed_with_its_status(client: TestClient, data: Data) -> None:
     hits = create(client, data, "keywords", KEYWORD_LF)
     silent = create(client, data, "silent", "def lf(record):\n    return None\n")
-    never = create(client, data, "never_run", KEYWORD_LF)
+    create(client, data, "never_run", KEYWORD_LF)
     failing = create(client, data, "failing", KEYWORD_LF)
     for heuristic in (hits, silent, failing):
         assert full_run(client, data, heuristic["id"])["state"] == "FINISHED"
