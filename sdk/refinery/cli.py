@@ -129,6 +129,33 @@ def cmd_use(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    settings = load_settings(find_settings(args.settings))
+    with _connect(settings, progress=False) as client:
+        project = _choose_project(client, args.project, settings)
+        quality = client.get_weak_supervision_quality(args.task)
+    model = quality.get("model") or "?"
+    if quality.get("picked"):
+        model = f"{model} -> {quality['picked']}"
+    _say(f"{project['name']!r}: latest weak-supervision run {quality['run_id']} ({quality['state']}, model {model})")
+    if not quality.get("available"):
+        _say(f"no quality figures: {quality.get('reason')}")
+        return 0
+    low, high = quality["accuracy_interval_95"]
+    _say(
+        f"accuracy {quality['accuracy']:.1%} (95 % interval {low:.1%}-{high:.1%}) on {quality['manual_labels']} manual"
+        f" labels, {quality['folds']}-fold cross-validation; coverage {quality.get('coverage', 0):.1%}"
+    )
+    if quality.get("note"):
+        _say(f"note: {quality['note']}")
+    _say(f"{'label':<24} {'precision':>9} {'recall':>7} {'support':>8}")
+    for name, figures in quality.get("per_label", {}).items():
+        precision = "-" if figures["precision"] is None else f"{figures['precision']:.1%}"
+        recall = "-" if figures["recall"] is None else f"{figures['recall']:.1%}"
+        _say(f"{name:<24} {precision:>9} {recall:>7} {figures['support']:>8}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rsdk", description="refinery from the command line.", epilog=__doc__.split("\n\n")[1])
     parser.add_argument("--settings", help="settings file (default: ./secrets.json if present, else the per-user file)")
@@ -158,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--project", help="project id or name (default: the settings' project_id)")
     push.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     push.set_defaults(func=cmd_push)
+
+    quality = sub.add_parser("quality", help="cross-validated quality of the latest weak-supervision run of a task")
+    quality.add_argument("--project", help="project id or name (default: the settings' project_id)")
+    quality.add_argument("--task", help="labeling task id or name (needed when the project has several)")
+    quality.set_defaults(func=cmd_quality)
 
     use = sub.add_parser("use", help="set the default project in the settings file")
     use.add_argument("project", help="project id or name")

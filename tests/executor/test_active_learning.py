@@ -55,6 +55,9 @@ class ATLClassifier(LearningClassifier):
         return self.model.predict_proba(embeddings)
 """
 
+# the snapshot's learner pointed at the embedding these tests store (a snapshot's own name is never substituted)
+LEARNER = SNAPSHOT_LEARNER.replace("distilbert-base-uncased", "all-MiniLM-L6-v2")
+
 N = 40
 WORDS = ["alpha", "beta", "gamma", "delta"]
 
@@ -188,11 +191,18 @@ def test_snapshot_learner_runs_unchanged_and_statistics_skip_training_records(cl
     labeled = list(range(20))
     label_manually(data, "intent", labeled)
     heuristic = create(client, data, "DistilbertLR", SNAPSHOT_LEARNER)
+    missing = run(client, data, heuristic["id"])  # the snapshot's embedding is not here: no silent substitute
+    assert missing["state"] == "FAILED"
+    assert "embedding 'text-classification-distilbert-base-uncased' does not exist in this project" in missing["error"]
+    assert "'text-classification-all-MiniLM-L6-v2' (ON_ATTRIBUTE, FINISHED)" in missing["error"]
+    assert predictions(heuristic["id"]) == {}
+
+    patched = client.patch(f"/api/v1/projects/{data.project_id}/heuristics/{heuristic['id']}", json={"source_code": LEARNER})
+    assert patched.status_code == 200, patched.text  # choosing another embedding is the user's explicit act
     result = run(client, data, heuristic["id"])
     assert result["state"] == "FINISHED", (result["error"], result["logs"])
     details = result["details"]
     assert details["embedding"] == "text-classification-all-MiniLM-L6-v2"
-    assert any("does not exist in this project; using" in line for line in result["logs"])
     training = set(details["training_record_ids"])
     assert len(training) == 10 and training <= {data.record_ids[i] for i in labeled}  # train_test_split = 0.5
 
@@ -211,7 +221,7 @@ def test_snapshot_learner_runs_unchanged_and_statistics_skip_training_records(cl
     client.patch(
         f"/api/v1/projects/{data.project_id}/heuristics/{heuristic['id']}",
         json={
-            "source_code": SNAPSHOT_LEARNER.replace("train_test_split = 0.5", "train_test_split = 1.0").replace(
+            "source_code": LEARNER.replace("train_test_split = 0.5", "train_test_split = 1.0").replace(
                 "min_confidence = 0.5", "min_confidence = 0.99"
             )
         },
@@ -251,15 +261,15 @@ def test_default_extractor_learns_spans_on_token_vectors(client: TestClient, dat
 
 BROKEN = {
     "no class": ("def lf(record):\n    return None\n", "must define a class ATLClassifier"),
-    "bad split": (SNAPSHOT_LEARNER.replace("train_test_split = 0.5", "train_test_split = 2"), "train_test_split must be"),
-    "raises": (SNAPSHOT_LEARNER.replace("self.model.fit(embeddings, labels)", "raise ValueError('boom')"), "ValueError: boom"),
+    "bad split": (LEARNER.replace("train_test_split = 0.5", "train_test_split = 2"), "train_test_split must be"),
+    "raises": (LEARNER.replace("self.model.fit(embeddings, labels)", "raise ValueError('boom')"), "ValueError: boom"),
     "extractor on a classification task": (
-        SNAPSHOT_LEARNER.replace("ATLClassifier(LearningClassifier)", "ATLExtractor(LearningExtractor)"),
+        LEARNER.replace("ATLClassifier(LearningClassifier)", "ATLExtractor(LearningExtractor)"),
         "a classification task needs a class ATLClassifier",
     ),
     "unknown embedding": (
-        SNAPSHOT_LEARNER.replace("text-classification-distilbert", "headline-classification-x"),
-        "does not exist in this project (its embeddings: 'text-classification-all-MiniLM-L6-v2')",
+        SNAPSHOT_LEARNER.replace("text-classification-distilbert-base-uncased", "headline-classification-x"),
+        "does not exist in this project; its embeddings: 'text-classification-all-MiniLM-L6-v2' (ON_ATTRIBUTE, FINISHED)",
     ),
 }
 
@@ -267,7 +277,7 @@ BROKEN = {
 def test_broken_learners_fail_with_a_reason_and_keep_previous_results(client: TestClient, data: Data) -> None:
     store_embedding(data, "text-classification-all-MiniLM-L6-v2", EmbeddingType.ON_ATTRIBUTE)
     label_manually(data, "intent", [0, 2, 4])  # one label only
-    one_label = create(client, data, "one label", SNAPSHOT_LEARNER)
+    one_label = create(client, data, "one label", LEARNER)
     result = run(client, data, one_label["id"])
     assert result["state"] == "FAILED" and "at least two labels" in result["error"]
     # 20 labeled records, half of each label: the 50 % training draw holds both labels (all-one-label odds ~1e-5).

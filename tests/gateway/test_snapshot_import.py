@@ -381,3 +381,37 @@ def test_a_big_snapshot_is_parsed_once_by_the_job(client: TestClient, services: 
     assert project_count() == before
     response = post(client, "not-an-object.json", b"[" + b" " * 3000 + b"]")
     assert response.status_code == 422 and "a project snapshot is a JSON object" in response.json()["detail"]
+
+
+def test_statistics_are_there_when_the_import_ends_and_notes_name_only_models_offered_here(
+    client: TestClient, services: Any
+) -> None:
+    services.start("weak_supervisor")
+    services.start("embedder")
+    raw, data = sample("conversational_ai")
+    job = import_ok(client, "conversational_ai.zip", raw)
+    result = job["result"]
+    assert result["statistics"] == "computed"
+    pid = result["project_id"]
+    hits = Counter(
+        a["source_id"]
+        for a in data["record_label_associations_data"]
+        if a["source_type"] == "INFORMATION_SOURCE" and a["return_type"] == "RETURN"
+    )
+    names = {s["id"]: s["name"] for s in data["information_sources_data"]}
+    expected = {names[source]: count for source, count in hits.items()}
+    seen: dict[str, int] = {}
+    for task in client.get(f"/api/v1/projects/{pid}/labeling-tasks").json():
+        # read at once, no waiting: the job computed them before it ended
+        rows = client.get(f"/api/v1/projects/{pid}/labeling-tasks/{task['id']}/heuristic-statistics").json()
+        for row in rows:
+            seen[row["heuristic_name"]] = seen.get(row["heuristic_name"], 0) + row["total_hits"]
+            assert row["status"] == ("ok" if row["total_hits"] else "never_run"), row
+    assert len(seen) == result["heuristics"] == 12  # every heuristic listed, with or without hits
+    assert {name: seen[name] for name in expected} == expected
+
+    # the snapshot's learner names distilbert, which this installation does not offer: the note says so and names
+    # the models that are offered, never suggesting one that is not
+    (note,) = [n for n in result["notes"] if "DistilbertLR" in n]
+    assert "'distilbert-base-uncased' is not available in this installation" in note
+    assert "'all-MiniLM-L6-v2'" in note and "embedding_name" in note

@@ -129,3 +129,35 @@ def test_login_projects_and_exit_codes(platform: str, admin: Any, sdk_project: d
 
     missing = rsdk(tmp_path, "--settings", str(tmp_path / "none.json"), "projects")
     assert missing.returncode == 9 and "rsdk login" in missing.stderr
+
+
+def test_quality_of_the_latest_weak_supervision_run(
+    platform: str, admin: Any, sdk_project: dict[str, Any], tmp_path: Path
+) -> None:
+    rows = [{"id": i, "text": f"{'subscribe to my channel' if i % 2 else 'nice song'} {i}"} for i in range(24)]
+    for row in rows:
+        row["__spam"] = "spam" if row["id"] % 2 else "ham"
+    rows[0]["__spam"] = "spam"  # one label the function gets wrong
+    path = tmp_path / "labelled.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    admin.post_file_import(path)
+    code = 'def lf(record):\n    return "spam" if "subscribe" in record["text"].text else "ham"\n'
+    heuristic = admin.create_heuristic("spam", "keyword", code)
+    assert admin.run_heuristic(heuristic["id"])["state"] == "FINISHED"
+    assert admin.run_weak_supervision("spam", "majority")["state"] == "FINISHED"
+
+    quality = admin.get_weak_supervision_quality("spam")
+    assert quality["available"] and quality["manual_labels"] == 24 and quality["model"] == "majority"
+    assert quality["accuracy"] == round(23 / 24, 4)  # the function's one miss, held out like every other label
+    # record 0 reads "nice song" (ham to the function) but is labeled spam: 11 ham labels, 12 ham predictions
+    assert quality["per_label"]["ham"] == {"precision": round(11 / 12, 4), "recall": 1.0, "support": 11, "predicted": 12}
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "secrets.json").write_text(
+        json.dumps({"user_name": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "project_id": sdk_project["id"], "uri": platform})
+    )
+    shown = rsdk(work, "quality", "--task", "spam")
+    assert shown.returncode == 0, shown.stderr
+    assert "accuracy 95.8% (95 % interval" in shown.stdout and "on 24 manual labels, 5-fold cross-validation" in shown.stdout
+    assert "ham" in shown.stdout and "91.7%" in shown.stdout

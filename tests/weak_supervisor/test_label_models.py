@@ -71,12 +71,14 @@ def test_semi_uses_manual_labels_and_auto_reports_its_pick() -> None:
         fit_predict("majority", votes), truth, unlabeled & semi.labeled
     )
     auto = fit_predict("auto", votes, manual)
-    candidates = {"semi", "generative", "semi_em", "dawid_skene", "refinery", "majority"}
-    assert auto.details["picked"] in candidates
+    candidates = {"guarded", "semi", "generative", "semi_em", "dawid_skene", "refinery", "majority"}
+    assert auto.details["picked"] in candidates and auto.details["reason"]
     assert set(auto.details["cv_accuracy"]) == candidates
-    assert auto.details["cv_accuracy"][auto.details["picked"]] == max(auto.details["cv_accuracy"].values())
+    assert set(auto.details["lower_bound_vs_champion"]) == candidates - {"guarded"}
+    if auto.details["picked"] != "guarded":  # a challenger replaces the champion only when clearly better
+        assert auto.details["lower_bound_vs_champion"][auto.details["picked"]] > 0
     fallback = fit_predict("auto", votes, Manual.empty())
-    assert fallback.details["picked"] == "generative" and "manual labels" in fallback.details["reason"]
+    assert fallback.details["picked"] == "guarded" and "manual labels" in fallback.details["reason"]
 
 
 def test_unknown_model_and_bad_votes_are_rejected() -> None:

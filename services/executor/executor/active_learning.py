@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 
 from shared_model.db import session_scope
-from shared_model.models import Attribute, Embedding, EmbeddingType, RecordLabelAssociation, RunState, SourceType
+from shared_model.models import Embedding, EmbeddingType, RecordLabelAssociation, RunState, SourceType
 from shared_model.models import Label as LabelRow
 from shared_model.storage import EmbeddingArtifacts, get_storage
 
@@ -51,43 +51,31 @@ class LearnerResult:
     notes: list[str] = field(default_factory=list)
 
 
-def embedding_part(name: str) -> str:
-    """``text-classification-`` of ``text-classification-distilbert-base-uncased`` (attribute and granularity)."""
-    for part in ("-classification-", "-extraction-"):
-        if part in name:
-            return name.split(part, 1)[0] + part
-    return ""
-
-
-def resolve_embedding(project_id: uuid.UUID, name: str, kind: EmbeddingType) -> tuple[uuid.UUID, str, str | None]:
-    """(id, name, note) of the embedding the learner names; a missing name maps to the project's embedding of the same
-    attribute and granularity (snapshots name models the project may not have). LearnerError otherwise."""
+def resolve_embedding(project_id: uuid.UUID, name: str, kind: EmbeddingType) -> tuple[uuid.UUID, str]:
+    """(id, name) of the embedding the learner names. An embedding of that exact name must exist, of the learner's
+    granularity and finished: no other embedding is ever substituted (a learner trained on another embedding gives
+    other results; choosing one is the user's explicit act, by editing ``embedding_name``). LearnerError otherwise."""
     with session_scope() as session:
         rows = session.execute(
-            select(Embedding.id, Embedding.name, Embedding.type, Embedding.state, Attribute.name)
-            .join(Attribute, Attribute.id == Embedding.attribute_id)
+            select(Embedding.id, Embedding.name, Embedding.type, Embedding.state)
             .where(Embedding.project_id == project_id)
             .order_by(Embedding.created_at)
         ).all()
     granularity = "attribute-level (ON_ATTRIBUTE)" if kind == EmbeddingType.ON_ATTRIBUTE else "token-level (ON_TOKEN)"
     exact = [r for r in rows if r[1] == name]
-    note = None
     if not exact:
-        prefix = embedding_part(name)
-        exact = [r for r in rows if prefix and embedding_part(r[1]) == prefix and r[2] == kind]
-        exact.sort(key=lambda r: r[3] != RunState.FINISHED)
-        if exact:
-            note = f"embedding {name!r} does not exist in this project; using {exact[0][1]!r} (same attribute and granularity)"
-    if not exact:
-        known = ", ".join(repr(r[1]) for r in rows) or "none"
-        raise LearnerError(f"embedding {name!r} does not exist in this project (its embeddings: {known})")
-    embedding_id, found, found_type, state, _ = exact[0]
+        known = ", ".join(f"{r[1]!r} ({r[2]}, {r[3]})" for r in rows) or "none"
+        raise LearnerError(
+            f"embedding {name!r} does not exist in this project; its embeddings: {known}. Create it, or set the"
+            " learner's embedding_name to one of these"
+        )
+    embedding_id, found, found_type, state = exact[0]
     if found_type != kind:
         learner = "ATLClassifier" if kind == EmbeddingType.ON_ATTRIBUTE else "ATLExtractor"
         raise LearnerError(f"{learner} needs a {granularity} embedding; {found!r} is {found_type}")
     if state != RunState.FINISHED:
         raise LearnerError(f"embedding {found!r} is not ready (state {state}); run the learner once it has finished")
-    return embedding_id, found, note
+    return embedding_id, found
 
 
 def load_record_vectors(embedding_id: uuid.UUID) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
@@ -203,11 +191,8 @@ def run_learner(
             )
         fit_params, inference = info["fit"], info["inference"]
         wanted = EmbeddingType.ON_TOKEN if extraction else EmbeddingType.ON_ATTRIBUTE
-        embedding_id, embedding_name, note = resolve_embedding(project_id, str(fit_params["embedding_name"]), wanted)
+        embedding_id, embedding_name = resolve_embedding(project_id, str(fit_params["embedding_name"]), wanted)
         result = LearnerResult(kind, embedding_name, [])
-        if note:
-            result.notes.append(note)
-            log(note)
         labels = manual_labels(task_id)
         share = float(fit_params["train_test_split"])
         min_confidence = float(inference["min_confidence"])

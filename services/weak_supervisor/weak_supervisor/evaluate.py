@@ -1,7 +1,9 @@
 """Evaluate label models on a WRENCH-format folder with the WRENCH protocol.
 
 ``python -m weak_supervisor.evaluate DIR [--model auto|refinery|majority|generative|semi|all] [--manual none|valid]``
-(also ``--model semi_em|dawid_skene``, the EM models that ``auto`` considers; ``all`` is the five service models).
+(also ``--model semi_em|dawid_skene|guarded``, the models that ``auto`` considers; ``all`` is the five service models).
+``python -m weak_supervisor.evaluate --suite [--seeds 3] [--wrench DIR]`` runs the evaluation suite instead (synthetic
+scenarios and the WRENCH valid splits, every model and Snorkel's LabelModel; ``suite.py``).
 
 All rows (train, valid, test) are records of one task, as in the service; with ``--manual valid`` the valid split's
 labels are the user's manual labels. Test labels are only used to score. One JSON line per model.
@@ -138,7 +140,10 @@ def build_learner(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m weak_supervisor.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", help="WRENCH folder with label.json, train.json, valid.json, test.json")
+    parser.add_argument("folder", nargs="?", help="WRENCH folder with label.json, train.json, valid.json, test.json")
+    parser.add_argument("--suite", action="store_true", help="run the evaluation suite (synthetic sets + WRENCH valid)")
+    parser.add_argument("--seeds", type=int, default=3, help="--suite: seeds per synthetic scenario")
+    parser.add_argument("--wrench", default=None, help="--suite: folder holding youtube/, sms/, trec/ (WRENCH format)")
     parser.add_argument("--model", default="auto", choices=[*MODEL_NAMES, *EXPERT_MODELS, "all"])
     parser.add_argument("--manual", default="none", choices=["none", "valid"])
     parser.add_argument("--seed", type=int, default=0)
@@ -148,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache", default=None, help="folder caching the text embeddings (default: none)")
     args = parser.parse_args(argv)
+    if args.suite:
+        return _suite(args.seeds, Path(args.wrench) if args.wrench else None)
+    if not args.folder:
+        parser.error("name a WRENCH folder, or pass --suite")
     min_confidence: float | None = None
     if args.active_learner:
         if args.manual != "valid":
@@ -171,6 +180,34 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for model in MODEL_NAMES if args.model == "all" else (args.model,):
         print(json.dumps(evaluate(dataset, model, args.manual, args.seed, learner)), flush=True)
+    return 0
+
+
+def _suite(seeds: int, wrench: Path | None) -> int:
+    from .suite import run, table
+
+    if seeds < 1:
+        print("error: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    if wrench is not None and not wrench.is_dir():
+        print(f"error: {wrench} is not a folder", file=sys.stderr)
+        return 2
+    rows, seconds = run(seeds, wrench)
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    print(table(rows))
+    worst_safe = min(row["auto_minus_majority"] for row in rows)
+    worst_labels = min(row["labels_minus_none"] for row in rows)
+    print(
+        json.dumps(
+            {
+                "sets": len(rows),
+                "worst_auto_minus_majority": worst_safe,
+                "worst_labels_minus_none": worst_labels,
+                "seconds": round(seconds, 1),
+            }
+        )
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ from . import span_hmm
 from .extraction import AggregatedSpan, Spans, aggregate_spans, token_precision
 from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
 from .label_models.base import FloatArray
+from .quality import multilabel_quality, single_label_quality
 from .statistics import FIELDS, classification_statistics, estimates, exclude_training_rows, extraction_statistics
 from .store import (
     BadRequest,
@@ -127,6 +128,11 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
                 precision[:] = 0.8
             spans = aggregate_spans(task.spans, precision, overrides)
             details = {"model": "spans", "note": "the reference's span aggregation"}
+        details["quality"] = {
+            "available": False,
+            "reason": "not estimated for extraction tasks yet (see the heuristic statistics for token-level figures)",
+            "manual_labels": int(len(np.unique(task.manual_spans.rows))),
+        }
         arrays = (
             np.asarray([s.row for s in spans], dtype=np.int64),
             np.asarray([s.label for s in spans], dtype=np.int64),
@@ -139,13 +145,19 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
         proba, details = fit_predict_multilabel(task.votes, task.manual, model_options)
         rows, labels = np.nonzero(proba >= details["threshold"])
         found = Probabilities(proba, task.votes.covered())
-        return {"model": "multilabel-noisy-or", **details}, (rows, labels, proba[rows, labels], None, None), found
+        quality = multilabel_quality(task.votes, task.manual, model_options, [str(x) for x in task.label_ids])
+        details = {"model": "multilabel-noisy-or", **details, "quality": quality}
+        return details, (rows, labels, proba[rows, labels], None, None), found
     prediction = fit_predict(options["model"], task.votes, task.manual, model_options)
     best, confidence = prediction.winners()
     top2 = np.sort(prediction.proba, axis=1)[:, -2:] if task.votes.n_classes > 1 else None
     untied = np.ones(task.votes.n_records, dtype=bool) if top2 is None else top2[:, 1] - top2[:, 0] > 1e-9
     rows = np.flatnonzero(prediction.labeled & untied)
     found = Probabilities(prediction.proba, prediction.labeled)
+    keys = [str(x) for x in task.label_ids]
+    prediction.details["quality"] = single_label_quality(
+        options["model"], task.votes, task.manual, model_options, keys, picked=prediction.details.get("picked")
+    )
     return prediction.details, (rows, best[rows], confidence[rows], None, None), found
 
 
@@ -214,6 +226,7 @@ def run_weak_supervision(
         )
         summary = {
             "model": options["model"],
+            "quality": details.pop("quality", None),
             "model_details": details,
             "labels_written": written,
             "records": int(task.votes.n_records),

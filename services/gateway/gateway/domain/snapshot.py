@@ -323,12 +323,15 @@ def import_snapshot(
     progress: Progress,
     tokenizer_note: str | None = None,
     tokenizer: TokenizerChoice | None = None,
+    embedding_models: list[str] | None = None,
 ) -> dict[str, Any]:
     """Create a project from a checked snapshot in ``session`` (the caller commits); returns the job's result.
 
     ``tokenizer``: what :func:`choose_tokenizer` chose when the file was accepted (its note goes into the result; a
     missing pipeline is kept in the project's settings, which show it as a warning until the tokenizer is set).
-    ``tokenizer_note`` (older jobs): the snapshot's tokenizer is not available here: the project gets the default."""
+    ``tokenizer_note`` (older jobs): the snapshot's tokenizer is not available here: the project gets the default.
+    ``embedding_models``: the models this installation's embedder offers (None: it could not be asked), named in the
+    notes on active learners."""
     check_shape(data, "the snapshot")
     notes: list[str] = [tokenizer_note] if tokenizer_note else []
     details = data["project_details_data"]
@@ -357,7 +360,7 @@ def import_snapshot(
     task_ids, label_ids, label_task, task_types = _tasks(session, project.id, data, attribute_ids)
     lists, terms = _lookup_lists(session, project.id, data, label_ids)
     progress(0.6, "heuristics")
-    source_ids, skipped_sources = _heuristics(session, project.id, data, task_ids, user_id, notes)
+    source_ids, skipped_sources = _heuristics(session, project.id, data, task_ids, user_id, notes, embedding_models)
     progress(0.7, "labels")
     association_counts = _associations(
         session, project.id, data, record_ids, label_ids, label_task, task_ids, task_types, source_ids, skipped_sources, user_id
@@ -642,6 +645,7 @@ def _heuristics(
     task_ids: dict[str, uuid.UUID],
     user_id: uuid.UUID | None,
     notes: list[str],
+    embedding_models: list[str] | None = None,
 ) -> tuple[dict[str, uuid.UUID], dict[str, tuple[str, str]]]:
     """Information sources as heuristics; returns (old id -> new id, old id -> (name, why skipped))."""
     sources: dict[str, uuid.UUID] = {}
@@ -674,10 +678,7 @@ def _heuristics(
         if kind == HeuristicType.ACTIVE_LEARNING:
             embedding = re.search(r"embedding_name\s*=\s*[\"']([^\"']+)[\"']", code)
             if embedding:
-                notes.append(
-                    f"active learner {name!r} needs the embedding {embedding.group(1)!r}, which is not imported:"
-                    " create it (or edit the code) before running it"
-                )
+                notes.append(learner_embedding_note(name, embedding.group(1), embedding_models))
         source = InformationSource(
             id=uuid.uuid4(),
             project_id=project_id,
@@ -694,6 +695,29 @@ def _heuristics(
         sources[old] = source.id
     session.flush()
     return sources, skipped
+
+
+def learner_embedding_note(learner: str, embedding: str, models: list[str] | None) -> str:
+    """What a user must do before an imported active learner can run: embeddings are not imported, and only a model
+    this installation offers (``models``; None: unknown) is ever suggested."""
+    head = f"active learner {learner!r} needs the embedding {embedding!r}, which is not imported"
+    match = re.fullmatch(r"(.+)-(classification|extraction)-(.+)", embedding)
+    if match is None:
+        return f"{head}: create an embedding and set the learner's embedding_name to its name before running it"
+    attribute, kind, model = match.groups()
+    granularity = "attribute-level (ON_ATTRIBUTE)" if kind == "classification" else "token-level (ON_TOKEN)"
+    if models is None:
+        return (
+            f"{head}: create a {granularity} embedding of attribute {attribute!r} with a model the embedder offers"
+            " (GET /api/v1/embedding-models) and set the learner's embedding_name to its name before running it"
+        )
+    if model in models:
+        return f"{head}: create the {granularity} embedding of attribute {attribute!r} with model {model!r} before running it"
+    return (
+        f"{head}; its model {model!r} is not available in this installation: create a {granularity} embedding of"
+        f" attribute {attribute!r} with one of {', '.join(repr(m) for m in models)} and set the learner's"
+        " embedding_name to that embedding's name before running it"
+    )
 
 
 def _zero_shot_config(code: str) -> dict[str, Any] | None:

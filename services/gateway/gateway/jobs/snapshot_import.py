@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,15 @@ from typing import Any
 from sqlalchemy import select, update
 
 from shared_model.db import session_scope
-from shared_model.jobs import JobContext, JobFailed
-from shared_model.models import Job
+from shared_model.jobs import JobContext, JobFailed, enqueue
+from shared_model.models import InformationSource, Job
+from shared_model.service import ProblemError
 from shared_model.settings import get_settings
 
+from ..clients import ServiceClient
 from ..domain.snapshot import SnapshotError, TokenizerChoice, choose_tokenizer, import_snapshot, read_snapshot
+
+log = logging.getLogger("gateway.snapshot_import")
 
 
 def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
@@ -40,6 +45,7 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
         if params.get("check_tokenizer"):  # a big snapshot: its details were first read here
             choice = asyncio.run(choose_tokenizer(data["project_details_data"].get("tokenizer")))
         user_id = uuid.UUID(params["user_id"]) if params.get("user_id") else None
+        models = asyncio.run(_embedding_models())
         with session_scope() as session:
             result = import_snapshot(
                 session,
@@ -49,12 +55,50 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
                 progress=ctx.progress,
                 tokenizer_note=note,
                 tokenizer=choice,
+                embedding_models=models,
             )
             ctx.check_cancelled()
             # last: this locks the job row until the commit, so no progress report may follow it
             session.execute(update(Job).where(Job.id == ctx.job.id).values(project_id=uuid.UUID(result["project_id"])))
+        result["statistics"] = asyncio.run(_statistics(uuid.UUID(result["project_id"])))
         return result
     except SnapshotError as exc:
         raise JobFailed(f"{params['filename']}: {exc.detail}") from None
     finally:
         path.unlink(missing_ok=True)
+
+
+async def _embedding_models() -> list[str] | None:
+    """The names of the models this installation's embedder offers; None when it cannot be asked."""
+    try:
+        answer = await ServiceClient("embedder", retries=1).json("GET", "/models")
+    except ProblemError as exc:
+        log.warning("snapshot import: the embedder's models are unknown (%s)", exc.detail)
+        return None
+    return [str(model["name"]) for model in answer.get("models", [])]
+
+
+async def _statistics(project_id: uuid.UUID) -> str:
+    """Compute the imported heuristics' statistics now, so that they are there when the job ends (the weak
+    supervisor's synchronous route); when it cannot be reached, queue them instead, and say which happened."""
+    with session_scope() as session:
+        task_ids = sorted(
+            set(session.scalars(select(InformationSource.labeling_task_id).where(InformationSource.project_id == project_id)))
+        )
+    client = ServiceClient("weak_supervisor", retries=1)
+    try:
+        for task_id in task_ids:
+            await client.json("POST", f"/statistics/{task_id}")
+    except ProblemError as exc:
+        log.warning("snapshot import: statistics queued, the weak supervisor did not compute them (%s)", exc.detail)
+        with session_scope() as session:
+            for task_id in task_ids:
+                enqueue(
+                    session,
+                    kind="heuristic_statistics",
+                    owner_service="weak_supervisor",
+                    project_id=project_id,
+                    parameters={"labeling_task_id": str(task_id), "source_id": None},
+                )
+        return f"queued: {exc.detail}"
+    return "computed" if task_ids else "none (no heuristics)"

@@ -12,7 +12,17 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared_model import jobs
-from shared_model.models import HeuristicStatistics, InformationSource, Job, Label, LabelingTask, RunState, WeakSupervisionRun
+from shared_model.models import (
+    HeuristicRun,
+    HeuristicStatistics,
+    HeuristicType,
+    InformationSource,
+    Job,
+    Label,
+    LabelingTask,
+    RunState,
+    WeakSupervisionRun,
+)
 from shared_model.service import problem
 from shared_model.service.crud import get_in_project
 
@@ -60,11 +70,26 @@ class StartedRun(BaseModel):
     job: JobOut
 
 
+HeuristicStatus = Literal["ok", "no_hits", "never_run", "running", "last_run_failed", "no_results"]
+
+
 class StatisticsOut(BaseModel):
+    """One row per heuristic and label it gave (or was wrong about); a heuristic without such a row (no hits, never
+    run, last run failed) still gets ONE row, with ``label_id`` null and zero counts, so every heuristic is listed."""
+
     source_id: uuid.UUID
     heuristic_name: str
-    label_id: uuid.UUID
-    label_name: str
+    heuristic_type: str
+    status: HeuristicStatus = Field(
+        description="ok; no_hits (its current results label nothing); never_run; running (queued or running now); "
+        "last_run_failed (its latest run failed: counts, if any, are of older results); no_results (pre-computed, "
+        "none posted yet)"
+    )
+    last_run_state: str | None = Field(description="state of the heuristic's latest run (null: never run)")
+    last_run_error: str | None
+    last_run_finished_at: datetime | None
+    label_id: uuid.UUID | None
+    label_name: str | None
     true_positives: int
     false_positives: int
     false_negatives: int
@@ -74,7 +99,7 @@ class StatisticsOut(BaseModel):
     source_overlaps: int
     est_precision: float | None
     est_recall: float | None
-    updated_at: datetime
+    updated_at: datetime | None
 
 
 def project_task(session: Session, project_id: uuid.UUID, task_id: uuid.UUID) -> LabelingTask:
@@ -147,37 +172,89 @@ def latest_run(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> 
 
 @router.get("/labeling-tasks/{task_id}/heuristic-statistics", response_model=list[StatisticsOut])
 def task_statistics(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> list[dict[str, Any]]:
-    """Per heuristic and label: est. precision and recall, coverage, hits, conflicts and overlaps."""
+    """Every heuristic of the task, with its status, and per label: est. precision and recall, coverage, hits,
+    conflicts and overlaps."""
     task = project_task(session, project.id, task_id)
-    query = (
-        select(HeuristicStatistics, InformationSource.name, Label.name)
-        .join(InformationSource, InformationSource.id == HeuristicStatistics.source_id)
-        .join(Label, Label.id == HeuristicStatistics.label_id)
+    heuristics = session.execute(
+        select(InformationSource.id, InformationSource.name, InformationSource.type)
         .where(InformationSource.labeling_task_id == task.id)
-        .order_by(InformationSource.name, Label.name)
-    )
-    out = []
-    for stats, source_name, label_name in session.execute(query):
-        tp, fp, fn = stats.true_positives, stats.false_positives, stats.false_negatives
-        out.append(
-            {
-                "source_id": stats.source_id,
-                "heuristic_name": source_name,
-                "label_id": stats.label_id,
-                "label_name": label_name,
-                "true_positives": tp,
-                "false_positives": fp,
-                "false_negatives": fn,
-                "record_coverage": stats.record_coverage,
-                "total_hits": stats.total_hits,
-                "source_conflicts": stats.source_conflicts,
-                "source_overlaps": stats.source_overlaps,
-                "est_precision": tp / (tp + fp) if tp + fp else None,
-                "est_recall": tp / (tp + fn) if tp + fn else None,
-                "updated_at": stats.updated_at,
-            }
+        .order_by(InformationSource.name)
+    ).all()
+    latest = {
+        run.source_id: run
+        for run in session.scalars(
+            select(HeuristicRun)
+            .where(HeuristicRun.source_id.in_([h.id for h in heuristics]))
+            .order_by(HeuristicRun.source_id, HeuristicRun.created_at.desc())
+            .distinct(HeuristicRun.source_id)
         )
+    }
+    stats_of: dict[uuid.UUID, list[tuple[HeuristicStatistics, str]]] = {}
+    for stats, label_name in session.execute(
+        select(HeuristicStatistics, Label.name)
+        .join(Label, Label.id == HeuristicStatistics.label_id)
+        .join(InformationSource, InformationSource.id == HeuristicStatistics.source_id)
+        .where(InformationSource.labeling_task_id == task.id)
+        .order_by(Label.name)
+    ):
+        stats_of.setdefault(stats.source_id, []).append((stats, label_name))
+    out: list[dict[str, Any]] = []
+    for source_id, name, kind in heuristics:
+        run = latest.get(source_id)
+        rows = stats_of.get(source_id, [])
+        status = _status(kind, run, hits=sum(stats.total_hits for stats, _ in rows))
+        head = {
+            "source_id": source_id,
+            "heuristic_name": name,
+            "heuristic_type": str(kind),
+            "status": status,
+            "last_run_state": str(run.state) if run else None,
+            "last_run_error": run.error if run else None,
+            "last_run_finished_at": run.finished_at if run else None,
+        }
+        if not rows:
+            out.append({**head, **dict.fromkeys(_COUNTS, 0), "label_id": None, "label_name": None} | _NO_ESTIMATES)
+        for stats, label_name in rows:
+            tp, fp, fn = stats.true_positives, stats.false_positives, stats.false_negatives
+            out.append(
+                {
+                    **head,
+                    **{field: getattr(stats, field) for field in _COUNTS},
+                    "label_id": stats.label_id,
+                    "label_name": label_name,
+                    "est_precision": tp / (tp + fp) if tp + fp else None,
+                    "est_recall": tp / (tp + fn) if tp + fn else None,
+                    "updated_at": stats.updated_at,
+                }
+            )
     return out
+
+
+_COUNTS = (
+    "true_positives",
+    "false_positives",
+    "false_negatives",
+    "record_coverage",
+    "total_hits",
+    "source_conflicts",
+    "source_overlaps",
+)
+_NO_ESTIMATES: dict[str, Any] = {"est_precision": None, "est_recall": None, "updated_at": None}
+
+
+def _status(kind: HeuristicType, run: HeuristicRun | None, *, hits: int) -> HeuristicStatus:
+    """What a user must know before reading a heuristic's figures."""
+    if run is not None and run.state in (RunState.QUEUED, RunState.RUNNING):
+        return "running"
+    if run is not None and run.state == RunState.FAILED:
+        return "last_run_failed"
+    if hits:
+        return "ok"
+    if run is None and kind == HeuristicType.PRE_COMPUTED:
+        return "no_results"
+    if run is None:
+        return "never_run"
+    return "no_hits"
 
 
 @router.post("/labeling-tasks/{task_id}/heuristic-statistics", response_model=JobOut, status_code=202)

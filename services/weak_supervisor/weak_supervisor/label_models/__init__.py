@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from . import auto, bayes, generative, majority, refinery, semi
+from . import auto, bayes, generative, guarded, majority, refinery, semi
 from .base import Manual, ModelOptions, Prediction, Votes
 from .multilabel import fit_predict_multilabel
 
 FitPredict = Callable[[Votes, Manual, ModelOptions], Prediction]
 
-# ``auto`` ranks these in this order (a tie goes to the earlier one). ``semi_em`` and ``dawid_skene`` (the EM models)
-# are not offered through the API but are candidates of ``auto`` and can be named in the evaluation CLI.
+# ``auto``'s challengers of its champion ``guarded`` (a tie goes to the earlier one). ``semi_em``, ``dawid_skene`` and
+# ``guarded`` are not offered through the API by name, but ``auto`` uses them and the evaluation CLI can name them.
 CANDIDATES: dict[str, FitPredict] = {
     "semi": bayes.fit_predict_semi,
     "generative": bayes.fit_predict_unsupervised,
@@ -24,9 +24,13 @@ CANDIDATES: dict[str, FitPredict] = {
     "refinery": refinery.fit_predict,
     "majority": majority.fit_predict,
 }
-MODELS: dict[str, FitPredict] = {**CANDIDATES, "auto": partial(auto.fit_predict, candidates=CANDIDATES)}
+MODELS: dict[str, FitPredict] = {
+    **CANDIDATES,
+    "guarded": guarded.fit_predict,
+    "auto": partial(auto.fit_predict, candidates=CANDIDATES),
+}
 MODEL_NAMES = ("auto", "refinery", "majority", "generative", "semi")  # the service's models
-EXPERT_MODELS = ("semi_em", "dawid_skene")
+EXPERT_MODELS = ("semi_em", "dawid_skene", "guarded")
 
 
 def fit_predict(name: str, votes: Votes, manual: Manual | None = None, options: ModelOptions | None = None) -> Prediction:

@@ -1,62 +1,138 @@
-"""``auto``: pick the model with the best cross-validated accuracy on the manual labels; ``generative`` without them."""
+"""``auto``: the model a user can trust without knowing the models.
+
+Without manual labels (fewer than :data:`MIN_MANUAL` labeled records) it is ``guarded``: majority vote, corrected by
+the generative model only on ties and where that model is sure, so it never falls more than noise below majority vote
+while keeping most of what the richer model gains (docs/weak-supervision.md, synthetic suite and WRENCH valid splits).
+
+With manual labels, ``guarded`` stays the champion and every other model is a challenger: each is scored by k-fold
+cross-validation on the labels (per record: right or not), and a challenger replaces the champion only when it is
+better by more than :data:`Z` standard errors of the paired per-record difference — labels that cannot tell models
+apart change nothing, so labels never make the result worse by noise. When the labeled records differ from the
+others in which heuristics vote on them (a user labeled one heuristic's hits, say), what the labels show about the
+models need not hold for the rest: the champion is kept unless a challenger wins by :data:`SHIFT_MARGIN` as well.
+The result's details name the model used and why, with the scores and the shift check.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from . import guarded
 from .base import Manual, ModelOptions, Prediction, Votes
 
 MIN_MANUAL = 20  # fewer valid manual labels than this cannot rank models
 FOLDS = 5
+Z = 2.0  # standard errors by which a challenger must beat the champion
+SHIFT_MARGIN = 0.05  # with shifted labels, a challenger must also win by 5 points of accuracy
+SHIFT_EFFECT = 0.15  # a heuristic voting on this much more (or less) of the labeled records than of the others …
+SHIFT_Z = 4.0  # … and significantly so, marks the labeled records as shifted
+CHAMPION = "guarded"
+
+FitPredict = Callable[[Votes, Manual, ModelOptions], Prediction]
 
 
-def cross_validated_accuracy(
-    fit: Callable[[Votes, Manual, ModelOptions], Prediction], votes: Votes, manual: Manual, options: ModelOptions
-) -> float:
-    """Accuracy on held-out manual labels (k folds by record); a row the model leaves unlabeled counts as wrong."""
+def cross_validated_correct(fit: FitPredict, votes: Votes, manual: Manual, options: ModelOptions) -> NDArray[np.bool_]:
+    """Per labeled record (in ``np.unique(manual.rows)`` order): whether the model fitted without the record's fold
+    gives it its manual label (no label or a tie counts as wrong)."""
     rng = np.random.default_rng(options.seed)
     rows = np.unique(manual.rows)
+    fold_of = rng.permutation(len(rows)) % FOLDS
     fold_of_row = np.full(votes.n_records, -1)
-    fold_of_row[rows] = rng.permutation(len(rows)) % FOLDS
+    fold_of_row[rows] = fold_of
     gold = np.zeros((votes.n_records, votes.n_classes), dtype=bool)
     gold[manual.rows, manual.classes] = True
-    correct = 0
+    correct = np.zeros(len(rows), dtype=bool)
     for fold in range(FOLDS):
-        held = fold_of_row[manual.rows] == fold
-        prediction = fit(votes, manual.select(~held), options)
-        test_rows = rows[fold_of_row[rows] == fold]
+        held = fold_of == fold
+        if not held.any():
+            continue
+        prediction = fit(votes, manual.select(fold_of_row[manual.rows] != fold), options)
+        test_rows = rows[held]
         best, _ = prediction.winners()
-        ok = prediction.labeled[test_rows] & gold[test_rows, best[test_rows]]
-        correct += int(ok.sum())
-    return correct / max(len(rows), 1)
+        top2 = np.sort(prediction.proba, axis=1)[:, -2:] if votes.n_classes > 1 else None
+        untied = np.ones(votes.n_records, dtype=bool) if top2 is None else top2[:, 1] - top2[:, 0] > 1e-9
+        correct[held] = prediction.labeled[test_rows] & untied[test_rows] & gold[test_rows, best[test_rows]]
+    return correct
 
 
-def fit_predict(
-    votes: Votes,
-    manual: Manual,
-    options: ModelOptions,
-    candidates: dict[str, Callable[[Votes, Manual, ModelOptions], Prediction]],
-) -> Prediction:
-    """Rank ``candidates`` by cross-validated accuracy (ties: the earlier candidate) and refit the best on everything."""
+def cross_validated_accuracy(fit: FitPredict, votes: Votes, manual: Manual, options: ModelOptions) -> float:
+    """Accuracy on held-out manual labels (k folds by record); a row the model leaves unlabeled counts as wrong."""
+    correct = cross_validated_correct(fit, votes, manual, options)
+    return float(correct.mean()) if len(correct) else 0.0
+
+
+def label_shift(votes: Votes, manual: Manual) -> dict[str, Any]:
+    """Do the labeled records differ from the others in which heuristics vote on them? Per heuristic, the share of
+    labeled and of unlabeled records it votes on; shifted when one differs by ``SHIFT_EFFECT`` with ``|z| > SHIFT_Z``."""
+    labeled = np.zeros(votes.n_records, dtype=bool)
+    labeled[manual.rows] = True
+    n1, n2 = int(labeled.sum()), int((~labeled).sum())
+    if n1 == 0 or n2 == 0 or votes.n_sources == 0:
+        return {"shifted": False}
+    fired = np.zeros((votes.n_records, votes.n_sources), dtype=bool)
+    fired[votes.rows, votes.sources] = True
+    p1, p2 = fired[labeled].mean(axis=0), fired[~labeled].mean(axis=0)
+    pooled = fired.mean(axis=0)
+    se = np.sqrt(np.maximum(pooled * (1 - pooled) * (1 / n1 + 1 / n2), 1e-12))
+    z = (p1 - p2) / se
+    effect = np.abs(p1 - p2)
+    flagged = (effect >= SHIFT_EFFECT) & (np.abs(z) > SHIFT_Z)
+    worst = int(np.argmax(np.where(flagged, effect, -1.0))) if flagged.any() else int(np.argmax(effect))
+    return {
+        "shifted": bool(flagged.any()),
+        "heuristics_shifted": int(flagged.sum()),
+        "largest": {"heuristic": worst, "labeled_share": round(float(p1[worst]), 4), "other_share": round(float(p2[worst]), 4)},
+    }
+
+
+def fit_predict(votes: Votes, manual: Manual, options: ModelOptions, candidates: dict[str, FitPredict]) -> Prediction:
+    """The champion without enough labels; with labels, a challenger only when it is clearly better (see above)."""
     n_rows = len(np.unique(manual.rows)) if len(manual) else 0
     if n_rows < MIN_MANUAL:
-        reason = f"{n_rows} valid manual labels (< {MIN_MANUAL}): no way to compare models, used the unsupervised one"
-        prediction = candidates["generative"](votes, manual, options)
-        prediction.details.update({"picked": "generative", "reason": reason})
+        prediction = guarded.fit_predict(votes, manual, options)
+        reason = (
+            f"{n_rows} valid manual labels (< {MIN_MANUAL}): majority vote, with the generative model's tie-breaks and"
+            f" overrides where it is ≥ {guarded.OVERRIDE_CONFIDENCE:.0%} sure"
+        )
+        prediction.details.update({"picked": CHAMPION, "reason": reason})
         return prediction
-    scores: dict[str, Any] = {
-        name: round(cross_validated_accuracy(fit, votes, manual, options), 4) for name, fit in candidates.items()
-    }
-    picked = max(scores, key=lambda name: scores[name])
-    prediction = candidates[picked](votes, manual, options)
+    every: dict[str, FitPredict] = {CHAMPION: guarded.fit_predict, **candidates}
+    correct = {name: cross_validated_correct(fit, votes, manual, options) for name, fit in every.items()}
+    scores = {name: round(float(c.mean()), 4) for name, c in correct.items()}
+    shift = label_shift(votes, manual)
+    margin = SHIFT_MARGIN if shift["shifted"] else 0.0
+    bounds: dict[str, float] = {}
+    for name, c in correct.items():
+        if name == CHAMPION:
+            continue
+        diff = c.astype(np.float64) - correct[CHAMPION].astype(np.float64)
+        se = float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
+        bounds[name] = float(diff.mean()) - Z * se
+    best = max(bounds, key=lambda name: (bounds[name], scores[name])) if bounds else CHAMPION
+    picked = best if bounds.get(best, -1.0) > 0 and scores[best] - scores[CHAMPION] > margin else CHAMPION
+    prediction = every[picked](votes, manual, options)
+    if picked == CHAMPION:
+        reason = f"no model beat {CHAMPION} clearly in {FOLDS}-fold cross-validation on {n_rows} labeled records" + (
+            " (the labeled records differ from the others in which heuristics vote: labels trusted less)" if margin else ""
+        )
+    else:
+        reason = (
+            f"{picked} beat {CHAMPION} by {scores[picked] - scores[CHAMPION]:.1%} in {FOLDS}-fold cross-validation on"
+            f" {n_rows} labeled records (more than {Z:g} standard errors"
+            + (f", and more than {SHIFT_MARGIN:.0%} as the labeled records are shifted)" if margin else ")")
+        )
     prediction.details.update(
         {
             "picked": picked,
             "cv_accuracy": scores,
-            "reason": f"best {FOLDS}-fold cross-validated accuracy on {n_rows} manually labeled records",
+            "lower_bound_vs_champion": {name: round(b, 4) for name, b in bounds.items()},
+            "label_shift": shift,
+            "reason": reason,
         }
     )
     return prediction
