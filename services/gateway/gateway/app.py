@@ -19,6 +19,7 @@ from .domain.users import ensure_admin
 from .jobs import HANDLERS
 from .routers import (
     auth,
+    browser,
     calculated_attributes,
     comments,
     data,
@@ -80,6 +81,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
             tokens_view.router,
             embeddings.router,
             search.router,
+            browser.router,
             zero_shot.router,
         ],
         workers=[JobWorker("gateway", HANDLERS)],
