@@ -17,6 +17,7 @@ import httpx
 from tqdm.auto import tqdm
 
 from ._http import Transport
+from .browser import Browser
 from .exceptions import ConfigurationError, JobFailedError, NotFoundError, RefineryError
 
 if TYPE_CHECKING:
@@ -331,6 +332,27 @@ class Client:
             after = page.get("next_after")
             if after is None:
                 return
+
+    # --- data browser (refinery.browser) ---------------------------------------------------------------------
+
+    @property
+    def browser(self) -> Browser:
+        """Search with filters, slices, labeling sessions, bulk labels and metrics of the current project."""
+        return Browser(self)
+
+    def search_records(
+        self, filter: dict[str, Any] | None = None, sort: list[dict[str, Any]] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every record a data-browser filter selects, in sort order (see :mod:`refinery.browser`)."""
+        return self.browser.search(filter, sort=sort)
+
+    def get_slices(self) -> list[dict[str, Any]]:
+        """The project's data slices with their counts."""
+        return self.browser.slices()
+
+    def create_slice(self, name: str, filter: dict[str, Any] | None = None, *, static: bool = False) -> dict[str, Any]:
+        """Save a filter as a dynamic slice, or its current records as a static one."""
+        return self.browser.create_slice(name, filter, static=static)
 
     # --- data in ----------------------------------------------------------------------------------------------
 
