@@ -253,3 +253,50 @@ def test_other_users_cannot_search(client: TestClient, world: World) -> None:
     assert r.status_code == 404
     r = client.post(world.url("/records/search"), json={}, headers=outsider)
     assert r.status_code == 200 and r.json()["total"] == len(world.records)
+
+
+def test_vote_read_model_follows_heuristic_writes_and_record_deletes(client: TestClient, world: World) -> None:
+    import uuid
+
+    from sqlalchemy import delete, func, select
+
+    from shared_model.db import session_scope
+    from shared_model.heuristic_results import ResultBuffer, delete_results, store_session_results
+    from shared_model.models import HeuristicVoteSummary, Record
+
+    s = world.sentiment
+    nodes = [
+        _group({"kind": "no_heuristic_voted", "task_id": s["id"]}),
+        _group({"kind": "heuristics_disagree", "task_id": s["id"]}),
+        _group({"kind": "heuristics_disagree", "task_id": s["id"], "negate": True}, _attr("flag", "EQUAL", True)),
+    ]
+
+    def check() -> None:
+        world.reload()
+        for node in nodes:
+            assert set(search_ids(client, world, {"filter": node}, page=50)) == evaluate(world, node), node
+
+    check()
+    with session_scope() as session:
+        built = session.scalar(
+            select(func.count())
+            .select_from(HeuristicVoteSummary)
+            .where(HeuristicVoteSummary.labeling_task_id == uuid.UUID(s["id"]))
+        )
+    assert built == len(set().union(*(ids for h in ("h1", "h2", "h3") for ids in world.votes[world.heuristics[h]].values())))
+    # a run replaces h1's votes: every record gets "pos"
+    pos = uuid.UUID(s["by_name"]["pos"])
+    with session_scope() as session:
+        delete_results(session, uuid.UUID(world.heuristics["h1"]))
+        votes = ResultBuffer()
+        votes.add_records(pos, list(world.records))
+        store_session_results(session, uuid.UUID(world.project_id), uuid.UUID(s["id"]), uuid.UUID(world.heuristics["h1"]), votes)
+    check()
+    # a heuristic deleted through the API, then records deleted (the trigger rewrites the vote chunks)
+    assert client.delete(world.url(f"/heuristics/{world.heuristics['h1']}")).status_code == 204
+    check()
+    doomed = sorted(world.records)[:10]
+    with session_scope() as session:
+        session.execute(delete(Record).where(Record.id.in_(doomed)))
+    check()
+    assert not set(doomed) & set(world.records)

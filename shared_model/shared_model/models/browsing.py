@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +38,9 @@ class HeuristicVoteSummary(Base):
     (:class:`HeuristicVoteSummaryState`), so "no heuristic voted" and "heuristics disagree" are index lookups."""
 
     __tablename__ = "heuristic_vote_summary"
+    __table_args__ = (
+        Index("ix_heuristic_vote_summary_disagree", "labeling_task_id", "record_id", postgresql_where=text("labels > 1")),
+    )
 
     labeling_task_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True

@@ -59,6 +59,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("labeling_task_id", "record_id", name="pk_heuristic_vote_summary"),
     )
+    op.create_index(
+        "ix_heuristic_vote_summary_disagree",
+        "heuristic_vote_summary",
+        ["labeling_task_id", "record_id"],
+        postgresql_where=sa.text("labels > 1"),
+    )
     op.create_table(
         "heuristic_vote_summary_state",
         sa.Column("labeling_task_id", postgresql.UUID(as_uuid=True), nullable=False),
@@ -76,6 +82,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("heuristic_vote_summary_state")
+    op.drop_index("ix_heuristic_vote_summary_disagree", table_name="heuristic_vote_summary")
     op.drop_table("heuristic_vote_summary")
     op.drop_index("ix_labeling_session_created_by", table_name="labeling_session")
     op.drop_index("ix_labeling_session_project_id", table_name="labeling_session")

@@ -42,6 +42,7 @@ from shared_model.models import (
     DataSliceRecord,
     DataType,
     HeuristicResult,
+    HeuristicVoteSummary,
     InformationSource,
     Label,
     LabelingTask,
@@ -70,6 +71,7 @@ from .filters import (
     WeakSupervisionCondition,
     check_limits,
 )
+from .read_model import ensure_vote_summary
 
 NUMERIC = (DataType.INTEGER, DataType.FLOAT)
 SEARCHABLE = (DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT)
@@ -88,6 +90,7 @@ class ProjectCatalog:
     heuristics: dict[uuid.UUID, uuid.UUID]  # heuristic -> task
     members: set[uuid.UUID]
     slices: dict[uuid.UUID, DataSlice] = field(default_factory=dict)
+    session: Session | None = None  # set: vote conditions use (and refresh) the read model
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -114,7 +117,7 @@ class ProjectCatalog:
         )
         members = set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
         slices = {s.id: s for s in session.scalars(select(DataSlice).where(DataSlice.project_id == project_id))}
-        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices)
+        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session)
 
 
 def compile_filter(catalog: ProjectCatalog, group: FilterGroup | None, where: str = "filter") -> ColumnElement[bool]:
@@ -351,11 +354,27 @@ class _Compiler:
         found = self._votes(*where)
         return not_(found) if node.mode == HeuristicVote.NONE else found
 
+    def _summary(self, task_id: uuid.UUID, *where: ColumnElement[bool]) -> ColumnElement[bool] | None:
+        """A condition on the task's vote summary (the read model, refreshed first), or None without a session."""
+        if self.catalog.session is None:
+            return None
+        ensure_vote_summary(self.catalog.session, task_id)
+        return exists().where(
+            HeuristicVoteSummary.labeling_task_id == task_id, HeuristicVoteSummary.record_id == Record.id, *where
+        )
+
     def _no_heuristic_voted(self, node: NoHeuristicVotedCondition, path: str) -> ColumnElement[bool]:
-        return not_(self._votes(HeuristicResult.labeling_task_id == self._task(node.task_id, path)))
+        task_id = self._task(node.task_id, path)
+        voted = self._summary(task_id)
+        if voted is not None:
+            return not_(voted)
+        return not_(self._votes(HeuristicResult.labeling_task_id == task_id))
 
     def _heuristics_disagree(self, node: HeuristicsDisagreeCondition, path: str) -> ColumnElement[bool]:
         task_id = self._task(node.task_id, path)
+        summary = self._summary(task_id, HeuristicVoteSummary.labels > 1)
+        if summary is not None:
+            return summary
         ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
         disagreeing = (
             select(ids.c.rid)
