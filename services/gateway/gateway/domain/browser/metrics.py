@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Float, and_, cast, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from shared_model.models import HeuristicResult, InformationSource, Label, LabelingTask, Record, SourceType, TaskType
@@ -171,45 +171,36 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
 
 def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> list[dict[str, Any]]:
     """Per heuristic of the task, on the scope's records: coverage (records voted on), hits (votes), overlaps
-    (records where another heuristic gave the same label) and conflicts (records where another gave another label)."""
+    (records where another heuristic gave the same label) and conflicts (records where another gave another label).
+
+    Set-based: each (heuristic, label, record) vote once, with window counts of its record's votes per label and in
+    all (one heuristic gives one label per record in classification; for extraction a record counts once per
+    heuristic and label)."""
     ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
-    votes = (
+    raw = (
         select(HeuristicResult.source_id, HeuristicResult.label_id, ids.c.rid)
         .select_from(HeuristicResult)
         .join(ids, true())
         .where(HeuristicResult.labeling_task_id == task.id, scope.on(ids.c.rid))
-        .subquery()
     )
-    other = aliased(votes)
-    per_record = (
-        select(
-            votes.c.source_id,
-            votes.c.rid,
-            func.count().label("hits"),
-            func.bool_or(
-                select(literal(1))
-                .where(other.c.rid == votes.c.rid, other.c.source_id != votes.c.source_id, other.c.label_id == votes.c.label_id)
-                .exists()
-            ).label("overlap"),
-            func.bool_or(
-                select(literal(1))
-                .where(other.c.rid == votes.c.rid, other.c.source_id != votes.c.source_id, other.c.label_id != votes.c.label_id)
-                .exists()
-            ).label("conflict"),
-        )
-        .group_by(votes.c.source_id, votes.c.rid)
-        .subquery()
-    )
-    rows = {
-        source: (coverage, hits, overlaps, conflicts)
-        for source, coverage, hits, overlaps, conflicts in session.execute(
+    votes = raw.subquery()
+    hits = {source: int(n) for source, n in session.execute(select(votes.c.source_id, func.count()).group_by(votes.c.source_id))}
+    distinct = select(votes.c.source_id, votes.c.label_id, votes.c.rid).distinct().subquery()
+    windowed = select(
+        distinct.c.source_id,
+        distinct.c.rid,
+        func.count().over(partition_by=(distinct.c.rid, distinct.c.label_id)).label("same"),
+        func.count().over(partition_by=distinct.c.rid).label("every"),
+    ).subquery()
+    figures = {
+        source: (int(coverage), int(overlaps), int(conflicts))
+        for source, coverage, overlaps, conflicts in session.execute(
             select(
-                per_record.c.source_id,
-                func.count(),
-                func.sum(per_record.c.hits),
-                func.count().filter(per_record.c.overlap),
-                func.count().filter(per_record.c.conflict),
-            ).group_by(per_record.c.source_id)
+                windowed.c.source_id,
+                func.count(windowed.c.rid.distinct()),
+                func.count(windowed.c.rid.distinct()).filter(windowed.c.same > 1),
+                func.count(windowed.c.rid.distinct()).filter(windowed.c.every > windowed.c.same),
+            ).group_by(windowed.c.source_id)
         )
     }
     heuristics = session.execute(
@@ -221,10 +212,10 @@ def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> lis
         {
             "heuristic_id": hid,
             "name": name,
-            "coverage": int(rows.get(hid, (0, 0, 0, 0))[0]),
-            "hits": int(rows.get(hid, (0, 0, 0, 0))[1] or 0),
-            "overlaps": int(rows.get(hid, (0, 0, 0, 0))[2]),
-            "conflicts": int(rows.get(hid, (0, 0, 0, 0))[3]),
+            "coverage": figures.get(hid, (0, 0, 0))[0],
+            "hits": hits.get(hid, 0),
+            "overlaps": figures.get(hid, (0, 0, 0))[1],
+            "conflicts": figures.get(hid, (0, 0, 0))[2],
         }
         for hid, name in heuristics
     ]
