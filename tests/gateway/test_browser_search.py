@@ -300,3 +300,27 @@ def test_vote_read_model_follows_heuristic_writes_and_record_deletes(client: Tes
         session.execute(delete(Record).where(Record.id.in_(doomed)))
     check()
     assert not set(doomed) & set(world.records)
+
+
+def test_filter_to_labeling_function_selects_the_same_records(client: TestClient, world: World) -> None:
+    filters = [_group(c) for c in attribute_filters()] + [
+        _group(
+            _attr("topic", "IN", "tech", "sports"), _group(_attr("score", "GREATER", 0), _attr("flag", "EQUAL", True), join="OR")
+        ),
+        _group(_attr("headline", "CONTAINS", "apple"), negate=True),
+        _group(),
+    ]
+    for node in filters:
+        r = client.post(world.url("/records/labeling-function"), json={"filter": node, "label": "pos"})
+        assert r.status_code == 200, r.text
+        source = r.json()["source_code"]
+        scope: dict[str, Any] = {}
+        exec(compile(source, "<lf>", "exec"), scope)  # noqa: S102 - the generated source under test
+        selected = {rid for rid, data in world.records.items() if scope["lf"](data) == "pos"}
+        assert selected == set(search_ids(client, world, {"filter": node}, page=100)), (node, source)
+        assert {rid for rid, data in world.records.items() if scope["lf"](data) is None} == set(world.records) - selected
+    r = client.post(
+        world.url("/records/labeling-function"),
+        json={"filter": _group(_attr("topic", "EQUAL", "x"), {"kind": "has_comments"}), "label": "pos"},
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("filter.conditions[1]: a has_comments condition")

@@ -16,9 +16,10 @@ from shared_model.service import problem
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
 from ..domain.browser import search
-from ..domain.browser.compile import ProjectCatalog
+from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
+from ..domain.browser.to_labeling_function import labeling_function
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"])
@@ -160,3 +161,22 @@ def bulk_label(body: BulkLabelIn, project: ProjectDep, user: CurrentUser, sessio
         )
     written = labeling.set_classification(session, task, user, ids, labels)
     return BulkLabelOut(records=len(ids), labels_written=written, labeling_task_id=task.id)
+
+
+class LabelingFunctionIn(RequestModel):
+    filter: FilterGroup = Field(description="Attribute conditions only (in groups, negated or not).")
+    label: str = Field(min_length=1, max_length=200, description="The label the function returns where the filter holds.")
+
+
+class LabelingFunctionOut(BaseModel):
+    source_code: str
+
+
+@router.post("/labeling-function", response_model=LabelingFunctionOut)
+def filter_to_labeling_function(
+    body: LabelingFunctionIn, project: ProjectDep, user: CurrentUser, session: SessionDep
+) -> LabelingFunctionOut:
+    """The Python source of a labeling function selecting the same records as an attribute filter (refinery#21)."""
+    catalog = _filter_catalog(session, project.id, user.id)
+    compile_filter(catalog, body.filter)  # the same 422s as a search
+    return LabelingFunctionOut(source_code=labeling_function(catalog, body.filter, body.label))
