@@ -269,6 +269,10 @@ def test_vote_read_model_follows_heuristic_writes_and_record_deletes(client: Tes
         _group({"kind": "no_heuristic_voted", "task_id": s["id"]}),
         _group({"kind": "heuristics_disagree", "task_id": s["id"]}),
         _group({"kind": "heuristics_disagree", "task_id": s["id"], "negate": True}, _attr("flag", "EQUAL", True)),
+        _group(
+            {"kind": "heuristic", "heuristic_id": world.heuristics["h2"], "mode": "labels", "label_ids": [s["by_name"]["pos"]]}
+        ),
+        _group({"kind": "heuristic", "heuristic_id": world.heuristics["h3"], "mode": "none"}),
     ]
 
     def check() -> None:

@@ -33,8 +33,8 @@ class LabelingSession(Base):
 
 
 class HeuristicVoteSummary(Base):
-    """Read model: per (task, record) with at least one heuristic vote, how many heuristics voted and how many
-    distinct labels they gave. Rebuilt per task from ``heuristic_result`` when its fingerprint changed
+    """Read model: per (task, record) with at least one heuristic vote, how many heuristics voted, how many
+    distinct labels they gave, and the votes. Rebuilt per task from ``heuristic_result`` when its fingerprint changed
     (:class:`HeuristicVoteSummaryState`), so "no heuristic voted" and "heuristics disagree" are index lookups."""
 
     __tablename__ = "heuristic_vote_summary"
@@ -48,6 +48,9 @@ class HeuristicVoteSummary(Base):
     record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     heuristics: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     labels: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    # the votes as codes heuristic * 1024 + label (ordinals in the state's ``codes``): "heuristic X voted Y" is an
+    # array overlap on the record's row
+    votes: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False)
 
 
 class HeuristicVoteSummaryState(Base):
@@ -60,4 +63,5 @@ class HeuristicVoteSummaryState(Base):
         UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
     )
     fingerprint: Mapped[str] = mapped_column(String(200), nullable=False)
+    codes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict, server_default="{}")
     built_at: Mapped[datetime] = created_at()

@@ -1,9 +1,10 @@
 """Data browser: labeling sessions, the heuristic-vote summary read model, data_slice.updated_at
 
 - ``labeling_session``: an ordered list of record ids to label and the position reached in it;
-- ``heuristic_vote_summary`` (+ ``_state``): per (task, record) the number of heuristics that voted and of distinct
-  labels they gave, rebuilt per task by the gateway when the task's ``heuristic_result`` fingerprint changed; it
-  turns "no heuristic voted" and "heuristics disagree" into index lookups (a partial index holds the disagreements);
+- ``heuristic_vote_summary`` (+ ``_state``): per (task, record) the number of heuristics that voted, of distinct
+  labels they gave, and the votes as integer codes, rebuilt per task by the gateway when the task's
+  ``heuristic_result`` fingerprint changed; it turns "no heuristic voted", "heuristics disagree" and "heuristic X
+  voted Y" into lookups of one row per record (a partial index holds the disagreements);
 - ``data_slice.updated_at``: when a slice's filter or frozen records last changed.
 
 Revision ID: 0010
@@ -51,6 +52,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.BigInteger(), nullable=False),
         sa.Column("heuristics", sa.SmallInteger(), nullable=False),
         sa.Column("labels", sa.SmallInteger(), nullable=False),
+        sa.Column("votes", postgresql.ARRAY(sa.Integer()), nullable=False),
         sa.ForeignKeyConstraint(
             ["labeling_task_id"],
             ["labeling_task.id"],
@@ -69,6 +71,7 @@ def upgrade() -> None:
         "heuristic_vote_summary_state",
         sa.Column("labeling_task_id", postgresql.UUID(as_uuid=True), nullable=False),
         sa.Column("fingerprint", sa.String(length=200), nullable=False),
+        sa.Column("codes", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
         sa.Column("built_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(
             ["labeling_task_id"],

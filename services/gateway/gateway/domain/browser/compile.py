@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Integer,
     Numeric,
     and_,
     case,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from shared_model.models import (
@@ -348,10 +350,24 @@ class _Compiler:
         if task_id is None:
             raise problem(422, f"{path}: heuristic {node.heuristic_id} does not exist in this project", condition=path)
         labels = self._labels(task_id, node.label_ids, node.mode, path)
-        where = [HeuristicResult.source_id == node.heuristic_id]
-        if node.mode == HeuristicVote.LABELS:
-            where.append(HeuristicResult.label_id.in_(labels))
-        found = self._votes(*where)
+        if self.catalog.session is not None:  # the read model: one row per record, votes as codes
+            codes = ensure_vote_summary(self.catalog.session, task_id).codes(
+                node.heuristic_id, labels if node.mode == HeuristicVote.LABELS else None
+            )
+            found: ColumnElement[bool] = (
+                exists().where(
+                    HeuristicVoteSummary.labeling_task_id == task_id,
+                    HeuristicVoteSummary.record_id == Record.id,
+                    HeuristicVoteSummary.votes.overlap(cast(codes, ARRAY(Integer))),
+                )
+                if codes
+                else false()
+            )
+        else:
+            where = [HeuristicResult.source_id == node.heuristic_id]
+            if node.mode == HeuristicVote.LABELS:
+                where.append(HeuristicResult.label_id.in_(labels))
+            found = self._votes(*where)
         return not_(found) if node.mode == HeuristicVote.NONE else found
 
     def _summary(self, task_id: uuid.UUID, *where: ColumnElement[bool]) -> ColumnElement[bool] | None:
