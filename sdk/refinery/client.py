@@ -14,6 +14,7 @@ from typing import Any
 from ._http import Transport
 from .exceptions import ConfigurationError
 from .resources.base import DEFAULT_URI, FINAL_JOB_STATES, RECORD_BATCH, ClientBase
+from .resources.browsing import BrowsingMixin
 from .resources.export import ExportMixin
 from .resources.heuristics import HeuristicsMixin
 from .resources.imports import ImportsMixin
@@ -24,7 +25,9 @@ from .resources.projects import ProjectsMixin
 __all__ = ["DEFAULT_URI", "FINAL_JOB_STATES", "RECORD_BATCH", "Client"]
 
 
-class Client(ProjectsMixin, LookupListsMixin, ExportMixin, ImportsMixin, LabelingMixin, HeuristicsMixin, ClientBase):
+class Client(
+    ProjectsMixin, LookupListsMixin, ExportMixin, ImportsMixin, LabelingMixin, HeuristicsMixin, BrowsingMixin, ClientBase
+):
     """A connection to one refinery project (``project_id``), authenticated by login or by API token.
 
     ``Client(user_name, password, project_id, uri)`` works as in the original SDK (``user_name`` is the account's

@@ -1,6 +1,7 @@
 """Every table of the platform; importing this module registers them all on ``Base.metadata``."""
 
 from .base import Base
+from .browsing import HeuristicVoteSummary, HeuristicVoteSummaryState, LabelingSession
 from .enums import (
     AttributeState,
     AttributeVisibility,
@@ -42,10 +43,13 @@ __all__ = [
     "HeuristicRun",
     "HeuristicStatistics",
     "HeuristicType",
+    "HeuristicVoteSummary",
+    "HeuristicVoteSummaryState",
     "InformationSource",
     "Job",
     "JobState",
     "Label",
+    "LabelingSession",
     "LabelingTask",
     "LoginFailure",
     "LookupList",

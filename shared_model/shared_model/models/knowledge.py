@@ -74,6 +74,7 @@ class DataSlice(Base):
     info: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict, server_default="{}")
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()  # migration 0010
 
 
 class DataSliceRecord(Base):

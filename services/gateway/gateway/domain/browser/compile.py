@@ -1,0 +1,456 @@
+"""Compile a :class:`~.filters.FilterGroup` to a SQL condition on ``record`` (SQLAlchemy Core).
+
+Every reference (attribute, task, label, heuristic, slice, annotator) is checked against the project first; a bad
+one is a 422 naming the condition's place in the filter (``filter.conditions[2]``) and what is wrong with it.
+
+Label conditions are ``EXISTS`` on ``record_label_association`` (indexed by record and task); heuristic conditions
+read the vote chunks of ``heuristic_result`` (``EXISTS`` over the unnested record ids, which Postgres plans as a
+hash semi- or anti-join); attribute conditions read ``record.data``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Numeric,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, aliased
+
+from shared_model.models import (
+    Attribute,
+    Comment,
+    CommentTarget,
+    DataSlice,
+    DataSliceRecord,
+    DataType,
+    HeuristicResult,
+    HeuristicVoteSummary,
+    InformationSource,
+    Label,
+    LabelingTask,
+    ProjectMember,
+    Record,
+    SliceType,
+    SourceType,
+)
+from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.service import problem
+
+from .filters import (
+    AttributeCondition,
+    FilterGroup,
+    GoldStarCondition,
+    HasCommentsCondition,
+    HeuristicCondition,
+    HeuristicsDisagreeCondition,
+    HeuristicVote,
+    InSliceCondition,
+    LabelMode,
+    ManualLabelCondition,
+    ManualWsDifferCondition,
+    NoHeuristicVotedCondition,
+    Operator,
+    WeakSupervisionCondition,
+    check_limits,
+)
+from .read_model import ensure_vote_summary
+
+NUMERIC = (DataType.INTEGER, DataType.FLOAT)
+SEARCHABLE = (DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT)
+MAX_SLICE_NESTING = 3
+
+
+@dataclass
+class ProjectCatalog:
+    """What a filter may name in one project, loaded once per request."""
+
+    project_id: uuid.UUID
+    user_id: uuid.UUID | None
+    attributes: dict[str, DataType]
+    tasks: dict[uuid.UUID, str]
+    labels: dict[uuid.UUID, uuid.UUID]  # label -> task
+    heuristics: dict[uuid.UUID, uuid.UUID]  # heuristic -> task
+    members: set[uuid.UUID]
+    slices: dict[uuid.UUID, DataSlice] = field(default_factory=dict)
+    session: Session | None = None  # set: vote conditions use (and refresh) the read model
+
+    @classmethod
+    def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
+        attributes = {
+            name: DataType(kind)
+            for name, kind in session.execute(
+                select(Attribute.name, Attribute.data_type).where(Attribute.project_id == project_id)
+            )
+        }
+        tasks = dict(
+            session.execute(select(LabelingTask.id, LabelingTask.name).where(LabelingTask.project_id == project_id))
+            .tuples()
+            .all()
+        )
+        labels = dict(
+            session.execute(select(Label.id, Label.labeling_task_id).where(Label.project_id == project_id)).tuples().all()
+        )
+        heuristics = dict(
+            session.execute(
+                select(InformationSource.id, InformationSource.labeling_task_id).where(InformationSource.project_id == project_id)
+            )
+            .tuples()
+            .all()
+        )
+        members = set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
+        slices = {s.id: s for s in session.scalars(select(DataSlice).where(DataSlice.project_id == project_id))}
+        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session)
+
+
+def compile_filter(catalog: ProjectCatalog, group: FilterGroup | None, where: str = "filter") -> ColumnElement[bool]:
+    """The SQL condition on :class:`Record` selecting the filter's records (422 naming a bad condition)."""
+    if group is None:
+        return true()
+    check_limits(group, where)
+    return _Compiler(catalog).group(group, where, 0)
+
+
+def _text(value: Any) -> str:
+    """A value as ``record.data ->> name`` shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def wildcard_pattern(text: str) -> str:
+    """An IN_WC value as a LIKE pattern: ``*``/``%`` any text, ``?``/``_`` one character, the rest literal."""
+    out = []
+    for char in text:
+        if char in "*%":
+            out.append("%")
+        elif char in "?_":
+            out.append("_")
+        elif char == "\\":
+            out.append("\\\\")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def wildcard_regex(text: str) -> re.Pattern[str]:
+    """The same pattern as a Python regex (full match), for tests and the labeling-function source."""
+    parts = [".*" if c in "*%" else "." if c in "?_" else re.escape(c) for c in text]
+    return re.compile("".join(parts), re.DOTALL)
+
+
+class _Compiler:
+    def __init__(self, catalog: ProjectCatalog, slice_depth: int = 0) -> None:
+        self.catalog = catalog
+        self.slice_depth = slice_depth
+
+    # --- structure ----------------------------------------------------------------------------------------------
+
+    def group(self, group: FilterGroup, path: str, depth: int) -> ColumnElement[bool]:
+        parts = [self.condition(child, f"{path}.conditions[{i}]", depth + 1) for i, child in enumerate(group.conditions)]
+        if not parts:
+            combined: ColumnElement[bool] = true()
+        elif len(parts) == 1:
+            combined = parts[0]
+        else:
+            combined = and_(*parts) if group.join == "AND" else or_(*parts)
+        return not_(combined) if group.negate else combined
+
+    def condition(self, node: Any, path: str, depth: int) -> ColumnElement[bool]:
+        if isinstance(node, FilterGroup):
+            return self.group(node, path, depth)
+        handler = getattr(self, f"_{node.kind}")
+        clause: ColumnElement[bool] = handler(node, path)
+        return not_(clause) if node.negate else clause
+
+    # --- references ---------------------------------------------------------------------------------------------
+
+    def _task(self, task_id: uuid.UUID, path: str) -> uuid.UUID:
+        if task_id not in self.catalog.tasks:
+            raise problem(422, f"{path}: labeling task {task_id} does not exist in this project", condition=path)
+        return task_id
+
+    def _labels(self, task_id: uuid.UUID, label_ids: list[uuid.UUID], mode: str, path: str) -> list[uuid.UUID]:
+        if mode == "labels" and not label_ids:
+            raise problem(422, f"{path}: mode 'labels' needs at least one label id in label_ids", condition=path)
+        if mode != "labels" and label_ids:
+            raise problem(422, f"{path}: label_ids are only allowed with mode 'labels', not {mode!r}", condition=path)
+        for label_id in label_ids:
+            owner = self.catalog.labels.get(label_id)
+            if owner is None:
+                raise problem(422, f"{path}: label {label_id} does not exist in this project", condition=path)
+            if owner != task_id:
+                raise problem(
+                    422,
+                    f"{path}: label {label_id} belongs to task {self.catalog.tasks[owner]!r}, "
+                    f"not to {self.catalog.tasks[task_id]!r}",
+                    condition=path,
+                )
+        return label_ids
+
+    # --- attributes ---------------------------------------------------------------------------------------------
+
+    def _attribute(self, node: AttributeCondition, path: str) -> ColumnElement[bool]:
+        if node.attribute is None:
+            names = [name for name, kind in self.catalog.attributes.items() if kind in SEARCHABLE]
+            parts = [self._on_attribute(node, name, path, lenient=True) for name in sorted(names)]
+            kept = [p for p in parts if p is not None]
+            return or_(*kept) if kept else false()
+        kind = self.catalog.attributes.get(node.attribute)
+        if kind is None:
+            raise problem(422, f"{path}: attribute {node.attribute!r} does not exist in this project", condition=path)
+        if kind not in SEARCHABLE:
+            raise problem(422, f"{path}: attribute {node.attribute!r} is {kind}; it cannot be filtered", condition=path)
+        clause = self._on_attribute(node, node.attribute, path, lenient=False)
+        assert clause is not None
+        return clause
+
+    def _on_attribute(self, node: AttributeCondition, name: str, path: str, *, lenient: bool) -> ColumnElement[bool] | None:
+        kind = self.catalog.attributes[name]
+        op = node.operator
+        text_ops = (Operator.BEGINS_WITH, Operator.ENDS_WITH, Operator.CONTAINS, Operator.IN_WC)
+        if kind in NUMERIC and op not in text_ops:
+            numbers = []
+            for value in node.values:
+                number = _number(value)
+                if number is None:
+                    if lenient:
+                        return None
+                    raise problem(
+                        422,
+                        f"{path}: {name!r} is {kind}; {op} needs numbers, not {value!r}",
+                        condition=path,
+                    )
+                numbers.append(number)
+            value_expr = case(
+                (func.jsonb_typeof(Record.data[name]) == "number", cast(Record.data[name].astext, Numeric)),
+                else_=None,
+            )
+            return func.coalesce(_compare(value_expr, op, [literal(n, Numeric) for n in numbers]), false())
+        raw: ColumnElement[Any] = Record.data[name].astext
+        texts = [_text(v) for v in node.values]
+        if not node.case_sensitive:  # lower() in the database's collation, comparisons by code point ("C")
+            raw = func.lower(raw)
+            texts = [t.lower() for t in texts]
+        raw = raw.collate("C")
+        if op in text_ops:
+            if op == Operator.IN_WC:
+                clause: ColumnElement[bool] = or_(*(raw.like(wildcard_pattern(t), escape="\\") for t in texts))
+            else:
+                escaped = _escape_like(texts[0])
+                pattern = {
+                    Operator.BEGINS_WITH: f"{escaped}%",
+                    Operator.ENDS_WITH: f"%{escaped}",
+                    Operator.CONTAINS: f"%{escaped}%",
+                }[op]
+                clause = raw.like(pattern, escape="\\")
+            return func.coalesce(clause, false())
+        return func.coalesce(_compare(raw, op, [literal(t).collate("C") for t in texts]), false())
+
+    # --- labels -------------------------------------------------------------------------------------------------
+
+    def _rla(self, task_id: uuid.UUID, source: SourceType, *extra: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists().where(RLA.record_id == Record.id, RLA.labeling_task_id == task_id, RLA.source_type == source, *extra)
+
+    def _manual_label(self, node: ManualLabelCondition, path: str) -> ColumnElement[bool]:
+        task_id = self._task(node.task_id, path)
+        labels = self._labels(task_id, node.label_ids, node.mode, path)
+        extra: list[ColumnElement[bool]] = []
+        if node.annotator_id is not None:
+            if node.annotator_id not in self.catalog.members:
+                raise problem(422, f"{path}: user {node.annotator_id} is not a member of this project", condition=path)
+            extra.append(RLA.created_by == node.annotator_id)
+        if node.mode == LabelMode.LABELS:
+            extra.append(RLA.label_id.in_(labels))
+        found = self._rla(task_id, SourceType.MANUAL, *extra)
+        return not_(found) if node.mode == LabelMode.NONE else found
+
+    def _gold_star(self, node: GoldStarCondition, path: str) -> ColumnElement[bool]:
+        return self._rla(self._task(node.task_id, path), SourceType.MANUAL, RLA.is_gold_star.is_(True))
+
+    def _weak_supervision(self, node: WeakSupervisionCondition, path: str) -> ColumnElement[bool]:
+        task_id = self._task(node.task_id, path)
+        labels = self._labels(task_id, node.label_ids, node.mode, path)
+        extra: list[ColumnElement[bool]] = []
+        if node.mode == LabelMode.LABELS:
+            extra.append(RLA.label_id.in_(labels))
+        if node.min_confidence is not None:
+            extra.append(RLA.confidence >= node.min_confidence)
+        if node.max_confidence is not None:
+            extra.append(RLA.confidence <= node.max_confidence)
+        if node.mode == LabelMode.NONE:
+            if node.min_confidence is not None or node.max_confidence is not None:
+                raise problem(422, f"{path}: a confidence range needs mode 'any' or 'labels', not 'none'", condition=path)
+            return not_(self._rla(task_id, SourceType.WEAK_SUPERVISION))
+        return self._rla(task_id, SourceType.WEAK_SUPERVISION, *extra)
+
+    def _manual_ws_differ(self, node: ManualWsDifferCondition, path: str) -> ColumnElement[bool]:
+        task_id = self._task(node.task_id, path)
+        manual = aliased(RLA)
+        ws = aliased(RLA)
+
+        def same(a: Any, b: Any) -> ColumnElement[bool]:
+            return and_(
+                a.record_id == b.record_id,
+                a.label_id == b.label_id,
+                a.token_start.is_not_distinct_from(b.token_start),
+                a.token_end.is_not_distinct_from(b.token_end),
+            )
+
+        def rows(alias: Any, *extra: ColumnElement[bool]) -> Any:
+            return select(literal(1)).select_from(alias).where(alias.labeling_task_id == task_id, *extra)
+
+        is_manual = (manual.source_type == SourceType.MANUAL, manual.is_valid_manual_label.is_(True))
+        is_ws = (ws.source_type == SourceType.WEAK_SUPERVISION,)
+        # the inner query correlates with the outer one's row (SQLAlchemy correlates one level only)
+        manual_not_in_ws = rows(
+            manual, manual.record_id == Record.id, *is_manual, ~rows(ws, *is_ws, same(ws, manual)).exists()
+        ).exists()
+        ws_not_in_manual = rows(
+            ws, ws.record_id == Record.id, *is_ws, ~rows(manual, *is_manual, same(manual, ws)).exists()
+        ).exists()
+        return and_(
+            self._rla(task_id, SourceType.MANUAL, RLA.is_valid_manual_label.is_(True)),
+            self._rla(task_id, SourceType.WEAK_SUPERVISION),
+            or_(manual_not_in_ws, ws_not_in_manual),
+        )
+
+    # --- heuristics ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _votes(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+        ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
+        return exists(select(literal(1)).select_from(HeuristicResult).join(ids, true()).where(ids.c.rid == Record.id, *where))
+
+    def _heuristic(self, node: HeuristicCondition, path: str) -> ColumnElement[bool]:
+        task_id = self.catalog.heuristics.get(node.heuristic_id)
+        if task_id is None:
+            raise problem(422, f"{path}: heuristic {node.heuristic_id} does not exist in this project", condition=path)
+        labels = self._labels(task_id, node.label_ids, node.mode, path)
+        if self.catalog.session is not None:  # the read model: one row per record, votes as codes
+            codes = ensure_vote_summary(self.catalog.session, task_id).codes(
+                node.heuristic_id, labels if node.mode == HeuristicVote.LABELS else None
+            )
+            found: ColumnElement[bool] = (
+                exists().where(
+                    HeuristicVoteSummary.labeling_task_id == task_id,
+                    HeuristicVoteSummary.record_id == Record.id,
+                    HeuristicVoteSummary.votes.overlap(cast(codes, ARRAY(Integer))),
+                )
+                if codes
+                else false()
+            )
+        else:
+            where = [HeuristicResult.source_id == node.heuristic_id]
+            if node.mode == HeuristicVote.LABELS:
+                where.append(HeuristicResult.label_id.in_(labels))
+            found = self._votes(*where)
+        return not_(found) if node.mode == HeuristicVote.NONE else found
+
+    def _summary(self, task_id: uuid.UUID, *where: ColumnElement[bool]) -> ColumnElement[bool] | None:
+        """A condition on the task's vote summary (the read model, refreshed first), or None without a session."""
+        if self.catalog.session is None:
+            return None
+        ensure_vote_summary(self.catalog.session, task_id)
+        return exists().where(
+            HeuristicVoteSummary.labeling_task_id == task_id, HeuristicVoteSummary.record_id == Record.id, *where
+        )
+
+    def _no_heuristic_voted(self, node: NoHeuristicVotedCondition, path: str) -> ColumnElement[bool]:
+        task_id = self._task(node.task_id, path)
+        voted = self._summary(task_id)
+        if voted is not None:
+            return not_(voted)
+        return not_(self._votes(HeuristicResult.labeling_task_id == task_id))
+
+    def _heuristics_disagree(self, node: HeuristicsDisagreeCondition, path: str) -> ColumnElement[bool]:
+        task_id = self._task(node.task_id, path)
+        summary = self._summary(task_id, HeuristicVoteSummary.labels > 1)
+        if summary is not None:
+            return summary
+        ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
+        disagreeing = (
+            select(ids.c.rid)
+            .select_from(HeuristicResult)
+            .join(ids, true())
+            .where(HeuristicResult.labeling_task_id == task_id)
+            .group_by(ids.c.rid)
+            .having(func.count(HeuristicResult.label_id.distinct()) > 1)
+        )
+        return Record.id.in_(disagreeing)
+
+    # --- comments and slices ------------------------------------------------------------------------------------
+
+    def _has_comments(self, node: HasCommentsCondition, path: str) -> ColumnElement[bool]:
+        visible: ColumnElement[bool] = Comment.is_private.is_(False)
+        if self.catalog.user_id is not None:
+            visible = or_(visible, Comment.created_by == self.catalog.user_id)
+        return exists().where(
+            Comment.project_id == self.catalog.project_id,
+            Comment.target_type == CommentTarget.RECORD,
+            Comment.target_id == cast(Record.id, Comment.target_id.type),
+            visible,
+        )
+
+    def _in_slice(self, node: InSliceCondition, path: str) -> ColumnElement[bool]:
+        found = self.catalog.slices.get(node.slice_id)
+        if found is None:
+            raise problem(422, f"{path}: data slice {node.slice_id} does not exist in this project", condition=path)
+        if found.type != SliceType.DYNAMIC_DEFAULT:
+            return exists().where(DataSliceRecord.data_slice_id == found.id, DataSliceRecord.record_id == Record.id)
+        if self.slice_depth >= MAX_SLICE_NESTING:
+            raise problem(422, f"{path}: slices refer to slices more than {MAX_SLICE_NESTING} deep", condition=path)
+        inner = FilterGroup.model_validate(found.filter or {})
+        return _Compiler(self.catalog, self.slice_depth + 1).group(inner, f"{path} (slice {found.name!r}) filter", 0)
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _compare(value: Any, op: Operator, args: list[Any]) -> ColumnElement[bool]:
+    if op == Operator.EQUAL:
+        result: ColumnElement[bool] = value == args[0]
+    elif op == Operator.IN:
+        result = or_(*(value == arg for arg in args))
+    elif op == Operator.BETWEEN:
+        result = and_(value >= args[0], value <= args[1])
+    elif op == Operator.GREATER:
+        result = value > args[0]
+    elif op == Operator.GREATER_EQUAL:
+        result = value >= args[0]
+    elif op == Operator.LESS:
+        result = value < args[0]
+    elif op == Operator.LESS_EQUAL:
+        result = value <= args[0]
+    else:  # pragma: no cover - text operators are handled by the caller
+        raise AssertionError(op)
+    return cast(result, Boolean)

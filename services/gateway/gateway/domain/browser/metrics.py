@@ -1,0 +1,221 @@
+"""The overview's metrics, each optionally on one data slice: progress, label distribution (manual vs weak
+supervision), weak-supervision confidence histogram, confusion matrix (manual x weak supervision, OUTSIDE for
+extraction) and heuristic coverage / hits / conflicts / overlaps.
+
+Manual figures count *valid* manual labels (the one-annotator / gold-star / agreement rule), as statistics and
+exports do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, and_, cast, func, select, true
+from sqlalchemy.orm import Session, aliased
+
+from shared_model.models import HeuristicResult, InformationSource, Label, LabelingTask, Record, SourceType, TaskType
+from shared_model.models import RecordLabelAssociation as RLA
+
+from .compile import ProjectCatalog
+from .filters import FilterGroup, InSliceCondition
+from .search import matching, tune
+
+OUTSIDE = "OUTSIDE"
+
+
+class Scope:
+    """The records a metric looks at: the project's, or one slice's."""
+
+    def __init__(self, session: Session, catalog: ProjectCatalog, slice_id: uuid.UUID | None) -> None:
+        tune(session)
+        self.catalog = catalog
+        group = None if slice_id is None else FilterGroup(conditions=[InSliceCondition(slice_id=slice_id)])
+        self.group = group
+        self.records = select(Record.id).where(matching(catalog, group))
+
+    def on(self, record_id: Any) -> ColumnElement[bool]:
+        """Rows whose ``record_id`` is in scope."""
+        if self.group is None:
+            return true()
+        return record_id.in_(self.records)
+
+
+def _valid_manual(task_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (RLA.labeling_task_id == task_id, RLA.source_type == SourceType.MANUAL, RLA.is_valid_manual_label.is_(True))
+
+
+def _ws(task_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (RLA.labeling_task_id == task_id, RLA.source_type == SourceType.WEAK_SUPERVISION)
+
+
+def progress(session: Session, scope: Scope) -> dict[str, Any]:
+    """Records in scope, and per task how many have a valid manual label and a weak-supervision label."""
+    total = int(session.scalar(select(func.count()).select_from(scope.records.subquery())) or 0)
+    tasks = session.execute(
+        select(LabelingTask.id, LabelingTask.name)
+        .where(LabelingTask.project_id == scope.catalog.project_id)
+        .order_by(LabelingTask.name)
+    ).all()
+    out = []
+    for task_id, name in tasks:
+        manual = session.scalar(
+            select(func.count(RLA.record_id.distinct())).where(*_valid_manual(task_id), scope.on(RLA.record_id))
+        )
+        weak = session.scalar(select(func.count(RLA.record_id.distinct())).where(*_ws(task_id), scope.on(RLA.record_id)))
+        out.append(
+            {
+                "labeling_task_id": task_id,
+                "name": name,
+                "manually_labeled": int(manual or 0),
+                "weakly_supervised": int(weak or 0),
+                "manually_labeled_ratio": (manual or 0) / total if total else 0.0,
+                "weakly_supervised_ratio": (weak or 0) / total if total else 0.0,
+            }
+        )
+    return {"records": total, "tasks": out}
+
+
+def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> list[dict[str, Any]]:
+    """Per label of the task: valid manual and weak-supervision labels (records for classification, spans for
+    extraction), absolute and as a share of the source's total."""
+    labels = session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id).order_by(Label.name)).all()
+    counts: dict[tuple[str, uuid.UUID], int] = {}
+    for kind, where in (("manual", _valid_manual(task.id)), ("weak_supervision", _ws(task.id))):
+        for label_id, n in session.execute(
+            select(RLA.label_id, func.count()).where(*where, scope.on(RLA.record_id)).group_by(RLA.label_id)
+        ):
+            counts[(kind, label_id)] = int(n)
+    totals = {kind: sum(n for (k, _), n in counts.items() if k == kind) for kind in ("manual", "weak_supervision")}
+    return [
+        {
+            "label_id": label_id,
+            "name": name,
+            "manual": counts.get(("manual", label_id), 0),
+            "weak_supervision": counts.get(("weak_supervision", label_id), 0),
+            "manual_ratio": counts.get(("manual", label_id), 0) / totals["manual"] if totals["manual"] else 0.0,
+            "weak_supervision_ratio": counts.get(("weak_supervision", label_id), 0) / totals["weak_supervision"]
+            if totals["weak_supervision"]
+            else 0.0,
+        }
+        for label_id, name in labels
+    ]
+
+
+def confidence_histogram(session: Session, scope: Scope, task: LabelingTask, bins: int) -> list[dict[str, Any]]:
+    """Weak-supervision labels of the task by confidence, in ``bins`` equal bins over [0, 1] (1.0 in the last)."""
+    bucket = func.least(func.floor(cast(RLA.confidence, Float) * bins), bins - 1)
+    found = session.execute(
+        select(bucket, func.count()).where(*_ws(task.id), RLA.confidence.is_not(None), scope.on(RLA.record_id)).group_by(bucket)
+    ).all()
+    rows: dict[int, int] = {int(b): int(n) for b, n in found}
+    return [{"low": i / bins, "high": (i + 1) / bins, "count": int(rows.get(i, 0))} for i in range(bins)]
+
+
+def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list[dict[str, Any]]:
+    """Counts of (valid manual label, weak-supervision label) on manually labeled records.
+
+    Classification pairs a record's labels; extraction pairs spans with the same tokens, a span only one side has
+    pairs with OUTSIDE."""
+    manual = aliased(RLA)
+    weak = aliased(RLA)
+    names = dict(session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id)).tuples().all())
+    is_manual = and_(
+        manual.labeling_task_id == task.id,
+        manual.source_type == SourceType.MANUAL,
+        manual.is_valid_manual_label.is_(True),
+        scope.on(manual.record_id),
+    )
+    if task.task_type != TaskType.INFORMATION_EXTRACTION:
+        rows = session.execute(
+            select(manual.label_id, weak.label_id, func.count())
+            .select_from(manual)
+            .join(
+                weak,
+                and_(
+                    weak.record_id == manual.record_id,
+                    weak.labeling_task_id == task.id,
+                    weak.source_type == SourceType.WEAK_SUPERVISION,
+                ),
+            )
+            .where(is_manual)
+            .group_by(manual.label_id, weak.label_id)
+        ).all()
+    else:
+        labeled = select(RLA.record_id).where(*_valid_manual(task.id), scope.on(RLA.record_id)).distinct()
+        m = select(manual.record_id, manual.label_id, manual.token_start, manual.token_end).where(is_manual).subquery()
+        w = (
+            select(weak.record_id, weak.label_id, weak.token_start, weak.token_end)
+            .where(weak.labeling_task_id == task.id, weak.source_type == SourceType.WEAK_SUPERVISION, weak.record_id.in_(labeled))
+            .subquery()
+        )
+        rows = session.execute(
+            select(m.c.label_id, w.c.label_id, func.count())
+            .select_from(m)
+            .join(
+                w,
+                and_(m.c.record_id == w.c.record_id, m.c.token_start == w.c.token_start, m.c.token_end == w.c.token_end),
+                full=True,
+            )
+            .group_by(m.c.label_id, w.c.label_id)
+        ).all()
+    return [
+        {
+            "manual": names.get(a, OUTSIDE) if a is not None else OUTSIDE,
+            "weak_supervision": names.get(b, OUTSIDE) if b is not None else OUTSIDE,
+            "count": int(n),
+        }
+        for a, b, n in sorted(rows, key=lambda row: (str(row[0]), str(row[1])))
+    ]
+
+
+def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> list[dict[str, Any]]:
+    """Per heuristic of the task, on the scope's records: coverage (records voted on), hits (votes), overlaps
+    (records where another heuristic gave the same label) and conflicts (records where another gave another label).
+
+    Set-based: each (heuristic, label, record) vote once, with window counts of its record's votes per label and in
+    all (one heuristic gives one label per record in classification; for extraction a record counts once per
+    heuristic and label)."""
+    ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
+    raw = (
+        select(HeuristicResult.source_id, HeuristicResult.label_id, ids.c.rid)
+        .select_from(HeuristicResult)
+        .join(ids, true())
+        .where(HeuristicResult.labeling_task_id == task.id, scope.on(ids.c.rid))
+    )
+    votes = raw.subquery()
+    hits = {source: int(n) for source, n in session.execute(select(votes.c.source_id, func.count()).group_by(votes.c.source_id))}
+    distinct = select(votes.c.source_id, votes.c.label_id, votes.c.rid).distinct().subquery()
+    windowed = select(
+        distinct.c.source_id,
+        distinct.c.rid,
+        func.count().over(partition_by=(distinct.c.rid, distinct.c.label_id)).label("same"),
+        func.count().over(partition_by=distinct.c.rid).label("every"),
+    ).subquery()
+    figures = {
+        source: (int(coverage), int(overlaps), int(conflicts))
+        for source, coverage, overlaps, conflicts in session.execute(
+            select(
+                windowed.c.source_id,
+                func.count(windowed.c.rid.distinct()),
+                func.count(windowed.c.rid.distinct()).filter(windowed.c.same > 1),
+                func.count(windowed.c.rid.distinct()).filter(windowed.c.every > windowed.c.same),
+            ).group_by(windowed.c.source_id)
+        )
+    }
+    heuristics = session.execute(
+        select(InformationSource.id, InformationSource.name)
+        .where(InformationSource.labeling_task_id == task.id)
+        .order_by(InformationSource.name)
+    ).all()
+    return [
+        {
+            "heuristic_id": hid,
+            "name": name,
+            "coverage": figures.get(hid, (0, 0, 0))[0],
+            "hits": hits.get(hid, 0),
+            "overlaps": figures.get(hid, (0, 0, 0))[1],
+            "conflicts": figures.get(hid, (0, 0, 0))[2],
+        }
+        for hid, name in heuristics
+    ]

@@ -1,0 +1,162 @@
+"""Run a filter: one sorted page of records (keyset), the total count (exact or estimated), record ids in order,
+and the unique values of low-cardinality attributes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy.orm import Session
+
+from shared_model.models import Record, SourceType
+from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.service import problem
+
+from .compile import ProjectCatalog, compile_filter
+from .filters import FilterGroup
+from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns
+
+MAX_PAGE = 500
+MAX_IDS = 100_000  # record ids one call may collect (sessions, bulk work)
+QUERY_WORK_MEM = "64MB"  # lets Postgres hash the vote chunks' record ids instead of rescanning them
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    total: int | None
+    total_estimated: bool
+    next_cursor: str | None
+
+
+def tune(session: Session) -> None:
+    """Per-transaction settings for browser queries."""
+    session.execute(text(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'"))
+
+
+def matching(catalog: ProjectCatalog, group: FilterGroup | None) -> ColumnElement[bool]:
+    """The WHERE condition: the project's records that the filter selects."""
+    return (
+        Record.project_id == catalog.project_id
+        if group is None
+        else ((Record.project_id == catalog.project_id) & compile_filter(catalog, group))
+    )
+
+
+def count(
+    session: Session, catalog: ProjectCatalog, group: FilterGroup | None, mode: Literal["exact", "estimate"]
+) -> tuple[int, bool]:
+    """How many records the filter selects: exactly, or Postgres's planner estimate (fast; marked estimated)."""
+    query = select(func.count()).select_from(Record).where(matching(catalog, group))
+    if mode == "exact":
+        return int(session.scalar(query) or 0), False
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar()
+    body = plan if isinstance(plan, list) else json.loads(str(plan))
+    inner = body[0]["Plan"]
+    while inner.get("Plans") and inner.get("Node Type") in ("Aggregate", "Gather", "Finalize Aggregate", "Partial Aggregate"):
+        inner = inner["Plans"][0]
+    return int(inner.get("Plan Rows", 0)), True
+
+
+def page(
+    session: Session,
+    catalog: ProjectCatalog,
+    group: FilterGroup | None,
+    sort: list[SortKey],
+    limit: int,
+    cursor: str | None,
+    count_mode: Literal["exact", "estimate", "none"],
+) -> Page:
+    """One page of the filter's records in sort order, with their manual and weak-supervision labels."""
+    tune(session)
+    columns = sort_columns(catalog, sort)
+    query: Select[Any] = select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).where(
+        matching(catalog, group)
+    )
+    if cursor:
+        query = query.where(after_cursor(columns, cursor))
+    rows = session.execute(query.order_by(*order_by(columns)).limit(limit + 1)).all()
+    shown = rows[:limit]
+    next_cursor = encode_cursor(list(shown[-1][2:])) if len(rows) > limit and shown else None
+    labels = record_labels(session, [row[0] for row in shown])
+    items = [{"id": row[0], "data": row[1], "labels": labels.get(row[0], [])} for row in shown]
+    total: int | None = None
+    estimated = False
+    if count_mode != "none":
+        total, estimated = count(session, catalog, group, count_mode)
+    return Page(items, total, estimated, next_cursor)
+
+
+def record_labels(session: Session, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Manual and weak-supervision labels of these records."""
+    if not record_ids:
+        return {}
+    rows = session.execute(
+        select(
+            RLA.record_id,
+            RLA.labeling_task_id,
+            RLA.label_id,
+            RLA.source_type,
+            RLA.confidence,
+            RLA.created_by,
+            RLA.is_gold_star,
+            RLA.is_valid_manual_label,
+            RLA.token_start,
+            RLA.token_end,
+        )
+        .where(RLA.record_id.in_(record_ids), RLA.source_type.in_([SourceType.MANUAL, SourceType.WEAK_SUPERVISION]))
+        .order_by(RLA.record_id, RLA.labeling_task_id, RLA.source_type, RLA.token_start)
+    ).all()
+    out: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row.record_id, []).append(
+            {
+                "labeling_task_id": row.labeling_task_id,
+                "label_id": row.label_id,
+                "source_type": str(row.source_type),
+                "confidence": row.confidence,
+                "created_by": row.created_by,
+                "is_gold_star": row.is_gold_star,
+                "is_valid_manual_label": row.is_valid_manual_label,
+                "token_start": row.token_start,
+                "token_end": row.token_end,
+            }
+        )
+    return out
+
+
+def record_ids(
+    session: Session, catalog: ProjectCatalog, group: FilterGroup | None, sort: list[SortKey], limit: int = MAX_IDS
+) -> list[int]:
+    """The ids of the filter's records in sort order, at most ``limit`` (422 when there are more)."""
+    tune(session)
+    columns = sort_columns(catalog, sort)
+    query = select(Record.id).where(matching(catalog, group)).order_by(*order_by(columns)).limit(limit + 1)
+    ids = list(session.scalars(query))
+    if len(ids) > limit:
+        raise problem(422, f"the filter selects more than {limit} records; narrow it down")
+    return ids
+
+
+def unique_values(session: Session, project_id: uuid.UUID, attributes: list[str], max_values: int) -> dict[str, dict[str, Any]]:
+    """Per attribute its distinct values (sorted) when there are at most ``max_values``; else ``values`` is empty
+    and ``more`` is true (not a low-cardinality attribute)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in attributes:
+        value = Record.data[name].astext
+        found = list(
+            session.scalars(
+                select(value)
+                .where(Record.project_id == project_id, value.is_not(None))
+                .group_by(value)
+                .order_by(value.collate("C"))
+                .limit(max_values + 1)
+            )
+        )
+        more = len(found) > max_values
+        out[name] = {"values": [] if more else found, "more": more}
+    return out

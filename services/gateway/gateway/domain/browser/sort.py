@@ -1,0 +1,151 @@
+"""Sorting the data browser's results and paging them by key (a cursor holds the last row's sort values).
+
+Sort keys: an attribute (numbers as numbers), the weak-supervision confidence of a task, or a random order from a
+seed (``md5(seed:id)``: the same seed gives the same order, so pages are stable). Missing values sort last in
+either direction; the record id breaks ties, so every order is total and a cursor names one place in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import ColumnElement, Float, Numeric, String, and_, case, cast, false, func, literal, or_, select
+
+from shared_model.models import Record, SourceType
+from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.service import problem
+
+from .compile import NUMERIC, ProjectCatalog
+
+MAX_SORT_KEYS = 5
+
+
+class SortKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: Literal["attribute", "confidence", "random", "id"]
+    attribute: str | None = Field(default=None, max_length=200, description="With by=attribute.")
+    task_id: uuid.UUID | None = Field(default=None, description="With by=confidence: the task's weak-supervision confidence.")
+    seed: str | None = Field(default=None, min_length=1, max_length=64, description="With by=random.")
+    direction: Literal["asc", "desc"] = "asc"
+
+    @model_validator(mode="after")
+    def _needs(self) -> SortKey:
+        need = {"attribute": "attribute", "confidence": "task_id", "random": "seed"}.get(self.by)
+        if need and getattr(self, need) is None:
+            raise ValueError(f"sorting by {self.by} needs {need}")
+        return self
+
+
+@dataclass
+class _Column:
+    expr: ColumnElement[Any]
+    descending: bool
+    kind: str  # "bool", "numeric", "float", "text", "int"
+
+
+def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
+    """The ORDER BY columns (a null flag before each nullable value, the record id last)."""
+    if len(keys) > MAX_SORT_KEYS:
+        raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
+    columns: list[_Column] = []
+    for i, key in enumerate(keys):
+        where = f"sort[{i}]"
+        if key.by == "id":
+            columns.append(_Column(Record.id.expression, key.direction == "desc", "int"))
+            continue
+        if key.by == "random":
+            expr: ColumnElement[Any] = func.md5(literal(f"{key.seed}:") + cast(Record.id, String))
+            columns.append(_Column(expr.collate("C"), key.direction == "desc", "text"))
+            continue
+        if key.by == "attribute":
+            assert key.attribute is not None
+            kind = catalog.attributes.get(key.attribute)
+            if kind is None:
+                raise problem(422, f"{where}: attribute {key.attribute!r} does not exist in this project")
+            if kind in NUMERIC:
+                expr = case(
+                    (func.jsonb_typeof(Record.data[key.attribute]) == "number", cast(Record.data[key.attribute].astext, Numeric)),
+                    else_=None,
+                )
+                value_kind = "numeric"
+            else:
+                expr = Record.data[key.attribute].astext.collate("C")
+                value_kind = "text"
+        else:
+            assert key.task_id is not None
+            if key.task_id not in catalog.tasks:
+                raise problem(422, f"{where}: labeling task {key.task_id} does not exist in this project")
+            expr = (
+                select(func.max(RLA.confidence))
+                .where(
+                    RLA.record_id == Record.id,
+                    RLA.labeling_task_id == key.task_id,
+                    RLA.source_type == SourceType.WEAK_SUPERVISION,
+                )
+                .scalar_subquery()
+            )
+            value_kind = "float"
+        columns.append(_Column(expr.is_(None), False, "bool"))
+        columns.append(_Column(expr, key.direction == "desc", value_kind))
+    if not any(c.kind == "int" for c in columns):
+        columns.append(_Column(Record.id.expression, False, "int"))
+    return columns
+
+
+def order_by(columns: list[_Column]) -> list[Any]:
+    return [c.expr.desc() if c.descending else c.expr.asc() for c in columns]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    plain = [str(v) if v is not None and not isinstance(v, bool | int | float | str) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def after_cursor(columns: list[_Column], cursor: str) -> ColumnElement[bool]:
+    """Rows after the cursor's place in the order (422 for a cursor that does not fit this sort)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError("length")
+        typed = [_typed(c, v) for c, v in zip(columns, values, strict=True)]
+    except (ValueError, TypeError):
+        raise problem(422, "cursor: not a cursor of this query's sort order (send the same sort as for the first page)") from None
+    alternatives: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for column, value in zip(columns, typed, strict=True):
+        if value is None:
+            beyond: ColumnElement[bool] = false()
+            same: ColumnElement[bool] = column.expr.is_(None)
+        else:
+            beyond = column.expr < value if column.descending else column.expr > value
+            same = column.expr == value
+        alternatives.append(and_(*equal, beyond) if equal else beyond)
+        equal.append(same)
+    return or_(*alternatives)
+
+
+def _typed(column: _Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if column.kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError("bool")
+        return literal(value)
+    if column.kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("int")
+        return literal(value)
+    if column.kind == "numeric":
+        return cast(literal(str(value)), Numeric)
+    if column.kind == "float":
+        return literal(float(value), Float)
+    if not isinstance(value, str):
+        raise ValueError("text")
+    return literal(value).collate("C")

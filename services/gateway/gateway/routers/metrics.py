@@ -1,0 +1,118 @@
+"""The overview's metrics, each filterable by a data slice (``slice_id``)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..domain import labeling
+from ..domain.browser import metrics, slices
+from ..domain.browser.compile import ProjectCatalog
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/metrics", tags=["metrics"])
+
+SLICE = Query(None, description="Only the records of this data slice.")
+
+
+class TaskProgress(BaseModel):
+    labeling_task_id: uuid.UUID
+    name: str
+    manually_labeled: int = Field(description="Records with a valid manual label.")
+    weakly_supervised: int = Field(description="Records with a weak-supervision label.")
+    manually_labeled_ratio: float
+    weakly_supervised_ratio: float
+
+
+class ProgressOut(BaseModel):
+    records: int
+    tasks: list[TaskProgress]
+
+
+class LabelCount(BaseModel):
+    label_id: uuid.UUID
+    name: str
+    manual: int
+    weak_supervision: int
+    manual_ratio: float
+    weak_supervision_ratio: float
+
+
+class HistogramBin(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class ConfusionCell(BaseModel):
+    manual: str = Field(description="A label name, or OUTSIDE (extraction: a span only weak supervision has).")
+    weak_supervision: str
+    count: int
+
+
+class HeuristicFigures(BaseModel):
+    heuristic_id: uuid.UUID
+    name: str
+    coverage: int
+    hits: int
+    overlaps: int
+    conflicts: int
+
+
+def _scope(session: SessionDep, project_id: uuid.UUID, user_id: uuid.UUID, slice_id: uuid.UUID | None) -> metrics.Scope:
+    if slice_id is not None:
+        slices.get_slice(session, project_id, slice_id)
+    return metrics.Scope(session, ProjectCatalog.load(session, project_id, user_id), slice_id)
+
+
+@router.get("/progress", response_model=ProgressOut)
+def progress(project: ProjectDep, user: CurrentUser, session: SessionDep, slice_id: uuid.UUID | None = SLICE) -> ProgressOut:
+    """Manually labeled and weakly supervised records per task."""
+    return ProgressOut.model_validate(metrics.progress(session, _scope(session, project.id, user.id, slice_id)))
+
+
+@router.get("/label-distribution", response_model=list[LabelCount])
+def label_distribution(
+    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
+) -> list[LabelCount]:
+    """Per label: valid manual vs weak-supervision labels."""
+    task = labeling.get_task(session, project.id, task_id)
+    found = metrics.label_distribution(session, _scope(session, project.id, user.id, slice_id), task)
+    return [LabelCount.model_validate(row) for row in found]
+
+
+@router.get("/confidence-histogram", response_model=list[HistogramBin])
+def confidence_histogram(
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    task_id: uuid.UUID,
+    slice_id: uuid.UUID | None = SLICE,
+    bins: int = Query(10, ge=1, le=100),
+) -> list[HistogramBin]:
+    """Weak-supervision confidence in equal bins over [0, 1]."""
+    task = labeling.get_task(session, project.id, task_id)
+    found = metrics.confidence_histogram(session, _scope(session, project.id, user.id, slice_id), task, bins)
+    return [HistogramBin.model_validate(row) for row in found]
+
+
+@router.get("/confusion-matrix", response_model=list[ConfusionCell])
+def confusion_matrix(
+    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
+) -> list[ConfusionCell]:
+    """Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction)."""
+    task = labeling.get_task(session, project.id, task_id)
+    found = metrics.confusion_matrix(session, _scope(session, project.id, user.id, slice_id), task)
+    return [ConfusionCell.model_validate(row) for row in found]
+
+
+@router.get("/heuristics", response_model=list[HeuristicFigures])
+def heuristics(
+    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
+) -> list[HeuristicFigures]:
+    """Per heuristic of the task on the slice: coverage, hits, overlaps and conflicts."""
+    task = labeling.get_task(session, project.id, task_id)
+    found = metrics.heuristic_figures(session, _scope(session, project.id, user.id, slice_id), task)
+    return [HeuristicFigures.model_validate(row) for row in found]
