@@ -1,6 +1,6 @@
 """login_failure: failed logins, counted per account and per client address by the gateway's login throttle
 
-Revision ID: 0006_login_failure
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_login_failure"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
