@@ -78,6 +78,9 @@ class ProjectOut(ORMModel):
     status: str
     created_at: datetime
     record_count: int | None = None
+    created_by_name: str | None = Field(default=None, description="display name (else email) of the creator")
+    manually_labeled: int = Field(default=0, description="records with at least one manual label")
+    weakly_supervised: int = Field(default=0, description="records with at least one weak-supervision label")
 
 
 class MemberIn(RequestModel):
