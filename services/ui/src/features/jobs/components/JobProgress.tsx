@@ -9,7 +9,7 @@ export function JobProgress({ job, label }: { job: Pick<Job, "kind" | "state" | 
       <div className="row between small">
         <span>
           {name}: <strong data-testid="job-state">{job.state}</strong>
-          {job.message ? ` — ${job.message}` : ""}
+          {job.message && job.message !== job.state ? ` — ${job.message}` : ""}
         </span>
         <span>{pct} %</span>
       </div>

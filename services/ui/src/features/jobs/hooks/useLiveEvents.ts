@@ -42,7 +42,7 @@ export function applyJobEvent(client: QueryClient, event: JobEvent): void {
   client.setQueryData<Job>(jobKey(event.id), previous ? { ...previous, ...event } : undefined);
   for (const key of queriesAffectedBy(event)) void client.invalidateQueries({ queryKey: key });
   if (event.state === "done" && event.kind !== "heuristic_statistics") {
-    toast.success(`${jobName(event.kind)} finished${event.message ? `: ${event.message}` : ""}`);
+    toast.success(`${jobName(event.kind)} finished${event.message && event.message !== "done" ? `: ${event.message}` : ""}`);
   } else if (event.state === "failed") {
     toast.error(`${jobName(event.kind)} failed: ${event.error ?? event.message ?? "no reason given"}`);
   }
