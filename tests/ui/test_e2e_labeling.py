@@ -108,7 +108,8 @@ def test_upload_set_hotkeys_and_label_ten_records_by_keyboard(page: Any, api: ht
     page.get_by_role("button", name="negative", exact=True).and_(page.locator("[aria-pressed=true]")).wait_for()
 
     # Through the API: exactly these ten manual labels were stored.
-    names = {label["id"]: label["name"] for task in api.get(f"/api/v1/projects/{pid}/labeling-tasks").json() for label in task["labels"]}
+    tasks = api.get(f"/api/v1/projects/{pid}/labeling-tasks").json()
+    names = {label["id"]: label["name"] for task in tasks for label in task["labels"]}
 
     def stored() -> dict[str, str] | None:
         found: dict[str, str] = {}
