@@ -54,3 +54,16 @@ describe("token snapping", () => {
     expect(all.tokenEnd).toBe(5);
   });
 });
+
+describe("moving a selection", () => {
+  it("moves by one token, keeps its length and stops at the ends", async () => {
+    const { moveRange } = await import("./tokens");
+    const two = snapToTokens(tokens, 0, 9)!; // The quick
+    const moved = moveRange(tokens, two, 1);
+    expect([moved.tokenStart, moved.tokenEnd]).toEqual([1, 3]);
+    expect(moveRange(tokens, two, -1)).toEqual(two);
+    let last = two;
+    for (let k = 0; k < 10; k++) last = moveRange(tokens, last, 1);
+    expect([last.tokenStart, last.tokenEnd]).toEqual([3, 5]);
+  });
+});

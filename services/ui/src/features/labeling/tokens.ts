@@ -84,3 +84,10 @@ export function extendRange(tokens: readonly Token[], range: TokenRange, directi
   const end = Math.min(tokens.length, Math.max(range.tokenStart + 1, range.tokenEnd + direction));
   return charRange(tokens, range.tokenStart, end) ?? range;
 }
+
+/** Move a token range by one token, keeping its length (←/→ while a selection is active). */
+export function moveRange(tokens: readonly Token[], range: TokenRange, direction: 1 | -1): TokenRange {
+  const length = range.tokenEnd - range.tokenStart;
+  const start = Math.max(0, Math.min(tokens.length - length, range.tokenStart + direction));
+  return charRange(tokens, start, start + length) ?? range;
+}

@@ -20,7 +20,7 @@ import {
 } from "../api/labeling";
 import { isTypingTarget, labelForKey } from "../hotkeys";
 import { useLabelingSettings } from "../hooks/useLabelingSettings";
-import { charRange, extendRange, type TokenRange } from "../tokens";
+import { charRange, extendRange, moveRange, type TokenRange } from "../tokens";
 import { SpanText, type DrawnSpan } from "./SpanText";
 
 const EXTRACTION = "INFORMATION_EXTRACTION";
@@ -55,6 +55,8 @@ function Labeling({ user }: { user: User }) {
   const [settings, updateSettings] = useLabelingSettings(user.id);
   const [selection, setSelection] = useState<Selection | null>(null);
   const [showHelp, setShowHelp] = useState(false);
+  // Where a keyboard selection starts (Shift+→): after the last labeled span, else the first token.
+  const [caret, setCaret] = useState(0);
 
   const records = useMemo(() => session.data?.pages.flatMap((p) => p.items) ?? [], [session.data]);
   const total = project.data?.record_count ?? records.length;
@@ -91,6 +93,7 @@ function Labeling({ user }: { user: User }) {
       const next = Math.max(0, Math.min(Math.max(total - 1, 0), pos + delta));
       if (next === pos) return;
       setSelection(null);
+      setCaret(0);
       setSearch({ pos: String(next) }, { replace: true });
     },
     [pos, total, setSearch],
@@ -125,6 +128,7 @@ function Labeling({ user }: { user: User }) {
         tokenStart: selection.range.tokenStart,
         tokenEnd: selection.range.tokenEnd,
       });
+      setCaret(selection.range.tokenEnd);
       setSelection(null);
     },
     [record, selection, addSpan],
@@ -133,6 +137,11 @@ function Labeling({ user }: { user: User }) {
   const classificationTasks = taskList.filter((t) => t.task_type !== EXTRACTION);
   const extractionTasksOf = useCallback(
     (attribute: string) => taskList.filter((t) => t.task_type === EXTRACTION && t.attribute === attribute),
+    [taskList],
+  );
+
+  const spanAttributes = useMemo(
+    () => [...new Set(taskList.filter((t) => t.task_type === EXTRACTION && t.attribute).map((t) => t.attribute ?? ""))],
     [taskList],
   );
 
@@ -149,12 +158,21 @@ function Labeling({ user }: { user: User }) {
         setShowHelp(false);
         return;
       }
-      if ((event.key === "ArrowRight" || event.key === "ArrowLeft") && event.shiftKey) {
-        const doc = selection && tokens.data?.[selection.attribute];
-        if (selection && doc) {
-          event.preventDefault();
-          setSelection({ ...selection, range: extendRange(doc.tokens, selection.range, event.key === "ArrowRight" ? 1 : -1) });
+      const arrow = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (arrow !== 0 && (event.shiftKey || selection)) {
+        // With a selection, ←/→ move it and Shift+←/→ change its end; Shift+→ without one starts it at the caret.
+        event.preventDefault();
+        const attribute = selection?.attribute ?? spanAttributes[0];
+        const doc = attribute ? tokens.data?.[attribute] : undefined;
+        if (!attribute || !doc) return;
+        if (!selection) {
+          const start = Math.min(caret, doc.tokens.length - 1);
+          const range = charRange(doc.tokens, start, start + 1);
+          if (range && arrow === 1) setSelection({ attribute, range });
+          return;
         }
+        const range = event.shiftKey ? extendRange(doc.tokens, selection.range, arrow) : moveRange(doc.tokens, selection.range, arrow);
+        setSelection({ attribute, range });
         return;
       }
       if (event.key === "ArrowRight") {
@@ -185,7 +203,7 @@ function Labeling({ user }: { user: User }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [go, selection, tokens.data, extractionTasksOf, labelSpan, classificationTasks, classify]);
+  }, [go, selection, tokens.data, extractionTasksOf, labelSpan, classificationTasks, classify, spanAttributes, caret]);
 
   if (session.isError) return <ErrorBox error={session.error} what="the records" />;
   if (tasks.isError) return <ErrorBox error={tasks.error} what="the labeling tasks" />;
@@ -259,7 +277,7 @@ function Labeling({ user }: { user: User }) {
             <section className="card label-box" aria-label="Label the selection">
               <p className="small">
                 Selected: <q>{tokens.data?.[selection.attribute]?.text.slice(selection.range.charStart, selection.range.charEnd)}</q>{" "}
-                <span className="muted">(Shift+←/→ changes the end, Esc cancels)</span>
+                <span className="muted">(←/→ move it, Shift+←/→ change its end, a label&apos;s key labels it, Esc cancels)</span>
               </p>
               {extractionTasksOf(selection.attribute).map((task) => (
                 <div key={task.id} role="group" aria-label={task.name} className="row wrap">
@@ -467,7 +485,7 @@ function KeyHelp({ onClose }: { onClose: () => void }) {
         <dt>
           <kbd>Shift</kbd>+<kbd>←</kbd>/<kbd>→</kbd>
         </dt>
-        <dd>shrink / grow the selection by a token</dd>
+        <dd>start a text selection (on a span-labeling task), then shrink / grow it by a token; ←/→ move it</dd>
         <dt>
           <kbd>Esc</kbd>
         </dt>

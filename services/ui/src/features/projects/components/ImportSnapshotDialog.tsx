@@ -1,10 +1,11 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { problemMessage } from "../../../api/problem";
 import { Dialog } from "../../../shared/Dialog";
 import { useJob } from "../../jobs/api/jobs";
 import { JobProgress } from "../../jobs/components/JobProgress";
-import { useImportSnapshot } from "../api/projects";
+import { projectsKey, useImportSnapshot } from "../api/projects";
 
 function projectIdOf(result: Record<string, unknown> | undefined, fallback: string | null | undefined): string | null {
   const value = result?.project_id;
@@ -18,15 +19,17 @@ export function ImportSnapshotDialog({ onClose }: { onClose: () => void }) {
   const importing = useImportSnapshot();
   const job = useJob(importing.data?.id ?? null);
   const navigate = useNavigate();
+  const client = useQueryClient();
   const state = job.data?.state;
 
   useEffect(() => {
     if (state === "done" && job.data) {
+      void client.invalidateQueries({ queryKey: projectsKey });
       const id = projectIdOf(job.data.result, job.data.project_id);
       if (id) navigate(`/projects/${id}/settings`);
       onClose();
     }
-  }, [state, job.data, navigate, onClose]);
+  }, [state, job.data, navigate, onClose, client]);
 
   function submit(event: FormEvent) {
     event.preventDefault();

@@ -1,9 +1,10 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { problemMessage } from "../../../api/problem";
 import { FINAL_STATES, useJob } from "../../jobs/api/jobs";
 import { JobProgress } from "../../jobs/components/JobProgress";
-import { discardProject, useCreateProject, useProjects, useUploadRecords } from "../api/projects";
+import { discardProject, projectKey, projectsKey, useCreateProject, useProjects, useUploadRecords } from "../api/projects";
 
 const TOKENIZERS = [
   { value: "en", label: "English (en)" },
@@ -17,6 +18,7 @@ const TOKENIZERS = [
 /** New project: name (unique, checked as typed), description, tokenizer and a file of records; progress arrives live. */
 export function NewProjectPage() {
   const navigate = useNavigate();
+  const client = useQueryClient();
   const projects = useProjects();
   const create = useCreateProject();
   const upload = useUploadRecords();
@@ -37,13 +39,15 @@ export function NewProjectPage() {
     const id = projectId.current;
     if (!state || !id) return;
     if (state === "done") {
+      void client.invalidateQueries({ queryKey: projectKey(id) });
+      void client.invalidateQueries({ queryKey: projectsKey });
       navigate(`/projects/${id}/settings`);
     } else if (state === "failed" || state === "cancelled") {
       projectId.current = null;
       setFailure(job.data?.error ?? `the upload was ${state}`);
       void discardProject(id).catch(() => undefined);
     }
-  }, [job.data, navigate]);
+  }, [job.data, navigate, client]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
