@@ -49,7 +49,6 @@ def _wait(check: Any, timeout_s: float = 20.0) -> Any:
 def test_upload_set_hotkeys_and_label_ten_records_by_keyboard(page: Any, api: httpx.Client, tmp_path: Path, shots: Path) -> None:
     name = f"reviews {uuid.uuid4().hex[:6]}"
     login(page)
-    page.screenshot(path=str(shots / "projects-empty-or-list.png"))
 
     # New project by upload: name, file, Upload; progress arrives live; the settings page follows.
     page.get_by_role("link", name="New project").click()
