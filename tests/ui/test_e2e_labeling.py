@@ -67,10 +67,10 @@ def test_upload_set_hotkeys_and_label_ten_records_by_keyboard(page: Any, api: ht
     new_label = page.get_by_role("textbox", name="New label of sentiment")
     new_label.fill("positive")
     new_label.press("Enter")
-    page.get_by_role("cell", name="positive", exact=True).wait_for()
+    page.get_by_role("textbox", name="Name of label positive").wait_for()
     new_label.fill("negative")
     new_label.press("Enter")
-    page.get_by_role("cell", name="negative", exact=True).wait_for()
+    page.get_by_role("textbox", name="Name of label negative").wait_for()
     page.get_by_role("textbox", name="Hotkey of positive").press("p")
     _wait(lambda: _label(api, pid, "positive")["hotkey"] == "p")
     # ArrowRight is reserved for navigation: refused with the reason, nothing stored.
@@ -104,7 +104,19 @@ def test_upload_set_hotkeys_and_label_ten_records_by_keyboard(page: Any, api: ht
     # ← goes back, and the stored label shows as pressed.
     page.keyboard.press("ArrowLeft")
     record.get_by_text(TEXTS[9]).wait_for()
-    page.get_by_role("button", name="negative", exact=True).and_(page.locator("[aria-pressed=true]")).wait_for()
+    negative = page.get_by_role("button", name="negative", exact=True)
+    negative.and_(page.locator("[aria-pressed=true]")).wait_for()
+
+    # A hotkey changes the label; Ctrl+Z takes the change back (the stored label is negative again, checked below).
+    page.keyboard.press("p")
+    page.get_by_role("button", name="positive", exact=True).and_(page.locator("[aria-pressed=true]")).wait_for()
+    page.keyboard.press("Control+z")
+    negative.and_(page.locator("[aria-pressed=true]")).wait_for()
+
+    # The gold star makes the user's label of the task the gold standard.
+    page.get_by_role("button", name="Gold star for sentiment").click()
+    tenth = f"/api/v1/projects/{pid}/records/{records[9]['id']}/labels"
+    _wait(lambda: any(row["is_gold_star"] for row in api.get(tenth, params={"source_type": "MANUAL"}).json()))
 
     # Through the API: exactly these ten manual labels were stored.
     tasks = api.get(f"/api/v1/projects/{pid}/labeling-tasks").json()

@@ -212,3 +212,17 @@ export function useRemoveLabel(pid: string) {
     onSettled: (_data, _error, { recordId }) => client.invalidateQueries({ queryKey: labelsKey(pid, recordId) }),
   });
 }
+
+/** Star (or unstar) the user's labels of a task on a record as the gold standard. */
+export function useGoldStar(pid: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (args: { recordId: number; taskId: string; on: boolean }) => {
+      const params = { params: { path: { project_id: pid, record_id: args.recordId, task_id: args.taskId } } };
+      const path = "/api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/gold-star" as const;
+      return unwrap(args.on ? api.PUT(path, params) : api.DELETE(path, params));
+    },
+    onError: (error) => toast.error(`The gold star was not saved: ${problemMessage(error)}`),
+    onSettled: (_data, _error, { recordId }) => client.invalidateQueries({ queryKey: labelsKey(pid, recordId) }),
+  });
+}

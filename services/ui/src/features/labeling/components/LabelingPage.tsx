@@ -1,13 +1,15 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useLayoutEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
+import { toast } from "../../../shared/toasts";
 import { useMe, type User } from "../../auth/api/auth";
 import { useProject } from "../../projects/api/projects";
 import {
   prefetchRecords,
   useAddSpan,
   useAttributes,
+  useGoldStar,
   useRecordLabels,
   useRecordTokens,
   useRemoveLabel,
@@ -25,6 +27,11 @@ import { SpanText, type DrawnSpan } from "./SpanText";
 
 const EXTRACTION = "INFORMATION_EXTRACTION";
 const MULTI = "MULTILABEL_CLASSIFICATION";
+
+/** What Ctrl/⌘+Z takes back: a classification (its previous labels) or an added span. */
+type UndoEntry =
+  | { kind: "classification"; recordId: number; task: Task; previous: string[] }
+  | { kind: "span"; recordId: number; rowId: string; label: string };
 
 interface Selection {
   attribute: string;
@@ -68,6 +75,8 @@ function Labeling({ user }: { user: User }) {
   const setClassification = useSetClassification(projectId, user.id);
   const addSpan = useAddSpan(projectId, user.id);
   const removeLabel = useRemoveLabel(projectId);
+  const goldStar = useGoldStar(projectId);
+  const undoStack = useRef<UndoEntry[]>([]);
 
   // Load session pages until the current record and the two after it are known.
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = session;
@@ -112,6 +121,7 @@ function Labeling({ user }: { user: User }) {
       let next: string[];
       if (task.task_type === MULTI) next = current.includes(label.id) ? current.filter((id) => id !== label.id) : [...current, label.id];
       else next = current.length === 1 && current[0] === label.id ? [] : [label.id];
+      undoStack.current.push({ kind: "classification", recordId: record.id, task, previous: current });
       setClassification.mutate({ recordId: record.id, taskId: task.id, labelIds: next });
       if (settings.autoNext && next.length > 0 && task.task_type !== MULTI) go(1);
     },
@@ -121,13 +131,11 @@ function Labeling({ user }: { user: User }) {
   const labelSpan = useCallback(
     (task: Task, label: Label) => {
       if (!record || !selection) return;
-      addSpan.mutate({
-        recordId: record.id,
-        taskId: task.id,
-        labelId: label.id,
-        tokenStart: selection.range.tokenStart,
-        tokenEnd: selection.range.tokenEnd,
-      });
+      const recordId = record.id;
+      addSpan.mutate(
+        { recordId, taskId: task.id, labelId: label.id, tokenStart: selection.range.tokenStart, tokenEnd: selection.range.tokenEnd },
+        { onSuccess: (span) => span.created && undoStack.current.push({ kind: "span", recordId, rowId: span.id, label: label.name }) },
+      );
       setCaret(selection.range.tokenEnd);
       setSelection(null);
     },
@@ -140,6 +148,38 @@ function Labeling({ user }: { user: User }) {
     [taskList],
   );
 
+  const undo = useCallback(() => {
+    const entry = undoStack.current.pop();
+    if (!entry) {
+      toast.info("Nothing to undo");
+      return;
+    }
+    if (entry.kind === "classification") {
+      setClassification.mutate({ recordId: entry.recordId, taskId: entry.task.id, labelIds: entry.previous });
+      toast.info(`Undid the ${entry.task.name} label`);
+    } else {
+      removeLabel.mutate({ recordId: entry.recordId, rowId: entry.rowId });
+      toast.info(`Undid the ${entry.label} span`);
+    }
+  }, [setClassification, removeLabel]);
+
+  /** Enter: accept the weak-supervision labels of the tasks the user has not labeled on this record. */
+  const acceptSuggestions = useCallback(() => {
+    if (!record) return;
+    let accepted = 0;
+    for (const task of taskList) {
+      if (task.task_type === EXTRACTION || mine(task.id).length > 0) continue;
+      const suggested = rows.filter((r) => r.labeling_task_id === task.id && r.source_type === "WEAK_SUPERVISION").map((r) => r.label_id);
+      if (suggested.length === 0) continue;
+      const labelIds = task.task_type === MULTI ? [...new Set(suggested)] : suggested.slice(0, 1);
+      undoStack.current.push({ kind: "classification", recordId: record.id, task, previous: [] });
+      setClassification.mutate({ recordId: record.id, taskId: task.id, labelIds });
+      accepted += 1;
+    }
+    if (accepted === 0) toast.info("No weak-supervision label to accept on this record");
+    else if (settings.autoNext) go(1);
+  }, [record, taskList, mine, rows, setClassification, settings.autoNext, go]);
+
   const spanAttributes = useMemo(
     () => [...new Set(taskList.filter((t) => t.task_type === EXTRACTION && t.attribute).map((t) => t.attribute ?? ""))],
     [taskList],
@@ -148,7 +188,18 @@ function Labeling({ user }: { user: User }) {
   // The keyboard model: ←/→ records, label hotkeys, Shift+←/→ extend a selection, Esc clears, ? shows the keys.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (isTypingTarget(event.target)) return;
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !event.shiftKey) {
+        event.preventDefault();
+        undo();
+        return;
+      }
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Enter" && !selection && !(event.target instanceof HTMLButtonElement)) {
+        event.preventDefault();
+        acceptSuggestions();
+        return;
+      }
       if (event.key === "?") {
         setShowHelp((v) => !v);
         return;
@@ -203,7 +254,7 @@ function Labeling({ user }: { user: User }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [go, selection, tokens.data, extractionTasksOf, labelSpan, classificationTasks, classify, spanAttributes, caret]);
+  }, [go, selection, tokens.data, extractionTasksOf, labelSpan, classificationTasks, classify, spanAttributes, caret, undo, acceptSuggestions]);
 
   if (session.isError) return <ErrorBox error={session.error} what="the records" />;
   if (tasks.isError) return <ErrorBox error={tasks.error} what="the labeling tasks" />;
@@ -298,6 +349,7 @@ function Labeling({ user }: { user: User }) {
             )}
             {classificationTasks.map((task) => {
               const chosen = new Set(mine(task.id).map((r) => r.label_id));
+              const starred = mine(task.id).some((r) => r.is_gold_star);
               return (
                 <div key={task.id} role="group" aria-label={task.name} className="task-row">
                   <div className="task-name">
@@ -309,6 +361,18 @@ function Labeling({ user }: { user: User }) {
                     {task.labels.map((label) => (
                       <LabelButton key={label.id} label={label} pressed={chosen.has(label.id)} onClick={() => classify(task, label)} />
                     ))}
+                    {chosen.size > 0 && (
+                      <button
+                        type="button"
+                        className="ghost star"
+                        aria-label={`Gold star for ${task.name}`}
+                        aria-pressed={starred}
+                        title="Make your labels of this task the gold standard for this record"
+                        onClick={() => goldStar.mutate({ recordId: record.id, taskId: task.id, on: !starred })}
+                      >
+                        {starred ? "★" : "☆"}
+                      </button>
+                    )}
                   </div>
                 </div>
               );
@@ -494,6 +558,14 @@ function KeyHelp({ onClose }: { onClose: () => void }) {
           <kbd>Tab</kbd>
         </dt>
         <dd>move between labels; <kbd>Backspace</kbd> on a focused label's Remove button removes it</dd>
+        <dt>
+          <kbd>Enter</kbd>
+        </dt>
+        <dd>accept the weak-supervision labels of the tasks you have not labeled</dd>
+        <dt>
+          <kbd>Ctrl</kbd>/<kbd>⌘</kbd>+<kbd>Z</kbd>
+        </dt>
+        <dd>undo the last label</dd>
         <dt>
           <kbd>?</kbd>
         </dt>

@@ -140,9 +140,7 @@ function TaskBlock({ pid, task, allLabels }: { pid: string; task: Task; allLabel
           {task.labels.map((label) => (
             <tr key={label.id}>
               <td>
-                <span className="chip" style={{ "--label-color": label.color } as CSSProperties}>
-                  {label.name}
-                </span>
+                <LabelName name={label.name} color={label.color} onRename={(name) => updateLabel.mutate({ labelId: label.id, name })} />
               </td>
               <td>
                 <select
@@ -183,5 +181,31 @@ function TaskBlock({ pid, task, allLabels }: { pid: string; task: Task; allLabel
         </button>
       </form>
     </div>
+  );
+}
+
+/** A label's name, renamed in place (Enter or leaving the field saves). */
+function LabelName({ name, color, onRename }: { name: string; color: string; onRename: (name: string) => void }) {
+  const [value, setValue] = useState(name);
+  const save = () => {
+    const trimmed = value.trim();
+    if (trimmed && trimmed !== name) onRename(trimmed);
+    else setValue(name);
+  };
+  return (
+    <span className="row">
+      <span className="chip" style={{ "--label-color": color } as CSSProperties} aria-hidden="true">
+        &nbsp;
+      </span>
+      <input
+        className="label-name"
+        aria-label={`Name of label ${name}`}
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+        onBlur={save}
+        onKeyDown={(e) => e.key === "Enter" && (e.preventDefault(), save())}
+        maxLength={200}
+      />
+    </span>
   );
 }
