@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from shared_model.db import session_scope
 from shared_model.jobs import JobWorker
@@ -43,6 +42,7 @@ from .routers import (
     ws_probabilities,
     zero_shot,
 )
+from .ui import ui_app
 
 log = logging.getLogger("gateway")
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -101,7 +101,5 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
     )
     install_docs_pages(app)
     app.state.progress_hub = ws.ProgressHub()
-    dist = ui_dist or UI_DIST
-    if dist.is_dir():
-        app.mount("/", StaticFiles(directory=dist, html=True), name="ui")
+    app.mount("/", ui_app(ui_dist or UI_DIST), name="ui")
     return app

@@ -98,6 +98,9 @@ class ProjectOut(ORMModel):
     warnings: list[str] = Field(
         default_factory=list, description="what the project lacks, with how to fix it (e.g. a spaCy pipeline to install)"
     )
+    created_by_name: str | None = Field(default=None, description="display name (else email) of the creator")
+    manually_labeled: int = Field(default=0, description="records with at least one manual label")
+    weakly_supervised: int = Field(default=0, description="records with at least one weak-supervision label")
 
 
 class MemberIn(RequestModel):

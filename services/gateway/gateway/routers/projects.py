@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
-from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, User, UserRole
+from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, SourceType, User, UserRole
+from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
 from shared_model.service.crud import apply_patch
@@ -28,6 +29,7 @@ def project_out(session: SessionDep, project: Project) -> ProjectOut:
     out.record_count = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id))
     out.run_time_limit_s = project_run_time_limit(project.settings)
     out.warnings = project_warnings(project)
+    _add_summaries(session, [out])
     return out
 
 
@@ -35,6 +37,30 @@ def project_warnings(project: Project) -> list[str]:
     """The project's warnings: a snapshot's spaCy pipeline that is not installed here (with the install command)."""
     missing = (project.settings or {}).get(MISSING_PIPELINE)
     return [pipeline_warning(str(missing), project.tokenizer)] if missing else []
+
+
+def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
+    """Fill each project's creator name and its numbers of manually labeled and weakly supervised records."""
+    if not projects:
+        return
+    ids = [p.id for p in projects]
+    creators: dict[uuid.UUID, str] = dict(
+        session.execute(
+            select(Project.id, func.coalesce(func.nullif(User.display_name, ""), User.email))
+            .join(User, User.id == Project.created_by)
+            .where(Project.id.in_(ids))
+        ).all()
+    )
+    counts = session.execute(
+        select(RLA.project_id, RLA.source_type, func.count(func.distinct(RLA.record_id)))
+        .where(RLA.project_id.in_(ids), RLA.source_type.in_([SourceType.MANUAL, SourceType.WEAK_SUPERVISION]))
+        .group_by(RLA.project_id, RLA.source_type)
+    ).all()
+    by_project = {(project_id, str(kind)): n for project_id, kind, n in counts}
+    for out in projects:
+        out.created_by_name = creators.get(out.id)
+        out.manually_labeled = by_project.get((out.id, SourceType.MANUAL.value), 0)
+        out.weakly_supervised = by_project.get((out.id, SourceType.WEAK_SUPERVISION.value), 0)
 
 
 DEFAULT_TOKENIZER = "en"
@@ -80,6 +106,7 @@ def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
         out.run_time_limit_s = project_run_time_limit(project.settings)
         out.warnings = project_warnings(project)
         result.append(out)
+    _add_summaries(session, result)
     return result
 
 

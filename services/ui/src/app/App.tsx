@@ -1,0 +1,61 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router";
+import { setUnauthorizedHandler } from "../api/client";
+import { ApiError } from "../api/problem";
+import { meKey } from "../features/auth/api/auth";
+import { LoginPage } from "../features/auth/components/LoginPage";
+import { NewProjectPage } from "../features/projects/components/NewProjectPage";
+import { ProjectsPage } from "../features/projects/components/ProjectsPage";
+import { TokensPage } from "../features/tokens/components/TokensPage";
+import { ErrorBoundary } from "../shared/ErrorBoundary";
+import { Loading } from "../shared/ErrorBox";
+import { Toasts } from "../shared/Toasts";
+import { AuthenticatedShell, NotFoundPage, NotYetPage, ProjectShell } from "./Shell";
+
+const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
+const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 10_000,
+      refetchOnWindowFocus: false,
+      retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
+    },
+  },
+});
+
+setUnauthorizedHandler(() => queryClient.setQueryData(meKey, null));
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <BrowserRouter>
+        <ErrorBoundary>
+          <Suspense fallback={<Loading what="the page" />}>
+            <Routes>
+              <Route path="/login" element={<LoginPage />} />
+              <Route element={<AuthenticatedShell />}>
+                <Route index element={<Navigate to="/projects" replace />} />
+                <Route path="/projects" element={<ProjectsPage />} />
+                <Route path="/projects/new" element={<NewProjectPage />} />
+                <Route path="/account/tokens" element={<TokensPage />} />
+                <Route path="/projects/:projectId" element={<ProjectShell />}>
+                  <Route index element={<Navigate to="labeling" replace />} />
+                  <Route path="overview" element={<NotYetPage title="Overview" />} />
+                  <Route path="data-browser" element={<NotYetPage title="Data browser" />} />
+                  <Route path="heuristics" element={<NotYetPage title="Heuristics" />} />
+                  <Route path="labeling" element={<LabelingPage />} />
+                  <Route path="settings" element={<SettingsPage />} />
+                </Route>
+                <Route path="*" element={<NotFoundPage />} />
+              </Route>
+            </Routes>
+          </Suspense>
+        </ErrorBoundary>
+      </BrowserRouter>
+      <Toasts />
+    </QueryClientProvider>
+  );
+}
