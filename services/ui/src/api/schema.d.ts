@@ -13,7 +13,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Check the password and set an HTTP-only session cookie.
+         * @description Check the password and set an HTTP-only session cookie. Too many failed logins for the account or from the
+         *     client address answer 429 with ``Retry-After`` (settings ``login_max_failures_per_*``).
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
@@ -111,7 +112,8 @@ export interface paths {
         };
         /**
          * Get Job
-         * @description One job's state, progress and result.
+         * @description One job's state, progress and result; while queued, its place in its service's queue (``queue_position``,
+         *     1 = it starts next).
          */
         get: operations["get_job_api_v1_jobs__job_id__get"];
         put?: never;
@@ -191,7 +193,8 @@ export interface paths {
         head?: never;
         /**
          * Update Project
-         * @description Rename a project or change its description.
+         * @description Rename a project, change its description or the time limit of its full runs (``run_time_limit_s``, within
+         *     the installation's maximum: 422 naming it otherwise).
          */
         patch: operations["update_project_api_v1_projects__project_id__patch"];
         trace?: never;
@@ -209,6 +212,30 @@ export interface paths {
          */
         get: operations["list_attributes_api_v1_projects__project_id__attributes_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/attributes/{attribute_id}/primary-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Primary Key
+         * @description Set (`{"is_primary_key": true}`) or clear (`false`) an attribute as part of the primary key; returns the attributes.
+         *
+         *     The attributes flagged together are the key: every record must have a value for each and no combination may
+         *     appear twice, else 409 naming the records (nothing changes). 404 for an attribute of another project; 422 for a
+         *     calculated attribute that has no values yet.
+         */
+        put: operations["set_primary_key_api_v1_projects__project_id__attributes__attribute_id__primary_key_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -493,7 +520,11 @@ export interface paths {
         };
         /**
          * Export
-         * @description All records with their labels, streamed: JSON (the original's format, an array), JSONL or CSV.
+         * @description All records with their labels, streamed: JSON (the original's format, an array), JSONL, CSV or XLSX.
+         *
+         *     CSV and XLSX cells that a spreadsheet program would run as a formula (text beginning with =, +, -, @, a tab or a
+         *     carriage return) get a leading apostrophe unless ``raw=true``; XLSX text cells are always text, never formulas,
+         *     and characters XML cannot hold become U+FFFD. XLSX holds at most 1,048,575 records (422 beyond).
          */
         get: operations["export_api_v1_projects__project_id__export_get"];
         put?: never;
@@ -692,9 +723,135 @@ export interface paths {
         };
         /**
          * List Jobs
-         * @description The project's jobs, newest first.
+         * @description The project's jobs, newest first; a queued one with its place in its service's queue (``queue_position``).
          */
         get: operations["list_jobs_api_v1_projects__project_id__jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sessions
+         * @description The caller's sessions in this project, newest first.
+         */
+        get: operations["list_sessions_api_v1_projects__project_id__labeling_sessions_get"];
+        put?: never;
+        /**
+         * Create Session
+         * @description Start a session: the records' ids in order are stored with the session (a later change of the filter's result
+         *     does not reorder it).
+         */
+        post: operations["create_session_api_v1_projects__project_id__labeling_sessions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Session
+         * @description A session by id (any member of the project: the shareable link).
+         */
+        get: operations["get_session_api_v1_projects__project_id__labeling_sessions__session_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Session */
+        delete: operations["delete_session_api_v1_projects__project_id__labeling_sessions__session_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Next Record
+         * @description Move to the next record (409 at the last one).
+         */
+        post: operations["next_record_api_v1_projects__project_id__labeling_sessions__session_id__next_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}/position": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Position
+         * @description Jump to a position.
+         */
+        put: operations["set_position_api_v1_projects__project_id__labeling_sessions__session_id__position_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}/previous": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Previous Record
+         * @description Move to the previous record (409 at the first one).
+         */
+        post: operations["previous_record_api_v1_projects__project_id__labeling_sessions__session_id__previous_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session Records
+         * @description A window of the session's record ids.
+         */
+        get: operations["session_records_api_v1_projects__project_id__labeling_sessions__session_id__records_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -764,7 +921,8 @@ export interface paths {
         };
         /**
          * Task Statistics
-         * @description Per heuristic and label: est. precision and recall, coverage, hits, conflicts and overlaps.
+         * @description Every heuristic of the task, with its status, and per label: est. precision and recall, coverage, hits,
+         *     conflicts and overlaps.
          */
         get: operations["task_statistics_api_v1_projects__project_id__labeling_tasks__task_id__heuristic_statistics_get"];
         put?: never;
@@ -1084,6 +1242,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/metrics/confidence-histogram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Confidence Histogram
+         * @description Weak-supervision confidence in equal bins over [0, 1].
+         */
+        get: operations["confidence_histogram_api_v1_projects__project_id__metrics_confidence_histogram_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/metrics/confusion-matrix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Confusion Matrix
+         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction).
+         */
+        get: operations["confusion_matrix_api_v1_projects__project_id__metrics_confusion_matrix_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/metrics/heuristics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Heuristics
+         * @description Per heuristic of the task on the slice: coverage, hits, overlaps and conflicts.
+         */
+        get: operations["heuristics_api_v1_projects__project_id__metrics_heuristics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/metrics/label-distribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Label Distribution
+         * @description Per label: valid manual vs weak-supervision labels.
+         */
+        get: operations["label_distribution_api_v1_projects__project_id__metrics_label_distribution_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/metrics/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Progress
+         * @description Manually labeled and weakly supervised records per task.
+         */
+        get: operations["progress_api_v1_projects__project_id__metrics_progress_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/records": {
         parameters: {
             query?: never;
@@ -1246,6 +1504,179 @@ export interface paths {
         get: operations["record_tokens_api_v1_projects__project_id__records__record_id__tokens_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/bulk-label": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Label
+         * @description Set the caller's classification label(s) on every record a filter selects (refinery#23), in one transaction.
+         *
+         *     Over 1,000 records the call needs ``confirm_count`` equal to the number selected; otherwise it is a 409 whose
+         *     ``affected`` names that number.
+         */
+        post: operations["bulk_label_api_v1_projects__project_id__records_bulk_label_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count Records
+         * @description How many records a filter selects.
+         */
+        post: operations["count_records_api_v1_projects__project_id__records_count_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/labeling-function": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Filter To Labeling Function
+         * @description The Python source of a labeling function selecting the same records as an attribute filter (refinery#21).
+         */
+        post: operations["filter_to_labeling_function_api_v1_projects__project_id__records_labeling_function_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Search Records
+         * @description The records a filter selects, sorted, ``limit`` at a time: pass ``next_cursor`` as ``cursor`` (with the same
+         *     filter and sort) for the next page. A bad condition is a 422 naming its place (``filter.conditions[1]``).
+         */
+        post: operations["search_records_api_v1_projects__project_id__records_search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/unique-values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unique Values
+         * @description Distinct values of low-cardinality attributes, for filter dropdowns.
+         */
+        get: operations["unique_values_api_v1_projects__project_id__records_unique_values_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/slices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Slices
+         * @description Every slice of the project with its count (and outdated flag for static slices).
+         */
+        get: operations["list_slices_api_v1_projects__project_id__slices_get"];
+        put?: never;
+        /**
+         * Create Slice
+         * @description Save a filter as a dynamic slice, or freeze its current records as a static slice.
+         */
+        post: operations["create_slice_api_v1_projects__project_id__slices_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/slices/{slice_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Slice */
+        get: operations["get_slice_api_v1_projects__project_id__slices__slice_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Slice
+         * @description Delete a slice (its frozen record list and comments; the records stay).
+         */
+        delete: operations["delete_slice_api_v1_projects__project_id__slices__slice_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Slice
+         * @description Rename, change the filter, and (static slices) re-freeze the filter's current records.
+         */
+        patch: operations["update_slice_api_v1_projects__project_id__slices__slice_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/slices/{slice_id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add To Slice
+         * @description Add a filter's records (bulk action on a filter result) or record ids to a static slice.
+         */
+        post: operations["add_to_slice_api_v1_projects__project_id__slices__slice_id__records_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1578,6 +2009,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddedOut */
+        AddedOut: {
+            /** Added */
+            added: number;
+            slice: components["schemas"]["SliceOut"];
+        };
         /** AssociationsIn */
         AssociationsIn: {
             /**
@@ -1590,6 +2027,38 @@ export interface components {
              * @description Primary keys: a value, or an object of key attribute -> value.
              */
             indices: unknown[];
+        };
+        /**
+         * AttributeCondition
+         * @description An attribute's value compared with ``values`` (numbers compare as numbers on INTEGER and FLOAT attributes).
+         *
+         *     A record without a value for the attribute never matches (so it matches the negation).
+         */
+        AttributeCondition: {
+            /**
+             * Attribute
+             * @description An attribute name; null = any attribute (one of them matches).
+             */
+            attribute?: string | null;
+            /**
+             * Case Sensitive
+             * @default false
+             */
+            case_sensitive: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "attribute";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            operator: components["schemas"]["Operator"];
+            /** Values */
+            values: (string | number | boolean)[];
         };
         /** AttributeOut */
         AttributeOut: {
@@ -1666,6 +2135,38 @@ export interface components {
             labeling_task_id: string;
             /** Record Ids */
             record_ids?: number[] | null;
+        };
+        /** BulkLabelIn */
+        BulkLabelIn: {
+            /**
+             * Confirm Count
+             * @description Required when the filter selects more than 1000 records: the count the caller confirms (a 409 names it); a different count is refused, so nothing is labeled that the caller did not see.
+             */
+            confirm_count?: number | null;
+            /** @description The records to label; null = every record of the project. */
+            filter: components["schemas"]["FilterGroup"] | null;
+            /** Label Ids */
+            label_ids: string[];
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+        };
+        /** BulkLabelOut */
+        BulkLabelOut: {
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /** Labels Written */
+            labels_written: number;
+            /**
+             * Records
+             * @description Records labeled.
+             */
+            records: number;
         };
         /** CalculatedCreate */
         CalculatedCreate: {
@@ -1774,6 +2275,35 @@ export interface components {
             /** Is Private */
             is_private?: boolean | null;
         };
+        /** ConfusionCell */
+        ConfusionCell: {
+            /** Count */
+            count: number;
+            /**
+             * Manual
+             * @description A label name, or OUTSIDE (extraction: a span only weak supervision has).
+             */
+            manual: string;
+            /** Weak Supervision */
+            weak_supervision: string;
+        };
+        /** CountIn */
+        CountIn: {
+            /**
+             * Count
+             * @default exact
+             * @enum {string}
+             */
+            count: "exact" | "estimate";
+            filter?: components["schemas"]["FilterGroup"] | null;
+        };
+        /** CountOut */
+        CountOut: {
+            /** Total */
+            total: number;
+            /** Total Estimated */
+            total_estimated: boolean;
+        };
         /**
          * DataType
          * @enum {string}
@@ -1870,6 +2400,31 @@ export interface components {
          * @enum {string}
          */
         EmbeddingType: "ON_ATTRIBUTE" | "ON_TOKEN";
+        /**
+         * FilterGroup
+         * @description Conditions and groups joined by ``join``; an empty group selects every record.
+         */
+        FilterGroup: {
+            /** Conditions */
+            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["FilterGroup"])[];
+            /**
+             * Join
+             * @default AND
+             * @enum {string}
+             */
+            join: "AND" | "OR";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "group";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+        };
         /** FilterIn */
         FilterIn: {
             /**
@@ -1885,6 +2440,17 @@ export interface components {
             value?: unknown;
             /** Values */
             values?: unknown[] | null;
+        };
+        /** FoundRecord */
+        FoundRecord: {
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Labels */
+            labels: components["schemas"]["RecordLabel"][];
         };
         /** RunOut */
         gateway__routers__heuristics__RunOut: {
@@ -1958,6 +2524,71 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * GoldStarCondition
+         * @description A gold-starred manual label of the task.
+         */
+        GoldStarCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "gold_star";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
+        /**
+         * HasCommentsCondition
+         * @description The record has a comment the caller can read.
+         */
+        HasCommentsCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "has_comments";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+        };
+        /**
+         * HeuristicCondition
+         * @description A heuristic's vote: one of ``label_ids``, any vote, or no vote.
+         */
+        HeuristicCondition: {
+            /**
+             * Heuristic Id
+             * Format: uuid
+             */
+            heuristic_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "heuristic";
+            /** Label Ids */
+            label_ids?: string[];
+            /** @default any */
+            mode: components["schemas"]["HeuristicVote"];
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+        };
         /** HeuristicCreate */
         HeuristicCreate: {
             /**
@@ -1979,6 +2610,24 @@ export interface components {
             source_code: string;
             /** @default LABELING_FUNCTION */
             type: components["schemas"]["HeuristicType"];
+        };
+        /** HeuristicFigures */
+        HeuristicFigures: {
+            /** Conflicts */
+            conflicts: number;
+            /** Coverage */
+            coverage: number;
+            /**
+             * Heuristic Id
+             * Format: uuid
+             */
+            heuristic_id: string;
+            /** Hits */
+            hits: number;
+            /** Name */
+            name: string;
+            /** Overlaps */
+            overlaps: number;
         };
         /** HeuristicOut */
         HeuristicOut: {
@@ -2019,6 +2668,28 @@ export interface components {
             type: components["schemas"]["HeuristicType"];
         };
         /**
+         * HeuristicsDisagreeCondition
+         * @description Heuristics of the task voted different labels on the record.
+         */
+        HeuristicsDisagreeCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "heuristics_disagree";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
+        /**
          * HeuristicType
          * @enum {string}
          */
@@ -2034,10 +2705,46 @@ export interface components {
             /** Source Code */
             source_code?: string | null;
         };
+        /**
+         * HeuristicVote
+         * @enum {string}
+         */
+        HeuristicVote: "any" | "labels" | "none";
+        /** HistogramBin */
+        HistogramBin: {
+            /** Count */
+            count: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * InSliceCondition
+         * @description The record is in a data slice (a static slice's frozen records, a dynamic slice's filter).
+         */
+        InSliceCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "in_slice";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Slice Id
+             * Format: uuid
+             */
+            slice_id: string;
         };
         /** JobOut */
         JobOut: {
@@ -2067,6 +2774,11 @@ export interface components {
             progress: number;
             /** Project Id */
             project_id: string | null;
+            /**
+             * Queue Position
+             * @description While queued: its place in its service's queue (1 = it starts next).
+             */
+            queue_position?: number | null;
             /** Result */
             result: {
                 [key: string]: unknown;
@@ -2075,6 +2787,24 @@ export interface components {
             started_at: string | null;
             /** State */
             state: string;
+        };
+        /** LabelCount */
+        LabelCount: {
+            /**
+             * Label Id
+             * Format: uuid
+             */
+            label_id: string;
+            /** Manual */
+            manual: number;
+            /** Manual Ratio */
+            manual_ratio: number;
+            /** Name */
+            name: string;
+            /** Weak Supervision */
+            weak_supervision: number;
+            /** Weak Supervision Ratio */
+            weak_supervision_ratio: number;
         };
         /** LabelIn */
         LabelIn: {
@@ -2088,6 +2818,26 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** LabelingFunctionIn */
+        LabelingFunctionIn: {
+            /** @description Attribute conditions only (in groups, negated or not). */
+            filter: components["schemas"]["FilterGroup"];
+            /**
+             * Label
+             * @description The label the function returns where the filter holds.
+             */
+            label: string;
+        };
+        /** LabelingFunctionOut */
+        LabelingFunctionOut: {
+            /** Source Code */
+            source_code: string;
+        };
+        /**
+         * LabelMode
+         * @enum {string}
+         */
+        LabelMode: "any" | "labels" | "none";
         /** LabelOut */
         LabelOut: {
             /** Color */
@@ -2169,6 +2919,34 @@ export interface components {
             /** Password */
             password: string;
         };
+        /**
+         * ManualLabelCondition
+         * @description Manual labels of a task (by anyone, or by ``annotator_id``).
+         */
+        ManualLabelCondition: {
+            /** Annotator Id */
+            annotator_id?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "manual_label";
+            /** Label Ids */
+            label_ids?: string[];
+            /** @default any */
+            mode: components["schemas"]["LabelMode"];
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
         /** ManualLabelOut */
         ManualLabelOut: {
             /** Confidence */
@@ -2212,6 +2990,29 @@ export interface components {
             /** Token Start */
             token_start: number | null;
         };
+        /**
+         * ManualWsDifferCondition
+         * @description The record has valid manual labels and weak-supervision labels of the task, and they differ (as sets of
+         *     label and span).
+         */
+        ManualWsDifferCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "manual_ws_differ";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
         /** MemberIn */
         MemberIn: {
             /** Email */
@@ -2222,6 +3023,34 @@ export interface components {
              */
             role: string;
         };
+        /**
+         * NoHeuristicVotedCondition
+         * @description No heuristic of the task voted on the record.
+         */
+        NoHeuristicVotedCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "no_heuristic_voted";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
+        /**
+         * Operator
+         * @description refinery's attribute operators (``IN_WC``: values with wildcards ``*``/``%`` any text, ``?``/``_`` one char).
+         * @enum {string}
+         */
+        Operator: "EQUAL" | "BEGINS_WITH" | "ENDS_WITH" | "CONTAINS" | "IN" | "IN_WC" | "BETWEEN" | "GREATER" | "GREATER_EQUAL" | "LESS" | "LESS_EQUAL";
         /** OutliersIn */
         OutliersIn: {
             /**
@@ -2277,6 +3106,26 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** PositionIn */
+        PositionIn: {
+            /** Position */
+            position: number;
+        };
+        /** PrimaryKeyIn */
+        PrimaryKeyIn: {
+            /**
+             * Is Primary Key
+             * @description true: the attribute becomes part of the primary key; false: it leaves it
+             */
+            is_primary_key: boolean;
+        };
+        /** ProgressOut */
+        ProgressOut: {
+            /** Records */
+            records: number;
+            /** Tasks */
+            tasks: components["schemas"]["TaskProgress"][];
+        };
         /** ProjectCreate */
         ProjectCreate: {
             /**
@@ -2321,10 +3170,20 @@ export interface components {
             name: string;
             /** Record Count */
             record_count?: number | null;
+            /**
+             * Run Time Limit S
+             * @description The time limit of the project's full runs (s).
+             */
+            run_time_limit_s?: number | null;
             /** Status */
             status: string;
             /** Tokenizer */
             tokenizer: string;
+            /**
+             * Warnings
+             * @description what the project lacks, with how to fix it (e.g. a spaCy pipeline to install)
+             */
+            warnings?: string[];
             /**
              * Weakly Supervised
              * @description records with at least one weak-supervision label
@@ -2338,6 +3197,38 @@ export interface components {
             description?: string | null;
             /** Name */
             name?: string | null;
+            /**
+             * Run Time Limit S
+             * @description Time limit of the project's full runs (heuristic runs, attribute calculations) in seconds, at most the installation's maximum (REFINERY_RUN_TIME_LIMIT_MAX_S); a run over it ends failed with the reason.
+             */
+            run_time_limit_s?: number | null;
+        };
+        /** RecordLabel */
+        RecordLabel: {
+            /** Confidence */
+            confidence: number | null;
+            /** Created By */
+            created_by: string | null;
+            /** Is Gold Star */
+            is_gold_star: boolean;
+            /** Is Valid Manual Label */
+            is_valid_manual_label: boolean;
+            /**
+             * Label Id
+             * Format: uuid
+             */
+            label_id: string;
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /** Source Type */
+            source_type: string;
+            /** Token End */
+            token_end: number | null;
+            /** Token Start */
+            token_start: number | null;
         };
         /** RecordLabelsIn */
         RecordLabelsIn: {
@@ -2407,6 +3298,123 @@ export interface components {
              */
             source_code?: string | null;
         };
+        /** SearchIn */
+        SearchIn: {
+            /**
+             * Count
+             * @description The total: counted exactly, the planner's estimate (fast), or not at all.
+             * @default exact
+             * @enum {string}
+             */
+            count: "exact" | "estimate" | "none";
+            /**
+             * Cursor
+             * @description next_cursor of the previous page.
+             */
+            cursor?: string | null;
+            /** @description null selects every record. */
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /**
+             * Limit
+             * @default 20
+             */
+            limit: number;
+            /**
+             * Sort
+             * @description The record id breaks ties.
+             */
+            sort?: components["schemas"]["SortKey"][];
+        };
+        /** SearchOut */
+        SearchOut: {
+            /** Items */
+            items: components["schemas"]["FoundRecord"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description Records the filter selects (null with count=none).
+             */
+            total: number | null;
+            /**
+             * Total Estimated
+             * @description true when total is the planner's estimate.
+             */
+            total_estimated: boolean;
+        };
+        /**
+         * SessionIn
+         * @description Where the records come from: ``filter`` (+ ``sort``), ``slice_id``, ``heuristic_id`` or ``record_ids``.
+         */
+        SessionIn: {
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /** Heuristic Id */
+            heuristic_id?: string | null;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /**
+             * Position
+             * @default 0
+             */
+            position: number;
+            /** Record Ids */
+            record_ids?: number[] | null;
+            /** Slice Id */
+            slice_id?: string | null;
+            /** Sort */
+            sort?: components["schemas"]["SortKey"][];
+        };
+        /** SessionOut */
+        SessionOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Next Record Id */
+            next_record_id: number | null;
+            /** Position */
+            position: number;
+            /** Previous Record Id */
+            previous_record_id: number | null;
+            /**
+             * Record Id
+             * @description The record at the position (null for an empty session).
+             */
+            record_id: number | null;
+            /** Source */
+            source: {
+                [key: string]: unknown;
+            };
+            /** Total */
+            total: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** SessionRecords */
+        SessionRecords: {
+            /** Offset */
+            offset: number;
+            /** Record Ids */
+            record_ids: number[];
+            /** Total */
+            total: number;
+        };
         /** SimilarIn */
         SimilarIn: {
             /** Filters */
@@ -2431,10 +3439,115 @@ export interface components {
              */
             use_threshold?: boolean | null;
         };
+        /** SliceIn */
+        SliceIn: {
+            /** @description null: every record. */
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default DYNAMIC_DEFAULT
+             * @enum {string}
+             */
+            type: "DYNAMIC_DEFAULT" | "STATIC_DEFAULT";
+        };
+        /** SliceOut */
+        SliceOut: {
+            /**
+             * Count
+             * @description Records in the slice now.
+             */
+            count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Info */
+            info: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Outdated
+             * @description Static slice: its filter now selects other records than the frozen ones.
+             */
+            outdated: boolean | null;
+            /** Type */
+            type: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * SliceRecordsIn
+         * @description Records to add to a static slice: a filter's result or ids (exactly one).
+         */
+        SliceRecordsIn: {
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /** Record Ids */
+            record_ids?: number[] | null;
+        };
+        /** SliceUpdate */
+        SliceUpdate: {
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Refreeze
+             * @description Static slice: freeze the (new) filter's current records.
+             * @default false
+             */
+            refreeze: boolean;
+        };
         /** SnippetIn */
         SnippetIn: {
             /** Code */
             code: string;
+        };
+        /** SortKey */
+        SortKey: {
+            /**
+             * Attribute
+             * @description With by=attribute.
+             */
+            attribute?: string | null;
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "attribute" | "confidence" | "random" | "id";
+            /**
+             * Direction
+             * @default asc
+             * @enum {string}
+             */
+            direction: "asc" | "desc";
+            /**
+             * Seed
+             * @description With by=random.
+             */
+            seed?: string | null;
+            /**
+             * Task Id
+             * @description With by=confidence: the task's weak-supervision confidence.
+             */
+            task_id?: string | null;
         };
         /** SpanIn */
         SpanIn: {
@@ -2529,7 +3642,11 @@ export interface components {
             /** Heuristic Ids */
             heuristic_ids: string[];
         };
-        /** StatisticsOut */
+        /**
+         * StatisticsOut
+         * @description One row per heuristic and label it gave (or was wrong about); a heuristic without such a row (no hits, never
+         *     run, last run failed) still gets ONE row, with ``label_id`` null and zero counts, so every heuristic is listed.
+         */
         StatisticsOut: {
             /** Est Precision */
             est_precision: number | null;
@@ -2541,13 +3658,21 @@ export interface components {
             false_positives: number;
             /** Heuristic Name */
             heuristic_name: string;
-            /**
-             * Label Id
-             * Format: uuid
-             */
-            label_id: string;
+            /** Heuristic Type */
+            heuristic_type: string;
+            /** Label Id */
+            label_id: string | null;
             /** Label Name */
-            label_name: string;
+            label_name: string | null;
+            /** Last Run Error */
+            last_run_error: string | null;
+            /** Last Run Finished At */
+            last_run_finished_at: string | null;
+            /**
+             * Last Run State
+             * @description state of the heuristic's latest run (null: never run)
+             */
+            last_run_state: string | null;
             /** Record Coverage */
             record_coverage: number;
             /** Source Conflicts */
@@ -2559,15 +3684,18 @@ export interface components {
             source_id: string;
             /** Source Overlaps */
             source_overlaps: number;
+            /**
+             * Status
+             * @description ok; no_hits (its current results label nothing); never_run; running (queued or running now); last_run_failed (its latest run failed: counts, if any, are of older results); no_results (pre-computed, none posted yet)
+             * @enum {string}
+             */
+            status: "ok" | "no_hits" | "never_run" | "running" | "last_run_failed" | "no_results";
             /** Total Hits */
             total_hits: number;
             /** True Positives */
             true_positives: number;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
+            /** Updated At */
+            updated_at: string | null;
         };
         /** TaskIn */
         TaskIn: {
@@ -2602,6 +3730,30 @@ export interface components {
             task_target: string;
             /** Task Type */
             task_type: string;
+        };
+        /** TaskProgress */
+        TaskProgress: {
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /**
+             * Manually Labeled
+             * @description Records with a valid manual label.
+             */
+            manually_labeled: number;
+            /** Manually Labeled Ratio */
+            manually_labeled_ratio: number;
+            /** Name */
+            name: string;
+            /**
+             * Weakly Supervised
+             * @description Records with a weak-supervision label.
+             */
+            weakly_supervised: number;
+            /** Weakly Supervised Ratio */
+            weakly_supervised_ratio: number;
         };
         /**
          * TaskType
@@ -2729,6 +3881,19 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
+        /** UniqueValues */
+        UniqueValues: {
+            /**
+             * More
+             * @description true when the attribute has more than max_values distinct values.
+             */
+            more: boolean;
+            /**
+             * Values
+             * @description The distinct values (as text), sorted; empty when there are more than max_values.
+             */
+            values: string[];
+        };
         /** UserCreate */
         UserCreate: {
             /**
@@ -2780,6 +3945,36 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * WeakSupervisionCondition
+         * @description The weak-supervision label of a task, optionally within a confidence range (inclusive, 0–1).
+         */
+        WeakSupervisionCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "weak_supervision";
+            /** Label Ids */
+            label_ids?: string[];
+            /** Max Confidence */
+            max_confidence?: number | null;
+            /** Min Confidence */
+            min_confidence?: number | null;
+            /** @default any */
+            mode: components["schemas"]["LabelMode"];
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
         /** WeakSupervisionIn */
         WeakSupervisionIn: {
             /**
@@ -2825,6 +4020,12 @@ export interface components {
              * @default 0
              */
             seed: number;
+            /**
+             * Use Older Results
+             * @description also use heuristics whose latest run did not finish, with the results of their last finished run (by default they are skipped); the run's summary lists every heuristic considered, used or not, and why
+             * @default false
+             */
+            use_older_results: boolean;
         };
         /** ZeroShotCreate */
         ZeroShotCreate: {
@@ -2907,6 +4108,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Too many failed logins */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3212,6 +4420,42 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributeOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_primary_key_api_v1_projects__project_id__attributes__attribute_id__primary_key_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attribute_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrimaryKeyIn"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3874,7 +5118,9 @@ export interface operations {
     export_api_v1_projects__project_id__export_get: {
         parameters: {
             query?: {
-                format?: "json" | "jsonl" | "csv";
+                format?: "json" | "jsonl" | "csv" | "xlsx";
+                /** @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection) */
+                raw?: boolean;
             };
             header?: never;
             path: {
@@ -4342,6 +5588,269 @@ export interface operations {
             };
         };
     };
+    list_sessions_api_v1_projects__project_id__labeling_sessions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_session_api_v1_projects__project_id__labeling_sessions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_session_api_v1_projects__project_id__labeling_sessions__session_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_session_api_v1_projects__project_id__labeling_sessions__session_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    next_record_api_v1_projects__project_id__labeling_sessions__session_id__next_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_position_api_v1_projects__project_id__labeling_sessions__session_id__position_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    previous_record_api_v1_projects__project_id__labeling_sessions__session_id__previous_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    session_records_api_v1_projects__project_id__labeling_sessions__session_id__records_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionRecords"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_tasks_api_v1_projects__project_id__labeling_tasks_get: {
         parameters: {
             query?: never;
@@ -4648,6 +6157,8 @@ export interface operations {
         parameters: {
             query?: {
                 format?: "jsonl" | "csv";
+                /** @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection) */
+                raw?: boolean;
             };
             header?: never;
             path: {
@@ -5297,6 +6808,181 @@ export interface operations {
             };
         };
     };
+    confidence_histogram_api_v1_projects__project_id__metrics_confidence_histogram_get: {
+        parameters: {
+            query: {
+                bins?: number;
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistogramBin"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    confusion_matrix_api_v1_projects__project_id__metrics_confusion_matrix_get: {
+        parameters: {
+            query: {
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfusionCell"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    heuristics_api_v1_projects__project_id__metrics_heuristics_get: {
+        parameters: {
+            query: {
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeuristicFigures"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    label_distribution_api_v1_projects__project_id__metrics_label_distribution_get: {
+        parameters: {
+            query: {
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelCount"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    progress_api_v1_projects__project_id__metrics_progress_get: {
+        parameters: {
+            query?: {
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_records_api_v1_projects__project_id__records_get: {
         parameters: {
             query?: {
@@ -5643,6 +7329,383 @@ export interface operations {
             };
         };
     };
+    bulk_label_api_v1_projects__project_id__records_bulk_label_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkLabelIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkLabelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    count_records_api_v1_projects__project_id__records_count_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    filter_to_labeling_function_api_v1_projects__project_id__records_labeling_function_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelingFunctionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelingFunctionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_records_api_v1_projects__project_id__records_search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unique_values_api_v1_projects__project_id__records_unique_values_get: {
+        parameters: {
+            query?: {
+                /** @description Attribute names; default: every CATEGORY, BOOLEAN and INTEGER attribute. */
+                attribute?: string[] | null;
+                max_values?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: components["schemas"]["UniqueValues"];
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_slices_api_v1_projects__project_id__slices_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SliceOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_slice_api_v1_projects__project_id__slices_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SliceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SliceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_slice_api_v1_projects__project_id__slices__slice_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                slice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SliceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_slice_api_v1_projects__project_id__slices__slice_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                slice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_slice_api_v1_projects__project_id__slices__slice_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                slice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SliceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SliceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_to_slice_api_v1_projects__project_id__slices__slice_id__records_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                slice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SliceRecordsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddedOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     export_project_snapshot_api_v1_projects__project_id__snapshot_get: {
         parameters: {
             query?: never;
@@ -5854,6 +7917,8 @@ export interface operations {
         parameters: {
             query?: {
                 format?: "jsonl" | "csv";
+                /** @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection) */
+                raw?: boolean;
             };
             header?: never;
             path: {
