@@ -189,7 +189,7 @@ class _Reporter(threading.Thread):
         self.states = states
         self.total = max(total, 1)
         self.done = 0
-        self.reported = -1
+        self.reported = 0  # nothing to say before the first batch ends (no "0/N records" line)
         self.cancelled = threading.Event()
         self.halt = threading.Event()
 
