@@ -42,6 +42,7 @@ from shared_model.storage import get_storage
 from ..conftest import ADMIN_PASSWORD
 
 FAST_REAPING = {"REFINERY_JOB_HEARTBEAT_S": "0.5", "REFINERY_JOB_STALE_AFTER_S": "3", "REFINERY_JOB_MAX_ATTEMPTS": "1"}
+NO_WARM_WORKERS = {"REFINERY_TOKENIZER_PRESTART": ""}  # these tests tokenize too few records to use them
 WAIT_S = 120.0
 
 pytestmark = pytest.mark.timeout(600)
@@ -54,7 +55,7 @@ def pool(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
     services.stop_all()
     saved_extra = dict(services.extra_env)
     saved_env = {key: os.environ.get(key) for key in ["REFINERY_DATA_DIR"]}
-    services.extra_env.update(FAST_REAPING)
+    services.extra_env.update({**FAST_REAPING, **NO_WARM_WORKERS})
     os.environ["REFINERY_DATA_DIR"] = str(tmp_path_factory.mktemp("killed-services-data"))
     get_settings.cache_clear()
     get_storage.cache_clear()
