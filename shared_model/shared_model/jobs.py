@@ -159,12 +159,14 @@ def check_claim(current: Job, claimed: Job) -> None:
 
 
 def ensure_claimed(session: Session, claimed: Job) -> None:
-    """Lock the job's row in the caller's transaction and raise :class:`JobLost` unless it is still ``claimed``.
+    """Share-lock the job's row in the caller's transaction and raise :class:`JobLost` unless it is still ``claimed``.
 
     A handler calls this in the transaction that makes its work visible (e.g. stores a run's results), so that a job
-    the reaper gave up on can never commit results after its run was failed.
+    the reaper gave up on can never commit results after its run was failed: the reaper (``FOR UPDATE SKIP LOCKED``)
+    cannot take the job while this transaction holds the lock, and the transaction cannot take a job already reaped.
+    Several such transactions of one job (one per heuristic of a run) hold the share lock together.
     """
-    current = session.get(Job, claimed.id, with_for_update=True, populate_existing=True)
+    current = session.get(Job, claimed.id, with_for_update={"read": True}, populate_existing=True)
     if current is None:
         raise JobLost(f"job {claimed.id} does not exist any more")
     check_claim(current, claimed)
