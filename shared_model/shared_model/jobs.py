@@ -29,7 +29,7 @@ from .db import new_session, session_scope
 from .listen import listen
 from .models import Job, JobState
 from .run_state import settle_runs
-from .settings import get_settings
+from .settings import SERVICE_NAMES, get_settings
 
 PROGRESS_CHANNEL = "refinery_job_progress"
 QUEUED_CHANNEL = "refinery_job_queued"
@@ -237,12 +237,14 @@ def check_claim(current: Job, claimed: Job) -> None:
 
 
 def ensure_claimed(session: Session, claimed: Job) -> None:
-    """Lock the job's row in the caller's transaction and raise :class:`JobLost` unless it is still ``claimed``.
+    """Share-lock the job's row in the caller's transaction and raise :class:`JobLost` unless it is still ``claimed``.
 
     A handler calls this in the transaction that makes its work visible (e.g. stores a run's results), so that a job
-    the reaper gave up on can never commit results after its run was failed.
+    the reaper gave up on can never commit results after its run was failed: the reaper (``FOR UPDATE SKIP LOCKED``)
+    cannot take the job while this transaction holds the lock, and the transaction cannot take a job already reaped.
+    Several such transactions of one job (one per heuristic of a run) hold the share lock together.
     """
-    current = session.get(Job, claimed.id, with_for_update=True, populate_existing=True)
+    current = session.get(Job, claimed.id, with_for_update={"read": True}, populate_existing=True)
     if current is None:
         raise JobLost(f"job {claimed.id} does not exist any more")
     check_claim(current, claimed)
@@ -264,10 +266,10 @@ def request_cancel(session: Session, job: Job) -> None:
         publish_queue(session, job.owner_service)
 
 
-def reap_stale(owner_service: str | None = None, *, gone_workers: Iterable[str] = ()) -> list[uuid.UUID]:
-    """Requeue (or fail, after ``job_max_attempts``) running jobs whose heartbeat is older than ``job_stale_after_s``
-    or whose worker is in ``gone_workers`` (its process is known to be dead); their run rows follow in the same
-    transaction (:func:`shared_model.run_state.settle_runs`)."""
+def reap_stale(owner_service: str | tuple[str, ...] | None = None, *, gone_workers: Iterable[str] = ()) -> list[uuid.UUID]:
+    """Requeue (or fail, after ``job_max_attempts``; cancel, when its cancellation was requested) running jobs whose
+    heartbeat is older than ``job_stale_after_s`` or whose worker is in ``gone_workers`` (its process is known to be
+    dead); their run rows follow in the same transaction (:func:`shared_model.run_state.settle_runs`)."""
     settings = get_settings()
     now = datetime.now(UTC)
     cutoff = now - timedelta(seconds=settings.job_stale_after_s)
@@ -278,15 +280,21 @@ def reap_stale(owner_service: str | None = None, *, gone_workers: Iterable[str] 
         if gone:
             lost = lost | Job.worker.in_(gone)
         query = select(Job).where(Job.state == JobState.RUNNING, lost).with_for_update(skip_locked=True)
-        if owner_service:
+        if isinstance(owner_service, str):
             query = query.where(Job.owner_service == owner_service)
+        elif owner_service is not None:
+            query = query.where(Job.owner_service.in_(owner_service))
         for job in session.scalars(query):
             if job.worker in gone:
                 silent = f"the {job.owner_service} worker {job.worker} died while it ran this job"
             else:
                 beat = job.heartbeat_at or now
                 silent = f"the {job.owner_service} worker {job.worker} stopped reporting (last heartbeat {beat:%H:%M:%S} UTC)"
-            if job.attempts < settings.job_max_attempts and not job.cancel_requested:
+            if job.cancel_requested:  # it was to stop anyway
+                job.state = JobState.CANCELLED
+                job.message = f"cancelled ({silent})"
+                job.finished_at = now
+            elif job.attempts < settings.job_max_attempts:
                 job.state = JobState.QUEUED
                 job.message = f"requeued: {silent}"
             else:
@@ -428,7 +436,7 @@ class JobWorker:
         self.concurrency = max(1, concurrency)
         self.per_project = per_project
         self.time_limit = time_limit
-        self.reap_all = reap_all  # reap every service's stale jobs, not only this one's (the gateway does)
+        self.reap_all = reap_all  # reap the stale jobs of every service of the platform, not only this one's (the gateway)
         self.name = f"{service}@{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -464,7 +472,7 @@ class JobWorker:
                     reap_stale(self.service, gone_workers=gone_workers(self.service))
                     last_reap = time.monotonic()
                 if slot == 0 and last_reap is not None and time.monotonic() - last_reap > reap_interval_s():
-                    reap_stale(None if self.reap_all else self.service)
+                    reap_stale(SERVICE_NAMES if self.reap_all else self.service)
                     last_reap = time.monotonic()
                 job = claim(self.service, self.handlers.keys(), self.name, self.per_project)
             except Exception:  # noqa: BLE001

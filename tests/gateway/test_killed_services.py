@@ -42,6 +42,7 @@ from shared_model.storage import get_storage
 from ..conftest import ADMIN_PASSWORD
 
 FAST_REAPING = {"REFINERY_JOB_HEARTBEAT_S": "0.5", "REFINERY_JOB_STALE_AFTER_S": "3", "REFINERY_JOB_MAX_ATTEMPTS": "1"}
+NO_WARM_WORKERS = {"REFINERY_TOKENIZER_PRESTART": ""}  # these tests tokenize too few records to use them
 WAIT_S = 120.0
 
 pytestmark = pytest.mark.timeout(600)
@@ -54,7 +55,7 @@ def pool(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
     services.stop_all()
     saved_extra = dict(services.extra_env)
     saved_env = {key: os.environ.get(key) for key in ["REFINERY_DATA_DIR"]}
-    services.extra_env.update(FAST_REAPING)
+    services.extra_env.update({**FAST_REAPING, **NO_WARM_WORKERS})
     os.environ["REFINERY_DATA_DIR"] = str(tmp_path_factory.mktemp("killed-services-data"))
     get_settings.cache_clear()
     get_storage.cache_clear()
@@ -223,6 +224,31 @@ def test_executor_killed_during_a_heuristic_run(
     assert done.state == "done", done.error
     rerun = client.get(f"{base}/{heuristic['id']}/runs/{again.json()['runs'][0]['id']}").json()
     assert rerun["state"] == "FINISHED" and rerun["details"]["records"] == 375  # every 4th record is about sports
+
+
+def test_executor_killed_with_attempts_left_reruns_the_run(pool: Any, client: TestClient, project: dict[str, Any]) -> None:
+    """With an attempt left (the default is 2), the restarted executor requeues the dead process's job: the run goes
+    back to QUEUED, runs again and finishes; it is never left RUNNING."""
+    pool.start("executor")
+    pid = uuid.UUID(project["id"])
+    bulk_records(pid, 1500)
+    task_id, _ = new_task(pid, ["sports", "other"])
+    base = f"/api/v1/projects/{pid}/heuristics"
+    heuristic = client.post(base, json={"labeling_task_id": str(task_id), "name": "slow", "source_code": SLOW_LF}).json()
+    started = client.post(f"{base}/{heuristic['id']}/runs").json()
+    wait_until("the run to be under way", under_way(started["job"]["id"], 0.1))
+    kill(pool, "executor")
+    pool.extra_env["REFINERY_JOB_MAX_ATTEMPTS"] = "2"
+    try:
+        pool.start("executor")
+        job = wait_until("the requeued job to run again", ended(started["job"]["id"]))
+    finally:
+        pool.extra_env["REFINERY_JOB_MAX_ATTEMPTS"] = FAST_REAPING["REFINERY_JOB_MAX_ATTEMPTS"]
+        pool.running["executor"].stop()  # the next test's executor gives up after one attempt again
+    assert job.state == "done" and job.attempts == 2, (job.state, job.error)
+    run = client.get(f"{base}/{heuristic['id']}/runs/{started['runs'][0]['id']}").json()
+    assert run["state"] == "FINISHED" and run["details"]["records"] == 375
+    assert count(text(f"SELECT count(*) FROM {ASSOCIATIONS} WHERE source_id = '{heuristic['id']}'")) == 375
 
 
 SLOW_AC = 'import time\n\ndef ac(record):\n    time.sleep(0.004)\n    return len(record["text"].text)\n'

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,23 @@ from shared_model.run_state import RUN_ROWS
 from shared_model.settings import get_settings
 
 from ..executor.factory import Data, add_records, add_task, new_project
+
+
+@pytest.fixture()
+def max_attempts() -> Iterator[Callable[[int], None]]:
+    """Set ``REFINERY_JOB_MAX_ATTEMPTS`` for one test; the setting and its cache are restored afterwards."""
+    saved = os.environ.get("REFINERY_JOB_MAX_ATTEMPTS")
+
+    def set_to(n: int) -> None:
+        os.environ["REFINERY_JOB_MAX_ATTEMPTS"] = str(n)
+        get_settings.cache_clear()
+
+    yield set_to
+    if saved is None:
+        os.environ.pop("REFINERY_JOB_MAX_ATTEMPTS", None)
+    else:
+        os.environ["REFINERY_JOB_MAX_ATTEMPTS"] = saved
+    get_settings.cache_clear()
 
 
 @pytest.fixture()
@@ -172,9 +190,8 @@ def test_every_kind_with_run_rows_is_covered() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(MAKERS))
-def test_the_reaper_fails_the_run_of_a_job_it_gives_up_on(data: Data, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REFINERY_JOB_MAX_ATTEMPTS", "1")
-    get_settings.cache_clear()
+def test_the_reaper_fails_the_run_of_a_job_it_gives_up_on(data: Data, kind: str, max_attempts: Callable[[int], None]) -> None:
+    max_attempts(1)
     job, model, row_id = MAKERS[kind](data)
     assert jobs.claim("svc", [kind], "svc@elsewhere:1") is not None
     _stale(job.id)
@@ -189,10 +206,9 @@ def test_the_reaper_fails_the_run_of_a_job_it_gives_up_on(data: Data, kind: str,
 
 
 def test_a_requeued_job_puts_its_runs_back_in_the_queue_and_a_dead_worker_is_reaped_at_once(
-    data: Data, monkeypatch: pytest.MonkeyPatch
+    data: Data, max_attempts: Callable[[int], None]
 ) -> None:
-    monkeypatch.setenv("REFINERY_JOB_MAX_ATTEMPTS", "2")
-    get_settings.cache_clear()
+    max_attempts(2)
     job, model, run_id = heuristic_run(data)
     dead = f"svc@{socket.gethostname()}:999999999"  # no such process
     assert jobs.claim("svc", ["heuristic_run"], dead) is not None
@@ -242,9 +258,8 @@ def test_a_handler_that_crashes_or_forgets_its_run_leaves_no_run_in_progress(dat
     assert _failed(kind, row) and _shows(kind, row, f"its {kind} job ended without finishing it")
 
 
-def test_a_handler_whose_job_was_reaped_cannot_finish_it(data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REFINERY_JOB_MAX_ATTEMPTS", "1")
-    get_settings.cache_clear()
+def test_a_handler_whose_job_was_reaped_cannot_finish_it(data: Data, max_attempts: Callable[[int], None]) -> None:
+    max_attempts(1)
     job, model, run_id = heuristic_run(data)
     started, release = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
@@ -277,3 +292,17 @@ def test_a_handler_whose_job_was_reaped_cannot_finish_it(data: Data, monkeypatch
     assert final.state == JobState.FAILED and final.error is not None and "stopped reporting" in final.error
     run = _row(model, run_id)
     assert run.state == RunState.FAILED and run.error == final.error
+
+
+def test_a_reaped_job_whose_cancellation_was_requested_is_cancelled_with_its_runs(data: Data) -> None:
+    job, model, run_id = heuristic_run(data)
+    assert jobs.claim("svc", ["heuristic_run"], "svc@elsewhere:1") is not None
+    with session_scope() as session:
+        row = session.get(Job, job.id)
+        assert row is not None
+        jobs.request_cancel(session, row)
+    _stale(job.id)
+    assert jobs.reap_stale("svc") == [job.id]
+    reaped = jobs.wait_for_job(job.id, 1)
+    assert reaped.state == JobState.CANCELLED and "svc@elsewhere:1 stopped reporting" in reaped.message
+    assert _row(model, run_id).state == RunState.CANCELLED
