@@ -1,7 +1,7 @@
 """Property-based checks of the whole public API (schemathesis over the gateway's OpenAPI schema): every route, called
 as an authenticated user with generated parameters and bodies, answers without a server error.
 
-Bounded: ``REFINERY_API_PROPERTY_EXAMPLES`` examples per route (default 8), no shrinking, a fixed seed. Path
+Bounded: ``REFINERY_API_PROPERTY_EXAMPLES`` examples per route (default 20), no shrinking, a fixed seed. Path
 parameters named ``project_id`` mostly point at a real project with records and a labeling task, so that the calls
 get past the 404s. The tokenizer runs as a real service; the other internal services are not started, and a route
 that needs one must answer 503 naming it (never a crash), and health says "degraded" — the only 5xx accepted here.
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from .upload_helpers import upload_ok
 
-EXAMPLES = int(os.environ.get("REFINERY_API_PROPERTY_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("REFINERY_API_PROPERTY_EXAMPLES", "20"))
 # routes that would end the test's own access or data: called with generated (unknown) ids only
 KEEP_GENERATED = {("DELETE", "/api/v1/projects/{project_id}")}
 
