@@ -35,11 +35,14 @@ def _allowed(response: Any) -> bool:
     return False
 
 
-def _check(case: Any, pid: str, headers: dict[str, str], failures: list[str]) -> None:
-    """Call one generated case (on the real project where it names one); note a server error in ``failures``."""
+def _check(case: Any, known: dict[str, Any], headers: dict[str, str], failures: list[str]) -> None:
+    """Call one generated case (with the real project, and for all but deletions its real task, record, label …,
+    where it names one); note a server error in ``failures``."""
     key = (case.method.upper(), case.operation.path)
-    if case.path_parameters and "project_id" in case.path_parameters and key not in KEEP_GENERATED:
-        case.path_parameters["project_id"] = pid
+    if case.path_parameters and key not in KEEP_GENERATED:
+        for name in case.path_parameters:
+            if name in known and (name == "project_id" or key[0] != "DELETE"):
+                case.path_parameters[name] = known[name]
     try:
         response = case.call(headers=headers)
     except Exception as exc:  # noqa: BLE001 - an exception escaping the app is a failure like a 500
@@ -57,6 +60,23 @@ def test_no_route_answers_a_server_error(client: TestClient, project: dict[str, 
     pid = project["id"]
     upload_ok(client, pid, "data.csv", b"id,text,text__sentiment\n1,good film,pos\n2,bad film,neg\n3,a film,\n")
     token = client.post("/api/v1/tokens", json={"name": "properties"}).json()["token"]
+    task = client.get(f"/api/v1/projects/{pid}/labeling-tasks").json()[0]
+    record = client.get(f"/api/v1/projects/{pid}/records", params={"limit": 1}).json()["items"][0]
+    attribute = client.get(f"/api/v1/projects/{pid}/attributes").json()[0]
+    lookup = client.post(f"/api/v1/projects/{pid}/lookup-lists", json={"name": "words"}).json()
+    heuristic = client.post(
+        f"/api/v1/projects/{pid}/heuristics",
+        json={"labeling_task_id": task["id"], "name": "lf", "source_code": "def lf(record):\n    return 'pos'\n"},
+    ).json()
+    known = {
+        "project_id": pid,
+        "task_id": task["id"],
+        "label_id": task["labels"][0]["id"],
+        "record_id": record["id"],
+        "attribute_id": attribute["id"],
+        "list_id": lookup["id"],
+        "heuristic_id": heuristic["id"],
+    }
     headers = {"Authorization": f"Bearer {token}"}
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", client.app)
     failures: list[str] = []
@@ -77,7 +97,7 @@ def test_no_route_answers_a_server_error(client: TestClient, project: dict[str, 
         def call(case: Any) -> None:
             nonlocal calls
             calls += 1
-            _check(case, pid, headers, failures)
+            _check(case, known, headers, failures)
 
         call()
 
