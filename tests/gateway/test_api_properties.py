@@ -3,8 +3,9 @@ as an authenticated user with generated parameters and bodies, answers without a
 
 Bounded: ``REFINERY_API_PROPERTY_EXAMPLES`` examples per route (default 20), no shrinking, a fixed seed. Path
 parameters point at a real project with records, a labeling task, a lookup list and a heuristic (deletions get the
-real project only, with generated ids for the rest), so that the calls get past the 404s. The tokenizer runs as a real service; the other internal services are not started, and a route
-that needs one must answer 503 naming it (never a crash), and health says "degraded" — the only 5xx accepted here.
+real project only, with generated ids for the rest), so that the calls get past the 404s. The tokenizer runs as a
+real service; the other internal services are not started: a route that needs one must answer 503 naming it (never a
+crash), and health says "degraded" — the only 5xx accepted here.
 """
 
 from __future__ import annotations
