@@ -43,6 +43,14 @@ def test_a_field_over_the_setting_is_refused_naming_row_and_column(
     assert "early.csv: row 2, column 'text'" in detail and f"limit of {field_limit} characters" in detail, detail
     assert "upload_max_field_length" in detail
 
+    # far longer: the reader stops at the limit (never holding the field) and still names the column
+    huge = "z" * (3 * field_limit)
+    response = post_file(client, project["id"], "huge.csv", f'id,note,text\n1,"a, ""b""",ok\n2,"c, d","{huge}"\n'.encode())
+    assert response.status_code == 422, response.text
+    assert "huge.csv: row 2, column 'text'" in response.json()["detail"], response.json()["detail"]
+    response = post_file(client, project["id"], "name.csv", f"id,{huge}\n1,2\n".encode())
+    assert response.status_code == 422 and "name.csv: the value is longer" in response.json()["detail"], response.text
+
     rows = "id,text\n" + "".join(f"{i},t{i}\n" for i in range(1, 1500)) + f"1500,{long}\n"
     error = upload_failed(client, project["id"], "late.csv", rows.encode())
     assert "late.csv: row 1500, column 'text'" in error and f"limit of {field_limit} characters" in error, error

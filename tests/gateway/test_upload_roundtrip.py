@@ -68,7 +68,7 @@ def test_youtube_round_trip(
     prefix = label_column.removesuffix("spam")
     manual = f"{prefix}spam__MANUAL"
     for export_format in ("json", "jsonl", "csv"):
-        exported: list[dict[str, Any]] = export(client, project["id"], export_format)
+        exported: list[dict[str, Any]] = export(client, project["id"], export_format, raw=True)  # values as stored
         assert len(exported) == len(youtube)
         assert [e["text"] for e in exported] == [r["text"] for r in youtube], export_format
         assert [e[manual] for e in exported] == [r["label"] for r in youtube], export_format

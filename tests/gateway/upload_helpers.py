@@ -65,9 +65,9 @@ def all_records(client: TestClient, project_id: str, limit: int = 1000) -> list[
             return items
 
 
-def export(client: TestClient, project_id: str, fmt: str = "json") -> list[dict[str, Any]]:
-    """The export parsed back into a list of dicts (CSV cells stay strings)."""
-    response = client.get(f"/api/v1/projects/{project_id}/export", params={"format": fmt})
+def export(client: TestClient, project_id: str, fmt: str = "json", *, raw: bool = False) -> list[dict[str, Any]]:
+    """The export parsed back into a list of dicts (CSV cells stay strings; ``raw``: without formula escaping)."""
+    response = client.get(f"/api/v1/projects/{project_id}/export", params={"format": fmt, "raw": str(raw).lower()})
     assert response.status_code == 200, response.text
     if fmt == "json":
         data: list[dict[str, Any]] = json.loads(response.text)

@@ -357,10 +357,11 @@ def _stage(
 def _check_field_lengths(cursor: Any, plan: UploadPlan, header: list[str], staged: list[str]) -> None:
     """Refuse a staged cell longer than the setting ``upload_max_field_length``, naming its row and column."""
     limit = max_field_length()
-    condition = " OR ".join(f"length({c}) > %s" for c in staged)
+    # octet_length reads the value's header only; length counts characters, so it runs on long values alone
+    condition = " OR ".join(f"(octet_length({c}) > %(limit)s AND length({c}) > %(limit)s)" for c in staged)
     cursor.execute(
         f"SELECT _n, {', '.join(f'length({c})' for c in staged)} FROM {plan.stage} WHERE {condition} ORDER BY _n LIMIT 1",
-        [limit] * len(staged),
+        {"limit": limit},
     )
     found = cursor.fetchone()
     if found is None:

@@ -25,8 +25,7 @@ FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"
 MAX_NAME_LENGTH = 200
 CSV_DELIMITERS = (",", ";", "\t", "|")
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
-# Python's csv module stops at 128 KiB per field by default; the upload has its own limit (checked per cell below)
-csv.field_size_limit(2**31 - 1)
+MAX_HEADER_CHARS = 1 << 20  # the delimiter is sniffed from at most this much of the first line
 
 
 def max_field_length() -> int:
@@ -152,20 +151,24 @@ def csv_head(path: Path, filename: str, max_columns: int, max_rows: int) -> tupl
     """Header, delimiter and number of checked rows of a CSV file; bad header, encoding or ragged rows raise."""
     with path.open("rb") as handle:
         text = _text(handle)
-        row = 0
+        row, line, header, delimiter, limit = 0, 0, list[str](), ",", max_field_length()
         try:
-            first = text.readline()
+            first = text.readline(MAX_HEADER_CHARS)
             if not first.strip():
                 raise UploadError(
                     f"{filename}: the file is empty" if not first else f"{filename}: the first line (header) is empty"
                 )
             delimiter = sniff_delimiter(first)
             text.seek(0)
+            # Python's csv stops at 128 KiB per field by default: here at the setting (+1, so that a field just over
+            # it reaches check_csv_cells, which names its column), never holding a longer field in memory
+            csv.field_size_limit(limit + 1)
             reader = csv.reader(text, delimiter=delimiter, strict=True)
             header = check_header(filename, next(reader), max_columns)
-            limit = max_field_length()
+            line = reader.line_num
             for cells in reader:
                 row += 1
+                line = reader.line_num
                 check_csv_cells(filename, row, header, cells, limit)
                 if len(cells) != len(header):
                     if not cells and _only_blank_lines_left(reader):
@@ -181,10 +184,51 @@ def csv_head(path: Path, filename: str, max_columns: int, max_rows: int) -> tupl
                 f"{where(filename, row + 1)}: the file is not UTF-8 text ({exc.reason} at byte {exc.start} of a chunk)"
             ) from None
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                if not header:
+                    raise too_long(filename, None, None) from None  # a column name
+                index = _long_field_column(path, delimiter, line, limit)
+                raise too_long(filename, row + 1, header[index] if index is not None and index < len(header) else None) from None
             raise UploadError(f"{where(filename, row + 1)}: malformed CSV: {exc}") from None
     if row == 0:
         raise UploadError(f"{filename}: the file has a header but no rows")
     return header, delimiter, row
+
+
+def _long_field_column(path: Path, delimiter: str, skip_lines: int, limit: int) -> int | None:
+    """The column index of the first field longer than ``limit`` in the CSV record after ``skip_lines`` physical lines,
+    found by streaming (the field is never held in memory); None when that record has none."""
+    with path.open("rb") as handle:
+        text = _text(handle)
+        for _ in range(skip_lines):
+            text.readline(MAX_HEADER_CHARS)
+        column, length, quoted, quote_seen, at_start = 0, 0, False, False, True
+        while chunk := text.read(1 << 16):
+            for char in chunk:
+                if quote_seen:  # a quote inside a quoted field: doubled (a literal quote) or the field's end
+                    quote_seen = False
+                    if char == '"':
+                        length += 1
+                        continue
+                    quoted = False
+                if quoted:
+                    if char == '"':
+                        quote_seen = True
+                    else:
+                        length += 1
+                elif char == '"' and at_start:
+                    quoted = True
+                elif char == delimiter:
+                    column, length, at_start = column + 1, 0, True
+                    continue
+                elif char in "\r\n":
+                    return None
+                else:
+                    length += 1
+                at_start = False
+                if length > limit:
+                    return column
+    return None
 
 
 def check_csv_cells(filename: str, row: int, header: list[str], cells: list[str], limit: int) -> None:
@@ -199,6 +243,7 @@ def check_csv_cells(filename: str, row: int, header: list[str], cells: list[str]
 
 def csv_find_nul(path: Path, filename: str, delimiter: str) -> UploadError | None:
     """The first cell holding a NUL, as an error naming its row and column (COPY only says "line N")."""
+    csv.field_size_limit(max_field_length() + 1)
     with path.open("rb") as handle:
         reader = csv.reader(_text(handle), delimiter=delimiter)
         try:
