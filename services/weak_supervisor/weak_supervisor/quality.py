@@ -97,6 +97,16 @@ def _decided(prediction: Prediction) -> NDArray[np.int64]:
     return np.asarray(out, dtype=np.int64)
 
 
+def _label_figures(tp: int, predicted: int, support: int) -> dict[str, Any]:
+    """One label's precision and recall from its true positives, predictions and manual labels."""
+    return {
+        "precision": round(tp / predicted, 4) if predicted else None,
+        "recall": round(tp / support, 4) if support else None,
+        "support": support,
+        "predicted": predicted,
+    }
+
+
 def _figures(
     gold: NDArray[np.int64], predicted: NDArray[np.int64], n_classes: int, label_keys: list[str], folds: int, seconds: float
 ) -> dict[str, Any]:
@@ -104,17 +114,12 @@ def _figures(
     correct = int((predicted == gold).sum())
     with_label = int((predicted >= 0).sum())
     low, high = wilson_interval(correct, n)
-    per_label: dict[str, Any] = {}
-    for c in range(n_classes):
-        tp = int(((predicted == c) & (gold == c)).sum())
-        predicted_c = int((predicted == c).sum())
-        support = int((gold == c).sum())
-        per_label[label_keys[c]] = {
-            "precision": round(tp / predicted_c, 4) if predicted_c else None,
-            "recall": round(tp / support, 4) if support else None,
-            "support": support,
-            "predicted": predicted_c,
-        }
+    per_label = {
+        label_keys[c]: _label_figures(
+            int(((predicted == c) & (gold == c)).sum()), int((predicted == c).sum()), int((gold == c).sum())
+        )
+        for c in range(n_classes)
+    }
     return {
         "available": True,
         "method": f"{folds}-fold cross-validation on the manual labels (each fold refits the run's model without them)",
@@ -150,15 +155,10 @@ def multilabel_quality(votes: Votes, manual: Manual, options: ModelOptions, labe
     g, a = gold[rows], assigned[rows]
     exact = int((g == a).all(axis=1).sum())
     low, high = wilson_interval(exact, len(rows))
-    per_label: dict[str, Any] = {}
-    for c in range(k_classes):
-        tp, predicted_c, support = int((g[:, c] & a[:, c]).sum()), int(a[:, c].sum()), int(g[:, c].sum())
-        per_label[label_keys[c]] = {
-            "precision": round(tp / predicted_c, 4) if predicted_c else None,
-            "recall": round(tp / support, 4) if support else None,
-            "support": support,
-            "predicted": predicted_c,
-        }
+    per_label = {
+        label_keys[c]: _label_figures(int((g[:, c] & a[:, c]).sum()), int(a[:, c].sum()), int(g[:, c].sum()))
+        for c in range(k_classes)
+    }
     return {
         "available": True,
         "method": f"{k}-fold cross-validation on the manual labels (each fold refits without them); accuracy = every "
