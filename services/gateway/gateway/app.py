@@ -42,7 +42,7 @@ from .routers import (
     ws_probabilities,
     zero_shot,
 )
-from .ui import ui_app
+from .ui import UiMount, ui_app
 
 log = logging.getLogger("gateway")
 UI_DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
@@ -101,5 +101,5 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
     )
     install_docs_pages(app)
     app.state.progress_hub = ws.ProgressHub()
-    app.mount("/", ui_app(ui_dist or UI_DIST), name="ui")
+    app.router.routes.append(UiMount("/", app=ui_app(ui_dist or UI_DIST), name="ui"))
     return app

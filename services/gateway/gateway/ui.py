@@ -11,6 +11,7 @@ from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -67,6 +68,16 @@ class UiNotBuilt:
         if scope["type"] != "http" or not _routed_to_ui(path) or scope["method"] not in ("GET", "HEAD"):
             raise HTTPException(404)
         await HTMLResponse(self.page, status_code=503)(scope, receive, send)
+
+
+class UiMount(Mount):
+    """The mount of the UI at ``/``: it never matches a path under ``/api/``, so the router answers those itself —
+    405 for a route that exists with other methods, else its 404 problem (a mount at ``/`` would match them all)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and _first_segment(scope.get("path", "/")) == "api":
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def ui_app(dist: Path) -> SpaFiles | UiNotBuilt:
