@@ -17,7 +17,7 @@ from shared_model.service import problem
 
 from .compile import ProjectCatalog, compile_filter
 from .filters import FilterGroup
-from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns
+from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns, sorted_from
 
 MAX_PAGE = 500
 MAX_IDS = 100_000  # record ids one call may collect (sessions, bulk work)
@@ -74,9 +74,9 @@ def page(
     """One page of the filter's records in sort order, with their manual and weak-supervision labels."""
     tune(session)
     columns = sort_columns(catalog, sort)
-    query: Select[Any] = select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).where(
-        matching(catalog, group)
-    )
+    query: Select[Any] = sorted_from(
+        select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).select_from(Record), columns
+    ).where(matching(catalog, group))
     if cursor:
         query = query.where(after_cursor(columns, cursor))
     rows = session.execute(query.order_by(*order_by(columns)).limit(limit + 1)).all()
@@ -135,7 +135,8 @@ def record_ids(
     """The ids of the filter's records in sort order, at most ``limit`` (422 when there are more)."""
     tune(session)
     columns = sort_columns(catalog, sort)
-    query = select(Record.id).where(matching(catalog, group)).order_by(*order_by(columns)).limit(limit + 1)
+    query = sorted_from(select(Record.id).select_from(Record), columns).where(matching(catalog, group))
+    query = query.order_by(*order_by(columns)).limit(limit + 1)
     ids = list(session.scalars(query))
     if len(ids) > limit:
         raise problem(422, f"the filter selects more than {limit} records; narrow it down")

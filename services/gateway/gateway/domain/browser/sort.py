@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -47,6 +47,7 @@ class _Column:
     expr: ColumnElement[Any]
     descending: bool
     kind: str  # "bool", "numeric", "float", "text", "int"
+    joins: list[tuple[Any, Any]] = field(default_factory=list)
 
 
 def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
@@ -54,6 +55,7 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
     columns: list[_Column] = []
+    joins: list[tuple[Any, Any]] = []
     for i, key in enumerate(keys):
         where = f"sort[{i}]"
         if key.by == "id":
@@ -81,21 +83,31 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
             assert key.task_id is not None
             if key.task_id not in catalog.tasks:
                 raise problem(422, f"{where}: labeling task {key.task_id} does not exist in this project")
-            expr = (
-                select(func.max(RLA.confidence))
-                .where(
-                    RLA.record_id == Record.id,
-                    RLA.labeling_task_id == key.task_id,
-                    RLA.source_type == SourceType.WEAK_SUPERVISION,
-                )
-                .scalar_subquery()
+            # an outer join of the task's confidences (one hash join), not a lookup per record
+            confidences = (
+                select(RLA.record_id, func.max(RLA.confidence).label("confidence"))
+                .where(RLA.labeling_task_id == key.task_id, RLA.source_type == SourceType.WEAK_SUPERVISION)
+                .group_by(RLA.record_id)
+                .subquery(f"ws_confidence_{i}")
             )
+            joins.append((confidences, confidences.c.record_id == Record.id))
+            expr = confidences.c.confidence
             value_kind = "float"
         columns.append(_Column(expr.is_(None), False, "bool"))
         columns.append(_Column(expr, key.direction == "desc", value_kind))
     if not any(c.kind == "int" for c in columns):
         columns.append(_Column(Record.id.expression, False, "int"))
+    if joins:
+        columns[0].joins = joins
     return columns
+
+
+def sorted_from(query: Any, columns: list[_Column]) -> Any:
+    """``query`` (on ``record``) with the outer joins the sort columns need."""
+    for column in columns:
+        for target, onclause in column.joins:
+            query = query.outerjoin(target, onclause)
+    return query
 
 
 def order_by(columns: list[_Column]) -> list[Any]:
