@@ -201,18 +201,25 @@ def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> lis
             .exists()
         )
 
-    query = (
+    per_record = (
         select(
+            summary.record_id,
             heuristic,
-            func.count(summary.record_id.distinct()),
-            func.count(summary.record_id.distinct()).filter(others(True)),
-            func.count(summary.record_id.distinct()).filter(others(False)),
+            func.bool_or(others(True)).label("overlap"),
+            func.bool_or(others(False)).label("conflict"),
         )
         .select_from(summary)
         .join(code, true())
         .where(summary.labeling_task_id == task.id, scope.on(summary.record_id))
-        .group_by(heuristic)
+        .group_by(summary.record_id, heuristic)
+        .subquery()
     )
+    query = select(
+        per_record.c.n,
+        func.count(),
+        func.count().filter(per_record.c.overlap),
+        func.count().filter(per_record.c.conflict),
+    ).group_by(per_record.c.n)
     figures = {int(n): (int(c), int(o), int(k)) for n, c, o, k in session.execute(query)}
     ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
     if scope.group is None:
