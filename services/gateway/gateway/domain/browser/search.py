@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from shared_model.models import Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
@@ -22,6 +24,20 @@ from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns, 
 MAX_PAGE = 500
 MAX_IDS = 100_000  # record ids one call may collect (sessions, bulk work)
 QUERY_WORK_MEM = "64MB"  # lets Postgres hash the vote chunks' record ids instead of rescanning them
+
+
+class Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement, its parameters bound as usual (SQLAlchemy's recipe)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(Explain, "postgresql")
+def _explain(element: Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.statement, **kw))
 
 
 @dataclass
@@ -53,8 +69,7 @@ def count(
     query = select(func.count()).select_from(Record).where(matching(catalog, group))
     if mode == "exact":
         return int(session.scalar(query) or 0), False
-    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
-    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar()
+    plan = session.execute(Explain(query)).scalar()  # the filter's values stay bound parameters
     body = plan if isinstance(plan, list) else json.loads(str(plan))
     inner = body[0]["Plan"]
     while inner.get("Plans") and inner.get("Node Type") in ("Aggregate", "Gather", "Finalize Aggregate", "Partial Aggregate"):
