@@ -104,4 +104,7 @@ def ensure_vote_summary(session: Session, task_id: uuid.UUID) -> VoteCodes:
         ),
         {"t": task_id, "f": current, "c": json.dumps({"heuristics": codes.heuristics, "labels": codes.labels})},
     )
+    # fresh statistics (most common vote codes, disagreement share) so the planner picks index probes for selective
+    # conditions instead of hashing the whole summary
+    session.execute(text("ANALYZE heuristic_vote_summary"))
     return codes
