@@ -107,7 +107,7 @@ def build(client: httpx.Client, dsn: str, records: int) -> dict[str, Any]:
         f" 'key', g, 'headline', initcap(({words})[1 + (g * 7) %% 12]) || ' ' || ({words})[1 + (g * 13) %% 12] || ' ' || g,"
         f" 'body', repeat(({words})[1 + (g * 17) %% 12] || ' ' || ({words})[1 + (g * 19) %% 12] || ' ', 8),"
         f" 'score', round(((g * 7919) %% 10000) / 100.0, 2), 'views', (g * 31) %% 100000, 'topic', ({topics})[1 + g %% 12]),"
-        " now() FROM generate_series(1, %s) AS g",
+        " now() FROM generate_series(1, CAST(%s AS bigint)) AS g",
         (pid, records),
     )
     log(f"{records} records in {time.perf_counter() - started:.1f} s")
