@@ -330,3 +330,23 @@ def test_filter_to_labeling_function_selects_the_same_records(client: TestClient
         json={"filter": _group(_attr("topic", "EQUAL", "x"), {"kind": "has_comments"}), "label": "pos"},
     )
     assert r.status_code == 422 and r.json()["detail"].startswith("filter.conditions[1]: a has_comments condition")
+
+
+def test_search_hits_are_highlighted(client: TestClient, world: World) -> None:
+    node = _group(_attr("headline", "CONTAINS", "APPLE"), _attr("topic", "BEGINS_WITH", "s"), join="OR")
+    r = client.post(world.url("/records/search"), json={"filter": node, "limit": 50})
+    items = r.json()["items"]
+    assert items and len(items) == len(evaluate(world, node)) or len(items) == 50
+    marked = 0
+    for item in items:
+        headline, topic = item["data"]["headline"], item["data"]["topic"]
+        spans = item["highlights"].get("headline", [])
+        assert [headline[a:b].lower() for a, b in spans] == ["apple"] * headline.lower().count("apple")
+        assert item["highlights"].get("topic", []) == ([[0, 1]] if topic.lower().startswith("s") else [])
+        marked += bool(spans)
+    assert marked > 0
+    # a negated condition highlights nothing
+    negated = client.post(
+        world.url("/records/search"), json={"filter": _group(_attr("headline", "CONTAINS", "apple", negate=True))}
+    )
+    assert all(item["highlights"] == {} for item in negated.json()["items"])

@@ -53,6 +53,10 @@ class FoundRecord(BaseModel):
     id: int
     data: dict[str, Any]
     labels: list[RecordLabel]
+    highlights: dict[str, list[list[int]]] = Field(
+        default_factory=dict,
+        description="Per text attribute, the character ranges [start, end) the filter's text conditions matched.",
+    )
 
 
 class SearchOut(BaseModel):

@@ -19,6 +19,7 @@ from shared_model.service import problem
 
 from .compile import ProjectCatalog, compile_filter
 from .filters import FilterGroup
+from .highlights import highlights, text_conditions
 from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns, sorted_from
 
 MAX_PAGE = 500
@@ -98,7 +99,16 @@ def page(
     shown = rows[:limit]
     next_cursor = encode_cursor(list(shown[-1][2:])) if len(rows) > limit and shown else None
     labels = record_labels(session, [row[0] for row in shown])
-    items = [{"id": row[0], "data": row[1], "labels": labels.get(row[0], [])} for row in shown]
+    marked = text_conditions(group)
+    items = [
+        {
+            "id": row[0],
+            "data": row[1],
+            "labels": labels.get(row[0], []),
+            "highlights": highlights(row[1], marked, catalog.attributes) if marked else {},
+        }
+        for row in shown
+    ]
     total: int | None = None
     estimated = False
     if count_mode != "none":
