@@ -28,7 +28,7 @@ from shared_model.models import RecordLabelAssociation as RLA
 
 from .compile import ProjectCatalog
 from .filters import FilterGroup, InSliceCondition
-from .read_model import LABEL_SLOTS, ensure_vote_summary
+from .read_model import LABEL_SLOTS, cache_figures, ensure_vote_summary
 from .search import matching, tune
 
 OUTSIDE = "OUTSIDE"
@@ -186,6 +186,38 @@ def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> lis
     Read from the vote summary (one row per record with its votes as codes): each code is compared with the other
     codes of its record."""
     codes = ensure_vote_summary(session, task.id)
+    if scope.group is None and codes.cached is not None:  # the whole project's figures, kept with the summary
+        figures = {int(n): (c, o, k) for n, (c, o, k) in codes.cached["figures"].items()}
+        hits = {uuid.UUID(source): n for source, n in codes.cached["hits"].items()}
+    else:
+        figures, hits = _figures(session, scope, task)
+        if scope.group is None:
+            cached = {"figures": {str(n): list(v) for n, v in figures.items()}, "hits": {str(s): n for s, n in hits.items()}}
+            cache_figures(session, task.id, codes, cached)
+    heuristics = session.execute(
+        select(InformationSource.id, InformationSource.name)
+        .where(InformationSource.labeling_task_id == task.id)
+        .order_by(InformationSource.name)
+    ).all()
+    out = []
+    for hid, name in heuristics:
+        ordinal = codes.heuristics.get(str(hid))
+        coverage, overlaps, conflicts = figures.get(ordinal, (0, 0, 0)) if ordinal is not None else (0, 0, 0)
+        out.append(
+            {
+                "heuristic_id": hid,
+                "name": name,
+                "coverage": coverage,
+                "hits": hits.get(hid, 0),
+                "overlaps": overlaps,
+                "conflicts": conflicts,
+            }
+        )
+    return out
+
+
+def _figures(session: Session, scope: Scope, task: LabelingTask) -> tuple[dict[int, tuple[int, int, int]], dict[uuid.UUID, int]]:
+    """(coverage, overlaps, conflicts) per heuristic ordinal, and hits per heuristic, from the vote summary."""
     slot = LABEL_SLOTS
     summary = HeuristicVoteSummary
     code = func.unnest(summary.votes).table_valued("c").render_derived()
@@ -235,23 +267,4 @@ def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> lis
             .group_by(HeuristicResult.source_id)
         )
     hits = {source: int(n or 0) for source, n in session.execute(hit_query.where(HeuristicResult.labeling_task_id == task.id))}
-    heuristics = session.execute(
-        select(InformationSource.id, InformationSource.name)
-        .where(InformationSource.labeling_task_id == task.id)
-        .order_by(InformationSource.name)
-    ).all()
-    out = []
-    for hid, name in heuristics:
-        ordinal = codes.heuristics.get(str(hid))
-        coverage, overlaps, conflicts = figures.get(ordinal, (0, 0, 0)) if ordinal is not None else (0, 0, 0)
-        out.append(
-            {
-                "heuristic_id": hid,
-                "name": name,
-                "coverage": coverage,
-                "hits": hits.get(hid, 0),
-                "overlaps": overlaps,
-                "conflicts": conflicts,
-            }
-        )
-    return out
+    return figures, hits
