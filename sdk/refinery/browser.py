@@ -85,7 +85,7 @@ class Browser:
         return int(self._call("POST", "/records/count", json=body)["total"])
 
     def unique_values(self, *attributes: str, max_values: int = 20) -> dict[str, Any]:
-        """Distinct values of low-cardinality attributes (default: every CATEGORY, BOOLEAN and INTEGER one)."""
+        """Distinct values of low-cardinality attributes (default: every CATEGORY and BOOLEAN one)."""
         params: dict[str, Any] = {"max_values": max_values}
         if attributes:
             params["attribute"] = list(attributes)

@@ -237,7 +237,9 @@ def test_unique_values(client: TestClient, world: World) -> None:
     body = r.json()
     assert body["topic"] == {"values": sorted({d["topic"] for d in world.records.values()}), "more": False}
     assert body["flag"]["values"] == sorted({"true" if d["flag"] else "false" for d in world.records.values()})
-    assert body["key"] == {"values": [], "more": True}  # 60 distinct keys > 20
+    assert set(body) == {"topic", "flag"}  # CATEGORY and BOOLEAN by default
+    key = client.get(world.url("/records/unique-values"), params={"attribute": "key"}).json()
+    assert key == {"key": {"values": [], "more": True}}  # 60 distinct keys > 20
     r = client.get(world.url("/records/unique-values"), params={"attribute": ["headline", "key"], "max_values": 1000})
     assert set(r.json()) == {"headline", "key"} and len(r.json()["key"]["values"]) == len(world.records)
     assert client.get(world.url("/records/unique-values"), params={"attribute": "nope"}).status_code == 422
@@ -328,3 +330,23 @@ def test_filter_to_labeling_function_selects_the_same_records(client: TestClient
         json={"filter": _group(_attr("topic", "EQUAL", "x"), {"kind": "has_comments"}), "label": "pos"},
     )
     assert r.status_code == 422 and r.json()["detail"].startswith("filter.conditions[1]: a has_comments condition")
+
+
+def test_search_hits_are_highlighted(client: TestClient, world: World) -> None:
+    node = _group(_attr("headline", "CONTAINS", "APPLE"), _attr("topic", "BEGINS_WITH", "s"), join="OR")
+    r = client.post(world.url("/records/search"), json={"filter": node, "limit": 50})
+    items = r.json()["items"]
+    assert items and len(items) == len(evaluate(world, node)) or len(items) == 50
+    marked = 0
+    for item in items:
+        headline, topic = item["data"]["headline"], item["data"]["topic"]
+        spans = item["highlights"].get("headline", [])
+        assert [headline[a:b].lower() for a, b in spans] == ["apple"] * headline.lower().count("apple")
+        assert item["highlights"].get("topic", []) == ([[0, 1]] if topic.lower().startswith("s") else [])
+        marked += bool(spans)
+    assert marked > 0
+    # a negated condition highlights nothing
+    negated = client.post(
+        world.url("/records/search"), json={"filter": _group(_attr("headline", "CONTAINS", "apple", negate=True))}
+    )
+    assert all(item["highlights"] == {} for item in negated.json()["items"])

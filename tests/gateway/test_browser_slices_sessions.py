@@ -75,6 +75,15 @@ def test_dynamic_and_static_slices(client: TestClient, world: World) -> None:
     )
     assert r.status_code == 422 and r.json()["detail"].startswith("filter.conditions[0]")
     assert [s["name"] for s in client.get(world.url("/slices")).json()] == ["frozen tech"]
+    # a slice whose filter names a slice deleted since is still listed, with the reason
+    inner = client.post(world.url("/slices"), json={"name": "inner", "filter": tech}).json()
+    outer = client.post(
+        world.url("/slices"), json={"name": "outer", "filter": {"conditions": [{"kind": "in_slice", "slice_id": inner["id"]}]}}
+    ).json()
+    assert outer["count"] == len(evaluate(world, tech)) and outer["problem"] is None
+    assert client.delete(world.url(f"/slices/{inner['id']}")).status_code == 204
+    listed = {s["name"]: s for s in client.get(world.url("/slices")).json()}
+    assert listed["outer"]["count"] is None and "does not exist" in listed["outer"]["problem"]
 
 
 def test_labeling_sessions(client: TestClient, world: World) -> None:

@@ -53,6 +53,10 @@ class FoundRecord(BaseModel):
     id: int
     data: dict[str, Any]
     labels: list[RecordLabel]
+    highlights: dict[str, list[list[int]]] = Field(
+        default_factory=dict,
+        description="Per text attribute, the character ranges [start, end) the filter's text conditions matched.",
+    )
 
 
 class SearchOut(BaseModel):
@@ -122,7 +126,7 @@ def unique_values(
     project: ProjectDep,
     session: SessionDep,
     attribute: list[str] | None = Query(
-        None, max_length=50, description="Attribute names; default: every CATEGORY, BOOLEAN and INTEGER attribute."
+        None, max_length=50, description="Attribute names; default: every CATEGORY and BOOLEAN attribute."
     ),
     max_values: int = Query(20, ge=1, le=1000),
 ) -> dict[str, UniqueValues]:
@@ -136,7 +140,7 @@ def unique_values(
                 raise problem(422, f"attribute: {name!r} does not exist in this project")
         names = list(dict.fromkeys(attribute))
     else:
-        names = [n for n, t in types.items() if t in (DataType.CATEGORY, DataType.BOOLEAN, DataType.INTEGER)]
+        names = [n for n, t in types.items() if t in (DataType.CATEGORY, DataType.BOOLEAN)]
     found = search.unique_values(session, project.id, names, max_values)
     return {name: UniqueValues(**value) for name, value in found.items()}
 

@@ -54,8 +54,11 @@ class SliceOut(BaseModel):
     name: str
     type: str
     filter: dict[str, Any] | None
-    count: int = Field(description="Records in the slice now.")
+    count: int | None = Field(description="Records in the slice now (null for a dynamic slice whose filter is broken).")
     outdated: bool | None = Field(description="Static slice: its filter now selects other records than the frozen ones.")
+    problem: str | None = Field(
+        default=None, description="Why the stored filter no longer works (it names something deleted since), else null."
+    )
     info: dict[str, Any]
     created_by: uuid.UUID | None
     created_at: datetime

@@ -308,34 +308,51 @@ class _Compiler:
         return self._rla(task_id, SourceType.WEAK_SUPERVISION, *extra)
 
     def _manual_ws_differ(self, node: ManualWsDifferCondition, path: str) -> ColumnElement[bool]:
+        """Set-wise: a full join of the task's valid manual rows and its weak-supervision rows (on manually labeled
+        records) by record, label and span; a record with a row unmatched on either side differs."""
         task_id = self._task(node.task_id, path)
-        manual = aliased(RLA)
-        ws = aliased(RLA)
+        valid = (RLA.labeling_task_id == task_id, RLA.source_type == SourceType.MANUAL, RLA.is_valid_manual_label.is_(True))
 
-        def same(a: Any, b: Any) -> ColumnElement[bool]:
-            return and_(
-                a.record_id == b.record_id,
-                a.label_id == b.label_id,
-                a.token_start.is_not_distinct_from(b.token_start),
-                a.token_end.is_not_distinct_from(b.token_end),
+        def rows(*where: ColumnElement[bool]) -> Any:
+            return (
+                select(
+                    RLA.record_id,
+                    RLA.label_id,
+                    func.coalesce(RLA.token_start, -1).label("start"),
+                    func.coalesce(RLA.token_end, -1).label("end"),
+                )
+                .where(*where)
+                .subquery()
             )
 
-        def rows(alias: Any, *extra: ColumnElement[bool]) -> Any:
-            return select(literal(1)).select_from(alias).where(alias.labeling_task_id == task_id, *extra)
-
-        is_manual = (manual.source_type == SourceType.MANUAL, manual.is_valid_manual_label.is_(True))
-        is_ws = (ws.source_type == SourceType.WEAK_SUPERVISION,)
-        # the inner query correlates with the outer one's row (SQLAlchemy correlates one level only)
-        manual_not_in_ws = rows(
-            manual, manual.record_id == Record.id, *is_manual, ~rows(ws, *is_ws, same(ws, manual)).exists()
-        ).exists()
-        ws_not_in_manual = rows(
-            ws, ws.record_id == Record.id, *is_ws, ~rows(manual, *is_manual, same(manual, ws)).exists()
-        ).exists()
+        manual = rows(*valid)
+        labeled = aliased(RLA)
+        weak = rows(
+            RLA.labeling_task_id == task_id,
+            RLA.source_type == SourceType.WEAK_SUPERVISION,
+            RLA.record_id.in_(
+                select(labeled.record_id).where(
+                    labeled.labeling_task_id == task_id,
+                    labeled.source_type == SourceType.MANUAL,
+                    labeled.is_valid_manual_label.is_(True),
+                )
+            ),
+        )
+        same = and_(
+            manual.c.record_id == weak.c.record_id,
+            manual.c.label_id == weak.c.label_id,
+            manual.c.start == weak.c.start,
+            manual.c.end == weak.c.end,
+        )
+        differing = (
+            select(func.coalesce(manual.c.record_id, weak.c.record_id))
+            .select_from(manual.join(weak, same, full=True))
+            .where(or_(manual.c.record_id.is_(None), weak.c.record_id.is_(None)))
+        )
         return and_(
             self._rla(task_id, SourceType.MANUAL, RLA.is_valid_manual_label.is_(True)),
             self._rla(task_id, SourceType.WEAK_SUPERVISION),
-            or_(manual_not_in_ws, ws_not_in_manual),
+            Record.id.in_(differing),
         )
 
     # --- heuristics ---------------------------------------------------------------------------------------------

@@ -11,14 +11,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, and_, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from shared_model.models import HeuristicResult, InformationSource, Label, LabelingTask, Record, SourceType, TaskType
+from shared_model.models import (
+    HeuristicResult,
+    HeuristicVoteSummary,
+    InformationSource,
+    Label,
+    LabelingTask,
+    Record,
+    SourceType,
+    TaskType,
+)
 from shared_model.models import RecordLabelAssociation as RLA
 
 from .compile import ProjectCatalog
 from .filters import FilterGroup, InSliceCondition
+from .read_model import LABEL_SLOTS, cache_figures, ensure_vote_summary
 from .search import matching, tune
 
 OUTSIDE = "OUTSIDE"
@@ -173,49 +183,88 @@ def heuristic_figures(session: Session, scope: Scope, task: LabelingTask) -> lis
     """Per heuristic of the task, on the scope's records: coverage (records voted on), hits (votes), overlaps
     (records where another heuristic gave the same label) and conflicts (records where another gave another label).
 
-    Set-based: each (heuristic, label, record) vote once, with window counts of its record's votes per label and in
-    all (one heuristic gives one label per record in classification; for extraction a record counts once per
-    heuristic and label)."""
-    ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
-    raw = (
-        select(HeuristicResult.source_id, HeuristicResult.label_id, ids.c.rid)
-        .select_from(HeuristicResult)
-        .join(ids, true())
-        .where(HeuristicResult.labeling_task_id == task.id, scope.on(ids.c.rid))
-    )
-    votes = raw.subquery()
-    hits = {source: int(n) for source, n in session.execute(select(votes.c.source_id, func.count()).group_by(votes.c.source_id))}
-    distinct = select(votes.c.source_id, votes.c.label_id, votes.c.rid).distinct().subquery()
-    windowed = select(
-        distinct.c.source_id,
-        distinct.c.rid,
-        func.count().over(partition_by=(distinct.c.rid, distinct.c.label_id)).label("same"),
-        func.count().over(partition_by=distinct.c.rid).label("every"),
-    ).subquery()
-    figures = {
-        source: (int(coverage), int(overlaps), int(conflicts))
-        for source, coverage, overlaps, conflicts in session.execute(
-            select(
-                windowed.c.source_id,
-                func.count(windowed.c.rid.distinct()),
-                func.count(windowed.c.rid.distinct()).filter(windowed.c.same > 1),
-                func.count(windowed.c.rid.distinct()).filter(windowed.c.every > windowed.c.same),
-            ).group_by(windowed.c.source_id)
-        )
-    }
+    Read from the vote summary (one row per record with its votes as codes): each code is compared with the other
+    codes of its record."""
+    codes = ensure_vote_summary(session, task.id)
+    if scope.group is None and codes.cached is not None:  # the whole project's figures, kept with the summary
+        figures = {int(n): (c, o, k) for n, (c, o, k) in codes.cached["figures"].items()}
+        hits = {uuid.UUID(source): n for source, n in codes.cached["hits"].items()}
+    else:
+        figures, hits = _figures(session, scope, task)
+        if scope.group is None:
+            cached = {"figures": {str(n): list(v) for n, v in figures.items()}, "hits": {str(s): n for s, n in hits.items()}}
+            cache_figures(session, task.id, codes, cached)
     heuristics = session.execute(
         select(InformationSource.id, InformationSource.name)
         .where(InformationSource.labeling_task_id == task.id)
         .order_by(InformationSource.name)
     ).all()
-    return [
-        {
-            "heuristic_id": hid,
-            "name": name,
-            "coverage": figures.get(hid, (0, 0, 0))[0],
-            "hits": hits.get(hid, 0),
-            "overlaps": figures.get(hid, (0, 0, 0))[1],
-            "conflicts": figures.get(hid, (0, 0, 0))[2],
-        }
-        for hid, name in heuristics
-    ]
+    out = []
+    for hid, name in heuristics:
+        ordinal = codes.heuristics.get(str(hid))
+        coverage, overlaps, conflicts = figures.get(ordinal, (0, 0, 0)) if ordinal is not None else (0, 0, 0)
+        out.append(
+            {
+                "heuristic_id": hid,
+                "name": name,
+                "coverage": coverage,
+                "hits": hits.get(hid, 0),
+                "overlaps": overlaps,
+                "conflicts": conflicts,
+            }
+        )
+    return out
+
+
+def _figures(session: Session, scope: Scope, task: LabelingTask) -> tuple[dict[int, tuple[int, int, int]], dict[uuid.UUID, int]]:
+    """(coverage, overlaps, conflicts) per heuristic ordinal, and hits per heuristic, from the vote summary."""
+    slot = LABEL_SLOTS
+    summary = HeuristicVoteSummary
+    code = func.unnest(summary.votes).table_valued("c").render_derived()
+    other = func.unnest(summary.votes).table_valued("o").render_derived()
+    heuristic = (code.c.c.op("/")(slot)).label("n")
+
+    def others(same_label: bool) -> Any:
+        label_test = (other.c.o % slot) == (code.c.c % slot) if same_label else (other.c.o % slot) != (code.c.c % slot)
+        return (
+            select(literal(1))
+            .select_from(other)
+            .where(label_test, (other.c.o.op("/")(slot)) != (code.c.c.op("/")(slot)))
+            .exists()
+        )
+
+    per_record = (
+        select(
+            summary.record_id,
+            heuristic,
+            func.bool_or(others(True)).label("overlap"),
+            func.bool_or(others(False)).label("conflict"),
+        )
+        .select_from(summary)
+        .join(code, true())
+        .where(summary.labeling_task_id == task.id, scope.on(summary.record_id))
+        .group_by(summary.record_id, heuristic)
+        .subquery()
+    )
+    query = select(
+        per_record.c.n,
+        func.count(),
+        func.count().filter(per_record.c.overlap),
+        func.count().filter(per_record.c.conflict),
+    ).group_by(per_record.c.n)
+    figures = {int(n): (int(c), int(o), int(k)) for n, c, o, k in session.execute(query)}
+    ids = func.unnest(HeuristicResult.record_ids).table_valued("rid").render_derived()
+    if scope.group is None:
+        hit_query = select(HeuristicResult.source_id, func.sum(func.cardinality(HeuristicResult.record_ids))).group_by(
+            HeuristicResult.source_id
+        )
+    else:
+        hit_query = (
+            select(HeuristicResult.source_id, func.count())
+            .select_from(HeuristicResult)
+            .join(ids, true())
+            .where(scope.on(ids.c.rid))
+            .group_by(HeuristicResult.source_id)
+        )
+    hits = {source: int(n or 0) for source, n in session.execute(hit_query.where(HeuristicResult.labeling_task_id == task.id))}
+    return figures, hits

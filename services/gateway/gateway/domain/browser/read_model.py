@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -37,6 +38,8 @@ class VoteCodes:
 
     heuristics: dict[str, int]
     labels: dict[str, int]
+    fingerprint: str = ""
+    cached: dict[str, Any] | None = None  # figures derived from this summary (see :func:`cache_figures`)
 
     def codes(self, heuristic_id: uuid.UUID, label_ids: list[uuid.UUID] | None) -> list[int]:
         """The codes of the heuristic's votes for these labels (None: any label); [] when it has none."""
@@ -57,7 +60,7 @@ def _current(session: Session, task_id: uuid.UUID) -> VoteCodes | None:
     ).first()
     if row is None or row[0] != fingerprint(session, task_id):
         return None
-    return VoteCodes(row[1].get("heuristics", {}), row[1].get("labels", {}))
+    return VoteCodes(row[1].get("heuristics", {}), row[1].get("labels", {}), row[0], row[1].get("figures"))
 
 
 def ensure_vote_summary(session: Session, task_id: uuid.UUID) -> VoteCodes:
@@ -81,7 +84,7 @@ def ensure_vote_summary(session: Session, task_id: uuid.UUID) -> VoteCodes:
     ]
     if len(labels) >= LABEL_SLOTS or len(heuristics) * LABEL_SLOTS > 2**31 - 1:
         raise ValueError(f"task {task_id}: too many labels or heuristics for vote codes")
-    codes = VoteCodes({h: i for i, h in enumerate(heuristics)}, {label: i for i, label in enumerate(labels)})
+    codes = VoteCodes({h: i for i, h in enumerate(heuristics)}, {label: i for i, label in enumerate(labels)}, current)
     session.execute(text("DELETE FROM heuristic_vote_summary WHERE labeling_task_id = :t"), {"t": task_id})
     session.execute(
         text(
@@ -104,4 +107,19 @@ def ensure_vote_summary(session: Session, task_id: uuid.UUID) -> VoteCodes:
         ),
         {"t": task_id, "f": current, "c": json.dumps({"heuristics": codes.heuristics, "labels": codes.labels})},
     )
+    # fresh statistics (most common vote codes, disagreement share) so the planner picks index probes for selective
+    # conditions instead of hashing the whole summary
+    session.execute(text("ANALYZE heuristic_vote_summary"))
     return codes
+
+
+def cache_figures(session: Session, task_id: uuid.UUID, codes: VoteCodes, figures: dict[str, Any]) -> None:
+    """Keep figures computed from the summary (the whole project's heuristic metrics) with it, as long as the summary
+    is the one they were computed from (a rebuild replaces the state's ``codes`` and so drops them)."""
+    session.execute(
+        text(
+            "UPDATE heuristic_vote_summary_state SET codes = codes || jsonb_build_object('figures', CAST(:f AS jsonb))"
+            " WHERE labeling_task_id = :t AND fingerprint = :fp"
+        ),
+        {"t": task_id, "fp": codes.fingerprint, "f": json.dumps(figures)},
+    )

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from shared_model.models import Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
@@ -17,11 +19,26 @@ from shared_model.service import problem
 
 from .compile import ProjectCatalog, compile_filter
 from .filters import FilterGroup
-from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns
+from .highlights import highlights, text_conditions
+from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns, sorted_from
 
 MAX_PAGE = 500
 MAX_IDS = 100_000  # record ids one call may collect (sessions, bulk work)
 QUERY_WORK_MEM = "64MB"  # lets Postgres hash the vote chunks' record ids instead of rescanning them
+
+
+class Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement, its parameters bound as usual (SQLAlchemy's recipe)."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(Explain, "postgresql")
+def _explain(element: Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.statement, **kw))
 
 
 @dataclass
@@ -53,8 +70,7 @@ def count(
     query = select(func.count()).select_from(Record).where(matching(catalog, group))
     if mode == "exact":
         return int(session.scalar(query) or 0), False
-    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
-    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar()
+    plan = session.execute(Explain(query)).scalar()  # the filter's values stay bound parameters
     body = plan if isinstance(plan, list) else json.loads(str(plan))
     inner = body[0]["Plan"]
     while inner.get("Plans") and inner.get("Node Type") in ("Aggregate", "Gather", "Finalize Aggregate", "Partial Aggregate"):
@@ -74,16 +90,25 @@ def page(
     """One page of the filter's records in sort order, with their manual and weak-supervision labels."""
     tune(session)
     columns = sort_columns(catalog, sort)
-    query: Select[Any] = select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).where(
-        matching(catalog, group)
-    )
+    query: Select[Any] = sorted_from(
+        select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).select_from(Record), columns
+    ).where(matching(catalog, group))
     if cursor:
         query = query.where(after_cursor(columns, cursor))
     rows = session.execute(query.order_by(*order_by(columns)).limit(limit + 1)).all()
     shown = rows[:limit]
     next_cursor = encode_cursor(list(shown[-1][2:])) if len(rows) > limit and shown else None
     labels = record_labels(session, [row[0] for row in shown])
-    items = [{"id": row[0], "data": row[1], "labels": labels.get(row[0], [])} for row in shown]
+    marked = text_conditions(group)
+    items = [
+        {
+            "id": row[0],
+            "data": row[1],
+            "labels": labels.get(row[0], []),
+            "highlights": highlights(row[1], marked, catalog.attributes) if marked else {},
+        }
+        for row in shown
+    ]
     total: int | None = None
     estimated = False
     if count_mode != "none":
@@ -135,7 +160,8 @@ def record_ids(
     """The ids of the filter's records in sort order, at most ``limit`` (422 when there are more)."""
     tune(session)
     columns = sort_columns(catalog, sort)
-    query = select(Record.id).where(matching(catalog, group)).order_by(*order_by(columns)).limit(limit + 1)
+    query = sorted_from(select(Record.id).select_from(Record), columns).where(matching(catalog, group))
+    query = query.order_by(*order_by(columns)).limit(limit + 1)
     ids = list(session.scalars(query))
     if len(ids) > limit:
         raise problem(422, f"the filter selects more than {limit} records; narrow it down")

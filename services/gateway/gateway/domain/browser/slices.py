@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shared_model.models import DataSlice, DataSliceRecord, Record, SliceType
-from shared_model.service import problem
+from shared_model.service import ProblemError, problem
 
 from .compile import ProjectCatalog
 from .filters import FilterGroup
@@ -102,15 +102,21 @@ def describe(session: Session, catalog: ProjectCatalog, data_slice: DataSlice) -
     tune(session)
     group = stored_filter(data_slice)
     outdated: bool | None = None
-    if data_slice.type == SliceType.DYNAMIC_DEFAULT:
-        count = int(session.scalar(select(func.count()).select_from(Record).where(matching(catalog, group))) or 0)
-    else:
-        frozen = select(DataSliceRecord.record_id).where(DataSliceRecord.data_slice_id == data_slice.id)
+    count: int | None = None
+    broken: str | None = None
+    frozen = select(DataSliceRecord.record_id).where(DataSliceRecord.data_slice_id == data_slice.id)
+    if data_slice.type != SliceType.DYNAMIC_DEFAULT:
         count = int(session.scalar(select(func.count()).select_from(frozen.subquery())) or 0)
-        if data_slice.type == SliceType.STATIC_DEFAULT:
+    try:
+        if data_slice.type == SliceType.DYNAMIC_DEFAULT:
+            count = int(session.scalar(select(func.count()).select_from(Record).where(matching(catalog, group))) or 0)
+        elif data_slice.type == SliceType.STATIC_DEFAULT:
             now = select(Record.id).where(matching(catalog, group))
             outdated = bool(session.scalar(select(exists(now.except_(frozen)) | exists(frozen.except_(now)))))
+    except ProblemError as exc:  # the filter names something deleted since: the slice is listed, with the reason
+        broken = exc.detail
     return {
+        "problem": broken,
         "id": data_slice.id,
         "name": data_slice.name,
         "type": str(data_slice.type),

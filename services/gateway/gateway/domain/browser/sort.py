@@ -1,20 +1,22 @@
 """Sorting the data browser's results and paging them by key (a cursor holds the last row's sort values).
 
 Sort keys: an attribute (numbers as numbers), the weak-supervision confidence of a task, or a random order from a
-seed (``md5(seed:id)``: the same seed gives the same order, so pages are stable). Missing values sort last in
+seed (an integer hash of the record id mixed with the seed's: the same seed gives the same order, so pages are
+stable; integer arithmetic, several times cheaper per record than hashing text). Missing values sort last in
 either direction; the record id breaks ties, so every order is total and a cursor names one place in it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Float, Numeric, String, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Float, Numeric, and_, case, cast, false, func, literal, or_, select
 
 from shared_model.models import Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
@@ -46,7 +48,8 @@ class SortKey(BaseModel):
 class _Column:
     expr: ColumnElement[Any]
     descending: bool
-    kind: str  # "bool", "numeric", "float", "text", "int"
+    kind: str  # "bool", "numeric", "float", "text", "int" (the record id), "random"
+    joins: list[tuple[Any, Any]] = field(default_factory=list)
 
 
 def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
@@ -54,20 +57,21 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
     columns: list[_Column] = []
+    joins: list[tuple[Any, Any]] = []
     for i, key in enumerate(keys):
         where = f"sort[{i}]"
         if key.by == "id":
             columns.append(_Column(Record.id.expression, key.direction == "desc", "int"))
             continue
         if key.by == "random":
-            expr: ColumnElement[Any] = func.md5(literal(f"{key.seed}:") + cast(Record.id, String))
-            columns.append(_Column(expr.collate("C"), key.direction == "desc", "text"))
+            columns.append(_Column(random_key(key.seed or ""), key.direction == "desc", "random"))
             continue
         if key.by == "attribute":
             assert key.attribute is not None
             kind = catalog.attributes.get(key.attribute)
             if kind is None:
                 raise problem(422, f"{where}: attribute {key.attribute!r} does not exist in this project")
+            expr: ColumnElement[Any]
             if kind in NUMERIC:
                 expr = case(
                     (func.jsonb_typeof(Record.data[key.attribute]) == "number", cast(Record.data[key.attribute].astext, Numeric)),
@@ -81,21 +85,45 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
             assert key.task_id is not None
             if key.task_id not in catalog.tasks:
                 raise problem(422, f"{where}: labeling task {key.task_id} does not exist in this project")
-            expr = (
-                select(func.max(RLA.confidence))
-                .where(
-                    RLA.record_id == Record.id,
-                    RLA.labeling_task_id == key.task_id,
-                    RLA.source_type == SourceType.WEAK_SUPERVISION,
-                )
-                .scalar_subquery()
+            # an outer join of the task's confidences (one hash join), not a lookup per record
+            confidences = (
+                select(RLA.record_id, func.max(RLA.confidence).label("confidence"))
+                .where(RLA.labeling_task_id == key.task_id, RLA.source_type == SourceType.WEAK_SUPERVISION)
+                .group_by(RLA.record_id)
+                .subquery(f"ws_confidence_{i}")
             )
+            joins.append((confidences, confidences.c.record_id == Record.id))
+            expr = confidences.c.confidence
             value_kind = "float"
         columns.append(_Column(expr.is_(None), False, "bool"))
         columns.append(_Column(expr, key.direction == "desc", value_kind))
     if not any(c.kind == "int" for c in columns):
         columns.append(_Column(Record.id.expression, False, "int"))
+    if joins:
+        columns[0].joins = joins
     return columns
+
+
+def sorted_from(query: Any, columns: list[_Column]) -> Any:
+    """``query`` (on ``record``) with the outer joins the sort columns need."""
+    for column in columns:
+        for target, onclause in column.joins:
+            query = query.outerjoin(target, onclause)
+    return query
+
+
+PRIME = 2_147_483_629  # below 2**31: products of two residues fit in a bigint
+MULTIPLIERS = (1_103_515_245, 914_237_231)
+
+
+def random_key(seed: str) -> ColumnElement[Any]:
+    """A pseudo-random integer per record from ``seed``: two multiply-add rounds modulo a prime with an xor-shift
+    between them (a bijection of ``id mod PRIME`` per seed)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    s1, s2 = (int.from_bytes(digest[i : i + 4], "big") % PRIME for i in (0, 4))
+    first = ((Record.id % PRIME) * MULTIPLIERS[0] + s1) % PRIME
+    mixed = first.op("#")(first.op(">>")(13))
+    return ((mixed % PRIME) * MULTIPLIERS[1] + s2) % PRIME
 
 
 def order_by(columns: list[_Column]) -> list[Any]:
@@ -138,7 +166,7 @@ def _typed(column: _Column, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("bool")
         return literal(value)
-    if column.kind == "int":
+    if column.kind in ("int", "random"):
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError("int")
         return literal(value)

@@ -1,0 +1,368 @@
+"""Data-browser benchmark: filter + sort queries, counts, unique values and every metric through HTTP, on a project
+of N records (default 1,000,000: two text, two numeric and one category attribute), two tasks, 20 heuristics, a
+weak-supervision run on every record and three annotators on 10 % of the records.
+
+Each query runs ``--reps`` times (default 20) through a real gateway process; the same filters also run as SQL
+without the read model (the vote conditions unnesting every vote chunk, as today's schema allows), ``--baseline-reps``
+times. ``ws_replace_1m_s`` is today's write path for a new weak-supervision run: delete a task's labels and insert
+one per record (scaled to 1M records).
+
+Run: ``.venv/bin/python benchmarks/data_browser.py [--records N] [--reps 20]``. The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import libpq_dsn, start_service, throwaway_database  # noqa: E402
+
+PASSWORD = "benchmark-admin-password"
+WORDS = ["market", "stock", "rises", "falls", "apple", "google", "sports", "team", "wins", "loses", "election", "vote"]
+TOPICS = [f"topic{i}" for i in range(12)]
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def start_gateway(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REFINERY_DATABASE_URL": db_url,
+        "REFINERY_GATEWAY_HOST": "127.0.0.1",
+        "REFINERY_ADMIN_PASSWORD": PASSWORD,
+        "REFINERY_DATA_DIR": str(workdir / "data"),
+        "REFINERY_LOG_LEVEL": "WARNING",
+    }
+    return start_service("gateway", env, workdir / "gateway.log", timeout_s=120)
+
+
+def login(url: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=600)
+    response = client.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": PASSWORD})
+    response.raise_for_status()
+    for _ in range(50):
+        token = client.post("/api/v1/tokens", json={"name": "benchmark"})
+        if token.status_code != 401:
+            break
+        time.sleep(0.1)
+    token.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {token.json()['token']}"
+    return client
+
+
+def ok(response: httpx.Response) -> Any:
+    if response.status_code >= 300:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+    return response.json() if response.content else None
+
+
+def build(client: httpx.Client, dsn: str, records: int) -> dict[str, Any]:
+    """The project (setup, not timed): records, attributes and votes written in SQL, tasks and heuristics via API."""
+    project = ok(client.post("/api/v1/projects", json={"name": "data browser benchmark"}))
+    pid = project["id"]
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    cur = conn.cursor()
+    for pos, (name, kind) in enumerate(
+        [
+            ("key", "INTEGER"),
+            ("headline", "TEXT"),
+            ("body", "TEXT"),
+            ("score", "FLOAT"),
+            ("views", "INTEGER"),
+            ("topic", "CATEGORY"),
+        ]
+    ):
+        cur.execute(
+            "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created, state,"
+            " visibility, created_at) VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, false, 'UPLOADED', 'DO_NOT_HIDE', now())",
+            (pid, name, kind, pos == 0, pos),
+        )
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
+    topics = "ARRAY[" + ",".join(f"'{t}'" for t in TOPICS) + "]"
+    started = time.perf_counter()
+    cur.execute(
+        "INSERT INTO record (project_id, data, created_at) SELECT %s, jsonb_build_object("
+        f" 'key', g, 'headline', initcap(({words})[1 + (g * 7) %% 12]) || ' ' || ({words})[1 + (g * 13) %% 12] || ' ' || g,"
+        f" 'body', repeat(({words})[1 + (g * 17) %% 12] || ' ' || ({words})[1 + (g * 19) %% 12] || ' ', 8),"
+        f" 'score', round(((g * 7919) %% 10000) / 100.0, 2), 'views', (g * 31) %% 100000, 'topic', ({topics})[1 + g %% 12]),"
+        " now() FROM generate_series(1, CAST(%s AS bigint)) AS g",
+        (pid, records),
+    )
+    log(f"{records} records in {time.perf_counter() - started:.1f} s")
+    tasks = []
+    for name in ("sentiment", "urgency"):
+        body = {"name": name, "task_type": "MULTICLASS_CLASSIFICATION", "labels": [{"name": n} for n in ("a", "b", "c")]}
+        tasks.append(ok(client.post(f"/api/v1/projects/{pid}/labeling-tasks", json=body)))
+    heuristics: list[dict[str, Any]] = []
+    for i in range(20):
+        task = tasks[i % 2]
+        body = {"labeling_task_id": task["id"], "name": f"h{i}", "type": "PRE_COMPUTED"}
+        heuristics.append(ok(client.post(f"/api/v1/projects/{pid}/heuristics", json=body)) | {"task": task})
+    started = time.perf_counter()
+    for i, h in enumerate(heuristics):
+        labels = [label["id"] for label in h["task"]["labels"]]
+        cur.execute(
+            "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids, first_record_id,"
+            " last_record_id) SELECT %s, %s, %s, (CAST(%s AS uuid[]))[1 + ((r.id * %s) %% 3)], array_agg(r.id ORDER BY r.id),"
+            " min(r.id), max(r.id) FROM record r WHERE r.project_id = %s AND ((r.id * %s + %s) %% 10) < 3"
+            " GROUP BY 4, r.id / 100000",
+            (pid, h["task"]["id"], h["id"], labels, 3 + i, pid, 7 + 2 * i, i),
+        )
+    log(f"votes of 20 heuristics in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    for task in tasks:
+        ws_labels(cur, pid, task)
+    log(f"weak-supervision labels in {time.perf_counter() - started:.1f} s")
+    annotators = []
+    for i in range(3):
+        email = f"annotator{i}@example.org"
+        ok(client.post("/api/v1/users", json={"email": email, "password": "annotator-password", "role": "ANNOTATOR"}))
+        ok(client.post(f"/api/v1/projects/{pid}/members", json={"email": email, "role": "ANNOTATOR"}))
+        cur.execute("SELECT id FROM app_user WHERE email = %s", (email,))
+        annotators.append(str(cur.fetchone()[0]))
+    task = tasks[0]
+    labels = [label["id"] for label in task["labels"]]
+    cur.execute(
+        "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type, return_type,"
+        " confidence, created_by, is_gold_star, is_valid_manual_label, created_at)"
+        " SELECT gen_random_uuid(), %s, r.id, %s, (CAST(%s AS uuid[]))[1 + (r.id * 5) %% 3], 'MANUAL', 'RETURN', 1.0,"
+        " (CAST(%s AS uuid[]))[1 + r.id %% 3], false, true, now() FROM record r WHERE r.project_id = %s AND r.id %% 10 = 0",
+        (pid, task["id"], labels, annotators, pid),
+    )
+    cur.execute(
+        "INSERT INTO comment (id, project_id, target_type, target_id, body, is_private, created_at, updated_at)"
+        " SELECT gen_random_uuid(), %s, 'RECORD', r.id::text, 'look', false, now(), now() FROM record r"
+        " WHERE r.project_id = %s AND r.id %% 100 = 7",
+        (pid, pid),
+    )
+    cur.execute("ANALYZE")
+    conn.close()
+    return {"project_id": pid, "tasks": tasks, "heuristics": heuristics, "annotators": annotators}
+
+
+def ws_labels(cur: Any, pid: str, task: dict[str, Any]) -> None:
+    labels = [label["id"] for label in task["labels"]]
+    cur.execute(
+        "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type, return_type,"
+        " confidence, is_gold_star, is_valid_manual_label, created_at)"
+        " SELECT gen_random_uuid(), %s, r.id, %s, (CAST(%s AS uuid[]))[1 + (r.id * 11) %% 3], 'WEAK_SUPERVISION', 'RETURN',"
+        " ((r.id * 37) %% 1000) / 1000.0, false, false, now() FROM record r WHERE r.project_id = %s",
+        (pid, task["id"], labels, pid),
+    )
+
+
+def ws_replace_seconds(dsn: str, pid: str, task: dict[str, Any], records: int) -> float:
+    """Today's path for a new weak-supervision run: delete the task's labels, insert new ones (scaled to 1M)."""
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        started = time.perf_counter()
+        cur.execute(
+            "DELETE FROM record_label_association WHERE labeling_task_id = %s AND source_type = 'WEAK_SUPERVISION'", (task["id"],)
+        )
+        ws_labels(cur, pid, task)
+        conn.commit()
+        return (time.perf_counter() - started) * 1_000_000 / records
+    finally:
+        conn.close()
+
+
+def queries(world: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    t0, t1 = world["tasks"]
+    a, b = t0["labels"][0]["id"], t0["labels"][1]["id"]
+    h0 = world["heuristics"][0]["id"]
+
+    def attr(name: str | None, op: str, *values: Any) -> dict[str, Any]:
+        return {"kind": "attribute", "attribute": name, "operator": op, "values": list(values)}
+
+    def g(*conditions: dict[str, Any], join: str = "AND") -> dict[str, Any]:
+        return {"conditions": list(conditions), "join": join}
+
+    return [
+        ("all records, by id", {"filter": None}),
+        ("category EQUAL", {"filter": g(attr("topic", "EQUAL", "topic3"))}),
+        ("text CONTAINS (case-insensitive)", {"filter": g(attr("headline", "CONTAINS", "apple"))}),
+        ("numeric BETWEEN", {"filter": g(attr("score", "BETWEEN", 10, 12.5))}),
+        ("text IN_WC", {"filter": g(attr("headline", "IN_WC", "Google wins*", "*loses 1?"))}),
+        ("any attribute CONTAINS", {"filter": g(attr(None, "CONTAINS", "election"))}),
+        ("manual label = a", {"filter": g({"kind": "manual_label", "task_id": t0["id"], "mode": "labels", "label_ids": [a]})}),
+        ("no manual label", {"filter": g({"kind": "manual_label", "task_id": t0["id"], "mode": "none"})}),
+        (
+            "WS label b, confidence 0.8-1",
+            {
+                "filter": g(
+                    {"kind": "weak_supervision", "task_id": t0["id"], "mode": "labels", "label_ids": [b], "min_confidence": 0.8}
+                )
+            },
+        ),
+        ("heuristic h0 voted a", {"filter": g({"kind": "heuristic", "heuristic_id": h0, "mode": "labels", "label_ids": [a]})}),
+        (
+            "heuristic h0 voted a, manual label differs",
+            {
+                "filter": g(
+                    {"kind": "heuristic", "heuristic_id": h0, "mode": "labels", "label_ids": [a]},
+                    {"kind": "manual_label", "task_id": t0["id"]},
+                    {"kind": "manual_label", "task_id": t0["id"], "mode": "labels", "label_ids": [a], "negate": True},
+                )
+            },
+        ),
+        ("no heuristic voted", {"filter": g({"kind": "no_heuristic_voted", "task_id": t0["id"]})}),
+        ("heuristics disagree", {"filter": g({"kind": "heuristics_disagree", "task_id": t1["id"]})}),
+        ("manual and WS differ", {"filter": g({"kind": "manual_ws_differ", "task_id": t0["id"]})}),
+        ("has comments", {"filter": g({"kind": "has_comments"})}),
+        (
+            "topic OR comments, random order",
+            {
+                "filter": g(attr("topic", "IN", "topic1", "topic2"), {"kind": "has_comments"}, join="OR"),
+                "sort": [{"by": "random", "seed": "abc1234"}],
+            },
+        ),
+        ("all, by WS confidence", {"filter": None, "sort": [{"by": "confidence", "task_id": t0["id"], "direction": "desc"}]}),
+        (
+            "category, by numeric attribute desc",
+            {
+                "filter": g(attr("topic", "EQUAL", "topic5")),
+                "sort": [{"by": "attribute", "attribute": "views", "direction": "desc"}],
+            },
+        ),
+    ]
+
+
+def timed(call: Any, reps: int) -> list[float]:
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def baseline_ms(db_url: str, world: dict[str, Any], body: dict[str, Any], reps: int) -> float:
+    """p95 of the page and the count of one filter as SQL without the read model (vote chunks unnested)."""
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REFINERY_DATABASE_URL"] = db_url
+    from gateway.domain.browser.compile import ProjectCatalog
+    from gateway.domain.browser.filters import FilterGroup
+    from gateway.domain.browser.search import count, page
+    from gateway.domain.browser.sort import SortKey
+    from shared_model.db import session_scope
+
+    group = FilterGroup.model_validate(body["filter"]) if body.get("filter") else None
+    sort = [SortKey.model_validate(s) for s in body.get("sort", [])]
+    times = []
+    for _ in range(reps):
+        with session_scope() as session:
+            catalog = ProjectCatalog.load(session, uuid.UUID(world["project_id"]), None)
+            catalog.session = None  # no read model: as the JSONB + chunks schema alone answers
+            started = time.perf_counter()
+            page(session, catalog, group, sort, 20, None, "none")
+            count(session, catalog, group, "exact")
+            times.append((time.perf_counter() - started) * 1000)
+    return p95(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--baseline-reps", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="refinery-browser-bench-") as tmp, throwaway_database(Path(tmp)) as db_url:
+        gateway, url = start_gateway(db_url, Path(tmp))
+        try:
+            result = run(url, db_url, args)
+        finally:
+            gateway.terminate()
+            try:
+                gateway.wait(15)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+    print(json.dumps(result))
+
+
+def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    client = login(url)
+    dsn = libpq_dsn(db_url)
+    world = build(client, dsn, args.records)
+    pid = world["project_id"]
+    base = f"/api/v1/projects/{pid}"
+    rows = []
+    # the read model is built on first use after a change: measure that once, apart
+    started = time.perf_counter()
+    for task in world["tasks"]:
+        ok(
+            client.post(
+                f"{base}/records/count", json={"filter": {"conditions": [{"kind": "no_heuristic_voted", "task_id": task["id"]}]}}
+            )
+        )
+    summary_build_s = time.perf_counter() - started
+    log(f"vote summaries of both tasks built in {summary_build_s:.1f} s")
+    for name, body in queries(world):
+        search = {**body, "limit": 20, "count": "estimate"}
+        page_ms = timed(lambda search=search: ok(client.post(f"{base}/records/search", json=search)), args.reps)
+        count_ms = timed(lambda body=body: ok(client.post(f"{base}/records/count", json={"filter": body["filter"]})), args.reps)
+        baseline = baseline_ms(db_url, world, body, args.baseline_reps)
+        row = {
+            "query": name,
+            "page_p50_ms": round(statistics.median(page_ms), 1),
+            "page_p95_ms": round(p95(page_ms), 1),
+            "count_p95_ms": round(p95(count_ms), 1),
+            "baseline_page_count_p95_ms": round(baseline, 1),
+        }
+        rows.append(row)
+        log(json.dumps(row))
+    t0 = world["tasks"][0]["id"]
+    metric_rows = []
+    for name, params in [
+        ("progress", {}),
+        ("label-distribution", {"task_id": t0}),
+        ("confidence-histogram", {"task_id": t0}),
+        ("confusion-matrix", {"task_id": t0}),
+        ("heuristics", {"task_id": t0}),
+    ]:
+        ms = timed(lambda name=name, params=params: ok(client.get(f"{base}/metrics/{name}", params=params)), args.reps)
+        metric_rows.append({"metric": name, "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95(ms), 1)})
+        log(json.dumps(metric_rows[-1]))
+    unique_ms = timed(lambda: ok(client.get(f"{base}/records/unique-values")), args.reps)
+    log(f"unique values p95 {p95(unique_ms):.1f} ms")
+    ws_s = ws_replace_seconds(dsn, pid, world["tasks"][1], args.records)
+    log(f"weak-supervision replace (today's path), scaled to 1M records: {ws_s:.1f} s")
+    worst_ours = max(max(r["page_p95_ms"], r["count_p95_ms"]) for r in rows)
+    worst_base = max(r["baseline_page_count_p95_ms"] for r in rows)
+    print(json.dumps({"queries": rows, "metrics": metric_rows}), file=sys.stderr)
+    return {
+        "records": args.records,
+        "browser_p95_ms": max(r["page_p95_ms"] for r in rows),
+        "metrics_p95_ms": max(r["p95_ms"] for r in metric_rows),
+        "count_p95_ms": max(r["count_p95_ms"] for r in rows),
+        "unique_values_p95_ms": round(p95(unique_ms), 1),
+        "vote_summary_build_s": round(summary_build_s, 2),
+        "ws_replace_1m_s": round(ws_s, 1),
+        "ratio_vs_jsonb_baseline": round(worst_base / worst_ours, 2),
+    }
+
+
+if __name__ == "__main__":
+    main()
