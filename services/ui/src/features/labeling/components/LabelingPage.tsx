@@ -186,8 +186,16 @@ function Labeling({ user }: { user: User }) {
   );
 
   // The keyboard model: ←/→ records, label hotkeys, Shift+←/→ extend a selection, Esc clears, ? shows the keys.
+  // One listener for the page's life; it calls the handler of the latest commit (set before the browser paints), so a
+  // key pressed right after a record appears acts on that record, never on the one before.
+  const keyHandler = useRef<(event: KeyboardEvent) => void>(() => undefined);
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
+    const listener = (event: KeyboardEvent) => keyHandler.current(event);
+    window.addEventListener("keydown", listener);
+    return () => window.removeEventListener("keydown", listener);
+  }, []);
+  useLayoutEffect(() => {
+    keyHandler.current = (event: KeyboardEvent) => {
       if (isTypingTarget(event.target)) return;
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !event.shiftKey) {
         event.preventDefault();
@@ -252,9 +260,7 @@ function Labeling({ user }: { user: User }) {
         classify(hit.task, hit);
       }
     };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [go, selection, tokens.data, extractionTasksOf, labelSpan, classificationTasks, classify, spanAttributes, caret, undo, acceptSuggestions]);
+  });
 
   if (session.isError) return <ErrorBox error={session.error} what="the records" />;
   if (tasks.isError) return <ErrorBox error={tasks.error} what="the labeling tasks" />;
