@@ -302,7 +302,12 @@ function Labeling({ user }: { user: User }) {
 
       {showHelp && <KeyHelp onClose={() => setShowHelp(false)} />}
 
-      {!record ? (
+      {!record && !session.hasNextPage && !session.isFetching ? (
+        <p role="alert" className="error-box">
+          There is no record at position {pos + 1} of this session ({records.length} records).{" "}
+          <Link to={`/projects/${projectId}/labeling?pos=0`}>Go to the first record.</Link>
+        </p>
+      ) : !record ? (
         <Loading what="the record" />
       ) : (
         <>
