@@ -123,6 +123,13 @@ def test_spans_by_mouse_and_by_keyboard(page: Any, api: httpx.Client, span_proje
     # The record did not change: ←/→ moved the selection, not the record.
     assert "pos=0" in page.url
 
+    # The source toggles hide and show the manual spans (a per-user setting of this browser).
+    manual = page.get_by_role("checkbox", name="Manual")
+    manual.uncheck()
+    page.locator("[data-testid=record-text] mark").first.wait_for(state="detached")
+    manual.check()
+    page.locator("[data-testid=record-text] mark").nth(1).wait_for()
+
     # Remove the keyboard span with Backspace on its focused Remove button.
     page.get_by_role("button", name="Remove label place on Paris").focus()
     page.keyboard.press("Backspace")
