@@ -10,6 +10,7 @@ export default defineConfig({
   build: {
     outDir: "dist",
     sourcemap: false,
+    manifest: true,
     chunkSizeWarningLimit: 400,
   },
   server: {

@@ -100,3 +100,18 @@ def login(page: Any) -> None:
     page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Projects").wait_for()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """On a failure, save the page's screenshot beside the test's temporary files and name it in the report."""
+    report = yield
+    if report.when == "call" and report.failed and "page" in getattr(item, "funcargs", {}):
+        path = Path(str(item.funcargs["tmp_path"])) / "failure.png" if "tmp_path" in item.funcargs else None
+        if path is not None:
+            try:
+                item.funcargs["page"].screenshot(path=str(path), full_page=True)
+                report.sections.append(("failure screenshot", str(path)))
+            except Exception as exc:  # noqa: BLE001 - the page may be gone; the failure itself matters
+                report.sections.append(("failure screenshot", f"not taken: {exc}"))
+    return report

@@ -134,6 +134,13 @@ def test_upload_set_hotkeys_and_label_ten_records_by_keyboard(page: Any, api: ht
     card = api.get(f"/api/v1/projects/{pid}").json()
     assert card["manually_labeled"] == 10
 
+    # The settings page exports the labeled records.
+    page.get_by_role("link", name="Settings").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    exported = Path(download.value.path()).read_text()
+    assert TEXTS[0] in exported and "positive" in exported and "negative" in exported
+
 
 def _label(api: httpx.Client, pid: str, name: str) -> dict[str, Any]:
     for task in api.get(f"/api/v1/projects/{pid}/labeling-tasks").json():

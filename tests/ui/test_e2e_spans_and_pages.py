@@ -123,6 +123,13 @@ def test_spans_by_mouse_and_by_keyboard(page: Any, api: httpx.Client, span_proje
     # The record did not change: ←/→ moved the selection, not the record.
     assert "pos=0" in page.url
 
+    # The source toggles hide and show the manual spans (a per-user setting of this browser).
+    manual = page.get_by_role("checkbox", name="Manual")
+    manual.uncheck()
+    page.locator("[data-testid=record-text] mark").first.wait_for(state="detached")
+    manual.check()
+    page.locator("[data-testid=record-text] mark").nth(1).wait_for()
+
     # Remove the keyboard span with Backspace on its focused Remove button.
     page.get_by_role("button", name="Remove label place on Paris").focus()
     page.keyboard.press("Backspace")
@@ -189,3 +196,30 @@ def test_import_snapshot_delete_project_and_logout(
     page.screenshot(path=str(shots / "login.png"))
     page.goto("/projects")
     page.get_by_role("button", name="Log in").wait_for()
+
+
+def test_a_failed_upload_shows_the_reason_and_leaves_no_project(
+    page: Any, api: httpx.Client, span_project: dict[str, Any], tmp_path: Path
+) -> None:
+    taken = api.get(f"/api/v1/projects/{span_project['id']}").json()["name"]
+    login(page)
+    page.get_by_role("link", name="New project").click()
+    name_box = page.get_by_role("textbox", name="Project name")
+    # The name is checked as it is typed: an existing one is refused inline.
+    name_box.fill(taken)
+    page.get_by_text("exists already").wait_for()
+    assert page.get_by_role("button", name="Upload").is_disabled()
+
+    name = f"broken {uuid.uuid4().hex[:6]}"
+    name_box.fill(name)
+    bad = tmp_path / "broken.json"
+    bad.write_text('[{"text": "fine"}, {"text": ')
+    page.get_by_label("File").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload").click()
+    alert = page.get_by_role("alert").filter(has_text="The upload failed")
+    alert.wait_for(timeout=30_000)
+    assert "broken.json" in alert.inner_text()
+    deadline = time.monotonic() + 20
+    while name in [p["name"] for p in api.get("/api/v1/projects").json()]:
+        assert time.monotonic() < deadline, "the project of the failed upload was left behind"
+        time.sleep(0.2)

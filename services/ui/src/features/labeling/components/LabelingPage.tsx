@@ -108,10 +108,12 @@ function Labeling({ user }: { user: User }) {
     [pos, total, setSearch],
   );
 
-  const rows = labels.data ?? [];
+  const allRows = labels.data ?? [];
+  const hidden = settings.hiddenSources;
+  const rows = useMemo(() => allRows.filter((r) => !hidden.includes(r.source_type)), [allRows, hidden]);
   const mine = useCallback(
-    (taskId: string) => rows.filter((r) => r.labeling_task_id === taskId && r.source_type === "MANUAL" && r.created_by === user.id),
-    [rows, user.id],
+    (taskId: string) => allRows.filter((r) => r.labeling_task_id === taskId && r.source_type === "MANUAL" && r.created_by === user.id),
+    [allRows, user.id],
   );
 
   const classify = useCallback(
@@ -169,7 +171,7 @@ function Labeling({ user }: { user: User }) {
     let accepted = 0;
     for (const task of taskList) {
       if (task.task_type === EXTRACTION || mine(task.id).length > 0) continue;
-      const suggested = rows.filter((r) => r.labeling_task_id === task.id && r.source_type === "WEAK_SUPERVISION").map((r) => r.label_id);
+      const suggested = allRows.filter((r) => r.labeling_task_id === task.id && r.source_type === "WEAK_SUPERVISION").map((r) => r.label_id);
       if (suggested.length === 0) continue;
       const labelIds = task.task_type === MULTI ? [...new Set(suggested)] : suggested.slice(0, 1);
       undoStack.current.push({ kind: "classification", recordId: record.id, task, previous: [] });
@@ -178,7 +180,7 @@ function Labeling({ user }: { user: User }) {
     }
     if (accepted === 0) toast.info("No weak-supervision label to accept on this record");
     else if (settings.autoNext) go(1);
-  }, [record, taskList, mine, rows, setClassification, settings.autoNext, go]);
+  }, [record, taskList, mine, allRows, setClassification, settings.autoNext, go]);
 
   const spanAttributes = useMemo(
     () => [...new Set(taskList.filter((t) => t.task_type === EXTRACTION && t.attribute).map((t) => t.attribute ?? ""))],
@@ -186,8 +188,16 @@ function Labeling({ user }: { user: User }) {
   );
 
   // The keyboard model: ←/→ records, label hotkeys, Shift+←/→ extend a selection, Esc clears, ? shows the keys.
+  // One listener for the page's life; it calls the handler of the latest commit (set before the browser paints), so a
+  // key pressed right after a record appears acts on that record, never on the one before.
+  const keyHandler = useRef<(event: KeyboardEvent) => void>(() => undefined);
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
+    const listener = (event: KeyboardEvent) => keyHandler.current(event);
+    window.addEventListener("keydown", listener);
+    return () => window.removeEventListener("keydown", listener);
+  }, []);
+  useLayoutEffect(() => {
+    keyHandler.current = (event: KeyboardEvent) => {
       if (isTypingTarget(event.target)) return;
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !event.shiftKey) {
         event.preventDefault();
@@ -252,9 +262,7 @@ function Labeling({ user }: { user: User }) {
         classify(hit.task, hit);
       }
     };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [go, selection, tokens.data, extractionTasksOf, labelSpan, classificationTasks, classify, spanAttributes, caret, undo, acceptSuggestions]);
+  });
 
   if (session.isError) return <ErrorBox error={session.error} what="the records" />;
   if (tasks.isError) return <ErrorBox error={tasks.error} what="the labeling tasks" />;
@@ -296,7 +304,12 @@ function Labeling({ user }: { user: User }) {
 
       {showHelp && <KeyHelp onClose={() => setShowHelp(false)} />}
 
-      {!record ? (
+      {!record && !session.hasNextPage && !session.isFetching ? (
+        <p role="alert" className="error-box">
+          There is no record at position {pos + 1} of this session ({records.length} records).{" "}
+          <Link to={`/projects/${projectId}/labeling?pos=0`}>Go to the first record.</Link>
+        </p>
+      ) : !record ? (
         <Loading what="the record" />
       ) : (
         <>
@@ -389,7 +402,7 @@ function Labeling({ user }: { user: User }) {
             onAccept={(task, label) => classify(task, label)}
           />
 
-          <section className="row settings-row" aria-label="Labeling settings">
+          <section className="row wrap settings-row" aria-label="Labeling settings">
             <label className="check">
               <input type="checkbox" checked={settings.autoNext} onChange={(e) => updateSettings({ autoNext: e.target.checked })} />
               Go to the next record after a label
@@ -398,6 +411,19 @@ function Labeling({ user }: { user: User }) {
               <input type="checkbox" checked={settings.lineBreaks} onChange={(e) => updateSettings({ lineBreaks: e.target.checked })} />
               Show line breaks
             </label>
+            <span className="muted small">Show labels from:</span>
+            {(["MANUAL", "WEAK_SUPERVISION", "INFORMATION_SOURCE"] as const).map((source) => (
+              <label key={source} className="check">
+                <input
+                  type="checkbox"
+                  checked={!hidden.includes(source)}
+                  onChange={(e) =>
+                    updateSettings({ hiddenSources: e.target.checked ? hidden.filter((h) => h !== source) : [...hidden, source] })
+                  }
+                />
+                {SOURCE_NAMES[source]}
+              </label>
+            ))}
           </section>
         </>
       )}

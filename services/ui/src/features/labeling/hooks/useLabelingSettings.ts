@@ -5,9 +5,11 @@ export interface LabelingSettings {
   autoNext: boolean;
   /** Keep the text's line breaks. */
   lineBreaks: boolean;
+  /** Which label sources are shown (table and spans): MANUAL, WEAK_SUPERVISION, INFORMATION_SOURCE. */
+  hiddenSources: string[];
 }
 
-const DEFAULTS: LabelingSettings = { autoNext: false, lineBreaks: true };
+const DEFAULTS: LabelingSettings = { autoNext: false, lineBreaks: true, hiddenSources: [] };
 
 function read(key: string): LabelingSettings {
   try {

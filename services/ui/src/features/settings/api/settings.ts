@@ -97,3 +97,18 @@ export function useUpdateProject(pid: string) {
     onError: (error) => toast.error(problemMessage(error)),
   });
 }
+
+/** Change the project's tokenizer: checked by the tokenizer service, then every record is tokenized again (a job). */
+export function useChangeTokenizer(pid: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (tokenizer: string) =>
+      unwrap(api.PUT("/api/v1/projects/{project_id}/tokenizer", { params: { path: { project_id: pid } }, body: { tokenizer } })),
+    onSuccess: (out) => {
+      toast.info(`Tokenizer set to ${out.tokenizer}; tokenizing the records again`);
+      void client.invalidateQueries({ queryKey: projectKey(pid) });
+      void client.invalidateQueries({ queryKey: jobsKey(pid) });
+    },
+    onError: (error) => toast.error(problemMessage(error)),
+  });
+}

@@ -7,7 +7,7 @@ import { JobProgress } from "../../jobs/components/JobProgress";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
 import { useProject, useUploadRecords, type Project } from "../../projects/api/projects";
 import { DeleteProjectDialog } from "../../projects/components/DeleteProjectDialog";
-import { useProjectJobs, useUpdateProject } from "../api/settings";
+import { useChangeTokenizer, useProjectJobs, useUpdateProject } from "../api/settings";
 import { TasksSection } from "./TasksSection";
 
 const VISIBILITY: Record<string, string> = {
@@ -75,6 +75,22 @@ export default function SettingsPage() {
         </p>
         {tokenizing && <JobProgress job={tokenizing} label="Tokenization" />}
         <AddRecords projectId={projectId} />
+      </section>
+
+      <section className="card" aria-labelledby="export-title">
+        <h2 id="export-title">Tokenizer, export and snapshot</h2>
+        <TokenizerForm projectId={projectId} current={project.data.tokenizer} />
+        <div className="row wrap">
+          <span className="small">Download the records with their labels:</span>
+          {(["json", "jsonl", "csv"] as const).map((format) => (
+            <a key={format} className="button" href={`/api/v1/projects/${projectId}/export?format=${format}`} download>
+              Export {format.toUpperCase()}
+            </a>
+          ))}
+          <a className="button" href={`/api/v1/projects/${projectId}/snapshot`} download>
+            Download snapshot
+          </a>
+        </div>
       </section>
 
       {tasks.isError && <ErrorBox error={tasks.error} what="the labeling tasks" />}
@@ -160,6 +176,28 @@ function AddRecords({ projectId }: { projectId: string }) {
         </p>
       )}
       {job.data && <JobProgress job={job.data} />}
+    </form>
+  );
+}
+
+function TokenizerForm({ projectId, current }: { projectId: string; current: string }) {
+  const change = useChangeTokenizer(projectId);
+  const [value, setValue] = useState(current);
+  return (
+    <form
+      className="row wrap"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim() && value.trim() !== current) change.mutate(value.trim());
+      }}
+    >
+      <label className="field">
+        <span>Tokenizer (spaCy language code or installed model)</span>
+        <input value={value} onChange={(e) => setValue(e.target.value)} maxLength={100} className="mono" />
+      </label>
+      <button type="submit" className="align-end" disabled={change.isPending || !value.trim() || value.trim() === current}>
+        Change tokenizer
+      </button>
     </form>
   );
 }

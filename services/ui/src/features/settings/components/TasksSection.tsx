@@ -194,9 +194,7 @@ function LabelName({ name, color, onRename }: { name: string; color: string; onR
   };
   return (
     <span className="row">
-      <span className="chip" style={{ "--label-color": color } as CSSProperties} aria-hidden="true">
-        &nbsp;
-      </span>
+      <span className="dot" style={{ "--label-color": color } as CSSProperties} aria-hidden="true" />
       <input
         className="label-name"
         aria-label={`Name of label ${name}`}

@@ -1,0 +1,355 @@
+"""Web UI benchmark: the production build of services/ui against a real backend, in Debian's headless Chromium.
+
+    .venv/bin/python benchmarks/ui.py              # 20 runs per figure
+    .venv/bin/python benchmarks/ui.py --runs 40
+
+Builds the UI when needed (services/ui/scripts/ui.sh build), creates a throwaway database (``DATABASE_URL``'s server,
+else an embedded PostgreSQL), starts the tokenizer and the gateway as real processes, and seeds one project: a
+5,000-token record with 200 spans, a 20,000-token record with 800 spans (manual spans, written straight to the
+database: setup, not timed), and 220 short records for a session of 200 navigations. Then, in Chromium at 1280×900:
+
+- ``first_record_ms``: page load (warm assets) → the app's ``record:painted`` mark (set in the frame after the record
+  renders), p50/p95 of ``--runs`` loads;
+- ``next_record_p95_ms``: ArrowRight keydown → the next record's ``record:painted`` mark (the record prefetched);
+- ``hotkey_label_p95_ms``: a label hotkey's keydown → its button shows pressed (optimistic);
+- ``span_render_5k_ms`` / ``span_render_20k_ms``: ←/→ between the two long records (their data cached) → painted,
+  p50; ``span_dom_nodes_5k``: DOM nodes (elements and text) in the 5k record's text;
+- ``select_to_box_ms``: mouseup of a drag selection in the 5k record → the label box is in the DOM, p50;
+- ``heap_growth_200_mb``: JS heap (after forced GC) after 200 record navigations minus before;
+- ``labeling_js_gz_kb`` / ``projects_js_gz_kb``: gzipped JS a route loads (entry + its chunks, from the Vite manifest).
+
+Goals (issue 18): first record ≤ 1,500 ms, next record p95 ≤ 50 ms, hotkey → label p95 ≤ 50 ms, selection → box
+≤ 50 ms, 5k ≤ 150 ms with ≤ 1,500 nodes, 20k ≤ 400 ms, heap growth ≤ 20 MB, labeling ≤ 250 KB, projects ≤ 200 KB.
+The last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+from common import libpq_dsn, start_service, throwaway_database
+
+ROOT = Path(__file__).resolve().parents[1]
+UI = ROOT / "services" / "ui"
+CHROMIUM = os.environ.get("REFINERY_UI_CHROMIUM", "/usr/bin/chromium-headless-shell")
+PASSWORD = "benchmark-password"
+WORDS = (
+    "the market stocks fell rose sharply after news report said company profits shares investors bank rates Apple "
+    "Google Microsoft quarter year percent growth loss analysts expect data model label record token , ."
+).split()
+
+
+def log(message: str) -> None:
+    print(f"[ui-bench] {message}", file=sys.stderr, flush=True)
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def long_text(tokens: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(tokens))
+
+
+def route_js_gz_kb(entry_chunk: str | None) -> float:
+    """Gzipped KB of the app entry's JS plus (for a lazy route) the route chunk and the chunks it imports."""
+    manifest: dict[str, Any] = json.loads((UI / "dist" / ".vite" / "manifest.json").read_text())
+    seen: set[str] = set()
+
+    def walk(key: str) -> None:
+        if key in seen:
+            return
+        seen.add(key)
+        for child in manifest[key].get("imports", []):
+            walk(child)
+
+    entry = next(k for k, v in manifest.items() if v.get("isEntry"))
+    walk(entry)
+    if entry_chunk:
+        walk(next(k for k in manifest if k.endswith(entry_chunk)))
+    size = sum(len(gzip.compress((UI / "dist" / manifest[k]["file"]).read_bytes(), 9)) for k in seen)
+    return round(size / 1024, 1)
+
+
+def seed(url: str, dsn: str, workdir: Path) -> tuple[str, list[int]]:
+    """A project with a 5k- and a 20k-token record (200 / 800 spans) and 220 short records; returns its id and record ids."""
+    client = httpx.Client(base_url=url, timeout=120)
+    client.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": PASSWORD}).raise_for_status()
+    pid = client.post("/api/v1/projects", json={"name": "ui benchmark"}).json()["id"]
+    rows = [{"id": 1, "text": long_text(5000, 1)}, {"id": 2, "text": long_text(20000, 2)}]
+    rows += [{"id": 3 + i, "text": f"Short review number {i}: " + long_text(25, 100 + i)} for i in range(220)]
+    path = workdir / "records.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    job = client.post(f"/api/v1/projects/{pid}/upload", files={"file": (path.name, path.read_bytes())}).json()
+    deadline = time.monotonic() + 300
+    while True:
+        jobs = client.get(f"/api/v1/projects/{pid}/jobs").json()
+        done = {j["kind"] for j in jobs if j["state"] == "done"}
+        failed = [j for j in jobs if j["state"] == "failed"]
+        assert not failed, failed
+        if {"upload", "tokenize_project"} <= done:
+            break
+        assert time.monotonic() < deadline, jobs
+        time.sleep(0.5)
+    log(f"uploaded {len(rows)} records (job {job['id']}) and tokenized them")
+    spans = client.post(
+        f"/api/v1/projects/{pid}/labeling-tasks",
+        json={
+            "name": "entities",
+            "task_type": "INFORMATION_EXTRACTION",
+            "attribute": "text",
+            "labels": [{"name": "org", "color": "#3b82f6", "hotkey": "o"}, {"name": "num", "color": "#22c55e", "hotkey": "n"}],
+        },
+    ).json()
+    client.post(
+        f"/api/v1/projects/{pid}/labeling-tasks",
+        json={"name": "sentiment", "labels": [{"name": "positive", "hotkey": "p"}, {"name": "negative", "hotkey": "x"}]},
+    ).raise_for_status()
+    items: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = client.get(f"/api/v1/projects/{pid}/records", params={"limit": 1000, **({"after": after} if after else {})}).json()
+        items += page["items"]
+        after = page["next_after"]
+        if after is None:
+            break
+    ids = [int(r["id"]) for r in items]
+    user = client.get("/api/v1/auth/me").json()["id"]
+    labels = [label["id"] for label in spans["labels"]]
+    conn = psycopg2.connect(dsn)
+    with conn, conn.cursor() as cursor:
+        for record_id, count, tokens in ((ids[0], 200, 5000), (ids[1], 800, 20000)):
+            step = tokens // count
+            for k in range(count):
+                start = k * step + (k % 3)
+                length = 1 + (k % 4)
+                # every fifth span overlaps the next one: a second lane
+                end = start + length + (step if k % 5 == 0 else 0)
+                cursor.execute(
+                    "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id,"
+                    " source_type, return_type, confidence, created_by, is_gold_star, is_valid_manual_label,"
+                    " token_start, token_end, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, 'MANUAL', 'YIELD', 1.0, %s, false, true, %s, %s, now())",
+                    (str(uuid.uuid4()), pid, record_id, spans["id"], labels[k % 2], user, start, min(end, tokens)),
+                )
+    conn.close()
+    client.close()
+    return pid, ids
+
+
+BOX_WATCH = """(() => { window.__box = 0; new MutationObserver((_, o) => {
+  if (document.querySelector('[aria-label="Label the selection"]')) { window.__box = performance.now(); o.disconnect(); }
+}).observe(document.body, { childList: true, subtree: true }); })()"""
+
+MEASURE_JS = """
+window.__bench = { keydown: 0, mouseup: 0 };
+addEventListener('keydown', () => { window.__bench.keydown = performance.now(); }, true);
+addEventListener('mouseup', () => { window.__bench.mouseup = performance.now(); }, true);
+"""
+
+
+def marks(page: Any) -> int:
+    return int(page.evaluate("performance.getEntriesByName('record:painted').length"))
+
+
+def last_mark_since_keydown(page: Any, before: int) -> float:
+    page.wait_for_function(f"performance.getEntriesByName('record:painted').length > {before}")
+    return float(
+        page.evaluate(
+            "(() => { const m = performance.getEntriesByName('record:painted'); return m[m.length-1].startTime"
+            " - window.__bench.keydown; })()"
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    runs = args.runs
+
+    subprocess.run([str(UI / "scripts" / "ui.sh"), "build"], check=True)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="refinery-ui-bench-") as tmp, throwaway_database(Path(tmp)) as db_url:
+        workdir = Path(tmp)
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "REFINERY_DATABASE_URL": db_url,
+            "REFINERY_DATA_DIR": str(workdir / "data"),
+            "REFINERY_ADMIN_PASSWORD": PASSWORD,
+            "REFINERY_LOG_LEVEL": "WARNING",
+        }
+        tokenizer, tokenizer_url = start_service("tokenizer", env, workdir / "tokenizer.log")
+        env["REFINERY_TOKENIZER_URL"] = tokenizer_url
+        gateway, url = start_service("gateway", env, workdir / "gateway.log")
+        try:
+            pid, ids = seed(url, libpq_dsn(db_url), workdir)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+                )
+                context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+                context.add_init_script(MEASURE_JS)
+                page = context.new_page()
+                page.on("console", lambda m: log(f"console: {m.text}"))
+                page.on("pageerror", lambda e: log(f"page error: {e}"))
+                page.goto("/login")
+                page.get_by_role("textbox", name="Email").fill("admin@localhost")
+                page.get_by_role("textbox", name="Password").fill(PASSWORD)
+                page.get_by_role("button", name="Log in").click()
+                page.get_by_role("heading", name="Projects").wait_for()
+                figures = measure(page, context, pid, runs)
+                browser.close()
+        finally:
+            gateway.terminate()
+            tokenizer.terminate()
+            gateway.wait(20)
+            tokenizer.wait(20)
+    figures["labeling_js_gz_kb"] = route_js_gz_kb("LabelingPage.tsx")
+    figures["projects_js_gz_kb"] = route_js_gz_kb(None)
+    figures["runs"] = runs
+    figures["records"] = len(ids)
+    print(json.dumps(figures))
+
+
+def measure(page: Any, context: Any, pid: str, runs: int) -> dict[str, Any]:
+    labeling = f"/projects/{pid}/labeling"
+    # First record: full page loads of a short record (warm HTTP cache after the first).
+    page.goto(f"{labeling}?pos=2")
+    page.get_by_role("region", name="Record").wait_for()
+    first: list[float] = []
+    for _ in range(runs):
+        page.goto(f"{labeling}?pos=2")
+        page.wait_for_function("performance.getEntriesByName('record:painted').length > 0")
+        first.append(float(page.evaluate("performance.getEntriesByName('record:painted')[0].startTime")))
+    log(f"first record p50 {p(first, 0.5)} ms")
+
+    # Next record (prefetched) and hotkey → pressed label, over short records.
+    page.goto(f"{labeling}?pos=2")
+    page.get_by_role("region", name="Record").wait_for()
+    page.get_by_role("button", name="positive", exact=True).wait_for()
+    page.wait_for_timeout(500)
+    nexts: list[float] = []
+    hotkeys: list[float] = []
+    for _ in range(runs):
+        before = marks(page)
+        page.keyboard.press("ArrowRight")
+        nexts.append(last_mark_since_keydown(page, before))
+        page.wait_for_timeout(150)  # let the prefetch of the next records land, as a labeler's pause would
+        page.evaluate(
+            """() => { window.__pressed = 0; const b = document.querySelector('button[aria-label="positive"]');
+            const done = (o) => { window.__pressed = performance.now(); o.disconnect(); };
+            new MutationObserver((_, o) => { if (b.getAttribute('aria-pressed') === 'true') done(o); })
+              .observe(b, { attributes: true }); }"""
+        )
+        page.keyboard.press("p")
+        page.wait_for_function("window.__pressed > 0")
+        hotkeys.append(float(page.evaluate("window.__pressed - window.__bench.keydown")))
+    log(f"next record p95 {p(nexts, 0.95)} ms, hotkey p95 {p(hotkeys, 0.95)} ms")
+
+    # Long records: load both once (data cached), then ←/→ between them.
+    page.goto(f"{labeling}?pos=0")
+    page.locator("[data-testid=record-text]").wait_for(timeout=60_000)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelectorAll('[data-testid=record-text] mark').length > 700", timeout=60_000)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(2000)  # the 20k record's render and the labels' refetch settle
+    page.wait_for_function(
+        "(() => { const n = document.querySelectorAll('[data-testid=record-text] mark').length; return n > 100 && n < 700; })()",
+        timeout=60_000,
+    )
+    nodes = int(
+        page.evaluate(
+            """(() => { const root = document.querySelector('[data-testid=record-text]');
+            const w = document.createTreeWalker(root, NodeFilter.SHOW_ALL); let n = 0; while (w.nextNode()) n++; return n; })()"""
+        )
+    )
+    r5: list[float] = []
+    r20: list[float] = []
+    for _ in range(runs):
+        before = marks(page)
+        page.keyboard.press("ArrowRight")
+        r20.append(last_mark_since_keydown(page, before))
+        before = marks(page)
+        page.keyboard.press("ArrowLeft")
+        r5.append(last_mark_since_keydown(page, before))
+    log(f"5k render p50 {p(r5, 0.5)} ms ({nodes} nodes), 20k render p50 {p(r20, 0.5)} ms")
+
+    # Selection → label box, in the 5k record.
+    boxes: list[float] = []
+    for k in range(runs):
+        box = page.evaluate(
+            """(k) => { const root = document.querySelector('[data-testid=record-text]');
+            const plain = [...root.querySelectorAll('span[data-start]')].filter((e) => e.textContent.trim().length > 8);
+            const el = plain[2 + (k % 3)]; const r = el.getBoundingClientRect();
+            return { x: r.left + 2, y: r.top + r.height / 2, w: r.width }; }""",
+            k,
+        )
+        page.evaluate(BOX_WATCH)
+        page.mouse.move(box["x"], box["y"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + max(4, box["w"] - 4), box["y"], steps=3)
+        page.mouse.up()
+        page.wait_for_function("window.__box > 0")
+        boxes.append(float(page.evaluate("window.__box - window.__bench.mouseup")))
+        page.keyboard.press("Escape")
+        page.get_by_role("region", name="Label the selection").wait_for(state="detached")
+    log(f"selection → box p50 {p(boxes, 0.5)} ms")
+
+    # Heap after 200 navigations over short records.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    page.goto(f"{labeling}?pos=2")
+    page.get_by_role("region", name="Record").wait_for()
+    page.wait_for_timeout(500)
+
+    def heap() -> float:
+        cdp.send("HeapProfiler.collectGarbage")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return float(metrics["JSHeapUsedSize"]) / 1e6
+
+    start = heap()
+    for _ in range(200):
+        before = marks(page)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"performance.getEntriesByName('record:painted').length > {before}")
+    page.wait_for_timeout(500)
+    growth = heap() - start
+    log(f"heap growth after 200 navigations {growth:.1f} MB")
+
+    return {
+        "first_record_ms": p(first, 0.5),
+        "first_record_p95_ms": p(first, 0.95),
+        "next_record_p50_ms": p(nexts, 0.5),
+        "next_record_p95_ms": p(nexts, 0.95),
+        "hotkey_label_p50_ms": p(hotkeys, 0.5),
+        "hotkey_label_p95_ms": p(hotkeys, 0.95),
+        "select_to_box_ms": p(boxes, 0.5),
+        "span_render_5k_ms": p(r5, 0.5),
+        "span_render_5k_p95_ms": p(r5, 0.95),
+        "span_render_20k_ms": p(r20, 0.5),
+        "span_render_20k_p95_ms": p(r20, 0.95),
+        "span_dom_nodes_5k": nodes,
+        "heap_growth_200_mb": round(growth, 1),
+    }
+
+
+if __name__ == "__main__":
+    main()
