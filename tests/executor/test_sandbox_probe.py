@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PROBE = "from executor.sandbox.backends import bwrap_unusable; print('probe:', bwrap_unusable())"
+PROBE = "from executor.sandbox.backends import bwrap_unusable; print('probe:', bwrap_unusable(full=True))"
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (tools/system-packages installs it)")
@@ -36,4 +36,7 @@ def test_absent_and_broken_bubblewrap_are_named(tmp_path: Path) -> None:
     fake.chmod(0o755)
     assert bwrap_unusable(str(fake)) == (
         f"bubblewrap at {fake} cannot create the sandbox (exit 1): bwrap: No permissions to creating new namespace"
+    )
+    assert bwrap_unusable(str(fake), full=True) == (
+        f"bubblewrap at {fake} cannot run the sandbox (exit 1): bwrap: No permissions to creating new namespace"
     )

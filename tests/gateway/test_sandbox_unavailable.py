@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from shared_model.db import session_scope
+from shared_model.jobs import wait_for_job
 from shared_model.models import HeuristicRun, Job
 from shared_model.settings import get_settings
 
@@ -167,3 +168,5 @@ def test_health_and_routes_follow_the_sandbox(
     assert [r["result"] for r in sample.json()["records"]] != []
     started = client.post(f"/api/v1/projects/{data.project_id}/heuristics/{heuristic_id}/runs")
     assert started.status_code == 202, started.text
+    job = wait_for_job(uuid.UUID(started.json()["job"]["id"]), timeout_s=120)  # nothing left running after the test
+    assert str(job.state) == "done", job.error

@@ -1,7 +1,8 @@
 """Whether user code can run here: the sandbox probe, cached for ``executor_sandbox_recheck_s``.
 
-The executor probes at start, its ``/health`` and ``/sandbox`` report the cached answer (re-probing when it is older
-than the setting), and the routes that run user code refuse with 503 naming the reason while there is no sandbox.
+The executor probes at start (the full probe: the real sandbox running its worker), its ``/health`` and ``/sandbox``
+report the cached answer (re-probing when it is older than the setting), and the routes that run user code refuse
+with 503 naming the reason while there is no sandbox.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from shared_model.service import problem
 from shared_model.settings import get_settings
 
-from .backends import SandboxUnavailable, get_backend, reset_backend
+from .backends import SandboxUnavailable, bwrap_unusable, get_backend, reset_backend
 
 log = logging.getLogger("executor.sandbox")
 
@@ -54,7 +55,13 @@ def check_sandbox(*, force: bool = False) -> SandboxCheck:
             return _LAST
         reset_backend()
         try:
-            result = SandboxCheck(get_backend().name, None, time.time())
+            backend = get_backend()
+            problem_text = bwrap_unusable(get_settings().executor_bwrap_path, full=True) if backend.name == "bwrap" else None
+            if problem_text is None:
+                result = SandboxCheck(backend.name, None, time.time())
+            else:  # namespaces work, the real sandbox does not: no run could
+                reset_backend()
+                result = SandboxCheck(None, f"user code cannot run: {problem_text}", time.time())
         except SandboxUnavailable as exc:
             result = SandboxCheck(None, str(exc), time.time())
         if result.reason and (_LAST is None or _LAST.reason != result.reason):

@@ -315,11 +315,13 @@ def reset_backend() -> None:
     _BACKEND = None
 
 
-def bwrap_unusable(configured: str = "") -> str | None:
+def bwrap_unusable(configured: str = "", *, full: bool = False) -> str | None:
     """Why bubblewrap cannot run the sandbox here, or None when it can.
 
-    The probe starts the real sandbox (every flag, the seccomp filter, the rlimits) with the real worker, which ends
-    at once when its standard input closes: what fails here would fail every run.
+    The quick probe (what :func:`get_backend` uses before a run) creates the namespaces and runs ``true``. The ``full``
+    one (the executor's health, at start and then every ``executor_sandbox_recheck_s``) starts the real sandbox, with
+    every flag, the seccomp filter and the rlimits, and the real worker, which ends at once when its standard input
+    closes: what fails there would fail every run.
     """
     if configured:
         if not (os.path.isfile(configured) and os.access(configured, os.X_OK)):
@@ -330,6 +332,22 @@ def bwrap_unusable(configured: str = "") -> str | None:
         if found is None:
             return f"bubblewrap (bwrap) not found on PATH ({os.environ.get('PATH', '')})"
         bwrap = found
+    if not full:
+        try:
+            result = subprocess.run(
+                [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--", "/bin/true"],
+                capture_output=True,
+                timeout=20,
+                env={"PATH": SANDBOX_ENV["PATH"]},
+            )
+        except OSError as exc:
+            return f"bubblewrap at {bwrap} cannot be started: {exc}"
+        except subprocess.TimeoutExpired:
+            return f"bubblewrap at {bwrap} did not finish a trivial sandboxed run within 20 s"
+        if result.returncode != 0:
+            stderr = result.stderr[:2000].decode(errors="replace").strip()
+            return f"bubblewrap at {bwrap} cannot create the sandbox (exit {result.returncode}): {stderr or 'no message'}"
+        return None
     try:
         process = BwrapBackend(bwrap).start(Limits(wall_time_s=20.0, cpu_time_s=20), None)
     except seccomp.SeccompUnavailable as exc:  # never run user code without the filter
@@ -343,7 +361,7 @@ def bwrap_unusable(configured: str = "") -> str | None:
             return f"bubblewrap at {bwrap} did not finish a trivial sandboxed run within 20 s"
         if code != 0:
             stderr = process.stderr.read(2000).decode(errors="replace").strip()
-            return f"bubblewrap at {bwrap} cannot create the sandbox (exit {code}): {stderr or 'no message'}"
+            return f"bubblewrap at {bwrap} cannot run the sandbox (exit {code}): {stderr or 'no message'}"
         return None
     finally:
         process.kill()
