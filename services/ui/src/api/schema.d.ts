@@ -2447,6 +2447,13 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /**
+             * Highlights
+             * @description Per text attribute, the character ranges [start, end) the filter's text conditions matched.
+             */
+            highlights?: {
+                [key: string]: number[][];
+            };
             /** Id */
             id: number;
             /** Labels */
@@ -3456,9 +3463,9 @@ export interface components {
         SliceOut: {
             /**
              * Count
-             * @description Records in the slice now.
+             * @description Records in the slice now (null for a dynamic slice whose filter is broken).
              */
-            count: number;
+            count: number | null;
             /**
              * Created At
              * Format: date-time
@@ -3486,6 +3493,11 @@ export interface components {
              * @description Static slice: its filter now selects other records than the frozen ones.
              */
             outdated: boolean | null;
+            /**
+             * Problem
+             * @description Why the stored filter no longer works (it names something deleted since), else null.
+             */
+            problem?: string | null;
             /** Type */
             type: string;
             /**
@@ -7472,7 +7484,7 @@ export interface operations {
     unique_values_api_v1_projects__project_id__records_unique_values_get: {
         parameters: {
             query?: {
-                /** @description Attribute names; default: every CATEGORY, BOOLEAN and INTEGER attribute. */
+                /** @description Attribute names; default: every CATEGORY and BOOLEAN attribute. */
                 attribute?: string[] | null;
                 max_values?: number;
             };
