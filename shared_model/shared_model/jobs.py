@@ -165,6 +165,19 @@ def enqueue(
     return job
 
 
+def enqueue_in(cursor: Any, *, kind: str, owner_service: str, project_id: uuid.UUID | None = None) -> uuid.UUID:
+    """:func:`enqueue` in the transaction of a raw DB-API ``cursor`` (e.g. an upload's COPY connection)."""
+    job_id = uuid.uuid4()
+    cursor.execute(
+        "INSERT INTO job (id, kind, owner_service, project_id, parameters, state, progress, message, result, attempts,"
+        " cancel_requested, created_at) VALUES (%s, %s, %s, %s, '{}'::jsonb, %s, 0.0, 'queued', '{}'::jsonb, 0, false,"
+        " now())",
+        (str(job_id), kind, owner_service, str(project_id) if project_id else None, JobState.QUEUED.value),
+    )
+    cursor.execute("SELECT pg_notify(%s, %s)", (QUEUED_CHANNEL, owner_service))
+    return job_id
+
+
 def claim(owner_service: str, kinds: Iterable[str], worker: str, per_project: int | None = None) -> Job | None:
     """Claim the next queued job of ``kinds`` for ``owner_service`` in the fair order (see :func:`queue_positions`),
     marking it running; None if there is none. With ``per_project``, a project that runs that many jobs of the
@@ -227,6 +240,16 @@ def update_job(job_id: uuid.UUID, *, claimed: Job | None = None, **values: Any) 
             publish_queue(session, job.owner_service)  # a project runs one job fewer: the queue's order may change
         session.expunge(job)
         return job
+
+
+def announce(job_id: uuid.UUID) -> None:
+    """Publish a job's current state (and the queue's), e.g. after its handler committed its end itself."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        _publish(session, job)
+        publish_queue(session, job.owner_service)
 
 
 def check_claim(current: Job, claimed: Job) -> None:
@@ -349,10 +372,29 @@ class JobContext:
     time_limit_s: float | None = None  # the job's time limit, counted from ``started`` (None: no limit)
     started: float = field(default_factory=time.monotonic)
     _last_report: float = field(default=0.0, init=False)
+    finished_with: dict[str, Any] | None = field(default=None, init=False)
 
     @property
     def parameters(self) -> dict[str, Any]:
         return self.job.parameters
+
+    def finish_in(self, cursor: Any, result: dict[str, Any]) -> None:
+        """Mark the job done in the caller's own transaction (a DB-API ``cursor``), so that its work and its final
+        state commit together: a process killed between the two can never leave committed work behind a job the
+        reaper then fails. Raises :class:`JobLost` when the job is no longer this worker's claim. The handler still
+        returns normally; its worker then only announces the end. A job handed to a handler directly (no claim) is
+        left to its caller."""
+        claim = self.claim
+        if claim is None:
+            return
+        cursor.execute(
+            "UPDATE job SET state = %s, progress = 1.0, message = 'done', result = %s::jsonb, finished_at = now()"
+            " WHERE id = %s AND state = %s AND attempts = %s",
+            (JobState.DONE.value, json.dumps(result), str(claim.id), JobState.RUNNING.value, claim.attempts),
+        )
+        if cursor.rowcount != 1:
+            raise JobLost(f"job {claim.id} is no longer this worker's")
+        self.finished_with = result
 
     def remaining_s(self) -> float | None:
         """Seconds left before the time limit (None: no limit)."""
@@ -510,8 +552,12 @@ class JobWorker:
         started = time.monotonic()
         try:
             limit = self.time_limit(job) if self.time_limit is not None else None
-            result = self.handlers[job.kind](JobContext(job, time_limit_s=limit)) or {}
-            update_job(job.id, claimed=job, state=JobState.DONE, progress=1.0, message="done", result=result)
+            context = JobContext(job, time_limit_s=limit)
+            result = self.handlers[job.kind](context) or {}
+            if context.finished_with is not None:  # the handler committed its state with its work: announce it
+                announce(job.id)
+            else:
+                update_job(job.id, claimed=job, state=JobState.DONE, progress=1.0, message="done", result=result)
             log.info("job done", extra={"job_id": str(job.id), "kind": job.kind, "seconds": round(time.monotonic() - started, 3)})
         except JobLost as exc:
             log.warning("job lost while it ran; its outcome is dropped", extra={"job_id": str(job.id), "error": str(exc)})

@@ -287,7 +287,7 @@ def get_backend() -> Backend:
     wanted = settings.executor_backend
     reasons: list[str] = []
     if wanted in ("auto", "bwrap"):
-        bwrap_problem = bwrap_unusable(settings.executor_bwrap_path)
+        bwrap_problem = bwrap_unusable(settings.executor_bwrap_path) or _seccomp_problem()
         if bwrap_problem is None:
             _BACKEND = BwrapBackend(settings.executor_bwrap_path or shutil.which("bwrap") or "bwrap")
             return _BACKEND
@@ -307,6 +307,15 @@ def get_backend() -> Backend:
         + "). Install bubblewrap or give the executor a Docker engine; REFINERY_EXECUTOR_ALLOW_UNSAFE=true runs code"
         " unsandboxed on development machines only."
     )
+
+
+def _seccomp_problem() -> str | None:
+    """Why the sandbox's seccomp filter cannot be built here (None: it can): user code never runs without it."""
+    try:
+        os.close(seccomp.filter_fd())
+    except seccomp.SeccompUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def reset_backend() -> None:

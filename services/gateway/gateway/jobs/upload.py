@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from shared_model.db import session_scope
-from shared_model.jobs import JobContext, JobFailed, enqueue
+from shared_model.jobs import JobContext, JobFailed, enqueue, enqueue_in
 from shared_model.settings import get_settings
 
 from ..domain.upload import UploadError, UploadPlan, load_upload
@@ -34,9 +34,17 @@ def run_upload(ctx: JobContext) -> dict[str, Any]:
     )
     ctx.progress(0.0, f"reading {plan.filename}", force=True)
     try:
-        result = load_upload(plan, lambda fraction, message: ctx.progress(fraction, message))
-        with session_scope() as session:  # the new records' tokens (incremental; a lost job is caught up by the next)
-            enqueue(session, kind="tokenize_project", owner_service="tokenizer", project_id=plan.project_id)
+
+        def finish(cursor: Any, result: dict[str, Any]) -> None:
+            # the new records' tokens (incremental), queued and the job's end written in the records' transaction
+            if ctx.claim is not None:
+                enqueue_in(cursor, kind="tokenize_project", owner_service="tokenizer", project_id=plan.project_id)
+            ctx.finish_in(cursor, result)
+
+        result = load_upload(plan, lambda fraction, message: ctx.progress(fraction, message), finish)
+        if ctx.finished_with is None:  # handed to the handler directly (no claim): queue the tokens on its own
+            with session_scope() as session:
+                enqueue(session, kind="tokenize_project", owner_service="tokenizer", project_id=plan.project_id)
         return result
     except UploadError as exc:
         raise JobFailed(exc.detail) from None

@@ -175,8 +175,13 @@ class UploadPlan:
 Progress = Callable[[float, str], None]
 
 
-def load_upload(plan: UploadPlan, progress: Progress) -> dict[str, Any]:
-    """Run an upload in one transaction; returns counts and the attribute types. Raises :class:`UploadError`."""
+def load_upload(
+    plan: UploadPlan, progress: Progress, finish: Callable[[Any, dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
+    """Run an upload in one transaction; returns counts and the attribute types. Raises :class:`UploadError`.
+
+    ``finish(cursor, result)`` runs last in that transaction (the job marks itself done there: records and the job's
+    end commit together)."""
     conn = raw_connection()
     try:
         cursor = conn.cursor()
@@ -186,6 +191,8 @@ def load_upload(plan: UploadPlan, progress: Progress) -> dict[str, Any]:
         if cursor.fetchone() is None:
             raise UploadError(f"project {plan.project_id} no longer exists", 404)
         result = _load(cursor, plan, progress)
+        if finish is not None:
+            finish(cursor, result)
         conn.commit()
         return result
     except BaseException:
