@@ -101,9 +101,9 @@ def test_without_apt_get_it_names_the_packages(tmp_path: Path) -> None:
     result = run("start", str(folder))
     assert result.returncode == 1
     assert "apt-get is not available here" in result.stderr
-    # .venv exists, so python3-venv is not asked for; bubblewrap is the only thing missing.
+    # .venv exists, so python3-venv is not asked for; without dpkg-query libseccomp2 cannot be seen either.
     assert result.stderr.rstrip().endswith(
-        "install these packages with your system's package manager, then run this again: bubblewrap"
+        "install these packages with your system's package manager, then run this again: bubblewrap libseccomp2"
     ), result.stderr
 
 
