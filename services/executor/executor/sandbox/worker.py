@@ -2,7 +2,8 @@
 
 Standard library only (spaCy is imported lazily, when code touches more than a text's ``.text``; orjson is used when
 the environment has it). It must not import anything of ours: the sandbox only sees the Python installation, its
-packages and this file.
+packages and this file. That is why it is one long module (about 570 lines) rather than several: the backends mount
+or send exactly this file and run it with ``python -I``, so a split would need every backend to ship a package.
 
 Protocol (fd 0 in, fd 1 out; both moved to private descriptors before user code runs, and fd 1 then points at
 stderr so that a stray ``os.write(1, …)`` cannot corrupt the stream): frames of a 4-byte big-endian length and a body.
