@@ -32,7 +32,8 @@ from shared_model.settings import get_settings
 from .chunks import encode_chunk
 from .docbin import DocBinEncoder, decode, token_rows
 from .pipelines import get_nlp
-from .workers import Pending, WorkerPool, warm_workers
+from .warm_workers import warm_workers
+from .workers import Pending, WorkerPool
 
 log = logging.getLogger("tokenizer")
 
