@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
-from executor import runs
+from executor import record_batches, result_checks, runs
+from executor.jobs import heuristic_run_state, heuristic_run_store
+from executor.project_context import FunctionSpec
 from shared_model.db import session_scope
 from shared_model.jobs import JobContext, JobFailed, enqueue
 from shared_model.models import (
@@ -43,7 +45,7 @@ N = len(TEXTS) * 3  # several batches of 4
 @pytest.fixture()
 def data(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Data:
     monkeypatch.setattr(runs, "BATCH_SIZE", 4)
-    monkeypatch.setattr(job_module, "STREAM_CHUNK_VOTES", 1)  # hand every batch's votes to the stream at once
+    monkeypatch.setattr(heuristic_run_state, "STREAM_CHUNK_VOTES", 1)  # hand every batch's votes to the stream at once
     project_id = new_project("full runs")
     data = add_records(project_id, [TEXTS[i % len(TEXTS)] for i in range(N)], extra={"meta": {"path": 'C:\\x\t"y"'}})
     add_task(data, "kind", ["exact", "other"])
@@ -154,7 +156,7 @@ def test_records_reach_the_code_exactly_and_results_replace_only_on_success(data
 
 
 def test_more_heuristics_than_streams_and_a_failing_neighbour(data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(job_module, "MAX_STREAMS", 1)  # the first streams, the others are stored after the pass
+    monkeypatch.setattr(heuristic_run_store, "MAX_STREAMS", 1)  # the first streams, the others are stored after the pass
     every = create(data, "every", 'def lf(record):\n    return "other"\n')
     plain = create(data, "plain", 'def lf(record):\n    return "exact" if record["text"].text == "plain" else None\n')
     broken = create(data, "broken", "def lf(record):\n    return 1 / 0\n")
@@ -204,13 +206,16 @@ def test_a_workers_results_for_functions_it_does_not_run_fail_its_own() -> None:
     forging worker's functions are refused (the other worker's results stay untouched)."""
     worker = {"a", "b"}  # the functions of the process that sent the message
     message = {"results": {"a": []}, "hits": {"b": {"x": [1]}, "victim": {"x": [1, 2]}}, "stdout": {"victim": "hi"}}
-    assert runs._foreign(message, worker) == {"a": "results of code it does not run", "b": "results of code it does not run"}
+    assert result_checks.foreign_results(message, worker) == {
+        "a": "results of code it does not run",
+        "b": "results of code it does not run",
+    }
     assert message == {"results": {"a": []}, "hits": {"b": {"x": [1]}}, "stdout": {}}
-    assert runs._foreign({"results": {"a": []}, "hits": {"b": {}}}, worker) == {}
+    assert result_checks.foreign_results({"results": {"a": []}, "hits": {"b": {}}}, worker) == {}
 
 
 def test_split_specs_deals_round_robin_and_never_leaves_a_group_empty() -> None:
-    specs = [runs.FunctionSpec(id=str(i), mode="lf", code="") for i in range(5)]
+    specs = [FunctionSpec(id=str(i), mode="lf", code="") for i in range(5)]
     assert [[s.id for s in g] for g in runs.split_specs(specs, 2)] == [["0", "2", "4"], ["1", "3"]]
     assert [len(g) for g in runs.split_specs(specs, 9)] == [1] * 5
     assert [len(g) for g in runs.split_specs(specs[:1], 0)] == [1]
@@ -226,11 +231,11 @@ def run_logs(source_id: uuid.UUID) -> list[str]:
 
 
 def test_raw_batches_cut_the_copy_stream_into_whole_records(data: Data) -> None:
-    batches = list(runs.raw_record_batches(data.project_id, 4))
+    batches = list(record_batches.raw_record_batches(data.project_id, 4))
     assert [b.ids for b in batches] == [data.record_ids[i : i + 4] for i in range(0, N, 4)]
     assert all(b.payload.endswith(b"\n") and b.payload.count(b"\n") == len(b.ids) for b in batches)
     # stopping early ends the reader thread (the generator's cleanup joins it)
-    stream = runs.raw_record_batches(data.project_id, 2)
+    stream = record_batches.raw_record_batches(data.project_id, 2)
     assert next(stream).ids == data.record_ids[:2]
     stream.close()
 
@@ -266,18 +271,18 @@ def test_results_go_with_their_task_and_project(data: Data) -> None:
 def test_batches_adapt_to_how_long_the_code_takes(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Slow code gets small batches (progress, output and cancellation stay prompt); fast code the largest."""
     monkeypatch.setattr(runs, "BATCH_SIZE", 400)
-    monkeypatch.setattr(runs, "FIRST_BATCH", 50)
-    monkeypatch.setattr(runs, "BATCH_TARGET_S", 0.2)
+    monkeypatch.setattr(record_batches, "FIRST_BATCH", 50)
+    monkeypatch.setattr(record_batches, "BATCH_TARGET_S", 0.2)
     data = add_records(new_project("batch sizes"), [f"text {i}" for i in range(600)])
     add_task(data, "kind", ["exact", "other"])
     seen: list[int] = []
-    observe = runs.BatchSize.observe
+    observe = record_batches.BatchSize.observe
 
-    def spy(self: runs.BatchSize, records: int, seconds: float) -> None:
+    def spy(self: record_batches.BatchSize, records: int, seconds: float) -> None:
         seen.append(records)
         observe(self, records, seconds)
 
-    monkeypatch.setattr(runs.BatchSize, "observe", spy)
+    monkeypatch.setattr(record_batches.BatchSize, "observe", spy)
     slow = create(data, "slow", 'import time\n\ndef lf(record):\n    time.sleep(0.004)\n    return "other"\n')
     assert full_run(data, slow)[1] is None and len(results(slow)) == 600
     assert seen[0] == 50 and max(seen) < 100 and sum(seen) == 600  # ~0.2 s / 4 ms = 50 records a batch

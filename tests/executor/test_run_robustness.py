@@ -13,7 +13,9 @@ import psycopg2
 import pytest
 from sqlalchemy import update
 
-from executor import runs
+from executor import record_batches, runs
+from executor.jobs import heuristic_run_locks, heuristic_run_state, heuristic_run_store
+from executor.result_checks import LabelChecker
 from shared_model.db import dsn, session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed
 from shared_model.models import InformationSource, Job, RunState
@@ -29,9 +31,9 @@ EXACT = 'def lf(record):\n    return "exact"\n'
 
 @pytest.fixture(autouse=True)
 def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(job_module, "REPORT_LOCK_TIMEOUT_S", 0.3)
-    monkeypatch.setattr(job_module, "STREAM_LOCK_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(job_module, "JOIN_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(heuristic_run_locks, "REPORT_LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(heuristic_run_locks, "STREAM_LOCK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(heuristic_run_locks, "JOIN_TIMEOUT_S", 1.0)
 
 
 def run_bounded(job: Job, seconds: float = 15.0) -> tuple[dict[str, Any] | None, BaseException | None]:
@@ -107,7 +109,7 @@ def test_a_stream_stuck_on_a_lock_fails_its_run_with_the_reason(data: Data, hold
 def test_a_failed_store_of_a_buffered_run_fails_only_that_run(
     data: Data, holder: Holder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(job_module, "MAX_STREAMS", 1)  # "streamed" streams; "locked" and "plain" are stored at the end
+    monkeypatch.setattr(heuristic_run_store, "MAX_STREAMS", 1)  # "streamed" streams; "locked" and "plain" are stored at the end
     streamed, locked, plain = create(data, "streamed", OTHER), create(data, "locked", OTHER), create(data, "plain", EXACT)
     assert run_bounded(queue_job(data, locked))[1] is None
     before = results(locked)
@@ -139,12 +141,12 @@ def test_a_cancel_seen_by_the_last_report_rolls_back(data: Data, monkeypatch: py
 
 
 def test_a_reader_that_cannot_connect_fails_instead_of_hanging(data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runs, "dsn", lambda: "host=127.0.0.1 port=1 dbname=none connect_timeout=2")
+    monkeypatch.setattr(record_batches, "dsn", lambda: "host=127.0.0.1 port=1 dbname=none connect_timeout=2")
     failure: list[BaseException] = []
 
     def consume() -> None:
         try:
-            list(runs.raw_record_batches(data.project_id, 4))
+            list(record_batches.raw_record_batches(data.project_id, 4))
         except BaseException as exc:  # noqa: BLE001 - checked below
             failure.append(exc)
 
@@ -163,7 +165,7 @@ def test_waiting_for_the_reader_polls_for_cancellation(data: Data, holder: Holde
         holder.release()
         raise JobCancelled()
 
-    stream = runs.raw_record_batches(data.project_id, 4, poll)
+    stream = record_batches.raw_record_batches(data.project_id, 4, poll)
     started = time.monotonic()
     with pytest.raises(JobCancelled):
         next(stream)
@@ -171,12 +173,12 @@ def test_waiting_for_the_reader_polls_for_cancellation(data: Data, holder: Holde
 
 
 def test_progress_is_one_line_that_leaves_room_for_real_logs() -> None:
-    state = job_module.RunState_(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "f", runs.LabelChecker({}, False), uuid.uuid4(), False)
+    state = job_module.RunState_(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "f", LabelChecker({}, False), uuid.uuid4(), False)
     state.log("started")
-    for i in range(job_module.MAX_LOG_LINES + 100):
+    for i in range(heuristic_run_state.MAX_LOG_LINES + 100):
         state.progress(f"{i} records")
         if i == 10:
             state.log("printed by the user")
     state.log("finished")
-    assert state.logs == ["started", "printed by the user", f"{job_module.MAX_LOG_LINES + 99} records", "finished"]
+    assert state.logs == ["started", "printed by the user", f"{heuristic_run_state.MAX_LOG_LINES + 99} records", "finished"]
     assert state.log_chars == sum(map(len, state.logs))

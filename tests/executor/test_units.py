@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from executor.codecheck import needs_docs
-from executor.runs import LabelChecker, _check_results, _refuse, result_problems
+from executor.result_checks import LabelChecker, check_results, refuse, result_problems
 from executor.sandbox import backends, seccomp
 from executor.sandbox.backends import Limits, SandboxUnavailable, get_backend, reset_backend
 from executor.sandbox.seccomp import build_filter
@@ -141,9 +141,9 @@ def test_docker_backend_runs_code_without_network() -> None:
 )
 def test_results_for_records_outside_the_batch_are_refused(message: dict[str, Any]) -> None:
     with pytest.raises(SandboxError, match="records 1–2"):
-        _check_results(message, {1, 2}, "records 1–2")
-    _check_results({"results": {"f": [[2, "ham", None, None, None]]}, "hits": {"f": {"spam": [1]}}}, {1, 2}, "x")
-    _check_results({"results": {"f": [[1, None, None, "out", 2**31 - 1]]}, "stdout": {"f": "printed"}}, {1, 2}, "x")
+        check_results(message, {1, 2}, "records 1–2")
+    check_results({"results": {"f": [[2, "ham", None, None, None]]}, "hits": {"f": {"spam": [1]}}}, {1, 2}, "x")
+    check_results({"results": {"f": [[1, None, None, "out", 2**31 - 1]]}, "stdout": {"f": "printed"}}, {1, 2}, "x")
 
 
 def test_refused_results_fail_only_their_function() -> None:
@@ -152,7 +152,7 @@ def test_refused_results_fail_only_their_function() -> None:
         "hits": {"good": {"ham": [2]}, "forged": {"ham": [1]}},
         "stdout": {"good": "hello", "forged": "hi"},
     }
-    _refuse(message, result_problems(message, {1, 2}, "records 1–2"), "records 1–2")
+    refuse(message, result_problems(message, {1, 2}, "records 1–2"), "records 1–2")
     assert message["refused"] == {"forged": "records 1–2: the sandbox sent two results for one record"}
     assert list(message["results"]) == list(message["hits"]) == list(message["stdout"]) == ["good"]
 
@@ -198,7 +198,8 @@ def test_scrub_keeps_the_users_frames_and_hides_our_paths() -> None:
 
 
 def test_a_record_is_named_by_its_position_primary_key_and_id() -> None:
-    from executor.runs import ProjectContext, _record_name
+    from executor.project_context import ProjectContext
+    from executor.runs import _record_name
 
     context = ProjectContext(uuid.uuid4(), "en", {}, {}, {}, primary_key="key")
     # COPY text doubles the backslashes of the JSON text, whose string "a\\b" holds one

@@ -76,9 +76,8 @@ class World:
             }
 
 
-def build_world(client: TestClient, project_id: str, n: int = 60, seed: int = 7) -> World:
-    rng = random.Random(seed)
-    pid = uuid.UUID(project_id)
+def _add_records(pid: uuid.UUID, n: int, rng: random.Random) -> list[int]:
+    """The attributes and ``n`` random records (about one in five without a score); their ids."""
     with session_scope() as session:
         for pos, (name, kind) in enumerate(
             [("key", DataType.INTEGER), ("headline", DataType.TEXT), ("topic", DataType.CATEGORY), ("score", DataType.FLOAT)]
@@ -98,28 +97,29 @@ def build_world(client: TestClient, project_id: str, n: int = 60, seed: int = 7)
             rows.append(Record(project_id=pid, data=data))
         session.add_all(rows)
         session.flush()
-        ids = [r.id for r in rows]
-    types = {"key": "INTEGER", "headline": "TEXT", "topic": "CATEGORY", "score": "FLOAT", "flag": "BOOLEAN"}
-    sentiment = make_task(client, project_id, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg", "neu"])
-    entities = make_task(client, project_id, "entities", "INFORMATION_EXTRACTION", "headline", ["PER", "ORG"])
-    annotator = second_user(client, project_id)
-    admin_id = client.get("/api/v1/auth/me").json()["id"]
-    annotator_id = client.get("/api/v1/auth/me", headers=annotator).json()["id"]
+        return [r.id for r in rows]
+
+
+def _label_by_hand(client: TestClient, url: str, labels: list[str], annotator: dict[str, str], rng: random.Random) -> None:
+    """Maybe a manual label by the admin, then maybe the annotator's (the same or another), then maybe a gold star."""
+    if rng.random() >= 0.45:
+        return
+    first = rng.choice(labels)
+    r = client.put(url + "/classification", json={"label_id": first})
+    assert r.status_code == 200, r.text
+    if rng.random() < 0.3:
+        other = first if rng.random() < 0.5 else rng.choice(labels)
+        r = client.put(url + "/classification", json={"label_id": other}, headers=annotator)
+        assert r.status_code == 200, r.text
+        if rng.random() < 0.3:
+            assert client.put(url + "/gold-star").status_code == 200
+
+
+def _add_label_rows(
+    pid: uuid.UUID, ids: list[int], sentiment: dict[str, Any], entities: dict[str, Any], admin_id: str, rng: random.Random
+) -> None:
+    """Weak supervision (as the weak supervisor stores it) and extraction spans."""
     labels = list(sentiment["by_name"].values())
-    task_url = f"{API}/{project_id}/records/{{}}/labeling-tasks/{sentiment['id']}"
-    for rid in ids:
-        roll = rng.random()
-        if roll < 0.45:
-            first = rng.choice(labels)
-            r = client.put(task_url.format(rid) + "/classification", json={"label_id": first})
-            assert r.status_code == 200, r.text
-            if rng.random() < 0.3:
-                other = first if rng.random() < 0.5 else rng.choice(labels)
-                r = client.put(task_url.format(rid) + "/classification", json={"label_id": other}, headers=annotator)
-                assert r.status_code == 200, r.text
-                if rng.random() < 0.3:
-                    assert client.put(task_url.format(rid) + "/gold-star").status_code == 200
-    # weak supervision (as the weak supervisor stores it) and extraction spans
     with session_scope() as session:
         for rid in ids:
             if rng.random() < 0.7:
@@ -152,6 +152,23 @@ def build_world(client: TestClient, project_id: str, n: int = 60, seed: int = 7)
                             token_end=start + 1,
                         )
                     )
+
+
+def build_world(client: TestClient, project_id: str, n: int = 60, seed: int = 7) -> World:
+    rng = random.Random(seed)
+    pid = uuid.UUID(project_id)
+    ids = _add_records(pid, n, rng)
+    types = {"key": "INTEGER", "headline": "TEXT", "topic": "CATEGORY", "score": "FLOAT", "flag": "BOOLEAN"}
+    sentiment = make_task(client, project_id, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg", "neu"])
+    entities = make_task(client, project_id, "entities", "INFORMATION_EXTRACTION", "headline", ["PER", "ORG"])
+    annotator = second_user(client, project_id)
+    admin_id = client.get("/api/v1/auth/me").json()["id"]
+    annotator_id = client.get("/api/v1/auth/me", headers=annotator).json()["id"]
+    labels = list(sentiment["by_name"].values())
+    task_url = f"{API}/{project_id}/records/{{}}/labeling-tasks/{sentiment['id']}"
+    for rid in ids:
+        _label_by_hand(client, task_url.format(rid), labels, annotator, rng)
+    _add_label_rows(pid, ids, sentiment, entities, admin_id, rng)
     heuristics: dict[str, str] = {}
     heuristic_task: dict[str, str] = {}
     for name, task in (("h1", sentiment), ("h2", sentiment), ("h3", sentiment), ("e1", entities)):
@@ -276,6 +293,13 @@ def _raw(world: World, rid: int, node: dict[str, Any], kind: str, viewer: str) -
         if node.get("attribute") is None:
             return any(_attribute_on(world, data, name, node, True) for name in world.types)
         return _attribute_on(world, data, node["attribute"], node, False)
+    if kind in ("manual_label", "gold_star", "weak_supervision", "manual_ws_differ"):
+        return _raw_labels(rows, node, kind)
+    return _raw_votes(world, rid, node, kind)
+
+
+def _raw_labels(rows: list[dict[str, Any]], node: dict[str, Any], kind: str) -> bool:
+    """A filter on a record's manual and weakly supervised labels of one task."""
     task = node.get("task_id")
     manual = [r for r in rows if r["task_id"] == task and r["source_type"] == "MANUAL"]
     ws = [r for r in rows if r["task_id"] == task and r["source_type"] == "WEAK_SUPERVISION"]
@@ -305,6 +329,12 @@ def _raw(world: World, rid: int, node: dict[str, Any], kind: str, viewer: str) -
         valid = {(r["label_id"], r["span"]) for r in manual if r["valid"]}
         weak = {(r["label_id"], r["span"]) for r in ws}
         return bool(valid) and bool(weak) and valid != weak
+    raise AssertionError(kind)
+
+
+def _raw_votes(world: World, rid: int, node: dict[str, Any], kind: str) -> bool:
+    """A filter on the heuristics' votes on a record, or on its comments."""
+    task = node.get("task_id")
     voted = {label: records for hid, by_label in world.votes.items() for label, records in by_label.items() if rid in records}
     if kind == "heuristic":
         mine = {label for label, records in world.votes.get(node["heuristic_id"], {}).items() if rid in records}

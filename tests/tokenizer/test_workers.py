@@ -26,7 +26,8 @@ from shared_model.settings import get_settings
 from tokenizer.chunks import encode_records
 from tokenizer.docbin import DocBinEncoder
 from tokenizer.tokenize import Target, project_target, tokenize_stale_records, worker_processes
-from tokenizer.workers import WarmWorkers, Worker, WorkerCrashed, stop_workers, warm_workers
+from tokenizer.warm_workers import WarmWorkers, warm_workers
+from tokenizer.workers import Worker, WorkerCrashed, stop_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +51,7 @@ def worker_children(parent: psutil.Process | None = None) -> list[psutil.Process
     found = []
     for child in parent.children():  # direct children: not the workers of service processes a fixture started
         try:
-            if "tokenizer.workers" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+            if "tokenizer.worker_process" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
                 found.append(child)
         except psutil.NoSuchProcess:
             continue

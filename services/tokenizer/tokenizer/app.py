@@ -11,7 +11,7 @@ from . import __version__
 from .jobs import HANDLERS
 from .routers import api
 from .tokenize import prestart_workers
-from .workers import warm_workers
+from .warm_workers import warm_workers
 
 
 def _start(_app: FastAPI) -> None:

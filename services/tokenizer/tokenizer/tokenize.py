@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
+from spacy.language import Language
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,8 @@ from shared_model.settings import get_settings
 from .chunks import encode_chunk
 from .docbin import DocBinEncoder, decode, token_rows
 from .pipelines import get_nlp
-from .workers import Pending, WorkerPool, warm_workers
+from .warm_workers import warm_workers
+from .workers import Pending, WorkerPool
 
 log = logging.getLogger("tokenizer")
 
@@ -277,70 +279,29 @@ def tokenize_stale_records(
         return TokenizeRun()
     processes = worker_processes(total)
     run = TokenizeRun(processes=processes)
-    pool: WorkerPool | None = None
-    max_pending = 2 * processes + 2  # chunks encoded or encoding but not yet handed to the writer
-    encoder = DocBinEncoder(nlp)
-    lock = nlp_lock(target.tokenizer)
-    n_columns = len(target.columns)
     pipeline = _Pipeline(target, chunk_records)
     reader = threading.Thread(target=pipeline.read, name="tokenize-read", daemon=True)
     writer = threading.Thread(target=pipeline.write, name="tokenize-write", daemon=True)
     reader.start()
     writer.start()
-    pending: deque[tuple[Pending, list[tuple[Any, ...]]]] = deque()
-    answer_s = get_settings().tokenizer_worker_answer_s
-
-    def still_wanted() -> None:
-        """While waiting for a worker: a cancel (raised by ``progress``) or a reader or writer failure ends the wait."""
-        if pipeline.failure:
-            raise pipeline.failure[0]
-        progress(pipeline.written, total)
-
-    def hand_over_oldest() -> bool:
-        done, rows = pending.popleft()
-        return pipeline._put(pipeline.encoded, (done.result(answer_s, still_wanted), rows))
-
+    dispatch = _Dispatch(nlp, target, pipeline, run, lambda: progress(pipeline.written, total), wait_for_workers)
     try:
         if processes > 1:
             warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
-            warm_workers.answer_s = answer_s
-            pool = warm_workers.acquire(target.tokenizer, processes - 1)
+            warm_workers.answer_s = dispatch.answer_s
+            dispatch.pool = warm_workers.acquire(target.tokenizer, processes - 1)
         while (rows := pipeline.next_chunk()) is not None:
-            if pool is not None:
-                pool.check()
-            item: Pending | None = None
-            while item is None:
-                item = pool.submit(rows, n_columns) if pool is not None else None
-                if item is not None:
-                    run.worker_chunks += 1
-                elif pool is not None and wait_for_workers and not run.worker_chunks:
-                    pool.wait_ready()
-                elif len(pending) < max_pending:
-                    with lock:
-                        item = Pending(len(rows), encode_chunk(nlp, encoder, rows, n_columns))
-                elif not hand_over_oldest():  # enough in flight: the oldest chunk goes to the writer first
-                    break
-            if item is None:
-                break
-            pending.append((item, rows))
-            while pending and pending[0][0].done():
-                if not hand_over_oldest():
-                    break
-            if pipeline.stop.is_set():
+            if not dispatch.place(rows) or pipeline.stop.is_set():
                 break
             progress(pipeline.written, total)
-        while pending and not pipeline.stop.is_set():
-            hand_over_oldest()
+        dispatch.drain()
         pipeline._put(pipeline.encoded, None)
         writer.join()
-        if pool is not None:
-            if pipeline.failure:  # the writer or reader failed: the workers may still hold chunks
-                warm_workers.release(pool, clean=False)
-            else:
-                warm_workers.release(pool, clean=True)  # kept warm for the next job
+        if dispatch.pool is not None:  # after a failure of the writer or reader the workers may still hold chunks
+            warm_workers.release(dispatch.pool, clean=not pipeline.failure)  # clean: kept warm for the next job
     except BaseException:
-        if pool is not None:
-            warm_workers.release(pool, clean=False)  # cancelled or failed: never reuse a worker that may hold a chunk
+        if dispatch.pool is not None:
+            warm_workers.release(dispatch.pool, clean=False)  # cancelled or failed: never reuse a worker that may hold a chunk
         raise
     finally:
         pipeline.stop.set()
@@ -350,6 +311,72 @@ def tokenize_stale_records(
         raise pipeline.failure[0]
     run.stored = pipeline.written
     return run
+
+
+class _Dispatch:
+    """Where each chunk is encoded: a worker with room in its queue, else this process (while fewer than
+    ``max_pending`` chunks are in flight, else the oldest is handed to the writer first); encoded chunks go to the
+    writer in their order."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        target: Target,
+        pipeline: _Pipeline,
+        run: TokenizeRun,
+        progress: Callable[[], None],
+        wait_for_workers: bool,
+    ) -> None:
+        self.nlp = nlp
+        self.encoder = DocBinEncoder(self.nlp)
+        self.lock = nlp_lock(target.tokenizer)
+        self.n_columns = len(target.columns)
+        self.pipeline = pipeline
+        self.run = run
+        self.progress = progress
+        self.wait_for_workers = wait_for_workers
+        self.pool: WorkerPool | None = None
+        self.pending: deque[tuple[Pending, list[tuple[Any, ...]]]] = deque()
+        self.max_pending = 2 * run.processes + 2  # chunks encoded or encoding but not yet handed to the writer
+        self.answer_s = get_settings().tokenizer_worker_answer_s
+
+    def still_wanted(self) -> None:
+        """While waiting for a worker: a cancel (raised by ``progress``) or a reader or writer failure ends the wait."""
+        if self.pipeline.failure:
+            raise self.pipeline.failure[0]
+        self.progress()
+
+    def hand_over_oldest(self) -> bool:
+        done, rows = self.pending.popleft()
+        return self.pipeline._put(self.pipeline.encoded, (done.result(self.answer_s, self.still_wanted), rows))
+
+    def place(self, rows: list[tuple[Any, ...]]) -> bool:
+        """Start encoding ``rows`` and hand the chunks that are done to the writer; False when the pipeline stopped."""
+        pool = self.pool
+        if pool is not None:
+            pool.check()
+        item: Pending | None = None
+        while item is None:
+            item = pool.submit(rows, self.n_columns) if pool is not None else None
+            if item is not None:
+                self.run.worker_chunks += 1
+            elif pool is not None and self.wait_for_workers and not self.run.worker_chunks:
+                pool.wait_ready()
+            elif len(self.pending) < self.max_pending:
+                with self.lock:
+                    item = Pending(len(rows), encode_chunk(self.nlp, self.encoder, rows, self.n_columns))
+            elif not self.hand_over_oldest():  # enough in flight: the oldest chunk goes to the writer first
+                return False
+        self.pending.append((item, rows))
+        while self.pending and self.pending[0][0].done():
+            if not self.hand_over_oldest():
+                break
+        return True
+
+    def drain(self) -> None:
+        """The chunks still in flight to the writer, in order."""
+        while self.pending and not self.pipeline.stop.is_set():
+            self.hand_over_oldest()
 
 
 def tokenize_record(session: Session, record_id: int) -> RecordTokenized:

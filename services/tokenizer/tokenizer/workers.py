@@ -1,37 +1,28 @@
 """Worker processes for big tokenize jobs: tokenizing and DocBin encoding beside the service process.
 
-Tokenizing is Python-bound, one core per process. A big job starts a few workers
-(``python -m tokenizer.workers <tokenizer> <service pid>``), each loading the pipeline once, and shares its chunks
-between them and the service process, which also reads the next chunks and writes the finished ones meanwhile.
-On a worker's stdin/stdout travel frames of an 8-byte length and a pickle (both ends are this module): the worker
-answers ``("ready", pid)`` or ``("error", reason)`` once, then one ``("chunk", copy_payload)`` per
-``(rows, n_columns)`` request, in order. It exits at the end of its input and dies with the service (Linux
-parent-death signal; elsewhere its next read ends). The service keeps workers warm between jobs (:class:`WarmWorkers`).
+Tokenizing is Python-bound, one core per process. A big job starts a few workers (:mod:`tokenizer.worker_process`),
+each loading the pipeline once, and shares its chunks between them and the service process, which also reads the next
+chunks and writes the finished ones meanwhile. This module is the service's side: a :class:`Worker` per process and
+the :class:`WorkerPool` of a job; the service keeps workers warm between jobs (:mod:`tokenizer.warm_workers`).
 A job waiting for a worker checks every :data:`WAIT_TICK_S` that it lives and that the job goes on; a worker silent too
 long on one chunk (``REFINERY_TOKENIZER_WORKER_ANSWER_S``) fails the job and is killed.
-
-This module imports no spaCy at top level, so a worker can keep optional heavy imports out before loading it.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import logging
 import os
 import pickle
-import queue
-import re
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import Any
+
+from .worker_process import read_frame, write_frame
 
 try:
     import fcntl
@@ -40,8 +31,6 @@ except ImportError:  # not on Windows
 
 log = logging.getLogger("tokenizer")
 
-FRAME = struct.Struct(">Q")
-BLANK_NAME = re.compile(r"^[a-z]{2,3}$")  # a language code: spacy.blank, which never needs torch
 STOP_TIMEOUT_S = 10.0
 PIPE_BYTES = 1 << 20
 WAIT_TICK_S = 0.2  # how often a wait for a worker checks that it lives and that the job goes on
@@ -49,25 +38,6 @@ WAIT_TICK_S = 0.2  # how often a wait for a worker checks that it lives and that
 
 class WorkerCrashed(RuntimeError):
     """A worker process died or failed; the job fails with this reason."""
-
-
-def write_frame(stream: IO[bytes], obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(FRAME.pack(len(data)))
-    stream.write(data)
-    stream.flush()
-
-
-def read_frame(stream: IO[bytes]) -> Any:
-    """The next frame's object; EOFError when the other end closed."""
-    head = stream.read(FRAME.size)
-    if len(head) < FRAME.size:
-        raise EOFError
-    (size,) = FRAME.unpack(head)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError
-    return pickle.loads(data)  # noqa: S301 - frames come from this module in a process we started
 
 
 def exit_reason(pid: int, returncode: int | None) -> str:
@@ -149,7 +119,7 @@ class Worker:
     def __init__(self, tokenizer: str) -> None:
         self.tokenizer = tokenizer
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tokenizer.workers", tokenizer, str(os.getpid())],
+            [sys.executable, "-m", "tokenizer.worker_process", tokenizer, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -303,237 +273,3 @@ def stop_workers(workers: Sequence[Worker], kill: bool = False) -> None:
             worker.process.kill()
     for worker in workers:
         worker.stop(kill or not worker.ready.is_set())
-
-
-class WarmWorkers:
-    """Worker processes kept alive between jobs, so a job does not pay their start (~1.2 CPU-seconds each).
-
-    ``acquire`` hands a job the idle workers of its pipeline (starting the missing ones; idle workers of another
-    pipeline are ended first, so the workers never outnumber a job's); ``release`` takes them back after a clean run
-    and ends them after any failure or cancel (a worker that may still hold a chunk is never reused). Idle workers end
-    after ``idle_s`` seconds. Every worker is started by one long-lived thread of this process: Linux's parent-death
-    signal fires when the *thread* that started a process ends, so a worker started by a short-lived thread would die
-    with it rather than with the service.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle: list[tuple[Worker, float]] = []  # (worker, idle since: time.monotonic())
-        self._calls: queue.SimpleQueue[_SpawnCall | None] = queue.SimpleQueue()
-        self._owner: threading.Thread | None = None
-        self.idle_s = 300.0
-        self.answer_s = 600.0  # how long ``spawn`` waits for the owner thread; 0 = no limit
-
-    def _start_owner(self) -> None:
-        if self._owner is None or not self._owner.is_alive():
-            self._owner = threading.Thread(target=self._own, name="tokenize-workers", daemon=True)
-            self._owner.start()
-
-    def _own(self) -> None:
-        """The owner thread: start workers when asked; end idle workers past their idle time. It must live as long
-        as the service (its end would kill every worker it started, busy ones included), so a failure is logged."""
-        while True:
-            try:
-                call = self._calls.get(timeout=max(1.0, min(self.idle_s, 30.0)) if self.idle_s > 0 else 30.0)
-            except queue.Empty:
-                call = None
-            else:
-                if call is None:
-                    return
-            try:
-                if call is not None:
-                    call.answer(self._start(call.tokenizer))
-                self.reap()
-            except Exception:  # noqa: BLE001 - logged; the thread goes on
-                log.exception("the tokenizer's worker-owner thread failed; it goes on")
-
-    @staticmethod
-    def _start(tokenizer: str) -> Worker | BaseException:
-        try:
-            return Worker(tokenizer)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
-            return exc
-
-    def spawn(self, tokenizer: str) -> Worker:
-        """A new worker process for ``tokenizer``, started by the owner thread; raises :class:`WorkerCrashed` when
-        none came within ``answer_s`` seconds (one that comes later is ended)."""
-        call = _SpawnCall(tokenizer)
-        with self._lock:
-            self._start_owner()
-            self._calls.put(call)
-        started = time.monotonic()
-        while True:
-            try:
-                result = call.results.get(timeout=WAIT_TICK_S)
-                break
-            except queue.Empty:
-                pass
-            if self.answer_s > 0 and time.monotonic() - started > self.answer_s:
-                late = call.abandon()
-                if isinstance(late, Worker):
-                    stop_workers([late], kill=True)
-                raise WorkerCrashed(f"no tokenizer worker process was started within {self.answer_s:g} s")
-            with self._lock:
-                self._start_owner()  # should the owner thread have ended, a new one takes the waiting call
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def reap(self, now: float | None = None) -> int:
-        """End the idle workers idle longer than ``idle_s`` and the ones that died; how many ended."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            expired = [w for w, since in self._idle if now - since >= self.idle_s or not _healthy(w)]
-            self._idle = [(w, since) for w, since in self._idle if w not in expired]
-        stop_workers(expired)
-        return len(expired)
-
-    def acquire(self, tokenizer: str, count: int) -> WorkerPool:
-        """A pool of ``count`` workers for ``tokenizer``: idle warm ones first, then new ones."""
-        with self._lock:
-            mine = [w for w, _ in self._idle if w.tokenizer == tokenizer and _healthy(w)][:count]
-            others = [w for w, _ in self._idle if w not in mine]
-            self._idle = []
-        stop_workers(others, kill=True)  # another pipeline's (or dead, or surplus): replaced
-        try:
-            while len(mine) < count:
-                mine.append(self.spawn(tokenizer))
-        except BaseException:
-            stop_workers(mine, kill=True)
-            raise
-        return WorkerPool(tokenizer, count, workers=mine)
-
-    def release(self, pool: WorkerPool, clean: bool) -> None:
-        """Take a job's workers back: kept warm after a clean run (when ``idle_s`` > 0), ended otherwise."""
-        workers, pool.workers = pool.workers, []
-        if not clean or self.idle_s <= 0:
-            stop_workers(workers, kill=True)
-            return
-        keep = [w for w in workers if _healthy(w) and not w.in_flight]
-        now = time.monotonic()
-        with self._lock:
-            self._idle.extend((w, now) for w in keep)
-        stop_workers([w for w in workers if w not in keep], kill=True)
-
-    def prestart(self, tokenizer: str, count: int) -> None:
-        """Start ``count`` idle workers for ``tokenizer`` now (they load it while the service starts)."""
-        if count <= 0 or self.idle_s <= 0:
-            return
-        self.release(self.acquire(tokenizer, count), clean=True)
-
-    def idle(self) -> list[Worker]:
-        with self._lock:
-            return [w for w, _ in self._idle]
-
-    def close(self) -> None:
-        """End every idle worker (the service stops; tests)."""
-        with self._lock:
-            workers = [w for w, _ in self._idle]
-            self._idle = []
-        stop_workers(workers, kill=True)
-
-
-class _SpawnCall:
-    """A request to the owner thread for a new worker, and its answer; a caller that gave up never gets one."""
-
-    def __init__(self, tokenizer: str) -> None:
-        self.tokenizer = tokenizer
-        self.results: queue.SimpleQueue[Worker | BaseException] = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.abandoned = False
-
-    def answer(self, result: Worker | BaseException) -> None:
-        """Hand ``result`` to the caller; a worker nobody waits for any more is ended."""
-        with self.lock:
-            if not self.abandoned:
-                self.results.put(result)
-                return
-        if isinstance(result, Worker):
-            stop_workers([result], kill=True)
-
-    def abandon(self) -> Worker | BaseException | None:
-        """Give up waiting; the answer that came meanwhile, if any."""
-        with self.lock:
-            self.abandoned = True
-            try:
-                return self.results.get_nowait()
-            except queue.Empty:
-                return None
-
-
-def _healthy(worker: Worker) -> bool:
-    return worker.failure is None and not worker.closing and worker.process.poll() is None
-
-
-warm_workers = WarmWorkers()
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when the thread that started it ends (the service's worker-owner thread, which
-    lives as long as the service; or the service itself); exit if the parent is already gone."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _read_requests(stdin: IO[bytes], requests: queue.SimpleQueue[bytes | None]) -> None:
-    """Drain stdin as requests arrive, so the service never blocks writing the next chunk while this one encodes."""
-    try:
-        while True:
-            head = stdin.read(FRAME.size)
-            if len(head) < FRAME.size:
-                break
-            (size,) = FRAME.unpack(head)
-            data = stdin.read(size)
-            if len(data) < size:
-                break
-            requests.put(data)
-    finally:
-        requests.put(None)
-
-
-def main(argv: list[str]) -> int:
-    """The worker process: load the pipeline once, then encode chunks from stdin to stdout until stdin ends."""
-    tokenizer, parent = argv[0], int(argv[1])
-    _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C on the service's terminal is the service's to handle
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # stray prints must not corrupt the frames
-    if BLANK_NAME.match(tokenizer):
-        # thinc imports torch when installed (seconds, ~200 MB); a blank pipeline never uses it
-        sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
-    try:
-        from .chunks import encode_chunk
-        from .docbin import DocBinEncoder
-        from .pipelines import get_nlp
-
-        nlp = get_nlp(tokenizer)
-        encoder = DocBinEncoder(nlp)
-    except Exception as exc:  # noqa: BLE001 - reported to the service, which fails the job with it
-        write_frame(stdout, ("error", f"{type(exc).__name__}: {exc}"))
-        return 1
-    gc.freeze()  # the pipeline's objects are permanent: keep the collector from rescanning them
-    requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    threading.Thread(target=_read_requests, args=(stdin, requests), daemon=True).start()
-    write_frame(stdout, ("ready", os.getpid()))
-    while True:
-        request = requests.get()
-        if request is None:
-            return 0
-        rows, n_columns = pickle.loads(request)  # noqa: S301 - frames come from the service that started us
-        gc.disable()  # a chunk's objects die by reference counting; cycle scans in between only cost time
-        try:
-            payload = encode_chunk(nlp, encoder, rows, n_columns)
-        except Exception as exc:  # noqa: BLE001 - reported to the service, which fails the job with it
-            write_frame(stdout, ("error", f"{type(exc).__name__}: {exc}"))
-            return 1
-        finally:
-            gc.enable()
-        write_frame(stdout, ("chunk", payload))
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

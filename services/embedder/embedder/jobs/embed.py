@@ -120,6 +120,38 @@ def embed(ctx: JobContext) -> dict[str, Any]:
         raise JobFailed(str(exc)) from exc
 
 
+def _fit_encoder(
+    encoder: Encoder,
+    storage: ObjectStorage,
+    artifacts: EmbeddingArtifacts,
+    project: Project,
+    attribute_name: str,
+    record_ids: list[int],
+    token_level: bool,
+) -> None:
+    """Fit ``encoder`` on all the records' texts (their tokens' texts when ``token_level``) and store its state."""
+    with session_scope() as session:
+        texts = record_texts(session, attribute_name, record_ids)
+        if token_level:
+            texts, spans = record_tokens(session, project, attribute_name, record_ids, texts)
+            texts = [text[s:e] for text, token_spans in zip(texts, spans, strict=True) for s, e in token_spans]
+    encoder.fit(texts)
+    state = encoder.dump()
+    if state is not None:
+        storage.put(f"{artifacts.prefix}/{ENCODER_KEY}", state)
+
+
+def _encode(encoder: Encoder, texts: list[str], spans: list[list[Span]] | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """One chunk's vectors (one per record, or with ``spans`` one per token) and, per token, each record's count."""
+    if spans is None:
+        return encoder.encode(texts), None
+    per_record = encoder.encode_tokens(texts, spans)
+    counts = np.array([len(v) for v in per_record], dtype=np.int64)
+    width = per_record[0].shape[1] if per_record else 0
+    vectors = np.concatenate(per_record) if counts.sum() else np.zeros((0, width), dtype=np.float32)
+    return vectors, counts
+
+
 def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
     storage = get_storage()
     artifacts = EmbeddingArtifacts(storage, embedding_id)
@@ -143,15 +175,7 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
     encoder = load_encoder(storage, artifacts, model, options)
     if encoder.needs_fit:
         ctx.progress(0.0, f"fitting {model} on {len(all_ids)} records", force=True)
-        with session_scope() as session:
-            texts = record_texts(session, attribute_name, all_ids)
-            if token_level:
-                texts, spans = record_tokens(session, project, attribute_name, all_ids, texts)
-                texts = [text[s:e] for text, token_spans in zip(texts, spans, strict=True) for s, e in token_spans]
-        encoder.fit(texts)
-        state = encoder.dump()
-        if state is not None:
-            storage.put(f"{artifacts.prefix}/{ENCODER_KEY}", state)
+        _fit_encoder(encoder, storage, artifacts, project, attribute_name, all_ids, token_level)
     pca = load_pca(storage, artifacts)
     pca_dims = options.get("pca_dimensions")
     seq = artifacts.next_seq()
@@ -165,13 +189,7 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
             texts = record_texts(session, attribute_name, chunk)
             if token_level:
                 texts, spans = record_tokens(session, project, attribute_name, chunk, texts)
-        if token_level:
-            per_record = encoder.encode_tokens(texts, spans)
-            counts = np.array([len(v) for v in per_record], dtype=np.int64)
-            width = per_record[0].shape[1] if per_record else 0
-            vectors = np.concatenate(per_record) if counts.sum() else np.zeros((0, width), dtype=np.float32)
-        else:
-            vectors = encoder.encode(texts)
+        vectors, counts = _encode(encoder, texts, spans if token_level else None)
         if pca_dims and pca is None:
             pca = fit_pca(vectors, int(pca_dims))
             storage.put(f"{artifacts.prefix}/{PCA_KEY}", pickle.dumps(pca))
@@ -180,7 +198,7 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
         dims = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else dims
         key = artifacts.chunk_key(seq)
         arrays: dict[str, np.ndarray] = {"record_ids": np.asarray(chunk, dtype=np.int64), "vectors": vectors}
-        if token_level:
+        if counts is not None:
             arrays["token_counts"] = counts
         storage.put_arrays(key, **arrays)
         if not token_level:

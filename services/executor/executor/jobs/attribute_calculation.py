@@ -6,6 +6,7 @@ import io
 import json
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,16 +16,9 @@ from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue, ensure_claimed
 from shared_model.models import Attribute, AttributeState, DataType, Project
 
-from ..runs import (
-    FULL_LIMITS,
-    MAX_INVALID_LISTED,
-    FunctionSpec,
-    SandboxError,
-    attribute_value_problem,
-    count_records,
-    load_context,
-    run_functions,
-)
+from ..project_context import FULL_LIMITS, FunctionSpec, count_records, load_context
+from ..result_checks import MAX_INVALID_LISTED, attribute_value_problem
+from ..runs import SandboxError, run_functions
 from ..sandbox.backends import SandboxUnavailable
 from ..scheduling import within_time_limit
 
@@ -35,6 +29,51 @@ def _set_attribute(attribute_id: uuid.UUID, **values: Any) -> None:
         if attribute is not None:
             for key, value in values.items():
                 setattr(attribute, key, value)
+
+
+@dataclass
+class _Values:
+    """What the pass gathers: the values as ``COPY`` lines, the values of the wrong type, the first error, the logs."""
+
+    data_type: DataType
+    logs: list[str]
+    values: io.StringIO = field(default_factory=io.StringIO)
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def on_ready(self, readiness: dict[str, Any]) -> None:
+        info = readiness.get("ac") or {}
+        if info.get("error"):
+            self.errors.append(f"the code could not start:\n{info['error']}")
+        elif info.get("is_generator"):
+            self.errors.append("an attribute calculation must return its value, not yield it")
+
+    def collect(self, message: dict[str, Any]) -> None:
+        """A batch's printed output and values (checked against the attribute's type)."""
+        for line in str((message.get("stdout") or {}).get("ac", "")).splitlines()[:100]:
+            if len(self.logs) < 500:
+                self.logs.append(line[:2000])
+        for record_id, value, error, _, _ in (message.get("results") or {}).get("ac", []):
+            if self.errors:
+                break
+            if error is not None:
+                self.errors.append(f"the code raised an error on record {record_id}:\n{error}")
+                break
+            problem = attribute_value_problem(self.data_type, value)
+            if problem:
+                self.problem_count += 1
+                if len(self.problems) < MAX_INVALID_LISTED:
+                    self.problems.append(f"record {record_id}: {problem}")
+                continue
+            self.values.write(f"{record_id}\t{_copy_escape(json.dumps(value))}\n")
+
+    def failure(self) -> str | None:
+        """Why the calculation fails (None: every value is stored)."""
+        if not self.errors and self.problem_count:
+            more = f" (and {self.problem_count - len(self.problems)} more)" if self.problem_count > len(self.problems) else ""
+            self.errors.append(f"{self.problem_count} record(s) got values of the wrong type: {'; '.join(self.problems)}{more}")
+        return self.errors[0] if self.errors else None
 
 
 def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
@@ -52,37 +91,11 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         context = load_context(session, project_id)
         total = count_records(session, project_id)
     context.attribute_types.pop(name, None)
-    values = io.StringIO()
-    problems: list[str] = []
-    problem_count = 0
-    errors: list[str] = []
-    logs: list[str] = [f"{datetime.now(UTC):%H:%M:%S} started on {total} records"]
-
-    def on_ready(readiness: dict[str, Any]) -> None:
-        info = readiness.get("ac") or {}
-        if info.get("error"):
-            errors.append(f"the code could not start:\n{info['error']}")
-        elif info.get("is_generator"):
-            errors.append("an attribute calculation must return its value, not yield it")
+    gathered = _Values(data_type, logs=[f"{datetime.now(UTC):%H:%M:%S} started on {total} records"])
+    logs = gathered.logs
 
     def on_batch(message: dict[str, Any], done: int) -> None:
-        nonlocal problem_count
-        for line in str((message.get("stdout") or {}).get("ac", "")).splitlines()[:100]:
-            if len(logs) < 500:
-                logs.append(line[:2000])
-        for record_id, value, error, _, _ in (message.get("results") or {}).get("ac", []):
-            if errors:
-                break
-            if error is not None:
-                errors.append(f"the code raised an error on record {record_id}:\n{error}")
-                break
-            problem = attribute_value_problem(data_type, value)
-            if problem:
-                problem_count += 1
-                if len(problems) < MAX_INVALID_LISTED:
-                    problems.append(f"record {record_id}: {problem}")
-                continue
-            values.write(f"{record_id}\t{_copy_escape(json.dumps(value))}\n")
+        gathered.collect(message)
         ctx.progress(done / max(total, 1) * 0.95, f"{done}/{total} records")
 
     try:
@@ -91,7 +104,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
             [FunctionSpec(id="ac", mode="ac", code=code, label=name)],
             record_ids=None,
             limits=within_time_limit(context.limits(FULL_LIMITS), ctx),
-            on_ready=on_ready,
+            on_ready=gathered.on_ready,
             on_batch=on_batch,
             stop_on_error=True,
             poll=ctx.check_cancelled,
@@ -103,16 +116,28 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, str(exc)])
         raise
     except (SandboxError, SandboxUnavailable) as exc:
-        errors.append(str(exc))
-    if not errors and problem_count:
-        more = f" (and {problem_count - len(problems)} more)" if problem_count > len(problems) else ""
-        errors.append(f"{problem_count} record(s) got values of the wrong type: {'; '.join(problems)}{more}")
-    if errors:
-        _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, *errors])
-        raise JobFailed(errors[0][:4000])
+        gathered.errors.append(str(exc))
+    failure = gathered.failure()
+    if failure is not None:
+        _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, *gathered.errors])
+        raise JobFailed(failure[:4000])
     seconds = time.monotonic() - started
-    # One transaction: the values, the attribute's state and its tokenize job. If it raises, the job fails and the
-    # attribute follows it (shared_model.run_state); if the reaper gave up on this job meanwhile, nothing is written.
+    logs = [*logs, f"{datetime.now(UTC):%H:%M:%S} finished {total} records in {seconds:.2f} s"]
+    _write_values(ctx, attribute_id, project_id, name, data_type, gathered.values, logs)
+    return {"records": total, "seconds": round(seconds, 3)}
+
+
+def _write_values(
+    ctx: JobContext,
+    attribute_id: uuid.UUID,
+    project_id: uuid.UUID,
+    name: str,
+    data_type: DataType,
+    values: io.StringIO,
+    logs: list[str],
+) -> None:
+    """One transaction: the values, the attribute's state and its tokenize job. If it raises, the job fails and the
+    attribute follows it (shared_model.run_state); if the reaper gave up on this job meanwhile, nothing is written."""
     with session_scope() as session:
         if ctx.claim is not None:
             ensure_claimed(session, ctx.claim)
@@ -130,7 +155,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         attribute = session.get(Attribute, attribute_id)
         assert attribute is not None
         attribute.state = AttributeState.USABLE
-        attribute.logs = [*logs, f"{datetime.now(UTC):%H:%M:%S} finished {total} records in {seconds:.2f} s"]
+        attribute.logs = logs
         if data_type == DataType.TEXT:
             project = session.get(Project, project_id)
             enqueue(
@@ -140,7 +165,6 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
                 project_id=project_id,
                 parameters={"project_id": str(project_id), "tokenizer": project.tokenizer if project else "en"},
             )
-    return {"records": total, "seconds": round(seconds, 3)}
 
 
 def _copy_escape(value: str) -> str:

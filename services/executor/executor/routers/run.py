@@ -16,17 +16,9 @@ from shared_model.models.enums import DataType
 from shared_model.service import problem
 
 from ..interactive import interactive_limits, interactive_pool
-from ..runs import (
-    SAMPLE_LIMITS,
-    FunctionSpec,
-    LabelChecker,
-    ProjectContext,
-    SandboxError,
-    attribute_value_problem,
-    load_context,
-    run_functions,
-    sample_record_ids,
-)
+from ..project_context import SAMPLE_LIMITS, FunctionSpec, ProjectContext, load_context, sample_record_ids
+from ..result_checks import LabelChecker, attribute_value_problem
+from ..runs import SandboxError, run_functions
 from ..sandbox.availability import require_sandbox
 
 router = APIRouter(tags=["run"])

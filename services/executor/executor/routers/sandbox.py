@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from shared_model.settings import get_settings
 
 from ..interactive import interactive_memory_mb, interactive_pool
-from ..runs import FULL_LIMITS, SAMPLE_LIMITS
+from ..project_context import FULL_LIMITS, SAMPLE_LIMITS
 from ..sandbox.availability import check_sandbox
 from ..scheduling import run_concurrency, runs_per_project
 

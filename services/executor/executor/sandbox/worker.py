@@ -2,7 +2,8 @@
 
 Standard library only (spaCy is imported lazily, when code touches more than a text's ``.text``; orjson is used when
 the environment has it). It must not import anything of ours: the sandbox only sees the Python installation, its
-packages and this file.
+packages and this file. That is why it is one long module (about 570 lines) rather than several: the backends mount
+or send exactly this file and run it with ``python -I``, so a split would need every backend to ship a package.
 
 Protocol (fd 0 in, fd 1 out; both moved to private descriptors before user code runs, and fd 1 then points at
 stderr so that a stray ``os.write(1, …)`` cannot corrupt the stream): frames of a 4-byte big-endian length and a body.
@@ -432,6 +433,84 @@ def _decode_raw(payload: bytes) -> list[list[Any]]:
     return rows
 
 
+class _BatchResults:
+    """What one batch sends back, gathered off the hot loop of :func:`_apply_batch`: the entries of results that are
+    not abstentions or grouped hits, the grouped hits, the printed output; and which functions are still applied."""
+
+    def __init__(
+        self,
+        live: list[_Function],
+        token_counts: dict[str, str],
+        capture: _Capture,
+        per_record_stdout: bool,
+        compact: bool,
+    ) -> None:
+        self.live = live
+        self.token_counts = token_counts
+        self.capture = capture
+        self.per_record_stdout = per_record_stdout
+        self.compact = compact
+        self.out: dict[str, list[Any]] = {f.id: [] for f in live}
+        self.printed_by: dict[str, list[str]] = {f.id: [] for f in live}
+        self.hits: dict[str, dict[str, list[int]]] = {f.id: {} for f in live}
+
+    def calls(self) -> list[tuple[_Function, Any, dict[str, list[int]] | None, types.ModuleType | None, int]]:
+        """(function, callable, where plain str results are grouped or None, its ``knowledge`` module to install
+        before each call or None, its index to show the watchdog before each call or -1) for the functions still
+        applied. Both are set once here where one function alone needs them (the hot loop stays cheap)."""
+        applied = [f for f in self.live if not f.failed]
+        readers = [f for f in applied if "knowledge" in f.code]  # only code that names the module can reach it
+        if len(readers) == 1:
+            sys.modules["knowledge"] = readers[0].knowledge
+        if len(applied) == 1:
+            _slots[FUNCTION] = applied[0].index
+        return [
+            (
+                f,
+                f.call,
+                self.hits[f.id] if self.compact and not self.token_counts.get(f.id) else None,
+                f.knowledge if len(readers) > 1 and f in readers else None,
+                f.index if len(applied) > 1 else -1,
+            )
+            for f in applied
+        ]
+
+    def keep(self, function: _Function, record_id: int, record: dict[str, Any], value: Any, error: str | None) -> None:
+        """A result that is not a silent abstention or a grouped hit: value, error, output and token count."""
+        if error is None and value is not None and type(value) is not str:
+            try:
+                value = _convert(value)
+            except BaseException as exc:  # noqa: BLE001 - e.g. a __repr__ that raises, a list that contains itself
+                value = {"__type__": type(value).__name__, "__repr__": f"<cannot be shown: {type(exc).__name__}>"}
+        count_attribute = self.token_counts.get(function.id)
+        n_tokens = None
+        if count_attribute and error is None:
+            field = record.get(count_attribute)
+            n_tokens = len(field) if isinstance(field, LazyDoc) else None
+        printed = self.capture.take() if self.capture.written else ""
+        if not self.per_record_stdout and printed:
+            self.printed_by[function.id].append(printed)
+            printed = ""
+        self.out[function.id].append([record_id, value, error, printed or None, n_tokens])
+
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"results": self.out}
+        if self.compact:
+            message["hits"] = {fid: grouped for fid, grouped in self.hits.items() if grouped}
+        if not self.per_record_stdout:
+            message["stdout"] = {fid: "".join(parts) for fid, parts in self.printed_by.items() if parts}
+        return message
+
+
+def _wrap_texts(docs: _Docs, item: Any, record: dict[str, Any], text_attributes: set[str]) -> None:
+    """The record's text attributes as :class:`LazyDoc` (parsed from its DocBin, or tokenized, only when used)."""
+    holder = _RecordDocs(docs, item[2], item[3]) if len(item) > 2 else _RecordDocs(docs, None, ())
+    for name in text_attributes:
+        raw = record.get(name)
+        if type(raw) is str:
+            record[name] = LazyDoc(raw, name, holder)
+
+
 def _apply_batch(
     records: list[Any],
     live: list[_Function],
@@ -447,53 +526,15 @@ def _apply_batch(
 
     ``compact``: a plain str result without output goes into ``hits[function id][value]`` as a record id list
     instead of a ``[record id, value, error, stdout, token count]`` entry.
+
+    It is one loop, not several functions, on purpose: it is the hot path of every run (one iteration per function
+    and record), so what is not needed on each iteration lives in :class:`_BatchResults` and what is stays inline.
     """
-    out: dict[str, list[Any]] = {f.id: [] for f in live}
+    results = _BatchResults(live, token_counts, capture, per_record_stdout, compact)
+    keep = results.keep
     modules = sys.modules
-    printed_by: dict[str, list[str]] = {f.id: [] for f in live}
-    hits: dict[str, dict[str, list[int]]] = {f.id: {} for f in live}
-
-    def choose_calls() -> list[tuple[_Function, Any, dict[str, list[int]] | None, types.ModuleType | None, int]]:
-        """(function, callable, where plain str results are grouped or None, its ``knowledge`` module to install
-        before each call or None, its index to show the watchdog before each call or -1) for the functions still
-        applied. Both are set once here where one function alone needs them (the hot loop stays cheap)."""
-        applied = [f for f in live if not f.failed]
-        readers = [f for f in applied if "knowledge" in f.code]  # only code that names the module can reach it
-        if len(readers) == 1:
-            modules["knowledge"] = readers[0].knowledge
-        if len(applied) == 1:
-            slots[FUNCTION] = applied[0].index
-        return [
-            (
-                f,
-                f.call,
-                hits[f.id] if compact and not token_counts.get(f.id) else None,
-                f.knowledge if len(readers) > 1 and f in readers else None,
-                f.index if len(applied) > 1 else -1,
-            )
-            for f in applied
-        ]
-
-    def keep(function: _Function, record_id: int, record: dict[str, Any], value: Any, error: str | None) -> None:
-        """A result that is not a silent abstention or a grouped hit: value, error, output and token count."""
-        if error is None and value is not None and type(value) is not str:
-            try:
-                value = _convert(value)
-            except BaseException as exc:  # noqa: BLE001 - e.g. a __repr__ that raises, a list that contains itself
-                value = {"__type__": type(value).__name__, "__repr__": f"<cannot be shown: {type(exc).__name__}>"}
-        count_attribute = token_counts.get(function.id)
-        n_tokens = None
-        if count_attribute and error is None:
-            field = record.get(count_attribute)
-            n_tokens = len(field) if isinstance(field, LazyDoc) else None
-        printed = capture.take() if capture.written else ""
-        if not per_record_stdout and printed:
-            printed_by[function.id].append(printed)
-            printed = ""
-        out[function.id].append([record_id, value, error, printed or None, n_tokens])
-
     slots = _slots
-    calls = choose_calls()
+    calls = results.calls()
     value: Any
     # The hot loop: one call per function and record; only abstentions and grouped str hits stay in it. A record is
     # (id, data, DocBin or None, DocBin columns), or [id, data] from a raw batch.
@@ -501,11 +542,7 @@ def _apply_batch(
         slots[POSITION] = position
         record_id, record = item[0], item[1]
         if text_attributes:
-            holder = _RecordDocs(docs, item[2], item[3]) if len(item) > 2 else _RecordDocs(docs, None, ())
-            for name in text_attributes:
-                raw = record.get(name)
-                if type(raw) is str:
-                    record[name] = LazyDoc(raw, name, holder)
+            _wrap_texts(docs, item, record, text_attributes)
         for function, call, grouped, knowledge, index in calls:
             if index >= 0:  # several functions: say which one runs now
                 slots[2] = index  # FUNCTION
@@ -519,7 +556,7 @@ def _apply_batch(
                 if stop_on_error:
                     function.failed = True
                     function.release()
-                    calls = choose_calls()  # takes effect from the next record on
+                    calls = results.calls()  # takes effect from the next record on
                 continue
             if value is None:
                 if per_record_stdout or capture.written:
@@ -533,12 +570,7 @@ def _apply_batch(
                     ids.append(record_id)
                 continue
             keep(function, record_id, record, value, None)
-    message: dict[str, Any] = {"results": out}
-    if compact:
-        message["hits"] = {fid: grouped for fid, grouped in hits.items() if grouped}
-    if not per_record_stdout:
-        message["stdout"] = {fid: "".join(parts) for fid, parts in printed_by.items() if parts}
-    return message
+    return results.message()
 
 
 if __name__ == "__main__":

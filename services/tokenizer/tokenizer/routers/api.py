@@ -14,7 +14,7 @@ from shared_model.service import problem
 
 from ..pipelines import UnknownTokenizer, describe
 from ..tokenize import NotFound, record_tokens, tokenize_record
-from ..workers import warm_workers
+from ..warm_workers import warm_workers
 
 router = APIRouter(tags=["tokenizer"])
 
