@@ -308,66 +308,86 @@ class ByteLimitReader:
 _WS = re.compile(r"\s*")
 
 
+class _JsonArrayReader:
+    """Decodes the objects of a JSON array from a text stream, a growing window at a time (never the whole file)."""
+
+    def __init__(self, text: io.TextIOWrapper, filename: str) -> None:
+        self.text, self.filename = text, filename
+        self.decoder = json.JSONDecoder()
+        self.buffer, self.pos, self.eof, self.size, self.row = "", 0, False, 1 << 20, 0
+
+    def fill(self) -> None:
+        try:
+            chunk = self.text.read(self.size)
+        except UnicodeDecodeError as exc:
+            raise UploadError(f"{where(self.filename, self.row + 1)}: the file is not UTF-8 text ({exc.reason})") from None
+        self.eof = not chunk
+        self.buffer, self.pos = self.buffer[self.pos :] + chunk, 0
+
+    def skip_ws(self) -> str:
+        """Skip white space; the next character, or "" at the end of the file."""
+        while True:
+            self.pos = _WS.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buffer) or self.eof:
+                return self.buffer[self.pos] if self.pos < len(self.buffer) else ""
+            self.fill()
+
+    def start(self) -> bool:
+        """Read up to the first object; False for an empty array."""
+        self.fill()
+        if not self.buffer.strip() and self.eof:
+            raise UploadError(f"{self.filename}: the file is empty")
+        if self.skip_ws() != "[":
+            raise UploadError(f"{self.filename}: expected a JSON array of objects (the file must start with '[')")
+        self.pos += 1
+        return self.skip_ws() != "]"
+
+    def value(self) -> dict[str, Any]:
+        """The next object (the window grows until it holds the whole value)."""
+        where_now = where(self.filename, self.row + 1)
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+                if end < len(self.buffer) or self.eof:
+                    break
+            except json.JSONDecodeError as exc:
+                if self.eof:
+                    raise UploadError(f"{where_now}: malformed JSON: {exc.msg}") from None
+            except RecursionError:
+                raise UploadError(f"{where_now}: the JSON {depth_problem(max_json_depth())}") from None
+            self.size = min(self.size * 2, 1 << 26)
+            self.fill()
+        self.pos = end
+        self.row += 1
+        if not isinstance(value, dict):
+            raise UploadError(f"{where(self.filename, self.row)}: expected a JSON object, found {type(value).__name__}")
+        return value
+
+    def more(self) -> bool:
+        """After an object: True when another follows, False at the array's end (nothing may follow it)."""
+        sep = self.skip_ws()
+        if sep == "]":
+            self.pos += 1
+            if self.skip_ws():
+                raise UploadError(f"{self.filename}: unexpected data after the JSON array")
+            return False
+        if sep != ",":
+            raise UploadError(f"{where(self.filename, self.row)}: malformed JSON: expected ',' or ']' after the object")
+        self.pos += 1
+        self.skip_ws()
+        return True
+
+
 def iter_json_array(path: Path, filename: str) -> Iterator[dict[str, Any]]:
     """The objects of a JSON array, decoded incrementally (the file is never read whole)."""
-    decoder = json.JSONDecoder()
     with path.open("rb") as raw:
-        text = _text(raw)
-        buffer, pos, eof, size, row = "", 0, False, 1 << 20, 0
-
-        def fill() -> None:
-            nonlocal buffer, pos, eof
-            try:
-                chunk = text.read(size)
-            except UnicodeDecodeError as exc:
-                raise UploadError(f"{where(filename, row + 1)}: the file is not UTF-8 text ({exc.reason})") from None
-            eof = not chunk
-            buffer, pos = buffer[pos:] + chunk, 0
-
-        def skip_ws() -> str:
-            nonlocal pos
-            while True:
-                pos = _WS.match(buffer, pos).end()  # type: ignore[union-attr]
-                if pos < len(buffer) or eof:
-                    return buffer[pos] if pos < len(buffer) else ""
-                fill()
-
-        fill()
-        if not buffer.strip() and eof:
-            raise UploadError(f"{filename}: the file is empty")
-        if skip_ws() != "[":
-            raise UploadError(f"{filename}: expected a JSON array of objects (the file must start with '[')")
-        pos += 1
-        if skip_ws() == "]":
+        reader = _JsonArrayReader(_text(raw), filename)
+        if not reader.start():
             return
         while True:
-            while True:
-                try:
-                    value, end = decoder.raw_decode(buffer, pos)
-                    if end < len(buffer) or eof:
-                        break
-                except json.JSONDecodeError as exc:
-                    if eof:
-                        raise UploadError(f"{where(filename, row + 1)}: malformed JSON: {exc.msg}") from None
-                except RecursionError:
-                    raise UploadError(f"{where(filename, row + 1)}: the JSON {depth_problem(max_json_depth())}") from None
-                size = min(size * 2, 1 << 26)
-                fill()
-            pos = end
-            row += 1
-            if not isinstance(value, dict):
-                raise UploadError(f"{where(filename, row)}: expected a JSON object, found {type(value).__name__}")
-            yield value
-            sep = skip_ws()
-            if sep == "]":
-                pos += 1
-                if skip_ws():
-                    raise UploadError(f"{filename}: unexpected data after the JSON array")
+            yield reader.value()
+            if not reader.more():
                 return
-            if sep != ",":
-                raise UploadError(f"{where(filename, row)}: malformed JSON: expected ',' or ']' after the object")
-            pos += 1
-            skip_ws()
 
 
 def iter_jsonl(path: Path, filename: str) -> Iterator[dict[str, Any]]:
