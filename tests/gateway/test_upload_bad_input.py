@@ -136,3 +136,14 @@ def test_not_multipart(client: TestClient, project: dict[str, Any]) -> None:
     assert response.status_code == 415
     response = client.post(f"/api/v1/projects/{project['id']}/upload", files={"other": ("x.csv", b"a\n1\n")})
     assert response.status_code == 422 and "'file'" in response.json()["detail"]
+
+
+def test_json_array_edges(client: TestClient, project: dict[str, Any]) -> None:
+    assert "must start with '['" in rejected(client, project, "blank.json", b"  \n")
+    assert "unexpected data after the JSON array" in rejected(client, project, "trail.json", b'[{"a": 1}] [')
+    assert "expected ',' or ']' after the object" in rejected(client, project, "nocomma.json", b'[{"a": 1} {"a": 2}]')
+    assert "row 3" in rejected(client, project, "third.json", b'[{"a": 1},\n {"a": 2},\n {"a": ]')
+    big = b"[" + b",".join(b'{"a": "%s"}' % (b"x" * 1000) for _ in range(3000)) + b"]"  # more than one read window
+    error = upload_failed(client, project["id"], "late.json", big[:-1] + b", [1]]")  # found by the job, past the head
+    assert "row 3001" in error and "expected a JSON object, found list" in error
+    assert counts(project["id"]) == EMPTY
