@@ -60,7 +60,8 @@ def test_the_check_sees_a_dynamic_import(tmp_path: Path) -> None:
 def _module_graph(package_dir: Path) -> dict[str, set[str]]:
     """Module -> the modules of the same package it imports (anywhere in the file, function bodies included).
 
-    Imports of a package itself (its ``__init__``) are left out: re-exporting submodules there is not a circle.
+    Imports of a package itself (its ``__init__``) are left out: re-exporting submodules there is not a circle; so are
+    imports under ``if TYPE_CHECKING:``, which never run (annotations only).
     """
     root = package_dir.name
     modules = {
@@ -73,8 +74,16 @@ def _module_graph(package_dir: Path) -> dict[str, set[str]]:
     for name, path in modules.items():
         base = name.split(".") if name in packages else name.split(".")[:-1]
         targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.ImportFrom):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        typing_only = {
+            id(inner)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+            for stmt in block.body
+            for inner in ast.walk(stmt)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
                 if node.level:
                     parent = base[: len(base) - node.level + 1]
                     stem = ".".join([*parent, *(node.module.split(".") if node.module else [])])
@@ -125,3 +134,5 @@ def test_the_circle_check_sees_a_circle_through_a_function_level_import(tmp_path
     (package / "a.py").write_text("from .b import thing\n")
     (package / "b.py").write_text("def thing():\n    from .a import other\n")
     assert _cycles(_module_graph(package)) == [["pkg.a", "pkg.b", "pkg.a"]]
+    (package / "b.py").write_text("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from .a import other\n")
+    assert _cycles(_module_graph(package)) == []  # an annotation-only import never runs
