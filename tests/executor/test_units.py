@@ -165,7 +165,7 @@ def test_spans_beyond_int32_are_invalid_results() -> None:
 
 
 def test_job_errors_name_the_reason_in_one_line() -> None:
-    from executor.jobs.heuristic_run import error_summary
+    from executor.jobs.heuristic_run_state import error_summary
 
     assert error_summary("the code could not start:\nthe code must define a function named lf(record)") == (
         "the code could not start: the code must define a function named lf(record)"

@@ -33,7 +33,7 @@ def runs_per_project() -> int:
     return configured if configured > 0 else max(1, run_concurrency() - 1)
 
 
-def job_time_limit(job: Job) -> float | None:
+def job_time_limit(job: Job) -> float:
     """The time limit of a full run: its project's ``run_time_limit_s`` (or the installation default)."""
     if job.project_id is None:
         return float(get_settings().run_time_limit_default_s)

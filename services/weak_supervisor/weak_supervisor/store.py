@@ -91,7 +91,7 @@ def choose_sources(
     """
     if not source_ids:
         return [], []
-    names = dict(
+    names: dict[uuid.UUID, str] = dict(
         session.execute(select(InformationSource.id, InformationSource.name).where(InformationSource.id.in_(source_ids)))
         .tuples()
         .all()

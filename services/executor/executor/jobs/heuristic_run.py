@@ -42,7 +42,7 @@ from .heuristic_run_progress import Reporter, report_progress
 from .heuristic_run_state import RunState_, error_summary, now_line
 from .heuristic_run_store import end_streams, finish_all, finish_failed, start_streams, store_all
 
-__all__ = ["heuristic_run", "error_summary", "report_progress", "RunState_"]
+__all__ = ["heuristic_run"]
 
 
 @dataclass
@@ -104,7 +104,9 @@ def _start_run(session: Session, ctx: JobContext, run: HeuristicRun, runs: _Runs
         return
     task = session.get(LabelingTask, source.labeling_task_id)
     assert task is not None
-    labels = dict(session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all())
+    labels: dict[str, uuid.UUID] = dict(
+        session.execute(select(Label.name, Label.id).where(Label.labeling_task_id == task.id)).tuples().all()
+    )
     extraction = task.task_type == TaskType.INFORMATION_EXTRACTION
     checker = LabelChecker(labels, extraction)
     state = RunState_(run.id, source.id, task.id, source.name, checker, runs.context.project_id, extraction)

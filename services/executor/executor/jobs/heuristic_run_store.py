@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shared_model.db import new_session, session_scope
@@ -64,7 +63,7 @@ class ResultStream(threading.Thread):
     def run(self) -> None:
         session = new_session()
         try:
-            session.execute(text(f"SET LOCAL lock_timeout = '{int(locks.STREAM_LOCK_TIMEOUT_S * 1000)}ms'"))
+            locks.bound_lock_waits(session, locks.STREAM_LOCK_TIMEOUT_S)
             delete_results(session, self.state.source_id)
             cursor = session.connection().connection.cursor()
             state = self.state

@@ -131,7 +131,7 @@ def unique_values(
     max_values: int = Query(20, ge=1, le=1000),
 ) -> dict[str, UniqueValues]:
     """Distinct values of low-cardinality attributes, for filter dropdowns."""
-    types = dict(
+    types: dict[str, Any] = dict(
         session.execute(select(Attribute.name, Attribute.data_type).where(Attribute.project_id == project.id)).tuples().all()
     )
     if attribute:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from shared_model.models import HeuristicResult, InformationSource, LabelingSession, Record, User
 from shared_model.service import problem
+from shared_model.service.crud import get_in_project
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.browser import search, slices
@@ -91,10 +92,7 @@ def out(row: LabelingSession) -> SessionOut:
 
 
 def _get(session: SessionDep, project_id: uuid.UUID, session_id: uuid.UUID) -> LabelingSession:
-    row = session.get(LabelingSession, session_id)
-    if row is None or row.project_id != project_id:
-        raise problem(404, f"labeling session {session_id} does not exist in this project")
-    return row
+    return get_in_project(session, LabelingSession, session_id, project_id, "labeling session")
 
 
 def _own(session: SessionDep, project_id: uuid.UUID, session_id: uuid.UUID, user: User) -> LabelingSession:

@@ -60,12 +60,6 @@ def cross_validated_correct(fit: FitPredict, votes: Votes, manual: Manual, optio
     return correct
 
 
-def cross_validated_accuracy(fit: FitPredict, votes: Votes, manual: Manual, options: ModelOptions) -> float:
-    """Accuracy on held-out manual labels (k folds by record); a row the model leaves unlabeled counts as wrong."""
-    correct = cross_validated_correct(fit, votes, manual, options)
-    return float(correct.mean()) if len(correct) else 0.0
-
-
 def label_shift(votes: Votes, manual: Manual) -> dict[str, Any]:
     """Do the labeled records differ from the others in which heuristics vote on them? Per heuristic, the share of
     labeled and of unlabeled records it votes on; shifted when one differs by ``SHIFT_EFFECT`` with ``|z| > SHIFT_Z``."""

@@ -102,15 +102,15 @@ class ProjectCatalog:
                 select(Attribute.name, Attribute.data_type).where(Attribute.project_id == project_id)
             )
         }
-        tasks = dict(
+        tasks: dict[uuid.UUID, str] = dict(
             session.execute(select(LabelingTask.id, LabelingTask.name).where(LabelingTask.project_id == project_id))
             .tuples()
             .all()
         )
-        labels = dict(
+        labels: dict[uuid.UUID, uuid.UUID] = dict(
             session.execute(select(Label.id, Label.labeling_task_id).where(Label.project_id == project_id)).tuples().all()
         )
-        heuristics = dict(
+        heuristics: dict[uuid.UUID, uuid.UUID] = dict(
             session.execute(
                 select(InformationSource.id, InformationSource.labeling_task_id).where(InformationSource.project_id == project_id)
             )

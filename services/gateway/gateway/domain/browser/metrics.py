@@ -129,7 +129,9 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
     pairs with OUTSIDE."""
     manual = aliased(RLA)
     weak = aliased(RLA)
-    names = dict(session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id)).tuples().all())
+    names: dict[uuid.UUID, str] = dict(
+        session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id)).tuples().all()
+    )
     is_manual = and_(
         manual.labeling_task_id == task.id,
         manual.source_type == SourceType.MANUAL,

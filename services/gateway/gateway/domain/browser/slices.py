@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared_model.models import DataSlice, DataSliceRecord, Record, SliceType
 from shared_model.service import ProblemError, problem
+from shared_model.service.crud import get_in_project
 
 from .compile import ProjectCatalog
 from .filters import FilterGroup
@@ -22,10 +23,7 @@ from .search import matching, tune
 
 
 def get_slice(session: Session, project_id: uuid.UUID, slice_id: uuid.UUID) -> DataSlice:
-    found = session.get(DataSlice, slice_id)
-    if found is None or found.project_id != project_id:
-        raise problem(404, f"data slice {slice_id} does not exist in this project")
-    return found
+    return get_in_project(session, DataSlice, slice_id, project_id, "data slice")
 
 
 def check_name(session: Session, project_id: uuid.UUID, name: str, exclude: uuid.UUID | None = None) -> str:
