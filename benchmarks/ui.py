@@ -180,6 +180,7 @@ def last_mark_since_keydown(page: Any, before: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--screenshot", type=Path, help="also save the labeling page of the 5,000-token record here (PNG)")
     args = parser.parse_args()
     runs = args.runs
 
@@ -215,6 +216,11 @@ def main() -> None:
                 page.get_by_role("textbox", name="Password").fill(PASSWORD)
                 page.get_by_role("button", name="Log in").click()
                 page.get_by_role("heading", name="Projects").wait_for()
+                if args.screenshot:
+                    page.goto(f"/projects/{pid}/labeling?pos=0")
+                    page.get_by_role("region", name="Record").wait_for()
+                    page.wait_for_timeout(500)
+                    page.screenshot(path=str(args.screenshot))
                 figures = measure(page, context, pid, runs)
                 browser.close()
         finally:

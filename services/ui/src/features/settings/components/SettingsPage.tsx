@@ -157,7 +157,7 @@ function AddRecords({ projectId }: { projectId: string }) {
   const [file, setFile] = useState<File | null>(null);
   return (
     <form
-      className="row wrap"
+      className="row wrap spaced-top"
       onSubmit={(e) => {
         e.preventDefault();
         if (file) upload.mutate({ projectId, file });
