@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from weak_supervisor.active_learner import (
+from shared_model.learner_interface import (
     LearningClassifier,
-    default_learner,
-    learner_column,
-    learner_proba,
+    fit_params,
+    inference_params,
     params_fit,
     params_inference,
 )
+from weak_supervisor.active_learner import default_learner, learner_column, learner_proba
 from weak_supervisor.evaluate import main
 
 
@@ -32,12 +32,12 @@ def test_interface_defaults_and_decorated_values() -> None:
         @params_inference(min_confidence=0.6, label_names=["a"])
         def predict_proba(self, embeddings: Any) -> Any: ...
 
-    assert Bare.fit_params()["train_test_split"] == 0.5 and Bare.inference_params() == {
+    assert fit_params(Bare)["train_test_split"] == 0.5 and inference_params(Bare) == {
         "min_confidence": 0.8,
         "label_names": None,
     }
-    assert Decorated.fit_params() == {"embedding_name": "text-classification-x", "train_test_split": 0.3}
-    assert Decorated.inference_params() == {"min_confidence": 0.6, "label_names": ["a"]}
+    assert fit_params(Decorated) == {"embedding_name": "text-classification-x", "train_test_split": 0.3}
+    assert inference_params(Decorated) == {"min_confidence": 0.6, "label_names": ["a"]}
 
 
 def random_task(n: int = 300, labeled: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

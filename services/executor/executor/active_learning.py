@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 
+from shared_model import learner_interface
 from shared_model.db import session_scope
 from shared_model.models import Embedding, EmbeddingType, RecordLabelAssociation, RunState, SourceType
 from shared_model.models import Label as LabelRow
@@ -31,7 +32,7 @@ from .sandbox.backends import SANDBOX_EXTRA, Limits, get_backend
 from .sandbox.session import SandboxError, WorkerSession
 
 RUNTIME_SOURCE = Path(__file__).with_name("sandbox").joinpath("learner_runtime.py")
-OUTSIDE = "OUTSIDE"
+OUTSIDE = learner_interface.OUTSIDE
 PREDICT_ROWS = 5000  # record vectors per predict frame
 PREDICT_RECORDS_TOKENS = 500  # records per predict frame for token-level learners
 
@@ -170,6 +171,7 @@ def run_learner(
     extra = extra_packages_dir()
     setup = {
         "mode": "active_learning",
+        "interface": learner_interface.source_text(),
         "runtime": RUNTIME_SOURCE.read_text(encoding="utf-8"),
         "code": code,
         "label": name,

@@ -1,11 +1,8 @@
 """The evaluation CLI's active learner: the reference's learner interface, run in-process on text embeddings.
 
-Services never import each other, so this is the weak supervisor's own implementation of the interface the executor
-runs in its sandbox (``executor/sandbox/learner_runtime.py``): a ``LearningClassifier`` subclass whose ``fit`` is
-decorated with ``@params_fit(embedding_name=…, train_test_split=…)`` and whose ``predict_proba`` is decorated with
-``@params_inference(min_confidence=…, label_names=…)``; a record gets the top class when its probability exceeds
-``min_confidence`` (and the class is in ``label_names``). Here the code is ours (the default learner below), not a
-user's, so it runs unsandboxed.
+The interface (``LearningClassifier``, ``@params_fit``, ``@params_inference``) is ``shared_model.learner_interface``,
+the same definition the executor sends into its sandbox for users' learners. Here the code is ours (the default
+learner below), not a user's, so it runs unsandboxed.
 
 Records a learner trained on are left out of its statistics in the service. The CLI goes one step further so that
 every manual label both trains the learner and judges it (never for the same record): with ``train_test_split=1.0``
@@ -17,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,56 +22,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-DEFAULT_MIN_CONFIDENCE = 0.8
-DEFAULT_TRAIN_TEST_SPLIT = 0.5
+from shared_model.learner_interface import (
+    DEFAULT_MIN_CONFIDENCE,
+    LearningClassifier,
+    fit_params,
+    params_fit,
+    params_inference,
+)
+
 TEXT_MODEL = "all-MiniLM-L6-v2"
 CONFIDENCE_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
-
-
-def params_fit(embedding_name: str = "", train_test_split: float = DEFAULT_TRAIN_TEST_SPLIT) -> Callable[[Any], Any]:
-    """Which embedding the learner trains on and the share of the manually labeled records used for training."""
-
-    def decorate(function: Any) -> Any:
-        function.__refinery_fit__ = {"embedding_name": embedding_name, "train_test_split": train_test_split}
-        return function
-
-    return decorate
-
-
-def params_inference(min_confidence: float = DEFAULT_MIN_CONFIDENCE, label_names: Any = None) -> Callable[[Any], Any]:
-    """Predictions are kept where the top class's probability exceeds ``min_confidence`` (and is in ``label_names``)."""
-
-    def decorate(function: Any) -> Any:
-        function.__refinery_inference__ = {"min_confidence": min_confidence, "label_names": label_names}
-        return function
-
-    return decorate
-
-
-class LearningClassifier:
-    """Base class of record-level learners: implement ``fit(embeddings, labels)`` and ``predict_proba(embeddings)``."""
-
-    model: Any = None
-
-    def fit(self, embeddings: Any, labels: Any) -> None:
-        raise NotImplementedError
-
-    def predict_proba(self, embeddings: Any) -> Any:
-        raise NotImplementedError
-
-    @classmethod
-    def fit_params(cls) -> dict[str, Any]:
-        found = dict(getattr(cls.fit, "__refinery_fit__", {}) or {})
-        found.setdefault("train_test_split", DEFAULT_TRAIN_TEST_SPLIT)
-        return found
-
-    @classmethod
-    def inference_params(cls) -> dict[str, Any]:
-        found = dict(getattr(cls.predict_proba, "__refinery_inference__", {}) or {})
-        found.setdefault("min_confidence", DEFAULT_MIN_CONFIDENCE)
-        found.setdefault("label_names", None)
-        return found
 
 
 def default_learner(c: float = 10.0, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> type[LearningClassifier]:
@@ -151,7 +109,7 @@ def learner_proba(
     prediction (the service leaves them out of the learner's statistics); at 1.0 they get out-of-fold predictions.
     """
     labeled = np.flatnonzero(labels >= 0)
-    share = float(learner.fit_params()["train_test_split"])
+    share = float(fit_params(learner)["train_test_split"])
     if not (0.0 < share <= 1.0):
         raise ValueError(f"train_test_split must lie in (0, 1], got {share}")
     rng = np.random.default_rng(seed)

@@ -1,13 +1,9 @@
-"""Active learners INSIDE the sandbox: the reference's class interface and the fit / predict protocol.
+"""Active learners INSIDE the sandbox: the fit / predict protocol around the user's learner class.
 
-The executor sends this file's text in the setup frame and ``worker.py`` executes it (so every backend, Docker
-included, runs it without a file of ours in the image). Standard library only at import; numpy when data arrives.
-Nothing here may import our packages.
-
-User code defines a subclass of ``LearningClassifier`` (records: ``embeddings`` is an ``n × d`` array, ``labels`` a
-list of label names) or ``LearningExtractor`` (tokens: one ``tokens × d`` array per record and one label list per
-record, padded with ``"OUTSIDE"``), decorating ``fit`` with ``@params_fit(embedding_name=…, train_test_split=…)`` and
-``predict_proba`` with ``@params_inference(min_confidence=…, label_names=…)``.
+The class interface (``LearningClassifier``, ``params_fit``, …) is ``shared_model/learner_interface.py``. The executor
+sends that file's text and then this file's in the setup frame, and ``worker.py`` executes both in one namespace (so
+every backend runs them without a file of ours in the sandbox). Standard library only at import; numpy when data
+arrives. Nothing here may import our packages at run time.
 """
 
 from __future__ import annotations
@@ -15,47 +11,19 @@ from __future__ import annotations
 import math
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-OUTSIDE = "OUTSIDE"
-DEFAULT_MIN_CONFIDENCE = 0.8
-DEFAULT_TRAIN_TEST_SPLIT = 0.5
+if TYPE_CHECKING:  # in the sandbox these names are already defined: the interface's text runs first in this namespace
+    from shared_model.learner_interface import (
+        LearningClassifier,
+        LearningExtractor,
+        fit_params,
+        inference_params,
+        params_fit,
+        params_inference,
+    )
+
 _RUNTIME_FILE = "<refinery-learner>"
-
-
-def params_fit(embedding_name: str = "", train_test_split: float = DEFAULT_TRAIN_TEST_SPLIT) -> Callable[[Any], Any]:
-    """Which embedding the learner trains on and the share of the manually labeled records used for training."""
-
-    def decorate(function: Any) -> Any:
-        function.__refinery_fit__ = {"embedding_name": embedding_name, "train_test_split": train_test_split}
-        return function
-
-    return decorate
-
-
-def params_inference(min_confidence: float = DEFAULT_MIN_CONFIDENCE, label_names: Any = None) -> Callable[[Any], Any]:
-    """Predictions are kept where the top class's probability exceeds ``min_confidence`` (and is in ``label_names``)."""
-
-    def decorate(function: Any) -> Any:
-        function.__refinery_inference__ = {"min_confidence": min_confidence, "label_names": label_names}
-        return function
-
-    return decorate
-
-
-class LearningClassifier:
-    """Base class of record-level learners: implement ``fit(embeddings, labels)`` and ``predict_proba(embeddings)``."""
-
-    def fit(self, embeddings: Any, labels: Any) -> None:
-        raise NotImplementedError("define fit(self, embeddings, labels)")
-
-    def predict_proba(self, embeddings: Any) -> Any:
-        raise NotImplementedError("define predict_proba(self, embeddings)")
-
-
-class LearningExtractor(LearningClassifier):
-    """Base class of token-level learners: per record one ``tokens × d`` array and one label list (``OUTSIDE`` padded);
-    ``predict_proba`` returns one ``tokens × classes`` array per record."""
 
 
 def _user_traceback(exc: BaseException, filename: str) -> str:
@@ -120,13 +88,8 @@ class _Learner:
             return
         self.cls = cls
         self.kind = "extractor" if issubclass(cls, LearningExtractor) else "classifier"
-        fit = getattr(cls, "fit", None)
-        predict = getattr(cls, "predict_proba", None)
-        self.fit_params = dict(getattr(fit, "__refinery_fit__", {}) or {})
-        self.inference_params = dict(getattr(predict, "__refinery_inference__", {}) or {})
-        self.fit_params.setdefault("train_test_split", DEFAULT_TRAIN_TEST_SPLIT)
-        self.inference_params.setdefault("min_confidence", DEFAULT_MIN_CONFIDENCE)
-        self.inference_params.setdefault("label_names", None)
+        self.fit_params = fit_params(cls)
+        self.inference_params = inference_params(cls)
         self.error = self._check_params()
 
     def _check_params(self) -> str | None:
@@ -212,4 +175,4 @@ def serve(channel: Any, setup: dict[str, Any], capture: Any) -> None:
         channel.write(answer)
 
 
-__all__ = ["LearningClassifier", "LearningExtractor", "params_fit", "params_inference", "serve"]
+__all__ = ["serve"]

@@ -377,7 +377,8 @@ def main() -> None:
     sys.stdout = capture
     if setup.get("mode") == "active_learning":  # the learner runtime travels in the setup (see learner_runtime.py)
         runtime: dict[str, Any] = {"__name__": "refinery_learner", "scrub_paths": _scrub}
-        exec(compile(setup["runtime"], "<refinery-learner>", "exec"), runtime)  # noqa: S102 - the executor's own code
+        for name, text in (("<refinery-learner-interface>", setup["interface"]), ("<refinery-learner>", setup["runtime"])):
+            exec(compile(text, name, "exec"), runtime)  # noqa: S102 - the executor's own code
         runtime["serve"](channel, setup, capture)
         return
     slots = _progress_slots(setup.get("progress_fd"))
