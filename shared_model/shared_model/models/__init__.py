@@ -23,7 +23,7 @@ from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, We
 from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
 from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
-from .project import Attribute, Project, Record, RecordTokenized
+from .project import Attribute, Project, ProjectRecordCount, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "ProjectStatus",
     "Record",
     "RecordLabelAssociation",
+    "ProjectRecordCount",
     "RecordTokenized",
     "ReturnType",
     "RunState",

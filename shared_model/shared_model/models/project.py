@@ -73,6 +73,17 @@ class Record(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+class ProjectRecordCount(Base):
+    """A project's number of records, kept current by statement triggers on ``record`` (migration 0011)."""
+
+    __tablename__ = "project_record_count"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
 class RecordTokenized(Base):
     """One spaCy DocBin per record holding a Doc per text attribute, in ``columns`` order."""
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
-from shared_model.models import Attribute, Project, ProjectMember, ProjectStatus, Record, SourceType, User, UserRole
+from shared_model.models import Attribute, Project, ProjectMember, ProjectRecordCount, ProjectStatus, SourceType, User, UserRole
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 def project_out(session: SessionDep, project: Project) -> ProjectOut:
     out = ProjectOut.model_validate(project)
-    out.record_count = session.scalar(select(func.count()).select_from(Record).where(Record.project_id == project.id))
+    out.record_count = session.scalar(select(ProjectRecordCount.records).where(ProjectRecordCount.project_id == project.id)) or 0
     out.run_time_limit_s = project_run_time_limit(project.settings)
     out.warnings = project_warnings(project)
     _add_summaries(session, [out])
@@ -91,11 +91,10 @@ async def create_project(body: ProjectCreate, user: CurrentUser, session: Sessio
 @router.get("", response_model=list[ProjectOut])
 def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
     """The projects the current user belongs to, newest first."""
-    counts = select(Record.project_id, func.count().label("n")).group_by(Record.project_id).subquery()
     rows = session.execute(
-        select(Project, func.coalesce(counts.c.n, 0))
+        select(Project, func.coalesce(ProjectRecordCount.records, 0))
         .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .outerjoin(counts, counts.c.project_id == Project.id)
+        .outerjoin(ProjectRecordCount, ProjectRecordCount.project_id == Project.id)
         .where(ProjectMember.user_id == user.id, Project.status != ProjectStatus.IN_DELETION)
         .order_by(Project.created_at.desc())
     ).all()
