@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
@@ -27,6 +28,12 @@ from shared_model.models import (
 
 from ..shared_data import SAMPLES, require
 from .upload_helpers import wait_job
+
+
+@pytest.fixture(autouse=True)
+def _tokenizer(services: Any) -> None:
+    """The import asks the tokenizer service whether it has the snapshot's tokenizer (a sample's pipeline package)."""
+    services.start("tokenizer")
 
 
 def sample(name: str) -> tuple[bytes, dict[str, Any]]:
@@ -233,7 +240,7 @@ def test_unknown_label_fails_the_job_and_leaves_no_project(client: TestClient) -
 
 def test_oversized_json_and_bad_names_are_refused_at_once(client: TestClient, monkeypatch: Any) -> None:
     """A small zip must not unpack into gigabytes (the JSON has its own limit); a name with control characters."""
-    from gateway.domain import snapshot
+    from gateway.domain.snapshot import reading as snapshot
 
     raw, _ = sample("clickbait_initial")
     monkeypatch.setattr(snapshot, "MAX_JSON_BYTES", 10_000)
@@ -360,7 +367,7 @@ def test_heuristic_spans_and_confidences_become_heuristic_results(client: TestCl
 def test_a_big_snapshot_is_parsed_once_by_the_job(client: TestClient, services: Any, monkeypatch: Any) -> None:
     """Beyond PEEK_BYTES of JSON the request reads only the start (the tokenizer, when the details come first);
     the job parses it, checks it and, when the request could not, the tokenizer."""
-    from gateway.domain import snapshot
+    from gateway.domain.snapshot import reading as snapshot
 
     services.start("tokenizer")
     monkeypatch.setattr(snapshot, "PEEK_BYTES", 2000)

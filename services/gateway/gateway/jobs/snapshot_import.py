@@ -17,7 +17,9 @@ from shared_model.service import ProblemError
 from shared_model.settings import get_settings
 
 from ..clients import ServiceClient
-from ..domain.snapshot import SnapshotError, TokenizerChoice, choose_tokenizer, import_snapshot, read_snapshot
+from ..domain.snapshot.importer import import_snapshot
+from ..domain.snapshot.reading import SnapshotError, read_snapshot
+from ..domain.snapshot.tokenizer import TokenizerChoice, choose_tokenizer
 
 log = logging.getLogger("gateway.snapshot_import")
 

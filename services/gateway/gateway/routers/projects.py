@@ -18,7 +18,7 @@ from shared_model.service.crud import apply_patch
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import primary_key
-from ..domain.snapshot import MISSING_PIPELINE, pipeline_warning
+from ..domain.snapshot.tokenizer import MISSING_PIPELINE, pipeline_warning
 from ..schemas import AttributeOut, JobOut, MemberIn, PrimaryKeyIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])

@@ -20,7 +20,8 @@ from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from ..deps import CurrentUser, ProjectDep
-from ..domain.snapshot import SnapshotError, TokenizerChoice, choose_tokenizer, peek_snapshot
+from ..domain.snapshot.reading import SnapshotError, peek_snapshot
+from ..domain.snapshot.tokenizer import TokenizerChoice, choose_tokenizer
 from ..domain.snapshot_export import export_snapshot, file_name
 from ..schemas import JobOut
 

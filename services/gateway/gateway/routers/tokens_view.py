@@ -14,7 +14,7 @@ from shared_model.models import Job
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.labeling import get_record
-from ..domain.snapshot import MISSING_PIPELINE
+from ..domain.snapshot.tokenizer import MISSING_PIPELINE
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["tokens"])
