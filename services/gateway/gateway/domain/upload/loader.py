@@ -28,20 +28,10 @@ from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, TaskTarget, TaskType
 from shared_model.service.input_checks import NUL_PROBLEM
 
-from .readers import (
-    ByteLimitReader,
-    ChunkReader,
-    ColumnKinds,
-    UploadError,
-    copy_text_chunks,
-    csv_find_nul,
-    csv_payload_size,
-    max_field_length,
-    open_rows,
-    read_head,
-    too_long,
-    where,
-)
+from .cells import ColumnKinds, UploadError, max_field_length, too_long, where
+from .csv_reader import ByteLimitReader, csv_find_nul, csv_payload_size
+from .object_readers import open_rows
+from .readers import ChunkReader, copy_text_chunks, read_head
 from .types import ACCEPTS, infer_type, json_value_sql, not_unique
 
 RUNNING_ID = "running_id"
