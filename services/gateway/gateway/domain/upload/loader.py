@@ -7,6 +7,9 @@
 3. ``INSERT … SELECT`` builds every record's JSONB in Postgres; label columns become tasks, labels and MANUAL labels.
 
 Any failure rolls everything back: no records, attributes, tasks or labels are left behind.
+
+Why one module of ~500 lines: it is the steps of one transaction, in the order they run, sharing the plan and the
+cursor; split, a reader would follow the transaction across files.
 """
 
 from __future__ import annotations
