@@ -39,7 +39,9 @@ PY
 link_torch_wheel() {
     local target="$ROOT/docker/wheels" folder wheel
     compgen -G "$target/torch-*.whl" >/dev/null && return 0
-    local folders="${PIP_FIND_LINKS:-} $(python3 -m pip config list 2>/dev/null | sed -n "s/.*find-links='\(.*\)'/\1/p")"
+    local folders
+    folders="${PIP_FIND_LINKS:-} $(sed -n 's/^ *find-links *= *//p' /etc/pip.conf /etc/xdg/pip/pip.conf \
+        "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf" 2>/dev/null | tr '\n' ' ')"
     for folder in $folders; do
         folder="${folder#file://}"
         for wheel in "$folder"/torch-*+cpu-cp311-*linux*x86_64.whl; do

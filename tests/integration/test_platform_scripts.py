@@ -235,7 +235,12 @@ def test_docker_compose_file_is_valid() -> None:
     # No container gets the Docker socket; only the executor gets a privilege (for its sandbox, dropped at start).
     assert not [name for name, spec in services.items() if "docker.sock" in str(spec.get("volumes", []))]
     assert not [name for name, spec in services.items() if spec.get("privileged")]
-    assert {name: spec["cap_add"] for name, spec in services.items() if spec.get("cap_add")} == {"executor": ["SYS_ADMIN"]}
+    assert {name: sorted(spec["cap_add"]) for name, spec in services.items() if spec.get("cap_add")} == {
+        "executor": ["SETGID", "SETPCAP", "SETUID", "SYS_ADMIN"]
+    }
+    for name in SERVICE_NAMES:
+        assert services[name]["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in services[name]["security_opt"], name
     assert not [name for name in services if name != "executor" and services[name].get("user") not in (None, "10001")]
     # Only the gateway is published; everything else sits on the internal network and requires the service secret.
     assert config["networks"]["internal"]["internal"] is True
