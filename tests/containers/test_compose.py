@@ -285,8 +285,7 @@ def test_the_sdk_tour_works_against_the_containers(stack: Stack, tmp_path: Path)
         weak = [row.get("headline__sentiment__WEAK_SUPERVISION") for row in exported]
         assert weak.count("positive") == 10 and weak.count("negative") == 10, weak
         assert all(row.get("headline__sentiment__MANUAL") for row in exported)
-        me = client._transport.request("GET", "/auth/me")
-        stack.state.update(project=str(project["id"]), task=str(task["id"]), admin_id=str(me["id"]))
+        stack.state.update(project=str(project["id"]), task=str(task["id"]), admin_id=str(client.user["id"]))
         stack.state["token"] = client.create_api_token("container tests")["token"]
 
 
@@ -432,7 +431,7 @@ def test_down_then_up_keeps_projects_labels_and_the_admin(stack: Stack) -> None:
     stack.compose("down")
     stack.up()
     with _client(stack, project_id=stack.state["project"]) as client:
-        assert str(client._transport.request("GET", "/auth/me")["id"]) == stack.state["admin_id"]
+        assert str(client.user["id"]) == stack.state["admin_id"]
         assert stack.state["project"] in {str(item["id"]) for item in client.list_projects()}
         exported = list(client.iter_export())
         assert len(exported) == 30

@@ -6,6 +6,7 @@ the venv under the running tests (``./test`` itself runs the install routine bef
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -249,3 +250,11 @@ def test_docker_compose_file_is_valid() -> None:
         assert name == "gateway" or not services[name].get("ports"), f"{name} publishes a port"
     for name in SERVICE_NAMES:
         assert "REFINERY_SERVICE_SECRET" in services[name]["environment"]
+
+
+def test_the_image_health_check_knows_every_service_port() -> None:
+    spec = importlib.util.spec_from_file_location("docker_healthcheck", ROOT / "docker" / "healthcheck.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.DEFAULT_PORTS == DEFAULT_PORTS
