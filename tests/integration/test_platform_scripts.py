@@ -6,6 +6,7 @@ the venv under the running tests (``./test`` itself runs the install routine bef
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -187,6 +188,25 @@ def test_start_refuses_a_port_in_use_and_names_it(platform: Platform) -> None:
     assert not _processes_of(platform.data_dir)
 
 
+def test_the_local_compose_override_replaces_docker_hub_images() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("the docker-compose binary (Debian package docker-compose) is not installed")
+    files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "docker-compose.local.yml")]
+    result = subprocess.run([binary, *files, "config"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["postgres"]["image"] == "refinery/postgres-base:bookworm"
+    assert [volume.split(":")[0] for volume in services["postgres"]["volumes"]] == ["postgres15-data"]
+    # Qdrant and MinIO are not run at all (a profile never enabled): the services use their in-process stores.
+    assert services["qdrant"]["profiles"] == ["docker-hub"] and services["minio"]["profiles"] == ["docker-hub"]
+    for name in SERVICE_NAMES:
+        assert services[name]["build"]["args"]["BASE_IMAGE"] == "refinery/python-base:bookworm"
+        assert services[name]["environment"]["REFINERY_QDRANT_URL"] == ""
+        assert services[name]["environment"]["REFINERY_S3_ENDPOINT"] == ""
+        assert set(services[name].get("depends_on", {})) <= {"postgres", *SERVICE_NAMES}
+
+
 def test_docker_compose_file_is_valid() -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
@@ -200,8 +220,10 @@ def test_docker_compose_file_is_valid() -> None:
     for name in ("postgres", "qdrant", "minio", *SERVICE_NAMES):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
     for name in SERVICE_NAMES:
-        assert services[name]["build"]["dockerfile"] == f"services/{name}/Dockerfile"
-        assert (ROOT / "services" / name / "Dockerfile").is_file()
+        # One parametrised Dockerfile for every service.
+        assert services[name]["build"]["dockerfile"] == "docker/Dockerfile"
+        assert services[name]["build"]["args"]["SERVICE"] == name
+        assert services[name]["build"]["target"] == ("gateway" if name == "gateway" else "service")
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:" in env["DATABASE_URL"]
         assert env["REFINERY_INTERNAL_HOST"] == "0.0.0.0"
@@ -211,8 +233,16 @@ def test_docker_compose_file_is_valid() -> None:
             assert gateway_env[f"REFINERY_{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}"
     published = [str(port.get("published")) if isinstance(port, dict) else str(port) for port in services["gateway"]["ports"]]
     assert any("4455" in port for port in published)
-    with_socket = {name for name, spec in services.items() if "docker.sock" in str(spec.get("volumes", []))}
-    assert with_socket == {"executor"}
+    # No container gets the Docker socket; only the executor gets a privilege (for its sandbox, dropped at start).
+    assert not [name for name, spec in services.items() if "docker.sock" in str(spec.get("volumes", []))]
+    assert not [name for name, spec in services.items() if spec.get("privileged")]
+    assert {name: sorted(spec["cap_add"]) for name, spec in services.items() if spec.get("cap_add")} == {
+        "executor": ["SETGID", "SETPCAP", "SETUID", "SYS_ADMIN"]
+    }
+    for name in SERVICE_NAMES:
+        assert services[name]["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in services[name]["security_opt"], name
+    assert not [name for name in services if name != "executor" and services[name].get("user") not in (None, "10001")]
     # Only the gateway is published; everything else sits on the internal network and requires the service secret.
     assert config["networks"]["internal"]["internal"] is True
     for name in ("postgres", "qdrant", "minio", *SERVICE_NAMES):
@@ -220,3 +250,11 @@ def test_docker_compose_file_is_valid() -> None:
         assert name == "gateway" or not services[name].get("ports"), f"{name} publishes a port"
     for name in SERVICE_NAMES:
         assert "REFINERY_SERVICE_SECRET" in services[name]["environment"]
+
+
+def test_the_image_health_check_knows_every_service_port() -> None:
+    spec = importlib.util.spec_from_file_location("docker_healthcheck", ROOT / "docker" / "healthcheck.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.DEFAULT_PORTS == DEFAULT_PORTS
