@@ -47,7 +47,7 @@ from shared_model.service import ProblemError
 from shared_model.service.input_checks import depth_problem, find_problem, max_json_depth
 
 from ..clients import ServiceClient
-from . import valid_labels
+from . import label_history, valid_labels
 from .lookup_lists import MAX_TERM_LENGTH, python_name
 
 REQUIRED_KEYS = ("project_details_data", "records_data", "attributes_data")
@@ -868,6 +868,8 @@ def _associations(
             template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false, now())",
             page_size=2000,
         )
+        # the project is new: all of its manual labels are the snapshot's, each (record, task) one history entry
+        cursor.execute(label_history.imported_sql("a.project_id = %(project)s"), {"via": "SNAPSHOT", "project": str(project_id)})
     for task_id, records in manual_records.items():
         valid_labels.recompute(session, task_id, records)
     return {**counts, "skipped": dict(skipped)}
