@@ -120,3 +120,32 @@ def test_revert_one_annotators_labels(client: TestClient, project: dict[str, Any
     assert client.post(url, json={"annotator_id": other_id}).json() == {"records": 0, "changes": 0}
     stranger = client.post("/api/v1/users", json={"email": "s@example.org", "password": "stranger-pw-1", "role": "ANNOTATOR"})
     assert client.post(url, json={"annotator_id": stranger.json()["id"]}).status_code == 422
+
+
+def test_snapshot_import_labels_are_recorded(services: Any, client: TestClient) -> None:
+    from .test_snapshot_import import import_ok, sample
+
+    services.start("tokenizer")
+    raw, data = sample("conversational_ai")
+    pid = import_ok(client, "conversational_ai.zip", raw)["result"]["project_id"]
+    entries = client.get(f"{API}/{pid}/label-history", params={"limit": 1000}).json()
+    with_labels = {(r.record_id, r.labeling_task_id) for r in _manual(pid)}
+    assert len(entries) == len(with_labels) > 0
+    assert {e["via"] for e in entries} == {"SNAPSHOT"} and all(e["old_labels"] == [] for e in entries)
+    assert sum(len(e["new_labels"]) for e in entries) == len(_manual(pid))
+
+
+def _manual(pid: str) -> list[Any]:
+    import uuid
+
+    from sqlalchemy import select
+
+    from shared_model.db import session_scope
+    from shared_model.models import RecordLabelAssociation as RLA
+
+    with session_scope() as session:
+        return list(
+            session.execute(
+                select(RLA.record_id, RLA.labeling_task_id).where(RLA.project_id == uuid.UUID(pid), RLA.source_type == "MANUAL")
+            ).all()
+        )
