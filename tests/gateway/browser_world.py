@@ -293,7 +293,7 @@ def _raw(world: World, rid: int, node: dict[str, Any], kind: str, viewer: str) -
         if node.get("attribute") is None:
             return any(_attribute_on(world, data, name, node, True) for name in world.types)
         return _attribute_on(world, data, node["attribute"], node, False)
-    if kind in ("manual_label", "gold_star", "weak_supervision", "manual_ws_differ"):
+    if kind in ("manual_label", "gold_star", "weak_supervision", "manual_ws_differ", "annotators_disagree"):
         return _raw_labels(rows, node, kind)
     return _raw_votes(world, rid, node, kind)
 
@@ -306,6 +306,8 @@ def _raw_labels(rows: list[dict[str, Any]], node: dict[str, Any], kind: str) -> 
     if kind == "manual_label":
         if node.get("annotator_id"):
             manual = [r for r in manual if r["created_by"] == node["annotator_id"]]
+        if node.get("decided"):
+            manual = [r for r in manual if r["valid"]]
         mode = node.get("mode", "any")
         if mode == "none":
             return not manual
@@ -329,6 +331,11 @@ def _raw_labels(rows: list[dict[str, Any]], node: dict[str, Any], kind: str) -> 
         valid = {(r["label_id"], r["span"]) for r in manual if r["valid"]}
         weak = {(r["label_id"], r["span"]) for r in ws}
         return bool(valid) and bool(weak) and valid != weak
+    if kind == "annotators_disagree":
+        per_annotator: dict[Any, set[Any]] = {}
+        for r in manual:
+            per_annotator.setdefault(r["created_by"], set()).add((r["label_id"], r["span"]))
+        return len({frozenset(labels) for labels in per_annotator.values()}) > 1
     raise AssertionError(kind)
 
 

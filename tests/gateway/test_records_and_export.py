@@ -60,6 +60,7 @@ def test_export_label_sources(client: TestClient, project: dict[str, Any]) -> No
             "headline__sentiment__MANUAL": "POS",
             "headline__sentiment__WEAK_SUPERVISION": "NEG",
             "headline__sentiment__WEAK_SUPERVISION__confidence": 0.62,
+            "headline__sentiment__MANUAL__decided_by": "SINGLE_ANNOTATOR",
         },
         {
             "id": 2,
@@ -67,6 +68,7 @@ def test_export_label_sources(client: TestClient, project: dict[str, Any]) -> No
             "headline__sentiment__MANUAL": "NEG",
             "headline__sentiment__WEAK_SUPERVISION": None,
             "headline__sentiment__WEAK_SUPERVISION__confidence": None,
+            "headline__sentiment__MANUAL__decided_by": "SINGLE_ANNOTATOR",
         },
         {
             "id": 3,
@@ -74,6 +76,7 @@ def test_export_label_sources(client: TestClient, project: dict[str, Any]) -> No
             "headline__sentiment__MANUAL": None,
             "headline__sentiment__WEAK_SUPERVISION": "POS",
             "headline__sentiment__WEAK_SUPERVISION__confidence": 0.9,
+            "headline__sentiment__MANUAL__decided_by": "UNDECIDED",  # a manual label, but none valid
         },
     ]
     assert export(client, project["id"], "jsonl") == rows
@@ -84,6 +87,7 @@ def test_export_label_sources(client: TestClient, project: dict[str, Any]) -> No
         "headline__sentiment__MANUAL": "POS",
         "headline__sentiment__WEAK_SUPERVISION": "NEG",
         "headline__sentiment__WEAK_SUPERVISION__confidence": "0.62",
+        "headline__sentiment__MANUAL__decided_by": "SINGLE_ANNOTATOR",
     }
     assert csv_rows[2]["headline__sentiment__MANUAL"] == ""
 

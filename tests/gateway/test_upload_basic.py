@@ -63,9 +63,11 @@ def test_running_id_and_label_columns(client: TestClient, project: dict[str, Any
         "headline__sentiment__MANUAL": "pos",
         "headline__sentiment__WEAK_SUPERVISION": None,
         "headline__sentiment__WEAK_SUPERVISION__confidence": None,
+        "headline__sentiment__MANUAL__decided_by": "SINGLE_ANNOTATOR",
         "__topic__MANUAL": "sports",
         "__topic__WEAK_SUPERVISION": None,
         "__topic__WEAK_SUPERVISION__confidence": None,
+        "__topic__MANUAL__decided_by": "SINGLE_ANNOTATOR",
     }
     assert [r["headline__sentiment__MANUAL"] for r in exported] == ["pos", "neg", None, None] * 2
     # appending continues the running id and reuses the tasks

@@ -79,4 +79,5 @@ def test_youtube_round_trip(
         manual,
         f"{prefix}spam__WEAK_SUPERVISION",
         f"{prefix}spam__WEAK_SUPERVISION__confidence",
+        f"{prefix}spam__MANUAL__decided_by",
     ]

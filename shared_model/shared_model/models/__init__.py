@@ -22,6 +22,7 @@ from .enums import (
 from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, WeakSupervisionRun
 from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
+from .label_history import LabelHistory
 from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
 from .project import Attribute, Project, ProjectRecordCount, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
@@ -49,6 +50,7 @@ __all__ = [
     "Job",
     "JobState",
     "Label",
+    "LabelHistory",
     "LabelingSession",
     "LabelingTask",
     "LoginFailure",

@@ -6,7 +6,8 @@ One object per record: the attribute values in column order, then per labeling t
 labels (and confidences); extraction tasks give per-token ``B-label`` / ``I-label`` / ``OUTSIDE`` arrays over the
 attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside); the
 weak-supervision columns of an extraction task without any weak-supervision label are null.
-Only valid manual labels are exported. Records are read through a server-side cursor, a few thousand at a time.
+Only valid (decided) manual labels are exported; ``…__MANUAL__decided_by`` says which rule decided them
+(:func:`decided_by_column`). Records are read through a server-side cursor, a few thousand at a time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import srsly.msgpack
 from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, SourceType, TaskType
 
+from . import valid_labels
 from .spreadsheet import csv_cell, xlsx_cell
 
 FETCH_ROWS = 2000
@@ -154,13 +156,20 @@ COLUMN_BUILDERS: dict[str, ColumnBuilder] = {
     TaskType.INFORMATION_EXTRACTION.value: ExtractionColumns(),
 }
 
+
+def decided_by_column(task: TaskInfo) -> str:
+    """``…__MANUAL__decided_by``: GOLD_STAR, SINGLE_ANNOTATOR, UNANIMOUS, MAJORITY or EXPERT (the rule that decided the
+    ``__MANUAL`` value), UNDECIDED (annotators disagree and the rule decides nothing) or null (no manual label)."""
+    return f"{task.prefix}__MANUAL__decided_by"
+
+
 _RECORDS_SQL = """
 SELECT r.id, r.data, coalesce((
-    SELECT jsonb_agg(jsonb_build_array(a.labeling_task_id, a.source_type, l.name, a.confidence, a.token_start, a.token_end)
+    SELECT jsonb_agg(jsonb_build_array(a.labeling_task_id, a.source_type, l.name, a.confidence, a.token_start, a.token_end,
+                                       a.is_valid_manual_label, a.id, a.created_by, a.label_id, a.is_gold_star, a.created_at)
                      ORDER BY a.source_type, a.token_start, a.created_at)
     FROM record_label_association a JOIN label l ON l.id = a.label_id
-    WHERE a.record_id = r.id
-      AND ((a.source_type = 'MANUAL' AND a.is_valid_manual_label) OR a.source_type = 'WEAK_SUPERVISION')
+    WHERE a.record_id = r.id AND a.source_type IN ('MANUAL', 'WEAK_SUPERVISION')
 ), '[]'::jsonb), {tokens}
 FROM record r {join} WHERE r.project_id = %s ORDER BY r.id
 """
@@ -176,6 +185,9 @@ class Exporter:
         conn = raw_connection()
         try:
             cursor = conn.cursor()
+            cursor.execute("SELECT settings FROM project WHERE id = %s", (project_id,))
+            found = cursor.fetchone()
+            settings = found[0] if found else {}
             cursor.execute(  # a calculated attribute that has not run successfully has no values to export
                 "SELECT name FROM attribute WHERE project_id = %s AND data_type <> %s AND state NOT IN (%s, %s, %s)"
                 " ORDER BY relative_position",
@@ -201,6 +213,16 @@ class Exporter:
         self.columns = list(self.attributes)
         for task in self.tasks:
             self.columns.extend(COLUMN_BUILDERS[task.task_type].names(task))
+            self.columns.append(decided_by_column(task))
+        self.resolution = valid_labels.Resolution.from_settings(settings)
+
+    def _decided_by(self, rows: list[valid_labels.ManualRow] | None, decided: bool) -> str | None:
+        """Why the record's decided manual label is what it is (null: no manual label; UNDECIDED: none is valid)."""
+        if not rows:
+            return None
+        if not decided:
+            return valid_labels.DecidedBy.UNDECIDED.value
+        return str(valid_labels.decide(rows, self.resolution)[1])
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every record in id order (a server-side cursor; never all rows in memory)."""
@@ -211,16 +233,24 @@ class Exporter:
             needs_tokens = any(task.task_type == TaskType.INFORMATION_EXTRACTION.value for task in self.tasks)
             cursor.execute(_RECORDS_SQL.format(**(_TOKENS_SQL if needs_tokens else _NO_TOKENS_SQL)), (self.project_id,))
             unpacker = srsly.msgpack.Unpacker(raw=False)  # one per export: creating one costs ~1 ms
-            for _record_id, data, label_rows, token_columns, docbin in cursor:
+            for record_id, data, label_rows, token_columns, docbin in cursor:
                 tokens = RecordTokens(token_columns, bytes(docbin) if docbin is not None else None, unpacker)
                 by_task: dict[str, list[LabelRow]] = {}
-                for task_id, source_type, label, confidence, start, end in label_rows:
+                manual: dict[str, list[valid_labels.ManualRow]] = {}
+                decided: set[str] = set()  # tasks with a valid manual label on the record
+                for task_id, source_type, label, confidence, start, end, valid, *row in label_rows:
+                    if source_type == SourceType.MANUAL.value:
+                        manual.setdefault(task_id, []).append(valid_labels.ManualRow.from_json(record_id, start, end, row))
+                        if not valid:
+                            continue
+                        decided.add(task_id)
                     by_task.setdefault(task_id, []).append(LabelRow(source_type, label, confidence, start, end))
                 out = {name: data.get(name) for name in self.attributes}
                 for task in self.tasks:
                     builder = COLUMN_BUILDERS[task.task_type]
                     labels = by_task.get(task.id, [])
                     out.update(zip(builder.names(task), builder.values(task, labels, data, tokens), strict=True))
+                    out[decided_by_column(task)] = self._decided_by(manual.get(task.id), task.id in decided)
                 yield out
             cursor.close()
         finally:

@@ -34,7 +34,8 @@ from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 from shared_model.service.crud import get_in_project
 
-from . import lookup_lists, valid_labels
+from . import label_history, lookup_lists, valid_labels
+from .label_history import Via
 
 CLASSIFICATION = (TaskType.MULTICLASS_CLASSIFICATION, TaskType.MULTILABEL_CLASSIFICATION)
 
@@ -313,16 +314,20 @@ def _user_had_gold(session: Session, user: User, task_id: uuid.UUID, record_ids:
 
 
 def set_classification(
-    session: Session, task: LabelingTask, user: User, record_ids: Sequence[int], labels: Sequence[Label]
+    session: Session, task: LabelingTask, user: User, record_ids: Sequence[int], labels: Sequence[Label], *, via: Via
 ) -> int:
     """Replace ``user``'s classification labels of ``task`` on these records by ``labels`` (none = clear).
 
-    Locks the records, keeps the user's gold star, recomputes the valid-label rule; returns the rows written.
+    Locks the records, keeps the user's gold star, records the changes in the label history (``via``), recomputes the
+    valid-label rule; returns the rows written.
     """
     check_label_count(task, labels)
     ids = sorted(set(record_ids))
     valid_labels.lock_records(session, ids)
     gold = _user_had_gold(session, user, task.id, ids)
+    before = label_history.current_labels(session, task.id, user.id, ids)
+    new = [label_history.entry(label.id, label.name, None, None) for label in sorted(labels, key=lambda x: x.name)]
+    label_history.record(session, task, user.id, user.id, via, before, dict.fromkeys(ids, new), ids)
     session.execute(
         delete(RLA)
         .where(
@@ -405,8 +410,11 @@ def snap_span(
     return Span(start, end, first["idx"], last["end"], text[first["idx"] : last["end"]])
 
 
-def add_span(session: Session, task: LabelingTask, user: User, record_id: int, label: Label, span: Span) -> tuple[RLA, bool]:
-    """Add ``user``'s span (an identical one is returned as it is); returns the row and whether it is new."""
+def add_span(
+    session: Session, task: LabelingTask, user: User, record_id: int, label: Label, span: Span, *, via: Via
+) -> tuple[RLA, bool]:
+    """Add ``user``'s span (an identical one is returned as it is; a new one is recorded in the label history, ``via``);
+    returns the row and whether it is new."""
     valid_labels.lock_records(session, [record_id])
     existing = session.scalar(
         select(RLA).where(
@@ -422,6 +430,7 @@ def add_span(session: Session, task: LabelingTask, user: User, record_id: int, l
     if existing is not None:
         return existing, False
     gold = bool(_user_had_gold(session, user, task.id, [record_id]))
+    before = label_history.current_labels(session, task.id, user.id, [record_id])
     row = RLA(
         project_id=task.project_id,
         record_id=record_id,
@@ -437,13 +446,18 @@ def add_span(session: Session, task: LabelingTask, user: User, record_id: int, l
     )
     session.add(row)
     session.flush()
+    after = label_history.current_labels(session, task.id, user.id, [record_id])
+    label_history.record(session, task, user.id, user.id, via, before, after, [record_id])
     valid_labels.recompute(session, task.id, [record_id])
     session.refresh(row)
     return row, True
 
 
-def remove_manual_label(session: Session, project_id: uuid.UUID, user: User, record_id: int, rla_id: uuid.UUID) -> None:
-    """Remove one of ``user``'s manual labels (a span or a classification label) from a record."""
+def remove_manual_label(
+    session: Session, project_id: uuid.UUID, user: User, record_id: int, rla_id: uuid.UUID, *, via: Via
+) -> None:
+    """Remove one of ``user``'s manual labels (a span or a classification label) from a record (recorded in the label
+    history, ``via``)."""
     valid_labels.lock_records(session, [record_id])
     row = session.get(RLA, rla_id)
     if row is None or row.project_id != project_id or row.record_id != record_id or row.source_type != SourceType.MANUAL:
@@ -451,8 +465,13 @@ def remove_manual_label(session: Session, project_id: uuid.UUID, user: User, rec
     if row.created_by != user.id:
         raise problem(403, f"manual label {rla_id} belongs to another annotator; only they can remove it")
     task_id = row.labeling_task_id
+    task = session.get(LabelingTask, task_id)
+    assert task is not None
+    before = label_history.current_labels(session, task_id, user.id, [record_id])
     session.delete(row)
     session.flush()
+    after = label_history.current_labels(session, task_id, user.id, [record_id])
+    label_history.record(session, task, user.id, user.id, via, before, after, [record_id])
     valid_labels.recompute(session, task_id, [record_id])
 
 

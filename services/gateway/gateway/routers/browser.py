@@ -20,6 +20,7 @@ from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
 from ..domain.browser.to_labeling_function import labeling_function
+from ..domain.label_history import Via
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"])
@@ -163,7 +164,7 @@ def bulk_label(body: BulkLabelIn, project: ProjectDep, user: CurrentUser, sessio
             + ("" if body.confirm_count is None else f" (confirm_count was {body.confirm_count})"),
             affected=len(ids),
         )
-    written = labeling.set_classification(session, task, user, ids, labels)
+    written = labeling.set_classification(session, task, user, ids, labels, via=Via.BULK)
     return BulkLabelOut(records=len(ids), labels_written=written, labeling_task_id=task.id)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -22,11 +22,14 @@ from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
 from ..domain.heuristics import stop_active_runs
+from ..domain.label_history import Via, via_of
 from ..schemas import RequestModel
 
 log = logging.getLogger("gateway")
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["labeling"])
+
+ViaDep = Annotated[Via, Depends(via_of)]  # how a manual label is written (UI: a session cookie, SDK: a token)
 
 COLOR = r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-zA-Z]{1,30})$"
 
@@ -324,26 +327,32 @@ def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:
 
 @router.put("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
 def set_classification(
-    record_id: int, task_id: uuid.UUID, body: RecordLabelsIn, project: ProjectDep, user: CurrentUser, session: SessionDep
+    record_id: int,
+    task_id: uuid.UUID,
+    body: RecordLabelsIn,
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    via: ViaDep,
 ) -> RecordTaskLabels:
     """Set the current user's label (several for a multi-label task) of a classification task; an empty list clears."""
     labeling.get_record(session, project.id, record_id)
     task = labeling.get_task(session, project.id, task_id)
     labeling.require_classification(task)
     labels = labeling.labels_of_task(session, task, body.ids())
-    labeling.set_classification(session, task, user, [record_id], labels)
+    labeling.set_classification(session, task, user, [record_id], labels, via=via)
     return record_task_labels(session, user.id, record_id, task.id)
 
 
 @router.delete("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
 def clear_classification(
-    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep, via: ViaDep
 ) -> RecordTaskLabels:
     """Remove the current user's classification labels of a task from a record."""
     labeling.get_record(session, project.id, record_id)
     task = labeling.get_task(session, project.id, task_id)
     labeling.require_classification(task)
-    labeling.set_classification(session, task, user, [record_id], [])
+    labeling.set_classification(session, task, user, [record_id], [], via=via)
     return record_task_labels(session, user.id, record_id, task.id)
 
 
@@ -356,6 +365,7 @@ async def add_span(
     user: CurrentUser,
     session: SessionDep,
     response: Response,
+    via: ViaDep,
 ) -> SpanOut:
     """Add a span of the current user, by token range or by character range (snapped outward to whole tokens)."""
 
@@ -383,7 +393,7 @@ async def add_span(
             char_start=body.char_start,
             char_end=body.char_end,
         )
-        row, created = labeling.add_span(session, task, user, record_id, label, span)
+        row, created = labeling.add_span(session, task, user, record_id, label, span, via=via)
         base = ManualLabelOut.model_validate(row).model_dump()
         return SpanOut(**base, char_start=span.char_start, char_end=span.char_end, text=span.text, created=created)
 
@@ -395,10 +405,10 @@ async def add_span(
 
 @router.delete("/records/{record_id}/labels/{label_row_id}", status_code=204)
 def remove_label(
-    record_id: int, label_row_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+    record_id: int, label_row_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep, via: ViaDep
 ) -> Response:
     """Remove one of the current user's manual labels (a span or a classification label)."""
-    labeling.remove_manual_label(session, project.id, user, record_id, label_row_id)
+    labeling.remove_manual_label(session, project.id, user, record_id, label_row_id, via=via)
     return Response(status_code=204)
 
 
@@ -457,5 +467,5 @@ def bulk_label(body: BulkIn, project: ProjectDep, user: CurrentUser, session: Se
             "ENDS_WITH": value.endswith(body.filter.value, autoescape=True),
         }[body.filter.operator]
         ids = list(session.scalars(select(Record.id).where(Record.project_id == project.id, condition).order_by(Record.id)))
-    written = labeling.set_classification(session, task, user, ids, labels)
+    written = labeling.set_classification(session, task, user, ids, labels, via=Via.BULK)
     return {"records": len(ids), "labels_written": written, "labeling_task_id": str(task.id)}

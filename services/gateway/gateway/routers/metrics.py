@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
+from ..domain.browser import agreement as iaa
 from ..domain.browser import metrics, slices
 from ..domain.browser.compile import ProjectCatalog
 
@@ -116,3 +117,54 @@ def heuristics(
     task = labeling.get_task(session, project.id, task_id)
     found = metrics.heuristic_figures(session, _scope(session, project.id, user.id, slice_id), task)
     return [HeuristicFigures.model_validate(row) for row in found]
+
+
+class AnnotatorFigures(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    records: int = Field(description="Records this annotator labeled that another annotator labeled too.")
+
+
+class PairAgreement(BaseModel):
+    annotator_a: uuid.UUID
+    annotator_b: uuid.UUID
+    email_a: str
+    email_b: str
+    records: int = Field(description="Records both labeled.")
+    units: int = Field(description="Records (classification) or tokens (extraction) both rated.")
+    percent_agreement: float | None
+    cohen_kappa: float | None = Field(description="None where undefined (both always gave one and the same value).")
+
+
+class OverallAgreement(BaseModel):
+    records: int = Field(description="Records labeled by two or more annotators.")
+    units: int
+    percent_agreement: float | None = Field(description="The share of agreeing pairs of values within units.")
+    krippendorff_alpha: float | None = Field(description="Krippendorff's alpha, nominal; None where undefined.")
+    mean_cohen_kappa: float | None = Field(description="The mean of the pairs' defined kappas.")
+
+
+class AgreementOut(BaseModel):
+    labeling_task_id: uuid.UUID
+    task_type: str
+    unit: str = Field(description="record (classification; a multi-label set is one value) or token (extraction).")
+    annotators: list[AnnotatorFigures]
+    pairs: list[PairAgreement]
+    overall: OverallAgreement
+
+
+@router.get("/agreement", response_model=AgreementOut)
+def agreement(
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    task_id: uuid.UUID,
+    slice_id: uuid.UUID | None = SLICE,
+    include_gold_starred: bool = Query(True, description="false: leave out records with a gold star."),
+) -> AgreementOut:
+    """Inter-annotator agreement of a task: per annotator pair (percent agreement, Cohen's kappa) and overall
+    (percent agreement, Krippendorff's alpha), on records labeled by two or more annotators."""
+    task = labeling.get_task(session, project.id, task_id)
+    scope = _scope(session, project.id, user.id, slice_id)
+    records = scope.records if slice_id is not None else None
+    return AgreementOut.model_validate(iaa.agreement(session, task, records, include_gold_starred))

@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from shared_model.models import (
@@ -57,6 +57,7 @@ from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 
 from .filters import (
+    AnnotatorsDisagreeCondition,
     AttributeCondition,
     FilterGroup,
     GoldStarCondition,
@@ -283,6 +284,8 @@ class _Compiler:
             if node.annotator_id not in self.catalog.members:
                 raise problem(422, f"{path}: user {node.annotator_id} is not a member of this project", condition=path)
             extra.append(RLA.created_by == node.annotator_id)
+        if node.decided:
+            extra.append(RLA.is_valid_manual_label.is_(True))
         if node.mode == LabelMode.LABELS:
             extra.append(RLA.label_id.in_(labels))
         found = self._rla(task_id, SourceType.MANUAL, *extra)
@@ -354,6 +357,23 @@ class _Compiler:
             self._rla(task_id, SourceType.WEAK_SUPERVISION),
             Record.id.in_(differing),
         )
+
+    def _annotators_disagree(self, node: AnnotatorsDisagreeCondition, path: str) -> ColumnElement[bool]:
+        """Per record, each annotator's labels as one sorted text (label, span); more than one distinct text differs."""
+        task_id = self._task(node.task_id, path)
+        item = func.concat_ws(":", RLA.label_id, func.coalesce(RLA.token_start, -1), func.coalesce(RLA.token_end, -1))
+        per_annotator = (
+            select(RLA.record_id, func.array_agg(aggregate_order_by(item, item)).label("labels"))
+            .where(RLA.labeling_task_id == task_id, RLA.source_type == SourceType.MANUAL)
+            .group_by(RLA.record_id, RLA.created_by)
+            .subquery()
+        )
+        differing = (
+            select(per_annotator.c.record_id)
+            .group_by(per_annotator.c.record_id)
+            .having(func.count(per_annotator.c.labels.distinct()) > 1)
+        )
+        return Record.id.in_(differing)
 
     # --- heuristics ---------------------------------------------------------------------------------------------
 

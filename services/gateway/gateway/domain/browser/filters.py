@@ -92,6 +92,9 @@ class ManualLabelCondition(_Condition):
     mode: LabelMode = LabelMode.ANY
     label_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_VALUES)
     annotator_id: uuid.UUID | None = None
+    decided: bool = Field(
+        default=False, description="Only the decided manual labels (the project's resolution rule), not every annotator's."
+    )
 
 
 class GoldStarCondition(_Condition):
@@ -149,6 +152,14 @@ class ManualWsDifferCondition(_Condition):
     task_id: uuid.UUID
 
 
+class AnnotatorsDisagreeCondition(_Condition):
+    """Two or more annotators labeled the record in the task and their manual labels differ (as sets of label and
+    span), whatever the resolution rule decided."""
+
+    kind: Literal["annotators_disagree"] = "annotators_disagree"
+    task_id: uuid.UUID
+
+
 class HasCommentsCondition(_Condition):
     """The record has a comment the caller can read."""
 
@@ -179,6 +190,7 @@ Condition = Annotated[
     | HeuristicsDisagreeCondition
     | NoHeuristicVotedCondition
     | ManualWsDifferCondition
+    | AnnotatorsDisagreeCondition
     | HasCommentsCondition
     | InSliceCondition
     | FilterGroup,

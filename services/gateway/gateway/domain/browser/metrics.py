@@ -2,8 +2,8 @@
 supervision), weak-supervision confidence histogram, confusion matrix (manual x weak supervision, OUTSIDE for
 extraction) and heuristic coverage / hits / conflicts / overlaps.
 
-Manual figures count *valid* manual labels (the one-annotator / gold-star / agreement rule), as statistics and
-exports do.
+Manual figures count *valid* manual labels (the gold-star / one-annotator / agreement / project resolution rule of
+:mod:`..valid_labels`), as statistics and exports do.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from shared_model.models import (
     TaskType,
 )
 
-from .. import valid_labels
+from .. import label_history, valid_labels
 from .reading import SnapshotError
 from .rows import enum_value, ref, rows_of
 
@@ -185,6 +185,10 @@ class _Importer:
                 [tuple(str(v) if isinstance(v, uuid.UUID) else v for v in r) for r in self.rows],
                 template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false, now())",
                 page_size=2000,
+            )
+            # the project is new: all of its manual labels are the snapshot's, each (record, task) one history entry
+            cursor.execute(
+                label_history.imported_sql("a.project_id = %(project)s"), {"via": "SNAPSHOT", "project": str(self.project_id)}
             )
         for task_id, records in self.manual_records.items():
             valid_labels.recompute(self.session, task_id, records)

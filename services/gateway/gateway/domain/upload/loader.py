@@ -31,6 +31,7 @@ from shared_model.db import raw_connection
 from shared_model.models import AttributeState, DataType, TaskTarget, TaskType
 from shared_model.service.input_checks import NUL_PROBLEM
 
+from .. import label_history
 from .cells import ColumnKinds, UploadError, max_field_length, too_long, where
 from .csv_reader import ByteLimitReader, csv_find_nul, csv_payload_size
 from .object_readers import open_rows
@@ -511,4 +512,10 @@ def _import_labels(cursor: Any, plan: UploadPlan, label: LabelColumn, column: st
         f" FROM {plan.stage} s JOIN label l ON l.labeling_task_id = %s AND l.name = s.{column}",
         (plan.project_id, task_id, plan.user_id, task_id),
     )
-    return int(cursor.rowcount)
+    written = int(cursor.rowcount)
+    if written:  # the new records' labels in the label history
+        cursor.execute(
+            label_history.imported_sql(f"a.labeling_task_id = %(task)s AND a.record_id IN (SELECT _rid FROM {plan.stage})"),
+            {"via": label_history.Via.UPLOAD.value, "task": task_id},
+        )
+    return written
