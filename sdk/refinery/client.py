@@ -20,13 +20,22 @@ from .resources.heuristics import HeuristicsMixin
 from .resources.imports import ImportsMixin
 from .resources.labeling import LabelingMixin
 from .resources.lookup_lists import LookupListsMixin
+from .resources.members import MembersMixin
 from .resources.projects import ProjectsMixin
 
 __all__ = ["DEFAULT_URI", "FINAL_JOB_STATES", "RECORD_BATCH", "Client"]
 
 
 class Client(
-    ProjectsMixin, LookupListsMixin, ExportMixin, ImportsMixin, LabelingMixin, HeuristicsMixin, BrowsingMixin, ClientBase
+    ProjectsMixin,
+    LookupListsMixin,
+    ExportMixin,
+    ImportsMixin,
+    LabelingMixin,
+    HeuristicsMixin,
+    BrowsingMixin,
+    MembersMixin,
+    ClientBase,
 ):
     """A connection to one refinery project (``project_id``), authenticated by login or by API token.
 

@@ -327,3 +327,21 @@ def test_every_route_for_every_role(client: TestClient, callers: dict[str, Calle
             if got != want:
                 mismatches.append(f"{role:10} {method} {path} [{category}]: want {want}, got {response.status_code} {answer}")
     assert not mismatches, f"{len(mismatches)} answers differ from the table:\n" + "\n".join(mismatches)
+
+
+def test_the_websocket_for_every_role(client: TestClient, callers: dict[str, Caller]) -> None:
+    """``/api/v1/ws``: anonymous callers are refused (4401); everyone else hears of the projects they may see."""
+    from starlette.websockets import WebSocketDisconnect
+
+    socket = TestClient(client.app)
+    project = callers["owner"].project_id
+    for role in ROLES:
+        token = callers[role].headers.get("Authorization", "")[7:]
+        if role == "anonymous":
+            with pytest.raises(WebSocketDisconnect) as info, socket.websocket_connect("/api/v1/ws") as ws:
+                ws.receive_json()
+            assert info.value.code == 4401
+            continue
+        with socket.websocket_connect(f"/api/v1/ws?token={token}") as ws:
+            hello = ws.receive_json()
+        assert (project in hello["projects"]) == (role != "non_member"), role

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -213,6 +213,31 @@ def route_action(dependant: Any) -> Action | None:
             return action
         stack.extend(current.dependencies)
     return None
+
+
+def who(action: Action) -> str:
+    """Who may perform ``action``, in words (the OpenAPI ``x-policy`` and docs/api.md's "who" column)."""
+    if action == Action.PUBLIC:
+        return "anyone"
+    if action in (Action.OWN_ACCOUNT, Action.SIGNED_IN):
+        return "signed-in users"
+    if action == Action.CREATE_PROJECT:
+        return "ADMIN, ENGINEER users"
+    if action == Action.MANAGE_USERS:
+        return "ADMIN"
+    return ", ".join(role.value for role in PROJECT_ROLES if action in ROLE_ACTIONS[role])
+
+
+def annotate_openapi(routes: Iterable[Any]) -> None:
+    """Write each route's policy into its OpenAPI operation as ``x-policy`` (``action`` and ``who``)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            annotate_openapi(inner.routes)
+        dependant = getattr(route, "dependant", None)
+        action = route_action(dependant) if dependant is not None else None
+        if action is not None and hasattr(route, "openapi_extra"):
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-policy": {"action": action.name, "who": who(action)}}
 
 
 def project_role(session: Session, user: User, project_id: uuid.UUID) -> UserRole:

@@ -2,6 +2,27 @@
 // change the gateway, then regenerate (./test fails when this file is out of date).
 
 export interface paths {
+    "/api/v1/auth/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Invitation
+         * @description Accept an invitation: set the password (and display name); then log in as usual. 404 for an unknown, used
+         *     or expired invitation.
+         */
+        post: operations["accept_invitation_api_v1_auth_invitation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -57,6 +78,26 @@ export interface paths {
         get: operations["me_api_v1_auth_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change one's own password (the only thing a user with a one-time password may do first).
+         */
+        post: operations["change_password_api_v1_auth_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -153,7 +194,8 @@ export interface paths {
         };
         /**
          * List Projects
-         * @description The projects the current user belongs to, newest first.
+         * @description The projects the current user belongs to (every project for the installation's admin), newest first, each
+         *     with the caller's ``role`` in it.
          */
         get: operations["list_projects_api_v1_projects_get"];
         put?: never;
@@ -179,7 +221,7 @@ export interface paths {
         };
         /**
          * Get Project
-         * @description One project with its record count.
+         * @description One project with its record count and the caller's ``role`` in it.
          */
         get: operations["get_project_api_v1_projects__project_id__get"];
         put?: never;
@@ -723,7 +765,8 @@ export interface paths {
         };
         /**
          * List Jobs
-         * @description The project's jobs, newest first; a queued one with its place in its service's queue (``queue_position``).
+         * @description The project's jobs that the caller's role may see, newest first; a queued one with its place in its service's
+         *     queue (``queue_position``).
          */
         get: operations["list_jobs_api_v1_projects__project_id__jobs_get"];
         put?: never;
@@ -1207,13 +1250,14 @@ export interface paths {
         };
         /**
          * List Members
-         * @description The project's members.
+         * @description The project's members with their role in it (``project_role``).
          */
         get: operations["list_members_api_v1_projects__project_id__members_get"];
         put?: never;
         /**
          * Add Member
-         * @description Add an existing user to the project.
+         * @description Add an existing user to the project with a role (OWNER, ENGINEER, EXPERT or ANNOTATOR; default ENGINEER); a
+         *     member already there keeps their role (change it with PATCH).
          */
         post: operations["add_member_api_v1_projects__project_id__members_post"];
         delete?: never;
@@ -1234,12 +1278,16 @@ export interface paths {
         post?: never;
         /**
          * Remove Member
-         * @description Remove a member; the last member cannot be removed.
+         * @description Remove a member; the last member and the last OWNER cannot be removed (409).
          */
         delete: operations["remove_member_api_v1_projects__project_id__members__user_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change Member Role
+         * @description Change a member's role; the project's last OWNER cannot be demoted (409: make another member OWNER first).
+         */
+        patch: operations["change_member_role_api_v1_projects__project_id__members__user_id__patch"];
         trace?: never;
     };
     "/api/v1/projects/{project_id}/metrics/confidence-histogram": {
@@ -1334,6 +1382,26 @@ export interface paths {
          * @description Manually labeled and weakly supervised records per task.
          */
         get: operations["progress_api_v1_projects__project_id__metrics_progress_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Permissions
+         * @description The caller's role in the project and what it lets them do (``gateway.policies.Action`` names; docs/roles.md).
+         */
+        get: operations["my_permissions_api_v1_projects__project_id__permissions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1460,6 +1528,9 @@ export interface paths {
         /**
          * Record Labels
          * @description Every label on a record (manual from all annotators, heuristics, weak supervision), optionally of one task/source.
+         *
+         *     What the caller's role may not see is left out: an annotator gets only their own manual labels (no heuristic
+         *     votes, weak-supervision labels or other members' labels).
          */
         get: operations["record_labels_api_v1_projects__project_id__records__record_id__labels_get"];
         put?: never;
@@ -1979,9 +2050,52 @@ export interface paths {
         put?: never;
         /**
          * Create User
-         * @description Create a user (admins only).
+         * @description Create a user (admins only): with the ``password`` given, or a generated one-time password (answered only now;
+         *     the user must change it first), or an invitation (``invite``: a link valid for 7 days that sets the password).
          */
         post: operations["create_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Rename a user, change their installation role or (de)activate them (admins only). A deactivated user can
+         *     neither log in nor use a token; their open sessions end. The admin cannot demote or deactivate themselves (409).
+         */
+        patch: operations["update_user_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description Give a user a new one-time password (answered only now; they must change it at their next login); their open
+         *     sessions end. Their API tokens stay valid (revoke them with a deactivation).
+         */
+        post: operations["reset_password_api_v1_users__user_id__password_reset_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2753,6 +2867,15 @@ export interface components {
              */
             slice_id: string;
         };
+        /** InvitationAccept */
+        InvitationAccept: {
+            /** Display Name */
+            display_name?: string | null;
+            /** Password */
+            password: string;
+            /** Token */
+            token: string;
+        };
         /** JobOut */
         JobOut: {
             /** Attempts */
@@ -3030,6 +3153,43 @@ export interface components {
              */
             role: string;
         };
+        /** MemberOut */
+        MemberOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Password Change Required
+             * @description a one-time password must be changed first
+             * @default false
+             */
+            password_change_required: boolean;
+            /**
+             * Project Role
+             * @description OWNER, ENGINEER, EXPERT or ANNOTATOR in this project
+             */
+            project_role: string;
+            /** Role */
+            role: string;
+        };
+        /** MemberUpdate */
+        MemberUpdate: {
+            /** Role */
+            role: string;
+        };
         /**
          * NoHeuristicVotedCondition
          * @description No heuristic of the task voted on the record.
@@ -3066,6 +3226,21 @@ export interface components {
              */
             save_slice: boolean;
         };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordReset */
+        PasswordReset: {
+            /**
+             * One Time Password
+             * @description shown only now; to be changed at the next login
+             */
+            one_time_password: string;
+        };
         /** PasteIn */
         PasteIn: {
             /**
@@ -3075,6 +3250,19 @@ export interface components {
             delimiter: string;
             /** Text */
             text: string;
+        };
+        /** PermissionsOut */
+        PermissionsOut: {
+            /**
+             * Actions
+             * @description what the caller may do here (names of gateway.policies.Action)
+             */
+            actions: string[];
+            /**
+             * Role
+             * @description the caller's role in the project (an installation admin is OWNER of every project)
+             */
+            role: string;
         };
         /** PlaygroundIn */
         PlaygroundIn: {
@@ -3177,6 +3365,11 @@ export interface components {
             name: string;
             /** Record Count */
             record_count?: number | null;
+            /**
+             * Role
+             * @description the caller's role in the project (OWNER for the admin)
+             */
+            role?: string | null;
             /**
              * Run Time Limit S
              * @description The time limit of the project's full runs (s).
@@ -3823,6 +4016,12 @@ export interface components {
             expires_in_days?: number | null;
             /** Name */
             name: string;
+            /**
+             * Read Only
+             * @description the token may only GET/HEAD (403 for any other method)
+             * @default false
+             */
+            read_only: boolean;
         };
         /** TokenCreated */
         TokenCreated: {
@@ -3844,6 +4043,11 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Read Only
+             * @default false
+             */
+            read_only: boolean;
             /** Revoked At */
             revoked_at: string | null;
             /**
@@ -3890,6 +4094,11 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Read Only
+             * @default false
+             */
+            read_only: boolean;
             /** Revoked At */
             revoked_at: string | null;
         };
@@ -3915,12 +4124,63 @@ export interface components {
             display_name: string;
             /** Email */
             email: string;
-            /** Password */
-            password: string;
+            /**
+             * Invite
+             * @description make an invitation link instead of a password (no ``password``)
+             * @default false
+             */
+            invite: boolean;
+            /**
+             * Password
+             * @description the password; without it a one-time password is generated (or an invitation made, ``invite``)
+             */
+            password?: string | null;
             /**
              * Role
              * @default ENGINEER
              */
+            role: string;
+        };
+        /** UserCreated */
+        UserCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Invitation Token
+             * @description shown only now: the invitee sets a password with POST /api/v1/auth/invitation
+             */
+            invitation_token?: string | null;
+            /**
+             * Invitation Url
+             * @description the UI's link holding the invitation token
+             */
+            invitation_url?: string | null;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * One Time Password
+             * @description shown only now; to be changed at first login
+             */
+            one_time_password?: string | null;
+            /**
+             * Password Change Required
+             * @description a one-time password must be changed first
+             * @default false
+             */
+            password_change_required: boolean;
+            /** Role */
             role: string;
         };
         /** UserOut */
@@ -3941,8 +4201,26 @@ export interface components {
             id: string;
             /** Is Active */
             is_active: boolean;
+            /**
+             * Password Change Required
+             * @description a one-time password must be changed first
+             * @default false
+             */
+            password_change_required: boolean;
             /** Role */
             role: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Display Name */
+            display_name?: string | null;
+            /**
+             * Is Active
+             * @description false deactivates: no login, no token works
+             */
+            is_active?: boolean | null;
+            /** Role */
+            role?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -4090,6 +4368,39 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    accept_invitation_api_v1_auth_invitation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -4164,6 +4475,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -6741,7 +7085,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"][];
+                    "application/json": components["schemas"]["MemberOut"][];
                 };
             };
             /** @description Validation Error */
@@ -6776,7 +7120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["MemberOut"];
                 };
             };
             /** @description Validation Error */
@@ -6808,6 +7152,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_member_role_api_v1_projects__project_id__members__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -6982,6 +7362,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_permissions_api_v1_projects__project_id__permissions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionsOut"];
                 };
             };
             /** @description Validation Error */
@@ -8221,7 +8632,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["UserCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reset_password_api_v1_users__user_id__password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordReset"];
                 };
             };
             /** @description Validation Error */
