@@ -21,7 +21,10 @@ generated from that schema by `tools/gen_api_doc.py`.
 
 - **Authentication**: every route except `GET /api/v1/health` and `POST /api/v1/auth/login` needs either the HTTP-only
   session cookie set by login or a personal API token as `Authorization: Bearer <token>` (create one with
-  `POST /api/v1/tokens`). A user sees only the projects they are a member of; others answer 404.
+  `POST /api/v1/tokens`; a token may be read-only: GET/HEAD only). A user sees only the projects they are a member
+  of; others answer 404. **Who** may call a route is decided by its role (docs/roles.md): the column "who" names the
+  project roles (OWNER, ENGINEER, EXPERT, ANNOTATOR) allowed, or an installation-wide rule; the installation's ADMIN
+  may call every route. A member whose role may not answers 403 naming the role (schema: `x-policy`).
 - **Errors** are RFC 9457 problem responses (`application/problem+json`): `{"type", "title", "status", "detail",
   "instance"}`, where `detail` names what is wrong (file, row, column, field …). A request body field the route does
   not know is an error (422 naming it), never silently ignored.
@@ -39,19 +42,24 @@ generated from that schema by `tools/gen_api_doc.py`.
 
 def render(schema: dict[str, Any]) -> str:
     """The Markdown listing of every operation, grouped by tag."""
-    groups: dict[str, list[tuple[str, str, str]]] = {}
+    groups: dict[str, list[tuple[str, str, str, str]]] = {}
     for path, operations in sorted(schema["paths"].items()):
         for method, operation in operations.items():
             tag = (operation.get("tags") or ["other"])[0]
             summary = (operation.get("description") or operation.get("summary") or "").strip().splitlines()
-            groups.setdefault(tag, []).append((method.upper(), path, summary[0] if summary else ""))
+            who = operation.get("x-policy", {}).get("who", "")
+            groups.setdefault(tag, []).append((method.upper(), path, who, summary[0] if summary else ""))
     lines = [HEADER.rstrip(), ""]
     for tag in sorted(groups):
-        lines += [f"## {tag}", "", "| method | path | what it does |", "| --- | --- | --- |"]
-        lines += [f"| {m} | `{p}` | {s.replace('|', '/')} |" for m, p, s in groups[tag]]
+        lines += [f"## {tag}", "", "| method | path | who | what it does |", "| --- | --- | --- | --- |"]
+        lines += [f"| {m} | `{p}` | {w} | {s.replace('|', '/')} |" for m, p, w, s in groups[tag]]
         lines.append("")
     lines += ["## websocket", "", "| path | what it does |", "| --- | --- |"]
-    lines += ['| `/api/v1/ws` | job progress of the user\'s projects (send `{"project_id": …}` to narrow it) |', ""]
+    lines += [
+        '| `/api/v1/ws` | job progress of the user\'s projects (send `{"project_id": …}` to narrow it), each event only to '
+        "members whose role may see it (no heuristic or weak-supervision jobs for an ANNOTATOR) |",
+        "",
+    ]
     return "\n".join(lines)
 
 

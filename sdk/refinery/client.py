@@ -20,6 +20,7 @@ from .resources.heuristics import HeuristicsMixin
 from .resources.imports import ImportsMixin
 from .resources.labeling import LabelingMixin
 from .resources.lookup_lists import LookupListsMixin
+from .resources.members import MembersMixin
 from .resources.projects import ProjectsMixin
 from .resources.teams import TeamsMixin
 
@@ -35,6 +36,7 @@ class Client(
     HeuristicsMixin,
     BrowsingMixin,
     TeamsMixin,
+    MembersMixin,
     ClientBase,
 ):
     """A connection to one refinery project (``project_id``), authenticated by login or by API token.

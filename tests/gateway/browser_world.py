@@ -161,7 +161,7 @@ def build_world(client: TestClient, project_id: str, n: int = 60, seed: int = 7)
     types = {"key": "INTEGER", "headline": "TEXT", "topic": "CATEGORY", "score": "FLOAT", "flag": "BOOLEAN"}
     sentiment = make_task(client, project_id, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg", "neu"])
     entities = make_task(client, project_id, "entities", "INFORMATION_EXTRACTION", "headline", ["PER", "ORG"])
-    annotator = second_user(client, project_id)
+    annotator = second_user(client, project_id, role="EXPERT")  # the second labeler: EXPERT, who may use the browser
     admin_id = client.get("/api/v1/auth/me").json()["id"]
     annotator_id = client.get("/api/v1/auth/me", headers=annotator).json()["id"]
     labels = list(sentiment["by_name"].values())

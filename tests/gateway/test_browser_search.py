@@ -251,7 +251,7 @@ def test_unique_values(client: TestClient, world: World) -> None:
 def test_other_users_cannot_search(client: TestClient, world: World) -> None:
     from .test_labeling import second_user
 
-    outsider = second_user(client, world.project_id, "outsider@example.org")
+    outsider = second_user(client, world.project_id, "outsider@example.org", role="EXPERT")  # the browser: EXPERT and up
     # second_user made them a member; remove the membership by using another project instead
     other = client.post("/api/v1/projects", json={"name": "other"}).json()
     r = client.post(f"/api/v1/projects/{other['id']}/records/search", json={}, headers=outsider)

@@ -52,12 +52,12 @@ def make_task(
     return task
 
 
-def second_user(client: TestClient, project_id: str, email: str = "annotator@example.org") -> dict[str, str]:
-    """A second project member; returns Bearer headers for them."""
-    assert (
-        client.post("/api/v1/users", json={"email": email, "password": "annotator-pw-1", "role": "ANNOTATOR"}).status_code == 201
-    )
-    assert client.post(f"{API}/{project_id}/members", json={"email": email, "role": "ANNOTATOR"}).status_code == 201
+def second_user(
+    client: TestClient, project_id: str, email: str = "annotator@example.org", role: str = "ANNOTATOR"
+) -> dict[str, str]:
+    """A second project member (an ANNOTATOR unless ``role``); returns Bearer headers for them."""
+    assert client.post("/api/v1/users", json={"email": email, "password": "annotator-pw-1", "role": role}).status_code == 201
+    assert client.post(f"{API}/{project_id}/members", json={"email": email, "role": role}).status_code == 201
     other = TestClient(client.app)
     assert other.post("/api/v1/auth/login", json={"email": email, "password": "annotator-pw-1"}).status_code == 200
     token = other.post("/api/v1/tokens", json={"name": "t"}).json()["token"]
@@ -245,7 +245,7 @@ def test_valid_manual_label_rule_and_gold_star(client: TestClient, project: dict
     [rid] = seed_records(pid, ["x"])
     task = make_task(client, pid, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg"])
     multi = make_task(client, pid, "topics", "MULTILABEL_CLASSIFICATION", None, ["a", "b"])
-    other = second_user(client, pid)
+    other = second_user(client, pid, role="EXPERT")  # gold stars: EXPERT and above
 
     def valid(task_id: str) -> list[tuple[str, str]]:
         return sorted((str(r.created_by), str(r.label_id)) for r in manual_rows(rid, task_id) if r.is_valid_manual_label)

@@ -17,9 +17,10 @@ from .base import ClientBase
 class ProjectsMixin(ClientBase):
     # --- account and projects ---------------------------------------------------------------------------------
 
-    def create_api_token(self, name: str, expires_in_days: int | None = None) -> dict[str, Any]:
-        """Create a personal API token; its secret (``token``) is only in this answer."""
-        body: dict[str, Any] = {"name": name}
+    def create_api_token(self, name: str, expires_in_days: int | None = None, *, read_only: bool = False) -> dict[str, Any]:
+        """Create a personal API token; its secret (``token``) is only in this answer. It acts with your role; a
+        ``read_only`` token may only read (GET): anything else answers :class:`PermissionDeniedError`."""
+        body: dict[str, Any] = {"name": name, "read_only": read_only}
         if expires_in_days is not None:
             body["expires_in_days"] = expires_in_days
         return self._request("POST", "/tokens", json=body)

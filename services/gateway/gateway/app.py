@@ -17,6 +17,7 @@ from .docs_pages import install_docs_pages
 from .domain import stored_files
 from .domain.users import ensure_admin
 from .jobs import HANDLERS
+from .policies import annotate_openapi
 from .routers import (
     auth,
     browser,
@@ -103,6 +104,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
+    annotate_openapi(app.router.routes)  # each operation's x-policy: who may call it (gateway/policies.py)
     install_docs_pages(app)
     app.state.progress_hub = ws.ProgressHub()
     app.router.routes.append(UiMount("/", app=ui_app(ui_dist or UI_DIST), name="ui"))

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_model.db import session_dependency
-from shared_model.models import Project, ProjectMember, ProjectStatus, User
+from shared_model.models import Project, ProjectMember, ProjectStatus, User, UserRole
 from shared_model.service import problem
 
-from .domain.users import user_for_cookie, user_for_token
+from .domain.users import caller_for_token, user_for_cookie
 
 SESSION_COOKIE = "refinery_session"
 
@@ -37,12 +37,21 @@ def credentials(request: Request) -> tuple[str, str] | None:
     return None
 
 
-def resolve_user(session: Session, found: tuple[str, str] | None) -> User | None:
-    """The user behind a credential pair, or None."""
+def resolve_caller(session: Session, found: tuple[str, str] | None) -> tuple[User, bool] | None:
+    """The user behind a credential pair and whether it is a read-only API token, or None."""
     if found is None:
         return None
     kind, secret = found
-    return user_for_token(session, secret) if kind == "token" else user_for_cookie(session, secret)
+    if kind == "token":
+        return caller_for_token(session, secret)
+    user = user_for_cookie(session, secret)
+    return (user, False) if user is not None else None
+
+
+def resolve_user(session: Session, found: tuple[str, str] | None) -> User | None:
+    """The user behind a credential pair, or None."""
+    caller = resolve_caller(session, found)
+    return caller[0] if caller is not None else None
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
@@ -50,26 +59,38 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     found = credentials(request)
     if found is None:
         raise problem(401, "authentication required: log in or send 'Authorization: Bearer <API token>'")
-    user = resolve_user(session, found)
-    if user is None:
+    caller = resolve_caller(session, found)
+    if caller is None:
         what = "API token is unknown, revoked or expired" if found[0] == "token" else "session expired; log in again"
         raise problem(401, f"the {what}")
-    return user
+    request.state.read_only_token = caller[1]  # the policy (policies.py) refuses such a token anything but GET/HEAD
+    return caller[0]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def member_project(session: Session, user: User, project_id: uuid.UUID) -> Project:
-    """The project if ``user`` belongs to it; 404 otherwise (other users' projects are not disclosed)."""
-    project = session.scalar(
-        select(Project)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(Project.id == project_id, ProjectMember.user_id == user.id)
-    )
-    if project is None or project.status == ProjectStatus.IN_DELETION:
+def member_role(session: Session, user: User, project_id: uuid.UUID) -> tuple[Project, UserRole]:
+    """The project and the user's role in it (an installation admin is OWNER of every project); 404 when the user is
+    not a member (other users' projects are not disclosed) or the project is being deleted."""
+    if user.role == UserRole.ADMIN:
+        project = session.get(Project, project_id)
+        role: UserRole | None = UserRole.OWNER
+    else:
+        row = session.execute(
+            select(Project, ProjectMember.role)
+            .join(ProjectMember, ProjectMember.project_id == Project.id)
+            .where(Project.id == project_id, ProjectMember.user_id == user.id)
+        ).first()
+        project, role = (row[0], row[1]) if row is not None else (None, None)
+    if project is None or role is None or project.status == ProjectStatus.IN_DELETION:
         raise problem(404, f"project {project_id} does not exist or you are not a member of it")
-    return project
+    return project, role
+
+
+def member_project(session: Session, user: User, project_id: uuid.UUID) -> Project:
+    """The project if ``user`` belongs to it (or is the installation admin); 404 otherwise."""
+    return member_role(session, user, project_id)[0]
 
 
 def get_project(project_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Project:

@@ -15,6 +15,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from .policies import Action, allow
+
 ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 ASSETS_URL = "/api/docs-assets"
 SWAGGER_URL = "/api/docs"
@@ -31,7 +33,7 @@ def install_docs_pages(app: FastAPI) -> None:
     def root(request: Request) -> str:
         return str(request.scope.get("root_path", ""))
 
-    @app.get(SWAGGER_URL, include_in_schema=False)
+    @app.get(SWAGGER_URL, include_in_schema=False, dependencies=[allow(Action.PUBLIC)])
     async def swagger_ui(request: Request) -> HTMLResponse:
         base = root(request)
         return get_swagger_ui_html(
@@ -45,11 +47,11 @@ def install_docs_pages(app: FastAPI) -> None:
             swagger_ui_parameters={"validatorUrl": None},
         )
 
-    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False, dependencies=[allow(Action.PUBLIC)])
     async def swagger_ui_oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get(REDOC_URL, include_in_schema=False)
+    @app.get(REDOC_URL, include_in_schema=False, dependencies=[allow(Action.PUBLIC)])
     async def redoc(request: Request) -> HTMLResponse:
         base = root(request)
         return get_redoc_html(

@@ -41,19 +41,56 @@ class UserOut(ORMModel):
     display_name: str
     role: str
     is_active: bool
+    password_change_required: bool = Field(default=False, description="a one-time password must be changed first")
     created_at: datetime
 
 
 class UserCreate(RequestModel):
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str = Field(min_length=8, max_length=1000)
+    password: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=1000,
+        description="the password; without it a one-time password is generated (or an invitation made, ``invite``)",
+    )
+    invite: bool = Field(default=False, description="make an invitation link instead of a password (no ``password``)")
     display_name: str = Field(default="", max_length=200)
     role: str = Field(default="ENGINEER", pattern="^(ADMIN|ENGINEER|EXPERT|ANNOTATOR)$")
+
+
+class UserCreated(UserOut):
+    one_time_password: str | None = Field(default=None, description="shown only now; to be changed at first login")
+    invitation_token: str | None = Field(
+        default=None, description="shown only now: the invitee sets a password with POST /api/v1/auth/invitation"
+    )
+    invitation_url: str | None = Field(default=None, description="the UI's link holding the invitation token")
+
+
+class UserUpdate(RequestModel):
+    display_name: str | None = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, pattern="^(ADMIN|ENGINEER|EXPERT|ANNOTATOR)$")
+    is_active: bool | None = Field(default=None, description="false deactivates: no login, no token works")
+
+
+class PasswordReset(BaseModel):
+    one_time_password: str = Field(description="shown only now; to be changed at the next login")
+
+
+class PasswordChange(RequestModel):
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=8, max_length=1000)
+
+
+class InvitationAccept(RequestModel):
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=8, max_length=1000)
+    display_name: str | None = Field(default=None, max_length=200)
 
 
 class TokenCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    read_only: bool = Field(default=False, description="the token may only GET/HEAD (403 for any other method)")
 
 
 class TokenOut(ORMModel):
@@ -64,6 +101,7 @@ class TokenOut(ORMModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    read_only: bool = False
 
 
 class TokenCreated(TokenOut):
@@ -101,11 +139,25 @@ class ProjectOut(ORMModel):
     created_by_name: str | None = Field(default=None, description="display name (else email) of the creator")
     manually_labeled: int = Field(default=0, description="records with at least one manual label")
     weakly_supervised: int = Field(default=0, description="records with at least one weak-supervision label")
+    role: str | None = Field(default=None, description="the caller's role in the project (OWNER for the admin)")
 
 
 class MemberIn(RequestModel):
-    email: str
-    role: str = Field(default="ENGINEER", pattern="^(ENGINEER|EXPERT|ANNOTATOR)$")
+    email: str = Field(max_length=320)
+    role: str = Field(default="ENGINEER", pattern="^(OWNER|ENGINEER|EXPERT|ANNOTATOR)$")
+
+
+class MemberUpdate(RequestModel):
+    role: str = Field(pattern="^(OWNER|ENGINEER|EXPERT|ANNOTATOR)$")
+
+
+class MemberOut(UserOut):
+    project_role: str = Field(description="OWNER, ENGINEER, EXPERT or ANNOTATOR in this project")
+
+
+class PermissionsOut(BaseModel):
+    role: str = Field(description="the caller's role in the project (an installation admin is OWNER of every project)")
+    actions: list[str] = Field(description="what the caller may do here (names of gateway.policies.Action)")
 
 
 class AttributeOut(ORMModel):

@@ -102,7 +102,11 @@ class CommentTarget(StrEnum):
 
 
 class UserRole(StrEnum):
+    """``User.role``: ADMIN (the installation's admin) or the default project role; ``ProjectMember.role``: OWNER,
+    ENGINEER, EXPERT or ANNOTATOR (what each may do: ``gateway/policies.py``, docs/roles.md)."""
+
     ADMIN = "ADMIN"
+    OWNER = "OWNER"
     ENGINEER = "ENGINEER"
     EXPERT = "EXPERT"
     ANNOTATOR = "ANNOTATOR"

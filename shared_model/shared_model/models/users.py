@@ -22,6 +22,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole), nullable=False, default=UserRole.ENGINEER)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # a one-time password (set by an admin) must be changed before anything else is allowed
+    password_change_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    # an invitation: the SHA-256 of the secret in the link, until it is accepted or expires
+    invitation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invitation_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
 
 
@@ -50,6 +55,7 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")  # GET/HEAD only
     created_at: Mapped[datetime] = created_at()
 
 

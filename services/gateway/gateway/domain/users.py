@@ -64,8 +64,8 @@ def user_for_cookie(session: Session, secret: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def user_for_token(session: Session, secret: str) -> User | None:
-    """The user of an unrevoked, unexpired API token (and note its use)."""
+def caller_for_token(session: Session, secret: str) -> tuple[User, bool] | None:
+    """The active user of an unrevoked, unexpired API token and whether the token is read-only (its use noted)."""
     row = session.execute(
         select(User, ApiToken)
         .join(ApiToken, ApiToken.user_id == User.id)
@@ -77,4 +77,4 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if token.expires_at is not None and token.expires_at <= datetime.now(UTC):
         return None
     session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=func.now()))
-    return user if user.is_active else None
+    return (user, token.read_only) if user.is_active else None

@@ -21,6 +21,7 @@ from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
 from ..domain.browser.to_labeling_function import labeling_function
 from ..domain.label_history import Via
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"])
@@ -104,7 +105,7 @@ def _filter_catalog(session: SessionDep, project_id: uuid.UUID, user_id: uuid.UU
     return ProjectCatalog.load(session, project_id, user_id)
 
 
-@router.post("/search", response_model=SearchOut)
+@router.post("/search", response_model=SearchOut, dependencies=[allow(Action.BROWSE_DATA)])
 def search_records(body: SearchIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SearchOut:
     """The records a filter selects, sorted, ``limit`` at a time: pass ``next_cursor`` as ``cursor`` (with the same
     filter and sort) for the next page. A bad condition is a 422 naming its place (``filter.conditions[1]``)."""
@@ -113,7 +114,7 @@ def search_records(body: SearchIn, project: ProjectDep, user: CurrentUser, sessi
     return SearchOut.model_validate(found, from_attributes=True)
 
 
-@router.post("/count", response_model=CountOut)
+@router.post("/count", response_model=CountOut, dependencies=[allow(Action.BROWSE_DATA)])
 def count_records(body: CountIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> CountOut:
     """How many records a filter selects."""
     catalog = _filter_catalog(session, project.id, user.id)
@@ -122,7 +123,7 @@ def count_records(body: CountIn, project: ProjectDep, user: CurrentUser, session
     return CountOut(total=total, total_estimated=estimated)
 
 
-@router.get("/unique-values", response_model=dict[str, UniqueValues])
+@router.get("/unique-values", response_model=dict[str, UniqueValues], dependencies=[allow(Action.BROWSE_DATA)])
 def unique_values(
     project: ProjectDep,
     session: SessionDep,
@@ -146,7 +147,7 @@ def unique_values(
     return {name: UniqueValues(**value) for name, value in found.items()}
 
 
-@router.post("/bulk-label", response_model=BulkLabelOut)
+@router.post("/bulk-label", response_model=BulkLabelOut, dependencies=[allow(Action.BULK_LABEL)])
 def bulk_label(body: BulkLabelIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> BulkLabelOut:
     """Set the caller's classification label(s) on every record a filter selects (refinery#23), in one transaction.
 
@@ -177,7 +178,7 @@ class LabelingFunctionOut(BaseModel):
     source_code: str
 
 
-@router.post("/labeling-function", response_model=LabelingFunctionOut)
+@router.post("/labeling-function", response_model=LabelingFunctionOut, dependencies=[allow(Action.RUN_CODE)])
 def filter_to_labeling_function(
     body: LabelingFunctionIn, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> LabelingFunctionOut:

@@ -18,6 +18,7 @@ from shared_model.service.crud import apply_patch
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..policies import Action, allow
 from ..sandbox_check import SandboxRequired
 from ..schemas import JobOut, RequestModel
 from .jobs import job_out
@@ -86,7 +87,7 @@ def _running(session: SessionDep, attribute: Attribute) -> bool:
     return attribute.state == AttributeState.RUNNING
 
 
-@router.get("", response_model=list[CalculatedOut])
+@router.get("", response_model=list[CalculatedOut], dependencies=[allow(Action.READ_PROJECT)])
 def list_calculated(project: ProjectDep, session: SessionDep) -> list[Attribute]:
     """The project's calculated attributes."""
     return list(
@@ -98,7 +99,7 @@ def list_calculated(project: ProjectDep, session: SessionDep) -> list[Attribute]
     )
 
 
-@router.post("", response_model=CalculatedOut, status_code=201)
+@router.post("", response_model=CalculatedOut, status_code=201, dependencies=[allow(Action.RUN_CODE)])
 def create_calculated(body: CalculatedCreate, project: ProjectDep, session: SessionDep) -> Attribute:
     """Create a calculated attribute (state INITIAL: no values until it is run)."""
     name = body.name.strip()
@@ -124,13 +125,13 @@ def create_calculated(body: CalculatedCreate, project: ProjectDep, session: Sess
     return attribute
 
 
-@router.get("/{attribute_id}", response_model=CalculatedOut)
+@router.get("/{attribute_id}", response_model=CalculatedOut, dependencies=[allow(Action.READ_PROJECT)])
 def get_calculated(attribute_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Attribute:
     """One calculated attribute with its state and logs."""
     return _get(session, project, attribute_id)
 
 
-@router.patch("/{attribute_id}", response_model=CalculatedOut)
+@router.patch("/{attribute_id}", response_model=CalculatedOut, dependencies=[allow(Action.RUN_CODE)])
 def update_calculated(attribute_id: uuid.UUID, body: CalculatedUpdate, project: ProjectDep, session: SessionDep) -> Attribute:
     """Edit name, type or code; allowed until the attribute's values are computed (then delete and recreate it)."""
     attribute = _get(session, project, attribute_id)
@@ -145,7 +146,7 @@ def update_calculated(attribute_id: uuid.UUID, body: CalculatedUpdate, project: 
     return attribute
 
 
-@router.delete("/{attribute_id}", status_code=204)
+@router.delete("/{attribute_id}", status_code=204, dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_calculated(attribute_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
     """Delete a calculated attribute and its values (refused while it runs or a labeling task uses it)."""
     attribute = _get(session, project, attribute_id)
@@ -161,7 +162,7 @@ def delete_calculated(attribute_id: uuid.UUID, project: ProjectDep, session: Ses
     return Response(status_code=204)
 
 
-@router.post("/sample", dependencies=[SandboxRequired])
+@router.post("/sample", dependencies=[allow(Action.RUN_CODE), SandboxRequired])
 async def sample_new(body: SampleIn, project: ProjectDep, data_type: DataType) -> Any:
     """Try code for a calculated attribute that does not exist yet (``?data_type=``) on a sample of records."""
     if body.source_code is None:
@@ -176,7 +177,7 @@ async def sample_new(body: SampleIn, project: ProjectDep, data_type: DataType) -
     return await ServiceClient("executor").json("POST", "/run/attribute", json=payload, timeout=SAMPLE_TIMEOUT)
 
 
-@router.post("/{attribute_id}/sample", dependencies=[SandboxRequired])
+@router.post("/{attribute_id}/sample", dependencies=[allow(Action.RUN_CODE), SandboxRequired])
 async def sample_existing(attribute_id: uuid.UUID, body: SampleIn, project: ProjectDep, session: SessionDep) -> Any:
     """Run the attribute's code (or ``source_code``) on 10 random records: values type-checked, output and errors."""
     attribute = _get(session, project, attribute_id)
@@ -192,7 +193,9 @@ async def sample_existing(attribute_id: uuid.UUID, body: SampleIn, project: Proj
     return await ServiceClient("executor").json("POST", "/run/attribute", json=payload, timeout=SAMPLE_TIMEOUT)
 
 
-@router.post("/{attribute_id}/run", response_model=RunStarted, status_code=202, dependencies=[SandboxRequired])
+@router.post(
+    "/{attribute_id}/run", response_model=RunStarted, status_code=202, dependencies=[allow(Action.RUN_CODE), SandboxRequired]
+)
 def run_calculated(attribute_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> RunStarted:
     """Compute the attribute for every record as a job; all values are written only if every one passes its type check."""
     attribute = _get(session, project, attribute_id)

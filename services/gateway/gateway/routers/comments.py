@@ -14,6 +14,7 @@ from shared_model.service.crud import apply_patch
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import comments as domain
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/comments", tags=["comments"])
@@ -44,7 +45,7 @@ class CommentOut(BaseModel):
     updated_at: datetime
 
 
-@router.get("", response_model=list[CommentOut])
+@router.get("", response_model=list[CommentOut], dependencies=[allow(Action.COMMENT)])
 def list_comments(
     project: ProjectDep,
     user: CurrentUser,
@@ -61,7 +62,7 @@ def list_comments(
     return list(session.scalars(query.order_by(Comment.created_at)))
 
 
-@router.post("", response_model=CommentOut, status_code=201)
+@router.post("", response_model=CommentOut, status_code=201, dependencies=[allow(Action.COMMENT)])
 def create_comment(body: CommentIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Comment:
     """Comment on an existing record, task, label, heuristic, slice or lookup list of the project."""
     target_id = domain.check_target(session, project.id, body.target_type, body.target_id)
@@ -79,7 +80,7 @@ def create_comment(body: CommentIn, project: ProjectDep, user: CurrentUser, sess
     return comment
 
 
-@router.patch("/{comment_id}", response_model=CommentOut)
+@router.patch("/{comment_id}", response_model=CommentOut, dependencies=[allow(Action.COMMENT)])
 def update_comment(
     comment_id: uuid.UUID, body: CommentUpdate, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> Comment:
@@ -91,7 +92,7 @@ def update_comment(
     return comment
 
 
-@router.delete("/{comment_id}", status_code=204)
+@router.delete("/{comment_id}", status_code=204, dependencies=[allow(Action.COMMENT)])
 def delete_comment(comment_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Response:
     """Delete one's own comment."""
     session.delete(domain.own_comment(session, project.id, user, comment_id))

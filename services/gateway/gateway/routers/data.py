@@ -25,6 +25,7 @@ from ..domain.export import MEDIA_TYPES, XLSX_MAX_ROWS, Exporter
 from ..domain.spreadsheet import RAW_DESCRIPTION
 from ..domain.upload import UploadError, file_format, read_head, schema_differences, split_columns
 from ..domain.upload.loader import project_attributes, project_has_records
+from ..policies import Action, allow
 from ..schemas import JobOut
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["data"])
@@ -129,7 +130,9 @@ _UPLOAD_BODY = {
 }
 
 
-@router.post("/upload", response_model=JobOut, status_code=202, openapi_extra=_UPLOAD_BODY)
+@router.post(
+    "/upload", response_model=JobOut, status_code=202, openapi_extra=_UPLOAD_BODY, dependencies=[allow(Action.EDIT_PROJECT)]
+)
 async def upload(request: Request, project: ProjectDep, user: CurrentUser, mode: Literal["append"] = Query("append")) -> JobOut:
     """Upload a file as multipart field ``file``; its records are loaded by an ``upload`` job (all or nothing).
 
@@ -223,7 +226,7 @@ def _accept(path: Path, filename: str, fmt: str, project_id: uuid.UUID, user_id:
         return JobOut.model_validate(job)
 
 
-@router.get("/records", response_model=RecordPage)
+@router.get("/records", response_model=RecordPage, dependencies=[allow(Action.LABEL)])
 def list_records(
     project: ProjectDep,
     session: SessionDep,
@@ -248,7 +251,7 @@ def _ordered(data: dict[str, Any], order: list[str]) -> dict[str, Any]:
     return out
 
 
-@router.get("/export")
+@router.get("/export", dependencies=[allow(Action.EXPORT)])
 def export(
     project: ProjectDep,
     format: Literal["json", "jsonl", "csv", "xlsx"] = Query("json"),

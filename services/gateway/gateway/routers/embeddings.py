@@ -18,6 +18,7 @@ from shared_model.storage import EmbeddingArtifacts, get_storage
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..policies import Action, allow
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1", tags=["embeddings"])
@@ -107,13 +108,18 @@ def start_job(session: SessionDep, embedding: Embedding, user_id: uuid.UUID) -> 
     )
 
 
-@router.get("/embedding-models")
+@router.get("/embedding-models", dependencies=[allow(Action.SIGNED_IN)])
 async def embedding_models(user: CurrentUser) -> Any:
     """Models the embedder can use offline (and whether it runs on a GPU)."""
     return await ServiceClient("embedder").json("GET", "/models")
 
 
-@router.post("/projects/{project_id}/embeddings", response_model=EmbeddingStarted, status_code=202)
+@router.post(
+    "/projects/{project_id}/embeddings",
+    response_model=EmbeddingStarted,
+    status_code=202,
+    dependencies=[allow(Action.EDIT_PROJECT)],
+)
 def create_embedding(body: EmbeddingCreate, project: ProjectDep, user: CurrentUser, session: SessionDep) -> EmbeddingStarted:
     """Create an embedding of a text attribute, per attribute or per token; computed by an ``embed`` job."""
     attribute = find_attribute(session, project.id, body.attribute)
@@ -155,20 +161,27 @@ def create_embedding(body: EmbeddingCreate, project: ProjectDep, user: CurrentUs
     return EmbeddingStarted(embedding=embedding_out(session, embedding), job=JobOut.model_validate(job))
 
 
-@router.get("/projects/{project_id}/embeddings", response_model=list[EmbeddingOut])
+@router.get("/projects/{project_id}/embeddings", response_model=list[EmbeddingOut], dependencies=[allow(Action.READ_PROJECT)])
 def list_embeddings(project: ProjectDep, session: SessionDep) -> list[EmbeddingOut]:
     """The project's embeddings with their state and progress."""
     rows = session.scalars(select(Embedding).where(Embedding.project_id == project.id).order_by(Embedding.created_at))
     return [embedding_out(session, e) for e in rows]
 
 
-@router.get("/projects/{project_id}/embeddings/{embedding_id}", response_model=EmbeddingOut)
+@router.get(
+    "/projects/{project_id}/embeddings/{embedding_id}", response_model=EmbeddingOut, dependencies=[allow(Action.READ_PROJECT)]
+)
 def get_one(embedding_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> EmbeddingOut:
     """One embedding."""
     return embedding_out(session, get_embedding(session, project.id, embedding_id))
 
 
-@router.post("/projects/{project_id}/embeddings/{embedding_id}/refresh", response_model=JobOut, status_code=202)
+@router.post(
+    "/projects/{project_id}/embeddings/{embedding_id}/refresh",
+    response_model=JobOut,
+    status_code=202,
+    dependencies=[allow(Action.EDIT_PROJECT)],
+)
 def refresh(embedding_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Job:
     """Embed the records added since (only those): a new ``embed`` job."""
     embedding = get_embedding(session, project.id, embedding_id)
@@ -179,7 +192,7 @@ def refresh(embedding_id: uuid.UUID, project: ProjectDep, user: CurrentUser, ses
     return start_job(session, embedding, user.id)
 
 
-@router.delete("/projects/{project_id}/embeddings/{embedding_id}", status_code=204)
+@router.delete("/projects/{project_id}/embeddings/{embedding_id}", status_code=204, dependencies=[allow(Action.EDIT_PROJECT)])
 async def delete_embedding(embedding_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
     """Delete an embedding: its running job is cancelled, its collection and stored vectors removed."""
     embedding = get_embedding(session, project.id, embedding_id)

@@ -11,11 +11,12 @@ from shared_model.db import database_reachable
 
 from .. import __version__
 from ..clients import INTERNAL_SERVICES, ServiceClient
+from ..policies import Action, allow
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", dependencies=[allow(Action.PUBLIC)])
 async def platform_health(response: Response) -> dict[str, Any]:
     """Health of the whole platform; 503 when any service is not ok."""
     database = "ok" if await asyncio.to_thread(database_reachable) else "unreachable"

@@ -29,6 +29,7 @@ from ..domain.heuristics import (
     start_runs,
     stop_active_runs,
 )
+from ..policies import Action, allow
 from ..sandbox_check import SandboxRequired
 from ..schemas import JobOut, RequestModel
 from .jobs import job_out
@@ -122,7 +123,7 @@ def heuristic_out(session: SessionDep, source: InformationSource, last: Heuristi
     return out
 
 
-@router.get("", response_model=list[HeuristicOut])
+@router.get("", response_model=list[HeuristicOut], dependencies=[allow(Action.READ_HEURISTICS)])
 def list_heuristics(
     project: ProjectDep, session: SessionDep, labeling_task_id: uuid.UUID | None = Query(default=None)
 ) -> list[HeuristicOut]:
@@ -135,7 +136,7 @@ def list_heuristics(
     return [heuristic_out(session, s, last.get(s.id)) for s in sources]
 
 
-@router.post("", response_model=HeuristicOut, status_code=201)
+@router.post("", response_model=HeuristicOut, status_code=201, dependencies=[allow(Action.RUN_CODE)])
 def create_heuristic(body: HeuristicCreate, project: ProjectDep, user: CurrentUser, session: SessionDep) -> HeuristicOut:
     """Create a labeling function (code), an active learner (code; empty code gets the default learner for the
     task on its first embedding) or a pre-computed heuristic (results posted later) for a labeling task."""
@@ -161,14 +162,14 @@ def create_heuristic(body: HeuristicCreate, project: ProjectDep, user: CurrentUs
     return heuristic_out(session, source, None)
 
 
-@router.get("/{heuristic_id}", response_model=HeuristicOut)
+@router.get("/{heuristic_id}", response_model=HeuristicOut, dependencies=[allow(Action.READ_HEURISTICS)])
 def get_one(heuristic_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> HeuristicOut:
     """One heuristic with its last run."""
     source = get_heuristic(session, project, heuristic_id)
     return heuristic_out(session, source, latest_runs(session, [source.id]).get(source.id))
 
 
-@router.patch("/{heuristic_id}", response_model=HeuristicOut)
+@router.patch("/{heuristic_id}", response_model=HeuristicOut, dependencies=[allow(Action.RUN_CODE)])
 def update_heuristic(heuristic_id: uuid.UUID, body: HeuristicUpdate, project: ProjectDep, session: SessionDep) -> HeuristicOut:
     """Rename, describe, edit the code of, or (de)select a heuristic; results stay until the next successful run."""
     source = get_heuristic(session, project, heuristic_id)
@@ -179,7 +180,7 @@ def update_heuristic(heuristic_id: uuid.UUID, body: HeuristicUpdate, project: Pr
     return heuristic_out(session, source, latest_runs(session, [source.id]).get(source.id))
 
 
-@router.delete("/{heuristic_id}", status_code=204)
+@router.delete("/{heuristic_id}", status_code=204, dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_heuristic(heuristic_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
     """Delete a heuristic with its runs, statistics and results; a running run is cancelled first, and the deletion
     waits (a bounded time; 409 after it) until it has stopped, so that neither waits on the other's locks."""
@@ -189,7 +190,7 @@ def delete_heuristic(heuristic_id: uuid.UUID, project: ProjectDep, session: Sess
     return Response(status_code=204)
 
 
-@router.post("/{heuristic_id}/sample", dependencies=[SandboxRequired])
+@router.post("/{heuristic_id}/sample", dependencies=[allow(Action.RUN_CODE), SandboxRequired])
 async def run_sample(heuristic_id: uuid.UUID, body: SampleIn, project: ProjectDep, session: SessionDep) -> Any:
     """Run the code (saved, or ``source_code``) on 10 random records (or ``record_ids``), synchronously: per record
     the checked result, printed output and any error with a traceback pointing at the user's line."""
@@ -208,7 +209,7 @@ async def run_sample(heuristic_id: uuid.UUID, body: SampleIn, project: ProjectDe
     return await ServiceClient("executor").json("POST", "/run/labeling-function", json=payload, timeout=SAMPLE_TIMEOUT)
 
 
-@router.post("/runs", response_model=StartedRuns, status_code=202, dependencies=[SandboxRequired])
+@router.post("/runs", response_model=StartedRuns, status_code=202, dependencies=[allow(Action.RUN_CODE), SandboxRequired])
 def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StartedRuns:
     """Run several labeling functions in one sandboxed pass over the data (one job; active learners in it run after)."""
     sources = [get_heuristic(session, project, hid) for hid in dict.fromkeys(body.heuristic_ids)]
@@ -216,7 +217,9 @@ def start_many(body: StartRunsIn, project: ProjectDep, user: CurrentUser, sessio
     return StartedRuns(runs=[run_out(r) for r in runs], job=job_out(session, job))
 
 
-@router.post("/{heuristic_id}/runs", response_model=StartedRuns, status_code=202, dependencies=[SandboxRequired])
+@router.post(
+    "/{heuristic_id}/runs", response_model=StartedRuns, status_code=202, dependencies=[allow(Action.RUN_CODE), SandboxRequired]
+)
 def start_one(heuristic_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StartedRuns:
     """Run a labeling function or an active learner on every record, as a job (progress, logs, cancel)."""
     source = get_heuristic(session, project, heuristic_id)
@@ -224,7 +227,7 @@ def start_one(heuristic_id: uuid.UUID, project: ProjectDep, user: CurrentUser, s
     return StartedRuns(runs=[run_out(r) for r in runs], job=job_out(session, job))
 
 
-@router.get("/{heuristic_id}/runs", response_model=list[RunOut])
+@router.get("/{heuristic_id}/runs", response_model=list[RunOut], dependencies=[allow(Action.READ_HEURISTICS)])
 def list_runs(heuristic_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> list[RunOut]:
     """Every run of the heuristic, newest first, with code snapshot, state, logs and duration."""
     source = get_heuristic(session, project, heuristic_id)
@@ -242,13 +245,13 @@ def _run(session: SessionDep, project: ProjectDep, heuristic_id: uuid.UUID, run_
     return run
 
 
-@router.get("/{heuristic_id}/runs/{run_id}", response_model=RunOut)
+@router.get("/{heuristic_id}/runs/{run_id}", response_model=RunOut, dependencies=[allow(Action.READ_HEURISTICS)])
 def get_run(heuristic_id: uuid.UUID, run_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> RunOut:
     """One run (poll it for streamed logs and progress)."""
     return run_out(_run(session, project, heuristic_id, run_id))
 
 
-@router.post("/{heuristic_id}/runs/{run_id}/cancel", response_model=RunOut)
+@router.post("/{heuristic_id}/runs/{run_id}/cancel", response_model=RunOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def cancel_run(heuristic_id: uuid.UUID, run_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> RunOut:
     """Cancel a queued or running run; the previous results stay."""
     run = _run(session, project, heuristic_id, run_id)
@@ -264,7 +267,7 @@ def cancel_run(heuristic_id: uuid.UUID, run_id: uuid.UUID, project: ProjectDep, 
     return run_out(run)
 
 
-@router.post("/{heuristic_id}/associations")
+@router.post("/{heuristic_id}/associations", dependencies=[allow(Action.EDIT_PROJECT)])
 def post_associations(heuristic_id: uuid.UUID, body: AssociationsIn, project: ProjectDep, session: SessionDep) -> dict[str, int]:
     """Store a heuristic's pre-computed results matched by primary key, replacing the previous ones (all or nothing)."""
     source = get_heuristic(session, project, heuristic_id)

@@ -23,6 +23,7 @@ from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
 from ..domain.heuristics import stop_active_runs
 from ..domain.label_history import Via, via_of
+from ..policies import Action, Permit, ProjectPermit, allow
 from ..schemas import RequestModel
 
 log = logging.getLogger("gateway")
@@ -171,14 +172,14 @@ def task_out(session: SessionDep, task: LabelingTask) -> TaskOut:
     )
 
 
-@router.get("/labeling-tasks", response_model=list[TaskOut])
+@router.get("/labeling-tasks", response_model=list[TaskOut], dependencies=[allow(Action.READ_PROJECT)])
 def list_tasks(project: ProjectDep, session: SessionDep) -> list[TaskOut]:
     """The project's labeling tasks with their labels."""
     tasks = session.scalars(select(LabelingTask).where(LabelingTask.project_id == project.id).order_by(LabelingTask.created_at))
     return [task_out(session, task) for task in tasks]
 
 
-@router.post("/labeling-tasks", response_model=TaskOut, status_code=201)
+@router.post("/labeling-tasks", response_model=TaskOut, status_code=201, dependencies=[allow(Action.EDIT_PROJECT)])
 def create_task(body: TaskIn, project: ProjectDep, session: SessionDep) -> TaskOut:
     """Create a task (on an attribute or the whole record), optionally with its labels."""
     task = labeling.create_task(session, project.id, body.name, body.task_type, body.attribute)
@@ -187,13 +188,13 @@ def create_task(body: TaskIn, project: ProjectDep, session: SessionDep) -> TaskO
     return task_out(session, task)
 
 
-@router.get("/labeling-tasks/{task_id}", response_model=TaskOut)
+@router.get("/labeling-tasks/{task_id}", response_model=TaskOut, dependencies=[allow(Action.READ_PROJECT)])
 def get_task(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> TaskOut:
     """One task with its labels."""
     return task_out(session, labeling.get_task(session, project.id, task_id))
 
 
-@router.patch("/labeling-tasks/{task_id}", response_model=TaskOut)
+@router.patch("/labeling-tasks/{task_id}", response_model=TaskOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def rename_task(task_id: uuid.UUID, body: TaskUpdate, project: ProjectDep, session: SessionDep) -> TaskOut:
     """Rename a task."""
     task = labeling.get_task(session, project.id, task_id)
@@ -202,7 +203,7 @@ def rename_task(task_id: uuid.UUID, body: TaskUpdate, project: ProjectDep, sessi
     return task_out(session, task)
 
 
-@router.delete("/labeling-tasks/{task_id}")
+@router.delete("/labeling-tasks/{task_id}", dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_task(
     task_id: uuid.UUID,
     project: ProjectDep,
@@ -229,14 +230,16 @@ def _remove_task_files(project_id: uuid.UUID, task_id: uuid.UUID) -> None:
         log.warning("could not remove the stored files of deleted labeling task %s", task_id, exc_info=True)
 
 
-@router.post("/labeling-tasks/{task_id}/labels", response_model=LabelOut, status_code=201)
+@router.post(
+    "/labeling-tasks/{task_id}/labels", response_model=LabelOut, status_code=201, dependencies=[allow(Action.EDIT_PROJECT)]
+)
 def create_label(task_id: uuid.UUID, body: LabelIn, project: ProjectDep, session: SessionDep) -> Label:
     """Add a label (hotkey unique within the task); an extraction label also gets a lookup list of its name."""
     task = labeling.get_task(session, project.id, task_id)
     return labeling.create_label(session, task, body.name, body.color, body.hotkey)
 
 
-@router.patch("/labels/{label_id}", response_model=LabelOut)
+@router.patch("/labels/{label_id}", response_model=LabelOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def update_label(label_id: uuid.UUID, body: LabelUpdate, project: ProjectDep, session: SessionDep) -> Label:
     """Rename, recolor or re-key a label; its associations stay."""
     label = labeling.get_label(session, project.id, label_id)
@@ -246,7 +249,7 @@ def update_label(label_id: uuid.UUID, body: LabelUpdate, project: ProjectDep, se
     return label
 
 
-@router.delete("/labels/{label_id}")
+@router.delete("/labels/{label_id}", dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_label(
     label_id: uuid.UUID, project: ProjectDep, session: SessionDep, dry_run: bool = Query(default=False)
 ) -> dict[str, Any]:
@@ -266,7 +269,10 @@ def _heuristics_of(session: SessionDep, task_id: uuid.UUID) -> list[uuid.UUID]:
 # --- manual labels --------------------------------------------------------------------------------------------------
 
 
-def record_task_labels(session: SessionDep, user_id: uuid.UUID, record_id: int, task_id: uuid.UUID) -> RecordTaskLabels:
+def record_task_labels(session: SessionDep, permit: Permit, record_id: int, task_id: uuid.UUID) -> RecordTaskLabels:
+    """The caller's labels and the valid ones of a record's task; a caller who may not see other members' labels (an
+    annotator) sees only their own in both."""
+    user_id = permit.user.id
     rows = list(
         session.scalars(
             select(RLA)
@@ -278,16 +284,28 @@ def record_task_labels(session: SessionDep, user_id: uuid.UUID, record_id: int, 
         record_id=record_id,
         labeling_task_id=task_id,
         mine=[ManualLabelOut.model_validate(r) for r in rows if r.created_by == user_id],
-        valid=[ManualLabelOut.model_validate(r) for r in rows if r.is_valid_manual_label],
+        valid=[
+            ManualLabelOut.model_validate(r)
+            for r in rows
+            if r.is_valid_manual_label and (r.created_by == user_id or permit.can(Action.READ_ALL_LABELS))
+        ],
     )
 
 
-@router.get("/records/{record_id}/labels", response_model=list[ManualLabelOut])
+@router.get("/records/{record_id}/labels", response_model=list[ManualLabelOut], dependencies=[allow(Action.LABEL)])
 def record_labels(
-    record_id: int, project: ProjectDep, session: SessionDep, task_id: uuid.UUID | None = None, source_type: str | None = None
+    record_id: int,
+    permit: ProjectPermit,
+    session: SessionDep,
+    task_id: uuid.UUID | None = None,
+    source_type: str | None = None,
 ) -> list[ManualLabelOut]:
-    """Every label on a record (manual from all annotators, heuristics, weak supervision), optionally of one task/source."""
-    labeling.get_record(session, project.id, record_id)
+    """Every label on a record (manual from all annotators, heuristics, weak supervision), optionally of one task/source.
+
+    What the caller's role may not see is left out: an annotator gets only their own manual labels (no heuristic
+    votes, weak-supervision labels or other members' labels)."""
+    project_id = permit.project_id
+    labeling.get_record(session, project_id, record_id)
     kind = source_type.upper() if source_type is not None else None
     if kind is not None and kind not in SourceType.__members__:
         raise problem(422, f"source_type must be one of {', '.join(SourceType.__members__)}, not {source_type!r}")
@@ -296,9 +314,14 @@ def record_labels(
         query = query.where(RLA.labeling_task_id == task_id)
     if kind is not None:
         query = query.where(RLA.source_type == kind)
+    if not permit.can(Action.READ_HEURISTICS):
+        query = query.where(RLA.source_type == SourceType.MANUAL)
+    if not permit.can(Action.READ_ALL_LABELS):
+        query = query.where(RLA.created_by == permit.user.id)
     labels = [ManualLabelOut.model_validate(row) for row in session.scalars(query)]
-    if kind in (None, SourceType.INFORMATION_SOURCE):  # heuristics' votes are kept apart, in heuristic_result
-        votes = heuristic_results.record_votes(session, project.id, record_id, task_id)
+    # heuristics' votes are kept apart, in heuristic_result
+    if kind in (None, SourceType.INFORMATION_SOURCE) and permit.can(Action.READ_HEURISTICS):
+        votes = heuristic_results.record_votes(session, project_id, record_id, task_id)
         labels += [_heuristic_vote(record_id, vote) for vote in votes]
     # as Postgres orders (task, created_at, token_start): a missing token_start last
     return sorted(labels, key=lambda x: (x.labeling_task_id, x.created_at, x.token_start is None, x.token_start or 0))
@@ -325,10 +348,15 @@ def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:
     )
 
 
-@router.put("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
+@router.put(
+    "/records/{record_id}/labeling-tasks/{task_id}/classification",
+    response_model=RecordTaskLabels,
+    dependencies=[allow(Action.LABEL)],
+)
 def set_classification(
     record_id: int,
     task_id: uuid.UUID,
+    permit: ProjectPermit,
     body: RecordLabelsIn,
     project: ProjectDep,
     user: CurrentUser,
@@ -341,22 +369,37 @@ def set_classification(
     labeling.require_classification(task)
     labels = labeling.labels_of_task(session, task, body.ids())
     labeling.set_classification(session, task, user, [record_id], labels, via=via)
-    return record_task_labels(session, user.id, record_id, task.id)
+    return record_task_labels(session, permit, record_id, task.id)
 
 
-@router.delete("/records/{record_id}/labeling-tasks/{task_id}/classification", response_model=RecordTaskLabels)
+@router.delete(
+    "/records/{record_id}/labeling-tasks/{task_id}/classification",
+    response_model=RecordTaskLabels,
+    dependencies=[allow(Action.LABEL)],
+)
 def clear_classification(
-    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep, via: ViaDep
+    record_id: int,
+    task_id: uuid.UUID,
+    permit: ProjectPermit,
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    via: ViaDep,
 ) -> RecordTaskLabels:
     """Remove the current user's classification labels of a task from a record."""
     labeling.get_record(session, project.id, record_id)
     task = labeling.get_task(session, project.id, task_id)
     labeling.require_classification(task)
     labeling.set_classification(session, task, user, [record_id], [], via=via)
-    return record_task_labels(session, user.id, record_id, task.id)
+    return record_task_labels(session, permit, record_id, task.id)
 
 
-@router.post("/records/{record_id}/labeling-tasks/{task_id}/spans", response_model=SpanOut, status_code=201)
+@router.post(
+    "/records/{record_id}/labeling-tasks/{task_id}/spans",
+    response_model=SpanOut,
+    status_code=201,
+    dependencies=[allow(Action.LABEL)],
+)
 async def add_span(
     record_id: int,
     task_id: uuid.UUID,
@@ -403,7 +446,7 @@ async def add_span(
     return out
 
 
-@router.delete("/records/{record_id}/labels/{label_row_id}", status_code=204)
+@router.delete("/records/{record_id}/labels/{label_row_id}", status_code=204, dependencies=[allow(Action.LABEL)])
 def remove_label(
     record_id: int, label_row_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep, via: ViaDep
 ) -> Response:
@@ -412,29 +455,37 @@ def remove_label(
     return Response(status_code=204)
 
 
-@router.put("/records/{record_id}/labeling-tasks/{task_id}/gold-star", response_model=RecordTaskLabels)
+@router.put(
+    "/records/{record_id}/labeling-tasks/{task_id}/gold-star",
+    response_model=RecordTaskLabels,
+    dependencies=[allow(Action.SET_GOLD)],
+)
 def gold_star(
-    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+    record_id: int, task_id: uuid.UUID, permit: ProjectPermit, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> RecordTaskLabels:
     """Make the current user's labels on this record the gold standard for the task (resolves disagreement)."""
     labeling.get_record(session, project.id, record_id)
     task = labeling.get_task(session, project.id, task_id)
     labeling.set_gold_star(session, task, user, record_id, True)
-    return record_task_labels(session, user.id, record_id, task.id)
+    return record_task_labels(session, permit, record_id, task.id)
 
 
-@router.delete("/records/{record_id}/labeling-tasks/{task_id}/gold-star", response_model=RecordTaskLabels)
+@router.delete(
+    "/records/{record_id}/labeling-tasks/{task_id}/gold-star",
+    response_model=RecordTaskLabels,
+    dependencies=[allow(Action.SET_GOLD)],
+)
 def withdraw_gold_star(
-    record_id: int, task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep
+    record_id: int, task_id: uuid.UUID, permit: ProjectPermit, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> RecordTaskLabels:
     """Withdraw the current user's gold star."""
     labeling.get_record(session, project.id, record_id)
     task = labeling.get_task(session, project.id, task_id)
     labeling.set_gold_star(session, task, user, record_id, False)
-    return record_task_labels(session, user.id, record_id, task.id)
+    return record_task_labels(session, permit, record_id, task.id)
 
 
-@router.post("/manual-labels/bulk")
+@router.post("/manual-labels/bulk", dependencies=[allow(Action.BULK_LABEL)])
 def bulk_label(body: BulkIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Set the current user's classification label(s) on many records (ids or a filter) in one transaction."""
     task = labeling.get_task(session, project.id, body.labeling_task_id)

@@ -21,6 +21,7 @@ from ..domain.browser import search, slices
 from ..domain.browser.compile import ProjectCatalog
 from ..domain.browser.filters import FilterGroup, InSliceCondition
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/labeling-sessions", tags=["labeling sessions"])
@@ -144,7 +145,7 @@ def _record_ids(body: SessionIn, project_id: uuid.UUID, user: User, session: Ses
     return ids, source_info
 
 
-@router.post("", response_model=SessionOut, status_code=201)
+@router.post("", response_model=SessionOut, status_code=201, dependencies=[allow(Action.BROWSE_DATA)])
 def create_session(body: SessionIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SessionOut:
     """Start a session: the records' ids in order are stored with the session (a later change of the filter's result
     does not reorder it)."""
@@ -167,7 +168,7 @@ def create_session(body: SessionIn, project: ProjectDep, user: CurrentUser, sess
     return out(row)
 
 
-@router.get("", response_model=list[SessionOut])
+@router.get("", response_model=list[SessionOut], dependencies=[allow(Action.LABEL)])
 def list_sessions(project: ProjectDep, user: CurrentUser, session: SessionDep) -> list[SessionOut]:
     """The caller's sessions in this project, newest first."""
     rows = session.scalars(
@@ -178,13 +179,13 @@ def list_sessions(project: ProjectDep, user: CurrentUser, session: SessionDep) -
     return [out(row) for row in rows]
 
 
-@router.get("/{session_id}", response_model=SessionOut)
+@router.get("/{session_id}", response_model=SessionOut, dependencies=[allow(Action.LABEL)])
 def get_session(session_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> SessionOut:
     """A session by id (any member of the project: the shareable link)."""
     return out(_get(session, project.id, session_id))
 
 
-@router.get("/{session_id}/records", response_model=SessionRecords)
+@router.get("/{session_id}/records", response_model=SessionRecords, dependencies=[allow(Action.LABEL)])
 def session_records(
     session_id: uuid.UUID,
     project: ProjectDep,
@@ -205,7 +206,7 @@ def _move(row: LabelingSession, position: int) -> SessionOut:
     return out(row)
 
 
-@router.post("/{session_id}/next", response_model=SessionOut)
+@router.post("/{session_id}/next", response_model=SessionOut, dependencies=[allow(Action.LABEL)])
 def next_record(session_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SessionOut:
     """Move to the next record (409 at the last one)."""
     row = _own(session, project.id, session_id, user)
@@ -214,7 +215,7 @@ def next_record(session_id: uuid.UUID, project: ProjectDep, user: CurrentUser, s
     return _move(row, row.position + 1)
 
 
-@router.post("/{session_id}/previous", response_model=SessionOut)
+@router.post("/{session_id}/previous", response_model=SessionOut, dependencies=[allow(Action.LABEL)])
 def previous_record(session_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SessionOut:
     """Move to the previous record (409 at the first one)."""
     row = _own(session, project.id, session_id, user)
@@ -223,7 +224,7 @@ def previous_record(session_id: uuid.UUID, project: ProjectDep, user: CurrentUse
     return _move(row, row.position - 1)
 
 
-@router.put("/{session_id}/position", response_model=SessionOut)
+@router.put("/{session_id}/position", response_model=SessionOut, dependencies=[allow(Action.LABEL)])
 def set_position(
     session_id: uuid.UUID, body: PositionIn, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> SessionOut:
@@ -231,7 +232,7 @@ def set_position(
     return _move(_own(session, project.id, session_id, user), body.position)
 
 
-@router.delete("/{session_id}", status_code=204)
+@router.delete("/{session_id}", status_code=204, dependencies=[allow(Action.LABEL)])
 def delete_session(session_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Response:
     session.delete(_own(session, project.id, session_id, user))
     return Response(status_code=204)

@@ -15,6 +15,7 @@ from shared_model.service import problem
 
 from ..deps import ProjectDep, SessionDep
 from ..domain import lookup_lists as domain
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/lookup-lists", tags=["lookup lists"])
@@ -80,25 +81,25 @@ def list_out(session: SessionDep, lookup_list: LookupList) -> ListOut:
     return out
 
 
-@router.get("", response_model=list[ListOut])
+@router.get("", response_model=list[ListOut], dependencies=[allow(Action.READ_HEURISTICS)])
 def list_lists(project: ProjectDep, session: SessionDep) -> list[ListOut]:
     """The project's lookup lists with their term counts."""
     rows = session.scalars(select(LookupList).where(LookupList.project_id == project.id).order_by(LookupList.name))
     return [list_out(session, row) for row in rows]
 
 
-@router.post("", response_model=ListOut, status_code=201)
+@router.post("", response_model=ListOut, status_code=201, dependencies=[allow(Action.EDIT_PROJECT)])
 def create_list(body: ListIn, project: ProjectDep, session: SessionDep) -> ListOut:
     """Create a lookup list; its Python name is derived from the name."""
     return list_out(session, domain.create_list(session, project.id, body.name, body.description))
 
 
-@router.get("/{list_id}", response_model=ListOut)
+@router.get("/{list_id}", response_model=ListOut, dependencies=[allow(Action.READ_HEURISTICS)])
 def get_list(list_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> ListOut:
     return list_out(session, domain.get_list(session, project.id, list_id))
 
 
-@router.patch("/{list_id}", response_model=ListOut)
+@router.patch("/{list_id}", response_model=ListOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def update_list(list_id: uuid.UUID, body: ListUpdate, project: ProjectDep, session: SessionDep) -> ListOut:
     """Rename a list (its Python name follows) or change its description."""
     found = domain.get_list(session, project.id, list_id)
@@ -112,7 +113,7 @@ def update_list(list_id: uuid.UUID, body: ListUpdate, project: ProjectDep, sessi
     return list_out(session, found)
 
 
-@router.delete("/{list_id}")
+@router.delete("/{list_id}", dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_list(list_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> dict[str, Any]:
     """Delete a list with its terms and comments."""
     found = domain.get_list(session, project.id, list_id)
@@ -128,14 +129,14 @@ def delete_list(list_id: uuid.UUID, project: ProjectDep, session: SessionDep) ->
     return {"removed": {"lookup_lists": 1, "terms": terms, "comments": comments}}
 
 
-@router.get("/{list_id}/python")
+@router.get("/{list_id}/python", dependencies=[allow(Action.READ_HEURISTICS)])
 def python_import(list_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> dict[str, str]:
     """The line a labeling function uses to import the list's (non-blacklisted) terms."""
     found = domain.get_list(session, project.id, list_id)
     return {"python_name": found.python_name, "snippet": domain.snippet(found)}
 
 
-@router.get("/{list_id}/terms", response_model=list[TermOut])
+@router.get("/{list_id}/terms", response_model=list[TermOut], dependencies=[allow(Action.READ_HEURISTICS)])
 def list_terms(list_id: uuid.UUID, project: ProjectDep, session: SessionDep, blacklisted: bool | None = None) -> list[Term]:
     """The list's terms (optionally only blacklisted or only usable ones)."""
     found = domain.get_list(session, project.id, list_id)
@@ -150,21 +151,21 @@ def _import(session: SessionDep, found: LookupList, terms: list[domain.TermIn]) 
     return {"added": added, "existing": updated}
 
 
-@router.post("/{list_id}/terms", status_code=201)
+@router.post("/{list_id}/terms", status_code=201, dependencies=[allow(Action.EDIT_PROJECT)])
 def add_terms(list_id: uuid.UUID, body: TermsIn, project: ProjectDep, session: SessionDep) -> dict[str, int]:
     """Add terms; values already in the list are kept (a given comment or blacklist flag is applied)."""
     found = domain.get_list(session, project.id, list_id)
     return _import(session, found, [domain.TermIn(t.value, t.comment, t.blacklisted) for t in body.terms])
 
 
-@router.post("/{list_id}/terms/paste", status_code=201)
+@router.post("/{list_id}/terms/paste", status_code=201, dependencies=[allow(Action.EDIT_PROJECT)])
 def paste_terms(list_id: uuid.UUID, body: PasteIn, project: ProjectDep, session: SessionDep) -> dict[str, int]:
     """Import pasted text, one term per line (or per ``delimiter``)."""
     found = domain.get_list(session, project.id, list_id)
     return _import(session, found, domain.parse_paste(body.text, body.delimiter))
 
 
-@router.post("/{list_id}/terms/csv", status_code=201)
+@router.post("/{list_id}/terms/csv", status_code=201, dependencies=[allow(Action.EDIT_PROJECT)])
 async def csv_terms(list_id: uuid.UUID, request: Request, project: ProjectDep, session: SessionDep) -> dict[str, int]:
     """Import a CSV sent as the request body (``text/csv``): value[, comment[, blacklisted]] per row."""
     data = await request.body()
@@ -181,7 +182,7 @@ def _term(session: SessionDep, found: LookupList, term_id: uuid.UUID) -> Term:
     return term
 
 
-@router.patch("/{list_id}/terms/{term_id}", response_model=TermOut)
+@router.patch("/{list_id}/terms/{term_id}", response_model=TermOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def update_term(list_id: uuid.UUID, term_id: uuid.UUID, body: TermUpdate, project: ProjectDep, session: SessionDep) -> Term:
     """Change a term's value, comment (null clears) or blacklist flag."""
     found = domain.get_list(session, project.id, list_id)
@@ -200,7 +201,7 @@ def update_term(list_id: uuid.UUID, term_id: uuid.UUID, body: TermUpdate, projec
     return term
 
 
-@router.delete("/{list_id}/terms/{term_id}", status_code=204)
+@router.delete("/{list_id}/terms/{term_id}", status_code=204, dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_term(list_id: uuid.UUID, term_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
     """Remove a term."""
     found = domain.get_list(session, project.id, list_id)

@@ -12,6 +12,7 @@ from ..domain import labeling
 from ..domain.browser import agreement as iaa
 from ..domain.browser import metrics, slices
 from ..domain.browser.compile import ProjectCatalog
+from ..policies import Action, allow
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/metrics", tags=["metrics"])
 
@@ -68,13 +69,13 @@ def _scope(session: SessionDep, project_id: uuid.UUID, user_id: uuid.UUID, slice
     return metrics.Scope(session, ProjectCatalog.load(session, project_id, user_id), slice_id)
 
 
-@router.get("/progress", response_model=ProgressOut)
+@router.get("/progress", response_model=ProgressOut, dependencies=[allow(Action.BROWSE_DATA)])
 def progress(project: ProjectDep, user: CurrentUser, session: SessionDep, slice_id: uuid.UUID | None = SLICE) -> ProgressOut:
     """Manually labeled and weakly supervised records per task."""
     return ProgressOut.model_validate(metrics.progress(session, _scope(session, project.id, user.id, slice_id)))
 
 
-@router.get("/label-distribution", response_model=list[LabelCount])
+@router.get("/label-distribution", response_model=list[LabelCount], dependencies=[allow(Action.BROWSE_DATA)])
 def label_distribution(
     project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
 ) -> list[LabelCount]:
@@ -84,7 +85,7 @@ def label_distribution(
     return [LabelCount.model_validate(row) for row in found]
 
 
-@router.get("/confidence-histogram", response_model=list[HistogramBin])
+@router.get("/confidence-histogram", response_model=list[HistogramBin], dependencies=[allow(Action.BROWSE_DATA)])
 def confidence_histogram(
     project: ProjectDep,
     user: CurrentUser,
@@ -99,7 +100,7 @@ def confidence_histogram(
     return [HistogramBin.model_validate(row) for row in found]
 
 
-@router.get("/confusion-matrix", response_model=list[ConfusionCell])
+@router.get("/confusion-matrix", response_model=list[ConfusionCell], dependencies=[allow(Action.BROWSE_DATA)])
 def confusion_matrix(
     project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
 ) -> list[ConfusionCell]:
@@ -109,7 +110,7 @@ def confusion_matrix(
     return [ConfusionCell.model_validate(row) for row in found]
 
 
-@router.get("/heuristics", response_model=list[HeuristicFigures])
+@router.get("/heuristics", response_model=list[HeuristicFigures], dependencies=[allow(Action.READ_HEURISTICS)])
 def heuristics(
     project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
 ) -> list[HeuristicFigures]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
@@ -19,7 +20,20 @@ from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import primary_key
 from ..domain.snapshot.tokenizer import MISSING_PIPELINE, pipeline_warning
-from ..schemas import AttributeOut, JobOut, MemberIn, PrimaryKeyIn, ProjectCreate, ProjectOut, ProjectUpdate, UserOut
+from ..policies import Action, Permit, allow
+from ..schemas import (
+    AttributeOut,
+    JobOut,
+    MemberIn,
+    MemberOut,
+    MemberUpdate,
+    PermissionsOut,
+    PrimaryKeyIn,
+    ProjectCreate,
+    ProjectOut,
+    ProjectUpdate,
+    UserOut,
+)
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -66,7 +80,7 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
 DEFAULT_TOKENIZER = "en"
 
 
-@router.post("", response_model=ProjectOut, status_code=201)
+@router.post("", response_model=ProjectOut, status_code=201, dependencies=[allow(Action.CREATE_PROJECT)])
 async def create_project(body: ProjectCreate, user: CurrentUser, session: SessionDep) -> ProjectOut:
     """Create a project; its creator becomes a member.
 
@@ -80,7 +94,7 @@ async def create_project(body: ProjectCreate, user: CurrentUser, session: Sessio
         project = Project(name=body.name.strip(), description=body.description, tokenizer=tokenizer, created_by=user.id)
         session.add(project)
         session.flush()
-        session.add(ProjectMember(project_id=project.id, user_id=user.id, role=UserRole.ENGINEER))
+        session.add(ProjectMember(project_id=project.id, user_id=user.id, role=UserRole.OWNER))
         session.flush()
         session.refresh(project)
         return project_out(session, project)
@@ -88,34 +102,52 @@ async def create_project(body: ProjectCreate, user: CurrentUser, session: Sessio
     return await run_in_threadpool(save)
 
 
-@router.get("", response_model=list[ProjectOut])
+@router.get("", response_model=list[ProjectOut], dependencies=[allow(Action.SIGNED_IN)])
 def list_projects(user: CurrentUser, session: SessionDep) -> list[ProjectOut]:
-    """The projects the current user belongs to, newest first."""
+    """The projects the current user belongs to (every project for the installation's admin), newest first, each
+    with the caller's ``role`` in it."""
+    if user.role == UserRole.ADMIN:
+        query = select(Project, func.coalesce(ProjectRecordCount.records, 0), literal(UserRole.OWNER.value))
+    else:
+        query = (
+            select(Project, func.coalesce(ProjectRecordCount.records, 0), ProjectMember.role)
+            .join(ProjectMember, ProjectMember.project_id == Project.id)
+            .where(ProjectMember.user_id == user.id)
+        )
     rows = session.execute(
-        select(Project, func.coalesce(ProjectRecordCount.records, 0))
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .outerjoin(ProjectRecordCount, ProjectRecordCount.project_id == Project.id)
-        .where(ProjectMember.user_id == user.id, Project.status != ProjectStatus.IN_DELETION)
+        query.outerjoin(ProjectRecordCount, ProjectRecordCount.project_id == Project.id)
+        .where(Project.status != ProjectStatus.IN_DELETION)
         .order_by(Project.created_at.desc())
     ).all()
     result = []
-    for project, count in rows:
+    for project, count, role in rows:
         out = ProjectOut.model_validate(project)
         out.record_count = count
         out.run_time_limit_s = project_run_time_limit(project.settings)
         out.warnings = project_warnings(project)
+        out.role = str(role)
         result.append(out)
     _add_summaries(session, result)
     return result
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
-def get_project(project: ProjectDep, session: SessionDep) -> ProjectOut:
-    """One project with its record count."""
-    return project_out(session, project)
+def get_project(permit: Annotated[Permit, allow(Action.READ_PROJECT)], session: SessionDep) -> ProjectOut:
+    """One project with its record count and the caller's ``role`` in it."""
+    assert permit.project is not None and permit.role is not None
+    out = project_out(session, permit.project)
+    out.role = permit.role.value
+    return out
 
 
-@router.patch("/{project_id}", response_model=ProjectOut)
+@router.get("/{project_id}/permissions", response_model=PermissionsOut)
+def my_permissions(permit: Annotated[Permit, allow(Action.READ_PROJECT)]) -> PermissionsOut:
+    """The caller's role in the project and what it lets them do (``gateway.policies.Action`` names; docs/roles.md)."""
+    assert permit.role is not None
+    return PermissionsOut(role=permit.role.value, actions=[a.name for a in Action if permit.can(a)])
+
+
+@router.patch("/{project_id}", response_model=ProjectOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def update_project(body: ProjectUpdate, project: ProjectDep, session: SessionDep) -> ProjectOut:
     """Rename a project, change its description or the time limit of its full runs (``run_time_limit_s``, within
     the installation's maximum: 422 naming it otherwise)."""
@@ -130,14 +162,14 @@ def update_project(body: ProjectUpdate, project: ProjectDep, session: SessionDep
     return project_out(session, project)
 
 
-@router.delete("/{project_id}", response_model=JobOut, status_code=202)
+@router.delete("/{project_id}", response_model=JobOut, status_code=202, dependencies=[allow(Action.DELETE_PROJECT)])
 def delete_project(project: ProjectDep, user: CurrentUser, session: SessionDep) -> object:
     """Delete a project and everything in it, as a job; it disappears from listings at once."""
     project.status = ProjectStatus.IN_DELETION
     return jobs.enqueue(session, kind="project_delete", owner_service="gateway", project_id=project.id, created_by=user.id)
 
 
-@router.get("/{project_id}/attributes", response_model=list[AttributeOut])
+@router.get("/{project_id}/attributes", response_model=list[AttributeOut], dependencies=[allow(Action.READ_PROJECT)])
 def list_attributes(project: ProjectDep, session: SessionDep) -> list[Attribute]:
     """The project's attributes in column order."""
     return list(
@@ -145,7 +177,11 @@ def list_attributes(project: ProjectDep, session: SessionDep) -> list[Attribute]
     )
 
 
-@router.put("/{project_id}/attributes/{attribute_id}/primary-key", response_model=list[AttributeOut])
+@router.put(
+    "/{project_id}/attributes/{attribute_id}/primary-key",
+    response_model=list[AttributeOut],
+    dependencies=[allow(Action.EDIT_PROJECT)],
+)
 def set_primary_key(attribute_id: uuid.UUID, body: PrimaryKeyIn, project: ProjectDep, session: SessionDep) -> list[Attribute]:
     """Set (`{"is_primary_key": true}`) or clear (`false`) an attribute as part of the primary key; returns the attributes.
 
@@ -156,40 +192,78 @@ def set_primary_key(attribute_id: uuid.UUID, body: PrimaryKeyIn, project: Projec
     return primary_key.set_primary_key(session, project, attribute_id, body.is_primary_key)
 
 
-@router.get("/{project_id}/members", response_model=list[UserOut])
-def list_members(project: ProjectDep, session: SessionDep) -> list[User]:
-    """The project's members."""
-    return list(
-        session.scalars(
-            select(User).join(ProjectMember, ProjectMember.user_id == User.id).where(ProjectMember.project_id == project.id)
-        )
-    )
+def _member_out(user: User, role: UserRole) -> MemberOut:
+    return MemberOut.model_validate({**UserOut.model_validate(user).model_dump(), "project_role": role.value})
 
 
-@router.post("/{project_id}/members", response_model=UserOut, status_code=201)
-def add_member(body: MemberIn, project: ProjectDep, session: SessionDep) -> User:
-    """Add an existing user to the project."""
+@router.get("/{project_id}/members", response_model=list[MemberOut], dependencies=[allow(Action.READ_PROJECT)])
+def list_members(project: ProjectDep, session: SessionDep) -> list[MemberOut]:
+    """The project's members with their role in it (``project_role``)."""
+    rows = session.execute(
+        select(User, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project.id)
+        .order_by(ProjectMember.created_at)
+    ).all()
+    return [_member_out(user, role) for user, role in rows]
+
+
+@router.post("/{project_id}/members", response_model=MemberOut, status_code=201, dependencies=[allow(Action.MANAGE_MEMBERS)])
+def add_member(body: MemberIn, project: ProjectDep, session: SessionDep) -> MemberOut:
+    """Add an existing user to the project with a role (OWNER, ENGINEER, EXPERT or ANNOTATOR; default ENGINEER); a
+    member already there keeps their role (change it with PATCH)."""
     member = session.scalar(select(User).where(func.lower(User.email) == body.email.strip().lower()))
     if member is None:
         raise problem(404, f"no user with email {body.email!r}")
-    exists = session.scalar(
-        select(func.count())
-        .select_from(ProjectMember)
-        .where(ProjectMember.project_id == project.id, ProjectMember.user_id == member.id)
+    row = _membership(session, project.id, member.id)
+    if row is None:
+        row = ProjectMember(project_id=project.id, user_id=member.id, role=UserRole(body.role))
+        session.add(row)
+    return _member_out(member, row.role)
+
+
+def _membership(session: SessionDep, project_id: uuid.UUID, user_id: uuid.UUID) -> ProjectMember | None:
+    return session.scalar(
+        select(ProjectMember).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id).with_for_update()
     )
-    if not exists:
-        session.add(ProjectMember(project_id=project.id, user_id=member.id, role=UserRole(body.role)))
-    return member
 
 
-@router.delete("/{project_id}/members/{user_id}", status_code=204)
+def _owners(session: SessionDep, project_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ProjectMember)
+            .where(ProjectMember.project_id == project_id, ProjectMember.role == UserRole.OWNER)
+        )
+        or 0
+    )
+
+
+@router.patch("/{project_id}/members/{user_id}", response_model=MemberOut, dependencies=[allow(Action.MANAGE_MEMBERS)])
+def change_member_role(user_id: uuid.UUID, body: MemberUpdate, project: ProjectDep, session: SessionDep) -> MemberOut:
+    """Change a member's role; the project's last OWNER cannot be demoted (409: make another member OWNER first)."""
+    row = _membership(session, project.id, user_id)
+    if row is None:
+        raise problem(404, f"user {user_id} is not a member of this project")
+    role = UserRole(body.role)
+    if row.role == UserRole.OWNER and role != UserRole.OWNER and _owners(session, project.id) == 1:
+        raise problem(409, "this is the project's last OWNER; make another member OWNER first")
+    row.role = role
+    user = session.get(User, user_id)
+    assert user is not None
+    return _member_out(user, role)
+
+
+@router.delete("/{project_id}/members/{user_id}", status_code=204, dependencies=[allow(Action.MANAGE_MEMBERS)])
 def remove_member(user_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
-    """Remove a member; the last member cannot be removed."""
+    """Remove a member; the last member and the last OWNER cannot be removed (409)."""
     members = list(session.scalars(select(ProjectMember).where(ProjectMember.project_id == project.id)))
     target = next((m for m in members if m.user_id == user_id), None)
     if target is None:
         raise problem(404, f"user {user_id} is not a member of this project")
     if len(members) == 1:
         raise problem(409, "cannot remove the project's last member; delete the project instead")
+    if target.role == UserRole.OWNER and sum(m.role == UserRole.OWNER for m in members) == 1:
+        raise problem(409, "cannot remove the project's last OWNER; make another member OWNER first")
     session.delete(target)
     return Response(status_code=204)

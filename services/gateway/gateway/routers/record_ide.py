@@ -14,6 +14,7 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import ProjectDep, SessionDep
+from ..policies import Action, allow
 from ..sandbox_check import SandboxRequired
 from ..schemas import RequestModel
 
@@ -24,7 +25,7 @@ class SnippetIn(RequestModel):
     code: str = Field(min_length=1, max_length=200_000)
 
 
-@router.post("", dependencies=[SandboxRequired])
+@router.post("", dependencies=[allow(Action.RUN_CODE), SandboxRequired])
 async def run_snippet(record_id: int, body: SnippetIn, project: ProjectDep, session: SessionDep) -> Any:
     """Run ``code`` in the sandbox with ``record`` = this record (text attributes as spaCy Docs); stdout and error."""
     exists = session.scalar(select(Record.id).where(Record.id == record_id, Record.project_id == project.id))

@@ -14,6 +14,7 @@ from shared_model.service import problem
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..policies import Action, allow
 from ..schemas import RequestModel
 from .embeddings import get_embedding
 
@@ -57,7 +58,7 @@ def usable(session: SessionDep, project_id: uuid.UUID, embedding_id: uuid.UUID) 
         raise problem(409, f"embedding {embedding.name!r} is {embedding.state}; wait until it is finished")
 
 
-@router.post("/similar")
+@router.post("/similar", dependencies=[allow(Action.BROWSE_DATA)])
 async def similar(embedding_id: uuid.UUID, body: SimilarIn, project: ProjectDep, session: SessionDep) -> dict[str, Any]:
     """Records most similar to a record of the project or to a free text, with their data and scores."""
     usable(session, project.id, embedding_id)
@@ -84,7 +85,7 @@ async def similar(embedding_id: uuid.UUID, body: SimilarIn, project: ProjectDep,
     return {"results": results, "threshold": found["threshold"]}
 
 
-@router.post("/outliers")
+@router.post("/outliers", dependencies=[allow(Action.EDIT_PROJECT)])
 async def outliers(embedding_id: uuid.UUID, body: OutliersIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Any:
     """Unlabeled records farthest from the labeled ones (top 5 %, at most 100), saved as an outlier slice."""
     usable(session, project.id, embedding_id)

@@ -19,6 +19,7 @@ from ..domain.browser import slices
 from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.search import MAX_IDS
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/slices", tags=["data slices"])
@@ -74,7 +75,7 @@ def _catalog(session: SessionDep, project_id: uuid.UUID, user_id: uuid.UUID) -> 
     return ProjectCatalog.load(session, project_id, user_id)
 
 
-@router.get("", response_model=list[SliceOut])
+@router.get("", response_model=list[SliceOut], dependencies=[allow(Action.BROWSE_DATA)])
 def list_slices(project: ProjectDep, user: CurrentUser, session: SessionDep) -> list[SliceOut]:
     """Every slice of the project with its count (and outdated flag for static slices)."""
     catalog = _catalog(session, project.id, user.id)
@@ -82,7 +83,7 @@ def list_slices(project: ProjectDep, user: CurrentUser, session: SessionDep) -> 
     return [SliceOut(**slices.describe(session, catalog, s)) for s in found]
 
 
-@router.post("", response_model=SliceOut, status_code=201)
+@router.post("", response_model=SliceOut, status_code=201, dependencies=[allow(Action.EDIT_PROJECT)])
 def create_slice(body: SliceIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SliceOut:
     """Save a filter as a dynamic slice, or freeze its current records as a static slice."""
     catalog = _catalog(session, project.id, user.id)
@@ -104,13 +105,13 @@ def create_slice(body: SliceIn, project: ProjectDep, user: CurrentUser, session:
     return SliceOut(**slices.describe(session, catalog, data_slice))
 
 
-@router.get("/{slice_id}", response_model=SliceOut)
+@router.get("/{slice_id}", response_model=SliceOut, dependencies=[allow(Action.BROWSE_DATA)])
 def get_slice(slice_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SliceOut:
     catalog = _catalog(session, project.id, user.id)
     return SliceOut(**slices.describe(session, catalog, slices.get_slice(session, project.id, slice_id)))
 
 
-@router.patch("/{slice_id}", response_model=SliceOut)
+@router.patch("/{slice_id}", response_model=SliceOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def update_slice(slice_id: uuid.UUID, body: SliceUpdate, project: ProjectDep, user: CurrentUser, session: SessionDep) -> SliceOut:
     """Rename, change the filter, and (static slices) re-freeze the filter's current records."""
     catalog = _catalog(session, project.id, user.id)
@@ -131,7 +132,7 @@ def update_slice(slice_id: uuid.UUID, body: SliceUpdate, project: ProjectDep, us
     return SliceOut(**slices.describe(session, catalog, data_slice))
 
 
-@router.post("/{slice_id}/records", response_model=AddedOut)
+@router.post("/{slice_id}/records", response_model=AddedOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def add_to_slice(
     slice_id: uuid.UUID, body: SliceRecordsIn, project: ProjectDep, user: CurrentUser, session: SessionDep
 ) -> AddedOut:
@@ -147,7 +148,7 @@ def add_to_slice(
     return AddedOut(added=added, slice=SliceOut(**slices.describe(session, catalog, data_slice)))
 
 
-@router.delete("/{slice_id}", status_code=204)
+@router.delete("/{slice_id}", status_code=204, dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_slice(slice_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> Response:
     """Delete a slice (its frozen record list and comments; the records stay)."""
     data_slice = slices.get_slice(session, project.id, slice_id)

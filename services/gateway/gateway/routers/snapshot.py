@@ -23,12 +23,13 @@ from ..deps import CurrentUser, ProjectDep
 from ..domain.snapshot.reading import SnapshotError, peek_snapshot
 from ..domain.snapshot.tokenizer import TokenizerChoice, choose_tokenizer
 from ..domain.snapshot_export import export_snapshot, file_name
+from ..policies import Action, allow
 from ..schemas import JobOut
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 
-@router.post("/import", response_model=JobOut, status_code=202)
+@router.post("/import", response_model=JobOut, status_code=202, dependencies=[allow(Action.CREATE_PROJECT)])
 async def import_snapshot(
     user: CurrentUser,
     file: Annotated[UploadFile, File(description="the project export: a .zip holding one .json file, or the .json")],
@@ -101,6 +102,7 @@ async def import_snapshot(
     "/{project_id}/snapshot",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/zip": {}}, "description": "the snapshot: a zip holding one JSON file"}},
+    dependencies=[allow(Action.EXPORT)],
 )
 async def export_project_snapshot(project: ProjectDep) -> StreamingResponse:
     """Download the project as a snapshot (the original refinery's project export format: a zip holding one JSON file).

@@ -15,6 +15,7 @@ from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.labeling import get_record
 from ..domain.snapshot.tokenizer import MISSING_PIPELINE
+from ..policies import Action, allow
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["tokens"])
@@ -32,7 +33,7 @@ class TokenizerOut(BaseModel):
     job: JobOut | None
 
 
-@router.get("/records/{record_id}/tokens")
+@router.get("/records/{record_id}/tokens", dependencies=[allow(Action.LABEL)])
 async def record_tokens(record_id: int, project: ProjectDep, session: SessionDep, attribute: str | None = None) -> dict[str, Any]:
     """A record's tokens per text attribute: text, char start ``idx``, ``end``, whitespace, entity type."""
     await run_in_threadpool(get_record, session, project.id, record_id)
@@ -41,7 +42,7 @@ async def record_tokens(record_id: int, project: ProjectDep, session: SessionDep
     return result
 
 
-@router.put("/tokenizer", response_model=TokenizerOut)
+@router.put("/tokenizer", response_model=TokenizerOut, dependencies=[allow(Action.EDIT_PROJECT)])
 async def set_tokenizer(body: TokenizerIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> TokenizerOut:
     """Change the project's tokenizer (checked by the tokenizer service; 422 when unknown) and re-tokenize every record."""
     name = body.tokenizer.strip()
@@ -59,7 +60,7 @@ async def set_tokenizer(body: TokenizerIn, project: ProjectDep, user: CurrentUse
     return TokenizerOut(tokenizer=name, pipeline=pipeline, job=JobOut.model_validate(job))
 
 
-@router.post("/tokenize", response_model=JobOut, status_code=202)
+@router.post("/tokenize", response_model=JobOut, status_code=202, dependencies=[allow(Action.EDIT_PROJECT)])
 def tokenize(project: ProjectDep, user: CurrentUser, session: SessionDep) -> Job:
     """Tokenize the records that have no up-to-date tokens yet (new records, new text attributes)."""
     return jobs.enqueue(session, kind="tokenize_project", owner_service="tokenizer", project_id=project.id, created_by=user.id)

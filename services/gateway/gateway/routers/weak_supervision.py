@@ -27,6 +27,7 @@ from shared_model.service import problem
 from shared_model.service.crud import get_in_project
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..policies import Action, allow
 from ..schemas import JobOut, ORMModel, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["weak supervision"])
@@ -106,7 +107,7 @@ def project_task(session: Session, project_id: uuid.UUID, task_id: uuid.UUID) ->
     return get_in_project(session, LabelingTask, task_id, project_id, "labeling task")
 
 
-@router.post("/weak-supervision", response_model=StartedRun, status_code=202)
+@router.post("/weak-supervision", response_model=StartedRun, status_code=202, dependencies=[allow(Action.EDIT_PROJECT)])
 def start_run(body: WeakSupervisionIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Queue a weak-supervision run; its labels replace the task's previous ones when it finishes."""
     task = project_task(session, project.id, body.labeling_task_id)
@@ -149,13 +150,13 @@ def start_run(body: WeakSupervisionIn, project: ProjectDep, user: CurrentUser, s
     return {"run_id": run.id, "job": job}
 
 
-@router.get("/weak-supervision/runs/{run_id}", response_model=RunOut)
+@router.get("/weak-supervision/runs/{run_id}", response_model=RunOut, dependencies=[allow(Action.READ_HEURISTICS)])
 def get_run(run_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> WeakSupervisionRun:
     """One run with its summary (model used, label distribution, coverage, mean confidence, duration)."""
     return get_in_project(session, WeakSupervisionRun, run_id, project.id, "weak-supervision run")
 
 
-@router.get("/labeling-tasks/{task_id}/weak-supervision", response_model=RunOut)
+@router.get("/labeling-tasks/{task_id}/weak-supervision", response_model=RunOut, dependencies=[allow(Action.READ_HEURISTICS)])
 def latest_run(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> WeakSupervisionRun:
     """The task's latest weak-supervision run."""
     task = project_task(session, project.id, task_id)
@@ -170,7 +171,11 @@ def latest_run(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> 
     return run
 
 
-@router.get("/labeling-tasks/{task_id}/heuristic-statistics", response_model=list[StatisticsOut])
+@router.get(
+    "/labeling-tasks/{task_id}/heuristic-statistics",
+    response_model=list[StatisticsOut],
+    dependencies=[allow(Action.READ_HEURISTICS)],
+)
 def task_statistics(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> list[dict[str, Any]]:
     """Every heuristic of the task, with its status, and per label: est. precision and recall, coverage, hits,
     conflicts and overlaps."""
@@ -257,7 +262,12 @@ def _status(kind: HeuristicType, run: HeuristicRun | None, *, hits: int) -> Heur
     return "no_hits"
 
 
-@router.post("/labeling-tasks/{task_id}/heuristic-statistics", response_model=JobOut, status_code=202)
+@router.post(
+    "/labeling-tasks/{task_id}/heuristic-statistics",
+    response_model=JobOut,
+    status_code=202,
+    dependencies=[allow(Action.EDIT_PROJECT)],
+)
 def recompute_statistics(task_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Job:
     """Queue a recomputation of the task's statistics (a queued one is reused: calls are debounced)."""
     task = project_task(session, project.id, task_id)

@@ -1,4 +1,5 @@
-"""``/api/v1/ws``: relays job progress (Postgres ``NOTIFY``) to authenticated clients of each project."""
+"""``/api/v1/ws``: relays job progress (Postgres ``NOTIFY``) to authenticated clients of each project, each event only to
+members whose role may see it (``policies.may_see_job``: e.g. no heuristic or weak-supervision jobs for annotators)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shared_model.db import new_session
 from shared_model.jobs import PROGRESS_CHANNEL
 from shared_model.listen import listen
-from shared_model.models import ProjectMember
+from shared_model.models import Project, ProjectMember, ProjectStatus, User, UserRole
 
 from ..deps import SESSION_COOKIE, resolve_user
+from ..policies import may_see_job
 
 router = APIRouter(tags=["websocket"])
 log = logging.getLogger("gateway.ws")
@@ -68,38 +71,54 @@ class ProgressHub:
             self.loop.call_soon_threadsafe(self._dispatch, event)
 
 
+def project_roles(session: Session, user: User) -> dict[uuid.UUID, UserRole]:
+    """The user's projects and role in each (the installation admin: every project, as OWNER)."""
+    if user.role == UserRole.ADMIN:
+        ids = session.scalars(select(Project.id).where(Project.status != ProjectStatus.IN_DELETION))
+        return dict.fromkeys(ids, UserRole.OWNER)
+    rows = session.execute(select(ProjectMember.project_id, ProjectMember.role).where(ProjectMember.user_id == user.id))
+    return {row[0]: row[1] for row in rows.tuples()}
+
+
+def _credentials(websocket: WebSocket) -> tuple[str, str] | None:
+    token = websocket.query_params.get("token")
+    header = websocket.headers.get("authorization", "")
+    if token:
+        return "token", token
+    if header.lower().startswith("bearer "):
+        return "token", header[7:].strip()
+    if websocket.cookies.get(SESSION_COOKIE):
+        return "cookie", websocket.cookies[SESSION_COOKIE]
+    return None
+
+
 @router.websocket("/api/v1/ws")
 async def progress_socket(websocket: WebSocket) -> None:
     """Authenticate (session cookie, ``Authorization: Bearer`` or ``?token=``), then stream job events.
 
     Send ``{"project_id": "…"}`` to narrow the stream to one project; by default all of the user's projects.
     """
-    token = websocket.query_params.get("token")
-    header = websocket.headers.get("authorization", "")
-    found: tuple[str, str] | None = None
-    if token:
-        found = ("token", token)
-    elif header.lower().startswith("bearer "):
-        found = ("token", header[7:].strip())
-    elif websocket.cookies.get(SESSION_COOKIE):
-        found = ("cookie", websocket.cookies[SESSION_COOKIE])
+    found = _credentials(websocket)
 
-    def authorise() -> set[uuid.UUID] | None:
+    def authorise() -> tuple[User, dict[uuid.UUID, UserRole]] | None:
         session = new_session()
         try:
             user = resolve_user(session, found)
             session.commit()
             if user is None:
                 return None
-            return set(session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)))
+            session.expunge(user)
+            return user, project_roles(session, user)
         finally:
             session.close()
 
     hub: ProgressHub = websocket.app.state.progress_hub
-    projects = await asyncio.to_thread(authorise)
-    if projects is None:
+    authorised = await asyncio.to_thread(authorise)
+    if authorised is None:
         await websocket.close(code=4401, reason="authentication required")
         return
+    user, roles = authorised
+    projects = set(roles)
     await websocket.accept()
     queue = hub.subscribe(projects)
     await websocket.send_json({"type": "hello", "projects": sorted(str(p) for p in projects)})
@@ -123,7 +142,9 @@ async def progress_socket(websocket: WebSocket) -> None:
                 event = await asyncio.wait_for(queue.get(), timeout=1.0)
             except TimeoutError:
                 continue
-            if narrowed is None or event.get("project_id") in narrowed:
+            if narrowed is not None and event.get("project_id") not in narrowed:
+                continue
+            if may_see_job(user, roles.get(uuid.UUID(event["project_id"])), str(event.get("kind"))):
                 await websocket.send_json({"type": "job", "job": event})
     except WebSocketDisconnect:
         pass

@@ -27,6 +27,7 @@ from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from ..deps import ProjectDep, SessionDep
 from ..domain.spreadsheet import RAW_DESCRIPTION, csv_cell
+from ..policies import Action, allow
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["weak supervision"])
 
@@ -123,7 +124,7 @@ def _response(session: Session, run: WeakSupervisionRun, fmt: str, raw: bool) ->
     )
 
 
-@router.get("/weak-supervision/runs/{run_id}/probabilities")
+@router.get("/weak-supervision/runs/{run_id}/probabilities", dependencies=[allow(Action.READ_HEURISTICS)])
 def run_probabilities(
     run_id: uuid.UUID,
     project: ProjectDep,
@@ -137,7 +138,7 @@ def run_probabilities(
     return _response(session, run, format, raw)
 
 
-@router.get("/labeling-tasks/{task_id}/weak-supervision/probabilities")
+@router.get("/labeling-tasks/{task_id}/weak-supervision/probabilities", dependencies=[allow(Action.READ_HEURISTICS)])
 def latest_probabilities(
     task_id: uuid.UUID,
     project: ProjectDep,

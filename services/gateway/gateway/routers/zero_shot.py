@@ -25,6 +25,7 @@ from shared_model.service import problem
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain.heuristics import active_run, ensure_unique_name, get_heuristic, get_task
+from ..policies import Action, allow
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/zero-shot", tags=["zero-shot"])
@@ -76,7 +77,7 @@ def task_labels(session: SessionDep, project: ProjectDep, task_id: uuid.UUID, co
     return kept
 
 
-@router.post("/playground")
+@router.post("/playground", dependencies=[allow(Action.RUN_CODE)])
 async def playground(body: PlaygroundIn, project: ProjectDep, session: SessionDep) -> Any:
     """Each label's confidence for a free text and the label the heuristic would assign."""
     names = task_labels(session, project, body.labeling_task_id, body)
@@ -88,7 +89,7 @@ async def playground(body: PlaygroundIn, project: ProjectDep, session: SessionDe
     )
 
 
-@router.post("/heuristics", status_code=201)
+@router.post("/heuristics", status_code=201, dependencies=[allow(Action.RUN_CODE)])
 def create(body: ZeroShotCreate, project: ProjectDep, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Create a ZERO_SHOT heuristic (its config: model, attribute, min_confidence, excluded labels, descriptions)."""
     names = task_labels(session, project, body.labeling_task_id, body)
@@ -109,7 +110,7 @@ def create(body: ZeroShotCreate, project: ProjectDep, user: CurrentUser, session
     return {"id": str(source.id), "name": source.name, "type": "ZERO_SHOT", "config": config, "min_confidence": effective}
 
 
-@router.post("/heuristics/{heuristic_id}/runs", status_code=202)
+@router.post("/heuristics/{heuristic_id}/runs", status_code=202, dependencies=[allow(Action.RUN_CODE)])
 def run(heuristic_id: uuid.UUID, project: ProjectDep, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Run a zero-shot heuristic over every record (a ``zero_shot`` job of the embedder); its labels replace the last run's."""
     source: InformationSource = get_heuristic(session, project, heuristic_id)

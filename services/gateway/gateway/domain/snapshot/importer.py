@@ -95,7 +95,7 @@ def import_snapshot(
     session.add(project)
     session.flush()
     if user_id is not None:
-        session.add(ProjectMember(project_id=project.id, user_id=user_id, role=UserRole.ENGINEER))
+        session.add(ProjectMember(project_id=project.id, user_id=user_id, role=UserRole.OWNER))
     progress(0.05, "attributes")
     attribute_ids, attribute_types = _attributes(session, project.id, data, notes)
     progress(0.1, "records")

@@ -11,7 +11,8 @@ export function useTokens() {
 export function useCreateToken() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { name: string; expires_in_days: number | null }) => unwrap(api.POST("/api/v1/tokens", { body })),
+    mutationFn: (body: { name: string; expires_in_days: number | null; read_only?: boolean }) =>
+      unwrap(api.POST("/api/v1/tokens", { body: { read_only: false, ...body } })),
     onSuccess: () => client.invalidateQueries({ queryKey: tokensKey }),
   });
 }
