@@ -171,6 +171,23 @@ class Settings(BaseSettings):
     run_time_limit_max_s: int = Field(
         default=6 * 3600, ge=1, description="The largest time limit a project may set for its full runs."
     )
+    browser_statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Longest a data-browser query (search, count, slices, sessions, metrics) may run before it is "
+        "stopped and answered 503; 0 = no limit.",
+    )
+    browser_exact_count_under: int = Field(
+        default=100_000,
+        ge=0,
+        description="count 'auto': below this many records (planner estimate) the total is counted exactly.",
+    )
+    browser_exact_count_ms: int = Field(
+        default=150,
+        ge=1,
+        description="count 'auto': above browser_exact_count_under an exact count may take this long before the "
+        "estimate is answered instead (marked estimated).",
+    )
 
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")

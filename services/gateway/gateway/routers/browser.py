@@ -15,14 +15,15 @@ from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
-from ..domain.browser import search
+from ..domain.browser import search, timeout
 from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
+from ..domain.browser.timeout import TimedRoute
 from ..domain.browser.to_labeling_function import labeling_function
 from ..schemas import RequestModel
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"])
+router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"], route_class=TimedRoute)
 
 BULK_CONFIRM_OVER = 1000
 
@@ -32,8 +33,10 @@ class SearchIn(RequestModel):
     sort: list[SortKey] = Field(default_factory=list, max_length=MAX_SORT_KEYS, description="The record id breaks ties.")
     limit: int = Field(default=20, ge=1, le=search.MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=4000, description="next_cursor of the previous page.")
-    count: Literal["exact", "estimate", "none"] = Field(
-        default="exact", description="The total: counted exactly, the planner's estimate (fast), or not at all."
+    count: Literal["exact", "estimate", "auto", "none"] = Field(
+        default="auto",
+        description="The total: counted exactly, the planner's estimate (fast), auto (exact for small results or when "
+        "the count is quick, else the estimate; total_estimated says which), or not at all.",
     )
 
 
@@ -68,7 +71,9 @@ class SearchOut(BaseModel):
 
 class CountIn(RequestModel):
     filter: FilterGroup | None = None
-    count: Literal["exact", "estimate"] = "exact"
+    count: Literal["exact", "estimate", "auto"] = Field(
+        default="auto", description="exact, the planner's estimate, or auto (exact when small or quick; see search)."
+    )
 
 
 class CountOut(BaseModel):
@@ -163,6 +168,7 @@ def bulk_label(body: BulkLabelIn, project: ProjectDep, user: CurrentUser, sessio
             + ("" if body.confirm_count is None else f" (confirm_count was {body.confirm_count})"),
             affected=len(ids),
         )
+    timeout.lift(session)  # the confirmed write is not cut short by the browser's query timeout
     written = labeling.set_classification(session, task, user, ids, labels)
     return BulkLabelOut(records=len(ids), labels_written=written, labeling_task_id=task.id)
 

@@ -52,6 +52,7 @@ from shared_model.models import (
     Record,
     SliceType,
     SourceType,
+    TaskType,
 )
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
@@ -93,6 +94,7 @@ class ProjectCatalog:
     members: set[uuid.UUID]
     slices: dict[uuid.UUID, DataSlice] = field(default_factory=dict)
     session: Session | None = None  # set: vote conditions use (and refresh) the read model
+    task_types: dict[uuid.UUID, TaskType] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -102,11 +104,11 @@ class ProjectCatalog:
                 select(Attribute.name, Attribute.data_type).where(Attribute.project_id == project_id)
             )
         }
-        tasks: dict[uuid.UUID, str] = dict(
-            session.execute(select(LabelingTask.id, LabelingTask.name).where(LabelingTask.project_id == project_id))
-            .tuples()
-            .all()
-        )
+        task_rows = session.execute(
+            select(LabelingTask.id, LabelingTask.name, LabelingTask.task_type).where(LabelingTask.project_id == project_id)
+        ).all()
+        tasks: dict[uuid.UUID, str] = {row[0]: row[1] for row in task_rows}
+        task_types: dict[uuid.UUID, TaskType] = {row[0]: TaskType(row[2]) for row in task_rows}
         labels: dict[uuid.UUID, uuid.UUID] = dict(
             session.execute(select(Label.id, Label.labeling_task_id).where(Label.project_id == project_id)).tuples().all()
         )
@@ -119,7 +121,7 @@ class ProjectCatalog:
         )
         members = set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
         slices = {s.id: s for s in session.scalars(select(DataSlice).where(DataSlice.project_id == project_id))}
-        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session)
+        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session, task_types)
 
 
 def compile_filter(catalog: ProjectCatalog, group: FilterGroup | None, where: str = "filter") -> ColumnElement[bool]:

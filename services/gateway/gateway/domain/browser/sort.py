@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Float, Numeric, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Float, Numeric, and_, case, cast, exists, false, func, literal, null, or_, select
+from sqlalchemy.orm import aliased
 
-from shared_model.models import Record, SourceType
+from shared_model.models import Record, SourceType, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 
@@ -50,10 +51,30 @@ class _Column:
     descending: bool
     kind: str  # "bool", "numeric", "float", "text", "int" (the record id), "random"
     joins: list[tuple[Any, Any]] = field(default_factory=list)
+    inner_joins: list[tuple[Any, Any]] = field(default_factory=list)
+    where: list[ColumnElement[bool]] = field(default_factory=list)
+    constant: bool = False  # the same on every row of the query (not ordered by: Postgres refuses constants there)
 
 
-def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
-    """The ORDER BY columns (a null flag before each nullable value, the record id last)."""
+Split = Literal["labeled", "unlabeled"]
+
+
+def split_confidence_task(catalog: ProjectCatalog, keys: list[SortKey]) -> uuid.UUID | None:
+    """The task when the first sort key is the confidence of a single-label classification task (at most one
+    weak-supervision row per record): then a page is read in two parts, the records with a confidence in the order
+    of the index ``ix_rla_ws_confidence`` (stopping at the page's end), then those without one."""
+    if not keys or keys[0].by != "confidence" or keys[0].task_id is None:
+        return None
+    task_id = keys[0].task_id
+    return task_id if catalog.task_types.get(task_id) == TaskType.MULTICLASS_CLASSIFICATION else None
+
+
+def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | None = None) -> list[_Column]:
+    """The ORDER BY columns (a null flag before each nullable value, the record id last).
+
+    ``split`` (see :func:`split_confidence_task`): the first key's records with a confidence, joined to their one
+    weak-supervision row (``labeled``), or those without one (``unlabeled``); the columns and cursors are the same
+    as without a split, so a cursor of either part continues the one order."""
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
     columns: list[_Column] = []
@@ -85,6 +106,9 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
             assert key.task_id is not None
             if key.task_id not in catalog.tasks:
                 raise problem(422, f"{where}: labeling task {key.task_id} does not exist in this project")
+            if i == 0 and split is not None:
+                columns.extend(_split_confidence(key, split))
+                continue
             # an outer join of the task's confidences (one hash join), not a lookup per record
             confidences = (
                 select(RLA.record_id, func.max(RLA.confidence).label("confidence"))
@@ -104,11 +128,27 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
     return columns
 
 
+def _split_confidence(key: SortKey, split: Split) -> list[_Column]:
+    ws = (RLA.labeling_task_id == key.task_id) & (RLA.source_type == SourceType.WEAK_SUPERVISION)
+    if split == "unlabeled":
+        none = ~exists().where(RLA.record_id == Record.id, ws)
+        flag = _Column(literal(True), False, "bool", where=[none], constant=True)
+        return [flag, _Column(null().cast(Float), key.direction == "desc", "float", constant=True)]
+    row = aliased(RLA, name="ws_sort")
+    on = (row.record_id == Record.id) & (row.labeling_task_id == key.task_id) & (row.source_type == SourceType.WEAK_SUPERVISION)
+    flag = _Column(literal(False), False, "bool", inner_joins=[(row, on)], constant=True)
+    return [flag, _Column(row.confidence.expression, key.direction == "desc", "float")]
+
+
 def sorted_from(query: Any, columns: list[_Column]) -> Any:
-    """``query`` (on ``record``) with the outer joins the sort columns need."""
+    """``query`` (on ``record``) with the joins (and conditions) the sort columns need."""
     for column in columns:
+        for target, onclause in column.inner_joins:
+            query = query.join(target, onclause)
         for target, onclause in column.joins:
             query = query.outerjoin(target, onclause)
+        if column.where:
+            query = query.where(*column.where)
     return query
 
 
@@ -127,7 +167,7 @@ def random_key(seed: str) -> ColumnElement[Any]:
 
 
 def order_by(columns: list[_Column]) -> list[Any]:
-    return [c.expr.desc() if c.descending else c.expr.asc() for c in columns]
+    return [c.expr.desc() if c.descending else c.expr.asc() for c in columns if not c.constant]
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -135,12 +175,23 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def after_cursor(columns: list[_Column], cursor: str) -> ColumnElement[bool]:
-    """Rows after the cursor's place in the order (422 for a cursor that does not fit this sort)."""
+def decode_cursor(cursor: str) -> list[Any]:
+    """A cursor's values (422 when it is not a cursor)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != len(columns):
+    except ValueError:
+        raise problem(422, "cursor: not a cursor of this query's sort order (send the same sort as for the first page)") from None
+    if not isinstance(values, list):
+        raise problem(422, "cursor: not a cursor of this query's sort order (send the same sort as for the first page)")
+    return values
+
+
+def after_cursor(columns: list[_Column], cursor: str) -> ColumnElement[bool]:
+    """Rows after the cursor's place in the order (422 for a cursor that does not fit this sort)."""
+    try:
+        values = decode_cursor(cursor)
+        if len(values) != len(columns):
             raise ValueError("length")
         typed = [_typed(c, v) for c, v in zip(columns, values, strict=True)]
     except (ValueError, TypeError):
