@@ -1,0 +1,147 @@
+"""The data browser's read paths on real Postgres: the statement timeout (a 503 problem), count 'auto' (exact when
+small or quick, else the estimate), and the confidence sort read in two parts in index order (same order and pages
+as one sort of every record)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+from shared_model.db import session_scope
+from shared_model.models import Record
+from shared_model.settings import get_settings
+
+from .browser_world import World, build_world, evaluate, search_ids
+
+BIG = 60_000
+
+
+@pytest.fixture()
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Set REFINERY_* variables for one test; the settings are re-read before and after."""
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _set(env: pytest.MonkeyPatch, **values: int) -> None:
+    for name, value in values.items():
+        env.setenv(f"REFINERY_{name.upper()}", str(value))
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def big(client: TestClient, project: dict[str, Any]) -> str:
+    """A project of BIG records (a TEXT and a CATEGORY attribute), written in SQL."""
+    pid = project["id"]
+    with session_scope() as session:
+        for pos, (name, kind) in enumerate([("body", "TEXT"), ("topic", "CATEGORY")]):
+            session.execute(
+                text(
+                    "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created,"
+                    " state, visibility, created_at) VALUES (gen_random_uuid(), :p, :n, :k, false, :pos, false, 'UPLOADED',"
+                    " 'DO_NOT_HIDE', now())"
+                ),
+                {"p": pid, "n": name, "k": kind, "pos": pos},
+            )
+        session.execute(
+            text(
+                "INSERT INTO record (project_id, data, created_at) SELECT :p, jsonb_build_object('body',"
+                " repeat('word' || (g % 97) || ' ', 20), 'topic', 't' || (g % 7)), now() FROM generate_series(1, :n) AS g"
+            ),
+            {"p": pid, "n": BIG},
+        )
+        session.execute(text("ANALYZE record"))
+    return str(pid)
+
+
+def _any_contains(value: str) -> dict[str, Any]:
+    return {"conditions": [{"kind": "attribute", "attribute": None, "operator": "CONTAINS", "values": [value]}]}
+
+
+def test_statement_timeout_is_a_503_problem(client: TestClient, big: str, settings_env: pytest.MonkeyPatch) -> None:
+    url = f"/api/v1/projects/{big}/records"
+    body = {"filter": _any_contains("word96 word"), "count": "exact"}
+    assert client.post(f"{url}/count", json=body).status_code == 200  # no limit hit at the default
+    _set(settings_env, browser_statement_timeout_ms=1)
+    r = client.post(f"{url}/count", json=body)
+    assert r.status_code == 503, r.text
+    problem = r.json()
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "statement timeout (1 ms)" in problem["detail"] and problem["timeout_ms"] == 1
+    assert r.headers["retry-after"] == "10"
+    assert client.post(f"{url}/search", json={**body, "sort": [{"by": "random", "seed": "s"}]}).status_code == 503
+    # 0 turns the limit off
+    _set(settings_env, browser_statement_timeout_ms=0)
+    assert client.post(f"{url}/count", json=body).json()["total"] == sum(1 for g in range(1, BIG + 1) if g % 97 == 96)
+
+
+def test_count_auto_is_exact_when_small_or_quick_else_the_estimate(
+    client: TestClient, big: str, settings_env: pytest.MonkeyPatch
+) -> None:
+    url = f"/api/v1/projects/{big}/records"
+    topic = {"conditions": [{"kind": "attribute", "attribute": "topic", "operator": "EQUAL", "values": ["t3"]}]}
+    exact = sum(1 for g in range(1, BIG + 1) if g % 7 == 3)
+    # the default (auto) counts exactly under browser_exact_count_under
+    assert client.post(f"{url}/count", json={"filter": topic}).json() == {"total": exact, "total_estimated": False}
+    # above it, with a budget the count cannot meet: the planner's estimate, marked as such
+    _set(settings_env, browser_exact_count_under=0, browser_exact_count_ms=1)
+    found = client.post(f"{url}/count", json={"filter": _any_contains("word5"), "count": "auto"}).json()
+    assert found["total_estimated"] is True and found["total"] > 0
+    page = client.post(f"{url}/search", json={"filter": _any_contains("word5"), "limit": 3}).json()
+    assert page["total_estimated"] is True and len(page["items"]) == 3
+    # the request goes on after the estimate: the statement timeout is the browser's again, not the count's budget
+    _set(settings_env, browser_exact_count_under=0, browser_exact_count_ms=60_000)
+    assert client.post(f"{url}/count", json={"filter": topic}).json() == {"total": exact, "total_estimated": False}
+    # 'exact' never estimates
+    _set(settings_env, browser_exact_count_under=0, browser_exact_count_ms=1)
+    assert client.post(f"{url}/count", json={"filter": topic, "count": "exact"}).json()["total"] == exact
+
+
+@pytest.fixture()
+def world(client: TestClient, project: dict[str, Any]) -> World:
+    return build_world(client, project["id"])
+
+
+def test_confidence_sort_in_two_parts_keeps_one_order(client: TestClient, world: World) -> None:
+    task = world.sentiment["id"]
+    ws = {r["record_id"]: r["confidence"] for r in world.rla if r["source_type"] == "WEAK_SUPERVISION" and r["task_id"] == task}
+    assert 0 < len(ws) < len(world.records)  # both parts are there
+    every = set(world.records)
+    desc = {"sort": [{"by": "confidence", "task_id": task, "direction": "desc"}]}
+    for page in (1, 4, len(ws), len(ws) + 1, 50):  # pages that end inside, at and across the two parts
+        ids = search_ids(client, world, desc, page=page)
+        assert ids == sorted(every, key=lambda r: (r not in ws, -ws.get(r, 0.0), r)), page
+    # with a filter and a second key
+    node = {"conditions": [{"kind": "attribute", "attribute": "topic", "operator": "IN", "values": ["tech", "business"]}]}
+    body = {"filter": node, "sort": [{"by": "confidence", "task_id": task}, {"by": "attribute", "attribute": "key"}]}
+    chosen = evaluate(world, node)
+    assert search_ids(client, world, body, page=3) == sorted(
+        chosen, key=lambda r: (r not in ws, ws.get(r, 0.0), world.records[r]["key"], r)
+    )
+
+
+def test_confidence_sort_reads_the_index(client: TestClient, world: World) -> None:
+    from gateway.domain.browser.compile import ProjectCatalog
+    from gateway.domain.browser.search import matching
+    from gateway.domain.browser.sort import SortKey, order_by, sort_columns, sorted_from, split_confidence_task
+
+    task = uuid.UUID(world.sentiment["id"])
+    keys = [SortKey(by="confidence", task_id=task, direction="desc")]
+    with session_scope() as session:
+        catalog = ProjectCatalog.load(session, uuid.UUID(world.project_id), None)
+        assert split_confidence_task(catalog, keys) == task
+        assert split_confidence_task(catalog, [SortKey(by="confidence", task_id=uuid.UUID(world.entities["id"]))]) is None
+        columns = sort_columns(catalog, keys, "labeled")
+        query = sorted_from(select(Record.id).select_from(Record), columns).where(matching(catalog, None))
+        sql = query.order_by(*order_by(columns)).limit(21).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        session.execute(text("SET LOCAL enable_seqscan = off"))  # the fixture is small; what matters is that it can
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = "\n".join(session.scalars(text("EXPLAIN " + str(sql).replace("%%", "%"))))
+    assert "ix_rla_ws_confidence" in plan, plan
