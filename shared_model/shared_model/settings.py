@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         "stopped and answered 503; 0 = no limit.",
     )
     browser_exact_count_under: int = Field(
-        default=100_000,
+        default=10_000,
         ge=0,
         description="count 'auto': below this many records (planner estimate) the total is counted exactly.",
     )
@@ -187,6 +187,12 @@ class Settings(BaseSettings):
         ge=1,
         description="count 'auto': above browser_exact_count_under an exact count may take this long before the "
         "estimate is answered instead (marked estimated).",
+    )
+    browser_index_min_records: int = Field(
+        default=50_000,
+        ge=0,
+        description="A project of at least this many records gets per-project expression indexes on the numeric, "
+        "category and boolean attributes its data-browser queries filter or sort by (built in the background).",
     )
 
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")

@@ -17,6 +17,7 @@ from shared_model.models import Record
 from shared_model.settings import get_settings
 
 from .browser_world import World, build_world, evaluate, search_ids
+from .test_projects import wait_job
 
 BIG = 60_000
 
@@ -130,14 +131,14 @@ def test_confidence_sort_in_two_parts_keeps_one_order(client: TestClient, world:
 def test_confidence_sort_reads_the_index(client: TestClient, world: World) -> None:
     from gateway.domain.browser.compile import ProjectCatalog
     from gateway.domain.browser.search import matching
-    from gateway.domain.browser.sort import SortKey, order_by, sort_columns, sorted_from, split_confidence_task
+    from gateway.domain.browser.sort import SortKey, order_by, sort_columns, sorted_from, split_sort
 
     task = uuid.UUID(world.sentiment["id"])
     keys = [SortKey(by="confidence", task_id=task, direction="desc")]
     with session_scope() as session:
         catalog = ProjectCatalog.load(session, uuid.UUID(world.project_id), None)
-        assert split_confidence_task(catalog, keys) == task
-        assert split_confidence_task(catalog, [SortKey(by="confidence", task_id=uuid.UUID(world.entities["id"]))]) is None
+        assert split_sort(catalog, keys)
+        assert not split_sort(catalog, [SortKey(by="confidence", task_id=uuid.UUID(world.entities["id"]))])
         columns = sort_columns(catalog, keys, "labeled")
         query = sorted_from(select(Record.id).select_from(Record), columns).where(matching(catalog, None))
         sql = query.order_by(*order_by(columns)).limit(21).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
@@ -145,3 +146,83 @@ def test_confidence_sort_reads_the_index(client: TestClient, world: World) -> No
         session.execute(text("SET LOCAL enable_bitmapscan = off"))
         plan = "\n".join(session.scalars(text("EXPLAIN " + str(sql).replace("%%", "%"))))
     assert "ix_rla_ws_confidence" in plan, plan
+
+
+def _attribute_indexes(pid: str) -> set[str]:
+    from gateway.domain.browser import attribute_indexes
+
+    with session_scope() as session:
+        return attribute_indexes.existing(session, uuid.UUID(pid))
+
+
+def test_large_projects_get_attribute_indexes_that_queries_use(
+    client: TestClient, big: str, settings_env: pytest.MonkeyPatch
+) -> None:
+    from gateway.domain.browser import attribute_indexes
+
+    url = f"/api/v1/projects/{big}/records"
+    topic = {"conditions": [{"kind": "attribute", "attribute": "topic", "operator": "IN", "values": ["T3", "t5"]}]}
+    exact = sum(1 for g in range(1, BIG + 1) if g % 7 in (3, 5))
+    # under the size threshold: no index
+    _set(settings_env, browser_index_min_records=BIG + 1)
+    assert client.post(f"{url}/count", json={"filter": topic, "count": "exact"}).json()["total"] == exact
+    attribute_indexes.wait()
+    assert _attribute_indexes(big) == set()
+    attribute_indexes._small.clear()
+    # at or over it: the first query on the attribute starts its indexes (case-insensitive filters, sorts)
+    _set(settings_env, browser_index_min_records=BIG)
+    client.post(f"{url}/search", json={"filter": topic, "limit": 1, "count": "none"})
+    attribute_indexes.wait()
+    built = _attribute_indexes(big)
+    assert len(built) == 2, built
+    with session_scope() as session:
+        sql = "EXPLAIN SELECT count(*) FROM record WHERE project_id = :p AND lower(data ->> 'topic') COLLATE \"C\" = 't3'"
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.scalars(text(sql), {"p": big}))
+    assert any(name in plan for name in built), plan
+    # results through the index: the same; a negated condition still selects the records without the value
+    assert client.post(f"{url}/count", json={"filter": topic, "count": "exact"}).json()["total"] == exact
+    with session_scope() as session:
+        session.execute(text("UPDATE record SET data = data - 'topic' WHERE project_id = :p AND id % 1000 = 0"), {"p": big})
+    missing = sum(1 for g in range(1, BIG + 1) if g % 1000 == 0)
+    negated = {"conditions": [{**topic["conditions"][0], "negate": True}]}
+    inner_negated = {"negate": True, "conditions": [{"kind": "group", "join": "OR", "conditions": topic["conditions"]}]}
+    counts = [client.post(f"{url}/count", json={"filter": f, "count": "exact"}).json()["total"] for f in (negated, inner_negated)]
+    with session_scope() as session:
+        still = session.scalar(
+            select(text("count(*)"))
+            .select_from(Record)
+            .where(Record.project_id == uuid.UUID(big), text("data ? 'topic' AND (data ->> 'topic') IN ('t3', 't5')"))
+        )
+    assert counts == [BIG - still, BIG - still] and still < exact and missing > 0
+    # sorting by the attribute: values first (in code-point order), then the records without one
+    page = client.post(
+        f"{url}/search", json={"sort": [{"by": "attribute", "attribute": "topic", "direction": "desc"}], "limit": 2}
+    )
+    assert [item["data"]["topic"] for item in page.json()["items"]] == ["t6", "t6"]
+    # a deleted project's indexes are dropped by the next build
+    deleting = client.delete(f"/api/v1/projects/{big}")
+    assert deleting.status_code == 202
+    assert wait_job(client, deleting.json()["id"], 120)["state"] == "done"
+    other = client.post("/api/v1/projects", json={"name": "other"}).json()["id"]
+    with session_scope() as session:
+        session.execute(
+            text(
+                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created,"
+                " state, visibility, created_at) VALUES (gen_random_uuid(), :p, 'n', 'INTEGER', false, 0, false, 'UPLOADED',"
+                " 'DO_NOT_HIDE', now())"
+            ),
+            {"p": other},
+        )
+        session.execute(
+            text(
+                "INSERT INTO record (project_id, data, created_at) SELECT :p, jsonb_build_object('n', g), now()"
+                " FROM generate_series(1, :n) g"
+            ),
+            {"p": other, "n": BIG},
+        )
+        session.execute(text("ANALYZE record"))
+    between = {"conditions": [{"kind": "attribute", "attribute": "n", "operator": "BETWEEN", "values": [10, 19]}]}
+    assert client.post(f"/api/v1/projects/{other}/records/count", json={"filter": between}).json()["total"] == 10
+    attribute_indexes.wait()
+    assert _attribute_indexes(big) == set() and len(_attribute_indexes(other)) == 1

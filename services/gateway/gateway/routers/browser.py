@@ -15,7 +15,7 @@ from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
-from ..domain.browser import search, timeout
+from ..domain.browser import attribute_indexes, search, timeout
 from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
@@ -123,6 +123,7 @@ def count_records(body: CountIn, project: ProjectDep, user: CurrentUser, session
     catalog = _filter_catalog(session, project.id, user.id)
     search.tune(session)
     total, estimated = search.count(session, catalog, body.filter, body.count)
+    attribute_indexes.request(session, catalog)
     return CountOut(total=total, total_estimated=estimated)
 
 

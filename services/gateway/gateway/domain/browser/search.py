@@ -19,7 +19,7 @@ from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 from shared_model.settings import get_settings
 
-from . import timeout
+from . import attribute_indexes, timeout
 from .compile import ProjectCatalog, compile_filter
 from .filters import FilterGroup
 from .highlights import highlights, text_conditions
@@ -31,7 +31,7 @@ from .sort import (
     order_by,
     sort_columns,
     sorted_from,
-    split_confidence_task,
+    split_sort,
 )
 
 MAX_PAGE = 500
@@ -108,7 +108,11 @@ def count(session: Session, catalog: ProjectCatalog, group: FilterGroup | None, 
 
 
 def _estimate(session: Session, query: Select[Any]) -> int:
-    plan = session.execute(Explain(query)).scalar()  # the filter's values stay bound parameters
+    return plan_rows(session.execute(Explain(query)).scalar())  # the filter's values stay bound parameters
+
+
+def plan_rows(plan: Any) -> int:
+    """The rows an ``EXPLAIN (FORMAT JSON)`` of a count or a select expects (below its aggregates)."""
     body = plan if isinstance(plan, list) else json.loads(str(plan))
     inner = body[0]["Plan"]
     while inner.get("Plans") and inner.get("Node Type") in ("Aggregate", "Gather", "Finalize Aggregate", "Partial Aggregate"):
@@ -127,8 +131,7 @@ def page(
 ) -> Page:
     """One page of the filter's records in sort order, with their manual and weak-supervision labels."""
     tune(session)
-    split_task = split_confidence_task(catalog, sort)
-    if split_task is None:
+    if not split_sort(catalog, sort):
         rows = _page_rows(session, catalog, group, sort_columns(catalog, sort), limit, cursor)
     else:  # records with a confidence in index order, then (when the page is not full) those without
         in_unlabeled = cursor is not None and _cursor_in_unlabeled(cursor)
@@ -155,6 +158,7 @@ def page(
     estimated = False
     if count_mode != "none":
         total, estimated = count(session, catalog, group, count_mode)
+    attribute_indexes.request(session, catalog)
     return Page(items, total, estimated, next_cursor)
 
 
@@ -170,7 +174,7 @@ def _page_rows(
 
 
 def _cursor_in_unlabeled(cursor: str) -> bool:
-    """Whether a cursor of a split confidence sort stands among the records without a confidence."""
+    """Whether a cursor of a split sort stands among the records without a value of the first key."""
     values = decode_cursor(cursor)
     return bool(values and values[0] is True)
 

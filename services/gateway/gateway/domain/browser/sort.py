@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Float, Numeric, and_, case, cast, exists, false, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Float, Numeric, and_, cast, exists, false, func, literal, null, or_, select
 from sqlalchemy.orm import aliased
 
 from shared_model.models import Record, SourceType, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 
-from .compile import NUMERIC, ProjectCatalog
+from .compile import NUMERIC, ProjectCatalog, numeric_value, text_value
 
 MAX_SORT_KEYS = 5
 
@@ -59,22 +59,27 @@ class _Column:
 Split = Literal["labeled", "unlabeled"]
 
 
-def split_confidence_task(catalog: ProjectCatalog, keys: list[SortKey]) -> uuid.UUID | None:
-    """The task when the first sort key is the confidence of a single-label classification task (at most one
-    weak-supervision row per record): then a page is read in two parts, the records with a confidence in the order
-    of the index ``ix_rla_ws_confidence`` (stopping at the page's end), then those without one."""
-    if not keys or keys[0].by != "confidence" or keys[0].task_id is None:
-        return None
-    task_id = keys[0].task_id
-    return task_id if catalog.task_types.get(task_id) == TaskType.MULTICLASS_CLASSIFICATION else None
+def split_sort(catalog: ProjectCatalog, keys: list[SortKey]) -> bool:
+    """Whether a page is read in two parts: when the first sort key is an attribute, or the confidence of a
+    single-label classification task (at most one weak-supervision row per record). The records with a value come
+    first in the order of an index (the attribute's expression index, ``ix_rla_ws_confidence``), read only up to
+    the page's end; then, when the page is not full, those without a value."""
+    if not keys:
+        return False
+    first = keys[0]
+    if first.by == "attribute":
+        return first.attribute in catalog.attributes
+    if first.by == "confidence" and first.task_id is not None:
+        return catalog.task_types.get(first.task_id) == TaskType.MULTICLASS_CLASSIFICATION
+    return False
 
 
 def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | None = None) -> list[_Column]:
     """The ORDER BY columns (a null flag before each nullable value, the record id last).
 
-    ``split`` (see :func:`split_confidence_task`): the first key's records with a confidence, joined to their one
-    weak-supervision row (``labeled``), or those without one (``unlabeled``); the columns and cursors are the same
-    as without a split, so a cursor of either part continues the one order."""
+    ``split`` (see :func:`split_sort`): the first key's records with a value (``labeled``; a confidence: joined to
+    their one weak-supervision row), or those without one (``unlabeled``); the columns and cursors are the same as
+    without a split, so a cursor of either part continues the one order."""
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
     columns: list[_Column] = []
@@ -94,14 +99,15 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
                 raise problem(422, f"{where}: attribute {key.attribute!r} does not exist in this project")
             expr: ColumnElement[Any]
             if kind in NUMERIC:
-                expr = case(
-                    (func.jsonb_typeof(Record.data[key.attribute]) == "number", cast(Record.data[key.attribute].astext, Numeric)),
-                    else_=None,
-                )
+                expr = numeric_value(key.attribute)
                 value_kind = "numeric"
             else:
-                expr = Record.data[key.attribute].astext.collate("C")
+                expr = text_value(key.attribute, case_sensitive=True)
                 value_kind = "text"
+            catalog.used_attributes.add(key.attribute)
+            if i == 0 and split is not None:
+                columns.extend(_split_value(expr, value_kind, key.direction == "desc", split))
+                continue
         else:
             assert key.task_id is not None
             if key.task_id not in catalog.tasks:
@@ -126,6 +132,14 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
     if joins:
         columns[0].joins = joins
     return columns
+
+
+def _split_value(expr: ColumnElement[Any], kind: str, descending: bool, split: Split) -> list[_Column]:
+    if split == "unlabeled":
+        flag = _Column(literal(True), False, "bool", where=[expr.is_(None)], constant=True)
+        return [flag, _Column(null(), descending, kind, constant=True)]
+    flag = _Column(literal(False), False, "bool", where=[expr.is_not(None)], constant=True)
+    return [flag, _Column(expr, descending, kind)]
 
 
 def _split_confidence(key: SortKey, split: Split) -> list[_Column]:
