@@ -4,6 +4,7 @@ as one sort of every record)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -226,3 +227,71 @@ def test_large_projects_get_attribute_indexes_that_queries_use(
     assert client.post(f"/api/v1/projects/{other}/records/count", json={"filter": between}).json()["total"] == 10
     attribute_indexes.wait()
     assert _attribute_indexes(big) == set() and len(_attribute_indexes(other)) == 1
+
+
+def _words(value: Any) -> list[str]:
+    return [w.lower() for w in re.findall(r"[A-Za-z]+", value)] if isinstance(value, str) else []
+
+
+def test_full_text_search_with_highlights(client: TestClient, world: World) -> None:
+    records = world.records
+
+    def having(rid: int, word: str, attribute: str | None) -> bool:
+        values = [records[rid].get(attribute)] if attribute else list(records[rid].values())
+        return any(word in _words(v) for v in values)
+
+    cases: list[tuple[dict[str, Any], set[int]]] = [
+        ({"query": "apple"}, {r for r in records if having(r, "apple", None)}),
+        ({"query": "APPLE", "attribute": "headline"}, {r for r in records if having(r, "apple", "headline")}),
+        ({"query": "stock -market"}, {r for r in records if having(r, "stock", None) and not having(r, "market", None)}),
+        ({"query": "rises or falls"}, {r for r in records if having(r, "rises", None) or having(r, "falls", None)}),
+        ({"query": "sports", "attribute": "topic"}, {r for r in records if having(r, "sports", "topic")}),
+    ]
+    for condition, expected in cases:
+        node = {"conditions": [{"kind": "full_text", **condition}]}
+        assert 0 < len(expected) < len(records), condition
+        assert set(search_ids(client, world, {"filter": node}, page=40)) == expected, condition
+        negated = {"conditions": [{"kind": "full_text", **condition, "negate": True}]}
+        assert set(search_ids(client, world, {"filter": negated}, page=40)) == set(records) - expected, condition
+    # a phrase: the words next to each other
+    phrase = {"conditions": [{"kind": "full_text", "query": '"apple stock"', "attribute": "headline"}]}
+    found = set(search_ids(client, world, {"filter": phrase}, page=40))
+    assert found == {r for r in records if "apple stock" in " ".join(_words(records[r]["headline"]))}
+    # highlights: the query's words (not the negated ones), whole words, any case
+    body = {"filter": {"conditions": [{"kind": "full_text", "query": "apple -market"}]}, "limit": 50}
+    for item in client.post(world.url("/records/search"), json=body).json()["items"]:
+        spans = item["highlights"]["headline"]
+        headline = item["data"]["headline"]
+        assert spans and all(headline[a:b].lower() == "apple" for a, b in spans)
+        assert len(spans) == _words(headline).count("apple")
+    # refused: an attribute that is not text, one that does not exist
+    for attribute, message in (("score", "full text needs TEXT or CATEGORY"), ("nope", "does not exist")):
+        node = {"conditions": [{"kind": "full_text", "query": "x", "attribute": attribute}]}
+        r = client.post(world.url("/records/search"), json={"filter": node})
+        assert r.status_code == 422 and message in r.json()["detail"], r.text
+
+
+def test_full_text_on_a_large_project_gets_a_gin_index(client: TestClient, big: str, settings_env: pytest.MonkeyPatch) -> None:
+    from gateway.domain.browser import attribute_indexes
+
+    _set(settings_env, browser_index_min_records=BIG)
+    attribute_indexes._small.clear()
+    url = f"/api/v1/projects/{big}/records"
+    node = {"conditions": [{"kind": "full_text", "query": "word13"}]}
+    expected = sum(1 for g in range(1, BIG + 1) if g % 97 == 13)
+    assert client.post(f"{url}/count", json={"filter": node, "count": "exact"}).json()["total"] == expected
+    attribute_indexes.wait()
+    built = _attribute_indexes(big)
+    assert len(built) == 1, built
+    from gateway.domain.browser.compile import text_document, text_query
+
+    with session_scope() as session:
+        query = (
+            select(text("count(*)"))
+            .select_from(Record)
+            .where(Record.project_id == uuid.UUID(big), text_document(None).op("@@")(text_query("word13")))
+        )
+        sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(session.scalars(text("EXPLAIN " + sql.replace("%%", "%"))))
+    assert any(name in plan for name in built), plan
+    assert client.post(f"{url}/count", json={"filter": node, "count": "exact"}).json()["total"] == expected

@@ -1,14 +1,15 @@
-"""Per-project expression indexes on record attributes, created when a large project's browser filters or sorts by them.
+"""Per-project indexes on record attributes, created when a large project's browser filters or sorts by them.
 
 ``record.data`` is JSONB; without an index every attribute filter, count and sort reads each record's JSON. For a
 project of at least ``browser_index_min_records`` records (planner estimate), the first browser query that filters
-or sorts on an INTEGER, FLOAT, CATEGORY or BOOLEAN attribute starts, in the background, a partial index on
+or sorts on an INTEGER, FLOAT, CATEGORY or BOOLEAN attribute starts, in the background, a partial B-tree index on
 ``record`` (``WHERE project_id = …``) over exactly the expressions the filter compiler and the sort emit
-(:func:`~.compile.numeric_value`, :func:`~.compile.text_value`): ``CREATE INDEX CONCURRENTLY``, so uploads and
-labeling go on while it builds; queries use it once it is valid. TEXT attributes get none (long values do not fit a
-B-tree entry; full text has its own index). Indexes of deleted projects or attributes are dropped by the next build.
+(:func:`~.compile.numeric_value`, :func:`~.compile.text_value`); a full-text condition gets a GIN index over
+:func:`~.compile.text_document`. ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while it builds;
+queries use it once it is valid. TEXT attributes get no B-tree (long values do not fit its entries). Indexes of
+deleted projects are dropped by the next build (those of a deleted attribute stay until the project goes).
 
-Names: ``ix_ra_<project id hex>_<12 hex of the expression's hash>``, so existing ones are found in ``pg_indexes``.
+Names: ``ix_ra_<project id hex>_<12 hex of the expression's hash>``, so existing ones are found in ``pg_class``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from shared_model.db import get_engine
 from shared_model.models import DataType, Record
 from shared_model.settings import get_settings
 
-from .compile import ProjectCatalog, numeric_value, text_value
+from .compile import ProjectCatalog, numeric_value, text_document, text_value
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +60,24 @@ def index_name(project_id: uuid.UUID, expression_sql: str) -> str:
     return f"{PREFIX}{project_id.hex}_{hashlib.sha256(expression_sql.encode()).hexdigest()[:12]}"
 
 
-def wanted(catalog: ProjectCatalog, attributes: set[str]) -> dict[str, str]:
-    """Index name -> CREATE INDEX statement for these attributes of the project."""
-    out = {}
+def wanted(catalog: ProjectCatalog, attributes: set[str], full_text: set[str | None] | None = None) -> dict[str, str]:
+    """Index name -> CREATE INDEX statement for these attributes of the project (B-tree), and for the full-text
+    documents searched (GIN; None: all the record's string values)."""
+    specs: list[tuple[str, str]] = []  # (method, expression SQL)
     for attribute in sorted(attributes):
         kind = catalog.attributes.get(attribute)
-        if kind is None:
-            continue
-        for expression in expressions(attribute, kind):
-            sql = _sql(expression)
-            name = index_name(catalog.project_id, sql)
-            out[name] = (
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON record (({sql})) "
-                f"WHERE project_id = '{catalog.project_id}'::uuid"
-            )
+        if kind is not None:
+            specs += [("btree", _sql(expression)) for expression in expressions(attribute, kind)]
+    for name in sorted(full_text or set(), key=lambda n: n or ""):
+        if name is None or name in catalog.attributes:
+            specs.append(("gin", _sql(text_document(name))))
+    out = {}
+    for method, sql in specs:
+        name = index_name(catalog.project_id, sql)
+        out[name] = (
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON record USING {method} (({sql})) "
+            f"WHERE project_id = '{catalog.project_id}'::uuid"
+        )
     return out
 
 
@@ -98,9 +103,11 @@ def _estimated_records(session: Session, project_id: uuid.UUID) -> int:
 def request(session: Session, catalog: ProjectCatalog) -> list[Future[None]]:
     """Start (in the background) the missing indexes of the attributes the catalog's compiled filters and sorts
     named, when the project is large enough; the futures of the builds started or running."""
-    if not catalog.used_attributes:
+    if not catalog.used_attributes and not catalog.used_full_text:
         return []
-    todo = {name: sql for name, sql in wanted(catalog, catalog.used_attributes).items() if name not in _known}
+    todo = {
+        name: sql for name, sql in wanted(catalog, catalog.used_attributes, catalog.used_full_text).items() if name not in _known
+    }
     if not todo:
         return []
     with _lock:

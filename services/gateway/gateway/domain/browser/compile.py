@@ -27,6 +27,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -59,6 +60,7 @@ from shared_model.service import problem
 from .filters import (
     AttributeCondition,
     FilterGroup,
+    FullTextCondition,
     GoldStarCondition,
     HasCommentsCondition,
     HeuristicCondition,
@@ -95,6 +97,7 @@ class ProjectCatalog:
     session: Session | None = None  # set: vote conditions use (and refresh) the read model
     task_types: dict[uuid.UUID, TaskType] = field(default_factory=dict)
     used_attributes: set[str] = field(default_factory=set)  # named by the compiled filters (for their indexes)
+    used_full_text: set[str | None] = field(default_factory=set)  # attributes (None: all text) searched by words
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -189,6 +192,8 @@ class _Compiler:
             return self.group(node, path, depth, positive)
         if isinstance(node, AttributeCondition):
             clause = self._attribute(node, path, bare=positive and not node.negate)
+        elif isinstance(node, FullTextCondition):
+            clause = self._full_text(node, path, bare=positive and not node.negate)
         elif isinstance(node, InSliceCondition):
             clause = self._in_slice(node, path, positive=positive and not node.negate)
         else:
@@ -282,6 +287,19 @@ class _Compiler:
                 clause = raw.like(pattern, escape="\\")
             return done(clause)
         return done(_compare(raw, op, [literal(t).collate("C") for t in texts]))
+
+    def _full_text(self, node: FullTextCondition, path: str, bare: bool = False) -> ColumnElement[bool]:
+        if node.attribute is not None:
+            kind = self.catalog.attributes.get(node.attribute)
+            if kind is None:
+                raise problem(422, f"{path}: attribute {node.attribute!r} does not exist in this project", condition=path)
+            if kind not in (DataType.TEXT, DataType.CATEGORY):
+                raise problem(
+                    422, f"{path}: attribute {node.attribute!r} is {kind}; full text needs TEXT or CATEGORY", condition=path
+                )
+        self.catalog.used_full_text.add(node.attribute)
+        clause = text_document(node.attribute).op("@@")(text_query(node.query))
+        return clause if bare else func.coalesce(clause, false())
 
     # --- labels -------------------------------------------------------------------------------------------------
 
@@ -474,6 +492,22 @@ def text_value(name: str, case_sensitive: bool) -> ColumnElement[Any]:
     if not case_sensitive:
         raw = func.lower(raw)
     return raw.collate("C")
+
+
+TEXT_SEARCH_CONFIG = "simple"
+
+
+def text_document(name: str | None) -> ColumnElement[Any]:
+    """The words of one attribute, or (None) of all the record's string values: the same expression in filters and
+    the per-project GIN indexes (``attribute_indexes``)."""
+    config: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+    if name is None:
+        return func.jsonb_to_tsvector(config, Record.data, literal_column("'[\"string\"]'::jsonb"))
+    return func.to_tsvector(config, Record.data[name].astext)
+
+
+def text_query(query: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig"), literal(query))
 
 
 def _number(value: Any) -> Decimal | None:
