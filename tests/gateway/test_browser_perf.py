@@ -295,3 +295,56 @@ def test_full_text_on_a_large_project_gets_a_gin_index(client: TestClient, big: 
         plan = "\n".join(session.scalars(text("EXPLAIN " + sql.replace("%%", "%"))))
     assert any(name in plan for name in built), plan
     assert client.post(f"{url}/count", json={"filter": node, "count": "exact"}).json()["total"] == expected
+
+
+def test_bulk_delete_small_result_at_once(client: TestClient, world: World) -> None:
+    node = {"conditions": [{"kind": "attribute", "attribute": "topic", "operator": "EQUAL", "values": ["tech"]}]}
+    chosen = evaluate(world, node)
+    assert 0 < len(chosen) < len(world.records)
+    r = client.post(world.url("/records/bulk-delete"), json={"filter": node})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"records": len(chosen), "job": None}
+    assert set(search_ids(client, world, {}, page=100)) == set(world.records) - chosen
+    with session_scope() as session:
+        left = session.scalar(
+            text("SELECT count(*) FROM record_label_association WHERE record_id = ANY(:ids)"), {"ids": list(chosen)}
+        )
+        comments = session.scalar(
+            text("SELECT count(*) FROM comment WHERE target_type = 'RECORD' AND target_id = ANY(:ids)"),
+            {"ids": [str(i) for i in chosen]},
+        )
+    assert left == 0 and comments == 0
+    # the vote read model follows: no heuristic vote names a deleted record
+    voted = {"conditions": [{"kind": "heuristic", "heuristic_id": next(iter(world.heuristics.values()))}]}
+    assert not set(search_ids(client, world, {"filter": voted}, page=100)) & chosen
+    # nothing selected: nothing to do
+    assert client.post(world.url("/records/bulk-delete"), json={"filter": node}).json() == {"records": 0, "job": None}
+
+
+def test_bulk_delete_needs_confirmation_and_a_job_when_large(client: TestClient, big: str) -> None:
+    from .test_projects import wait_job
+
+    url = f"/api/v1/projects/{big}/records"
+
+    def topics(*values: str) -> dict[str, Any]:
+        return {"conditions": [{"kind": "attribute", "attribute": "topic", "operator": "IN", "values": list(values)}]}
+
+    t3 = sum(1 for g in range(1, BIG + 1) if g % 7 == 3)
+    refused = client.post(f"{url}/bulk-delete", json={"filter": topics("t3")})
+    assert refused.status_code == 409 and refused.json()["affected"] == t3 and f"confirm_count={t3}" in refused.json()["detail"]
+    wrong = client.post(f"{url}/bulk-delete", json={"filter": topics("t3"), "confirm_count": t3 - 1})
+    assert wrong.status_code == 409
+    assert client.post(f"{url}/count", json={"filter": topics("t3"), "count": "exact"}).json()["total"] == t3  # nothing deleted
+    done = client.post(f"{url}/bulk-delete", json={"filter": topics("t3"), "confirm_count": t3})
+    assert done.status_code == 200 and done.json() == {"records": t3, "job": None}
+    many = sum(1 for g in range(1, BIG + 1) if g % 7 in (4, 5))
+    assert many > 10_000
+    started = client.post(f"{url}/bulk-delete", json={"filter": topics("t4", "t5"), "confirm_count": many})
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["records"] == many and body["job"]["kind"] == "records_delete"
+    job = wait_job(client, body["job"]["id"], 180)
+    assert job["state"] == "done" and job["result"] == {"deleted_records": many}
+    left = client.post(f"{url}/count", json={"count": "exact"}).json()["total"]
+    assert left == BIG - t3 - many
+    assert client.post(f"{url}/count", json={"filter": topics("t3", "t4", "t5"), "count": "exact"}).json()["total"] == 0
