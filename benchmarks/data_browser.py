@@ -290,6 +290,9 @@ def baseline_ms(db_url: str, world: dict[str, Any], body: dict[str, Any], reps: 
     """p95 of the page and the count of one filter as SQL without the read model (vote chunks unnested)."""
     os.environ["DATABASE_URL"] = db_url
     os.environ["REFINERY_DATABASE_URL"] = db_url
+    from shared_model.settings import get_settings
+
+    get_settings.cache_clear()  # settings read before (e.g. by the migration) name the server's default database
     from gateway.domain.browser.compile import ProjectCatalog
     from gateway.domain.browser.filters import FilterGroup
     from gateway.domain.browser.search import count, page
