@@ -177,16 +177,11 @@ class Settings(BaseSettings):
         description="Longest a data-browser query (search, count, slices, sessions, metrics) may run before it is "
         "stopped and answered 503; 0 = no limit.",
     )
-    browser_exact_count_under: int = Field(
-        default=10_000,
-        ge=0,
-        description="count 'auto': below this many records (planner estimate) the total is counted exactly.",
-    )
     browser_exact_count_ms: int = Field(
         default=150,
         ge=1,
-        description="count 'auto': above browser_exact_count_under an exact count may take this long before the "
-        "estimate is answered instead (marked estimated).",
+        description="count 'auto': the exact count may take this long; past it the planner's estimate is answered "
+        "instead (marked estimated).",
     )
     browser_index_min_records: int = Field(
         default=50_000,

@@ -1,5 +1,5 @@
 """The data browser's read paths on real Postgres: the statement timeout (a 503 problem), count 'auto' (exact when
-small or quick, else the estimate), and the confidence sort read in two parts in index order (same order and pages
+quick, else the estimate), and the confidence sort read in two parts in index order (same order and pages
 as one sort of every record)."""
 
 from __future__ import annotations
@@ -90,19 +90,20 @@ def test_count_auto_is_exact_when_small_or_quick_else_the_estimate(
     url = f"/api/v1/projects/{big}/records"
     topic = {"conditions": [{"kind": "attribute", "attribute": "topic", "operator": "EQUAL", "values": ["t3"]}]}
     exact = sum(1 for g in range(1, BIG + 1) if g % 7 == 3)
-    # the default (auto) counts exactly under browser_exact_count_under
+    # the default (auto) counts exactly when the count is quick
+    _set(settings_env, browser_exact_count_ms=60_000)
     assert client.post(f"{url}/count", json={"filter": topic}).json() == {"total": exact, "total_estimated": False}
-    # above it, with a budget the count cannot meet: the planner's estimate, marked as such
-    _set(settings_env, browser_exact_count_under=0, browser_exact_count_ms=1)
+    # with a budget the count cannot meet: the planner's estimate, marked as such
+    _set(settings_env, browser_exact_count_ms=1)
     found = client.post(f"{url}/count", json={"filter": _any_contains("word5"), "count": "auto"}).json()
     assert found["total_estimated"] is True and found["total"] > 0
     page = client.post(f"{url}/search", json={"filter": _any_contains("word5"), "limit": 3}).json()
     assert page["total_estimated"] is True and len(page["items"]) == 3
     # the request goes on after the estimate: the statement timeout is the browser's again, not the count's budget
-    _set(settings_env, browser_exact_count_under=0, browser_exact_count_ms=60_000)
+    _set(settings_env, browser_exact_count_ms=60_000)
     assert client.post(f"{url}/count", json={"filter": topic}).json() == {"total": exact, "total_estimated": False}
     # 'exact' never estimates
-    _set(settings_env, browser_exact_count_under=0, browser_exact_count_ms=1)
+    _set(settings_env, browser_exact_count_ms=1)
     assert client.post(f"{url}/count", json={"filter": topic, "count": "exact"}).json()["total"] == exact
 
 

@@ -36,8 +36,8 @@ class SearchIn(RequestModel):
     cursor: str | None = Field(default=None, max_length=4000, description="next_cursor of the previous page.")
     count: Literal["exact", "estimate", "auto", "none"] = Field(
         default="auto",
-        description="The total: counted exactly, the planner's estimate (fast), auto (exact for small results or when "
-        "the count is quick, else the estimate; total_estimated says which), or not at all.",
+        description="The total: counted exactly, the planner's estimate (fast), auto (exact when the "
+        "count is quick, else the estimate; total_estimated says which), or not at all.",
     )
 
 
@@ -73,7 +73,7 @@ class SearchOut(BaseModel):
 class CountIn(RequestModel):
     filter: FilterGroup | None = None
     count: Literal["exact", "estimate", "auto"] = Field(
-        default="auto", description="exact, the planner's estimate, or auto (exact when small or quick; see search)."
+        default="auto", description="exact, the planner's estimate, or auto (exact when quick, else the estimate; see search)."
     )
 
 

@@ -83,18 +83,14 @@ def count(session: Session, catalog: ProjectCatalog, group: FilterGroup | None, 
     """How many records the filter selects, and whether that is an estimate.
 
     ``exact`` counts; ``estimate`` is Postgres's planner estimate (cheap at any size; marked estimated); ``auto``
-    counts exactly when the estimate is under ``browser_exact_count_under``, else tries the exact count for at most
-    ``browser_exact_count_ms`` (in a savepoint) and answers the estimate when that runs out."""
+    counts exactly within ``browser_exact_count_ms`` (in a savepoint) and answers the estimate when that runs out.
+    (The planner's estimate alone cannot tell which counts are cheap: a selective filter may still scan.)"""
     query = select(func.count()).select_from(Record).where(matching(catalog, group))
     if mode == "exact":
         return int(session.scalar(query) or 0), False
-    estimate = _estimate(session, query)
     if mode == "estimate":
-        return estimate, True
-    settings = get_settings()
-    if estimate < settings.browser_exact_count_under:
-        return int(session.scalar(query) or 0), False
-    budget = settings.browser_exact_count_ms
+        return _estimate(session, query), True
+    budget = get_settings().browser_exact_count_ms
     try:
         with session.begin_nested():
             session.execute(text(f"SET LOCAL statement_timeout = {int(budget)}"))
@@ -102,7 +98,7 @@ def count(session: Session, catalog: ProjectCatalog, group: FilterGroup | None, 
     except DBAPIError as exc:
         if not timeout.is_timeout(exc):
             raise
-        return estimate, True  # the savepoint's rollback also undid its SET LOCAL
+        return _estimate(session, query), True  # the savepoint's rollback also undid its SET LOCAL
     timeout.limit(session, reset=True)  # the savepoint's SET LOCAL outlives its release
     return exact, False
 
