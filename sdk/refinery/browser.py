@@ -32,6 +32,12 @@ def attribute(
     }
 
 
+def full_text(query: str, attribute: str | None = None, *, negate: bool = False) -> dict[str, Any]:
+    """A full-text condition: ``query`` in web-search syntax (words, ``"a phrase"``, ``OR``, ``-word``) over one
+    TEXT/CATEGORY attribute, or (None) all the record's string values."""
+    return {"kind": "full_text", "query": query, "attribute": attribute, "negate": negate}
+
+
 def condition(kind: str, **fields: Any) -> dict[str, Any]:
     """Any other condition, e.g. ``condition("manual_label", task_id=..., mode="none")``."""
     return {"kind": kind, **fields}
@@ -60,9 +66,10 @@ class Browser:
         sort: list[dict[str, Any]] | None = None,
         limit: int = 20,
         cursor: str | None = None,
-        count: str = "exact",
+        count: str = "auto",
     ) -> dict[str, Any]:
-        """One page: ``items``, ``total``, ``total_estimated``, ``next_cursor``."""
+        """One page: ``items``, ``total``, ``total_estimated``, ``next_cursor``. ``count``: ``auto`` (exact when small
+        or quick, else the planner's estimate; ``total_estimated`` says which), ``exact``, ``estimate`` or ``none``."""
         body = {"filter": filter, "sort": sort or [], "limit": limit, "cursor": cursor, "count": count}
         result: dict[str, Any] = self._call("POST", "/records/search", json=body)
         return result
@@ -79,10 +86,15 @@ class Browser:
             if cursor is None:
                 return
 
-    def count(self, filter: dict[str, Any] | None = None, *, estimate: bool = False) -> int:
-        """How many records the filter selects."""
-        body = {"filter": filter, "count": "estimate" if estimate else "exact"}
-        return int(self._call("POST", "/records/count", json=body)["total"])
+    def count(self, filter: dict[str, Any] | None = None, *, estimate: bool = False, mode: str | None = None) -> int:
+        """How many records the filter selects (``mode``: ``exact``, the default unless ``estimate``, or
+        ``estimate`` / ``auto``; :meth:`count_result` also says whether the figure is an estimate)."""
+        return int(self.count_result(filter, mode=mode or ("estimate" if estimate else "exact"))["total"])
+
+    def count_result(self, filter: dict[str, Any] | None = None, *, mode: str = "auto") -> dict[str, Any]:
+        """``{"total", "total_estimated"}`` for the filter."""
+        result: dict[str, Any] = self._call("POST", "/records/count", json={"filter": filter, "count": mode})
+        return result
 
     def unique_values(self, *attributes: str, max_values: int = 20) -> dict[str, Any]:
         """Distinct values of low-cardinality attributes (default: every CATEGORY and BOOLEAN one)."""
@@ -98,6 +110,13 @@ class Browser:
         """Set your label(s) on every record of the filter; over 1,000 records pass ``confirm_count`` (the count)."""
         body = {"filter": filter, "labeling_task_id": labeling_task_id, "label_ids": label_ids, "confirm_count": confirm_count}
         result: dict[str, Any] = self._call("POST", "/records/bulk-label", json=body)
+        return result
+
+    def bulk_delete(self, filter: dict[str, Any] | None, *, confirm_count: int | None = None) -> dict[str, Any]:
+        """Delete every record of the filter; over 1,000 records pass ``confirm_count`` (the count). Returns
+        ``{"records", "job"}``: ``job`` is the ``records_delete`` job when over 10,000 records (else None)."""
+        body = {"filter": filter, "confirm_count": confirm_count}
+        result: dict[str, Any] = self._call("POST", "/records/bulk-delete", json=body)
         return result
 
     # --- slices -----------------------------------------------------------------------------------------------

@@ -171,6 +171,24 @@ class Settings(BaseSettings):
     run_time_limit_max_s: int = Field(
         default=6 * 3600, ge=1, description="The largest time limit a project may set for its full runs."
     )
+    browser_statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Longest a data-browser query (search, count, slices, sessions, metrics) may run before it is "
+        "stopped and answered 503; 0 = no limit.",
+    )
+    browser_exact_count_ms: int = Field(
+        default=150,
+        ge=1,
+        description="count 'auto': the exact count may take this long; past it the planner's estimate is answered "
+        "instead (marked estimated).",
+    )
+    browser_index_min_records: int = Field(
+        default=50_000,
+        ge=0,
+        description="A project of at least this many records gets per-project expression indexes on the numeric, "
+        "category and boolean attributes its data-browser queries filter or sort by (built in the background).",
+    )
 
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")

@@ -14,7 +14,7 @@ from .test_labeling_heuristics import _spam_project
 
 def test_browser_search_slices_sessions_and_metrics(admin: Any, sdk_project: dict[str, Any], tmp_path: Path) -> None:
     from refinery import BadRequestError, ConflictError
-    from refinery.browser import attribute, condition, group
+    from refinery.browser import attribute, condition, full_text, group
 
     task = _spam_project(admin, tmp_path)
     admin.post_manual_labels(["spam", "ham", "spam", "ham"], indices=[1, 2, 3, 4], labeling_task="spam")
@@ -48,3 +48,12 @@ def test_browser_search_slices_sessions_and_metrics(admin: Any, sdk_project: dic
     assert progress["records"] == len(SPAM_ROWS)
     assert {t["name"]: t["manually_labeled"] for t in progress["tasks"]}["spam"] == len(SPAM_ROWS)
     assert admin.browser.unique_values("id")["id"]["values"] == [str(i) for i, _, _ in SPAM_ROWS]
+    # full text with highlights, count auto, then a bulk delete of what it found
+    loving = group(full_text("love"))
+    found = list(admin.search_records(loving))
+    assert sorted(r["data"]["id"] for r in found) == [2, 6]
+    page = admin.browser.search_page(loving)
+    assert all(item["highlights"]["text"] for item in page["items"])
+    assert admin.browser.count_result(loving) == {"total": 2, "total_estimated": False}
+    assert admin.browser.bulk_delete(loving) == {"records": 2, "job": None}
+    assert admin.browser.count(None) == len(SPAM_ROWS) - 2

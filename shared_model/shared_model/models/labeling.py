@@ -58,6 +58,13 @@ class RecordLabelAssociation(Base):
             "record_id",
             postgresql_where="is_valid_manual_label",
         ),
+        Index(  # the data browser's sort by weak-supervision confidence reads the task's labels in order (0011)
+            "ix_rla_ws_confidence",
+            "labeling_task_id",
+            "confidence",
+            "record_id",
+            postgresql_where="source_type = 'WEAK_SUPERVISION'",
+        ),
         CheckConstraint("token_start IS NULL OR (token_start >= 0 AND token_end > token_start)", name="span_range"),
         CheckConstraint("source_type <> 'INFORMATION_SOURCE'", name="no_heuristic_rows"),
     )

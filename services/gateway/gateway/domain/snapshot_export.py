@@ -7,8 +7,9 @@ a JSON object in ``source_code``), manual labels (spans as token rows) and heuri
 
 Left empty (the keys are present as ``[]``, as the importer skips them anyway): embeddings and their tensors (large;
 recomputed from the model name), heuristic run history and statistics (recomputed by the next run), token statistics
-(recomputed by tokenization), weak-supervision runs and their labels (recomputed by a run), data slices and comments
-(they name users and filters of this installation). Model-callback labels are left out too.
+(recomputed by tokenization), weak-supervision runs and their labels (recomputed by a run) and comments (they name
+users of this installation). Model-callback labels are left out too. Data slices are written with this
+installation's filter in ``filter_raw`` and the static and outlier slices' records (the importer maps the ids).
 
 Memory: records, labels and votes are read with server-side cursors in one REPEATABLE READ, read-only transaction (a
 consistent snapshot) and written straight into the zip's compressed JSON member, a few thousand rows at a time; a
@@ -39,8 +40,6 @@ EMPTY_KEYS = (
     "information_source_statistics_data",
     "record_attribute_token_statistics_data",
     "weak_supervision_task_data",
-    "data_slice_data",
-    "data_slice_record_association_data",
     "comments",
 )
 
@@ -218,9 +217,49 @@ def _write(connection: Any, cursor: Any, project_id: uuid.UUID, out: _Writer, su
         project_id,
     )
     _dump(out, "terms_data", [{**t, "knowledge_base_id": str(t["knowledge_base_id"])} for t in terms], summary)
-    for key in EMPTY_KEYS[6:]:
-        _List(out, key).close()
+    _slices(connection, cursor, project_id, out, summary)
+    _List(out, "comments").close()
     out.write("}")
+
+
+def _slices(connection: Any, cursor: Any, project_id: uuid.UUID, out: _Writer, summary: ExportSummary) -> None:
+    """Data slices (this installation's filter model in ``filter_raw``; ``static`` for frozen ones) and the records
+    of the static and outlier slices."""
+    slices = _small(
+        cursor,
+        "SELECT id, name, type, filter, info, created_at FROM data_slice WHERE project_id = %s ORDER BY created_at, name",
+        project_id,
+    )
+    _dump(
+        out,
+        "data_slice_data",
+        [
+            {
+                "id": str(s["id"]),
+                "project_id": str(project_id),
+                "name": s["name"],
+                "filter_raw": s["filter"],
+                "filter_data": None,
+                "static": s["type"] != "DYNAMIC_DEFAULT",
+                "slice_type": s["type"],
+                "info": s["info"],
+                "created_at": _time(s["created_at"]),
+            }
+            for s in slices
+        ],
+        summary,
+    )
+    members = _List(out, "data_slice_record_association_data")
+    with connection.cursor(name="snapshot_slice_records") as rows:
+        rows.itersize = ROWS_PER_FETCH
+        rows.execute(
+            "SELECT r.data_slice_id, r.record_id, r.outlier_score FROM data_slice_record r"
+            " JOIN data_slice s ON s.id = r.data_slice_id WHERE s.project_id = %s ORDER BY 1, 2",
+            (str(project_id),),
+        )
+        for slice_id, record_id, score in rows:
+            members.raw(f'{{"data_slice_id": "{slice_id}", "record_id": "{record_id}", "outlier_score": {json.dumps(score)}}}')
+    summary.counts["data_slice_record_association_data"] = members.close()
 
 
 def _dump(out: _Writer, key: str, items: list[dict[str, Any]], summary: ExportSummary) -> None:

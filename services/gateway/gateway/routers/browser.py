@@ -6,25 +6,27 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from shared_model import jobs
 from shared_model.models import Attribute, DataType
 from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
-from ..domain.browser import search
+from ..domain.browser import attribute_indexes, bulk_delete, search, timeout
 from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
+from ..domain.browser.timeout import TimedRoute
 from ..domain.browser.to_labeling_function import labeling_function
 from ..domain.label_history import Via
 from ..policies import Action, allow
-from ..schemas import RequestModel
+from ..schemas import JobOut, RequestModel
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"])
+router = APIRouter(prefix="/api/v1/projects/{project_id}/records", tags=["data browser"], route_class=TimedRoute)
 
 BULK_CONFIRM_OVER = 1000
 
@@ -34,8 +36,10 @@ class SearchIn(RequestModel):
     sort: list[SortKey] = Field(default_factory=list, max_length=MAX_SORT_KEYS, description="The record id breaks ties.")
     limit: int = Field(default=20, ge=1, le=search.MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=4000, description="next_cursor of the previous page.")
-    count: Literal["exact", "estimate", "none"] = Field(
-        default="exact", description="The total: counted exactly, the planner's estimate (fast), or not at all."
+    count: Literal["exact", "estimate", "auto", "none"] = Field(
+        default="auto",
+        description="The total: counted exactly, the planner's estimate (fast), auto (exact when the "
+        "count is quick, else the estimate; total_estimated says which), or not at all.",
     )
 
 
@@ -70,7 +74,9 @@ class SearchOut(BaseModel):
 
 class CountIn(RequestModel):
     filter: FilterGroup | None = None
-    count: Literal["exact", "estimate"] = "exact"
+    count: Literal["exact", "estimate", "auto"] = Field(
+        default="auto", description="exact, the planner's estimate, or auto (exact when quick, else the estimate; see search)."
+    )
 
 
 class CountOut(BaseModel):
@@ -120,6 +126,7 @@ def count_records(body: CountIn, project: ProjectDep, user: CurrentUser, session
     catalog = _filter_catalog(session, project.id, user.id)
     search.tune(session)
     total, estimated = search.count(session, catalog, body.filter, body.count)
+    attribute_indexes.request(session, catalog)
     return CountOut(total=total, total_estimated=estimated)
 
 
@@ -165,8 +172,71 @@ def bulk_label(body: BulkLabelIn, project: ProjectDep, user: CurrentUser, sessio
             + ("" if body.confirm_count is None else f" (confirm_count was {body.confirm_count})"),
             affected=len(ids),
         )
+    timeout.lift(session)  # the confirmed write is not cut short by the browser's query timeout
     written = labeling.set_classification(session, task, user, ids, labels, via=Via.BULK)
     return BulkLabelOut(records=len(ids), labels_written=written, labeling_task_id=task.id)
+
+
+class BulkDeleteIn(RequestModel):
+    filter: FilterGroup | None = Field(description="The records to delete; null = every record of the project.")
+    confirm_count: int | None = Field(
+        default=None,
+        ge=0,
+        description=f"Required when the filter selects more than {BULK_CONFIRM_OVER} records: the count the caller "
+        "confirms (a 409 names it); a different count is refused and nothing is deleted.",
+    )
+
+
+class BulkDeleteOut(BaseModel):
+    records: int = Field(description="Records deleted (at once), or selected and to be deleted by the job.")
+    job: JobOut | None = Field(
+        default=None, description=f"Over {bulk_delete.INLINE_MAX} records: the records_delete job that deletes them."
+    )
+
+
+@router.post(
+    "/bulk-delete",
+    response_model=BulkDeleteOut,
+    responses={202: {"model": BulkDeleteOut, "description": "A records_delete job deletes them."}},
+)
+def bulk_delete_records(
+    body: BulkDeleteIn, project: ProjectDep, user: CurrentUser, session: SessionDep, response: Response
+) -> BulkDeleteOut:
+    """Delete every record a filter selects, with their labels, votes, tokens, comments and slice memberships.
+
+    Over 1,000 records the call needs ``confirm_count`` equal to the number selected (else a 409 whose ``affected``
+    names it). Up to 10,000 records are deleted at once (200); more by a ``records_delete`` job (202), which deletes
+    what the filter selects among the records that existed when it was asked (never records uploaded since)."""
+    catalog = _filter_catalog(session, project.id, user.id)
+    search.tune(session)
+    total, _ = search.count(session, catalog, body.filter, "exact")
+    if total > BULK_CONFIRM_OVER and body.confirm_count != total:
+        raise problem(
+            409,
+            f"the filter selects {total} records (over {BULK_CONFIRM_OVER}); send confirm_count={total} to delete them"
+            + ("" if body.confirm_count is None else f" (confirm_count was {body.confirm_count})"),
+            affected=total,
+        )
+    max_id = bulk_delete.largest_id(session, project.id)
+    if total <= bulk_delete.INLINE_MAX:
+        timeout.lift(session)  # the confirmed delete is not cut short by the browser's query timeout
+        deleted = bulk_delete.delete_chunk(session, catalog, body.filter, max_id, bulk_delete.INLINE_MAX)
+        return BulkDeleteOut(records=deleted)
+    job = jobs.enqueue(
+        session,
+        kind="records_delete",
+        owner_service="gateway",
+        project_id=project.id,
+        created_by=user.id,
+        parameters={
+            "filter": body.filter.model_dump(mode="json") if body.filter else None,
+            "max_id": max_id,
+            "expected": total,
+            "user_id": str(user.id),
+        },
+    )
+    response.status_code = 202
+    return BulkDeleteOut(records=total, job=JobOut.model_validate(job, from_attributes=True))
 
 
 class LabelingFunctionIn(RequestModel):

@@ -21,10 +21,11 @@ from ..domain.browser import search, slices
 from ..domain.browser.compile import ProjectCatalog
 from ..domain.browser.filters import FilterGroup, InSliceCondition
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
+from ..domain.browser.timeout import TimedRoute
 from ..policies import Action, allow
 from ..schemas import RequestModel
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/labeling-sessions", tags=["labeling sessions"])
+router = APIRouter(prefix="/api/v1/projects/{project_id}/labeling-sessions", tags=["labeling sessions"], route_class=TimedRoute)
 
 MAX_SESSIONS_PER_USER = 100
 

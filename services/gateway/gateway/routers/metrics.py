@@ -12,9 +12,10 @@ from ..domain import labeling
 from ..domain.browser import agreement as iaa
 from ..domain.browser import metrics, slices
 from ..domain.browser.compile import ProjectCatalog
+from ..domain.browser.timeout import TimedRoute
 from ..policies import Action, allow
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/metrics", tags=["metrics"])
+router = APIRouter(prefix="/api/v1/projects/{project_id}/metrics", tags=["metrics"], route_class=TimedRoute)
 
 SLICE = Query(None, description="Only the records of this data slice.")
 

@@ -19,10 +19,11 @@ from ..domain.browser import slices
 from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.search import MAX_IDS
+from ..domain.browser.timeout import TimedRoute
 from ..policies import Action, allow
 from ..schemas import RequestModel
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/slices", tags=["data slices"])
+router = APIRouter(prefix="/api/v1/projects/{project_id}/slices", tags=["data slices"], route_class=TimedRoute)
 
 
 class SliceIn(RequestModel):

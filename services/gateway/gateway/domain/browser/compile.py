@@ -17,7 +17,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Integer,
     Numeric,
@@ -28,6 +27,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -52,6 +52,7 @@ from shared_model.models import (
     Record,
     SliceType,
     SourceType,
+    TaskType,
 )
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
@@ -60,6 +61,7 @@ from .filters import (
     AnnotatorsDisagreeCondition,
     AttributeCondition,
     FilterGroup,
+    FullTextCondition,
     GoldStarCondition,
     HasCommentsCondition,
     HeuristicCondition,
@@ -94,6 +96,9 @@ class ProjectCatalog:
     members: set[uuid.UUID]
     slices: dict[uuid.UUID, DataSlice] = field(default_factory=dict)
     session: Session | None = None  # set: vote conditions use (and refresh) the read model
+    task_types: dict[uuid.UUID, TaskType] = field(default_factory=dict)
+    used_attributes: set[str] = field(default_factory=set)  # named by the compiled filters (for their indexes)
+    used_full_text: set[str | None] = field(default_factory=set)  # attributes (None: all text) searched by words
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -103,11 +108,11 @@ class ProjectCatalog:
                 select(Attribute.name, Attribute.data_type).where(Attribute.project_id == project_id)
             )
         }
-        tasks: dict[uuid.UUID, str] = dict(
-            session.execute(select(LabelingTask.id, LabelingTask.name).where(LabelingTask.project_id == project_id))
-            .tuples()
-            .all()
-        )
+        task_rows = session.execute(
+            select(LabelingTask.id, LabelingTask.name, LabelingTask.task_type).where(LabelingTask.project_id == project_id)
+        ).all()
+        tasks: dict[uuid.UUID, str] = {row[0]: row[1] for row in task_rows}
+        task_types: dict[uuid.UUID, TaskType] = {row[0]: TaskType(row[2]) for row in task_rows}
         labels: dict[uuid.UUID, uuid.UUID] = dict(
             session.execute(select(Label.id, Label.labeling_task_id).where(Label.project_id == project_id)).tuples().all()
         )
@@ -120,7 +125,7 @@ class ProjectCatalog:
         )
         members = set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
         slices = {s.id: s for s in session.scalars(select(DataSlice).where(DataSlice.project_id == project_id))}
-        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session)
+        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session, task_types)
 
 
 def compile_filter(catalog: ProjectCatalog, group: FilterGroup | None, where: str = "filter") -> ColumnElement[bool]:
@@ -170,8 +175,11 @@ class _Compiler:
 
     # --- structure ----------------------------------------------------------------------------------------------
 
-    def group(self, group: FilterGroup, path: str, depth: int) -> ColumnElement[bool]:
-        parts = [self.condition(child, f"{path}.conditions[{i}]", depth + 1) for i, child in enumerate(group.conditions)]
+    def group(self, group: FilterGroup, path: str, depth: int, positive: bool = True) -> ColumnElement[bool]:
+        """``positive``: no negation above this group, so a condition that is NULL (a record without the value) may
+        stay NULL instead of false (the same records in AND/OR), which keeps attribute comparisons indexable."""
+        inner = positive and not group.negate
+        parts = [self.condition(child, f"{path}.conditions[{i}]", depth + 1, inner) for i, child in enumerate(group.conditions)]
         if not parts:
             combined: ColumnElement[bool] = true()
         elif len(parts) == 1:
@@ -180,11 +188,17 @@ class _Compiler:
             combined = and_(*parts) if group.join == "AND" else or_(*parts)
         return not_(combined) if group.negate else combined
 
-    def condition(self, node: Any, path: str, depth: int) -> ColumnElement[bool]:
+    def condition(self, node: Any, path: str, depth: int, positive: bool = True) -> ColumnElement[bool]:
         if isinstance(node, FilterGroup):
-            return self.group(node, path, depth)
-        handler = getattr(self, f"_{node.kind}")
-        clause: ColumnElement[bool] = handler(node, path)
+            return self.group(node, path, depth, positive)
+        if isinstance(node, AttributeCondition):
+            clause = self._attribute(node, path, bare=positive and not node.negate)
+        elif isinstance(node, FullTextCondition):
+            clause = self._full_text(node, path, bare=positive and not node.negate)
+        elif isinstance(node, InSliceCondition):
+            clause = self._in_slice(node, path, positive=positive and not node.negate)
+        else:
+            clause = getattr(self, f"_{node.kind}")(node, path)
         return not_(clause) if node.negate else clause
 
     # --- references ---------------------------------------------------------------------------------------------
@@ -214,10 +228,10 @@ class _Compiler:
 
     # --- attributes ---------------------------------------------------------------------------------------------
 
-    def _attribute(self, node: AttributeCondition, path: str) -> ColumnElement[bool]:
+    def _attribute(self, node: AttributeCondition, path: str, bare: bool = False) -> ColumnElement[bool]:
         if node.attribute is None:
             names = [name for name, kind in self.catalog.attributes.items() if kind in SEARCHABLE]
-            parts = [self._on_attribute(node, name, path, lenient=True) for name in sorted(names)]
+            parts = [self._on_attribute(node, name, path, lenient=True, bare=bare) for name in sorted(names)]
             kept = [p for p in parts if p is not None]
             return or_(*kept) if kept else false()
         kind = self.catalog.attributes.get(node.attribute)
@@ -225,11 +239,20 @@ class _Compiler:
             raise problem(422, f"{path}: attribute {node.attribute!r} does not exist in this project", condition=path)
         if kind not in SEARCHABLE:
             raise problem(422, f"{path}: attribute {node.attribute!r} is {kind}; it cannot be filtered", condition=path)
-        clause = self._on_attribute(node, node.attribute, path, lenient=False)
+        clause = self._on_attribute(node, node.attribute, path, lenient=False, bare=bare)
         assert clause is not None
+        self.catalog.used_attributes.add(node.attribute)
         return clause
 
-    def _on_attribute(self, node: AttributeCondition, name: str, path: str, *, lenient: bool) -> ColumnElement[bool] | None:
+    def _on_attribute(
+        self, node: AttributeCondition, name: str, path: str, *, lenient: bool, bare: bool = False
+    ) -> ColumnElement[bool] | None:
+        """The condition on one attribute: NULL where the record lacks the value, unless not ``bare`` (then false,
+        so that a negation selects those records)."""
+
+        def done(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+            return clause if bare else func.coalesce(clause, false())
+
         kind = self.catalog.attributes[name]
         op = node.operator
         text_ops = (Operator.BEGINS_WITH, Operator.ENDS_WITH, Operator.CONTAINS, Operator.IN_WC)
@@ -246,17 +269,12 @@ class _Compiler:
                         condition=path,
                     )
                 numbers.append(number)
-            value_expr = case(
-                (func.jsonb_typeof(Record.data[name]) == "number", cast(Record.data[name].astext, Numeric)),
-                else_=None,
-            )
-            return func.coalesce(_compare(value_expr, op, [literal(n, Numeric) for n in numbers]), false())
-        raw: ColumnElement[Any] = Record.data[name].astext
+            value_expr = numeric_value(name)
+            return done(_compare(value_expr, op, [literal(n, Numeric) for n in numbers]))
+        raw = text_value(name, node.case_sensitive)
         texts = [_text(v) for v in node.values]
         if not node.case_sensitive:  # lower() in the database's collation, comparisons by code point ("C")
-            raw = func.lower(raw)
             texts = [t.lower() for t in texts]
-        raw = raw.collate("C")
         if op in text_ops:
             if op == Operator.IN_WC:
                 clause: ColumnElement[bool] = or_(*(raw.like(wildcard_pattern(t), escape="\\") for t in texts))
@@ -268,8 +286,21 @@ class _Compiler:
                     Operator.CONTAINS: f"%{escaped}%",
                 }[op]
                 clause = raw.like(pattern, escape="\\")
-            return func.coalesce(clause, false())
-        return func.coalesce(_compare(raw, op, [literal(t).collate("C") for t in texts]), false())
+            return done(clause)
+        return done(_compare(raw, op, [literal(t).collate("C") for t in texts]))
+
+    def _full_text(self, node: FullTextCondition, path: str, bare: bool = False) -> ColumnElement[bool]:
+        if node.attribute is not None:
+            kind = self.catalog.attributes.get(node.attribute)
+            if kind is None:
+                raise problem(422, f"{path}: attribute {node.attribute!r} does not exist in this project", condition=path)
+            if kind not in (DataType.TEXT, DataType.CATEGORY):
+                raise problem(
+                    422, f"{path}: attribute {node.attribute!r} is {kind}; full text needs TEXT or CATEGORY", condition=path
+                )
+        self.catalog.used_full_text.add(node.attribute)
+        clause = text_document(node.attribute).op("@@")(text_query(node.query))
+        return clause if bare else func.coalesce(clause, false())
 
     # --- labels -------------------------------------------------------------------------------------------------
 
@@ -452,7 +483,7 @@ class _Compiler:
             visible,
         )
 
-    def _in_slice(self, node: InSliceCondition, path: str) -> ColumnElement[bool]:
+    def _in_slice(self, node: InSliceCondition, path: str, positive: bool = False) -> ColumnElement[bool]:
         found = self.catalog.slices.get(node.slice_id)
         if found is None:
             raise problem(422, f"{path}: data slice {node.slice_id} does not exist in this project", condition=path)
@@ -461,7 +492,42 @@ class _Compiler:
         if self.slice_depth >= MAX_SLICE_NESTING:
             raise problem(422, f"{path}: slices refer to slices more than {MAX_SLICE_NESTING} deep", condition=path)
         inner = FilterGroup.model_validate(found.filter or {})
-        return _Compiler(self.catalog, self.slice_depth + 1).group(inner, f"{path} (slice {found.name!r}) filter", 0)
+        where = f"{path} (slice {found.name!r}) filter"
+        return _Compiler(self.catalog, self.slice_depth + 1).group(inner, where, 0, positive)
+
+
+def numeric_value(name: str) -> ColumnElement[Any]:
+    """A numeric attribute's value as a number (NULL when missing or not a number): the same expression in filters,
+    sorts and the per-project expression indexes (see ``attribute_indexes``)."""
+    return case(
+        (func.jsonb_typeof(Record.data[name]) == "number", cast(Record.data[name].astext, Numeric)),
+        else_=None,
+    )
+
+
+def text_value(name: str, case_sensitive: bool) -> ColumnElement[Any]:
+    """An attribute's value as text compared by code point (lower-cased unless ``case_sensitive``): the same
+    expression in filters, sorts and the per-project expression indexes."""
+    raw: ColumnElement[Any] = Record.data[name].astext
+    if not case_sensitive:
+        raw = func.lower(raw)
+    return raw.collate("C")
+
+
+TEXT_SEARCH_CONFIG = "simple"
+
+
+def text_document(name: str | None) -> ColumnElement[Any]:
+    """The words of one attribute, or (None) of all the record's string values: the same expression in filters and
+    the per-project GIN indexes (``attribute_indexes``)."""
+    config: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+    if name is None:
+        return func.jsonb_to_tsvector(config, Record.data, literal_column("'[\"string\"]'::jsonb"))
+    return func.to_tsvector(config, Record.data[name].astext)
+
+
+def text_query(query: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery(literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig"), literal(query))
 
 
 def _number(value: Any) -> Decimal | None:
@@ -490,4 +556,4 @@ def _compare(value: Any, op: Operator, args: list[Any]) -> ColumnElement[bool]:
         result = value <= args[0]
     else:  # pragma: no cover - text operators are handled by the caller
         raise AssertionError(op)
-    return cast(result, Boolean)
+    return result

@@ -78,6 +78,17 @@ class AttributeCondition(_Condition):
         return self
 
 
+class FullTextCondition(_Condition):
+    """Words in text (PostgreSQL full-text search, configuration ``simple``: lower-cased words, no stemming, no stop
+    words). ``query`` in web-search syntax: words (all must occur), ``"a phrase"``, ``OR``, ``-word`` (must not)."""
+
+    kind: Literal["full_text"] = "full_text"
+    query: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
+    attribute: str | None = Field(
+        default=None, max_length=200, description="A TEXT or CATEGORY attribute; null = the record's text values together."
+    )
+
+
 class LabelMode(enum.StrEnum):
     ANY = "any"  # some label
     LABELS = "labels"  # one of label_ids
@@ -183,6 +194,7 @@ class FilterGroup(_Condition):
 
 Condition = Annotated[
     AttributeCondition
+    | FullTextCondition
     | ManualLabelCondition
     | GoldStarCondition
     | WeakSupervisionCondition

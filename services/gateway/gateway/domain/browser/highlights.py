@@ -6,17 +6,21 @@ highlighting lagged 2–3 s). Conditions under a negation highlight nothing (the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .compile import NUMERIC, SEARCHABLE, wildcard_regex
-from .filters import AttributeCondition, FilterGroup, Operator
+from .filters import AttributeCondition, FilterGroup, FullTextCondition, Operator
 
 MAX_SPANS = 100  # per attribute and record
 
 
-def text_conditions(group: FilterGroup | None) -> list[AttributeCondition]:
-    """The attribute conditions that select by presence (not under a negation)."""
-    found: list[AttributeCondition] = []
+Marked = AttributeCondition | FullTextCondition
+
+
+def text_conditions(group: FilterGroup | None) -> list[Marked]:
+    """The attribute and full-text conditions that select by presence (not under a negation)."""
+    found: list[Marked] = []
 
     def walk(node: FilterGroup) -> None:
         if node.negate:
@@ -24,7 +28,7 @@ def text_conditions(group: FilterGroup | None) -> list[AttributeCondition]:
         for child in node.conditions:
             if isinstance(child, FilterGroup):
                 walk(child)
-            elif isinstance(child, AttributeCondition) and not child.negate:
+            elif isinstance(child, AttributeCondition | FullTextCondition) and not child.negate:
                 found.append(child)
 
     if group is not None:
@@ -32,7 +36,31 @@ def text_conditions(group: FilterGroup | None) -> list[AttributeCondition]:
     return found
 
 
-def _spans(text: str, condition: AttributeCondition) -> list[list[int]]:
+def query_words(query: str) -> list[str]:
+    """The words a full-text query looks for (lower-cased; not those after ``-``, nor the ``or`` operator)."""
+    words = []
+    for match in re.finditer(r'(^|[\s(])(-?)"?([^\s"()]+)', query):
+        if match.group(2):
+            continue
+        words += [w.lower() for w in re.findall(r"\w+", match.group(3))]
+    phrases = re.findall(r'"([^"]*)"', query)
+    words += [w.lower() for phrase in phrases for w in re.findall(r"\w+", phrase)]
+    return sorted({w for w in words if w != "or"})
+
+
+def _word_spans(text: str, words: list[str]) -> list[list[int]]:
+    spans: list[list[int]] = []
+    for match in re.finditer(r"\w+", text):
+        if match.group(0).lower() in words:
+            spans.append([match.start(), match.end()])
+            if len(spans) >= MAX_SPANS:
+                break
+    return spans
+
+
+def _spans(text: str, condition: Marked) -> list[list[int]]:
+    if isinstance(condition, FullTextCondition):
+        return _word_spans(text, query_words(condition.query))
     haystack = text if condition.case_sensitive else text.lower()
     needles = [str(v) if condition.case_sensitive else str(v).lower() for v in condition.values]
     op = condition.operator
@@ -57,9 +85,7 @@ def _spans(text: str, condition: AttributeCondition) -> list[list[int]]:
     return []
 
 
-def highlights(
-    data: dict[str, Any], conditions: list[AttributeCondition], attributes: dict[str, Any]
-) -> dict[str, list[list[int]]]:
+def highlights(data: dict[str, Any], conditions: list[Marked], attributes: dict[str, Any]) -> dict[str, list[list[int]]]:
     """Per text attribute of ``data``, the sorted, merged character ranges the conditions matched."""
     out: dict[str, list[list[int]]] = {}
     for condition in conditions:

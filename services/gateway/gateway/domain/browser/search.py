@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, Executable
@@ -16,11 +17,22 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from shared_model.models import Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
+from shared_model.settings import get_settings
 
+from . import attribute_indexes, timeout
 from .compile import ProjectCatalog, compile_filter
 from .filters import FilterGroup
 from .highlights import highlights, text_conditions
-from .sort import SortKey, after_cursor, encode_cursor, order_by, sort_columns, sorted_from
+from .sort import (
+    SortKey,
+    after_cursor,
+    decode_cursor,
+    encode_cursor,
+    order_by,
+    sort_columns,
+    sorted_from,
+    split_sort,
+)
 
 MAX_PAGE = 500
 MAX_IDS = 100_000  # record ids one call may collect (sessions, bulk work)
@@ -50,8 +62,9 @@ class Page:
 
 
 def tune(session: Session) -> None:
-    """Per-transaction settings for browser queries."""
+    """Per-transaction settings for browser queries: more work memory, and the statement timeout."""
     session.execute(text(f"SET LOCAL work_mem = '{QUERY_WORK_MEM}'"))
+    timeout.limit(session)
 
 
 def matching(catalog: ProjectCatalog, group: FilterGroup | None) -> ColumnElement[bool]:
@@ -63,19 +76,44 @@ def matching(catalog: ProjectCatalog, group: FilterGroup | None) -> ColumnElemen
     )
 
 
-def count(
-    session: Session, catalog: ProjectCatalog, group: FilterGroup | None, mode: Literal["exact", "estimate"]
-) -> tuple[int, bool]:
-    """How many records the filter selects: exactly, or Postgres's planner estimate (fast; marked estimated)."""
+CountMode = Literal["exact", "estimate", "auto"]
+
+
+def count(session: Session, catalog: ProjectCatalog, group: FilterGroup | None, mode: CountMode) -> tuple[int, bool]:
+    """How many records the filter selects, and whether that is an estimate.
+
+    ``exact`` counts; ``estimate`` is Postgres's planner estimate (cheap at any size; marked estimated); ``auto``
+    counts exactly within ``browser_exact_count_ms`` (in a savepoint) and answers the estimate when that runs out.
+    (The planner's estimate alone cannot tell which counts are cheap: a selective filter may still scan.)"""
     query = select(func.count()).select_from(Record).where(matching(catalog, group))
     if mode == "exact":
         return int(session.scalar(query) or 0), False
-    plan = session.execute(Explain(query)).scalar()  # the filter's values stay bound parameters
+    if mode == "estimate":
+        return _estimate(session, query), True
+    budget = get_settings().browser_exact_count_ms
+    try:
+        with session.begin_nested():
+            session.execute(text(f"SET LOCAL statement_timeout = {int(budget)}"))
+            exact = int(session.scalar(query) or 0)
+    except DBAPIError as exc:
+        if not timeout.is_timeout(exc):
+            raise
+        return _estimate(session, query), True  # the savepoint's rollback also undid its SET LOCAL
+    timeout.limit(session, reset=True)  # the savepoint's SET LOCAL outlives its release
+    return exact, False
+
+
+def _estimate(session: Session, query: Select[Any]) -> int:
+    return plan_rows(session.execute(Explain(query)).scalar())  # the filter's values stay bound parameters
+
+
+def plan_rows(plan: Any) -> int:
+    """The rows an ``EXPLAIN (FORMAT JSON)`` of a count or a select expects (below its aggregates)."""
     body = plan if isinstance(plan, list) else json.loads(str(plan))
     inner = body[0]["Plan"]
     while inner.get("Plans") and inner.get("Node Type") in ("Aggregate", "Gather", "Finalize Aggregate", "Partial Aggregate"):
         inner = inner["Plans"][0]
-    return int(inner.get("Plan Rows", 0)), True
+    return int(inner.get("Plan Rows", 0))
 
 
 def page(
@@ -85,17 +123,20 @@ def page(
     sort: list[SortKey],
     limit: int,
     cursor: str | None,
-    count_mode: Literal["exact", "estimate", "none"],
+    count_mode: CountMode | Literal["none"],
 ) -> Page:
     """One page of the filter's records in sort order, with their manual and weak-supervision labels."""
     tune(session)
-    columns = sort_columns(catalog, sort)
-    query: Select[Any] = sorted_from(
-        select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).select_from(Record), columns
-    ).where(matching(catalog, group))
-    if cursor:
-        query = query.where(after_cursor(columns, cursor))
-    rows = session.execute(query.order_by(*order_by(columns)).limit(limit + 1)).all()
+    if not split_sort(catalog, sort):
+        rows = _page_rows(session, catalog, group, sort_columns(catalog, sort), limit, cursor)
+    else:  # records with a confidence in index order, then (when the page is not full) those without
+        in_unlabeled = cursor is not None and _cursor_in_unlabeled(cursor)
+        labeled = sort_columns(catalog, sort, "labeled")
+        rows = [] if in_unlabeled else _page_rows(session, catalog, group, labeled, limit, cursor)
+        if len(rows) <= limit:
+            unlabeled = sort_columns(catalog, sort, "unlabeled")
+            rest = limit - len(rows)
+            rows += _page_rows(session, catalog, group, unlabeled, rest, cursor if in_unlabeled else None)
     shown = rows[:limit]
     next_cursor = encode_cursor(list(shown[-1][2:])) if len(rows) > limit and shown else None
     labels = record_labels(session, [row[0] for row in shown])
@@ -113,7 +154,25 @@ def page(
     estimated = False
     if count_mode != "none":
         total, estimated = count(session, catalog, group, count_mode)
+    attribute_indexes.request(session, catalog)
     return Page(items, total, estimated, next_cursor)
+
+
+def _page_rows(
+    session: Session, catalog: ProjectCatalog, group: FilterGroup | None, columns: list[Any], limit: int, cursor: str | None
+) -> list[Any]:
+    query: Select[Any] = sorted_from(
+        select(Record.id, Record.data, *[c.expr.label(f"k{i}") for i, c in enumerate(columns)]).select_from(Record), columns
+    ).where(matching(catalog, group))
+    if cursor:
+        query = query.where(after_cursor(columns, cursor))
+    return list(session.execute(query.order_by(*order_by(columns)).limit(limit + 1)).all())
+
+
+def _cursor_in_unlabeled(cursor: str) -> bool:
+    """Whether a cursor of a split sort stands among the records without a value of the first key."""
+    values = decode_cursor(cursor)
+    return bool(values and values[0] is True)
 
 
 def record_labels(session: Session, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

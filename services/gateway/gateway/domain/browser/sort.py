@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Float, Numeric, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Float, Numeric, and_, cast, exists, false, func, literal, null, or_, select
+from sqlalchemy.orm import aliased
 
-from shared_model.models import Record, SourceType
+from shared_model.models import Record, SourceType, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 
-from .compile import NUMERIC, ProjectCatalog
+from .compile import NUMERIC, ProjectCatalog, numeric_value, text_value
 
 MAX_SORT_KEYS = 5
 
@@ -50,10 +51,35 @@ class _Column:
     descending: bool
     kind: str  # "bool", "numeric", "float", "text", "int" (the record id), "random"
     joins: list[tuple[Any, Any]] = field(default_factory=list)
+    inner_joins: list[tuple[Any, Any]] = field(default_factory=list)
+    where: list[ColumnElement[bool]] = field(default_factory=list)
+    constant: bool = False  # the same on every row of the query (not ordered by: Postgres refuses constants there)
 
 
-def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
-    """The ORDER BY columns (a null flag before each nullable value, the record id last)."""
+Split = Literal["labeled", "unlabeled"]
+
+
+def split_sort(catalog: ProjectCatalog, keys: list[SortKey]) -> bool:
+    """Whether a page is read in two parts: when the first sort key is an attribute, or the confidence of a
+    single-label classification task (at most one weak-supervision row per record). The records with a value come
+    first in the order of an index (the attribute's expression index, ``ix_rla_ws_confidence``), read only up to
+    the page's end; then, when the page is not full, those without a value."""
+    if not keys:
+        return False
+    first = keys[0]
+    if first.by == "attribute":
+        return first.attribute in catalog.attributes
+    if first.by == "confidence" and first.task_id is not None:
+        return catalog.task_types.get(first.task_id) == TaskType.MULTICLASS_CLASSIFICATION
+    return False
+
+
+def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | None = None) -> list[_Column]:
+    """The ORDER BY columns (a null flag before each nullable value, the record id last).
+
+    ``split`` (see :func:`split_sort`): the first key's records with a value (``labeled``; a confidence: joined to
+    their one weak-supervision row), or those without one (``unlabeled``); the columns and cursors are the same as
+    without a split, so a cursor of either part continues the one order."""
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
     columns: list[_Column] = []
@@ -73,18 +99,22 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
                 raise problem(422, f"{where}: attribute {key.attribute!r} does not exist in this project")
             expr: ColumnElement[Any]
             if kind in NUMERIC:
-                expr = case(
-                    (func.jsonb_typeof(Record.data[key.attribute]) == "number", cast(Record.data[key.attribute].astext, Numeric)),
-                    else_=None,
-                )
+                expr = numeric_value(key.attribute)
                 value_kind = "numeric"
             else:
-                expr = Record.data[key.attribute].astext.collate("C")
+                expr = text_value(key.attribute, case_sensitive=True)
                 value_kind = "text"
+            catalog.used_attributes.add(key.attribute)
+            if i == 0 and split is not None:
+                columns.extend(_split_value(expr, value_kind, key.direction == "desc", split))
+                continue
         else:
             assert key.task_id is not None
             if key.task_id not in catalog.tasks:
                 raise problem(422, f"{where}: labeling task {key.task_id} does not exist in this project")
+            if i == 0 and split is not None:
+                columns.extend(_split_confidence(key, split))
+                continue
             # an outer join of the task's confidences (one hash join), not a lookup per record
             confidences = (
                 select(RLA.record_id, func.max(RLA.confidence).label("confidence"))
@@ -104,11 +134,35 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey]) -> list[_Column]:
     return columns
 
 
+def _split_value(expr: ColumnElement[Any], kind: str, descending: bool, split: Split) -> list[_Column]:
+    if split == "unlabeled":
+        flag = _Column(literal(True), False, "bool", where=[expr.is_(None)], constant=True)
+        return [flag, _Column(null(), descending, kind, constant=True)]
+    flag = _Column(literal(False), False, "bool", where=[expr.is_not(None)], constant=True)
+    return [flag, _Column(expr, descending, kind)]
+
+
+def _split_confidence(key: SortKey, split: Split) -> list[_Column]:
+    ws = (RLA.labeling_task_id == key.task_id) & (RLA.source_type == SourceType.WEAK_SUPERVISION)
+    if split == "unlabeled":
+        none = ~exists().where(RLA.record_id == Record.id, ws)
+        flag = _Column(literal(True), False, "bool", where=[none], constant=True)
+        return [flag, _Column(null().cast(Float), key.direction == "desc", "float", constant=True)]
+    row = aliased(RLA, name="ws_sort")
+    on = (row.record_id == Record.id) & (row.labeling_task_id == key.task_id) & (row.source_type == SourceType.WEAK_SUPERVISION)
+    flag = _Column(literal(False), False, "bool", inner_joins=[(row, on)], constant=True)
+    return [flag, _Column(row.confidence.expression, key.direction == "desc", "float")]
+
+
 def sorted_from(query: Any, columns: list[_Column]) -> Any:
-    """``query`` (on ``record``) with the outer joins the sort columns need."""
+    """``query`` (on ``record``) with the joins (and conditions) the sort columns need."""
     for column in columns:
+        for target, onclause in column.inner_joins:
+            query = query.join(target, onclause)
         for target, onclause in column.joins:
             query = query.outerjoin(target, onclause)
+        if column.where:
+            query = query.where(*column.where)
     return query
 
 
@@ -127,7 +181,7 @@ def random_key(seed: str) -> ColumnElement[Any]:
 
 
 def order_by(columns: list[_Column]) -> list[Any]:
-    return [c.expr.desc() if c.descending else c.expr.asc() for c in columns]
+    return [c.expr.desc() if c.descending else c.expr.asc() for c in columns if not c.constant]
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -135,12 +189,23 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def after_cursor(columns: list[_Column], cursor: str) -> ColumnElement[bool]:
-    """Rows after the cursor's place in the order (422 for a cursor that does not fit this sort)."""
+def decode_cursor(cursor: str) -> list[Any]:
+    """A cursor's values (422 when it is not a cursor)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != len(columns):
+    except ValueError:
+        raise problem(422, "cursor: not a cursor of this query's sort order (send the same sort as for the first page)") from None
+    if not isinstance(values, list):
+        raise problem(422, "cursor: not a cursor of this query's sort order (send the same sort as for the first page)")
+    return values
+
+
+def after_cursor(columns: list[_Column], cursor: str) -> ColumnElement[bool]:
+    """Rows after the cursor's place in the order (422 for a cursor that does not fit this sort)."""
+    try:
+        values = decode_cursor(cursor)
+        if len(values) != len(columns):
             raise ValueError("length")
         typed = [_typed(c, v) for c, v in zip(columns, values, strict=True)]
     except (ValueError, TypeError):

@@ -3,8 +3,9 @@
 The file is checked when it arrives (:func:`read_snapshot`: zip or JSON, one JSON inside, the required keys); the
 ``snapshot_import`` job then writes the whole project in ONE transaction (:func:`import_snapshot`), so a content
 problem (an association naming an unknown record or label, say) leaves nothing behind. Every id is remapped: new
-UUIDs, and records get our bigint ids. Embeddings, weak-supervision results, slices, comments and statistics are
-skipped (and listed in the job's result).
+UUIDs, and records get our bigint ids. Embeddings, weak-supervision results, comments and statistics are skipped
+(and listed in the job's result); data slices in this installation's filter format come back (:mod:`.slices`),
+others are listed as skipped.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .heuristics import import_heuristics, import_lookup_lists
 from .labels import Mappings, import_associations
 from .reading import SnapshotError, check_shape
 from .rows import enum_value, need, ref, rows_of
+from .slices import import_slices
 from .tokenizer import DEFAULT_TOKENIZER, MISSING_PIPELINE, TokenizerChoice, tokenizer_for
 
 SKIPPED_KEYS = {
@@ -46,8 +48,6 @@ SKIPPED_KEYS = {
     "information_source_statistics_data": "heuristic statistics (recomputed by the next run)",
     "record_attribute_token_statistics_data": "token statistics (recomputed by tokenization)",
     "weak_supervision_task_data": "weak-supervision runs",
-    "data_slice_data": "data slices",
-    "data_slice_record_association_data": "data slice records",
     "comments": "comments",
 }
 
@@ -108,10 +108,16 @@ def import_snapshot(
     progress(0.7, "labels")
     ids = Mappings(record_ids, label_ids, label_task, task_ids, task_types, source_ids, skipped_sources)
     association_counts = import_associations(session, project.id, data, ids, user_id)
+    progress(0.9, "data slices")
+    slices, slice_records, slices_skipped = import_slices(
+        session, project.id, data, record_ids, {**task_ids, **label_ids, **source_ids}, user_id
+    )
     enqueue(session, kind="tokenize_project", owner_service="tokenizer", project_id=project.id)
     skipped: dict[str, Any] = {
         key: f"{len(data[key])} {what}" for key, what in SKIPPED_KEYS.items() if isinstance(data.get(key), list) and data[key]
     }
+    if slices_skipped:
+        skipped["data_slice_data"] = f"{slices_skipped} data slices (not in this installation's filter format)"
     for what, count in association_counts.pop("skipped").items():
         skipped[what] = count
     if skipped_sources:
@@ -132,6 +138,8 @@ def import_snapshot(
         "heuristics": len(source_ids),
         "manual_labels": association_counts["manual"],
         "heuristic_labels": association_counts["heuristic"],
+        "data_slices": slices,
+        "data_slice_records": slice_records,
         "skipped": skipped,
         "notes": notes,
     }
