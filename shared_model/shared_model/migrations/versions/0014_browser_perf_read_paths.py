@@ -7,16 +7,16 @@
 Per-project expression indexes on attributes are not part of the schema: the gateway creates them on demand
 (``gateway.domain.browser.attribute_indexes``).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
