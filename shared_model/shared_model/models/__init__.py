@@ -22,7 +22,7 @@ from .enums import (
 from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, WeakSupervisionRun
 from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
-from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
+from .labeling import HeuristicResult, HeuristicResultChunk, HeuristicResultCurrent, Label, LabelingTask, RecordLabelAssociation
 from .project import Attribute, Project, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
@@ -40,6 +40,8 @@ __all__ = [
     "Embedding",
     "EmbeddingType",
     "HeuristicResult",
+    "HeuristicResultChunk",
+    "HeuristicResultCurrent",
     "HeuristicRun",
     "HeuristicStatistics",
     "HeuristicType",

@@ -1,7 +1,8 @@
 """Job ``heuristic_run``: one sandboxed pass of one or more labeling functions over all records.
 
-Each run's results replace its heuristic's previous ones only when that run succeeds, in one transaction that also
-marks the run finished and enqueues ``heuristic_statistics`` for the weak supervisor.
+Each run's results replace its heuristic's previous ones only when that run succeeds: they are stored as chunks of
+the run's own version (short transactions), and one short transaction makes that version current, marks the run
+finished and enqueues ``heuristic_statistics`` for the weak supervisor (see ``heuristic_run_store``).
 
 This module reads the runs and drives the pass (collecting each batch's results); its neighbours hold the rest:
 ``heuristic_run_state`` (what a run gathers), ``heuristic_run_store`` (storing, finishing, failing the runs),
@@ -40,7 +41,7 @@ from ..sandbox.backends import Limits, SandboxUnavailable
 from ..scheduling import within_time_limit
 from .heuristic_run_progress import Reporter, report_progress
 from .heuristic_run_state import RunState_, error_summary, now_line
-from .heuristic_run_store import end_streams, finish_all, finish_failed, start_streams, store_all
+from .heuristic_run_store import collect_all, end_streams, finish_all, finish_failed, start_streams, store_all
 
 __all__ = ["heuristic_run"]
 
@@ -80,6 +81,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         for run_id, state in states.items()
     }
     finish_failed(states)
+    collect_all(states)  # the superseded versions, and those of failed runs
     _raise_failures(states)
     timings["store_s"] = round(time.monotonic() - store_started, 3)
     return {"runs": outcome, "seconds": round(seconds, 3), "timings": timings}
@@ -165,6 +167,7 @@ def _abandon(exc: BaseException, states: dict[str, RunState_], streamed: list[Ru
     end_streams(streamed)
     if isinstance(exc, JobCancelled):
         finish_all(states, RunState.CANCELLED, "cancelled")
+        collect_all(states)
         return None
     if isinstance(exc, (SandboxError, SandboxUnavailable, JobFailed)):  # JobFailed: e.g. past the run's time limit
         reason = str(exc)
@@ -173,6 +176,7 @@ def _abandon(exc: BaseException, states: dict[str, RunState_], streamed: list[Ru
     for state in states.values():
         state.error = state.error or reason
     finish_failed(states)
+    collect_all(states)
     return JobFailed(str(exc)) if isinstance(exc, (SandboxError, SandboxUnavailable)) else None
 
 
