@@ -50,12 +50,15 @@ def ray_partition(
     context: ProjectContext, specs: list[FunctionSpec], part: Partition, limits: Limits, token_counts: dict[str, str]
 ) -> dict[str, Any]:
     """The Ray task: refuse without a working sandbox on this node, else run the partition."""
+    import ray
+
     from .sandbox.availability import check_sandbox
 
+    node = ray.get_runtime_context().get_node_id()
     check = check_sandbox()
     if not check.usable:
-        raise SandboxUnavailable(f"node {os.uname().nodename}: {check.reason}")
-    return _answer_or_failure(context, specs, part, limits, token_counts, None)
+        raise SandboxUnavailable(f"Ray node {node} ({os.uname().nodename}) refuses the work: {check.reason}")
+    return {**_answer_or_failure(context, specs, part, limits, token_counts, None), "node": node}
 
 
 class LocalRunner:

@@ -191,10 +191,12 @@ def _run_partitions(ctx: JobContext, runs: _Runs, batches: _Batches, reporter: R
             raise JobCancelled()
 
     finished = 0
+    nodes: set[str] = set()
     try:
         for answer in get_runner(workers).run(runs.context, cut, limits, runs.token_counts, poll):
             if "failed" in answer:
                 raise SandboxError(str(answer["failed"]))
+            nodes.add(str(answer.get("node", "local")))
             order.add(answer)
             finished += 1
             reporter.done = round(runs.total * finished / max(1, len(cut.partitions)))
@@ -208,6 +210,7 @@ def _run_partitions(ctx: JobContext, runs: _Runs, batches: _Batches, reporter: R
         "ranges": cut.ranges,
         "groups": len(cut.groups),
         "runner": "ray" if settings.ray_address else "local",
+        "nodes": len(nodes),
         "total_s": round(time.monotonic() - started, 3),
     }
 
