@@ -119,26 +119,33 @@ def run_partition(
     poll: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``specs`` over the partition's records in one sandboxed worker; the compact answer (JSON-shaped):
-    ``{"group", "index", "records", "ready", "message"}``. Raises what :func:`run_functions` raises."""
-    ids = partition_record_ids(context.project_id, part)
+    ``{"group", "index", "records", "ready", "message"}``. The records are read by one ``COPY`` of the partition's
+    id range (decoded in the sandbox), or in batches with their DocBins when the code needs tokens. Raises what
+    :func:`run_functions` raises."""
     merged = _Merged()
-    ready: dict[str, Any] = {}
-    if ids:
-        ready = run_functions(
-            context,
-            specs,
-            record_ids=ids,
-            limits=limits,
-            on_batch=merged.add,
-            stop_on_error=True,
-            poll=poll,
-            token_counts=token_counts,
-            compact_hits=True,
-            refuse_per_function=True,
-            workers=1,
-        )
-        ready.pop("__timings__", None)
-    return {"group": part.group, "index": part.index, "records": len(ids), "ready": ready, "message": merged.message()}
+    done = 0
+
+    def on_batch(message: dict[str, Any], records: int) -> None:
+        nonlocal done
+        done = max(done, records)
+        merged.add(message, records)
+
+    ready = run_functions(
+        context,
+        specs,
+        record_ids=None,
+        id_range=(part.first_id, part.last_id),
+        limits=limits,
+        on_batch=on_batch,
+        stop_on_error=True,
+        poll=poll,
+        token_counts=token_counts,
+        compact_hits=True,
+        refuse_per_function=True,
+        workers=1,
+    )
+    ready.pop("__timings__", None)
+    return {"group": part.group, "index": part.index, "records": done, "ready": ready, "message": merged.message()}
 
 
 class InOrder:
