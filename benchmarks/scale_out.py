@@ -139,7 +139,8 @@ def run_once(project_id: uuid.UUID, sources: list[uuid.UUID], on_progress: Any =
             session.add(run)
             session.flush()
             run_ids.append(str(run.id))
-        job = enqueue(session, kind="heuristic_run", owner_service="benchmark", project_id=project_id, parameters={"run_ids": run_ids})
+        parameters = {"run_ids": run_ids}
+        job = enqueue(session, kind="heuristic_run", owner_service="benchmark", project_id=project_id, parameters=parameters)
         session.execute(update(HeuristicRun).where(HeuristicRun.id.in_(run_ids)).values(job_id=job.id))
         session.flush()
         session.expunge(job)
@@ -246,6 +247,8 @@ def main() -> None:
                 "ray_nodes": 2,
                 "identical_results": len(set(prints.values())) == 1,
                 "ray_1node_vs_local": round(seconds["local"] / seconds["ray_1node"], 3),
+                "ray_1node_vs_local_partitions": round(seconds["local_partitions"] / seconds["ray_1node"], 3),
+                "partition_records": args.partition_records,
                 "lf_records_per_s_local": rate["local"],
                 "lf_records_per_s_local_partitions": rate["local_partitions"],
                 "lf_records_per_s_ray": rate["ray_2nodes"],
