@@ -156,10 +156,11 @@ def start_streams(states: list[RunState_]) -> list[RunState_]:
 
 
 def end_streams(streamed: list[RunState_], abort: bool = True) -> None:
-    """Wait for the stream threads (rolling back the ones not yet finished when ``abort``).
+    """Wait for the stream threads (stopping the ones not yet finished when ``abort``: their versions never become
+    current).
 
-    A stream is waited for while it works through its rows; one that started no statement for longer than a lock
-    wait can last (plus a margin) is given up on: rolled back when it returns, its run failed with the reason.
+    A stream is waited for while it works through its chunks; one that started no statement for longer than a lock
+    wait can last (plus a margin) is given up on: it switches nothing when it returns, its run failed with the reason.
     """
     stall_s = locks.STREAM_LOCK_TIMEOUT_S + locks.JOIN_TIMEOUT_S
     for state in streamed:
@@ -182,7 +183,7 @@ def store_all(states: dict[str, RunState_], streamed: list[RunState_], seconds: 
     for state in states.values():
         if state.error is None and state.checker.invalid_count:
             state.error = state.checker.summary()
-    for state in streamed:  # the streamed runs: the last rows, then finish in the same transaction (or roll back)
+    for state in streamed:  # the streamed runs: the last chunks, then the switch in a short transaction of its own
         if state.error is None:
             state.hand_over(final=True)
             assert state.stream is not None
@@ -190,7 +191,7 @@ def store_all(states: dict[str, RunState_], streamed: list[RunState_], seconds: 
         else:
             state.drop_stream()
     buffered = [state for state in states.values() if state.error is None and state not in streamed]
-    # Each buffered run stores in its own transaction; several at once keep Postgres's cores busy.
+    # Each buffered run stores its chunks and switches; several at once keep Postgres's cores busy.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(buffered)))) as pool:
         list(pool.map(lambda state: store_or_fail(state, seconds, claim), buffered))
     end_streams(streamed, abort=False)
@@ -201,7 +202,7 @@ def store_all(states: dict[str, RunState_], streamed: list[RunState_], seconds: 
 
 
 def store_or_fail(state: RunState_, seconds: float, claim: Job | None) -> None:
-    """:func:`store`; an error fails this run only (its transaction is rolled back, the previous results stay)."""
+    """:func:`store`; an error fails this run only (its version never becomes current, the previous results stay)."""
     try:
         store(state, seconds, claim)
     except Exception as exc:  # noqa: BLE001 - named in the run's error
