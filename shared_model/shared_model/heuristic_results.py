@@ -1,15 +1,21 @@
-"""Heuristics' votes, stored as chunks of parallel arrays (table ``heuristic_result``, migration 0005).
+"""Heuristics' votes, stored as chunks of parallel arrays (migration 0005), versioned per run (migration 0011).
 
-Writers collect votes in a :class:`ResultBuffer` and store them with :func:`store_results` (after
-:func:`delete_results` in the same transaction when a run replaces the previous results). Readers use
-:data:`ASSOCIATIONS`, the view of one row per vote, or the helpers below.
+The chunks of every version are in ``heuristic_result_chunk``; ``heuristic_result_current`` names each heuristic's
+current version, and the view ``heuristic_result`` shows only the current versions' chunks: readers read that view,
+:data:`ASSOCIATIONS` (one row per vote, over it) or the helpers below.
+
+Writers collect votes in a :class:`ResultBuffer`. A run (the executor's) stores them under a version of its own with
+:func:`store_results` (``version_id``: each chunk may commit on its own, unseen by readers), then makes that version
+current with :func:`switch_version` (one short transaction) and removes superseded versions with
+:func:`collect_garbage`. Writers that replace the results in one transaction of their own use :func:`delete_results`
+and :func:`store_results` without a version: both act on the current version.
 """
 
 from __future__ import annotations
 
 import uuid
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +32,21 @@ LOCK_CLASS = 5005
 INT32_MAX = 2**31 - 1
 
 _INSERT = (
-    "INSERT INTO heuristic_result (project_id, labeling_task_id, source_id, label_id, record_ids, first_record_id,"
-    " last_record_id, token_starts, token_ends, confidences)"
-    " VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s, %s::integer[], %s::integer[], %s::float8[])"
+    "INSERT INTO heuristic_result_chunk (project_id, labeling_task_id, source_id, label_id, record_ids, first_record_id,"
+    " last_record_id, token_starts, token_ends, confidences, version_id)"
+    " VALUES (%s, %s, %s, %s, %s::bigint[], %s, %s, %s::integer[], %s::integer[], %s::float8[],"
+    " coalesce(%s::uuid, heuristic_result_version(%s::uuid)))"
 )
+# Chunks no reader sees: of versions that are not current and not of a run still queued or running (failed,
+# cancelled or killed runs, superseded results); a few at a time (see collect_garbage).
+_GARBAGE = (
+    "DELETE FROM heuristic_result_chunk WHERE id IN (SELECT c.id FROM heuristic_result_chunk c"
+    " LEFT JOIN heuristic_result_current p ON p.source_id = c.source_id"
+    " WHERE c.source_id = :s AND c.version_id IS DISTINCT FROM p.version_id"
+    " AND NOT EXISTS (SELECT 1 FROM heuristic_run r WHERE r.id = c.version_id AND r.state IN ('QUEUED', 'RUNNING'))"
+    " LIMIT :n FOR UPDATE OF c SKIP LOCKED)"
+)
+GARBAGE_CHUNKS = 20  # chunks deleted per transaction by collect_garbage
 
 
 def _literal(values: Iterable[Any]) -> str:
@@ -109,6 +126,44 @@ class ResultBuffer:
         self._labels, self.count = {}, 0
         return taken
 
+    def record_ids(self) -> set[int]:
+        """Every record with a vote."""
+        return {record_id for votes in self._labels.values() for record_id in votes.record_ids}
+
+    def only(self, keep: set[int]) -> ResultBuffer:
+        """A buffer of the votes on the records ``keep`` (the others left out)."""
+        kept = ResultBuffer()
+        for label_id, votes in self._labels.items():
+            at = [i for i, record_id in enumerate(votes.record_ids) if record_id in keep]
+            if not at:
+                continue
+            piece = _LabelVotes(array("q", (votes.record_ids[i] for i in at)))
+            if votes.starts is not None and votes.ends is not None:
+                piece.starts = array("i", (votes.starts[i] for i in at))
+                piece.ends = array("i", (votes.ends[i] for i in at))
+            if votes.confidences is not None:
+                piece.confidences = array("d", (votes.confidences[i] for i in at))
+            kept._labels[label_id] = piece
+            kept.count += len(at)
+        return kept
+
+    def parts(self, size: int = CHUNK_IDS) -> list[ResultBuffer]:
+        """The votes cut into buffers of at most one chunk of ``size`` votes per label (a chunk to a transaction)."""
+        parts: list[ResultBuffer] = []
+        for label_id, votes in self._labels.items():
+            for at in range(0, len(votes.record_ids), size):
+                part = slice(at, at + size)
+                piece = _LabelVotes(votes.record_ids[part])
+                if votes.starts is not None and votes.ends is not None:
+                    piece.starts, piece.ends = votes.starts[part], votes.ends[part]
+                if votes.confidences is not None:
+                    piece.confidences = votes.confidences[part]
+                buffer = ResultBuffer()
+                buffer._labels[label_id] = piece
+                buffer.count = len(piece.record_ids)
+                parts.append(buffer)
+        return parts
+
     def chunks(self) -> Iterator[tuple[uuid.UUID, list[Any]]]:
         """``(label_id, [record_ids, first id, last id, starts, ends, confidences])`` of at most :data:`CHUNK_IDS`
         votes each (the arrays as literals)."""
@@ -129,13 +184,23 @@ class ResultBuffer:
                 )
 
 
-def store_results(cursor: Any, project_id: uuid.UUID, task_id: uuid.UUID, source_id: uuid.UUID, buffer: ResultBuffer) -> int:
+def store_results(
+    cursor: Any,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    source_id: uuid.UUID,
+    buffer: ResultBuffer,
+    version_id: uuid.UUID | None = None,
+) -> int:
     """Store ``buffer``'s votes for the heuristic ``source_id`` through a DB-API ``cursor``; returns the vote count.
 
-    The database checks every record, label and span (SQLSTATE 23503/23514, nothing of the statement stored).
+    Without ``version_id`` they join the heuristic's current version (one is made if it has none); with it, that
+    version, which readers see once :func:`switch_version` makes it current. The database checks every record,
+    label and span (SQLSTATE 23503/23514, nothing of the statement stored).
     """
+    version = None if version_id is None else str(version_id)
     for label_id, arrays in buffer.chunks():
-        cursor.execute(_INSERT, (str(project_id), str(task_id), str(source_id), str(label_id), *arrays))
+        cursor.execute(_INSERT, (str(project_id), str(task_id), str(source_id), str(label_id), *arrays, version, str(source_id)))
     return buffer.count
 
 
@@ -152,7 +217,7 @@ def store_session_results(
 
 
 def delete_results(session: Session, source_id: uuid.UUID) -> None:
-    """Remove every vote of the heuristic ``source_id`` (before a run's new ones are stored).
+    """Remove every vote of the heuristic's current version (before new ones are stored in the same transaction).
 
     The project's lock is taken (shared) before the chunks are: a record delete of the project, which takes it
     exclusively and then rewrites chunks, could otherwise wait for these chunks while this transaction waits for it.
@@ -161,7 +226,52 @@ def delete_results(session: Session, source_id: uuid.UUID) -> None:
         text("SELECT pg_advisory_xact_lock_shared(:c, hashtext(project_id::text)) FROM information_source WHERE id = :s"),
         {"c": LOCK_CLASS, "s": source_id},
     )
-    session.execute(text("DELETE FROM heuristic_result WHERE source_id = :s"), {"s": source_id})
+    session.execute(
+        text(
+            "DELETE FROM heuristic_result_chunk WHERE source_id = :s"
+            " AND version_id = (SELECT version_id FROM heuristic_result_current WHERE source_id = :s)"
+        ),
+        {"s": source_id},
+    )
+
+
+def switch_version(session: Session, source_id: uuid.UUID, version_id: uuid.UUID) -> None:
+    """Make ``version_id`` the heuristic's current version (in the caller's transaction: one row is written,
+    whatever the number of votes). Readers see the new votes, and no longer the old ones, when it commits."""
+    session.execute(
+        text(
+            "INSERT INTO heuristic_result_current (source_id, version_id) VALUES (:s, :v) ON CONFLICT (source_id)"
+            " DO UPDATE SET version_id = EXCLUDED.version_id, switched_at = now()"
+        ),
+        {"s": source_id, "v": version_id},
+    )
+
+
+def collect_garbage(session_factory: Callable[[], Session], source_id: uuid.UUID, lock_timeout_s: float = 5.0) -> int:
+    """Delete the heuristic's chunks that no reader sees and no running run still writes (superseded versions,
+    failed, cancelled or killed runs), :data:`GARBAGE_CHUNKS` per short transaction; returns how many went. Chunks
+    locked by another transaction are left for a later collection."""
+    removed = 0
+    while True:
+        session = session_factory()
+        try:
+            session.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'"))
+            deleted = len(session.execute(text(_GARBAGE + " RETURNING id"), {"s": source_id, "n": GARBAGE_CHUNKS}).all())
+            session.commit()
+        finally:
+            session.close()
+        removed += deleted
+        if deleted < GARBAGE_CHUNKS:
+            return removed
+
+
+def version_chunk_count(session: Session, source_id: uuid.UUID, version_id: uuid.UUID) -> int:
+    """How many chunks the heuristic's version ``version_id`` has stored (current or not)."""
+    count = session.scalar(
+        text("SELECT count(*) FROM heuristic_result_chunk WHERE source_id = :s AND version_id = :v"),
+        {"s": source_id, "v": version_id},
+    )
+    return int(count or 0)
 
 
 def result_count(session: Session, source_id: uuid.UUID) -> int:

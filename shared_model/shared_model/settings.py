@@ -197,6 +197,24 @@ class Settings(BaseSettings):
     s3_bucket: str = "refinery"
     s3_secure: bool = False
 
+    # Scale-out (docs/scale-out.md): labeling-function runs as data-parallel partitions, on Ray when configured.
+    ray_address: str = Field(
+        default="",
+        description="The Ray cluster the executor runs labeling-function partitions on (`auto`, `ray://head:10001`,"
+        " or a head's `host:port`); empty = the local process pool.",
+    )
+    executor_partitions: bool = Field(
+        default=False,
+        description="Run labeling functions as (heuristic group x record-id range) partitions on the local pool even"
+        " without Ray (with `ray_address` set they always are).",
+    )
+    executor_partition_records: int = Field(
+        default=10_000, ge=100, le=1_000_000, description="Records per partition of a partitioned run."
+    )
+    executor_partition_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per partition on Ray (a killed worker or node is retried)."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_url(cls, value: str) -> str:

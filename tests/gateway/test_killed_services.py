@@ -226,6 +226,54 @@ def test_executor_killed_during_a_heuristic_run(
     assert rerun["state"] == "FINISHED" and rerun["details"]["records"] == 375  # every 4th record is about sports
 
 
+EVERY_LF = 'import time\n\ndef lf(record):\n    time.sleep(0.0004)\n    return "other"\n'
+
+
+def test_executor_killed_after_committing_chunks_leaves_the_previous_results_current(
+    pool: Any, client: TestClient, project: dict[str, Any], fast_gateway_reaper: None
+) -> None:
+    """Results are versioned per run: the killed run had committed chunks of its own version (one transaction each),
+    yet readers see exactly the previous run's results, the pointer never moved, and the next run's collection
+    removes the killed run's chunks."""
+    pool.start("executor")
+    pid = uuid.UUID(project["id"])
+    n = 50_000  # a chunk is committed every 20,000 votes: several before the run ends
+    bulk_records(pid, n)
+    task_id, _ = new_task(pid, ["sports", "other"])
+    base = f"/api/v1/projects/{pid}/heuristics"
+    heuristic = client.post(base, json={"labeling_task_id": str(task_id), "name": "h", "source_code": FAST_LF}).json()
+    first = client.post(f"{base}/{heuristic['id']}/runs").json()
+    assert wait_until("the first run", ended(first["job"]["id"])).state == "done"
+    votes = f"SELECT record_id, label_id FROM {ASSOCIATIONS} WHERE source_id = '{heuristic['id']}' ORDER BY record_id"
+    pointer = f"SELECT version_id FROM heuristic_result_current WHERE source_id = '{heuristic['id']}'"
+    with session_scope() as session:
+        before = session.execute(text(votes)).all()
+        version = session.scalar(text(pointer))
+    assert len(before) == n // 4 and str(version) == first["runs"][0]["id"]
+
+    assert client.patch(f"{base}/{heuristic['id']}", json={"source_code": EVERY_LF}).status_code == 200
+    second = client.post(f"{base}/{heuristic['id']}/runs").json()
+    run_id = second["runs"][0]["id"]
+    killed_chunks = f"SELECT count(*) FROM heuristic_result_chunk WHERE version_id = '{run_id}'"
+    wait_until("a chunk of the second run to be committed", lambda: count(text(killed_chunks)) > 0, poll_s=0.02)
+    kill(pool, "executor")
+
+    job = wait_until("the reaper to fail the job", ended(second["job"]["id"]), timeout_s=30)
+    reason_of_the_kill(job, "executor")
+    assert count(text(killed_chunks)) > 0  # committed, but not current:
+    with session_scope() as session:
+        assert session.execute(text(votes)).all() == before
+        assert session.scalar(text(pointer)) == version
+    listed = {h["id"]: h for h in client.get(base).json()}
+    assert listed[heuristic["id"]]["association_count"] == n // 4
+
+    pool.start("executor")
+    third = client.post(f"{base}/{heuristic['id']}/runs").json()
+    assert wait_until("the third run", ended(third["job"]["id"])).state == "done"
+    assert count(text(killed_chunks)) == 0  # collected
+    assert count(text(f"SELECT count(*) FROM {ASSOCIATIONS} WHERE source_id = '{heuristic['id']}'")) == n
+
+
 def test_executor_killed_with_attempts_left_reruns_the_run(pool: Any, client: TestClient, project: dict[str, Any]) -> None:
     """With an attempt left (the default is 2), the restarted executor requeues the dead process's job: the run goes
     back to QUEUED, runs again and finishes; it is never left RUNNING."""

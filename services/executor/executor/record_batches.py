@@ -21,6 +21,7 @@ SMALLEST_BATCH = 20
 BATCH_TARGET_S = 1.0  # batch sizes adapt so that the worker spends about this long on one
 
 Batch = list[tuple[int, dict[str, Any], bytes | None, list[str]]]
+IdRange = tuple[int, int | None]  # the first and last record id (None: no upper end) of a partition
 _ROW_ID = re.compile(rb"^(\d+)\t", re.MULTILINE)
 
 
@@ -45,10 +46,14 @@ def _sizer(size: int | BatchSize) -> BatchSize:
 
 
 def record_batches(
-    project_id: uuid.UUID, record_ids: list[int] | None, with_docs: bool, size: int | BatchSize
+    project_id: uuid.UUID,
+    record_ids: list[int] | None,
+    with_docs: bool,
+    size: int | BatchSize,
+    id_range: IdRange | None = None,
 ) -> Iterator[Batch]:
-    """The project's records (all, or ``record_ids``) in id order, with their DocBin when ``with_docs``; ``size``
-    records per batch (a :class:`BatchSize` is read anew for every batch)."""
+    """The project's records (all, ``record_ids``, or those with ids in ``id_range``) in id order, with their DocBin
+    when ``with_docs``; ``size`` records per batch (a :class:`BatchSize` is read anew for every batch)."""
     sizer = _sizer(size)
     docs_select = ", rt.bytes, rt.columns" if with_docs else ", NULL, NULL"
     docs_join = " LEFT JOIN record_tokenized rt ON rt.record_id = r.id" if with_docs else ""
@@ -62,12 +67,17 @@ def record_batches(
                 found = session.execute(text(base + " AND r.id = ANY(:ids) ORDER BY r.id"), {"p": project_id, "ids": chunk})
                 yield [(int(r[0]), r[1], bytes(r[2]) if r[2] is not None else None, r[3] or []) for r in found]
         return
-    last = -1
+    last = -1 if id_range is None else id_range[0] - 1
+    upto = None if id_range is None else id_range[1]
     while True:
         size = sizer.value
         with session_scope() as session:
             rows = session.execute(
-                text(base + " AND r.id > :last ORDER BY r.id LIMIT :n"), {"p": project_id, "last": last, "n": size}
+                text(
+                    base + " AND r.id > :last AND (CAST(:upto AS bigint) IS NULL OR r.id <= CAST(:upto AS bigint))"
+                    " ORDER BY r.id LIMIT :n"
+                ),
+                {"p": project_id, "last": last, "upto": upto, "n": size},
             ).all()
         if not rows:
             return
@@ -116,9 +126,10 @@ class _CopyBatcher:
 
 
 def raw_record_batches(
-    project_id: uuid.UUID, size: int | BatchSize, poll: Callable[[], None] | None = None
+    project_id: uuid.UUID, size: int | BatchSize, poll: Callable[[], None] | None = None, id_range: IdRange | None = None
 ) -> Generator[RawBatch, None, None]:
-    """All records of the project in id order, streamed by one ``COPY`` in a reader thread while the caller works.
+    """All records of the project (or those with ids in ``id_range``) in id order, streamed by one ``COPY`` in a
+    reader thread while the caller works.
 
     The JSON is not decoded here: the sandboxed worker does that (``data::text`` never holds a raw tab or newline, so
     a line is one record and the only ``COPY`` escaping to undo is the doubled backslash). While it waits for the
@@ -146,8 +157,12 @@ def raw_record_batches(
             connection = psycopg2.connect(dsn())
             connection.set_client_encoding("UTF8")
             with connection.cursor() as cursor:
+                first, last = id_range if id_range is not None else (None, None)
                 sql = cursor.mogrify(
-                    "COPY (SELECT id, data::text FROM record WHERE project_id = %s ORDER BY id) TO STDOUT", (str(project_id),)
+                    "COPY (SELECT id, data::text FROM record WHERE project_id = %s"
+                    " AND (%s::bigint IS NULL OR id >= %s::bigint) AND (%s::bigint IS NULL OR id <= %s::bigint)"
+                    " ORDER BY id) TO STDOUT",
+                    (str(project_id), first, first, last, last),
                 )
                 batcher = _CopyBatcher(_sizer(size), emit, stopped)
                 cursor.copy_expert(sql.decode(), batcher)

@@ -19,7 +19,7 @@ from shared_model.settings import get_settings
 
 from .codecheck import needs_docs
 from .project_context import FunctionSpec, ProjectContext
-from .record_batches import BatchSize, raw_record_batches, record_batches
+from .record_batches import BatchSize, IdRange, raw_record_batches, record_batches
 from .result_checks import check_results, failed_in, foreign_results, refuse, result_problems
 from .sandbox.backends import SANDBOX_EXTRA, Limits, get_backend
 from .sandbox.session import Culprit, SandboxError, WorkerSession
@@ -65,6 +65,7 @@ def run_functions(
     compact_hits: bool = False,
     refuse_per_function: bool = False,
     workers: int = 1,
+    id_range: IdRange | None = None,
 ) -> dict[str, Any]:
     """Run ``specs`` over the records in sandboxed workers; returns the per-function readiness.
 
@@ -75,7 +76,8 @@ def run_functions(
     the sandbox should not have sent (records not in the batch, two for one record, counts out of range) raise
     :class:`SandboxError`, or with ``refuse_per_function`` only drop that function's results and name the reason in
     ``message["refused"][function id]``. Raises :class:`SandboxError` when a sandbox cannot finish (time, crash,
-    output) and ``SandboxUnavailable`` when there is no sandbox.
+    output) and ``SandboxUnavailable`` when there is no sandbox. ``id_range`` (with ``record_ids`` None): only the
+    records whose ids are in that range (a partition, see :mod:`executor.partitions`).
     """
     backend = get_backend()
     text_attributes = set(context.text_attributes)
@@ -132,7 +134,7 @@ def run_functions(
             on_ready(readiness)
         if not live:
             return readiness
-        timings = _pass(context, live, record_ids, with_docs, batch_size, poll, on_batch, refuse_per_function)
+        timings = _pass(context, live, record_ids, with_docs, batch_size, poll, on_batch, refuse_per_function, id_range)
         readiness["__timings__"] = timings
     return readiness
 
@@ -263,16 +265,18 @@ def _pass(
     poll: Callable[[], None] | None,
     on_batch: OnBatch | None,
     refuse_per_function: bool,
+    id_range: IdRange | None = None,
 ) -> dict[str, float]:
     """Every batch to every worker (see :class:`_Pass`); the pass's timings."""
     size = BatchSize(batch_size or BATCH_SIZE)
     batches: Generator[tuple[list[int], Any], None, None]
     if record_ids is None and not with_docs:
-        batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_record_batches(context.project_id, size, poll))
+        raw_batches = raw_record_batches(context.project_id, size, poll, id_range)
+        batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_batches)
     else:
         batches = (
             ([row[0] for row in rows], {"records": rows})
-            for rows in record_batches(context.project_id, record_ids, with_docs, size)
+            for rows in record_batches(context.project_id, record_ids, with_docs, size, id_range)
         )
     return _Pass(context, workers, on_batch, refuse_per_function).run(batches, size)
 

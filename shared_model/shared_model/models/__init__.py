@@ -23,7 +23,7 @@ from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, We
 from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
 from .label_history import LabelHistory
-from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
+from .labeling import HeuristicResult, HeuristicResultChunk, HeuristicResultCurrent, Label, LabelingTask, RecordLabelAssociation
 from .project import Attribute, Project, ProjectRecordCount, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
@@ -41,6 +41,8 @@ __all__ = [
     "Embedding",
     "EmbeddingType",
     "HeuristicResult",
+    "HeuristicResultChunk",
+    "HeuristicResultCurrent",
     "HeuristicRun",
     "HeuristicStatistics",
     "HeuristicType",

@@ -5,9 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .base import Base, created_at, uuid_pk
 from .enums import ReturnType, SourceType, TaskTarget, TaskType, enum_column
@@ -90,8 +102,8 @@ class RecordLabelAssociation(Base):
     created_at: Mapped[datetime] = created_at()
 
 
-class HeuristicResult(Base):
-    """One chunk of a heuristic's votes: the records (and spans) it labels with one label, as parallel arrays.
+class HeuristicResultChunk(Base):
+    """One chunk of a version of a heuristic's votes: the records (and spans) it labels with one label, as parallel arrays.
 
     A run's results are a few chunks instead of one indexed row per vote (storing 136,000 votes as rows cost Postgres
     ~2.5 CPU-s; as chunks, milliseconds). ``token_starts``/``token_ends`` are set for extraction (span ``[start,
@@ -99,11 +111,17 @@ class HeuristicResult(Base):
     learners, zero-shot, pre-computed results). The view ``heuristic_association`` shows one row per vote. Statement
     triggers (0005) check that every record exists in the chunk's project and that label, heuristic and task belong
     together, and remove deleted records from the arrays.
+
+    Chunks are versioned (migration 0011): ``version_id`` names the version (a heuristic run's id for the runs of the
+    executor); :class:`HeuristicResultCurrent` names each heuristic's current version, and only its chunks are in
+    the view ``heuristic_result`` (:class:`HeuristicResult`), which every reader reads.
     """
 
-    __tablename__ = "heuristic_result"
+    __tablename__ = "heuristic_result_chunk"
     __table_args__ = (
         Index("ix_heuristic_result_task_source", "labeling_task_id", "source_id"),
+        Index("ix_heuristic_result_chunk_version", "source_id", "version_id"),
+        Index("ix_heuristic_result_label_id", "label_id"),
         Index("ix_heuristic_result_record_range", "project_id", "first_record_id", "last_record_id"),
         CheckConstraint("first_record_id <= last_record_id", name="record_range"),
         CheckConstraint("cardinality(record_ids) > 0", name="not_empty"),
@@ -122,11 +140,9 @@ class HeuristicResult(Base):
         UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), nullable=False
     )
     source_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("information_source.id", ondelete="CASCADE"), nullable=False, index=True
+        UUID(as_uuid=True), ForeignKey("information_source.id", ondelete="CASCADE"), nullable=False
     )
-    label_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("label.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    label_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("label.id", ondelete="CASCADE"), nullable=False)
     record_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
     # The smallest and largest record id of the chunk (checked): a record's votes are found without reading every chunk.
     first_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -135,3 +151,45 @@ class HeuristicResult(Base):
     token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     confidences: Mapped[list[float] | None] = mapped_column(ARRAY(Float))
     created_at: Mapped[datetime] = created_at()
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+
+
+class HeuristicResultCurrent(Base):
+    """The version of a heuristic's votes that readers see (migration 0011); switching it makes a run's results
+    current in one short transaction."""
+
+    __tablename__ = "heuristic_result_current"
+
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("information_source.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    switched_at: Mapped[datetime] = created_at()
+
+
+class _Views(DeclarativeBase):
+    """Views mapped for reading (not in ``Base.metadata``: the migrations create them, schema comparisons skip them)."""
+
+    metadata = MetaData()
+
+
+class HeuristicResult(_Views):
+    """The chunks of each heuristic's CURRENT version of votes: the view ``heuristic_result`` (migration 0011), with
+    the columns of :class:`HeuristicResultChunk`. Every reader of votes reads it; INSERT and DELETE on it write the
+    current version (in the caller's transaction)."""
+
+    __tablename__ = "heuristic_result"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    source_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    label_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    record_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    first_record_id: Mapped[int] = mapped_column(BigInteger)
+    last_record_id: Mapped[int] = mapped_column(BigInteger)
+    token_starts: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    confidences: Mapped[list[float] | None] = mapped_column(ARRAY(Float))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -1,7 +1,8 @@
 """Job ``heuristic_run``: one sandboxed pass of one or more labeling functions over all records.
 
-Each run's results replace its heuristic's previous ones only when that run succeeds, in one transaction that also
-marks the run finished and enqueues ``heuristic_statistics`` for the weak supervisor.
+Each run's results replace its heuristic's previous ones only when that run succeeds: they are stored as chunks of
+the run's own version (short transactions), and one short transaction makes that version current, marks the run
+finished and enqueues ``heuristic_statistics`` for the weak supervisor (see ``heuristic_run_store``).
 
 This module reads the runs and drives the pass (collecting each batch's results); its neighbours hold the rest:
 ``heuristic_run_state`` (what a run gathers), ``heuristic_run_store`` (storing, finishing, failing the runs),
@@ -31,8 +32,11 @@ from shared_model.models import (
     RunState,
     TaskType,
 )
+from shared_model.settings import get_settings
 
 from ..active_learning import LearnerError, run_learner
+from ..partition_runners import get_runner, partitioned
+from ..partitions import InOrder, plan
 from ..project_context import FULL_LIMITS, FunctionSpec, ProjectContext, count_records, load_context
 from ..result_checks import LabelChecker
 from ..runs import SandboxError, pass_workers, run_functions
@@ -40,7 +44,7 @@ from ..sandbox.backends import Limits, SandboxUnavailable
 from ..scheduling import within_time_limit
 from .heuristic_run_progress import Reporter, report_progress
 from .heuristic_run_state import RunState_, error_summary, now_line
-from .heuristic_run_store import end_streams, finish_all, finish_failed, start_streams, store_all
+from .heuristic_run_store import collect_all, end_streams, finish_all, finish_failed, start_streams, store_all
 
 __all__ = ["heuristic_run"]
 
@@ -80,6 +84,7 @@ def heuristic_run(ctx: JobContext) -> dict[str, Any]:
         for run_id, state in states.items()
     }
     finish_failed(states)
+    collect_all(states)  # the superseded versions, and those of failed runs
     _raise_failures(states)
     timings["store_s"] = round(time.monotonic() - store_started, 3)
     return {"runs": outcome, "seconds": round(seconds, 3), "timings": timings}
@@ -134,6 +139,8 @@ def _run_pass(ctx: JobContext, runs: _Runs) -> dict[str, Any]:
         batches = _Batches(runs.states, reporter)
         reporter.start()
         try:
+            if partitioned():
+                return _run_partitions(ctx, runs, batches, reporter)
             readiness = run_functions(
                 runs.context,
                 runs.specs,
@@ -152,11 +159,60 @@ def _run_pass(ctx: JobContext, runs: _Runs) -> dict[str, Any]:
             reporter.stop()
         if reporter.cancelled.is_set():  # seen by its last report, after the last batch: nothing is committed
             raise JobCancelled()
+    _run_learners(ctx, runs)
+    timings: dict[str, Any] = readiness.get("__timings__", {})
+    return timings
+
+
+def _run_learners(ctx: JobContext, runs: _Runs) -> None:
     learners = [state for state in runs.states.values() if state.learner_code is not None]
     for number, state in enumerate(learners):
         _run_learner(state, within_time_limit(runs.context.limits(FULL_LIMITS), ctx), ctx, number, len(learners))
-    timings: dict[str, Any] = readiness.get("__timings__", {})
-    return timings
+
+
+def _run_partitions(ctx: JobContext, runs: _Runs, batches: _Batches, reporter: Reporter) -> dict[str, Any]:
+    """The labeling functions as (heuristic group x record-id range) partitions on the local pool or on Ray (see
+    :mod:`executor.partitions`); their answers are taken in record order, so the votes equal a one-pass run's. The
+    job's progress counts finished partitions. Then the active learners, as in a one-pass run."""
+    started = time.monotonic()
+    workers = pass_workers()
+    settings = get_settings()
+    cut = plan(runs.context.project_id, runs.specs, groups=workers, records_per_partition=settings.executor_partition_records)
+    limits = within_time_limit(runs.context.limits(FULL_LIMITS), ctx)
+    order = InOrder(cut.ranges, batches.on_ready, batches.on_batch)
+    last_poll = 0.0
+
+    def poll() -> None:  # at most twice a second: a cancel is seen well within 5 s
+        nonlocal last_poll
+        if time.monotonic() - last_poll >= 0.5:
+            last_poll = time.monotonic()
+            ctx.check_cancelled()
+        if reporter.cancelled.is_set():
+            raise JobCancelled()
+
+    finished = 0
+    nodes: set[str] = set()
+    try:
+        for answer in get_runner(workers).run(runs.context, cut, limits, runs.token_counts, poll):
+            if "failed" in answer:
+                raise SandboxError(str(answer["failed"]))
+            nodes.add(str(answer.get("node", "local")))
+            order.add(answer)
+            finished += 1
+            reporter.done = round(runs.total * finished / max(1, len(cut.partitions)))
+    finally:
+        reporter.stop()
+    if reporter.cancelled.is_set():
+        raise JobCancelled()
+    _run_learners(ctx, runs)
+    return {
+        "partitions": len(cut.partitions),
+        "ranges": cut.ranges,
+        "groups": len(cut.groups),
+        "runner": "ray" if settings.ray_address else "local",
+        "nodes": len(nodes),
+        "total_s": round(time.monotonic() - started, 3),
+    }
 
 
 def _abandon(exc: BaseException, states: dict[str, RunState_], streamed: list[RunState_]) -> JobFailed | None:
@@ -165,6 +221,7 @@ def _abandon(exc: BaseException, states: dict[str, RunState_], streamed: list[Ru
     end_streams(streamed)
     if isinstance(exc, JobCancelled):
         finish_all(states, RunState.CANCELLED, "cancelled")
+        collect_all(states)
         return None
     if isinstance(exc, (SandboxError, SandboxUnavailable, JobFailed)):  # JobFailed: e.g. past the run's time limit
         reason = str(exc)
@@ -173,6 +230,7 @@ def _abandon(exc: BaseException, states: dict[str, RunState_], streamed: list[Ru
     for state in states.values():
         state.error = state.error or reason
     finish_failed(states)
+    collect_all(states)
     return JobFailed(str(exc)) if isinstance(exc, (SandboxError, SandboxUnavailable)) else None
 
 

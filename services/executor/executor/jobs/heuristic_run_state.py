@@ -50,12 +50,12 @@ class RunState_:
         self.stream.write(self.votes.take())
 
     def drop_stream(self) -> None:
-        """The run failed: its transaction is rolled back now (the previous results stay, its locks go)."""
+        """The run failed: its stream stops (its version never becomes current; the previous results stay)."""
         if self.stream is not None:
             self.stream.abort()
 
     def fail(self, reason: str) -> None:
-        """The run fails with ``reason`` (logged); its stream is rolled back."""
+        """The run fails with ``reason`` (logged); its stream stops."""
         self.error = reason
         self.log(now_line(reason))
         self.drop_stream()

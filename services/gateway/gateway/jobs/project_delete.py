@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed
-from shared_model.models import Embedding, EmbeddingType, HeuristicResult, Project, Record
+from shared_model.models import Embedding, EmbeddingType, HeuristicResultChunk, Project, Record
 from shared_model.service import ProblemError
 from shared_model.storage import EmbeddingArtifacts, WeakSupervisionArtifacts, get_storage
 
@@ -37,7 +37,7 @@ def delete_project(ctx: JobContext) -> dict[str, Any]:
         if collections:
             _drop_collections(collections)
         with session_scope() as session:  # first: else each batch of records below is also taken out of these arrays
-            session.execute(delete(HeuristicResult).where(HeuristicResult.project_id == project_id))
+            session.execute(delete(HeuristicResultChunk).where(HeuristicResultChunk.project_id == project_id))
         while True:
             with session_scope() as session:
                 ids = select(Record.id).where(Record.project_id == project_id).limit(50_000).scalar_subquery()

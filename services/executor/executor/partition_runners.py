@@ -1,0 +1,152 @@
+"""Where the partitions of a run execute: the local pool (threads, each driving its own sandbox) or a Ray cluster
+(``REFINERY_RAY_ADDRESS``).
+
+On Ray, each partition is a task of a trusted driver (:func:`ray_partition`): it checks the node's sandbox (a node
+without one refuses the work, and the task is retried elsewhere), launches bubblewrap, parses the sandbox's JSON and
+returns plain lists and dicts; nothing from the sandbox is unpickled. The project context (lookup lists included)
+and the functions' code go into the object store once per run, so each node fetches them once, not per partition.
+A worker or node that dies mid-task has its partitions retried (``executor_partition_attempts``); partitions are
+pure functions of their records and code, so a retried run stores exactly what a clean one would. Cancelling
+force-cancels the running tasks (their worker processes die, and bubblewrap's ``--die-with-parent`` takes the
+sandbox with them).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from shared_model.jobs import JobCancelled
+from shared_model.settings import get_settings
+
+from .partitions import Partition, Plan, run_partition
+from .project_context import FunctionSpec, ProjectContext
+from .sandbox.backends import Limits, SandboxUnavailable
+from .sandbox.session import SandboxError
+
+WAIT_S = 0.2  # how often the driver polls for cancellation while partitions run
+
+
+def _answer_or_failure(
+    context: ProjectContext,
+    specs: list[FunctionSpec],
+    part: Partition,
+    limits: Limits,
+    token_counts: dict[str, str],
+    poll: Callable[[], None] | None,
+) -> dict[str, Any]:
+    """:func:`run_partition`; a sandbox that cannot finish (time, crash) becomes ``{"failed": reason}`` (it would
+    fail the same way again: not retried)."""
+    try:
+        return run_partition(context, specs, part, limits=limits, token_counts=token_counts, poll=poll)
+    except SandboxError as exc:
+        return {"group": part.group, "index": part.index, "failed": str(exc)}
+
+
+def ray_partition(
+    context: ProjectContext, specs: list[FunctionSpec], part: Partition, limits: Limits, token_counts: dict[str, str]
+) -> dict[str, Any]:
+    """The Ray task: refuse without a working sandbox on this node, else run the partition."""
+    import ray
+
+    from .sandbox.availability import check_sandbox
+
+    node = ray.get_runtime_context().get_node_id()
+    check = check_sandbox()
+    if not check.usable:
+        raise SandboxUnavailable(f"Ray node {node} ({os.uname().nodename}) refuses the work: {check.reason}")
+    return {**_answer_or_failure(context, specs, part, limits, token_counts, None), "node": node}
+
+
+class LocalRunner:
+    """Partitions on a pool of threads in this process, each driving its own sandboxed worker."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+
+    def run(
+        self,
+        context: ProjectContext,
+        plan: Plan,
+        limits: Limits,
+        token_counts: dict[str, str],
+        poll: Callable[[], None],
+    ) -> Iterator[dict[str, Any]]:
+        stop = threading.Event()
+
+        def halted() -> None:
+            if stop.is_set():
+                raise JobCancelled()
+
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="partition")
+        try:
+            pending: set[Future[dict[str, Any]]] = {
+                pool.submit(_answer_or_failure, context, plan.groups[p.group], p, limits, token_counts, halted)
+                for p in plan.partitions
+            }
+            while pending:
+                done, pending = wait(pending, timeout=WAIT_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                poll()
+        finally:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayRunner:
+    """Partitions as Ray tasks on the cluster at ``address``."""
+
+    def __init__(self, address: str, attempts: int) -> None:
+        self.address = address
+        self.attempts = attempts
+
+    def _connect(self) -> Any:
+        import ray
+
+        if not ray.is_initialized():
+            forwarded = {k: v for k, v in os.environ.items() if k.startswith("REFINERY_") or k == "DATABASE_URL"}
+            ray.init(address=self.address, runtime_env={"env_vars": forwarded}, log_to_driver=False)
+        return ray
+
+    def run(
+        self,
+        context: ProjectContext,
+        plan: Plan,
+        limits: Limits,
+        token_counts: dict[str, str],
+        poll: Callable[[], None],
+    ) -> Iterator[dict[str, Any]]:
+        ray = self._connect()
+        task = ray.remote(num_cpus=1, max_retries=self.attempts - 1, retry_exceptions=[SandboxUnavailable])(ray_partition)
+        shared_context = ray.put(context)  # once per run: each node fetches it once
+        shared_groups = [ray.put(group) for group in plan.groups]
+        shared_limits = ray.put(limits)
+        shared_counts = ray.put(token_counts)
+        pending = [task.remote(shared_context, shared_groups[p.group], p, shared_limits, shared_counts) for p in plan.partitions]
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1, timeout=WAIT_S)
+                for ref in done:
+                    yield ray.get(ref)
+                poll()
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+def get_runner(workers: int) -> LocalRunner | RayRunner:
+    """Ray when ``ray_address`` is set, else the local pool of ``workers`` threads."""
+    settings = get_settings()
+    if settings.ray_address:
+        return RayRunner(settings.ray_address, settings.executor_partition_attempts)
+    return LocalRunner(workers)
+
+
+def partitioned() -> bool:
+    """Whether labeling-function runs go as partitions (Ray configured, or asked for on the local pool)."""
+    settings = get_settings()
+    return bool(settings.ray_address) or settings.executor_partitions

@@ -1,0 +1,223 @@
+"""Labeling-function partitions on a real local Ray cluster of two nodes (``ray.cluster_utils.Cluster``, one CPU
+each), over 10,000 records: the votes equal the one-pass local run's exactly; a cancel stops the running tasks (and
+their sandboxes) within 5 s; a node removed mid-run has its partitions retried on the other, and the run still
+stores exactly the same votes."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+import pytest
+from sqlalchemy import text, update
+
+from shared_model.db import session_scope
+from shared_model.jobs import JobCancelled, JobContext
+from shared_model.models import Attribute, DataType, Job, RunState
+from shared_model.settings import get_settings
+
+from .factory import Data, add_task, new_project
+from .test_full_runs import create, job_module, last_state, queue_job
+
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+pytestmark = pytest.mark.timeout(900)
+
+N = 10_000
+TOPICS = ["sports", "finance", "music", "travel"]
+LFS = {
+    "sports": 'def lf(record):\n    return "sports" if "sports" in record["text"].text else None\n',
+    "mixed": 'def lf(record):\n    i = record["id"]\n    return "finance" if i % 3 == 0 else ("music" if i % 7 == 0 else None)\n',
+}
+SLOW = 'import time\n\ndef lf(record):\n    time.sleep(0.002)\n    return "travel" if record["id"] % 5 == 0 else None\n'
+
+
+@pytest.fixture(scope="module")
+def cluster(database_url: str) -> Iterator[tuple[Cluster, Any]]:
+    """Two nodes of one CPU each; the executor (this process) connects when a run starts."""
+    made = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
+    )
+    worker = made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
+    made.wait_for_nodes()
+    try:
+        yield made, worker
+    finally:
+        ray.shutdown()
+        made.shutdown()
+
+
+def use(monkeypatch: pytest.MonkeyPatch, address: str, records: int) -> None:
+    monkeypatch.setenv("REFINERY_RAY_ADDRESS", address)
+    monkeypatch.setenv("REFINERY_EXECUTOR_PARTITION_RECORDS", str(records))
+    monkeypatch.setenv("REFINERY_EXECUTOR_WORKERS", "2")
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def world(clean_db: str) -> Data:
+    project_id = new_project("ray partitions")
+    with session_scope() as session:
+        session.add(
+            Attribute(project_id=project_id, name="id", data_type=DataType.INTEGER, is_primary_key=True, relative_position=0)
+        )
+        session.add(Attribute(project_id=project_id, name="text", data_type=DataType.TEXT, relative_position=1))
+        session.flush()
+        session.execute(
+            text(
+                "INSERT INTO record (project_id, data) SELECT :p, jsonb_build_object('id', g, 'text', 'record ' || g"
+                " || ' is about ' || (ARRAY['sports','finance','music','travel'])[1 + g % 4]) FROM generate_series(1, :n) g"
+            ),
+            {"p": project_id, "n": N},
+        )
+        ids = [
+            int(i) for i in session.scalars(text("SELECT id FROM record WHERE project_id = :p ORDER BY id"), {"p": project_id})
+        ]
+    data = Data(project_id, ids)
+    add_task(data, "kind", TOPICS)
+    return data
+
+
+def votes(source: uuid.UUID) -> list[tuple[int, str]]:
+    with session_scope() as session:
+        rows = session.execute(
+            text(
+                "SELECT a.record_id, l.name FROM heuristic_association a JOIN label l ON l.id = a.label_id"
+                " WHERE a.source_id = :s ORDER BY a.record_id, l.name"
+            ),
+            {"s": source},
+        ).tuples()
+        return list(rows)
+
+
+def local_one_pass(monkeypatch: pytest.MonkeyPatch, data: Data, sources: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    monkeypatch.delenv("REFINERY_RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("REFINERY_EXECUTOR_PARTITIONS", "false")
+    get_settings.cache_clear()
+    job_module.heuristic_run(JobContext(queue_job(data, *sources), min_interval_s=0.0))
+    return {s: votes(s) for s in sources}
+
+
+class Background:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.outcome: dict[str, Any] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.outcome["result"] = job_module.heuristic_run(JobContext(self.job, min_interval_s=0.0))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            self.outcome["error"] = exc
+
+    def progress(self) -> float:
+        with session_scope() as session:
+            return float(session.scalar(text("SELECT progress FROM job WHERE id = :j"), {"j": self.job.id}) or 0.0)
+
+
+def sandboxes() -> list[psutil.Process]:
+    """The bubblewrap processes under this test process (the Ray nodes are its children)."""
+    return [p for p in psutil.Process().children(recursive=True) if p.name() == "bwrap"]
+
+
+def test_ray_partitions_store_exactly_the_local_votes(
+    cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = [create(world, name, code) for name, code in LFS.items()]
+    expected = local_one_pass(monkeypatch, world, sources)
+    assert len(expected[sources[0]]) == N // 4
+    use(monkeypatch, cluster[0].address, 2_500)
+    result = job_module.heuristic_run(JobContext(queue_job(world, *sources), min_interval_s=0.0))
+    assert result["timings"]["runner"] == "ray" and result["timings"]["partitions"] == 8
+    assert result["timings"]["nodes"] == 2  # both nodes ran partitions
+    assert {s: votes(s) for s in sources} == expected
+
+
+def test_cancel_stops_the_ray_tasks_within_5_s(
+    cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, cluster[0].address, 5_000)  # two partitions of ~10 s each
+    slow = create(world, "slow", SLOW)
+    run = Background(queue_job(world, slow))
+    deadline = time.monotonic() + 120
+    while not sandboxes():
+        assert run.thread.is_alive(), run.outcome
+        assert time.monotonic() < deadline, "no partition started"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    with session_scope() as session:
+        session.execute(update(Job).where(Job.id == run.job.id).values(cancel_requested=True))
+    asked = time.monotonic()
+    run.thread.join(30)
+    assert isinstance(run.outcome.get("error"), JobCancelled), run.outcome
+    assert time.monotonic() - asked < 5.0
+    while sandboxes():  # the force-cancelled workers' sandboxes die with them
+        assert time.monotonic() - asked < 5.0, sandboxes()
+        time.sleep(0.1)
+    assert last_state(slow)[0] == RunState.CANCELLED and votes(slow) == []
+
+
+def test_a_node_without_a_working_sandbox_refuses_the_work(
+    cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task body as a node runs it, with a bubblewrap that does not exist there: it refuses (and Ray retries the
+    partition elsewhere), it does not run the code."""
+    from executor.partition_runners import ray_partition
+    from executor.partitions import Partition
+    from executor.project_context import FULL_LIMITS, FunctionSpec, load_context
+    from executor.sandbox.backends import SandboxUnavailable
+
+    use(monkeypatch, cluster[0].address, 1_000)
+    monkeypatch.setenv("REFINERY_EXECUTOR_BACKEND", "bwrap")
+    monkeypatch.setenv("REFINERY_EXECUTOR_BWRAP_PATH", "/nonexistent/bwrap")
+    monkeypatch.setenv("REFINERY_EXECUTOR_SANDBOX_RECHECK_S", "0")
+    get_settings.cache_clear()
+    if not ray.is_initialized():
+        ray.init(address=cluster[0].address, log_to_driver=False)
+    with session_scope() as session:
+        context = load_context(session, world.project_id)
+    spec = FunctionSpec(id="x", mode="lf", code=LFS["sports"])
+    with pytest.raises(SandboxUnavailable, match="refuses the work"):
+        ray_partition(context, [spec], Partition(0, 0, world.record_ids[0], None), FULL_LIMITS, {})
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    from executor.sandbox.availability import check_sandbox
+
+    assert check_sandbox(force=True).usable  # the probe is back to the real sandbox for the other tests
+
+
+def test_a_node_removed_mid_run_still_ends_correct(
+    cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = create(world, "slow", SLOW)
+    expected = local_one_pass(monkeypatch, world, [slow])[slow]
+    assert len(expected) == N // 5
+    use(monkeypatch, cluster[0].address, 1_000)  # ten partitions of ~2 s
+    run = Background(queue_job(world, slow))
+    deadline = time.monotonic() + 120
+    while run.progress() <= 0.0:  # a partition finished: both nodes are at work
+        assert run.thread.is_alive(), run.outcome
+        assert time.monotonic() < deadline, "no partition finished"
+        time.sleep(0.1)
+    made, worker = cluster
+    made.remove_node(worker)
+    run.thread.join(300)
+    assert not run.thread.is_alive()
+    assert "error" not in run.outcome, run.outcome
+    assert run.outcome["result"]["timings"]["nodes"] == 2  # the removed node had done some of the work
+    assert [n["Alive"] for n in ray.nodes()].count(True) == 1
+    assert last_state(slow)[0] == RunState.FINISHED
+    assert votes(slow) == expected
