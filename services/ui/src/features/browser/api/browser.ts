@@ -10,7 +10,7 @@ export type Embedding = Schemas["EmbeddingOut"];
 export type Member = Schemas["UserOut"];
 export type Comment = Schemas["CommentOut"];
 
-export const PAGE_SIZE = 200;
+export const PAGE_SIZE = 500;
 
 export const browserKey = (pid: string) => ["browser", pid] as const;
 export const slicesKey = (pid: string) => ["slices", pid] as const;

@@ -57,6 +57,7 @@ export function VirtualList({
       aria-label={label}
       onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
       data-testid="results-scroller"
+      data-loaded={loaded}
     >
       <div role="list" aria-label={label} style={{ position: "relative", height: layout.height }}>
         {rows}
