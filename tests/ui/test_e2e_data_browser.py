@@ -304,8 +304,8 @@ def test_slices_label_from_them_and_bulk_label(page: Any, api: httpx.Client, wor
     assert settled_total(page) == N // 3
     second = page.locator("article").nth(1).get_attribute("data-record-id")
     page.get_by_role("button", name=f"Continue labeling from record {second}").click()
-    page.wait_for_url("**/labeling?session=*")
-    session_id = parse_qs(urlparse(page.url).query)["session"][0]
+    page.wait_for_url("**/labeling/*")  # the labeling suite's session route (/labeling/:sessionId)
+    session_id = urlparse(page.url).path.rsplit("/", 1)[-1]
     session = api.get(f"/api/v1/projects/{pid}/labeling-sessions/{session_id}").json()
     assert session["total"] == N // 3 and session["position"] == 1 and str(session["record_id"]) == second
 

@@ -155,7 +155,7 @@ export default function DataBrowserPage() {
         ? { name: `Similar to record ${similar.recordId}`, record_ids: similar.hits.map((h) => h.record_id), position, sort: [] }
         : { name: activeSlice ? `Slice ${activeSlice.name}` : "Data browser result", filter: apiFilter(filter), sort: settled.sort, position };
       createSession.mutate(body, {
-        onSuccess: (session) => navigate(`/projects/${projectId}/labeling?session=${session.id}&pos=${session.position}`),
+        onSuccess: (session) => navigate(`/projects/${projectId}/labeling/${session.id}?pos=${session.position}`),
         onError: (e) => toast.error(`No labeling session: ${problemMessage(e)}`),
       });
     },
