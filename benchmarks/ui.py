@@ -18,8 +18,21 @@ database: setup, not timed), and 220 short records for a session of 200 navigati
 - ``heap_growth_200_mb``: JS heap (after forced GC) after 200 record navigations minus before;
 - ``labeling_js_gz_kb`` / ``projects_js_gz_kb``: gzipped JS a route loads (entry + its chunks, from the Vite manifest).
 
+The data browser and the overview (issue 19) on a second project of 100,000 records (written straight to the database:
+setup, not timed) with a classification task:
+
+- ``browser_dom_nodes_max``: the most DOM elements the page held while its result list was scrolled to the end of
+  the 100,000 records (pages loaded on the way), sampled at every step;
+- ``browser_scroll_frame_p95_ms``: frame-to-frame time (requestAnimationFrame) while the list scrolls 400 px a frame;
+- ``filter_to_results_ms``: typing a filter value → the new count shown (the debounce, the search and the render;
+  p50), with ``filter_api_ms`` the same search's API time alone (p50), for the goal "≤ 300 ms plus the API's time";
+- ``overview_render_ms``: the overview page's load → its charts drawn (p50, warm assets);
+- ``charts_js_gz_kb``: the gzipped chart chunk (loaded lazily by the overview).
+
 Goals (issue 18): first record ≤ 1,500 ms, next record p95 ≤ 50 ms, hotkey → label p95 ≤ 50 ms, selection → box
 ≤ 50 ms, 5k ≤ 150 ms with ≤ 1,500 nodes, 20k ≤ 400 ms, heap growth ≤ 20 MB, labeling ≤ 250 KB, projects ≤ 200 KB.
+Goals (issue 19): < 2,000 nodes, scroll p95 ≤ 34 ms, filter → results ≤ 300 ms plus the API's time, overview
+≤ 500 ms, charts ≤ 60 KB gzipped and lazy.
 The last line is one JSON object with every figure.
 """
 
@@ -84,6 +97,55 @@ def route_js_gz_kb(entry_chunk: str | None) -> float:
         walk(next(k for k in manifest if k.endswith(entry_chunk)))
     size = sum(len(gzip.compress((UI / "dist" / manifest[k]["file"]).read_bytes(), 9)) for k in seen)
     return round(size / 1024, 1)
+
+
+def chunk_gz_kb(chunk: str) -> float:
+    """Gzipped KB of a lazy chunk and what only it imports (not the entry's chunks)."""
+    manifest: dict[str, Any] = json.loads((UI / "dist" / ".vite" / "manifest.json").read_text())
+
+    def reach(key: str, seen: set[str]) -> set[str]:
+        if key not in seen:
+            seen.add(key)
+            for child in manifest[key].get("imports", []):
+                reach(child, seen)
+        return seen
+
+    entry = reach(next(k for k, v in manifest.items() if v.get("isEntry")), set())
+    own = reach(next(k for k in manifest if k.endswith(chunk)), set()) - entry
+    return round(sum(len(gzip.compress((UI / "dist" / manifest[k]["file"]).read_bytes(), 9)) for k in own) / 1024, 1)
+
+
+BROWSER_RECORDS = 100_000
+
+
+def seed_browser(url: str, dsn: str) -> str:
+    """A project of 100,000 records (text, n, topic) written with SQL, and a classification task; returns its id."""
+    client = httpx.Client(base_url=url, timeout=120)
+    client.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": PASSWORD}).raise_for_status()
+    pid = str(client.post("/api/v1/projects", json={"name": "browser benchmark"}).json()["id"])
+    conn = psycopg2.connect(dsn)
+    with conn, conn.cursor() as cursor:
+        for position, (name, kind) in enumerate((("text", "TEXT"), ("n", "INTEGER"), ("topic", "CATEGORY"))):
+            cursor.execute(
+                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, relative_position, user_created,"
+                " state, visibility, created_at) VALUES (%s, %s, %s, %s, false, %s, false, 'UPLOADED', 'DO_NOT_HIDE', now())",
+                (str(uuid.uuid4()), pid, name, kind, position),
+            )
+        cursor.execute(
+            "INSERT INTO record (project_id, data) SELECT %s, jsonb_build_object('text', 'Review number ' || g ||"
+            " ': the product ' || (ARRAY['works well','broke after a week','is fine','arrived late'])[1 + g %% 4]"
+            " || ' and the support ' || (ARRAY['helped','never answered','was slow'])[1 + g %% 3], 'n', g,"
+            " 'topic', (ARRAY['tech','home','sport','food'])[1 + g %% 4]) FROM generate_series(1, %s) g",
+            (pid, BROWSER_RECORDS),
+        )
+    conn.close()
+    client.post(
+        f"/api/v1/projects/{pid}/labeling-tasks",
+        json={"name": "sentiment", "labels": [{"name": "positive"}, {"name": "negative"}]},
+    ).raise_for_status()
+    client.close()
+    log(f"browser project: {BROWSER_RECORDS} records")
+    return pid
 
 
 def seed(url: str, dsn: str, workdir: Path) -> tuple[str, list[int]]:
@@ -181,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--screenshot", type=Path, help="also save the labeling page of the 5,000-token record here (PNG)")
+    parser.add_argument("--browser-only", action="store_true", help="measure only the data browser and the overview")
     args = parser.parse_args()
     runs = args.runs
 
@@ -201,7 +264,8 @@ def main() -> None:
         env["REFINERY_TOKENIZER_URL"] = tokenizer_url
         gateway, url = start_service("gateway", env, workdir / "gateway.log")
         try:
-            pid, ids = seed(url, libpq_dsn(db_url), workdir)
+            pid, ids = ("", []) if args.browser_only else seed(url, libpq_dsn(db_url), workdir)
+            browser_pid = seed_browser(url, libpq_dsn(db_url))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -216,20 +280,23 @@ def main() -> None:
                 page.get_by_role("textbox", name="Password").fill(PASSWORD)
                 page.get_by_role("button", name="Log in").click()
                 page.get_by_role("heading", name="Projects").wait_for()
-                if args.screenshot:
+                if args.screenshot and not args.browser_only:
                     page.goto(f"/projects/{pid}/labeling?pos=0")
                     page.get_by_role("region", name="Record").wait_for()
                     page.wait_for_timeout(500)
                     page.screenshot(path=str(args.screenshot))
-                figures = measure(page, context, pid, runs)
+                figures = {} if args.browser_only else measure(page, context, pid, runs)
+                figures.update(measure_browser(page, url, browser_pid, runs))
                 browser.close()
         finally:
             gateway.terminate()
             tokenizer.terminate()
             gateway.wait(20)
             tokenizer.wait(20)
+    figures["browser_js_gz_kb"] = route_js_gz_kb("DataBrowserPage.tsx")
     figures["labeling_js_gz_kb"] = route_js_gz_kb("LabelingPage.tsx")
     figures["projects_js_gz_kb"] = route_js_gz_kb(None)
+    figures["charts_js_gz_kb"] = chunk_gz_kb("OverviewCharts.tsx")
     figures["runs"] = runs
     figures["records"] = len(ids)
     print(json.dumps(figures))
@@ -354,6 +421,113 @@ def measure(page: Any, context: Any, pid: str, runs: int) -> dict[str, Any]:
         "span_render_20k_p95_ms": p(r20, 0.95),
         "span_dom_nodes_5k": nodes,
         "heap_growth_200_mb": round(growth, 1),
+    }
+
+
+SCROLL_FRAMES_JS = """async (step) => {
+  const el = document.querySelector('[data-testid=results-scroller]');
+  const times = [];
+  el.scrollTop = 0;
+  await new Promise((r) => requestAnimationFrame(r));
+  for (let i = 0; i < 240; i++) {
+    el.scrollTop += step;
+    times.push(await new Promise((r) => requestAnimationFrame(r)));
+  }
+  return times.slice(1).map((t, i) => t - times[i]);
+}"""
+
+
+def measure_browser(page: Any, url: str, pid: str, runs: int) -> dict[str, Any]:
+    """The data browser and the overview on the 100,000-record project (see the module's docstring)."""
+    browser = f"/projects/{pid}/data-browser"
+    page.goto(browser)
+    page.get_by_test_id("result-total").filter(has_text="100,000").wait_for(timeout=60_000)
+    page.locator("article").first.wait_for()
+    count_nodes = "document.getElementsByTagName('*').length"
+    # Scroll to the end: the list loads page after page on the way; sample the DOM's size at every step.
+    nodes_max = 0
+    deadline = time.monotonic() + 1800
+    last = f"#{BROWSER_RECORDS} · record"
+    began = reported = time.monotonic()
+    while True:
+        if time.monotonic() - reported > 15:
+            reported = time.monotonic()
+            loaded = page.get_by_test_id("results-scroller").get_attribute("data-loaded")
+            log(f"  scrolling… {time.monotonic() - began:.0f} s, {loaded} records loaded")
+        page.evaluate(
+            "(() => { const el = document.querySelector('[data-testid=results-scroller]'); el.scrollTop = el.scrollHeight; })()"
+        )
+        page.wait_for_timeout(100)
+        nodes_max = max(nodes_max, int(page.evaluate(count_nodes)))
+        if page.locator("article").filter(has_text=last).count():
+            break
+        assert time.monotonic() < deadline, "the list did not reach its end in 30 minutes"
+    # and at depths on the way back up
+    for share in (0.75, 0.5, 0.25, 0.0):
+        page.evaluate(
+            f"(() => {{ const el = document.querySelector('[data-testid=results-scroller]');"
+            f" el.scrollTop = el.scrollHeight * {share}; }})()"
+        )
+        page.wait_for_timeout(100)
+        nodes_max = max(nodes_max, int(page.evaluate(count_nodes)))
+    log(f"data browser: at most {nodes_max} DOM elements scrolling 100,000 records to the end ({time.monotonic() - began:.0f} s)")
+    frames: list[float] = []
+    for _ in range(3):
+        frames += [float(v) for v in page.evaluate(SCROLL_FRAMES_JS, 400)]
+    log(f"scroll frame p95 {p(frames, 0.95)} ms")
+
+    # Filter → results: type a value, wait for the count of that value.
+    page.goto(browser)
+    page.get_by_test_id("result-total").filter(has_text="100,000").wait_for(timeout=60_000)
+    page.get_by_role("combobox", name="Add a condition").select_option("attribute")
+    page.get_by_role("combobox", name="Attribute condition 1 attribute").select_option("text")
+    page.get_by_role("combobox", name="Attribute condition 1 operator").select_option("BEGINS_WITH")
+    value = page.get_by_role("combobox", name="Attribute condition 1 value")
+    api = httpx.Client(base_url=url, timeout=60)
+    api.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": PASSWORD}).raise_for_status()
+    to_results: list[float] = []
+    api_ms: list[float] = []
+    for k in range(runs):
+        text = f"Review number {k + 1}{k % 10}"
+        group = {
+            "kind": "group",
+            "conditions": [{"kind": "attribute", "attribute": "text", "operator": "BEGINS_WITH", "values": [text]}],
+        }
+        started = time.monotonic()
+        expected = api.post(f"/api/v1/projects/{pid}/records/search", json={"filter": group, "limit": 200}).json()["total"]
+        api_ms.append((time.monotonic() - started) * 1000)
+        shown = f"{expected:,}"
+        began = time.monotonic()
+        value.fill(text)
+        page.wait_for_function(
+            "(want) => !document.querySelector('[aria-label=\"Loading results\"]')"
+            " && document.querySelector('[data-testid=result-total]')?.textContent === want",
+            arg=shown,
+            polling="raf",
+        )
+        to_results.append((time.monotonic() - began) * 1000)
+    api.close()
+    log(f"filter → results p50 {p(to_results, 0.5)} ms (API alone p50 {p(api_ms, 0.5)} ms)")
+
+    # Overview: load → charts drawn.
+    overview = f"/projects/{pid}/overview"
+    page.goto(overview)
+    page.get_by_test_id("overview-charts").wait_for(timeout=60_000)
+    renders: list[float] = []
+    for _ in range(max(5, runs // 2)):
+        began = time.monotonic()
+        page.goto(overview)
+        page.get_by_test_id("overview-charts").wait_for(timeout=60_000)
+        renders.append((time.monotonic() - began) * 1000)
+    log(f"overview render p50 {p(renders, 0.5)} ms")
+    return {
+        "browser_records": BROWSER_RECORDS,
+        "browser_dom_nodes_max": nodes_max,
+        "browser_scroll_frame_p95_ms": p(frames, 0.95),
+        "filter_to_results_ms": p(to_results, 0.5),
+        "filter_to_results_p95_ms": p(to_results, 0.95),
+        "filter_api_ms": p(api_ms, 0.5),
+        "overview_render_ms": p(renders, 0.5),
     }
 
 

@@ -171,17 +171,38 @@ SELECT r.id, r.data, coalesce((
     FROM record_label_association a JOIN label l ON l.id = a.label_id
     WHERE a.record_id = r.id AND a.source_type IN ('MANUAL', 'WEAK_SUPERVISION')
 ), '[]'::jsonb), {tokens}
-FROM record r {join} WHERE r.project_id = %s ORDER BY r.id
+FROM record r {join} WHERE r.project_id = %s {only} ORDER BY r.id
 """
 _TOKENS_SQL = {"tokens": "t.columns, t.bytes", "join": "LEFT JOIN record_tokenized t ON t.record_id = r.id"}
 _NO_TOKENS_SQL = {"tokens": "NULL, NULL", "join": ""}
+LABEL_SOURCES = (SourceType.MANUAL.value, SourceType.WEAK_SUPERVISION.value)
+
+
+@dataclass(frozen=True)
+class ExportSelection:
+    """What a partial export holds (the data browser's export dialog): some records, attributes, tasks, label sources.
+
+    ``None`` keeps everything of that kind. Records are given by id (a filter's or a slice's result)."""
+
+    record_ids: list[int] | None = None
+    attributes: list[str] | None = None
+    task_ids: list[str] | None = None
+    sources: list[str] | None = None
+
+    def keeps_column(self, task: TaskInfo, column: str) -> bool:
+        """Whether a task's column stays: its label source (the part after the task's prefix) was asked for."""
+        if self.sources is None:
+            return True
+        source = column[len(task.prefix) + 2 :].split("__", 1)[0]
+        return source not in LABEL_SOURCES or source in self.sources
 
 
 class Exporter:
     """The columns of a project's export and its records as ordered dicts."""
 
-    def __init__(self, project_id: uuid.UUID) -> None:
+    def __init__(self, project_id: uuid.UUID, selection: ExportSelection | None = None) -> None:
         self.project_id = project_id
+        self.selection = selection or ExportSelection()
         conn = raw_connection()
         try:
             cursor = conn.cursor()
@@ -210,10 +231,16 @@ class Exporter:
         finally:
             conn.rollback()
             conn.close()
+        chosen = self.selection
+        if chosen.attributes is not None:
+            self.attributes = [name for name in self.attributes if name in chosen.attributes]
+        if chosen.task_ids is not None:
+            self.tasks = [task for task in self.tasks if task.id in chosen.task_ids]
         self.columns = list(self.attributes)
         for task in self.tasks:
-            self.columns.extend(COLUMN_BUILDERS[task.task_type].names(task))
-            self.columns.append(decided_by_column(task))
+            self.columns.extend(name for name in COLUMN_BUILDERS[task.task_type].names(task) if chosen.keeps_column(task, name))
+            if chosen.keeps_column(task, decided_by_column(task)):
+                self.columns.append(decided_by_column(task))
         self.resolution = valid_labels.Resolution.from_settings(settings)
 
     def _decided_by(self, rows: list[valid_labels.ManualRow] | None, decided: bool) -> str | None:
@@ -231,7 +258,10 @@ class Exporter:
             cursor = conn.cursor(name=f"export_{uuid.uuid4().hex}")
             cursor.itersize = FETCH_ROWS
             needs_tokens = any(task.task_type == TaskType.INFORMATION_EXTRACTION.value for task in self.tasks)
-            cursor.execute(_RECORDS_SQL.format(**(_TOKENS_SQL if needs_tokens else _NO_TOKENS_SQL)), (self.project_id,))
+            only = self.selection.record_ids
+            parts = _TOKENS_SQL if needs_tokens else _NO_TOKENS_SQL
+            sql = _RECORDS_SQL.format(**parts, only="" if only is None else "AND r.id = ANY(%s)")
+            cursor.execute(sql, (self.project_id,) if only is None else (self.project_id, only))
             unpacker = srsly.msgpack.Unpacker(raw=False)  # one per export: creating one costs ~1 ms
             for record_id, data, label_rows, token_columns, docbin in cursor:
                 tokens = RecordTokens(token_columns, bytes(docbin) if docbin is not None else None, unpacker)
@@ -249,8 +279,13 @@ class Exporter:
                 for task in self.tasks:
                     builder = COLUMN_BUILDERS[task.task_type]
                     labels = by_task.get(task.id, [])
-                    out.update(zip(builder.names(task), builder.values(task, labels, data, tokens), strict=True))
-                    out[decided_by_column(task)] = self._decided_by(manual.get(task.id), task.id in decided)
+                    out.update(
+                        (name, value)
+                        for name, value in zip(builder.names(task), builder.values(task, labels, data, tokens), strict=True)
+                        if self.selection.keeps_column(task, name)
+                    )
+                    if self.selection.keeps_column(task, decided_by_column(task)):
+                        out[decided_by_column(task)] = self._decided_by(manual.get(task.id), task.id in decided)
                 yield out
             cursor.close()
         finally:
@@ -326,6 +361,8 @@ class Exporter:
                 yield chunk
 
     def record_count(self) -> int:
+        if self.selection.record_ids is not None:
+            return len(self.selection.record_ids)
         conn = raw_connection()
         try:
             cursor = conn.cursor()

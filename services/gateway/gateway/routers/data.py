@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +21,15 @@ from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..domain.export import MEDIA_TYPES, XLSX_MAX_ROWS, Exporter
+from ..domain.browser import search
+from ..domain.browser.compile import ProjectCatalog
+from ..domain.browser.filters import FilterGroup
+from ..domain.export import MEDIA_TYPES, XLSX_MAX_ROWS, Exporter, ExportSelection
 from ..domain.spreadsheet import RAW_DESCRIPTION
 from ..domain.upload import UploadError, file_format, read_head, schema_differences, split_columns
 from ..domain.upload.loader import project_attributes, project_has_records
 from ..policies import Action, allow
-from ..schemas import JobOut
+from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["data"])
 
@@ -271,4 +274,51 @@ def export(
         exporter.stream(format, raw),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{safe}.{format}"'},
+    )
+
+
+EXPORT_MAX_RECORDS = 1_000_000  # records a filtered export may select
+
+
+class ExportIn(RequestModel):
+    format: Literal["json", "jsonl", "csv", "xlsx"] = "json"
+    raw: bool = Field(default=False, description=RAW_DESCRIPTION)
+    filter: FilterGroup | None = Field(
+        default=None,
+        description="The records to export (the data browser's filter; a slice is an in_slice condition); null: all.",
+    )
+    attributes: list[str] | None = Field(default=None, max_length=1000, description="Attribute columns to keep; null: all.")
+    task_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000, description="Labeling tasks to keep; null: all.")
+    sources: list[Literal["MANUAL", "WEAK_SUPERVISION"]] | None = Field(
+        default=None, max_length=2, description="Label sources whose columns to keep; null: both."
+    )
+
+
+@router.post("/export")
+def export_selection(body: ExportIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StreamingResponse:
+    """Part of the export, as the data browser's export dialog asks for it: the records a filter selects (at most
+    1,000,000), chosen attribute columns, tasks and label sources; the rows and formats are those of ``GET /export``.
+    A name that is not the project's attribute or task is a 422."""
+    names = set(session.scalars(select(Attribute.name).where(Attribute.project_id == project.id)))
+    unknown = [name for name in body.attributes or [] if name not in names]
+    if unknown:
+        raise problem(422, f"attributes: {', '.join(map(repr, unknown))} not in this project")
+    record_ids = None
+    if body.filter is not None:
+        catalog = ProjectCatalog.load(session, project.id, user.id)
+        record_ids = search.record_ids(session, catalog, body.filter, [], limit=EXPORT_MAX_RECORDS)
+    task_ids = None if body.task_ids is None else [str(task_id) for task_id in body.task_ids]
+    exporter = Exporter(
+        project.id, ExportSelection(record_ids, body.attributes, task_ids, None if body.sources is None else list(body.sources))
+    )
+    missing = set(task_ids or []) - {task.id for task in exporter.tasks}
+    if missing:
+        raise problem(422, f"task_ids: {', '.join(sorted(missing))} not labeling tasks of this project")
+    if body.format == "xlsx" and exporter.record_count() >= XLSX_MAX_ROWS:
+        raise problem(422, f"an XLSX worksheet holds at most {XLSX_MAX_ROWS - 1} records; export csv or jsonl instead")
+    safe = re.sub(r"[^\w.-]+", "_", project.name).strip("_") or "export"
+    return StreamingResponse(
+        exporter.stream(body.format, body.raw),
+        media_type=MEDIA_TYPES[body.format],
+        headers={"Content-Disposition": f'attachment; filename="{safe}.{body.format}"'},
     )

@@ -570,7 +570,13 @@ export interface paths {
          */
         get: operations["export_api_v1_projects__project_id__export_get"];
         put?: never;
-        post?: never;
+        /**
+         * Export Selection
+         * @description Part of the export, as the data browser's export dialog asks for it: the records a filter selects (at most
+         *     1,000,000), chosen attribute columns, tasks and label sources; the rows and formats are those of ``GET /export``.
+         *     A name that is not the project's attribute or task is a 422.
+         */
+        post: operations["export_selection_api_v1_projects__project_id__export_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2514,6 +2520,38 @@ export interface components {
          * @enum {string}
          */
         EmbeddingType: "ON_ATTRIBUTE" | "ON_TOKEN";
+        /** ExportIn */
+        ExportIn: {
+            /**
+             * Attributes
+             * @description Attribute columns to keep; null: all.
+             */
+            attributes?: string[] | null;
+            /** @description The records to export (the data browser's filter; a slice is an in_slice condition); null: all. */
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /**
+             * Format
+             * @default json
+             * @enum {string}
+             */
+            format: "json" | "jsonl" | "csv" | "xlsx";
+            /**
+             * Raw
+             * @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection)
+             * @default false
+             */
+            raw: boolean;
+            /**
+             * Sources
+             * @description Label sources whose columns to keep; null: both.
+             */
+            sources?: ("MANUAL" | "WEAK_SUPERVISION")[] | null;
+            /**
+             * Task Ids
+             * @description Labeling tasks to keep; null: all.
+             */
+            task_ids?: string[] | null;
+        };
         /**
          * FilterGroup
          * @description Conditions and groups joined by ``join``; an empty group selects every record.
@@ -5485,6 +5523,41 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_selection_api_v1_projects__project_id__export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportIn"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

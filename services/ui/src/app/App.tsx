@@ -15,6 +15,8 @@ import { AuthenticatedShell, NotFoundPage, NotYetPage, ProjectShell } from "./Sh
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
+const DataBrowserPage = lazy(() => import("../features/browser/components/DataBrowserPage"));
+const OverviewPage = lazy(() => import("../features/overview/components/OverviewPage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -43,8 +45,8 @@ export function App() {
                 <Route path="/account/tokens" element={<TokensPage />} />
                 <Route path="/projects/:projectId" element={<ProjectShell />}>
                   <Route index element={<Navigate to="labeling" replace />} />
-                  <Route path="overview" element={<NotYetPage title="Overview" />} />
-                  <Route path="data-browser" element={<NotYetPage title="Data browser" />} />
+                  <Route path="overview" element={<OverviewPage />} />
+                  <Route path="data-browser" element={<DataBrowserPage />} />
                   <Route path="heuristics" element={<NotYetPage title="Heuristics" />} />
                   <Route path="labeling" element={<LabelingPage />} />
                   <Route path="settings" element={<SettingsPage />} />

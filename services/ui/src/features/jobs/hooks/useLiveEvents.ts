@@ -14,6 +14,7 @@ export function queriesAffectedBy(event: JobEvent): ReadonlyArray<readonly unkno
     case "upload":
     case "snapshot_import":
       keys.push(["attributes", pid], ["tasks", pid], ["records", pid], ["session", pid]);
+      keys.push(["metrics", pid], ["browser", pid], ["slices", pid]);
       break;
     case "tokenize_project":
       keys.push(["tokens", pid]);
@@ -22,6 +23,7 @@ export function queriesAffectedBy(event: JobEvent): ReadonlyArray<readonly unkno
     case "heuristic_run":
     case "zero_shot":
       keys.push(["labels", pid]);
+      keys.push(["metrics", pid], ["browser", pid]); // the overview and the data browser show these results
       break;
     case "project_delete":
       break;
