@@ -172,6 +172,11 @@ class Settings(BaseSettings):
         default=6 * 3600, ge=1, description="The largest time limit a project may set for its full runs."
     )
 
+    sample_projects_dir: Path | None = Field(
+        default=None,
+        description="Folder of project snapshots (.zip or .json) offered as sample projects; default data_dir/samples.",
+    )
+
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")
     s3_access_key: str = ""

@@ -860,6 +860,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}/window": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session Window
+         * @description A window of the session's records with their data (what the labeling suite shows), in session order.
+         */
+        get: operations["session_window_api_v1_projects__project_id__labeling_sessions__session_id__window_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/labeling-tasks": {
         parameters: {
             query?: never;
@@ -1914,6 +1934,47 @@ export interface paths {
          *     (``project_id``), what was imported and what was skipped (embeddings, weak supervision, slices, comments).
          */
         post: operations["import_snapshot_api_v1_projects_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sample-projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Samples
+         * @description The sample projects offered here (empty when the folder is missing).
+         */
+        get: operations["list_samples_api_v1_sample_projects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sample-projects/{name}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Sample
+         * @description Import a sample as a new project of the caller: a ``snapshot_import`` job, as ``POST /api/v1/projects/import``
+         *     (404 for an unknown sample).
+         */
+        post: operations["import_sample_api_v1_sample_projects__name__import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3290,6 +3351,14 @@ export interface components {
          * @enum {string}
          */
         RunState: "QUEUED" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELLED";
+        /** SampleImportIn */
+        SampleImportIn: {
+            /**
+             * Project Name
+             * @description The new project's name (default: the title).
+             */
+            project_name?: string | null;
+        };
         /** SampleIn */
         SampleIn: {
             /** Record Ids */
@@ -3304,6 +3373,23 @@ export interface components {
              * @description Code to try; default the saved code.
              */
             source_code?: string | null;
+        };
+        /** SampleOut */
+        SampleOut: {
+            /** File */
+            file: string;
+            /**
+             * Name
+             * @description The sample's id: its file name without the extension.
+             */
+            name: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Title
+             * @description A readable name, the default name of the imported project.
+             */
+            title: string;
         };
         /** SearchIn */
         SearchIn: {
@@ -3419,6 +3505,23 @@ export interface components {
             offset: number;
             /** Record Ids */
             record_ids: number[];
+            /** Total */
+            total: number;
+        };
+        /** SessionWindow */
+        SessionWindow: {
+            /** Offset */
+            offset: number;
+            /**
+             * Record Ids
+             * @description The window's record ids in session order.
+             */
+            record_ids: number[];
+            /**
+             * Records
+             * @description Those records' data in the same order; a record deleted since is left out.
+             */
+            records: components["schemas"]["RecordOut"][];
             /** Total */
             total: number;
         };
@@ -5863,6 +5966,41 @@ export interface operations {
             };
         };
     };
+    session_window_api_v1_projects__project_id__labeling_sessions__session_id__window_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionWindow"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_tasks_api_v1_projects__project_id__labeling_tasks_get: {
         parameters: {
             query?: never;
@@ -8077,6 +8215,61 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["Body_import_snapshot_api_v1_projects_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_samples_api_v1_sample_projects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SampleOut"][];
+                };
+            };
+        };
+    };
+    import_sample_api_v1_sample_projects__name__import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SampleImportIn"];
             };
         };
         responses: {
