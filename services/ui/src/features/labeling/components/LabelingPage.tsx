@@ -4,7 +4,6 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
 import { toast } from "../../../shared/toasts";
 import { useMe, type User } from "../../auth/api/auth";
-import { useProject } from "../../projects/api/projects";
 import {
   prefetchRecords,
   useAddSpan,
@@ -13,16 +12,17 @@ import {
   useRecordLabels,
   useRecordTokens,
   useRemoveLabel,
-  useSessionRecords,
   useSetClassification,
   useTasks,
   type Label,
   type LabelRow,
   type Task,
 } from "../api/labeling";
+import { useDefaultSession, useServerSession, useSyncPosition } from "../api/sessions";
 import { isTypingTarget, labelForKey } from "../hotkeys";
 import { useLabelingSettings } from "../hooks/useLabelingSettings";
 import { charRange, extendRange, moveRange, type TokenRange } from "../tokens";
+import { SessionMenu } from "./SessionMenu";
 import { SpanText, type DrawnSpan } from "./SpanText";
 
 const EXTRACTION = "INFORMATION_EXTRACTION";
@@ -43,7 +43,10 @@ function display(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** The labeling suite over the default session (every record in id order); the position is `?pos=` in the URL. */
+/**
+ * The labeling suite over a session: the default one (every record in id order, `/labeling`) or a server-side one
+ * (`/labeling/:sessionId`, from a data-browser result, a slice or a heuristic); the position is `?pos=` in the URL.
+ */
 export default function LabelingPage() {
   const me = useMe();
   if (!me.data) return <Loading what="your session" />;
@@ -51,23 +54,28 @@ export default function LabelingPage() {
 }
 
 function Labeling({ user }: { user: User }) {
-  const { projectId = "" } = useParams();
+  const { projectId = "", sessionId } = useParams();
   const [search, setSearch] = useSearchParams();
   const client = useQueryClient();
-  const pos = Math.max(0, Number.parseInt(search.get("pos") ?? "0", 10) || 0);
-  const project = useProject(projectId);
+  const defaultSession = useDefaultSession(projectId, sessionId === undefined);
+  const serverSession = useServerSession(projectId, sessionId);
+  const session = sessionId === undefined ? defaultSession : serverSession;
+  const posParam = search.get("pos");
+  const pos = Math.max(0, (posParam === null ? session.session?.position : Number.parseInt(posParam, 10)) || 0);
+  const base = sessionId === undefined ? `/projects/${projectId}/labeling` : `/projects/${projectId}/labeling/${sessionId}`;
   const tasks = useTasks(projectId);
   const attributes = useAttributes(projectId);
-  const session = useSessionRecords(projectId);
   const [settings, updateSettings] = useLabelingSettings(user.id);
   const [selection, setSelection] = useState<Selection | null>(null);
   const [showHelp, setShowHelp] = useState(false);
   // Where a keyboard selection starts (Shift+→): after the last labeled span, else the first token.
   const [caret, setCaret] = useState(0);
 
-  const records = useMemo(() => session.data?.pages.flatMap((p) => p.items) ?? [], [session.data]);
-  const total = project.data?.record_count ?? records.length;
-  const record = records[pos];
+  const records = session.records;
+  const total = session.total;
+  const record = records[pos] ?? undefined;
+  const deleted = records[pos] === null;
+  useSyncPosition(projectId, session.session, user.id, pos);
   const taskList = useMemo(() => tasks.data ?? [], [tasks.data]);
   const hasExtraction = taskList.some((t) => t.task_type === EXTRACTION);
   const labels = useRecordLabels(projectId, record?.id);
@@ -85,7 +93,7 @@ function Labeling({ user }: { user: User }) {
   }, [records.length, pos, hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   // Prefetch the next two records' labels (and tokens).
-  const nextIds = useMemo(() => records.slice(pos + 1, pos + 3).map((r) => r.id), [records, pos]);
+  const nextIds = useMemo(() => records.slice(pos + 1, pos + 3).flatMap((r) => (r ? [r.id] : [])), [records, pos]);
   useEffect(() => {
     prefetchRecords(client, projectId, nextIds, hasExtraction);
   }, [client, projectId, nextIds, hasExtraction]);
@@ -264,9 +272,18 @@ function Labeling({ user }: { user: User }) {
     };
   });
 
-  if (session.isError) return <ErrorBox error={session.error} what="the records" />;
+  if (session.error) return <ErrorBox error={session.error} what={sessionId ? "the labeling session" : "the records"} />;
   if (tasks.isError) return <ErrorBox error={tasks.error} what="the labeling tasks" />;
   if (session.isPending || tasks.isPending) return <Loading what="the labeling session" />;
+  if (total === 0 && sessionId !== undefined)
+    return (
+      <main className="page">
+        <h1>Labeling</h1>
+        <p>
+          The session {session.title} has no records. <Link to={`/projects/${projectId}/labeling`}>Label all records instead.</Link>
+        </p>
+      </main>
+    );
   if (total === 0)
     return (
       <main className="page">
@@ -292,10 +309,12 @@ function Labeling({ user }: { user: User }) {
           </button>
           <span className="muted" aria-live="polite" data-testid="position">
             {pos + 1} / {total}
+            <span className="small"> in {session.title}</span>
           </span>
           <button type="button" onClick={() => go(1)} disabled={pos >= total - 1} aria-keyshortcuts="ArrowRight">
             <span>Next record</span> →
           </button>
+          <SessionMenu projectId={projectId} current={session.session} />
           <button type="button" className="ghost" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onClick={() => setShowHelp((v) => !v)}>
             ?
           </button>
@@ -304,10 +323,14 @@ function Labeling({ user }: { user: User }) {
 
       {showHelp && <KeyHelp onClose={() => setShowHelp(false)} />}
 
-      {!record && !session.hasNextPage && !session.isFetching ? (
+      {deleted ? (
+        <p role="alert" className="error-box">
+          The record at position {pos + 1} of this session was deleted since the session was made. Go on with ← or →.
+        </p>
+      ) : !record && !session.hasNextPage && !session.isFetching ? (
         <p role="alert" className="error-box">
           There is no record at position {pos + 1} of this session ({records.length} records).{" "}
-          <Link to={`/projects/${projectId}/labeling?pos=0`}>Go to the first record.</Link>
+          <Link to={`${base}?pos=0`}>Go to the first record.</Link>
         </p>
       ) : !record ? (
         <Loading what="the record" />
