@@ -23,6 +23,7 @@ from .heuristics import HeuristicRun, HeuristicStatistics, InformationSource, We
 from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
 from .labeling import HeuristicResult, Label, LabelingTask, RecordLabelAssociation
+from .preferences import UserSetting
 from .project import Attribute, Project, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
@@ -69,5 +70,6 @@ __all__ = [
     "User",
     "UserRole",
     "UserSession",
+    "UserSetting",
     "WeakSupervisionRun",
 ]

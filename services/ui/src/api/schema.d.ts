@@ -144,6 +144,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/settings/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Setting
+         * @description One group of the caller's settings (an empty object when none is stored).
+         */
+        get: operations["get_setting_api_v1_me_settings__key__get"];
+        /**
+         * Put Setting
+         * @description Store (replace) one group of the caller's settings.
+         */
+        put: operations["put_setting_api_v1_me_settings__key__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -3525,6 +3549,30 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** SettingIn */
+        SettingIn: {
+            /**
+             * Value
+             * @description A JSON object of at most 16384 bytes.
+             */
+            value: {
+                [key: string]: unknown;
+            };
+        };
+        /** SettingOut */
+        SettingOut: {
+            /** Key */
+            key: string;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * Value
+             * @description The stored object ({} when nothing is stored yet).
+             */
+            value: {
+                [key: string]: unknown;
+            };
+        };
         /** SimilarIn */
         SimilarIn: {
             /** Filters */
@@ -4362,6 +4410,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_setting_api_v1_me_settings__key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description e.g. labeling */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_setting_api_v1_me_settings__key__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description e.g. labeling */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingOut"];
                 };
             };
             /** @description Validation Error */
