@@ -18,6 +18,7 @@ from .domain import stored_files
 from .domain.users import ensure_admin
 from .jobs import HANDLERS
 from .routers import (
+    attribute_settings,
     auth,
     browser,
     calculated_attributes,
@@ -95,6 +96,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
             zero_shot.router,
             sample_projects.router,
             user_settings.router,
+            attribute_settings.router,
         ],
         workers=[JobWorker("gateway", HANDLERS, reap_all=True)],
         on_startup=_startup,

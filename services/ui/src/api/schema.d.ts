@@ -267,6 +267,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/attributes/{attribute_id}/visibility": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Visibility
+         * @description Where the attribute is shown: everywhere (DO_NOT_HIDE), not in the data browser, not on the labeling page, or
+         *     nowhere (HIDE). 404 for an attribute of another project.
+         */
+        put: operations["set_visibility_api_v1_projects__project_id__attributes__attribute_id__visibility_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/attributes/calculated": {
         parameters: {
             query?: never;
@@ -4108,6 +4129,10 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** VisibilityIn */
+        VisibilityIn: {
+            visibility: components["schemas"]["AttributeVisibility"];
+        };
         /**
          * WeakSupervisionCondition
          * @description The weak-supervision label of a task, optionally within a confidence range (inclusive, 0–1).
@@ -4695,6 +4720,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttributeOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_visibility_api_v1_projects__project_id__attributes__attribute_id__visibility_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attribute_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisibilityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributeOut"];
                 };
             };
             /** @description Validation Error */
