@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         "category and boolean attributes its data-browser queries filter or sort by (built in the background).",
     )
 
+    sample_projects_dir: Path | None = Field(
+        default=None,
+        description="Folder of project snapshots (.zip or .json) offered as sample projects; default data_dir/samples.",
+    )
+
     qdrant_url: str = Field(default="", description="Qdrant server URL; empty = local mode under data_dir.")
     s3_endpoint: str = Field(default="", description="MinIO/S3 endpoint; empty = the local file-system store.")
     s3_access_key: str = ""

@@ -15,6 +15,10 @@ import httpx
 import pytest
 
 from ..conftest import ADMIN_PASSWORD
+from ..shared_data import SAMPLES
+
+# The gateway processes started for these tests offer the original's sample snapshots as sample projects.
+os.environ.setdefault("REFINERY_SAMPLE_PROJECTS_DIR", str(SAMPLES))
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = ROOT / "services" / "ui"

@@ -19,6 +19,7 @@ from .domain.users import ensure_admin
 from .jobs import HANDLERS
 from .policies import annotate_openapi
 from .routers import (
+    attribute_settings,
     auth,
     browser,
     calculated_attributes,
@@ -36,10 +37,12 @@ from .routers import (
     metrics,
     projects,
     record_ide,
+    sample_projects,
     search,
     slices,
     snapshot,
     tokens_view,
+    user_settings,
     weak_supervision,
     ws,
     ws_probabilities,
@@ -96,6 +99,9 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
             zero_shot.router,
             label_resolution.router,
             label_history.router,
+            sample_projects.router,
+            user_settings.router,
+            attribute_settings.router,
         ],
         workers=[JobWorker("gateway", HANDLERS, reap_all=True)],
         on_startup=_startup,

@@ -24,6 +24,7 @@ from .jobs import Job
 from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupList, Term
 from .label_history import LabelHistory
 from .labeling import HeuristicResult, HeuristicResultChunk, HeuristicResultCurrent, Label, LabelingTask, RecordLabelAssociation
+from .preferences import UserSetting
 from .project import Attribute, Project, ProjectRecordCount, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
@@ -74,5 +75,6 @@ __all__ = [
     "User",
     "UserRole",
     "UserSession",
+    "UserSetting",
     "WeakSupervisionRun",
 ]

@@ -244,11 +244,12 @@ def list_records(
     order = list(
         session.scalars(select(Attribute.name).where(Attribute.project_id == project.id).order_by(Attribute.relative_position))
     )
-    items = [RecordOut(id=row[0], data=_ordered(row[1], order)) for row in rows[:limit]]
+    items = [RecordOut(id=row[0], data=ordered_data(row[1], order)) for row in rows[:limit]]
     return RecordPage(items=items, next_after=items[-1].id if len(rows) > limit else None)
 
 
-def _ordered(data: dict[str, Any], order: list[str]) -> dict[str, Any]:
+def ordered_data(data: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """A record's values in the attributes' column order (unknown keys last)."""
     out = {name: data[name] for name in order if name in data}
     out.update((key, value) for key, value in data.items() if key not in out)
     return out

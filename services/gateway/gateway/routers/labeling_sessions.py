@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 
-from shared_model.models import HeuristicResult, InformationSource, LabelingSession, Record, User
+from shared_model.models import Attribute, HeuristicResult, InformationSource, LabelingSession, Record, User
 from shared_model.service import problem
 from shared_model.service.crud import get_in_project
 
@@ -24,6 +24,7 @@ from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
 from ..domain.browser.timeout import TimedRoute
 from ..policies import Action, allow
 from ..schemas import RequestModel
+from .data import RecordOut, ordered_data
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/labeling-sessions", tags=["labeling sessions"], route_class=TimedRoute)
 
@@ -197,6 +198,40 @@ def session_records(
     """A window of the session's record ids."""
     row = _get(session, project.id, session_id)
     return SessionRecords(offset=offset, record_ids=row.record_ids[offset : offset + limit], total=len(row.record_ids))
+
+
+class SessionWindow(BaseModel):
+    offset: int
+    total: int
+    record_ids: list[int] = Field(description="The window's record ids in session order.")
+    records: list[RecordOut] = Field(description="Those records' data in the same order; a record deleted since is left out.")
+
+
+@router.get("/{session_id}/window", response_model=SessionWindow)
+def session_window(
+    session_id: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> SessionWindow:
+    """A window of the session's records with their data (what the labeling suite shows), in session order."""
+    row = _get(session, project.id, session_id)
+    ids = row.record_ids[offset : offset + limit]
+    found = (
+        dict(
+            session.execute(select(Record.id, Record.data).where(Record.project_id == project.id, Record.id.in_(ids)))
+            .tuples()
+            .all()
+        )
+        if ids
+        else {}
+    )
+    order = list(
+        session.scalars(select(Attribute.name).where(Attribute.project_id == project.id).order_by(Attribute.relative_position))
+    )
+    records = [RecordOut(id=i, data=ordered_data(found[i], order)) for i in ids if i in found]
+    return SessionWindow(offset=offset, total=len(row.record_ids), record_ids=ids, records=records)
 
 
 def _move(row: LabelingSession, position: int) -> SessionOut:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
 from shared_model.db import session_scope
+from shared_model.models import User
 from shared_model.service import problem
 from shared_model.settings import get_settings
 
@@ -45,19 +46,35 @@ async def import_snapshot(
     """
     settings = get_settings()
     filename = Path((file.filename or "snapshot").replace("\\", "/")).name or "snapshot"
-    if name is not None and not name.strip():
-        raise problem(422, "name must not be blank")
-    if name is not None and any(ord(c) < 32 for c in name):
-        raise problem(422, "name must not hold control characters (line breaks, tabs, NUL …)")
-    folder = settings.data_dir / "uploads"
-    path = folder / f"{uuid.uuid4().hex}.snapshot"
+    path = settings.data_dir / "uploads" / f"{uuid.uuid4().hex}.snapshot"
 
-    def store_and_check() -> tuple[str] | None:
-        """Store the upload and check it; the snapshot's tokenizer setting (a 1-tuple), None when the job is to find
-        it (a big snapshot is parsed once, by the job)."""
-        folder.mkdir(parents=True, exist_ok=True)
+    def store() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle, 1 << 20)
+
+    try:
+        await run_in_threadpool(store)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return await queue_import(path, filename, name, user)
+
+
+async def queue_import(path: Path, filename: str, name: str | None, user: User) -> JobOut:
+    """Check the stored snapshot at ``path`` (it becomes the job's: deleted here when refused) and queue its
+    ``snapshot_import`` job; also used for the sample projects."""
+    settings = get_settings()
+    if name is not None and not name.strip():
+        path.unlink(missing_ok=True)
+        raise problem(422, "name must not be blank")
+    if name is not None and any(ord(c) < 32 for c in name):
+        path.unlink(missing_ok=True)
+        raise problem(422, "name must not hold control characters (line breaks, tabs, NUL …)")
+
+    def check() -> tuple[str] | None:
+        """The snapshot's tokenizer setting (a 1-tuple), None when the job is to find it (a big snapshot is parsed
+        once, by the job)."""
         if path.stat().st_size > settings.upload_max_bytes:
             raise SnapshotError(f"{filename} is larger than the upload limit of {settings.upload_max_bytes} bytes", 413)
         if path.stat().st_size == 0:
@@ -86,7 +103,7 @@ async def import_snapshot(
             return JobOut.model_validate(job)
 
     try:
-        found = await run_in_threadpool(store_and_check)
+        found = await run_in_threadpool(check)
         # as for a new project: the tokenizer service must know it (checked by the job when only it reads the details)
         choice = await choose_tokenizer(found[0]) if found is not None else None
         return await run_in_threadpool(enqueue_job, choice)

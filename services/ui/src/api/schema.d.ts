@@ -185,6 +185,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/settings/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Setting
+         * @description One group of the caller's settings (an empty object when none is stored).
+         */
+        get: operations["get_setting_api_v1_me_settings__key__get"];
+        /**
+         * Put Setting
+         * @description Store (replace) one group of the caller's settings.
+         */
+        put: operations["put_setting_api_v1_me_settings__key__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -278,6 +302,27 @@ export interface paths {
          *     calculated attribute that has no values yet.
          */
         put: operations["set_primary_key_api_v1_projects__project_id__attributes__attribute_id__primary_key_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/attributes/{attribute_id}/visibility": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Visibility
+         * @description Where the attribute is shown: everywhere (DO_NOT_HIDE), not in the data browser, not on the labeling page, or
+         *     nowhere (HIDE). 404 for an attribute of another project.
+         */
+        put: operations["set_visibility_api_v1_projects__project_id__attributes__attribute_id__visibility_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -901,6 +946,26 @@ export interface paths {
          * @description A window of the session's record ids.
          */
         get: operations["session_records_api_v1_projects__project_id__labeling_sessions__session_id__records_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labeling-sessions/{session_id}/window": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session Window
+         * @description A window of the session's records with their data (what the labeling suite shows), in session order.
+         */
+        get: operations["session_window_api_v1_projects__project_id__labeling_sessions__session_id__window_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1991,6 +2056,47 @@ export interface paths {
          *     (``project_id``), what was imported and what was skipped (embeddings, weak supervision, slices, comments).
          */
         post: operations["import_snapshot_api_v1_projects_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sample-projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Samples
+         * @description The sample projects offered here (empty when the folder is missing).
+         */
+        get: operations["list_samples_api_v1_sample_projects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sample-projects/{name}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Sample
+         * @description Import a sample as a new project of the caller: a ``snapshot_import`` job, as ``POST /api/v1/projects/import``
+         *     (404 for an unknown sample).
+         */
+        post: operations["import_sample_api_v1_sample_projects__name__import_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3521,6 +3627,14 @@ export interface components {
          * @enum {string}
          */
         RunState: "QUEUED" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELLED";
+        /** SampleImportIn */
+        SampleImportIn: {
+            /**
+             * Project Name
+             * @description The new project's name (default: the title).
+             */
+            project_name?: string | null;
+        };
         /** SampleIn */
         SampleIn: {
             /** Record Ids */
@@ -3535,6 +3649,23 @@ export interface components {
              * @description Code to try; default the saved code.
              */
             source_code?: string | null;
+        };
+        /** SampleOut */
+        SampleOut: {
+            /** File */
+            file: string;
+            /**
+             * Name
+             * @description The sample's id: its file name without the extension.
+             */
+            name: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Title
+             * @description A readable name, the default name of the imported project.
+             */
+            title: string;
         };
         /** SearchIn */
         SearchIn: {
@@ -3652,6 +3783,47 @@ export interface components {
             record_ids: number[];
             /** Total */
             total: number;
+        };
+        /** SessionWindow */
+        SessionWindow: {
+            /** Offset */
+            offset: number;
+            /**
+             * Record Ids
+             * @description The window's record ids in session order.
+             */
+            record_ids: number[];
+            /**
+             * Records
+             * @description Those records' data in the same order; a record deleted since is left out.
+             */
+            records: components["schemas"]["RecordOut"][];
+            /** Total */
+            total: number;
+        };
+        /** SettingIn */
+        SettingIn: {
+            /**
+             * Value
+             * @description A JSON object of at most 16384 bytes.
+             */
+            value: {
+                [key: string]: unknown;
+            };
+        };
+        /** SettingOut */
+        SettingOut: {
+            /** Key */
+            key: string;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * Value
+             * @description The stored object ({} when nothing is stored yet).
+             */
+            value: {
+                [key: string]: unknown;
+            };
         };
         /** SimilarIn */
         SimilarIn: {
@@ -4273,6 +4445,10 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** VisibilityIn */
+        VisibilityIn: {
+            visibility: components["schemas"]["AttributeVisibility"];
+        };
         /**
          * WeakSupervisionCondition
          * @description The weak-supervision label of a task, optionally within a confidence range (inclusive, 0–1).
@@ -4654,6 +4830,74 @@ export interface operations {
             };
         };
     };
+    get_setting_api_v1_me_settings__key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description e.g. labeling */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_setting_api_v1_me_settings__key__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description e.g. labeling */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_projects_api_v1_projects_get: {
         parameters: {
             query?: never;
@@ -4858,6 +5102,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttributeOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_visibility_api_v1_projects__project_id__attributes__attribute_id__visibility_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attribute_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisibilityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributeOut"];
                 };
             };
             /** @description Validation Error */
@@ -6267,6 +6547,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionRecords"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    session_window_api_v1_projects__project_id__labeling_sessions__session_id__window_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionWindow"];
                 };
             };
             /** @description Validation Error */
@@ -8561,6 +8876,61 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["Body_import_snapshot_api_v1_projects_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_samples_api_v1_sample_projects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SampleOut"][];
+                };
+            };
+        };
+    };
+    import_sample_api_v1_sample_projects__name__import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SampleImportIn"];
             };
         };
         responses: {

@@ -49,6 +49,7 @@ export function App() {
                   <Route path="data-browser" element={<DataBrowserPage />} />
                   <Route path="heuristics" element={<NotYetPage title="Heuristics" />} />
                   <Route path="labeling" element={<LabelingPage />} />
+                  <Route path="labeling/:sessionId" element={<LabelingPage />} />
                   <Route path="settings" element={<SettingsPage />} />
                 </Route>
                 <Route path="*" element={<NotFoundPage />} />

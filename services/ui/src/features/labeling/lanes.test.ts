@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assignLanes, segmentText } from "./lanes";
+import { assignLanes, assignSwimLanes, segmentText } from "./lanes";
 
 describe("lane layout", () => {
   it("puts overlapping spans in different lanes and reuses a freed lane", () => {
@@ -40,5 +40,18 @@ describe("text segments", () => {
     expect(segmentText(100, [])).toEqual([{ start: 0, end: 100, spanIds: [] }]);
     const spans = Array.from({ length: 200 }, (_, k) => ({ id: String(k), charStart: k * 10, charEnd: k * 10 + 4 }));
     expect(segmentText(2000, spans).length).toBeLessThanOrEqual(401);
+  });
+});
+
+describe("swim lanes", () => {
+  it("gives each kind of span its own lane in key order, overlapping or not", () => {
+    const { lanes, count } = assignSwimLanes([
+      { id: "a", charStart: 0, charEnd: 5, lane: "1|person" },
+      { id: "b", charStart: 10, charEnd: 15, lane: "0|place" },
+      { id: "c", charStart: 20, charEnd: 25, lane: "1|person" },
+      { id: "d", charStart: 2, charEnd: 4, lane: "0|person" },
+    ]);
+    expect(count).toBe(3);
+    expect(Object.fromEntries(lanes)).toEqual({ a: 2, b: 1, c: 2, d: 0 });
   });
 });

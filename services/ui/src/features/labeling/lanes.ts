@@ -61,3 +61,13 @@ export function segmentText(length: number, spans: readonly SpanBox[]): Segment[
   }
   return segments;
 }
+
+/**
+ * Swim-lane layout: every kind of span (its `lane` key, e.g. source + task + label) gets a lane of its own, in the keys'
+ * sorted order, whether or not its spans overlap others: the same kind is always at the same height.
+ */
+export function assignSwimLanes(spans: readonly (SpanBox & { lane: string })[]): { lanes: Map<string, number>; count: number } {
+  const keys = [...new Set(spans.map((s) => s.lane))].sort();
+  const index = new Map(keys.map((key, i) => [key, i] as const));
+  return { lanes: new Map(spans.map((s) => [s.id, index.get(s.lane) ?? 0] as const)), count: keys.length };
+}

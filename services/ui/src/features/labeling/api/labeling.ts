@@ -33,9 +33,10 @@ export function useAttributes(pid: string) {
 }
 
 /** The default labeling session: every record of the project in id order, loaded page by page as the position needs. */
-export function useSessionRecords(pid: string) {
+export function useSessionRecords(pid: string, enabled = true) {
   return useInfiniteQuery({
     queryKey: sessionKey(pid),
+    enabled,
     initialPageParam: null as number | null,
     queryFn: ({ pageParam }) =>
       unwrap(

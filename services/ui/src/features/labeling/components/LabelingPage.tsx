@@ -4,7 +4,6 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
 import { toast } from "../../../shared/toasts";
 import { useMe, type User } from "../../auth/api/auth";
-import { useProject } from "../../projects/api/projects";
 import {
   prefetchRecords,
   useAddSpan,
@@ -13,19 +12,24 @@ import {
   useRecordLabels,
   useRecordTokens,
   useRemoveLabel,
-  useSessionRecords,
   useSetClassification,
   useTasks,
   type Label,
   type LabelRow,
   type Task,
 } from "../api/labeling";
+import { useDefaultSession, useServerSession, useSyncPosition } from "../api/sessions";
 import { isTypingTarget, labelForKey } from "../hotkeys";
+import { cycle } from "../labelSearch";
 import { useLabelingSettings } from "../hooks/useLabelingSettings";
 import { charRange, extendRange, moveRange, type TokenRange } from "../tokens";
+import { LabelPicker } from "./LabelPicker";
+import { RecordComments } from "./RecordComments";
+import { SessionMenu } from "./SessionMenu";
 import { SpanText, type DrawnSpan } from "./SpanText";
 
 const EXTRACTION = "INFORMATION_EXTRACTION";
+const NONE: ReadonlySet<string> = new Set();
 const MULTI = "MULTILABEL_CLASSIFICATION";
 
 /** What Ctrl/⌘+Z takes back: a classification (its previous labels) or an added span. */
@@ -43,7 +47,10 @@ function display(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** The labeling suite over the default session (every record in id order); the position is `?pos=` in the URL. */
+/**
+ * The labeling suite over a session: the default one (every record in id order, `/labeling`) or a server-side one
+ * (`/labeling/:sessionId`, from a data-browser result, a slice or a heuristic); the position is `?pos=` in the URL.
+ */
 export default function LabelingPage() {
   const me = useMe();
   if (!me.data) return <Loading what="your session" />;
@@ -51,23 +58,30 @@ export default function LabelingPage() {
 }
 
 function Labeling({ user }: { user: User }) {
-  const { projectId = "" } = useParams();
+  const { projectId = "", sessionId } = useParams();
   const [search, setSearch] = useSearchParams();
   const client = useQueryClient();
-  const pos = Math.max(0, Number.parseInt(search.get("pos") ?? "0", 10) || 0);
-  const project = useProject(projectId);
+  const defaultSession = useDefaultSession(projectId, sessionId === undefined);
+  const serverSession = useServerSession(projectId, sessionId);
+  const session = sessionId === undefined ? defaultSession : serverSession;
+  const posParam = search.get("pos");
+  const pos = Math.max(0, (posParam === null ? session.session?.position : Number.parseInt(posParam, 10)) || 0);
+  const base = sessionId === undefined ? `/projects/${projectId}/labeling` : `/projects/${projectId}/labeling/${sessionId}`;
   const tasks = useTasks(projectId);
   const attributes = useAttributes(projectId);
-  const session = useSessionRecords(projectId);
   const [settings, updateSettings] = useLabelingSettings(user.id);
   const [selection, setSelection] = useState<Selection | null>(null);
   const [showHelp, setShowHelp] = useState(false);
   // Where a keyboard selection starts (Shift+→): after the last labeled span, else the first token.
   const [caret, setCaret] = useState(0);
+  // The span focused with Tab / Shift+Tab (Backspace removes it when it is the user's).
+  const [focusedSpan, setFocusedSpan] = useState<string | null>(null);
 
-  const records = useMemo(() => session.data?.pages.flatMap((p) => p.items) ?? [], [session.data]);
-  const total = project.data?.record_count ?? records.length;
-  const record = records[pos];
+  const records = session.records;
+  const total = session.total;
+  const record = records[pos] ?? undefined;
+  const deleted = records[pos] === null;
+  useSyncPosition(projectId, session.session, user.id, pos);
   const taskList = useMemo(() => tasks.data ?? [], [tasks.data]);
   const hasExtraction = taskList.some((t) => t.task_type === EXTRACTION);
   const labels = useRecordLabels(projectId, record?.id);
@@ -85,7 +99,7 @@ function Labeling({ user }: { user: User }) {
   }, [records.length, pos, hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   // Prefetch the next two records' labels (and tokens).
-  const nextIds = useMemo(() => records.slice(pos + 1, pos + 3).map((r) => r.id), [records, pos]);
+  const nextIds = useMemo(() => records.slice(pos + 1, pos + 3).flatMap((r) => (r ? [r.id] : [])), [records, pos]);
   useEffect(() => {
     prefetchRecords(client, projectId, nextIds, hasExtraction);
   }, [client, projectId, nextIds, hasExtraction]);
@@ -103,6 +117,7 @@ function Labeling({ user }: { user: User }) {
       if (next === pos) return;
       setSelection(null);
       setCaret(0);
+      setFocusedSpan(null);
       setSearch({ pos: String(next) }, { replace: true });
     },
     [pos, total, setSearch],
@@ -187,6 +202,23 @@ function Labeling({ user }: { user: User }) {
     [taskList],
   );
 
+  const labelById = useMemo(() => new Map(taskList.flatMap((t) => t.labels.map((l) => [l.id, l] as const))), [taskList]);
+  const taskById = useMemo(() => new Map(taskList.map((t) => [t.id, t] as const)), [taskList]);
+  const visible = (attributes.data ?? []).filter((a) => a.visibility !== "HIDE" && a.visibility !== "HIDE_ON_LABELING_PAGE");
+  const shownNames = visible.length > 0 ? visible.map((a) => a.name) : Object.keys(record?.data ?? {});
+  const shownKey = shownNames.join("\u0000");
+  // The spans drawn per attribute, and all of them in reading order (what Tab cycles through).
+  const drawnSpans = useMemo(() => {
+    const byAttribute = new Map<string, DrawnSpan[]>();
+    for (const name of shownKey.split("\u0000")) {
+      const doc = tokens.data?.[name];
+      const spanTasks = extractionTasksOf(name);
+      if (doc && spanTasks.length > 0) byAttribute.set(name, spansOf(rows, spanTasks, doc, labelById));
+    }
+    const ordered = [...byAttribute.values()].flatMap((list) => [...list].sort((a, b) => a.charStart - b.charStart || a.charEnd - b.charEnd));
+    return { byAttribute, ordered };
+  }, [shownKey, tokens.data, extractionTasksOf, rows, labelById]);
+
   // The keyboard model: ←/→ records, label hotkeys, Shift+←/→ extend a selection, Esc clears, ? shows the keys.
   // One listener for the page's life; it calls the handler of the latest commit (set before the browser paints), so a
   // key pressed right after a record appears acts on that record, never on the one before.
@@ -217,6 +249,27 @@ function Labeling({ user }: { user: User }) {
       if (event.key === "Escape") {
         setSelection(null);
         setShowHelp(false);
+        setFocusedSpan(null);
+        return;
+      }
+      const onPage = event.target === document.body || (event.target instanceof Element && event.target.closest("[aria-label=Record]") !== null);
+      if (event.key === "Tab" && onPage && drawnSpans.ordered.length > 0) {
+        event.preventDefault();
+        const at = drawnSpans.ordered.findIndex((s) => s.id === focusedSpan);
+        const next = cycle(at === -1 ? null : at, drawnSpans.ordered.length, event.shiftKey ? -1 : 1);
+        setSelection(null);
+        setFocusedSpan(next === null ? null : (drawnSpans.ordered[next]?.id ?? null));
+        return;
+      }
+      if ((event.key === "Backspace" || event.key === "Delete") && focusedSpan && record) {
+        event.preventDefault();
+        const row = allRows.find((r) => r.id === focusedSpan);
+        if (row && row.source_type === "MANUAL" && row.created_by === user.id && !row.id.startsWith("optimistic-")) {
+          removeLabel.mutate({ recordId: record.id, rowId: row.id });
+          const at = drawnSpans.ordered.findIndex((s) => s.id === focusedSpan);
+          const after = drawnSpans.ordered.filter((s) => s.id !== focusedSpan);
+          setFocusedSpan(after.length > 0 ? (after[Math.min(at, after.length - 1)]?.id ?? null) : null);
+        } else toast.info("Only your own manual spans can be removed");
         return;
       }
       const arrow = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
@@ -264,9 +317,18 @@ function Labeling({ user }: { user: User }) {
     };
   });
 
-  if (session.isError) return <ErrorBox error={session.error} what="the records" />;
+  if (session.error) return <ErrorBox error={session.error} what={sessionId ? "the labeling session" : "the records"} />;
   if (tasks.isError) return <ErrorBox error={tasks.error} what="the labeling tasks" />;
   if (session.isPending || tasks.isPending) return <Loading what="the labeling session" />;
+  if (total === 0 && sessionId !== undefined)
+    return (
+      <main className="page">
+        <h1>Labeling</h1>
+        <p>
+          The session {session.title} has no records. <Link to={`/projects/${projectId}/labeling`}>Label all records instead.</Link>
+        </p>
+      </main>
+    );
   if (total === 0)
     return (
       <main className="page">
@@ -277,10 +339,8 @@ function Labeling({ user }: { user: User }) {
       </main>
     );
 
-  const labelById = new Map(taskList.flatMap((t) => t.labels.map((l) => [l.id, l] as const)));
-  const taskById = new Map(taskList.map((t) => [t.id, t] as const));
-  const visible = (attributes.data ?? []).filter((a) => a.visibility !== "HIDE" && a.visibility !== "HIDE_ON_LABELING_PAGE");
-  const shownNames = visible.length > 0 ? visible.map((a) => a.name) : Object.keys(record?.data ?? {});
+  const focused = focusedSpan ? drawnSpans.ordered.find((s) => s.id === focusedSpan) : undefined;
+  const focusedIndex = focused ? drawnSpans.ordered.indexOf(focused) : -1;
 
   return (
     <main className="page labeling" aria-labelledby="labeling-title">
@@ -292,10 +352,12 @@ function Labeling({ user }: { user: User }) {
           </button>
           <span className="muted" aria-live="polite" data-testid="position">
             {pos + 1} / {total}
+            <span className="small"> in {session.title}</span>
           </span>
           <button type="button" onClick={() => go(1)} disabled={pos >= total - 1} aria-keyshortcuts="ArrowRight">
             <span>Next record</span> →
           </button>
+          <SessionMenu projectId={projectId} current={session.session} />
           <button type="button" className="ghost" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onClick={() => setShowHelp((v) => !v)}>
             ?
           </button>
@@ -304,10 +366,14 @@ function Labeling({ user }: { user: User }) {
 
       {showHelp && <KeyHelp onClose={() => setShowHelp(false)} />}
 
-      {!record && !session.hasNextPage && !session.isFetching ? (
+      {deleted ? (
+        <p role="alert" className="error-box">
+          The record at position {pos + 1} of this session was deleted since the session was made. Go on with ← or →.
+        </p>
+      ) : !record && !session.hasNextPage && !session.isFetching ? (
         <p role="alert" className="error-box">
           There is no record at position {pos + 1} of this session ({records.length} records).{" "}
-          <Link to={`/projects/${projectId}/labeling?pos=0`}>Go to the first record.</Link>
+          <Link to={`${base}?pos=0`}>Go to the first record.</Link>
         </p>
       ) : !record ? (
         <Loading what="the record" />
@@ -324,10 +390,15 @@ function Labeling({ user }: { user: User }) {
                   {spanTasks.length > 0 && doc ? (
                     <SpanText
                       doc={doc}
-                      spans={spansOf(rows, spanTasks, doc, labelById)}
+                      spans={drawnSpans.byAttribute.get(name) ?? []}
                       selection={selection?.attribute === name ? selection.range : null}
                       lineBreaks={settings.lineBreaks}
-                      onSelect={(range) => setSelection(range ? { attribute: name, range } : null)}
+                      swimLanes={settings.swimLanes}
+                      focusedId={focusedSpan}
+                      onSelect={(range) => {
+                        setFocusedSpan(null);
+                        setSelection(range ? { attribute: name, range } : null);
+                      }}
                     />
                   ) : (
                     <div className={`record-text${settings.lineBreaks ? " pre" : ""}`}>{display(value)}</div>
@@ -346,12 +417,24 @@ function Labeling({ user }: { user: User }) {
               {extractionTasksOf(selection.attribute).map((task) => (
                 <div key={task.id} role="group" aria-label={task.name} className="row wrap">
                   <span className="muted small">{task.name}</span>
-                  {task.labels.map((label) => (
-                    <LabelButton key={label.id} label={label} pressed={false} onClick={() => labelSpan(task, label)} />
-                  ))}
+                  <LabelPicker
+                    taskName={task.name}
+                    labels={task.labels}
+                    pressed={NONE}
+                    limit={settings.labelButtons}
+                    searchFirst
+                    onPick={(label) => labelSpan(task, label)}
+                  />
                 </div>
               ))}
             </section>
+          )}
+
+          {focused && (
+            <p className="card span-focus" role="status" aria-label="Focused span">
+              Span {focusedIndex + 1} of {drawnSpans.ordered.length}: <strong>{focused.label}</strong>
+              <span className="muted small">(Tab / Shift+Tab: next / previous; Backspace removes your own; Esc leaves)</span>
+            </p>
           )}
 
           <section className="card" aria-label="Labeling tasks">
@@ -371,9 +454,13 @@ function Labeling({ user }: { user: User }) {
                     {task.task_type === MULTI && <span className="muted small"> (several labels)</span>}
                   </div>
                   <div className="row wrap">
-                    {task.labels.map((label) => (
-                      <LabelButton key={label.id} label={label} pressed={chosen.has(label.id)} onClick={() => classify(task, label)} />
-                    ))}
+                    <LabelPicker
+                      taskName={task.name}
+                      labels={task.labels}
+                      pressed={chosen}
+                      limit={settings.labelButtons}
+                      onPick={(label) => classify(task, label)}
+                    />
                     {chosen.size > 0 && (
                       <button
                         type="button"
@@ -402,6 +489,8 @@ function Labeling({ user }: { user: User }) {
             onAccept={(task, label) => classify(task, label)}
           />
 
+          <RecordComments projectId={projectId} recordId={record.id} userId={user.id} />
+
           <section className="row wrap settings-row" aria-label="Labeling settings">
             <label className="check">
               <input type="checkbox" checked={settings.autoNext} onChange={(e) => updateSettings({ autoNext: e.target.checked })} />
@@ -410,6 +499,21 @@ function Labeling({ user }: { user: User }) {
             <label className="check">
               <input type="checkbox" checked={settings.lineBreaks} onChange={(e) => updateSettings({ lineBreaks: e.target.checked })} />
               Show line breaks
+            </label>
+            <label className="check">
+              <input type="checkbox" checked={settings.swimLanes} onChange={(e) => updateSettings({ swimLanes: e.target.checked })} />
+              One lane per kind of span
+            </label>
+            <label className="check">
+              Label buttons shown
+              <input
+                type="number"
+                min={1}
+                max={50}
+                className="narrow"
+                value={settings.labelButtons}
+                onChange={(e) => updateSettings({ labelButtons: Math.max(1, Math.min(50, Number(e.target.value) || 1)) })}
+              />
             </label>
             <span className="muted small">Show labels from:</span>
             {(["MANUAL", "WEAK_SUPERVISION", "INFORMATION_SOURCE"] as const).map((source) => (
@@ -433,6 +537,7 @@ function Labeling({ user }: { user: User }) {
 
 function spansOf(rows: LabelRow[], spanTasks: Task[], doc: { tokens: import("../tokens").Token[] }, labelById: Map<string, Label>): DrawnSpan[] {
   const taskIds = new Set(spanTasks.map((t) => t.id));
+  const taskNames = new Map(spanTasks.map((t) => [t.id, t.name] as const));
   const out: DrawnSpan[] = [];
   for (const row of rows) {
     if (!taskIds.has(row.labeling_task_id) || row.token_start == null || row.token_end == null) continue;
@@ -446,28 +551,13 @@ function spansOf(rows: LabelRow[], spanTasks: Task[], doc: { tokens: import("../
       color: label?.color ?? "#6b7280",
       label: `${label?.name ?? "?"} (${row.source_type.toLowerCase().replace("_", " ")})`,
       manual: row.source_type === "MANUAL",
+      lane: `${SOURCE_RANK[row.source_type] ?? 9}|${taskNames.get(row.labeling_task_id) ?? ""}|${label?.name ?? ""}`,
     });
   }
   return out;
 }
 
-function LabelButton({ label, pressed, onClick }: { label: Label; pressed: boolean; onClick: () => void }) {
-  return (
-    <button
-      type="button"
-      className={pressed ? "label-button pressed" : "label-button"}
-      aria-label={label.name}
-      aria-pressed={pressed}
-      aria-keyshortcuts={label.hotkey ?? undefined}
-      style={{ "--label-color": label.color } as React.CSSProperties}
-      onClick={onClick}
-    >
-      <span className="swatch" aria-hidden="true" />
-      {label.name}
-      {label.hotkey && <kbd aria-hidden="true">{label.hotkey}</kbd>}
-    </button>
-  );
-}
+const SOURCE_RANK: Record<string, number> = { MANUAL: 0, WEAK_SUPERVISION: 1, INFORMATION_SOURCE: 2, MODEL_CALLBACK: 3 };
 
 const SOURCE_NAMES: Record<string, string> = {
   MANUAL: "Manual",
@@ -583,7 +673,10 @@ function KeyHelp({ onClose }: { onClose: () => void }) {
         <dt>
           <kbd>Tab</kbd>
         </dt>
-        <dd>move between labels; <kbd>Backspace</kbd> on a focused label's Remove button removes it</dd>
+        <dd>
+          on the record: focus the next span (<kbd>Shift</kbd>+<kbd>Tab</kbd> the previous); <kbd>Backspace</kbd> removes the
+          focused span (or, on a label&apos;s Remove button, that label)
+        </dd>
         <dt>
           <kbd>Enter</kbd>
         </dt>

@@ -1,11 +1,13 @@
 import { memo, useMemo, type CSSProperties, type MouseEvent } from "react";
-import { assignLanes, segmentText, type SpanBox } from "../lanes";
+import { assignLanes, assignSwimLanes, segmentText, type SpanBox } from "../lanes";
 import { snapToTokens, type TokenRange, type TokenizedText } from "../tokens";
 
 export interface DrawnSpan extends SpanBox {
   color: string;
   label: string;
   manual: boolean;
+  /** The span's kind for the swim-lane layout (source, task, label). */
+  lane?: string;
 }
 
 const LANE_PX = 4;
@@ -50,22 +52,31 @@ export const SpanText = memo(function SpanText({
   spans,
   selection,
   lineBreaks,
+  swimLanes = false,
+  focusedId = null,
   onSelect,
 }: {
   doc: TokenizedText;
   spans: DrawnSpan[];
   selection: TokenRange | null;
   lineBreaks: boolean;
+  /** Each kind of span in its own lane (else overlapping spans share lanes first-fit). */
+  swimLanes?: boolean;
+  /** The span focused with Tab: outlined. */
+  focusedId?: string | null;
   onSelect: (range: TokenRange | null, anchor: DOMRect | null) => void;
 }) {
   const drawn = useMemo(() => {
     const all: DrawnSpan[] = selection
-      ? [...spans, { id: "selection", charStart: selection.charStart, charEnd: selection.charEnd, color: "#2563eb", label: "selection", manual: true }]
+      ? [
+          ...spans,
+          { id: "selection", charStart: selection.charStart, charEnd: selection.charEnd, color: "#2563eb", label: "selection", manual: true, lane: "~" },
+        ]
       : spans;
-    const { lanes, count } = assignLanes(all);
+    const { lanes, count } = swimLanes ? assignSwimLanes(all.map((s) => ({ ...s, lane: s.lane ?? s.label }))) : assignLanes(all);
     const byId = new Map(all.map((s) => [s.id, s]));
     return { segments: segmentText(doc.text.length, all), lanes, count, byId };
-  }, [doc.text.length, spans, selection]);
+  }, [doc.text.length, spans, selection, swimLanes]);
 
   function onMouseUp(event: MouseEvent<HTMLDivElement>) {
     const picked = window.getSelection();
@@ -99,11 +110,12 @@ export const SpanText = memo(function SpanText({
         const covering = segment.spanIds.map((id) => drawn.byId.get(id)).filter((s): s is DrawnSpan => s !== undefined);
         const title = covering.map((s) => s.label).join(", ");
         const isSelected = segment.spanIds.includes("selection");
+        const isFocused = focusedId !== null && segment.spanIds.includes(focusedId);
         return (
           <mark
             key={segment.start}
             data-start={segment.start}
-            className={isSelected ? "span-seg selected" : "span-seg"}
+            className={`span-seg${isSelected ? " selected" : ""}${isFocused ? " focused" : ""}`}
             style={segmentStyle(covering, drawn.lanes, drawn.count)}
             title={title}
           >

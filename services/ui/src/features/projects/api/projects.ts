@@ -75,3 +75,30 @@ export function percent(part: number, whole: number | null | undefined): string 
   const value = (100 * part) / whole;
   return `${value >= 10 || value === 0 ? Math.round(value) : value.toFixed(1)} %`;
 }
+
+export type SampleProject = Schemas["SampleOut"];
+
+export const samplesKey = ["sample-projects"] as const;
+
+/** The sample projects this installation offers (snapshots in its configured folder). */
+export function useSampleProjects(enabled: boolean) {
+  return useQuery({ queryKey: samplesKey, enabled, queryFn: () => unwrap(api.GET("/api/v1/sample-projects")), staleTime: 60_000 });
+}
+
+/** Import a sample project as a new project of the user (a snapshot import job). */
+export function useImportSample() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (args: { name: string; projectName: string }) =>
+      unwrap(
+        api.POST("/api/v1/sample-projects/{name}/import", {
+          params: { path: { name: args.name } },
+          body: { project_name: args.projectName },
+        }),
+      ),
+    onSuccess: (job) => {
+      client.setQueryData(jobKey(job.id), job);
+      reconnectLiveEvents();
+    },
+  });
+}

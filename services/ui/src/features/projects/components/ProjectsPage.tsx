@@ -5,6 +5,7 @@ import { useProjects, type Project } from "../api/projects";
 import { DeleteProjectDialog } from "./DeleteProjectDialog";
 import { ImportSnapshotDialog } from "./ImportSnapshotDialog";
 import { ProjectCard } from "./ProjectCard";
+import { SampleProjectsMenu } from "./SampleProjectsMenu";
 
 export function ProjectsPage() {
   const projects = useProjects();
@@ -24,6 +25,7 @@ export function ProjectsPage() {
           <button type="button" onClick={() => setImporting(true)}>
             Import snapshot
           </button>
+          <SampleProjectsMenu />
         </div>
       </header>
       {projects.isPending && <Loading what="projects" />}

@@ -8,14 +8,9 @@ import { useAttributes, useTasks } from "../../labeling/api/labeling";
 import { useProject, useUploadRecords, type Project } from "../../projects/api/projects";
 import { DeleteProjectDialog } from "../../projects/components/DeleteProjectDialog";
 import { useChangeTokenizer, useProjectJobs, useUpdateProject } from "../api/settings";
+import { EmbeddingsSection } from "./EmbeddingsSection";
+import { SchemaTable } from "./SchemaTable";
 import { TasksSection } from "./TasksSection";
-
-const VISIBILITY: Record<string, string> = {
-  DO_NOT_HIDE: "Shown",
-  HIDE_ON_DATA_BROWSER: "Hidden in the data browser",
-  HIDE_ON_LABELING_PAGE: "Hidden on the labeling page",
-  HIDE: "Hidden",
-};
 
 /** Project settings: data schema, records upload and tokenization progress, labeling tasks and labels, danger zone. */
 export default function SettingsPage() {
@@ -47,28 +42,7 @@ export default function SettingsPage() {
         {attributes.isError && <ErrorBox error={attributes.error} what="the attributes" />}
         {attributes.data?.length === 0 && <p className="muted">No attributes yet: upload records below.</p>}
         {attributes.data && attributes.data.length > 0 && (
-          <table className="table compact" aria-label="Attributes">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Primary key</th>
-                <th scope="col">State</th>
-                <th scope="col">Visibility</th>
-              </tr>
-            </thead>
-            <tbody>
-              {attributes.data.map((a) => (
-                <tr key={a.id}>
-                  <td className="mono">{a.name}</td>
-                  <td>{a.data_type}</td>
-                  <td>{a.is_primary_key ? "yes" : ""}</td>
-                  <td>{a.state}</td>
-                  <td>{VISIBILITY[a.visibility] ?? a.visibility}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <SchemaTable projectId={projectId} attributes={attributes.data} />
         )}
         <p className="small muted">
           {project.data.record_count?.toLocaleString() ?? 0} records · tokenizer <code>{project.data.tokenizer}</code>
@@ -92,6 +66,8 @@ export default function SettingsPage() {
           </a>
         </div>
       </section>
+
+      <EmbeddingsSection projectId={projectId} attributes={attributes.data ?? []} />
 
       {tasks.isError && <ErrorBox error={tasks.error} what="the labeling tasks" />}
       {tasks.data && <TasksSection pid={projectId} tasks={tasks.data} attributes={attributes.data ?? []} />}
