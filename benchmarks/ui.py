@@ -16,10 +16,12 @@ database: setup, not timed), and 220 short records for a session of 200 navigati
   p50; ``span_dom_nodes_5k``: DOM nodes (elements and text) in the 5k record's text;
 - ``select_to_box_ms``: mouseup of a drag selection in the 5k record → the label box is in the DOM, p50;
 - ``heap_growth_200_mb``: JS heap (after forced GC) after 200 record navigations minus before;
-- ``labeling_js_gz_kb`` / ``projects_js_gz_kb``: gzipped JS a route loads (entry + its chunks, from the Vite manifest).
+- ``labeling_js_gz_kb`` / ``projects_js_gz_kb``: gzipped JS a route loads (entry + its chunks, from the Vite manifest);
+- ``editor_js_gz_kb``: the lazily loaded code editor (CodeMirror 6 with Python) beyond the entry, gzipped (issue 19).
 
 Goals (issue 18): first record ≤ 1,500 ms, next record p95 ≤ 50 ms, hotkey → label p95 ≤ 50 ms, selection → box
-≤ 50 ms, 5k ≤ 150 ms with ≤ 1,500 nodes, 20k ≤ 400 ms, heap growth ≤ 20 MB, labeling ≤ 250 KB, projects ≤ 200 KB.
+≤ 50 ms, 5k ≤ 150 ms with ≤ 1,500 nodes, 20k ≤ 400 ms, heap growth ≤ 20 MB, labeling ≤ 250 KB, projects ≤ 200 KB;
+editor chunk ≤ 200 KB and lazy (issue 19).
 The last line is one JSON object with every figure.
 """
 
@@ -83,6 +85,26 @@ def route_js_gz_kb(entry_chunk: str | None) -> float:
     if entry_chunk:
         walk(next(k for k in manifest if k.endswith(entry_chunk)))
     size = sum(len(gzip.compress((UI / "dist" / manifest[k]["file"]).read_bytes(), 9)) for k in seen)
+    return round(size / 1024, 1)
+
+
+def lazy_chunk_js_gz_kb(chunk: str) -> float:
+    """Gzipped KB of a lazily loaded chunk (a dynamic import) with the chunks only it brings, beyond the app entry's."""
+    manifest: dict[str, Any] = json.loads((UI / "dist" / ".vite" / "manifest.json").read_text())
+
+    def closure(key: str, seen: set[str]) -> set[str]:
+        if key not in seen:
+            seen.add(key)
+            for child in manifest[key].get("imports", []):
+                closure(child, seen)
+        return seen
+
+    entry = next(k for k, v in manifest.items() if v.get("isEntry"))
+    key = next(k for k in manifest if k.endswith(chunk))
+    if not manifest[key].get("isDynamicEntry"):
+        raise SystemExit(f"{chunk} is not loaded lazily (no dynamic import of it in the build)")
+    extra = closure(key, set()) - closure(entry, set())
+    size = sum(len(gzip.compress((UI / "dist" / manifest[k]["file"]).read_bytes(), 9)) for k in extra)
     return round(size / 1024, 1)
 
 
@@ -230,6 +252,7 @@ def main() -> None:
             tokenizer.wait(20)
     figures["labeling_js_gz_kb"] = route_js_gz_kb("LabelingPage.tsx")
     figures["projects_js_gz_kb"] = route_js_gz_kb(None)
+    figures["editor_js_gz_kb"] = lazy_chunk_js_gz_kb("shared/editor/CodeEditor.tsx")
     figures["runs"] = runs
     figures["records"] = len(ids)
     print(json.dumps(figures))

@@ -110,7 +110,7 @@ export default function RecordIdePage() {
       </section>
       <section className="card spaced-top" aria-labelledby="ide-out-title">
         <h2 id="ide-out-title">Output</h2>
-        <pre className="h-logs h-output" aria-label="Output" aria-live="polite">
+        <pre className="h-logs h-output" aria-label="Output of the runs" aria-live="polite" data-testid="ide-output">
           {output
             .map((e) => {
               const line = userErrorLine(e.error);
