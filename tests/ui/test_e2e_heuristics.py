@@ -92,12 +92,13 @@ def test_write_sample_run_and_weakly_supervise_a_labeling_function(
     dialog = page.get_by_role("dialog", name="New labeling function")
     dialog.get_by_role("textbox", name="Function name").fill("keyword spam")
     dialog.get_by_role("combobox", name="Template").select_option(label="Keyword list")
+    dialog.get_by_role("combobox", name="Label the template returns").select_option("spam")
     dialog.get_by_role("button", name="Create").click()
 
     page.get_by_role("textbox", name="Name", exact=True).wait_for()
     assert page.get_by_role("textbox", name="Name", exact=True).input_value() == "keyword_spam"
     heuristic = _heuristic_named(api, pid, "keyword_spam")
-    label = task["labels"][0]["name"]  # the template returns the task's first label
+    label = "spam"  # the label chosen for the template
     assert f'return "{label}"' in heuristic["source_code"]
 
     # edit in CodeMirror: saved by itself after a pause, the state shown beside the editor
@@ -160,6 +161,27 @@ def test_write_sample_run_and_weakly_supervise_a_labeling_function(
     page.get_by_test_id("ws-labels-written").filter(has_text=str(written)).wait_for(timeout=30_000)
     page.screenshot(path=str(shots / "heuristics.png"), full_page=True)
 
+    # an error in the user's code is shown with its line, in the sample table
+    page.get_by_role("link", name="keyword_spam").click()
+    editor = page.get_by_role("textbox", name="Code", exact=True)
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    for typed in ("def lf(record):", "x = 1", "return x / 0"):  # the editor indents the body by itself
+        page.keyboard.type(typed)
+        page.keyboard.press("Enter")
+    page.get_by_role("button", name="Run on 10").click()
+    page.get_by_role("table", name="Sample results").filter(has_text="ZeroDivisionError").wait_for(timeout=60_000)
+    error_cell = page.get_by_role("table", name="Sample results").get_by_text("Error in line").first
+
+    def saved_code() -> str | None:
+        code: str = _heuristic_named(api, pid, "keyword_spam")["source_code"]
+        return code if "x / 0" in code else None
+
+    saved = _wait(saved_code, "the autosave")
+    line = next(i for i, text in enumerate(saved.splitlines(), start=1) if "x / 0" in text)
+    assert f"Error in line {line}:" in error_cell.inner_text()
+
 
 def test_lookup_list_by_paste_and_csv_feeds_a_labeling_function(
     page: Any, api: httpx.Client, spam_project: dict[str, Any], shots: Path, tmp_path: Path
@@ -186,6 +208,11 @@ def test_lookup_list_by_paste_and_csv_feeds_a_labeling_function(
     terms = api.get(f"/api/v1/projects/{pid}/lookup-lists/{lists[0]['id']}/terms").json()
     assert sorted(t["value"] for t in terms) == ["claim", "cruise", "free", "prize", "winner"]
     page.screenshot(path=str(shots / "lookup-list.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "value,comment,blacklisted"
+    assert sorted(rows[1:]) == sorted(f"{t['value']},{t['comment'] or ''},{str(t['blacklisted']).lower()}" for t in terms)
 
     # a labeling function from the lookup-list template imports the usable terms (not the blacklisted one)
     page.goto(f"/projects/{pid}/heuristics")
@@ -220,6 +247,15 @@ def test_record_ide_and_attribute_calculation(page: Any, api: httpx.Client, spam
     page.get_by_role("button", name="Run", exact=True).click()
     output.filter(has_text=TRUTH[1][0].upper()).wait_for(timeout=60_000)
     assert TRUTH[0][0].upper() in output.inner_text()  # the pane keeps the earlier run
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.type("x = 1")
+    page.keyboard.press("Enter")
+    page.keyboard.type("print(x / 0)")
+    page.keyboard.press("Shift+Enter")
+    output.filter(has_text="Error in line 2").wait_for(timeout=60_000)  # the user's line, not the sandbox's
+    assert "ZeroDivisionError" in output.inner_text()
     page.screenshot(path=str(shots / "record-ide.png"), full_page=True)
 
     page.goto(f"/projects/{pid}/attributes/new")

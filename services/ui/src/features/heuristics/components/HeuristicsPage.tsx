@@ -283,13 +283,14 @@ function NewHeuristicDialog({ pid, type, task, tasks, onClose }: { pid: string; 
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [template, setTemplate] = useState("");
+  const [labelName, setLabelName] = useState("");
   const chosen = tasks.find((t) => t.id === taskId) ?? task;
   const isLf = type === "LABELING_FUNCTION";
 
   function submit(event: React.FormEvent) {
     event.preventDefault();
     const attribute = attributes.data?.find((a) => a.id === chosen.attribute_id)?.name ?? attributes.data?.find((a) => a.data_type === "TEXT")?.name ?? "text";
-    const label = chosen.labels[0]?.name ?? "label";
+    const label = chosen.labels.find((l) => l.name === labelName)?.name ?? chosen.labels[0]?.name ?? "label";
     const tpl = TEMPLATES.find((t) => t.id === template);
     const source_code = isLf ? (tpl?.code({ label, attribute, listName: lists.data?.[0]?.python_name ?? "" }) ?? `def lf(record):\n    return None\n`) : "";
     create.mutate(
@@ -328,6 +329,18 @@ function NewHeuristicDialog({ pid, type, task, tasks, onClose }: { pid: string; 
               {TEMPLATES.map((t) => (
                 <option key={t.id} value={t.id}>
                   {t.title}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {isLf && template && (
+          <label className="field">
+            <span>Label the template returns</span>
+            <select value={labelName} onChange={(e) => setLabelName(e.target.value)}>
+              {chosen.labels.map((l) => (
+                <option key={l.id} value={l.name}>
+                  {l.name}
                 </option>
               ))}
             </select>
