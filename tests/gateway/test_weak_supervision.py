@@ -35,6 +35,7 @@ def test_run_statistics_and_errors(client: TestClient, project: dict[str, Any], 
     assert job.state == "done", job.error
     run = client.get(f"/api/v1/projects/{pid}/weak-supervision/runs/{started['run_id']}").json()
     assert run["state"] == "FINISHED" and run["summary"]["model"] == "refinery" and run["summary"]["labels_written"] == 3
+    assert run["created_by"] == client.get("/api/v1/auth/me").json()["id"]  # the UI's last-run panel shows who started it
     assert client.get(f"/api/v1/projects/{pid}/labeling-tasks/{built.task_id}/weak-supervision").json()["id"] == started["run_id"]
     assert len(weak_labels(built.task_id)) == 3
 

@@ -61,6 +61,7 @@ class RunOut(ORMModel):
     options: dict[str, Any]
     summary: dict[str, Any]
     error: str | None
+    created_by: uuid.UUID | None = Field(None, description="the user who started the run")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

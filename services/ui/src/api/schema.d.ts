@@ -2763,6 +2763,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Created By
+             * @description the user who started the run
+             */
+            created_by?: string | null;
             /** Error */
             error: string | null;
             /** Finished At */

@@ -11,12 +11,20 @@ import { TokensPage } from "../features/tokens/components/TokensPage";
 import { ErrorBoundary } from "../shared/ErrorBoundary";
 import { Loading } from "../shared/ErrorBox";
 import { Toasts } from "../shared/Toasts";
-import { AuthenticatedShell, NotFoundPage, NotYetPage, ProjectShell } from "./Shell";
+import { AuthenticatedShell, NotFoundPage, ProjectShell } from "./Shell";
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
 const DataBrowserPage = lazy(() => import("../features/browser/components/DataBrowserPage"));
 const OverviewPage = lazy(() => import("../features/overview/components/OverviewPage"));
+const HeuristicsPage = lazy(() => import("../features/heuristics/components/HeuristicsPage"));
+const LabelingFunctionPage = lazy(() => import("../features/heuristics/components/LabelingFunctionPage"));
+const ZeroShotPage = lazy(() => import("../features/heuristics/components/ZeroShotPage"));
+const LookupListsPage = lazy(() => import("../features/lookup-lists/components/LookupListsPage"));
+const LookupListPage = lazy(() => import("../features/lookup-lists/components/LookupListPage"));
+const AttributesPage = lazy(() => import("../features/attributes/components/AttributesPage"));
+const AttributePage = lazy(() => import("../features/attributes/components/AttributePage"));
+const RecordIdePage = lazy(() => import("../features/attributes/components/RecordIdePage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -47,7 +55,15 @@ export function App() {
                   <Route index element={<Navigate to="labeling" replace />} />
                   <Route path="overview" element={<OverviewPage />} />
                   <Route path="data-browser" element={<DataBrowserPage />} />
-                  <Route path="heuristics" element={<NotYetPage title="Heuristics" />} />
+                  <Route path="heuristics" element={<HeuristicsPage />} />
+                  <Route path="heuristics/zero-shot" element={<ZeroShotPage />} />
+                  <Route path="heuristics/:heuristicId" element={<LabelingFunctionPage />} />
+                  <Route path="lookup-lists" element={<LookupListsPage />} />
+                  <Route path="lookup-lists/:listId" element={<LookupListPage />} />
+                  <Route path="attributes" element={<AttributesPage />} />
+                  <Route path="attributes/new" element={<AttributePage />} />
+                  <Route path="attributes/:attributeId" element={<AttributePage />} />
+                  <Route path="record-ide" element={<RecordIdePage />} />
                   <Route path="labeling" element={<LabelingPage />} />
                   <Route path="labeling/:sessionId" element={<LabelingPage />} />
                   <Route path="settings" element={<SettingsPage />} />

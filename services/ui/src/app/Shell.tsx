@@ -57,6 +57,8 @@ const SECTIONS = [
   { path: "data-browser", label: "Data browser", needsRecords: true },
   { path: "labeling", label: "Labeling", needsRecords: true },
   { path: "heuristics", label: "Heuristics", needsRecords: true },
+  { path: "lookup-lists", label: "Lookup lists", needsRecords: false },
+  { path: "record-ide", label: "Record IDE", needsRecords: true },
   { path: "settings", label: "Settings", needsRecords: false },
 ] as const;
 

@@ -1,6 +1,6 @@
 """user_setting: per-user settings of the web UI (the labeling suite's options), one JSON object per key
 
-Revision ID: 0011_ui_suite
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0011_ui_suite"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
