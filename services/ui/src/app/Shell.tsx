@@ -92,16 +92,6 @@ export function ProjectShell() {
   );
 }
 
-/** A page of part 2 (overview, data browser, heuristics) that is not built yet. */
-export function NotYetPage({ title }: { title: string }) {
-  return (
-    <main className="page" aria-labelledby="notyet-title">
-      <h1 id="notyet-title">{title}</h1>
-      <p className="muted">This page is not part of the UI yet. The API offers it already: see /api/docs.</p>
-    </main>
-  );
-}
-
 export function NotFoundPage() {
   return (
     <main className="page">
