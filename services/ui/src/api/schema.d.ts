@@ -828,6 +828,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/label-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project History
+         * @description The project's label changes, newest first: who labeled what (optionally one annotator / one task).
+         */
+        get: operations["project_history_api_v1_projects__project_id__label_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-history/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert
+         * @description Revert one annotator's manual labels (of a set of records / one task): remove them, or with ``since`` undo their
+         *     changes since then. Every change is kept in the history (via REVERT); decided labels are recomputed.
+         */
+        post: operations["revert_api_v1_projects__project_id__label_history_revert_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Resolution
+         * @description The project's resolution rule (UNANIMOUS unless set).
+         */
+        get: operations["get_resolution_api_v1_projects__project_id__label_resolution_get"];
+        /**
+         * Set Resolution
+         * @description Set the rule; the decided manual labels of the whole project are recomputed by it in the same transaction.
+         */
+        put: operations["set_resolution_api_v1_projects__project_id__label_resolution_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/labeling-sessions": {
         parameters: {
             query?: never;
@@ -1361,6 +1426,27 @@ export interface paths {
         patch: operations["change_member_role_api_v1_projects__project_id__members__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/metrics/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agreement
+         * @description Inter-annotator agreement of a task: per annotator pair (percent agreement, Cohen's kappa) and overall
+         *     (percent agreement, Krippendorff's alpha), on records labeled by two or more annotators.
+         */
+        get: operations["agreement_api_v1_projects__project_id__metrics_agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/metrics/confidence-histogram": {
         parameters: {
             query?: never;
@@ -1521,6 +1607,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/records/{record_id}/label-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description Every change of manual labels on a record (all annotators), newest first.
+         */
+        get: operations["record_history_api_v1_projects__project_id__records__record_id__label_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/classification": {
         parameters: {
             query?: never;
@@ -1646,6 +1752,30 @@ export interface paths {
         get: operations["record_tokens_api_v1_projects__project_id__records__record_id__tokens_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Delete Records
+         * @description Delete every record a filter selects, with their labels, votes, tokens, comments and slice memberships.
+         *
+         *     Over 1,000 records the call needs ``confirm_count`` equal to the number selected (else a 409 whose ``affected``
+         *     names it). Up to 10,000 records are deleted at once (200); more by a ``records_delete`` job (202), which deletes
+         *     what the filter selects among the records that existed when it was asked (never records uploaded since).
+         */
+        post: operations["bulk_delete_records_api_v1_projects__project_id__records_bulk_delete_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2241,6 +2371,64 @@ export interface components {
             added: number;
             slice: components["schemas"]["SliceOut"];
         };
+        /** AgreementOut */
+        AgreementOut: {
+            /** Annotators */
+            annotators: components["schemas"]["AnnotatorFigures"][];
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            overall: components["schemas"]["OverallAgreement"];
+            /** Pairs */
+            pairs: components["schemas"]["PairAgreement"][];
+            /** Task Type */
+            task_type: string;
+            /**
+             * Unit
+             * @description record (classification; a multi-label set is one value) or token (extraction).
+             */
+            unit: string;
+        };
+        /** AnnotatorFigures */
+        AnnotatorFigures: {
+            /** Email */
+            email: string;
+            /**
+             * Records
+             * @description Records this annotator labeled that another annotator labeled too.
+             */
+            records: number;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /**
+         * AnnotatorsDisagreeCondition
+         * @description Two or more annotators labeled the record in the task and their manual labels differ (as sets of label and
+         *     span), whatever the resolution rule decided.
+         */
+        AnnotatorsDisagreeCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "annotators_disagree";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
+        };
         /** AssociationsIn */
         AssociationsIn: {
             /**
@@ -2330,6 +2518,26 @@ export interface components {
              * @description the new project's name (default: the snapshot's)
              */
             name?: string | null;
+        };
+        /** BulkDeleteIn */
+        BulkDeleteIn: {
+            /**
+             * Confirm Count
+             * @description Required when the filter selects more than 1000 records: the count the caller confirms (a 409 names it); a different count is refused and nothing is deleted.
+             */
+            confirm_count?: number | null;
+            /** @description The records to delete; null = every record of the project. */
+            filter: components["schemas"]["FilterGroup"] | null;
+        };
+        /** BulkDeleteOut */
+        BulkDeleteOut: {
+            /** @description Over 10000 records: the records_delete job that deletes them. */
+            job?: components["schemas"]["JobOut"] | null;
+            /**
+             * Records
+             * @description Records deleted (at once), or selected and to be deleted by the job.
+             */
+            records: number;
         };
         /** BulkFilter */
         BulkFilter: {
@@ -2517,10 +2725,11 @@ export interface components {
         CountIn: {
             /**
              * Count
-             * @default exact
+             * @description exact, the planner's estimate, or auto (exact when quick, else the estimate; see search).
+             * @default auto
              * @enum {string}
              */
-            count: "exact" | "estimate";
+            count: "exact" | "estimate" | "auto";
             filter?: components["schemas"]["FilterGroup"] | null;
         };
         /** CountOut */
@@ -2664,7 +2873,7 @@ export interface components {
          */
         FilterGroup: {
             /** Conditions */
-            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["FilterGroup"])[];
+            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["FullTextCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["AnnotatorsDisagreeCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["FilterGroup"])[];
             /**
              * Join
              * @default AND
@@ -2716,6 +2925,31 @@ export interface components {
             id: number;
             /** Labels */
             labels: components["schemas"]["RecordLabel"][];
+        };
+        /**
+         * FullTextCondition
+         * @description Words in text (PostgreSQL full-text search, configuration ``simple``: lower-cased words, no stemming, no stop
+         *     words). ``query`` in web-search syntax: words (all must occur), ``"a phrase"``, ``OR``, ``-word`` (must not).
+         */
+        FullTextCondition: {
+            /**
+             * Attribute
+             * @description A TEXT or CATEGORY attribute; null = the record's text values together.
+             */
+            attribute?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "full_text";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /** Query */
+            query: string;
         };
         /** RunOut */
         gateway__routers__heuristics__RunOut: {
@@ -2989,6 +3223,59 @@ export interface components {
             /** Low */
             low: number;
         };
+        /** HistoryEntryOut */
+        HistoryEntryOut: {
+            /**
+             * Annotator Id
+             * @description Whose manual labels changed.
+             */
+            annotator_id: string | null;
+            /**
+             * Changed By
+             * @description Who changed them (the annotator, or who reverted their labels).
+             */
+            changed_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /** New Labels */
+            new_labels: components["schemas"]["HistoryLabel"][];
+            /** Old Labels */
+            old_labels: components["schemas"]["HistoryLabel"][];
+            /** Record Id */
+            record_id: number;
+            /**
+             * Via
+             * @description UI, SDK, BULK, UPLOAD, SNAPSHOT or REVERT.
+             */
+            via: string;
+        };
+        /** HistoryLabel */
+        HistoryLabel: {
+            /**
+             * Label Id
+             * Format: uuid
+             */
+            label_id: string;
+            /**
+             * Name
+             * @description The label's name when the change was made.
+             */
+            name: string;
+            /** Token End */
+            token_end: number | null;
+            /** Token Start */
+            token_start: number | null;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -3206,6 +3493,12 @@ export interface components {
             /** Annotator Id */
             annotator_id?: string | null;
             /**
+             * Decided
+             * @description Only the decided manual labels (the project's resolution rule), not every annotator's.
+             * @default false
+             */
+            decided: boolean;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -3374,6 +3667,65 @@ export interface components {
              * @default true
              */
             save_slice: boolean;
+        };
+        /** OverallAgreement */
+        OverallAgreement: {
+            /**
+             * Krippendorff Alpha
+             * @description Krippendorff's alpha, nominal; None where undefined.
+             */
+            krippendorff_alpha: number | null;
+            /**
+             * Mean Cohen Kappa
+             * @description The mean of the pairs' defined kappas.
+             */
+            mean_cohen_kappa: number | null;
+            /**
+             * Percent Agreement
+             * @description The share of agreeing pairs of values within units.
+             */
+            percent_agreement: number | null;
+            /**
+             * Records
+             * @description Records labeled by two or more annotators.
+             */
+            records: number;
+            /** Units */
+            units: number;
+        };
+        /** PairAgreement */
+        PairAgreement: {
+            /**
+             * Annotator A
+             * Format: uuid
+             */
+            annotator_a: string;
+            /**
+             * Annotator B
+             * Format: uuid
+             */
+            annotator_b: string;
+            /**
+             * Cohen Kappa
+             * @description None where undefined (both always gave one and the same value).
+             */
+            cohen_kappa: number | null;
+            /** Email A */
+            email_a: string;
+            /** Email B */
+            email_b: string;
+            /** Percent Agreement */
+            percent_agreement: number | null;
+            /**
+             * Records
+             * @description Records both labeled.
+             */
+            records: number;
+            /**
+             * Units
+             * @description Records (classification) or tokens (extraction) both rated.
+             */
+            units: number;
         };
         /** PasswordChange */
         PasswordChange: {
@@ -3622,6 +3974,71 @@ export interface components {
             /** Valid */
             valid: components["schemas"]["ManualLabelOut"][];
         };
+        /** ResolutionIn */
+        ResolutionIn: {
+            /**
+             * Expert User Id
+             * @description The expert (a project member); only with EXPERT.
+             */
+            expert_user_id?: string | null;
+            /** @description A gold star decides first, then a single annotator's labels, then labels all annotators agree on; where they disagree: UNANIMOUS leaves no decided label, MAJORITY takes the label set most annotators gave (a tie: none), EXPERT takes the expert's labels where the expert labeled the record (elsewhere: as UNANIMOUS). */
+            rule: components["schemas"]["Rule"];
+        };
+        /** ResolutionOut */
+        ResolutionOut: {
+            /** Expert User Id */
+            expert_user_id: string | null;
+            /**
+             * Recomputed
+             * @description (record, task) pairs whose decided label was recomputed.
+             */
+            recomputed?: number | null;
+            /** @description A gold star decides first, then a single annotator's labels, then labels all annotators agree on; where they disagree: UNANIMOUS leaves no decided label, MAJORITY takes the label set most annotators gave (a tie: none), EXPERT takes the expert's labels where the expert labeled the record (elsewhere: as UNANIMOUS). */
+            rule: components["schemas"]["Rule"];
+        };
+        /** RevertIn */
+        RevertIn: {
+            /**
+             * Annotator Id
+             * Format: uuid
+             * @description The annotator whose manual labels are reverted.
+             */
+            annotator_id: string;
+            /**
+             * Labeling Task Id
+             * @description Only this task; omit for all tasks.
+             */
+            labeling_task_id?: string | null;
+            /**
+             * Record Ids
+             * @description Only these records (e.g. an assignment's); omit for all.
+             */
+            record_ids?: number[] | null;
+            /**
+             * Since
+             * @description Undo only the annotator's changes since then (each record back to its labels before them); omit to remove the annotator's labels.
+             */
+            since?: string | null;
+        };
+        /** RevertOut */
+        RevertOut: {
+            /**
+             * Changes
+             * @description History entries written (records whose labels changed).
+             */
+            changes: number;
+            /**
+             * Records
+             * @description Records whose labels by the annotator were looked at.
+             */
+            records: number;
+        };
+        /**
+         * Rule
+         * @description How disagreeing annotators' labels are resolved when no gold star decides.
+         * @enum {string}
+         */
+        Rule: "UNANIMOUS" | "MAJORITY" | "EXPERT";
         /** RunStarted */
         RunStarted: {
             attribute: components["schemas"]["CalculatedOut"];
@@ -3676,11 +4093,11 @@ export interface components {
         SearchIn: {
             /**
              * Count
-             * @description The total: counted exactly, the planner's estimate (fast), or not at all.
-             * @default exact
+             * @description The total: counted exactly, the planner's estimate (fast), auto (exact when the count is quick, else the estimate; total_estimated says which), or not at all.
+             * @default auto
              * @enum {string}
              */
-            count: "exact" | "estimate" | "none";
+            count: "exact" | "estimate" | "auto" | "none";
             /**
              * Cursor
              * @description next_cursor of the previous page.
@@ -6302,6 +6719,144 @@ export interface operations {
             };
         };
     };
+    project_history_api_v1_projects__project_id__label_history_get: {
+        parameters: {
+            query?: {
+                annotator_id?: string | null;
+                /** @description Page on: entries older than this entry id. */
+                before_id?: number | null;
+                limit?: number;
+                task_id?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryEntryOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revert_api_v1_projects__project_id__label_history_revert_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevertIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevertOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_resolution_api_v1_projects__project_id__label_resolution_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolutionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_resolution_api_v1_projects__project_id__label_resolution_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolutionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolutionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_sessions_api_v1_projects__project_id__labeling_sessions_get: {
         parameters: {
             query?: never;
@@ -7593,6 +8148,43 @@ export interface operations {
             };
         };
     };
+    agreement_api_v1_projects__project_id__metrics_agreement_get: {
+        parameters: {
+            query: {
+                /** @description false: leave out records with a gold star. */
+                include_gold_starred?: boolean;
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     confidence_histogram_api_v1_projects__project_id__metrics_confidence_histogram_get: {
         parameters: {
             query: {
@@ -7870,6 +8462,41 @@ export interface operations {
             };
         };
     };
+    record_history_api_v1_projects__project_id__records__record_id__label_history_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                task_id?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                record_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryEntryOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     set_classification_api_v1_projects__project_id__records__record_id__labeling_tasks__task_id__classification_put: {
         parameters: {
             query?: never;
@@ -8132,6 +8759,50 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bulk_delete_records_api_v1_projects__project_id__records_bulk_delete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkDeleteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkDeleteOut"];
+                };
+            };
+            /** @description A records_delete job deletes them. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkDeleteOut"];
                 };
             };
             /** @description Validation Error */
