@@ -34,6 +34,20 @@ from .conftest import login
 #   owner    OWNER (members, deleting the project)
 # (the installation's admin acts as the OWNER of every project)
 TABLE: dict[str, str] = {
+    "GET /api/v1/me/settings/{key}": "account",
+    "PUT /api/v1/me/settings/{key}": "account",
+    "GET /api/v1/sample-projects": "user",
+    "POST /api/v1/sample-projects/{name}/import": "creator",
+    "GET /api/v1/projects/{project_id}/label-history": "expert",
+    "POST /api/v1/projects/{project_id}/label-history/revert": "engineer",
+    "GET /api/v1/projects/{project_id}/records/{record_id}/label-history": "expert",
+    "GET /api/v1/projects/{project_id}/label-resolution": "member",
+    "PUT /api/v1/projects/{project_id}/label-resolution": "engineer",
+    "GET /api/v1/projects/{project_id}/labeling-sessions/{session_id}/window": "member",
+    "GET /api/v1/projects/{project_id}/metrics/agreement": "expert",
+    "POST /api/v1/projects/{project_id}/export": "expert",
+    "POST /api/v1/projects/{project_id}/records/bulk-delete": "engineer",
+    "PUT /api/v1/projects/{project_id}/attributes/{attribute_id}/visibility": "engineer",
     "POST /api/v1/auth/invitation": "public",
     "POST /api/v1/auth/login": "public",
     "POST /api/v1/auth/logout": "public",

@@ -198,6 +198,7 @@ class BulkDeleteOut(BaseModel):
     "/bulk-delete",
     response_model=BulkDeleteOut,
     responses={202: {"model": BulkDeleteOut, "description": "A records_delete job deletes them."}},
+    dependencies=[allow(Action.EDIT_PROJECT)],
 )
 def bulk_delete_records(
     body: BulkDeleteIn, project: ProjectDep, user: CurrentUser, session: SessionDep, response: Response

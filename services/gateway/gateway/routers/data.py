@@ -295,7 +295,7 @@ class ExportIn(RequestModel):
     )
 
 
-@router.post("/export")
+@router.post("/export", dependencies=[allow(Action.EXPORT)])
 def export_selection(body: ExportIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> StreamingResponse:
     """Part of the export, as the data browser's export dialog asks for it: the records a filter selects (at most
     1,000,000), chosen attribute columns, tasks and label sources; the rows and formats are those of ``GET /export``.

@@ -14,6 +14,7 @@ from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import label_history, labeling
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["label history"])
@@ -58,7 +59,9 @@ class RevertOut(BaseModel):
     changes: int = Field(description="History entries written (records whose labels changed).")
 
 
-@router.get("/records/{record_id}/label-history", response_model=list[HistoryEntryOut])
+@router.get(
+    "/records/{record_id}/label-history", response_model=list[HistoryEntryOut], dependencies=[allow(Action.READ_ALL_LABELS)]
+)
 def record_history(
     record_id: int,
     project: ProjectDep,
@@ -72,7 +75,7 @@ def record_history(
     return [HistoryEntryOut.model_validate(row) for row in found]
 
 
-@router.get("/label-history", response_model=list[HistoryEntryOut])
+@router.get("/label-history", response_model=list[HistoryEntryOut], dependencies=[allow(Action.READ_ALL_LABELS)])
 def project_history(
     project: ProjectDep,
     session: SessionDep,
@@ -88,7 +91,7 @@ def project_history(
     return [HistoryEntryOut.model_validate(row) for row in found]
 
 
-@router.post("/label-history/revert", response_model=RevertOut)
+@router.post("/label-history/revert", response_model=RevertOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def revert(body: RevertIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> RevertOut:
     """Revert one annotator's manual labels (of a set of records / one task): remove them, or with ``since`` undo their
     changes since then. Every change is kept in the history (via REVERT); decided labels are recomputed."""

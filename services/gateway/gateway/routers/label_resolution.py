@@ -14,6 +14,7 @@ from shared_model.service import problem
 from ..deps import ProjectDep, SessionDep
 from ..domain import valid_labels
 from ..domain.valid_labels import Resolution, Rule
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["label resolution"])
@@ -44,14 +45,14 @@ class ResolutionOut(BaseModel):
     recomputed: int | None = Field(default=None, description="(record, task) pairs whose decided label was recomputed.")
 
 
-@router.get("/label-resolution", response_model=ResolutionOut)
+@router.get("/label-resolution", response_model=ResolutionOut, dependencies=[allow(Action.READ_PROJECT)])
 def get_resolution(project: ProjectDep) -> ResolutionOut:
     """The project's resolution rule (UNANIMOUS unless set)."""
     found = Resolution.from_settings(project.settings)
     return ResolutionOut(rule=found.rule, expert_user_id=found.expert_user_id)
 
 
-@router.put("/label-resolution", response_model=ResolutionOut)
+@router.put("/label-resolution", response_model=ResolutionOut, dependencies=[allow(Action.EDIT_PROJECT)])
 def set_resolution(body: ResolutionIn, project: ProjectDep, session: SessionDep) -> ResolutionOut:
     """Set the rule; the decided manual labels of the whole project are recomputed by it in the same transaction."""
     if body.expert_user_id is not None:

@@ -207,7 +207,7 @@ class SessionWindow(BaseModel):
     records: list[RecordOut] = Field(description="Those records' data in the same order; a record deleted since is left out.")
 
 
-@router.get("/{session_id}/window", response_model=SessionWindow)
+@router.get("/{session_id}/window", response_model=SessionWindow, dependencies=[allow(Action.LABEL)])
 def session_window(
     session_id: uuid.UUID,
     project: ProjectDep,

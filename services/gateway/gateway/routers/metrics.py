@@ -155,7 +155,7 @@ class AgreementOut(BaseModel):
     overall: OverallAgreement
 
 
-@router.get("/agreement", response_model=AgreementOut)
+@router.get("/agreement", response_model=AgreementOut, dependencies=[allow(Action.BROWSE_DATA)])
 def agreement(
     project: ProjectDep,
     user: CurrentUser,

@@ -16,6 +16,7 @@ from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from ..deps import CurrentUser
+from ..policies import Action, allow
 from ..schemas import JobOut, RequestModel
 from .snapshot import queue_import
 
@@ -55,13 +56,13 @@ def _samples() -> list[SampleOut]:
     return [SampleOut(name=p.stem, title=_title(p.stem), file=p.name, size_bytes=p.stat().st_size) for p in found[:MAX_SAMPLES]]
 
 
-@router.get("", response_model=list[SampleOut])
+@router.get("", response_model=list[SampleOut], dependencies=[allow(Action.SIGNED_IN)])
 async def list_samples(user: CurrentUser) -> list[SampleOut]:
     """The sample projects offered here (empty when the folder is missing)."""
     return await run_in_threadpool(_samples)
 
 
-@router.post("/{name}/import", response_model=JobOut, status_code=202)
+@router.post("/{name}/import", response_model=JobOut, status_code=202, dependencies=[allow(Action.CREATE_PROJECT)])
 async def import_sample(name: str, body: SampleImportIn, user: CurrentUser) -> JobOut:
     """Import a sample as a new project of the caller: a ``snapshot_import`` job, as ``POST /api/v1/projects/import``
     (404 for an unknown sample)."""

@@ -15,6 +15,7 @@ from shared_model.models import UserSetting
 from shared_model.service import problem
 
 from ..deps import CurrentUser, SessionDep
+from ..policies import Action, allow
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/me/settings", tags=["auth"])
@@ -34,14 +35,14 @@ class SettingOut(BaseModel):
     updated_at: datetime | None
 
 
-@router.get("/{key}", response_model=SettingOut)
+@router.get("/{key}", response_model=SettingOut, dependencies=[allow(Action.OWN_ACCOUNT)])
 def get_setting(key: SettingKey, user: CurrentUser, session: SessionDep) -> SettingOut:
     """One group of the caller's settings (an empty object when none is stored)."""
     row = session.get(UserSetting, (user.id, key))
     return SettingOut(key=key, value=row.value if row else {}, updated_at=row.updated_at if row else None)
 
 
-@router.put("/{key}", response_model=SettingOut)
+@router.put("/{key}", response_model=SettingOut, dependencies=[allow(Action.OWN_ACCOUNT)])
 def put_setting(key: SettingKey, body: SettingIn, user: CurrentUser, session: SessionDep) -> SettingOut:
     """Store (replace) one group of the caller's settings."""
     size = len(json.dumps(body.value, separators=(",", ":")).encode())
