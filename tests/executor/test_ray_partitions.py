@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -168,6 +169,70 @@ def test_cancel_stops_the_ray_tasks_within_5_s(
         assert time.monotonic() - asked < 5.0, sandboxes()
         time.sleep(0.1)
     assert last_state(slow)[0] == RunState.CANCELLED and votes(slow) == []
+
+
+# Each line votes "sports" when an escape WORKED; a contained partition stores no vote at all.
+HOSTILE = f"""
+import os, socket
+
+REPOSITORY_FILE = {str(Path(__file__).resolve())!r}  # this test's own file on the host
+
+def escaped():
+    env = " ".join(f"{{k}}={{v}}" for k, v in os.environ.items())
+    if "DATABASE_URL" in env or "RAY_" in env or "REFINERY_" in env:
+        return "the environment of the Ray worker"
+    for pid in os.listdir("/proc"):  # the processes it can see: its sandbox's own, with a cleared environment
+        try:
+            seen = open(f"/proc/{{pid}}/environ", "rb").read()
+        except OSError:
+            continue
+        if b"DATABASE_URL" in seen or b"RAY_" in seen:
+            return f"the environment of process {{pid}}"
+    for path in ("/tmp/ray", "/dev/shm/plasma", "/tmp/sharedpg", REPOSITORY_FILE):
+        try:
+            os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(1)
+            return path
+        except OSError:
+            pass
+    for port in (5432, 6379, 8265, 10001):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            return f"port {{port}}"
+        except OSError:
+            pass
+    try:
+        open("/usr/escaped-by-ray", "w").write("x")
+        return "/usr"
+    except OSError:
+        pass
+    return None
+
+def lf(record):
+    where = escaped()
+    if where:
+        print("escaped:", where)
+        return "sports"
+    return None
+"""
+
+
+def test_hostile_code_in_a_ray_partition_is_contained(
+    cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox goes with the task: code run as a Ray partition sees neither the Ray worker's environment (the
+    database URL), nor Ray's sockets and object store, nor the database, nor the host's files."""
+    use(monkeypatch, cluster[0].address, 5_000)
+    hostile = create(world, "hostile", HOSTILE)
+    with session_scope() as session:  # a few records are enough: every call probes the same
+        session.execute(
+            text("DELETE FROM record WHERE project_id = :p AND id > :last"), {"p": world.project_id, "last": world.record_ids[20]}
+        )
+    result = job_module.heuristic_run(JobContext(queue_job(world, hostile), min_interval_s=0.0))
+    assert result["timings"]["runner"] == "ray"
+    assert last_state(hostile)[0] == RunState.FINISHED
+    with session_scope() as session:
+        logs = session.scalar(text("SELECT logs FROM heuristic_run WHERE source_id = :s"), {"s": hostile})
+    assert votes(hostile) == [], [line for line in logs or [] if "escaped" in line][:3]
 
 
 def test_a_node_without_a_working_sandbox_refuses_the_work(
