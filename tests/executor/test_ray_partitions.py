@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -128,9 +129,20 @@ class Background:
             return float(session.scalar(text("SELECT progress FROM job WHERE id = :j"), {"j": self.job.id}) or 0.0)
 
 
-def sandboxes() -> list[psutil.Process]:
-    """The bubblewrap processes under this test process (the Ray nodes are its children)."""
-    return [p for p in psutil.Process().children(recursive=True) if p.name() == "bwrap"]
+def sandboxes(under: int | None = None) -> list[psutil.Process]:
+    """The bubblewrap processes under this test process (the Ray nodes are its children), or under process ``under``."""
+    found = []
+    try:
+        children = (psutil.Process(under) if under is not None else psutil.Process()).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    for process in children:
+        try:
+            if process.name() == "bwrap":
+                found.append(process)
+        except psutil.NoSuchProcess:  # ended meanwhile
+            continue
+    return found
 
 
 def test_ray_partitions_store_exactly_the_local_votes(
@@ -170,6 +182,70 @@ def test_cancel_stops_the_ray_tasks_within_5_s(
     assert last_state(slow)[0] == RunState.CANCELLED and votes(slow) == []
 
 
+# Each line votes "sports" when an escape WORKED; a contained partition stores no vote at all.
+HOSTILE = f"""
+import os, socket
+
+REPOSITORY_FILE = {str(Path(__file__).resolve())!r}  # this test's own file on the host
+
+def escaped():
+    env = " ".join(f"{{k}}={{v}}" for k, v in os.environ.items())
+    if "DATABASE_URL" in env or "RAY_" in env or "REFINERY_" in env:
+        return "the environment of the Ray worker"
+    for pid in os.listdir("/proc"):  # the processes it can see: its sandbox's own, with a cleared environment
+        try:
+            seen = open(f"/proc/{{pid}}/environ", "rb").read()
+        except OSError:
+            continue
+        if b"DATABASE_URL" in seen or b"RAY_" in seen:
+            return f"the environment of process {{pid}}"
+    for path in ("/tmp/ray", "/dev/shm/plasma", "/tmp/sharedpg", REPOSITORY_FILE):
+        try:
+            os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(1)
+            return path
+        except OSError:
+            pass
+    for port in (5432, 6379, 8265, 10001):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            return f"port {{port}}"
+        except OSError:
+            pass
+    try:
+        open("/usr/escaped-by-ray", "w").write("x")
+        return "/usr"
+    except OSError:
+        pass
+    return None
+
+def lf(record):
+    where = escaped()
+    if where:
+        print("escaped:", where)
+        return "sports"
+    return None
+"""
+
+
+def test_hostile_code_in_a_ray_partition_is_contained(
+    cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox goes with the task: code run as a Ray partition sees neither the Ray worker's environment (the
+    database URL), nor Ray's sockets and object store, nor the database, nor the host's files."""
+    use(monkeypatch, cluster[0].address, 5_000)
+    hostile = create(world, "hostile", HOSTILE)
+    with session_scope() as session:  # a few records are enough: every call probes the same
+        session.execute(
+            text("DELETE FROM record WHERE project_id = :p AND id > :last"), {"p": world.project_id, "last": world.record_ids[20]}
+        )
+    result = job_module.heuristic_run(JobContext(queue_job(world, hostile), min_interval_s=0.0))
+    assert result["timings"]["runner"] == "ray"
+    assert last_state(hostile)[0] == RunState.FINISHED
+    with session_scope() as session:
+        logs = session.scalar(text("SELECT logs FROM heuristic_run WHERE source_id = :s"), {"s": hostile})
+    assert votes(hostile) == [], [line for line in logs or [] if "escaped" in line][:3]
+
+
 def test_a_node_without_a_working_sandbox_refuses_the_work(
     cluster: tuple[Cluster, Any], world: Data, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,17 +283,17 @@ def test_a_node_removed_mid_run_still_ends_correct(
     assert len(expected) == N // 5
     use(monkeypatch, cluster[0].address, 1_000)  # ten partitions of ~2 s
     run = Background(queue_job(world, slow))
-    deadline = time.monotonic() + 120
-    while run.progress() <= 0.0:  # a partition finished: both nodes are at work
-        assert run.thread.is_alive(), run.outcome
-        assert time.monotonic() < deadline, "no partition finished"
-        time.sleep(0.1)
     made, worker = cluster
-    made.remove_node(worker)
+    raylet = next(process for kind, process in worker.live_processes() if kind == "raylet")
+    deadline = time.monotonic() + 120
+    while not sandboxes(under=raylet.pid):  # the second node is running a partition
+        assert run.thread.is_alive(), run.outcome
+        assert time.monotonic() < deadline, "the second node ran no partition"
+        time.sleep(0.05)
+    made.remove_node(worker)  # its partition dies with it, and is retried on the head
     run.thread.join(300)
     assert not run.thread.is_alive()
     assert "error" not in run.outcome, run.outcome
-    assert run.outcome["result"]["timings"]["nodes"] == 2  # the removed node had done some of the work
     assert [n["Alive"] for n in ray.nodes()].count(True) == 1
     assert last_state(slow)[0] == RunState.FINISHED
     assert votes(slow) == expected
