@@ -93,9 +93,18 @@ def member_project(session: Session, user: User, project_id: uuid.UUID) -> Proje
     return member_role(session, user, project_id)[0]
 
 
-def get_project(project_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Project:
+def get_member_role(project_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> tuple[Project, UserRole]:
+    """The path's project and the caller's role in it, checked for membership (one query per request: FastAPI caches
+    it for ``ProjectDep`` and the policy's permit alike)."""
+    return member_role(session, user, project_id)
+
+
+MemberRoleDep = Annotated[tuple[Project, UserRole], Depends(get_member_role)]
+
+
+def get_project(found: MemberRoleDep) -> Project:
     """The path's project, checked for membership."""
-    return member_project(session, user, project_id)
+    return found[0]
 
 
 ProjectDep = Annotated[Project, Depends(get_project)]

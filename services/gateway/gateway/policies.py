@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from shared_model.models import Project, User, UserRole
 from shared_model.service import problem
 
-from .deps import CurrentUser, SessionDep, member_role
+from .deps import CurrentUser, MemberRoleDep, member_role
 
 OWNER, ENGINEER, EXPERT, ANNOTATOR = UserRole.OWNER, UserRole.ENGINEER, UserRole.EXPERT, UserRole.ANNOTATOR
 PROJECT_ROLES = (OWNER, ENGINEER, EXPERT, ANNOTATOR)
@@ -166,9 +166,9 @@ def _installation(action: Action) -> Callable[..., Permit]:
     return check
 
 
-def project_permit(project_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Permit:
+def project_permit(found: MemberRoleDep, user: CurrentUser) -> Permit:
     """The caller's permit in the path's project (404 for a non-member); checks no action."""
-    project, role = member_role(session, user, project_id)
+    project, role = found
     return Permit(user=user, project=project, role=role)
 
 
