@@ -29,7 +29,8 @@ import { ResultCard } from "./ResultCard";
 import { SlicesPane } from "./SlicesPane";
 import { VirtualList } from "./VirtualList";
 
-export const DEBOUNCE_MS = 250;
+export const DEBOUNCE_MS = 150;
+const NO_COMMENTS: never[] = [];
 export const ROW_HEIGHT = 236;
 
 type DialogName = "save" | "bulk" | "lf" | "export" | null;
@@ -162,6 +163,7 @@ export default function DataBrowserPage() {
     [similar, activeSlice, filter, settled.sort, projectId],
   );
 
+  const taskList = useMemo(() => tasks.data ?? [], [tasks.data]);
   const shownCount = similar ? similar.hits.length : (total ?? records.length);
   const commentsOf = comments.data;
   const similarRecords: FoundRecord[] = useMemo(
@@ -176,8 +178,8 @@ export default function DataBrowserPage() {
         record={record}
         position={index}
         attributes={visible}
-        tasks={tasks.data ?? []}
-        comments={commentsOf?.get(String(record.id)) ?? []}
+        tasks={taskList}
+        comments={commentsOf?.get(String(record.id)) ?? NO_COMMENTS}
         selected={selection.has(record.id)}
         score={similar?.hits[index]?.score}
         onToggle={toggle}

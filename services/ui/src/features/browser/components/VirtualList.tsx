@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
+import styles from "../browser.module.css";
 import { virtualLayout } from "../virtual";
 
 /**
@@ -28,8 +29,10 @@ export function VirtualList({
   useLayoutEffect(() => {
     const element = ref.current;
     if (!element) return;
-    setViewport(element.clientHeight);
-    const observer = new ResizeObserver(() => setViewport(element.clientHeight));
+    // never more than the window: should a layout let the list grow to its content, it still draws one screen
+    const measure = () => setViewport(Math.min(element.clientHeight, window.innerHeight));
+    measure();
+    const observer = new ResizeObserver(measure);
     observer.observe(element);
     return () => observer.disconnect();
   }, []);
@@ -52,7 +55,7 @@ export function VirtualList({
   return (
     <div
       ref={ref}
-      className="vlist"
+      className={styles.vlist}
       tabIndex={0}
       aria-label={label}
       onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
