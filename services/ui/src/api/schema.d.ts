@@ -63,6 +63,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Config
+         * @description Limits of this installation and what its tokenizer and embedder offer.
+         */
+        get: operations["get_config_api_v1_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/embedding-models": {
         parameters: {
             query?: never;
@@ -2381,6 +2401,14 @@ export interface components {
             /** Is Private */
             is_private?: boolean | null;
         };
+        /** ConfigOut */
+        ConfigOut: {
+            embedding_models: components["schemas"]["ServiceList"];
+            /** Limits */
+            limits: components["schemas"]["Limit"][];
+            /** @description Installed spaCy pipeline packages (blank pipelines need none). */
+            spacy_pipelines: components["schemas"]["ServiceList"];
+        };
         /** ConfusionCell */
         ConfusionCell: {
             /** Count */
@@ -2982,6 +3010,18 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** Limit */
+        Limit: {
+            /** Meaning */
+            meaning: string;
+            /**
+             * Name
+             * @description The setting's environment variable.
+             */
+            name: string;
+            /** Value */
+            value: number | string;
+        };
         /** ListIn */
         ListIn: {
             /**
@@ -3479,6 +3519,16 @@ export interface components {
              * @description true when total is the planner's estimate.
              */
             total_estimated: boolean;
+        };
+        /** ServiceList */
+        ServiceList: {
+            /**
+             * Error
+             * @description Why the service could not be asked (then items is empty).
+             */
+            error: string | null;
+            /** Items */
+            items: string[];
         };
         /**
          * SessionIn
@@ -4340,6 +4390,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+        };
+    };
+    get_config_api_v1_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigOut"];
                 };
             };
         };

@@ -15,6 +15,7 @@ import { AuthenticatedShell, NotFoundPage, NotYetPage, ProjectShell } from "./Sh
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
+const ConfigPage = lazy(() => import("../features/config/components/ConfigPage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -41,6 +42,7 @@ export function App() {
                 <Route path="/projects" element={<ProjectsPage />} />
                 <Route path="/projects/new" element={<NewProjectPage />} />
                 <Route path="/account/tokens" element={<TokensPage />} />
+                <Route path="/config" element={<ConfigPage />} />
                 <Route path="/projects/:projectId" element={<ProjectShell />}>
                   <Route index element={<Navigate to="labeling" replace />} />
                   <Route path="overview" element={<NotYetPage title="Overview" />} />
