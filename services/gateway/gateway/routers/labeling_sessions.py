@@ -216,7 +216,7 @@ def session_window(
     """A window of the session's records with their data (what the labeling suite shows), in session order."""
     row = _get(session, project.id, session_id)
     ids = row.record_ids[offset : offset + limit]
-    found = (
+    found: dict[int, dict[str, Any]] = (
         dict(
             session.execute(select(Record.id, Record.data).where(Record.project_id == project.id, Record.id.in_(ids)))
             .tuples()
