@@ -21,7 +21,7 @@ export function NotificationCenter() {
   return (
     <>
       <button type="button" className="ghost" aria-label={`Notifications (${unread} unread)`} onClick={() => setOpen(true)}>
-        🔔{unread > 0 && <span className="badge">{unread}</span>}
+        Notifications{unread > 0 && <span className="badge">{unread}</span>}
       </button>
       {open && (
         <Dialog title="Notifications" onClose={close}>
