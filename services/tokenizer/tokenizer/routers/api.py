@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import spacy
+import spacy.util
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
@@ -80,3 +82,10 @@ def workers() -> dict[str, Any]:
     """The idle warm worker processes: pid, pipeline and whether it has loaded it (ops, benchmarks and tests)."""
     idle = warm_workers.idle()
     return {"workers": [{"pid": w.pid, "tokenizer": w.tokenizer, "ready": w.ready.is_set()} for w in idle]}
+
+
+@router.get("/pipelines")
+def pipelines() -> dict[str, Any]:
+    """The spaCy pipeline packages installed where the tokenizer runs (a blank pipeline of any language code works
+    without one)."""
+    return {"installed": sorted(spacy.util.get_installed_models()), "spacy_version": spacy.__version__}

@@ -25,6 +25,7 @@ const LookupListPage = lazy(() => import("../features/lookup-lists/components/Lo
 const AttributesPage = lazy(() => import("../features/attributes/components/AttributesPage"));
 const AttributePage = lazy(() => import("../features/attributes/components/AttributePage"));
 const RecordIdePage = lazy(() => import("../features/attributes/components/RecordIdePage"));
+const ConfigPage = lazy(() => import("../features/config/components/ConfigPage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -51,6 +52,7 @@ export function App() {
                 <Route path="/projects" element={<ProjectsPage />} />
                 <Route path="/projects/new" element={<NewProjectPage />} />
                 <Route path="/account/tokens" element={<TokensPage />} />
+                <Route path="/config" element={<ConfigPage />} />
                 <Route path="/projects/:projectId" element={<ProjectShell />}>
                   <Route index element={<Navigate to="labeling" replace />} />
                   <Route path="overview" element={<OverviewPage />} />

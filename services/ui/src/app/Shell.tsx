@@ -4,6 +4,7 @@ import { ErrorBox, Loading } from "../shared/ErrorBox";
 import { useLogout, useMe } from "../features/auth/api/auth";
 import { useLiveEvents } from "../features/jobs/hooks/useLiveEvents";
 import { useProject } from "../features/projects/api/projects";
+import { NotificationCenter } from "../features/notifications/components/NotificationCenter";
 
 /** Everything behind login: the header, live events and the page. Without a session it sends the user to /login. */
 export function AuthenticatedShell() {
@@ -39,8 +40,10 @@ function Header({ email, name }: { email: string; name: string }) {
           Projects
         </NavLink>
         <NavLink to="/account/tokens">API tokens</NavLink>
+        <NavLink to="/config">Configuration</NavLink>
       </nav>
       <div className="row user">
+        <NotificationCenter />
         <span className="muted small" title={email}>
           {name || email}
         </span>

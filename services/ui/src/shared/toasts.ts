@@ -1,4 +1,5 @@
 import { create } from "zustand";
+import { notify } from "./notifications";
 
 export type ToastLevel = "info" | "success" | "error";
 
@@ -33,5 +34,9 @@ export const useToasts = create<ToastState>((set, get) => ({
 export const toast = {
   info: (message: string) => useToasts.getState().push("info", message),
   success: (message: string) => useToasts.getState().push("success", message),
-  error: (message: string) => useToasts.getState().push("error", message),
+  /** An error toast, also kept in the notification centre with a link to the page concerned (default: this page). */
+  error: (message: string, link?: string) => {
+    useToasts.getState().push("error", message);
+    notify("ERROR", message, link ?? window.location.pathname + window.location.search);
+  },
 };

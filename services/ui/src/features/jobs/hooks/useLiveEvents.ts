@@ -1,6 +1,7 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { toast } from "../../../shared/toasts";
+import { jobLink, notify } from "../../../shared/notifications";
 import { FINAL_STATES, jobKey, jobName, type Job, type JobEvent } from "../api/jobs";
 
 /** Which queries a job event makes stale: the map from live events to TanStack Query invalidations. */
@@ -44,9 +45,14 @@ export function applyJobEvent(client: QueryClient, event: JobEvent): void {
   client.setQueryData<Job>(jobKey(event.id), previous ? { ...previous, ...event } : undefined);
   for (const key of queriesAffectedBy(event)) void client.invalidateQueries({ queryKey: key });
   if (event.state === "done" && event.kind !== "heuristic_statistics") {
-    toast.success(`${jobName(event.kind)} finished${event.message && event.message !== "done" ? `: ${event.message}` : ""}`);
+    const message = `${jobName(event.kind)} finished${event.message && event.message !== "done" ? `: ${event.message}` : ""}`;
+    toast.success(message);
+    notify("SUCCESS", message, jobLink(event.kind, event.project_id, event.result));
   } else if (event.state === "failed") {
-    toast.error(`${jobName(event.kind)} failed: ${event.error ?? event.message ?? "no reason given"}`);
+    const message = `${jobName(event.kind)} failed: ${event.error ?? event.message ?? "no reason given"}`;
+    toast.error(message, jobLink(event.kind, event.project_id, event.result));
+  } else if (event.state === "cancelled") {
+    notify("WARNING", `${jobName(event.kind)} was cancelled`, jobLink(event.kind, event.project_id, event.result));
   }
 }
 

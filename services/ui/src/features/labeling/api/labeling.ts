@@ -129,16 +129,30 @@ function optimisticRow(recordId: number, taskId: string, labelId: string, userId
   };
 }
 
+const inFlight = new Map<string, Promise<unknown>>();
+
+/** Run `send` after the previous call with the same key has ended, so that quick changes (a label, then its undo)
+ * reach the server in the order they were made. */
+export function inOrder<T>(key: string, send: () => Promise<T>): Promise<T> {
+  const previous = inFlight.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(send);
+  inFlight.set(key, next);
+  void next.finally(() => inFlight.get(key) === next && inFlight.delete(key)).catch(() => undefined);
+  return next;
+}
+
 /** Set the user's classification labels of a task on a record: shown at once, rolled back with a message if refused. */
 export function useSetClassification(pid: string, userId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (args: { recordId: number; taskId: string; labelIds: string[] }) =>
-      unwrap(
-        api.PUT("/api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/classification", {
-          params: { path: { project_id: pid, record_id: args.recordId, task_id: args.taskId } },
-          body: { label_ids: args.labelIds },
-        }),
+      inOrder(`${pid}/${args.recordId}/${args.taskId}`, () =>
+        unwrap(
+          api.PUT("/api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/classification", {
+            params: { path: { project_id: pid, record_id: args.recordId, task_id: args.taskId } },
+            body: { label_ids: args.labelIds },
+          }),
+        ),
       ),
     onMutate: async ({ recordId, taskId, labelIds }) => {
       const key = labelsKey(pid, recordId);
