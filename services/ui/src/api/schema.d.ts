@@ -2,6 +2,27 @@
 // change the gateway, then regenerate (./test fails when this file is out of date).
 
 export interface paths {
+    "/api/v1/auth/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Invitation
+         * @description Accept an invitation: set the password (and display name); then log in as usual. 404 for an unknown, used
+         *     or expired invitation.
+         */
+        post: operations["accept_invitation_api_v1_auth_invitation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -57,6 +78,26 @@ export interface paths {
         get: operations["me_api_v1_auth_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change one's own password (the only thing a user with a one-time password may do first).
+         */
+        post: operations["change_password_api_v1_auth_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -197,7 +238,8 @@ export interface paths {
         };
         /**
          * List Projects
-         * @description The projects the current user belongs to, newest first.
+         * @description The projects the current user belongs to (every project for the installation's admin), newest first, each
+         *     with the caller's ``role`` in it.
          */
         get: operations["list_projects_api_v1_projects_get"];
         put?: never;
@@ -223,7 +265,7 @@ export interface paths {
         };
         /**
          * Get Project
-         * @description One project with its record count.
+         * @description One project with its record count and the caller's ``role`` in it.
          */
         get: operations["get_project_api_v1_projects__project_id__get"];
         put?: never;
@@ -593,7 +635,13 @@ export interface paths {
          */
         get: operations["export_api_v1_projects__project_id__export_get"];
         put?: never;
-        post?: never;
+        /**
+         * Export Selection
+         * @description Part of the export, as the data browser's export dialog asks for it: the records a filter selects (at most
+         *     1,000,000), chosen attribute columns, tasks and label sources; the rows and formats are those of ``GET /export``.
+         *     A name that is not the project's attribute or task is a 422.
+         */
+        post: operations["export_selection_api_v1_projects__project_id__export_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -788,10 +836,76 @@ export interface paths {
         };
         /**
          * List Jobs
-         * @description The project's jobs, newest first; a queued one with its place in its service's queue (``queue_position``).
+         * @description The project's jobs that the caller's role may see, newest first; a queued one with its place in its service's
+         *     queue (``queue_position``).
          */
         get: operations["list_jobs_api_v1_projects__project_id__jobs_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project History
+         * @description The project's label changes, newest first: who labeled what (optionally one annotator / one task).
+         */
+        get: operations["project_history_api_v1_projects__project_id__label_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-history/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert
+         * @description Revert one annotator's manual labels (of a set of records / one task): remove them, or with ``since`` undo their
+         *     changes since then. Every change is kept in the history (via REVERT); decided labels are recomputed.
+         */
+        post: operations["revert_api_v1_projects__project_id__label_history_revert_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/label-resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Resolution
+         * @description The project's resolution rule (UNANIMOUS unless set).
+         */
+        get: operations["get_resolution_api_v1_projects__project_id__label_resolution_get"];
+        /**
+         * Set Resolution
+         * @description Set the rule; the decided manual labels of the whole project are recomputed by it in the same transaction.
+         */
+        put: operations["set_resolution_api_v1_projects__project_id__label_resolution_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1292,13 +1406,14 @@ export interface paths {
         };
         /**
          * List Members
-         * @description The project's members.
+         * @description The project's members with their role in it (``project_role``).
          */
         get: operations["list_members_api_v1_projects__project_id__members_get"];
         put?: never;
         /**
          * Add Member
-         * @description Add an existing user to the project.
+         * @description Add an existing user to the project with a role (OWNER, ENGINEER, EXPERT or ANNOTATOR; default ENGINEER); a
+         *     member already there keeps their role (change it with PATCH).
          */
         post: operations["add_member_api_v1_projects__project_id__members_post"];
         delete?: never;
@@ -1319,9 +1434,34 @@ export interface paths {
         post?: never;
         /**
          * Remove Member
-         * @description Remove a member; the last member cannot be removed.
+         * @description Remove a member; the last member and the last OWNER cannot be removed (409).
          */
         delete: operations["remove_member_api_v1_projects__project_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change Member Role
+         * @description Change a member's role; the project's last OWNER cannot be demoted (409: make another member OWNER first).
+         */
+        patch: operations["change_member_role_api_v1_projects__project_id__members__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/metrics/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agreement
+         * @description Inter-annotator agreement of a task: per annotator pair (percent agreement, Cohen's kappa) and overall
+         *     (percent agreement, Krippendorff's alpha), on records labeled by two or more annotators.
+         */
+        get: operations["agreement_api_v1_projects__project_id__metrics_agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1427,6 +1567,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Permissions
+         * @description The caller's role in the project and what it lets them do (``gateway.policies.Action`` names; docs/roles.md).
+         */
+        get: operations["my_permissions_api_v1_projects__project_id__permissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/records": {
         parameters: {
             query?: never;
@@ -1461,6 +1621,26 @@ export interface paths {
          * @description Run ``code`` in the sandbox with ``record`` = this record (text attributes as spaCy Docs); stdout and error.
          */
         post: operations["run_snippet_api_v1_projects__project_id__records__record_id__ide_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/{record_id}/label-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record History
+         * @description Every change of manual labels on a record (all annotators), newest first.
+         */
+        get: operations["record_history_api_v1_projects__project_id__records__record_id__label_history_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1545,6 +1725,9 @@ export interface paths {
         /**
          * Record Labels
          * @description Every label on a record (manual from all annotators, heuristics, weak supervision), optionally of one task/source.
+         *
+         *     What the caller's role may not see is left out: an annotator gets only their own manual labels (no heuristic
+         *     votes, weak-supervision labels or other members' labels).
          */
         get: operations["record_labels_api_v1_projects__project_id__records__record_id__labels_get"];
         put?: never;
@@ -1589,6 +1772,30 @@ export interface paths {
         get: operations["record_tokens_api_v1_projects__project_id__records__record_id__tokens_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Delete Records
+         * @description Delete every record a filter selects, with their labels, votes, tokens, comments and slice memberships.
+         *
+         *     Over 1,000 records the call needs ``confirm_count`` equal to the number selected (else a 409 whose ``affected``
+         *     names it). Up to 10,000 records are deleted at once (200); more by a ``records_delete`` job (202), which deletes
+         *     what the filter selects among the records that existed when it was asked (never records uploaded since).
+         */
+        post: operations["bulk_delete_records_api_v1_projects__project_id__records_bulk_delete_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2105,9 +2312,52 @@ export interface paths {
         put?: never;
         /**
          * Create User
-         * @description Create a user (admins only).
+         * @description Create a user (admins only): with the ``password`` given, or a generated one-time password (answered only now;
+         *     the user must change it first), or an invitation (``invite``: a link valid for 7 days that sets the password).
          */
         post: operations["create_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Rename a user, change their installation role or (de)activate them (admins only). A deactivated user can
+         *     neither log in nor use a token; their open sessions end. The admin cannot demote or deactivate themselves (409).
+         */
+        patch: operations["update_user_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description Give a user a new one-time password (answered only now; they must change it at their next login); their open
+         *     sessions end. Their API tokens stay valid (revoke them with a deactivation).
+         */
+        post: operations["reset_password_api_v1_users__user_id__password_reset_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2140,6 +2390,64 @@ export interface components {
             /** Added */
             added: number;
             slice: components["schemas"]["SliceOut"];
+        };
+        /** AgreementOut */
+        AgreementOut: {
+            /** Annotators */
+            annotators: components["schemas"]["AnnotatorFigures"][];
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            overall: components["schemas"]["OverallAgreement"];
+            /** Pairs */
+            pairs: components["schemas"]["PairAgreement"][];
+            /** Task Type */
+            task_type: string;
+            /**
+             * Unit
+             * @description record (classification; a multi-label set is one value) or token (extraction).
+             */
+            unit: string;
+        };
+        /** AnnotatorFigures */
+        AnnotatorFigures: {
+            /** Email */
+            email: string;
+            /**
+             * Records
+             * @description Records this annotator labeled that another annotator labeled too.
+             */
+            records: number;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /**
+         * AnnotatorsDisagreeCondition
+         * @description Two or more annotators labeled the record in the task and their manual labels differ (as sets of label and
+         *     span), whatever the resolution rule decided.
+         */
+        AnnotatorsDisagreeCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "annotators_disagree";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Task Id
+             * Format: uuid
+             */
+            task_id: string;
         };
         /** AssociationsIn */
         AssociationsIn: {
@@ -2230,6 +2538,26 @@ export interface components {
              * @description the new project's name (default: the snapshot's)
              */
             name?: string | null;
+        };
+        /** BulkDeleteIn */
+        BulkDeleteIn: {
+            /**
+             * Confirm Count
+             * @description Required when the filter selects more than 1000 records: the count the caller confirms (a 409 names it); a different count is refused and nothing is deleted.
+             */
+            confirm_count?: number | null;
+            /** @description The records to delete; null = every record of the project. */
+            filter: components["schemas"]["FilterGroup"] | null;
+        };
+        /** BulkDeleteOut */
+        BulkDeleteOut: {
+            /** @description Over 10000 records: the records_delete job that deletes them. */
+            job?: components["schemas"]["JobOut"] | null;
+            /**
+             * Records
+             * @description Records deleted (at once), or selected and to be deleted by the job.
+             */
+            records: number;
         };
         /** BulkFilter */
         BulkFilter: {
@@ -2425,10 +2753,11 @@ export interface components {
         CountIn: {
             /**
              * Count
-             * @default exact
+             * @description exact, the planner's estimate, or auto (exact when quick, else the estimate; see search).
+             * @default auto
              * @enum {string}
              */
-            count: "exact" | "estimate";
+            count: "exact" | "estimate" | "auto";
             filter?: components["schemas"]["FilterGroup"] | null;
         };
         /** CountOut */
@@ -2534,13 +2863,45 @@ export interface components {
          * @enum {string}
          */
         EmbeddingType: "ON_ATTRIBUTE" | "ON_TOKEN";
+        /** ExportIn */
+        ExportIn: {
+            /**
+             * Attributes
+             * @description Attribute columns to keep; null: all.
+             */
+            attributes?: string[] | null;
+            /** @description The records to export (the data browser's filter; a slice is an in_slice condition); null: all. */
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /**
+             * Format
+             * @default json
+             * @enum {string}
+             */
+            format: "json" | "jsonl" | "csv" | "xlsx";
+            /**
+             * Raw
+             * @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection)
+             * @default false
+             */
+            raw: boolean;
+            /**
+             * Sources
+             * @description Label sources whose columns to keep; null: both.
+             */
+            sources?: ("MANUAL" | "WEAK_SUPERVISION")[] | null;
+            /**
+             * Task Ids
+             * @description Labeling tasks to keep; null: all.
+             */
+            task_ids?: string[] | null;
+        };
         /**
          * FilterGroup
          * @description Conditions and groups joined by ``join``; an empty group selects every record.
          */
         FilterGroup: {
             /** Conditions */
-            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["FilterGroup"])[];
+            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["FullTextCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["AnnotatorsDisagreeCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["FilterGroup"])[];
             /**
              * Join
              * @default AND
@@ -2593,6 +2954,31 @@ export interface components {
             /** Labels */
             labels: components["schemas"]["RecordLabel"][];
         };
+        /**
+         * FullTextCondition
+         * @description Words in text (PostgreSQL full-text search, configuration ``simple``: lower-cased words, no stemming, no stop
+         *     words). ``query`` in web-search syntax: words (all must occur), ``"a phrase"``, ``OR``, ``-word`` (must not).
+         */
+        FullTextCondition: {
+            /**
+             * Attribute
+             * @description A TEXT or CATEGORY attribute; null = the record's text values together.
+             */
+            attribute?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "full_text";
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /** Query */
+            query: string;
+        };
         /** RunOut */
         gateway__routers__heuristics__RunOut: {
             /**
@@ -2639,6 +3025,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Created By
+             * @description the user who started the run
+             */
+            created_by?: string | null;
             /** Error */
             error: string | null;
             /** Finished At */
@@ -2860,6 +3251,59 @@ export interface components {
             /** Low */
             low: number;
         };
+        /** HistoryEntryOut */
+        HistoryEntryOut: {
+            /**
+             * Annotator Id
+             * @description Whose manual labels changed.
+             */
+            annotator_id: string | null;
+            /**
+             * Changed By
+             * @description Who changed them (the annotator, or who reverted their labels).
+             */
+            changed_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /** New Labels */
+            new_labels: components["schemas"]["HistoryLabel"][];
+            /** Old Labels */
+            old_labels: components["schemas"]["HistoryLabel"][];
+            /** Record Id */
+            record_id: number;
+            /**
+             * Via
+             * @description UI, SDK, BULK, UPLOAD, SNAPSHOT or REVERT.
+             */
+            via: string;
+        };
+        /** HistoryLabel */
+        HistoryLabel: {
+            /**
+             * Label Id
+             * Format: uuid
+             */
+            label_id: string;
+            /**
+             * Name
+             * @description The label's name when the change was made.
+             */
+            name: string;
+            /** Token End */
+            token_end: number | null;
+            /** Token Start */
+            token_start: number | null;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -2886,6 +3330,15 @@ export interface components {
              * Format: uuid
              */
             slice_id: string;
+        };
+        /** InvitationAccept */
+        InvitationAccept: {
+            /** Display Name */
+            display_name?: string | null;
+            /** Password */
+            password: string;
+            /** Token */
+            token: string;
         };
         /** JobOut */
         JobOut: {
@@ -3080,6 +3533,12 @@ export interface components {
             /** Annotator Id */
             annotator_id?: string | null;
             /**
+             * Decided
+             * @description Only the decided manual labels (the project's resolution rule), not every annotator's.
+             * @default false
+             */
+            decided: boolean;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -3176,6 +3635,43 @@ export interface components {
              */
             role: string;
         };
+        /** MemberOut */
+        MemberOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Password Change Required
+             * @description a one-time password must be changed first
+             * @default false
+             */
+            password_change_required: boolean;
+            /**
+             * Project Role
+             * @description OWNER, ENGINEER, EXPERT or ANNOTATOR in this project
+             */
+            project_role: string;
+            /** Role */
+            role: string;
+        };
+        /** MemberUpdate */
+        MemberUpdate: {
+            /** Role */
+            role: string;
+        };
         /**
          * NoHeuristicVotedCondition
          * @description No heuristic of the task voted on the record.
@@ -3212,6 +3708,80 @@ export interface components {
              */
             save_slice: boolean;
         };
+        /** OverallAgreement */
+        OverallAgreement: {
+            /**
+             * Krippendorff Alpha
+             * @description Krippendorff's alpha, nominal; None where undefined.
+             */
+            krippendorff_alpha: number | null;
+            /**
+             * Mean Cohen Kappa
+             * @description The mean of the pairs' defined kappas.
+             */
+            mean_cohen_kappa: number | null;
+            /**
+             * Percent Agreement
+             * @description The share of agreeing pairs of values within units.
+             */
+            percent_agreement: number | null;
+            /**
+             * Records
+             * @description Records labeled by two or more annotators.
+             */
+            records: number;
+            /** Units */
+            units: number;
+        };
+        /** PairAgreement */
+        PairAgreement: {
+            /**
+             * Annotator A
+             * Format: uuid
+             */
+            annotator_a: string;
+            /**
+             * Annotator B
+             * Format: uuid
+             */
+            annotator_b: string;
+            /**
+             * Cohen Kappa
+             * @description None where undefined (both always gave one and the same value).
+             */
+            cohen_kappa: number | null;
+            /** Email A */
+            email_a: string;
+            /** Email B */
+            email_b: string;
+            /** Percent Agreement */
+            percent_agreement: number | null;
+            /**
+             * Records
+             * @description Records both labeled.
+             */
+            records: number;
+            /**
+             * Units
+             * @description Records (classification) or tokens (extraction) both rated.
+             */
+            units: number;
+        };
+        /** PasswordChange */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
+        /** PasswordReset */
+        PasswordReset: {
+            /**
+             * One Time Password
+             * @description shown only now; to be changed at the next login
+             */
+            one_time_password: string;
+        };
         /** PasteIn */
         PasteIn: {
             /**
@@ -3221,6 +3791,19 @@ export interface components {
             delimiter: string;
             /** Text */
             text: string;
+        };
+        /** PermissionsOut */
+        PermissionsOut: {
+            /**
+             * Actions
+             * @description what the caller may do here (names of gateway.policies.Action)
+             */
+            actions: string[];
+            /**
+             * Role
+             * @description the caller's role in the project (an installation admin is OWNER of every project)
+             */
+            role: string;
         };
         /** PlaygroundIn */
         PlaygroundIn: {
@@ -3324,6 +3907,11 @@ export interface components {
             /** Record Count */
             record_count?: number | null;
             /**
+             * Role
+             * @description the caller's role in the project (OWNER for the admin)
+             */
+            role?: string | null;
+            /**
              * Run Time Limit S
              * @description The time limit of the project's full runs (s).
              */
@@ -3426,6 +4014,71 @@ export interface components {
             /** Valid */
             valid: components["schemas"]["ManualLabelOut"][];
         };
+        /** ResolutionIn */
+        ResolutionIn: {
+            /**
+             * Expert User Id
+             * @description The expert (a project member); only with EXPERT.
+             */
+            expert_user_id?: string | null;
+            /** @description A gold star decides first, then a single annotator's labels, then labels all annotators agree on; where they disagree: UNANIMOUS leaves no decided label, MAJORITY takes the label set most annotators gave (a tie: none), EXPERT takes the expert's labels where the expert labeled the record (elsewhere: as UNANIMOUS). */
+            rule: components["schemas"]["Rule"];
+        };
+        /** ResolutionOut */
+        ResolutionOut: {
+            /** Expert User Id */
+            expert_user_id: string | null;
+            /**
+             * Recomputed
+             * @description (record, task) pairs whose decided label was recomputed.
+             */
+            recomputed?: number | null;
+            /** @description A gold star decides first, then a single annotator's labels, then labels all annotators agree on; where they disagree: UNANIMOUS leaves no decided label, MAJORITY takes the label set most annotators gave (a tie: none), EXPERT takes the expert's labels where the expert labeled the record (elsewhere: as UNANIMOUS). */
+            rule: components["schemas"]["Rule"];
+        };
+        /** RevertIn */
+        RevertIn: {
+            /**
+             * Annotator Id
+             * Format: uuid
+             * @description The annotator whose manual labels are reverted.
+             */
+            annotator_id: string;
+            /**
+             * Labeling Task Id
+             * @description Only this task; omit for all tasks.
+             */
+            labeling_task_id?: string | null;
+            /**
+             * Record Ids
+             * @description Only these records (e.g. an assignment's); omit for all.
+             */
+            record_ids?: number[] | null;
+            /**
+             * Since
+             * @description Undo only the annotator's changes since then (each record back to its labels before them); omit to remove the annotator's labels.
+             */
+            since?: string | null;
+        };
+        /** RevertOut */
+        RevertOut: {
+            /**
+             * Changes
+             * @description History entries written (records whose labels changed).
+             */
+            changes: number;
+            /**
+             * Records
+             * @description Records whose labels by the annotator were looked at.
+             */
+            records: number;
+        };
+        /**
+         * Rule
+         * @description How disagreeing annotators' labels are resolved when no gold star decides.
+         * @enum {string}
+         */
+        Rule: "UNANIMOUS" | "MAJORITY" | "EXPERT";
         /** RunStarted */
         RunStarted: {
             attribute: components["schemas"]["CalculatedOut"];
@@ -3480,11 +4133,11 @@ export interface components {
         SearchIn: {
             /**
              * Count
-             * @description The total: counted exactly, the planner's estimate (fast), or not at all.
-             * @default exact
+             * @description The total: counted exactly, the planner's estimate (fast), auto (exact when the count is quick, else the estimate; total_estimated says which), or not at all.
+             * @default auto
              * @enum {string}
              */
-            count: "exact" | "estimate" | "none";
+            count: "exact" | "estimate" | "auto" | "none";
             /**
              * Cursor
              * @description next_cursor of the previous page.
@@ -4045,6 +4698,12 @@ export interface components {
             expires_in_days?: number | null;
             /** Name */
             name: string;
+            /**
+             * Read Only
+             * @description the token may only GET/HEAD (403 for any other method)
+             * @default false
+             */
+            read_only: boolean;
         };
         /** TokenCreated */
         TokenCreated: {
@@ -4066,6 +4725,11 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Read Only
+             * @default false
+             */
+            read_only: boolean;
             /** Revoked At */
             revoked_at: string | null;
             /**
@@ -4112,6 +4776,11 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Read Only
+             * @default false
+             */
+            read_only: boolean;
             /** Revoked At */
             revoked_at: string | null;
         };
@@ -4137,12 +4806,63 @@ export interface components {
             display_name: string;
             /** Email */
             email: string;
-            /** Password */
-            password: string;
+            /**
+             * Invite
+             * @description make an invitation link instead of a password (no ``password``)
+             * @default false
+             */
+            invite: boolean;
+            /**
+             * Password
+             * @description the password; without it a one-time password is generated (or an invitation made, ``invite``)
+             */
+            password?: string | null;
             /**
              * Role
              * @default ENGINEER
              */
+            role: string;
+        };
+        /** UserCreated */
+        UserCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Invitation Token
+             * @description shown only now: the invitee sets a password with POST /api/v1/auth/invitation
+             */
+            invitation_token?: string | null;
+            /**
+             * Invitation Url
+             * @description the UI's link holding the invitation token
+             */
+            invitation_url?: string | null;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * One Time Password
+             * @description shown only now; to be changed at first login
+             */
+            one_time_password?: string | null;
+            /**
+             * Password Change Required
+             * @description a one-time password must be changed first
+             * @default false
+             */
+            password_change_required: boolean;
+            /** Role */
             role: string;
         };
         /** UserOut */
@@ -4163,8 +4883,26 @@ export interface components {
             id: string;
             /** Is Active */
             is_active: boolean;
+            /**
+             * Password Change Required
+             * @description a one-time password must be changed first
+             * @default false
+             */
+            password_change_required: boolean;
             /** Role */
             role: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Display Name */
+            display_name?: string | null;
+            /**
+             * Is Active
+             * @description false deactivates: no login, no token works
+             */
+            is_active?: boolean | null;
+            /** Role */
+            role?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -4316,6 +5054,39 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    accept_invitation_api_v1_auth_invitation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -4390,6 +5161,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -5512,6 +6316,41 @@ export interface operations {
             };
         };
     };
+    export_selection_api_v1_projects__project_id__export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_heuristics_api_v1_projects__project_id__heuristics_get: {
         parameters: {
             query?: {
@@ -5937,6 +6776,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    project_history_api_v1_projects__project_id__label_history_get: {
+        parameters: {
+            query?: {
+                annotator_id?: string | null;
+                /** @description Page on: entries older than this entry id. */
+                before_id?: number | null;
+                limit?: number;
+                task_id?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryEntryOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revert_api_v1_projects__project_id__label_history_revert_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevertIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevertOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_resolution_api_v1_projects__project_id__label_resolution_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolutionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_resolution_api_v1_projects__project_id__label_resolution_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolutionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolutionOut"];
                 };
             };
             /** @description Validation Error */
@@ -7126,7 +8103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"][];
+                    "application/json": components["schemas"]["MemberOut"][];
                 };
             };
             /** @description Validation Error */
@@ -7161,7 +8138,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["MemberOut"];
                 };
             };
             /** @description Validation Error */
@@ -7193,6 +8170,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_member_role_api_v1_projects__project_id__members__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    agreement_api_v1_projects__project_id__metrics_agreement_get: {
+        parameters: {
+            query: {
+                /** @description false: leave out records with a gold star. */
+                include_gold_starred?: boolean;
+                /** @description Only the records of this data slice. */
+                slice_id?: string | null;
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementOut"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -7380,6 +8430,37 @@ export interface operations {
             };
         };
     };
+    my_permissions_api_v1_projects__project_id__permissions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_records_api_v1_projects__project_id__records_get: {
         parameters: {
             query?: {
@@ -7438,6 +8519,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_history_api_v1_projects__project_id__records__record_id__label_history_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                task_id?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+                record_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryEntryOut"][];
                 };
             };
             /** @description Validation Error */
@@ -7713,6 +8829,50 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bulk_delete_records_api_v1_projects__project_id__records_bulk_delete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkDeleteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkDeleteOut"];
+                };
+            };
+            /** @description A records_delete job deletes them. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkDeleteOut"];
                 };
             };
             /** @description Validation Error */
@@ -8661,7 +9821,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["UserCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reset_password_api_v1_users__user_id__password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordReset"];
                 };
             };
             /** @description Validation Error */

@@ -32,6 +32,7 @@ export const EMPTY_QUERY: BrowserQuery = { filter: EMPTY_FILTER, sort: [], slice
 
 const KINDS: ReadonlySet<string> = new Set([
   "attribute",
+  "full_text",
   "manual_label",
   "gold_star",
   "weak_supervision",
@@ -39,6 +40,7 @@ const KINDS: ReadonlySet<string> = new Set([
   "heuristics_disagree",
   "no_heuristic_voted",
   "manual_ws_differ",
+  "annotators_disagree",
   "has_comments",
   "in_slice",
   "group",
@@ -86,6 +88,7 @@ export function parseCondition(value: unknown, depth = 0): Condition | null {
         mode,
         label_ids: strings(value.label_ids),
         annotator_id: str(value.annotator_id) ? value.annotator_id : null,
+        decided: value.decided === true,
         negate,
       };
     case "weak_supervision":
@@ -106,8 +109,12 @@ export function parseCondition(value: unknown, depth = 0): Condition | null {
     case "heuristics_disagree":
     case "no_heuristic_voted":
     case "manual_ws_differ":
+    case "annotators_disagree":
       if (!str(value.task_id)) return null;
       return { kind: value.kind, task_id: value.task_id, negate };
+    case "full_text":
+      if (!str(value.query)) return null;
+      return { kind: "full_text", query: value.query, attribute: str(value.attribute) ? value.attribute : null, negate };
     case "has_comments":
       return { kind: "has_comments", negate };
     case "in_slice":
@@ -184,7 +191,7 @@ export function newCondition(
     case "attribute":
       return { kind, attribute: defaults.attribute ?? null, operator: "CONTAINS", values: [""], case_sensitive: false, negate: false };
     case "manual_label":
-      return taskId ? { kind, task_id: taskId, mode: "any", label_ids: [], annotator_id: null, negate: false } : null;
+      return taskId ? { kind, task_id: taskId, mode: "any", label_ids: [], annotator_id: null, decided: false, negate: false } : null;
     case "weak_supervision":
       return taskId
         ? { kind, task_id: taskId, mode: "any", label_ids: [], min_confidence: null, max_confidence: null, negate: false }
@@ -195,7 +202,10 @@ export function newCondition(
     case "heuristics_disagree":
     case "no_heuristic_voted":
     case "manual_ws_differ":
+    case "annotators_disagree":
       return taskId ? { kind, task_id: taskId, negate: false } : null;
+    case "full_text":
+      return { kind, query: "", attribute: null, negate: false };
     case "has_comments":
       return { kind, negate: false };
     case "in_slice":

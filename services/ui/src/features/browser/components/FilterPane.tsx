@@ -23,6 +23,7 @@ export interface Catalog {
 
 const KIND_NAMES: Record<ConditionKind, string> = {
   attribute: "Attribute",
+  full_text: "Full text",
   manual_label: "Manual label",
   weak_supervision: "Weak supervision",
   gold_star: "Gold star",
@@ -30,6 +31,7 @@ const KIND_NAMES: Record<ConditionKind, string> = {
   heuristics_disagree: "Heuristics disagree",
   no_heuristic_voted: "No heuristic voted",
   manual_ws_differ: "Manual ≠ weak supervision",
+  annotators_disagree: "Annotators disagree",
   has_comments: "Has comments",
   in_slice: "In slice",
   group: "Group",
@@ -70,7 +72,7 @@ export function FilterPane({ query, onChange, catalog }: { query: BrowserQuery; 
   const unavailable = (kind: ConditionKind) =>
     (kind === "heuristic" && !catalog.heuristics.length) ||
     (kind === "in_slice" && !catalog.slices.length) ||
-    (!["attribute", "has_comments", "in_slice", "group", "heuristic"].includes(kind) && !catalog.tasks.length);
+    (!["attribute", "full_text", "has_comments", "in_slice", "group", "heuristic"].includes(kind) && !catalog.tasks.length);
   return (
     <section aria-labelledby="filter-title" className={styles.filter}>
       <div className="row between">
@@ -315,6 +317,15 @@ function ConditionRow({
                   </option>
                 ))}
               </select>
+              <label className="check small">
+                <input
+                  type="checkbox"
+                  aria-label={`${name} decided label only`}
+                  checked={condition.decided}
+                  onChange={(e) => onChange({ ...condition, decided: e.target.checked })}
+                />
+                decided label only
+              </label>
             </Field>
           ) : condition.mode !== "none" ? (
             <>
@@ -382,10 +393,41 @@ function ConditionRow({
       );
       break;
     }
+    case "full_text":
+      body = (
+        <>
+          <Field label={`${name} query`}>
+            <input
+              aria-label={`${name} query`}
+              placeholder='words, "a phrase", -not, or'
+              value={condition.query}
+              onChange={(e) => onChange({ ...condition, query: e.target.value })}
+            />
+          </Field>
+          <Field label={`${name} attribute`}>
+            <select
+              aria-label={`${name} attribute`}
+              value={condition.attribute ?? ""}
+              onChange={(e) => onChange({ ...condition, attribute: e.target.value || null })}
+            >
+              <option value="">all text</option>
+              {catalog.attributes
+                .filter((a) => a.data_type === "TEXT" || a.data_type === "CATEGORY")
+                .map((a) => (
+                  <option key={a.name} value={a.name}>
+                    {a.name}
+                  </option>
+                ))}
+            </select>
+          </Field>
+        </>
+      );
+      break;
     case "gold_star":
     case "heuristics_disagree":
     case "no_heuristic_voted":
     case "manual_ws_differ":
+    case "annotators_disagree":
       body = <TaskSelect label={`${name} task`} value={condition.task_id} tasks={catalog.tasks} onChange={(id) => onChange({ ...condition, task_id: id })} />;
       break;
     case "in_slice":
