@@ -34,6 +34,7 @@ from .conftest import login
 #   owner    OWNER (members, deleting the project)
 # (the installation's admin acts as the OWNER of every project)
 TABLE: dict[str, str] = {
+    "GET /api/v1/config": "user",
     "GET /api/v1/me/settings/{key}": "account",
     "PUT /api/v1/me/settings/{key}": "account",
     "GET /api/v1/sample-projects": "user",

@@ -13,6 +13,7 @@ from shared_model.settings import get_settings
 
 from ..clients import ServiceClient
 from ..deps import CurrentUser
+from ..policies import Action, allow
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"])
 
@@ -43,7 +44,7 @@ async def _ask(service: str, path: str, pick: str) -> ServiceList:
     return ServiceList(items=[str(v["name"] if isinstance(v, dict) else v) for v in values], error=None)
 
 
-@router.get("", response_model=ConfigOut)
+@router.get("", response_model=ConfigOut, dependencies=[allow(Action.SIGNED_IN)])
 async def get_config(user: CurrentUser) -> ConfigOut:
     """Limits of this installation and what its tokenizer and embedder offer."""
     s = get_settings()
