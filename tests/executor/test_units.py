@@ -91,9 +91,15 @@ def _docker_reason() -> str | None:
     try:
         import docker
 
-        docker.from_env().ping()
+        client = docker.from_env()
+        client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure: no engine here
         return f"no Docker engine reachable ({type(exc).__name__})"
+    image = get_settings().executor_docker_image
+    try:  # the backend never pulls: without Docker Hub (as here) the image must exist already
+        client.images.get(image)
+    except Exception as exc:  # noqa: BLE001 - ImageNotFound or an engine error
+        return f"the Docker backend's image {image!r} is not on this engine ({type(exc).__name__}); pull or build it"
     return None
 
 
