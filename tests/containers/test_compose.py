@@ -52,6 +52,9 @@ _REASON = _skip_reason()
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 
+# The first test builds every image (cold: tens of minutes on a busy machine); pytest-timeout's default is 300 s.
+pytestmark = pytest.mark.timeout(3600)
+
 
 def _docker_hub_reachable() -> bool:
     try:
