@@ -1,4 +1,4 @@
-"""The whole platform in containers, for real: every image built, `./start --docker` (docker/compose-up), health, the
+"""The whole platform in containers, for real: every image built, `./start --docker` (deploy/compose-up), health, the
 SDK tour, the UI, hostile user code inside the executor container, an executor crash mid-run, data kept over
 `down`/`up`, and `down -v` leaving nothing behind but the cached base images.
 
@@ -139,7 +139,7 @@ class Stack:
         return subprocess.run(["docker", "exec", self.container(service), *command], capture_output=True, text=True, timeout=120)
 
     def up(self) -> subprocess.CompletedProcess[str]:
-        return self.run(str(ROOT / "docker" / "compose-up"), timeout=3600)
+        return self.run(str(ROOT / "deploy" / "compose-up"), timeout=3600)
 
     def clean(self) -> None:
         """down -v, then the images of this tag and the build's own dangling layers; never the base images."""
