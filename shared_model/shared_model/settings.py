@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     executor_bwrap_path: str = Field(
         default="", description="The bubblewrap program of the bwrap sandbox; empty = `bwrap` on PATH."
     )
+    executor_sandbox_nproc_limit: bool = Field(
+        default=True,
+        description="Set RLIMIT_NPROC on each bwrap sandbox (a non-root executor). It counts every task of the user id"
+        " on the host, so where other processes share that uid (containers running as one uid) it must be off;"
+        " docker-compose.yml turns it off and limits the executor container's tasks with pids_limit instead.",
+    )
     executor_sandbox_recheck_s: float = Field(
         default=30.0, ge=0, description="How long the executor trusts its last sandbox probe before probing again."
     )

@@ -221,7 +221,7 @@ def test_docker_compose_file_is_valid() -> None:
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
     for name in SERVICE_NAMES:
         # One parametrised Dockerfile for every service.
-        assert services[name]["build"]["dockerfile"] == "docker/Dockerfile"
+        assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile"
         assert services[name]["build"]["args"]["SERVICE"] == name
         assert services[name]["build"]["target"] == ("gateway" if name == "gateway" else "service")
         env = services[name]["environment"]
@@ -253,7 +253,7 @@ def test_docker_compose_file_is_valid() -> None:
 
 
 def test_the_image_health_check_knows_every_service_port() -> None:
-    spec = importlib.util.spec_from_file_location("docker_healthcheck", ROOT / "docker" / "healthcheck.py")
+    spec = importlib.util.spec_from_file_location("docker_healthcheck", ROOT / "deploy" / "healthcheck.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

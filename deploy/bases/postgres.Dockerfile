@@ -1,6 +1,6 @@
 # The local PostgreSQL image (refinery/postgres-base) for machines without Docker Hub's postgres:16: Debian bookworm's
 # postgresql-15 behind the official image's interface: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA
-# (default /var/lib/postgresql/data, a volume), pg_isready as health check. Built by docker/bases/build.
+# (default /var/lib/postgresql/data, a volume), pg_isready as health check. Built by deploy/bases/build.
 # Its data folder is PostgreSQL 15's: it cannot be opened by postgres:16 (docker-compose.local.yml gives it its own
 # volume, postgres15-data, so that the two never share one).
 ARG DEBIAN_IMAGE=refinery/python-base:bookworm
