@@ -31,6 +31,7 @@ from shared_model.models import DataType, Record
 from shared_model.settings import get_settings
 
 from .compile import ProjectCatalog, numeric_value, text_document, text_value
+from .explain import Explain, plan_rows
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,6 @@ def existing(session: Session, project_id: uuid.UUID) -> set[str]:
 
 
 def _estimated_records(session: Session, project_id: uuid.UUID) -> int:
-    from .search import Explain, plan_rows
-
     query = select(Record.id).where(Record.project_id == project_id)
     return plan_rows(session.execute(Explain(query)).scalar())
 

@@ -3,16 +3,13 @@ and the unique values of low-cardinality attributes."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from shared_model.models import Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
@@ -21,6 +18,7 @@ from shared_model.settings import get_settings
 
 from . import attribute_indexes, timeout
 from .compile import ProjectCatalog, compile_filter
+from .explain import Explain, plan_rows
 from .filters import FilterGroup
 from .highlights import highlights, text_conditions
 from .sort import (
@@ -37,20 +35,6 @@ from .sort import (
 MAX_PAGE = 500
 MAX_IDS = 100_000  # record ids one call may collect (sessions, bulk work)
 QUERY_WORK_MEM = "64MB"  # lets Postgres hash the vote chunks' record ids instead of rescanning them
-
-
-class Explain(Executable, ClauseElement):
-    """``EXPLAIN (FORMAT JSON)`` of a statement, its parameters bound as usual (SQLAlchemy's recipe)."""
-
-    inherit_cache = False
-
-    def __init__(self, statement: Select[Any]) -> None:
-        self.statement = statement
-
-
-@compiles(Explain, "postgresql")
-def _explain(element: Explain, compiler: Any, **kw: Any) -> str:
-    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.statement, **kw))
 
 
 @dataclass
@@ -105,15 +89,6 @@ def count(session: Session, catalog: ProjectCatalog, group: FilterGroup | None, 
 
 def _estimate(session: Session, query: Select[Any]) -> int:
     return plan_rows(session.execute(Explain(query)).scalar())  # the filter's values stay bound parameters
-
-
-def plan_rows(plan: Any) -> int:
-    """The rows an ``EXPLAIN (FORMAT JSON)`` of a count or a select expects (below its aggregates)."""
-    body = plan if isinstance(plan, list) else json.loads(str(plan))
-    inner = body[0]["Plan"]
-    while inner.get("Plans") and inner.get("Node Type") in ("Aggregate", "Gather", "Finalize Aggregate", "Partial Aggregate"):
-        inner = inner["Plans"][0]
-    return int(inner.get("Plan Rows", 0))
 
 
 def page(
