@@ -313,11 +313,36 @@ def baseline_ms(db_url: str, world: dict[str, Any], body: dict[str, Any], reps: 
     return p95(times)
 
 
+def old_label_counts_ms(dsn: str, pid: str, reps: int) -> dict[str, float]:
+    """p95 of the label counts as they were read before the label read model (migration 0018): GET /projects'
+    distinct records per source type over the label rows, and the progress metric's distinct records per task."""
+    statements = {
+        "projects": "SELECT source_type, count(DISTINCT record_id) FROM record_label_association"
+        " WHERE project_id = %(p)s AND source_type IN ('MANUAL', 'WEAK_SUPERVISION') GROUP BY source_type",
+        "progress": "SELECT t.id, (SELECT count(DISTINCT record_id) FROM record_label_association a"
+        " WHERE a.labeling_task_id = t.id AND a.source_type = 'MANUAL' AND a.is_valid_manual_label),"
+        " (SELECT count(DISTINCT record_id) FROM record_label_association a"
+        " WHERE a.labeling_task_id = t.id AND a.source_type = 'WEAK_SUPERVISION')"
+        " FROM labeling_task t WHERE t.project_id = %(p)s",
+    }
+    out = {}
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        for name, sql in statements.items():
+
+            def run(sql: str = sql) -> None:
+                cur.execute(sql, {"p": pid})
+                cur.fetchall()
+
+            out[name] = round(p95(timed(run, reps)), 1)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--baseline-reps", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated parts of query names: run only those queries")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="refinery-browser-bench-") as tmp, throwaway_database(Path(tmp)) as db_url:
         gateway, url = start_gateway(db_url, Path(tmp))
@@ -355,7 +380,10 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         ok(client.post(f"{base}/records/search", json={**body, "limit": 20, "count": "estimate"}))
     index_build_s = wait_for_index_builds(dsn) + (time.perf_counter() - started)
     log(f"first use of every query, attribute index builds included: {index_build_s:.1f} s")
+    wanted = [part.strip().lower() for part in args.only.split(",") if part.strip()]
     for name, body in queries(world):
+        if wanted and not any(part in name.lower() for part in wanted):
+            continue
         search = {**body, "limit": 20, "count": "estimate"}
         page_ms = timed(lambda search=search: ok(client.post(f"{base}/records/search", json=search)), args.reps)
         # the route's default count (exact before 'auto' existed; 'auto' since) and an exact one
@@ -389,6 +417,10 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         ms = timed(lambda name=name, params=params: ok(client.get(f"{base}/metrics/{name}", params=params)), args.reps)
         metric_rows.append({"metric": name, "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95(ms), 1)})
         log(json.dumps(metric_rows[-1]))
+    projects_ms = timed(lambda: ok(client.get("/api/v1/projects")), args.reps)
+    log(f"GET /projects p95 {p95(projects_ms):.1f} ms")
+    old_counts_ms = old_label_counts_ms(dsn, pid, args.baseline_reps)
+    log(f"label counts without the label read model (GET /projects' and progress' SQL before 0018): {old_counts_ms}")
     unique_ms = timed(lambda: ok(client.get(f"{base}/records/unique-values")), args.reps)
     log(f"unique values p95 {p95(unique_ms):.1f} ms")
     ws_s = ws_replace_seconds(dsn, pid, world["tasks"][1], args.records)
@@ -404,6 +436,8 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "count_exact_p95_ms": max(r["count_exact_p95_ms"] for r in rows),
         "first_use_with_index_builds_s": round(index_build_s, 1),
         "unique_values_p95_ms": round(p95(unique_ms), 1),
+        "projects_p95_ms": round(p95(projects_ms), 1),
+        "baseline_label_counts_p95_ms": old_counts_ms,
         "vote_summary_build_s": round(summary_build_s, 2),
         "ws_replace_1m_s": round(ws_s, 1),
         "ratio_vs_jsonb_baseline": round(worst_base / worst_ours, 2),

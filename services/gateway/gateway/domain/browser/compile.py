@@ -35,7 +35,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shared_model.models import (
     Attribute,
@@ -317,7 +317,11 @@ class _Compiler:
             if node.annotator_id not in self.catalog.members:
                 raise problem(422, f"{path}: user {node.annotator_id} is not a member of this project", condition=path)
             extra.append(RLA.created_by == node.annotator_id)
-        if node.annotator_id is None and (node.mode != LabelMode.LABELS or (node.decided and self._is_classification(task_id))):
+        if (
+            self.catalog.session is not None
+            and node.annotator_id is None
+            and (node.mode != LabelMode.LABELS or (node.decided and self._is_classification(task_id)))
+        ):
             # the read model: one row per (record, task) instead of the task's label rows
             if node.mode == LabelMode.LABELS:
                 read: ColumnElement[bool] = RecordTaskLabel.decided.overlap(self._signatures(labels))
@@ -339,7 +343,7 @@ class _Compiler:
         task_id = self._task(node.task_id, path)
         labels = self._labels(task_id, node.label_ids, node.mode, path)
         single = self.catalog.task_types.get(task_id) == TaskType.MULTICLASS_CLASSIFICATION
-        if single or (node.min_confidence is None and node.max_confidence is None):
+        if self.catalog.session is not None and (single or (node.min_confidence is None and node.max_confidence is None)):
             # the read model (a multi-class task has one weak-supervision label per record, so its highest
             # confidence is the label's)
             reads: list[ColumnElement[bool]] = [RecordTaskLabel.weak.is_not(None)]
@@ -373,7 +377,56 @@ class _Compiler:
         """The read model's ``differ`` flag: the record has decided manual labels and weak-supervision labels, and
         the two sets (label and span) are not the same (kept by migration 0018's triggers; a partial index)."""
         task_id = self._task(node.task_id, path)
+        if self.catalog.session is None:  # no read model (the benchmark's baseline): the label rows set-wise
+            return self._manual_ws_differ_rows(task_id)
         return self._read_model(task_id, RecordTaskLabel.differ.is_(True))
+
+    def _manual_ws_differ_rows(self, task_id: uuid.UUID) -> ColumnElement[bool]:
+        """Set-wise: a full join of the task's valid manual rows and its weak-supervision rows (on manually labeled
+        records) by record, label and span; a record with a row unmatched on either side differs."""
+        valid = (RLA.labeling_task_id == task_id, RLA.source_type == SourceType.MANUAL, RLA.is_valid_manual_label.is_(True))
+
+        def rows(*where: ColumnElement[bool]) -> Any:
+            return (
+                select(
+                    RLA.record_id,
+                    RLA.label_id,
+                    func.coalesce(RLA.token_start, -1).label("start"),
+                    func.coalesce(RLA.token_end, -1).label("end"),
+                )
+                .where(*where)
+                .subquery()
+            )
+
+        manual = rows(*valid)
+        labeled = aliased(RLA)
+        weak = rows(
+            RLA.labeling_task_id == task_id,
+            RLA.source_type == SourceType.WEAK_SUPERVISION,
+            RLA.record_id.in_(
+                select(labeled.record_id).where(
+                    labeled.labeling_task_id == task_id,
+                    labeled.source_type == SourceType.MANUAL,
+                    labeled.is_valid_manual_label.is_(True),
+                )
+            ),
+        )
+        same = and_(
+            manual.c.record_id == weak.c.record_id,
+            manual.c.label_id == weak.c.label_id,
+            manual.c.start == weak.c.start,
+            manual.c.end == weak.c.end,
+        )
+        differing = (
+            select(func.coalesce(manual.c.record_id, weak.c.record_id))
+            .select_from(manual.join(weak, same, full=True))
+            .where(or_(manual.c.record_id.is_(None), weak.c.record_id.is_(None)))
+        )
+        return and_(
+            self._rla(task_id, SourceType.MANUAL, RLA.is_valid_manual_label.is_(True)),
+            self._rla(task_id, SourceType.WEAK_SUPERVISION),
+            Record.id.in_(differing),
+        )
 
     def _read_model(self, task_id: uuid.UUID, *where: ColumnElement[bool]) -> ColumnElement[bool]:
         return exists().where(RecordTaskLabel.labeling_task_id == task_id, RecordTaskLabel.record_id == Record.id, *where)
