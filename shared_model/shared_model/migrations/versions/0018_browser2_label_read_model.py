@@ -14,10 +14,11 @@ It is written by statement triggers with transition tables (one refresh per stat
 UPDATE and DELETE of ``record_label_association``, so every writer is covered without touching its code: manual
 labels, relabels, clears, bulk labels, gold stars, the resolution rule (it updates ``is_valid_manual_label``),
 weak-supervision runs, snapshot import, and record / task / project deletes (their associations are deleted by the
-triggers of migration 0004; the rows here also cascade). The refresh locks the read-model rows of the touched pairs
-(in key order) and then recomputes them from ``record_label_association`` in a later statement, whose snapshot (READ
-COMMITTED) sees what a concurrent writer of the same pairs committed while this one waited: the last writer's refresh
-sees both writes.
+triggers of migration 0004; the rows here also cascade). The refresh takes a transaction-level advisory lock per
+touched task (in order) and then recomputes the pairs from ``record_label_association`` in later statements (an
+upsert that skips unchanged rows, and a delete of pairs left without labels), whose snapshots (READ COMMITTED) see
+what a concurrent writer of the same task committed while this one waited: the last writer's refresh sees both
+writes. Label writes of one task are so serialized from their trigger to their commit.
 
 Revision ID: 0018
 Revises: 0016 (0017 is added by another branch in parallel; the lead re-chains)
@@ -34,38 +35,43 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
+LOCK_CLASS = 5018  # pg_advisory_xact_lock(class, hashtext(task id)): one refresh of a task's pairs at a time
+
 FUNCTIONS = """
 CREATE FUNCTION record_task_label_apply(tasks uuid[], records bigint[]) RETURNS void LANGUAGE plpgsql
 SET search_path = {path} AS $$
 BEGIN
-    INSERT INTO record_task_label (labeling_task_id, record_id, project_id)
-    SELECT p.t, p.r, t.project_id FROM unnest(tasks, records) AS p(t, r)
-    JOIN labeling_task t ON t.id = p.t
-    WHERE EXISTS (SELECT 1 FROM record_label_association a WHERE a.labeling_task_id = p.t AND a.record_id = p.r)
-    ORDER BY p.t, p.r
-    ON CONFLICT (labeling_task_id, record_id) DO NOTHING;
-    PERFORM 1 FROM record_task_label l JOIN unnest(tasks, records) AS p(t, r)
-        ON l.labeling_task_id = p.t AND l.record_id = p.r
-        ORDER BY l.labeling_task_id, l.record_id FOR UPDATE OF l;
-    -- a new statement: its snapshot sees what concurrent writers of these pairs committed while we waited
-    UPDATE record_task_label l
-    SET manual = s.manual, decided = s.decided, weak = s.weak, ws_confidence = s.conf,
-        differ = coalesce(s.decided <> s.weak, false)
+    -- one refresh of a task at a time (tasks in order); the statements below take new snapshots, so they see what a
+    -- concurrent writer of the same task committed while this one waited
+    PERFORM pg_advisory_xact_lock({lock_class}, hashtext(t::text))
+    FROM (SELECT DISTINCT t FROM unnest(tasks) AS u(t) ORDER BY t) o;
+    INSERT INTO record_task_label AS l (labeling_task_id, record_id, project_id, manual, decided, weak, ws_confidence, differ)
+    SELECT s.t, s.r, s.project_id, s.manual, s.decided, s.weak, s.conf, coalesce(s.decided <> s.weak, false)
     FROM (
-        SELECT p.t, p.r,
-            coalesce(bool_or(a.source_type = 'MANUAL'), false) AS manual,
+        SELECT p.t, p.r, min(a.project_id::text)::uuid AS project_id,
+            bool_or(a.source_type = 'MANUAL') AS manual,
             array_agg(DISTINCT a.label_id::text || ':' || coalesce(a.token_start, -1) || ':' || coalesce(a.token_end, -1))
                 FILTER (WHERE a.source_type = 'MANUAL' AND a.is_valid_manual_label) AS decided,
             array_agg(DISTINCT a.label_id::text || ':' || coalesce(a.token_start, -1) || ':' || coalesce(a.token_end, -1))
                 FILTER (WHERE a.source_type = 'WEAK_SUPERVISION') AS weak,
             max(a.confidence) FILTER (WHERE a.source_type = 'WEAK_SUPERVISION') AS conf
         FROM unnest(tasks, records) AS p(t, r)
-        LEFT JOIN record_label_association a ON a.labeling_task_id = p.t AND a.record_id = p.r
+        JOIN record_label_association a ON a.labeling_task_id = p.t AND a.record_id = p.r
         GROUP BY p.t, p.r
     ) s
-    WHERE l.labeling_task_id = s.t AND l.record_id = s.r;
+    WHERE s.manual OR s.weak IS NOT NULL
+    ORDER BY s.t, s.r
+    ON CONFLICT (labeling_task_id, record_id) DO UPDATE
+    SET manual = EXCLUDED.manual, decided = EXCLUDED.decided, weak = EXCLUDED.weak,
+        ws_confidence = EXCLUDED.ws_confidence, differ = EXCLUDED.differ
+    WHERE (l.manual, l.decided, l.weak, l.ws_confidence, l.differ)
+        IS DISTINCT FROM (EXCLUDED.manual, EXCLUDED.decided, EXCLUDED.weak, EXCLUDED.ws_confidence, EXCLUDED.differ);
     DELETE FROM record_task_label l USING unnest(tasks, records) AS p(t, r)
-    WHERE l.labeling_task_id = p.t AND l.record_id = p.r AND NOT l.manual AND l.weak IS NULL;
+    WHERE l.labeling_task_id = p.t AND l.record_id = p.r
+        AND NOT EXISTS (
+            SELECT 1 FROM record_label_association a
+            WHERE a.labeling_task_id = p.t AND a.record_id = p.r AND a.source_type IN ('MANUAL', 'WEAK_SUPERVISION')
+        );
 END
 $$;
 CREATE FUNCTION record_task_label_refresh() RETURNS trigger LANGUAGE plpgsql SET search_path = {path} AS $$
@@ -130,7 +136,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_record_task_label_differ", "record_task_label", ["labeling_task_id", "record_id"], postgresql_where=sa.text("differ")
     )
-    op.execute(FUNCTIONS.format(path=_search_path()))
+    op.execute(FUNCTIONS.format(path=_search_path(), lock_class=LOCK_CLASS))
     for statement in TRIGGERS:
         op.execute(statement)
     op.execute(
