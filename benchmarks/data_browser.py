@@ -173,18 +173,29 @@ def ws_labels(cur: Any, pid: str, task: dict[str, Any]) -> None:
     )
 
 
-def ws_replace_seconds(dsn: str, pid: str, task: dict[str, Any], records: int) -> float:
-    """Today's path for a new weak-supervision run: delete the task's labels, insert new ones (scaled to 1M)."""
+LABEL_READ_MODEL_TRIGGERS = ("record_task_label_inserts", "record_task_label_updates", "record_task_label_deletes")
+
+
+def ws_replace_seconds(dsn: str, pid: str, task: dict[str, Any], records: int, read_model: bool = True) -> float:
+    """Today's path for a new weak-supervision run: delete the task's labels, insert new ones (scaled to 1M).
+    ``read_model=False``: with the label read model's triggers (migration 0018) disabled, as before it."""
     conn = psycopg2.connect(dsn)
     try:
         cur = conn.cursor()
+        if not read_model:
+            for trigger in LABEL_READ_MODEL_TRIGGERS:
+                cur.execute(f"ALTER TABLE record_label_association DISABLE TRIGGER {trigger}")
         started = time.perf_counter()
         cur.execute(
             "DELETE FROM record_label_association WHERE labeling_task_id = %s AND source_type = 'WEAK_SUPERVISION'", (task["id"],)
         )
         ws_labels(cur, pid, task)
-        conn.commit()
-        return (time.perf_counter() - started) * 1_000_000 / records
+        elapsed = time.perf_counter() - started
+        if read_model:
+            conn.commit()
+        else:
+            conn.rollback()  # the baseline leaves the labels (and the triggers) as they were
+        return elapsed * 1_000_000 / records
     finally:
         conn.close()
 
@@ -313,11 +324,42 @@ def baseline_ms(db_url: str, world: dict[str, Any], body: dict[str, Any], reps: 
     return p95(times)
 
 
+def label_counts_ms(dsn: str, pid: str, reps: int) -> dict[str, float]:
+    """p95 of the label counts as they were read before the label read model (migration 0018): GET /projects'
+    distinct records per source type over the label rows, and the progress metric's distinct records per task."""
+    statements = {
+        "projects": "SELECT source_type, count(DISTINCT record_id) FROM record_label_association"
+        " WHERE project_id = %(p)s AND source_type IN ('MANUAL', 'WEAK_SUPERVISION') GROUP BY source_type",
+        "progress": "SELECT t.id, (SELECT count(DISTINCT record_id) FROM record_label_association a"
+        " WHERE a.labeling_task_id = t.id AND a.source_type = 'MANUAL' AND a.is_valid_manual_label),"
+        " (SELECT count(DISTINCT record_id) FROM record_label_association a"
+        " WHERE a.labeling_task_id = t.id AND a.source_type = 'WEAK_SUPERVISION')"
+        " FROM labeling_task t WHERE t.project_id = %(p)s",
+    }
+    statements |= {
+        "projects_read_model": "SELECT count(DISTINCT record_id) FILTER (WHERE manual),"
+        " count(DISTINCT record_id) FILTER (WHERE weak IS NOT NULL) FROM record_task_label WHERE project_id = %(p)s",
+        "progress_read_model": "SELECT labeling_task_id, count(*) FILTER (WHERE decided IS NOT NULL),"
+        " count(*) FILTER (WHERE weak IS NOT NULL) FROM record_task_label WHERE project_id = %(p)s GROUP BY 1",
+    }
+    out = {}
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        for name, sql in statements.items():
+
+            def run(sql: str = sql) -> None:
+                cur.execute(sql, {"p": pid})
+                cur.fetchall()
+
+            out[name] = round(p95(timed(run, reps)), 1)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--baseline-reps", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated parts of query names: run only those queries")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="refinery-browser-bench-") as tmp, throwaway_database(Path(tmp)) as db_url:
         gateway, url = start_gateway(db_url, Path(tmp))
@@ -355,7 +397,10 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         ok(client.post(f"{base}/records/search", json={**body, "limit": 20, "count": "estimate"}))
     index_build_s = wait_for_index_builds(dsn) + (time.perf_counter() - started)
     log(f"first use of every query, attribute index builds included: {index_build_s:.1f} s")
+    wanted = [part.strip().lower() for part in args.only.split(",") if part.strip()]
     for name, body in queries(world):
+        if wanted and not any(part in name.lower() for part in wanted):
+            continue
         search = {**body, "limit": 20, "count": "estimate"}
         page_ms = timed(lambda search=search: ok(client.post(f"{base}/records/search", json=search)), args.reps)
         # the route's default count (exact before 'auto' existed; 'auto' since) and an exact one
@@ -389,8 +434,14 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         ms = timed(lambda name=name, params=params: ok(client.get(f"{base}/metrics/{name}", params=params)), args.reps)
         metric_rows.append({"metric": name, "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95(ms), 1)})
         log(json.dumps(metric_rows[-1]))
+    projects_ms = timed(lambda: ok(client.get("/api/v1/projects")), args.reps)
+    log(f"GET /projects p95 {p95(projects_ms):.1f} ms")
+    old_counts_ms = label_counts_ms(dsn, pid, args.baseline_reps)
+    log(f"label counts before 0018 (label rows) and from the read model (GET /projects', progress' SQL): {old_counts_ms}")
     unique_ms = timed(lambda: ok(client.get(f"{base}/records/unique-values")), args.reps)
     log(f"unique values p95 {p95(unique_ms):.1f} ms")
+    ws_before_s = ws_replace_seconds(dsn, pid, world["tasks"][1], args.records, read_model=False)
+    log(f"weak-supervision replace without the label read model's triggers, scaled to 1M records: {ws_before_s:.1f} s")
     ws_s = ws_replace_seconds(dsn, pid, world["tasks"][1], args.records)
     log(f"weak-supervision replace (today's path), scaled to 1M records: {ws_s:.1f} s")
     worst_ours = max(max(r["page_p95_ms"], r["count_p95_ms"]) for r in rows)
@@ -404,8 +455,11 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "count_exact_p95_ms": max(r["count_exact_p95_ms"] for r in rows),
         "first_use_with_index_builds_s": round(index_build_s, 1),
         "unique_values_p95_ms": round(p95(unique_ms), 1),
+        "projects_p95_ms": round(p95(projects_ms), 1),
+        "label_counts_sql_p95_ms": old_counts_ms,
         "vote_summary_build_s": round(summary_build_s, 2),
         "ws_replace_1m_s": round(ws_s, 1),
+        "ws_replace_1m_without_label_read_model_s": round(ws_before_s, 1),
         "ratio_vs_jsonb_baseline": round(worst_base / worst_ours, 2),
     }
 

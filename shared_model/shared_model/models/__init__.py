@@ -1,7 +1,7 @@
 """Every table of the platform; importing this module registers them all on ``Base.metadata``."""
 
 from .base import Base
-from .browsing import HeuristicVoteSummary, HeuristicVoteSummaryState, LabelingSession
+from .browsing import HeuristicVoteSummary, HeuristicVoteSummaryState, LabelingSession, RecordTaskLabel
 from .enums import (
     AttributeState,
     AttributeVisibility,
@@ -49,6 +49,7 @@ __all__ = [
     "HeuristicType",
     "HeuristicVoteSummary",
     "HeuristicVoteSummaryState",
+    "RecordTaskLabel",
     "InformationSource",
     "Job",
     "JobState",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, false, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,3 +65,27 @@ class HeuristicVoteSummaryState(Base):
     fingerprint: Mapped[str] = mapped_column(String(200), nullable=False)
     codes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict, server_default="{}")
     built_at: Mapped[datetime] = created_at()
+
+
+class RecordTaskLabel(Base):
+    """Read model: per (task, record) with a label, whether it is manually labeled, its decided manual labels and its
+    weak-supervision labels (sorted ``label:start:end`` texts), the highest weak-supervision confidence and whether
+    the two differ. Kept current by statement triggers on ``record_label_association`` (migration 0018)."""
+
+    __tablename__ = "record_task_label"
+    __table_args__ = (
+        Index("ix_record_task_label_record", "record_id"),
+        Index("ix_record_task_label_project", "project_id", "record_id"),
+        Index("ix_record_task_label_differ", "labeling_task_id", "record_id", postgresql_where=text("differ")),
+    )
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("record.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"))
+    manual: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    decided: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    weak: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    ws_confidence: Mapped[float | None] = mapped_column(Float)
+    differ: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())

@@ -10,8 +10,16 @@ from sqlalchemy import func, literal, select
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import jobs
-from shared_model.models import Attribute, Project, ProjectMember, ProjectRecordCount, ProjectStatus, SourceType, User, UserRole
-from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import (
+    Attribute,
+    Project,
+    ProjectMember,
+    ProjectRecordCount,
+    ProjectStatus,
+    RecordTaskLabel,
+    User,
+    UserRole,
+)
 from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
 from shared_model.service.crud import apply_patch
@@ -65,16 +73,20 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
             .where(Project.id.in_(ids))
         ).all()
     )
+    # the read model (record_task_label, one row per labeled (record, task)) instead of every label row
     counts = session.execute(
-        select(RLA.project_id, RLA.source_type, func.count(func.distinct(RLA.record_id)))
-        .where(RLA.project_id.in_(ids), RLA.source_type.in_([SourceType.MANUAL, SourceType.WEAK_SUPERVISION]))
-        .group_by(RLA.project_id, RLA.source_type)
+        select(
+            RecordTaskLabel.project_id,
+            func.count(func.distinct(RecordTaskLabel.record_id)).filter(RecordTaskLabel.manual.is_(True)),
+            func.count(func.distinct(RecordTaskLabel.record_id)).filter(RecordTaskLabel.weak.is_not(None)),
+        )
+        .where(RecordTaskLabel.project_id.in_(ids))
+        .group_by(RecordTaskLabel.project_id)
     ).all()
-    by_project = {(project_id, str(kind)): n for project_id, kind, n in counts}
+    by_project = {project_id: (int(manual), int(weak)) for project_id, manual, weak in counts}
     for out in projects:
         out.created_by_name = creators.get(out.id)
-        out.manually_labeled = by_project.get((out.id, SourceType.MANUAL.value), 0)
-        out.weakly_supervised = by_project.get((out.id, SourceType.WEAK_SUPERVISION.value), 0)
+        out.manually_labeled, out.weakly_supervised = by_project.get(out.id, (0, 0))
 
 
 DEFAULT_TOKENIZER = "en"

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Numeric,
+    Text,
     and_,
     case,
     cast,
@@ -50,6 +51,7 @@ from shared_model.models import (
     LabelingTask,
     ProjectMember,
     Record,
+    RecordTaskLabel,
     SliceType,
     SourceType,
     TaskType,
@@ -315,6 +317,18 @@ class _Compiler:
             if node.annotator_id not in self.catalog.members:
                 raise problem(422, f"{path}: user {node.annotator_id} is not a member of this project", condition=path)
             extra.append(RLA.created_by == node.annotator_id)
+        if (
+            self.catalog.session is not None
+            and node.annotator_id is None
+            and (node.mode != LabelMode.LABELS or (node.decided and self._is_classification(task_id)))
+        ):
+            # the read model: one row per (record, task) instead of the task's label rows
+            if node.mode == LabelMode.LABELS:
+                read: ColumnElement[bool] = RecordTaskLabel.decided.overlap(self._signatures(labels))
+            else:
+                read = RecordTaskLabel.decided.is_not(None) if node.decided else RecordTaskLabel.manual.is_(True)
+            found = self._read_model(task_id, read)
+            return not_(found) if node.mode == LabelMode.NONE else found
         if node.decided:
             extra.append(RLA.is_valid_manual_label.is_(True))
         if node.mode == LabelMode.LABELS:
@@ -328,6 +342,24 @@ class _Compiler:
     def _weak_supervision(self, node: WeakSupervisionCondition, path: str) -> ColumnElement[bool]:
         task_id = self._task(node.task_id, path)
         labels = self._labels(task_id, node.label_ids, node.mode, path)
+        single = self.catalog.task_types.get(task_id) == TaskType.MULTICLASS_CLASSIFICATION
+        if self.catalog.session is not None and (single or (node.min_confidence is None and node.max_confidence is None)):
+            # the read model (a multi-class task has one weak-supervision label per record, so its highest
+            # confidence is the label's)
+            reads: list[ColumnElement[bool]] = [RecordTaskLabel.weak.is_not(None)]
+            if node.mode == LabelMode.LABELS:
+                if not single:
+                    reads = []
+                else:
+                    reads.append(RecordTaskLabel.weak.overlap(self._signatures(labels)))
+            if node.min_confidence is not None:
+                reads.append(RecordTaskLabel.ws_confidence >= node.min_confidence)
+            if node.max_confidence is not None:
+                reads.append(RecordTaskLabel.ws_confidence <= node.max_confidence)
+            if node.mode == LabelMode.NONE and len(reads) == 1:
+                return not_(self._read_model(task_id, *reads))
+            if reads and node.mode != LabelMode.NONE:
+                return self._read_model(task_id, *reads)
         extra: list[ColumnElement[bool]] = []
         if node.mode == LabelMode.LABELS:
             extra.append(RLA.label_id.in_(labels))
@@ -342,9 +374,16 @@ class _Compiler:
         return self._rla(task_id, SourceType.WEAK_SUPERVISION, *extra)
 
     def _manual_ws_differ(self, node: ManualWsDifferCondition, path: str) -> ColumnElement[bool]:
+        """The read model's ``differ`` flag: the record has decided manual labels and weak-supervision labels, and
+        the two sets (label and span) are not the same (kept by migration 0018's triggers; a partial index)."""
+        task_id = self._task(node.task_id, path)
+        if self.catalog.session is None:  # no read model (the benchmark's baseline): the label rows set-wise
+            return self._manual_ws_differ_rows(task_id)
+        return self._read_model(task_id, RecordTaskLabel.differ.is_(True))
+
+    def _manual_ws_differ_rows(self, task_id: uuid.UUID) -> ColumnElement[bool]:
         """Set-wise: a full join of the task's valid manual rows and its weak-supervision rows (on manually labeled
         records) by record, label and span; a record with a row unmatched on either side differs."""
-        task_id = self._task(node.task_id, path)
         valid = (RLA.labeling_task_id == task_id, RLA.source_type == SourceType.MANUAL, RLA.is_valid_manual_label.is_(True))
 
         def rows(*where: ColumnElement[bool]) -> Any:
@@ -388,6 +427,20 @@ class _Compiler:
             self._rla(task_id, SourceType.WEAK_SUPERVISION),
             Record.id.in_(differing),
         )
+
+    def _read_model(self, task_id: uuid.UUID, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists().where(RecordTaskLabel.labeling_task_id == task_id, RecordTaskLabel.record_id == Record.id, *where)
+
+    def _is_classification(self, task_id: uuid.UUID) -> bool:
+        return self.catalog.task_types.get(task_id) in (
+            TaskType.MULTICLASS_CLASSIFICATION,
+            TaskType.MULTILABEL_CLASSIFICATION,
+        )
+
+    @staticmethod
+    def _signatures(labels: list[uuid.UUID]) -> ColumnElement[Any]:
+        """Classification labels as the read model's ``label:start:end`` texts."""
+        return cast([f"{label}:-1:-1" for label in labels], ARRAY(Text))
 
     def _annotators_disagree(self, node: AnnotatorsDisagreeCondition, path: str) -> ColumnElement[bool]:
         """Per record, each annotator's labels as one sorted text (label, span); more than one distinct text differs."""

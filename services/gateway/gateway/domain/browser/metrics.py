@@ -21,6 +21,7 @@ from shared_model.models import (
     Label,
     LabelingTask,
     Record,
+    RecordTaskLabel,
     SourceType,
     TaskType,
 )
@@ -67,12 +68,22 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
         .where(LabelingTask.project_id == scope.catalog.project_id)
         .order_by(LabelingTask.name)
     ).all()
+    # the read model (record_task_label): one row per (record, task) with a label, so no distinct over label rows
+    counted = {
+        task_id: (manual, weak)
+        for task_id, manual, weak in session.execute(
+            select(
+                RecordTaskLabel.labeling_task_id,
+                func.count().filter(RecordTaskLabel.decided.is_not(None)),
+                func.count().filter(RecordTaskLabel.weak.is_not(None)),
+            )
+            .where(RecordTaskLabel.project_id == scope.catalog.project_id, scope.on(RecordTaskLabel.record_id))
+            .group_by(RecordTaskLabel.labeling_task_id)
+        ).tuples()
+    }
     out = []
     for task_id, name in tasks:
-        manual = session.scalar(
-            select(func.count(RLA.record_id.distinct())).where(*_valid_manual(task_id), scope.on(RLA.record_id))
-        )
-        weak = session.scalar(select(func.count(RLA.record_id.distinct())).where(*_ws(task_id), scope.on(RLA.record_id)))
+        manual, weak = counted.get(task_id, (0, 0))
         out.append(
             {
                 "labeling_task_id": task_id,
@@ -127,11 +138,11 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
 
     Classification pairs a record's labels; extraction pairs spans with the same tokens, a span only one side has
     pairs with OUTSIDE."""
-    manual = aliased(RLA)
-    weak = aliased(RLA)
     names: dict[uuid.UUID, str] = dict(
         session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id)).tuples().all()
     )
+    manual = aliased(RLA)
+    weak = aliased(RLA)
     is_manual = and_(
         manual.labeling_task_id == task.id,
         manual.source_type == SourceType.MANUAL,
@@ -139,20 +150,25 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
         scope.on(manual.record_id),
     )
     if task.task_type != TaskType.INFORMATION_EXTRACTION:
-        rows = session.execute(
-            select(manual.label_id, weak.label_id, func.count())
-            .select_from(manual)
-            .join(
-                weak,
-                and_(
-                    weak.record_id == manual.record_id,
-                    weak.labeling_task_id == task.id,
-                    weak.source_type == SourceType.WEAK_SUPERVISION,
-                ),
+        # the read model: every (decided label, weak-supervision label) pair of a record, from its one row
+        decided = func.unnest(RecordTaskLabel.decided).table_valued("d").render_derived()
+        weak_labels = func.unnest(RecordTaskLabel.weak).table_valued("w").render_derived()
+        manual_label = func.split_part(decided.c.d, ":", 1)
+        weak_label = func.split_part(weak_labels.c.w, ":", 1)
+        pairs = session.execute(
+            select(manual_label, weak_label, func.count())
+            .select_from(RecordTaskLabel)
+            .join(decided, true())
+            .join(weak_labels, true())
+            .where(
+                RecordTaskLabel.labeling_task_id == task.id,
+                RecordTaskLabel.decided.is_not(None),
+                RecordTaskLabel.weak.is_not(None),
+                scope.on(RecordTaskLabel.record_id),
             )
-            .where(is_manual)
-            .group_by(manual.label_id, weak.label_id)
+            .group_by(manual_label, weak_label)
         ).all()
+        rows: Any = [(uuid.UUID(a), uuid.UUID(b), n) for a, b, n in pairs]
     else:
         labeled = select(RLA.record_id).where(*_valid_manual(task.id), scope.on(RLA.record_id)).distinct()
         m = select(manual.record_id, manual.label_id, manual.token_start, manual.token_end).where(is_manual).subquery()

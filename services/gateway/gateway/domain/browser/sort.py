@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Float, Numeric, and_, cast, exists, false, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Float, Numeric, and_, cast, exists, false, literal, null, or_
 from sqlalchemy.orm import aliased
 
-from shared_model.models import Record, SourceType, TaskType
+from shared_model.models import Record, RecordTaskLabel, SourceType, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 
@@ -115,15 +115,11 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
             if i == 0 and split is not None:
                 columns.extend(_split_confidence(key, split))
                 continue
-            # an outer join of the task's confidences (one hash join), not a lookup per record
-            confidences = (
-                select(RLA.record_id, func.max(RLA.confidence).label("confidence"))
-                .where(RLA.labeling_task_id == key.task_id, RLA.source_type == SourceType.WEAK_SUPERVISION)
-                .group_by(RLA.record_id)
-                .subquery(f"ws_confidence_{i}")
-            )
-            joins.append((confidences, confidences.c.record_id == Record.id))
-            expr = confidences.c.confidence
+            # an outer join of the read model (record_task_label: the highest weak-supervision confidence, one row
+            # per record and task), not an aggregate over the task's label rows
+            confidences = aliased(RecordTaskLabel, name=f"ws_confidence_{i}")
+            joins.append((confidences, (confidences.record_id == Record.id) & (confidences.labeling_task_id == key.task_id)))
+            expr = confidences.ws_confidence.expression
             value_kind = "float"
         columns.append(_Column(expr.is_(None), False, "bool"))
         columns.append(_Column(expr, key.direction == "desc", value_kind))
