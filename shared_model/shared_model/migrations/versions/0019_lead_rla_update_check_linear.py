@@ -7,7 +7,7 @@ nested loop, and flag updates (``is_valid_manual_label`` after a bulk label, a r
 the old rows' — one hashed set operation — and the function body is otherwise 0004's.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from types import ModuleType
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
