@@ -63,7 +63,8 @@ def test_export_of_a_filter_with_chosen_columns(client: TestClient, project: dic
     table = list(csv.DictReader(io.StringIO(no_tasks.text)))
     assert list(table[0]) == ["id", "headline", "topic"] and len(table) == 3
     manual_only = json.loads(_post(client, pid, {"task_ids": [task], "sources": ["MANUAL"], "attributes": []}).content)
-    assert manual_only[1] == {"headline__sentiment__MANUAL": "NEG"}
+    # the decided label's rule travels with the MANUAL source (docs/teams.md)
+    assert manual_only[1] == {"headline__sentiment__MANUAL": "NEG", "headline__sentiment__MANUAL__decided_by": "SINGLE_ANNOTATOR"}
 
 
 def test_export_selection_refuses_unknown_names(client: TestClient, project: dict[str, Any]) -> None:
