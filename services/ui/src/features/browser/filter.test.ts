@@ -10,7 +10,7 @@ const query: BrowserQuery = {
     negate: false,
     conditions: [
       { kind: "attribute", attribute: "headline", operator: "CONTAINS", values: ["rise"], case_sensitive: true, negate: false },
-      { kind: "manual_label", task_id: TASK, mode: "labels", label_ids: ["a"], annotator_id: "u1", negate: true },
+      { kind: "manual_label", task_id: TASK, mode: "labels", label_ids: ["a"], annotator_id: "u1", decided: false, negate: true },
       { kind: "weak_supervision", task_id: TASK, mode: "any", label_ids: [], min_confidence: 0.5, max_confidence: 0.9, negate: false },
       { kind: "heuristic", heuristic_id: "h1", mode: "none", label_ids: [], negate: false },
       { kind: "heuristics_disagree", task_id: TASK, negate: false },
@@ -55,7 +55,7 @@ describe("completeFilter", () => {
         { kind: "attribute", attribute: "a", operator: "EQUAL", values: [""], case_sensitive: false, negate: false },
         { kind: "attribute", attribute: "a", operator: "BETWEEN", values: ["1", ""], case_sensitive: false, negate: false },
         { kind: "attribute", attribute: "a", operator: "IN", values: ["x", "", "y"], case_sensitive: false, negate: false },
-        { kind: "manual_label", task_id: TASK, mode: "labels", label_ids: [], negate: false },
+        { kind: "manual_label", task_id: TASK, mode: "labels", label_ids: [], decided: false, negate: false },
         { kind: "group", join: "AND", negate: false, conditions: [] },
       ],
     });

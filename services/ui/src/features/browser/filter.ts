@@ -86,6 +86,7 @@ export function parseCondition(value: unknown, depth = 0): Condition | null {
         mode,
         label_ids: strings(value.label_ids),
         annotator_id: str(value.annotator_id) ? value.annotator_id : null,
+        decided: value.decided === true,
         negate,
       };
     case "weak_supervision":
@@ -184,7 +185,7 @@ export function newCondition(
     case "attribute":
       return { kind, attribute: defaults.attribute ?? null, operator: "CONTAINS", values: [""], case_sensitive: false, negate: false };
     case "manual_label":
-      return taskId ? { kind, task_id: taskId, mode: "any", label_ids: [], annotator_id: null, negate: false } : null;
+      return taskId ? { kind, task_id: taskId, mode: "any", label_ids: [], annotator_id: null, decided: false, negate: false } : null;
     case "weak_supervision":
       return taskId
         ? { kind, task_id: taskId, mode: "any", label_ids: [], min_confidence: null, max_confidence: null, negate: false }
