@@ -25,6 +25,7 @@ const LookupListPage = lazy(() => import("../features/lookup-lists/components/Lo
 const AttributesPage = lazy(() => import("../features/attributes/components/AttributesPage"));
 const AttributePage = lazy(() => import("../features/attributes/components/AttributePage"));
 const RecordIdePage = lazy(() => import("../features/attributes/components/RecordIdePage"));
+const QueuePage = lazy(() => import("../features/assignments/components/QueuePage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -67,6 +68,7 @@ export function App() {
                   <Route path="labeling" element={<LabelingPage />} />
                   <Route path="labeling/:sessionId" element={<LabelingPage />} />
                   <Route path="settings" element={<SettingsPage />} />
+                  <Route path="queue" element={<QueuePage />} />
                 </Route>
                 <Route path="*" element={<NotFoundPage />} />
               </Route>

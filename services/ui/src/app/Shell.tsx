@@ -53,6 +53,7 @@ function Header({ email, name }: { email: string; name: string }) {
 }
 
 const SECTIONS = [
+  { path: "queue", label: "My queue", needsRecords: true },
   { path: "overview", label: "Overview", needsRecords: true },
   { path: "data-browser", label: "Data browser", needsRecords: true },
   { path: "labeling", label: "Labeling", needsRecords: true },
