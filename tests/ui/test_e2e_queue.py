@@ -1,5 +1,6 @@
 """The annotator's queue end to end in headless Chromium: an engineer (through the API) assigns a slice to an
-annotator, who logs in, opens "My queue", labels the records with the keyboard only and skips one; the engineer sees
+annotator, who logs in, opens the project (their home there is "My queue"; the sidebar hides the pages their role
+may not use), labels the records with the keyboard only and skips one; the engineer sees
 the progress through the API."""
 
 from __future__ import annotations
@@ -60,8 +61,12 @@ def test_an_annotator_labels_an_assigned_slice_with_the_keyboard(page: Any, api:
     page.get_by_role("textbox", name="Password").fill("annotator-pw-1")
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Projects").wait_for()
-    page.goto(f"/projects/{pid}/queue")
+    page.goto(f"/projects/{pid}")  # an annotator's home in a project is their queue
     page.get_by_role("heading", name="My queue").wait_for()
+    sidebar = page.get_by_role("navigation", name="Project")
+    sidebar.get_by_role("link", name="My queue").wait_for()
+    for hidden in ("Heuristics", "Data browser", "Overview", "Record IDE", "Lookup lists", "Settings"):
+        assert sidebar.get_by_role("link", name=hidden).count() == 0, hidden
     progress = page.get_by_label("progress of batch 1")
     progress.get_by_text("0 / 4 done").wait_for()
     page.screenshot(path=str(shots / "annotator-queue.png"))

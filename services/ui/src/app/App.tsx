@@ -12,6 +12,7 @@ import { ErrorBoundary } from "../shared/ErrorBoundary";
 import { Loading } from "../shared/ErrorBox";
 import { Toasts } from "../shared/Toasts";
 import { AuthenticatedShell, NotFoundPage, ProjectShell } from "./Shell";
+import { ProjectHome } from "../features/assignments/components/ProjectHome";
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
@@ -53,7 +54,7 @@ export function App() {
                 <Route path="/projects/new" element={<NewProjectPage />} />
                 <Route path="/account/tokens" element={<TokensPage />} />
                 <Route path="/projects/:projectId" element={<ProjectShell />}>
-                  <Route index element={<Navigate to="labeling" replace />} />
+                  <Route index element={<ProjectHome />} />
                   <Route path="overview" element={<OverviewPage />} />
                   <Route path="data-browser" element={<DataBrowserPage />} />
                   <Route path="heuristics" element={<HeuristicsPage />} />

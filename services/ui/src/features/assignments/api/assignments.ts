@@ -65,3 +65,30 @@ export function useQueueActions(pid: string, aid: string) {
   });
   return { label, skip, comment };
 }
+
+export const permissionsKey = (pid: string) => ["permissions", pid] as const;
+
+/** The caller's role in the project and the actions it allows (gateway/policies.py's Action names). */
+export function usePermissions(pid: string) {
+  return useQuery({
+    queryKey: permissionsKey(pid),
+    enabled: Boolean(pid),
+    queryFn: () => unwrap(api.GET("/api/v1/projects/{project_id}/permissions", { params: { path: { project_id: pid } } })),
+  });
+}
+
+/** The action a project page needs (pages not named: any member). */
+export const PAGE_ACTIONS: Record<string, string> = {
+  overview: "BROWSE_DATA",
+  "data-browser": "BROWSE_DATA",
+  heuristics: "READ_HEURISTICS",
+  "lookup-lists": "READ_HEURISTICS",
+  "record-ide": "RUN_CODE",
+  settings: "EDIT_PROJECT",
+};
+
+/** Whether the caller may use the page (true until the permissions are known). */
+export function mayUse(actions: readonly string[] | undefined, page: string): boolean {
+  const needed = PAGE_ACTIONS[page];
+  return !needed || !actions || actions.includes(needed);
+}
