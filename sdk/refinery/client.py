@@ -13,6 +13,7 @@ from typing import Any
 
 from ._http import Transport
 from .exceptions import ConfigurationError
+from .resources.assignments import AssignmentsMixin
 from .resources.base import DEFAULT_URI, FINAL_JOB_STATES, RECORD_BATCH, ClientBase
 from .resources.browsing import BrowsingMixin
 from .resources.export import ExportMixin
@@ -36,6 +37,7 @@ class Client(
     HeuristicsMixin,
     BrowsingMixin,
     TeamsMixin,
+    AssignmentsMixin,
     MembersMixin,
     ClientBase,
 ):

@@ -53,15 +53,36 @@ def make_task(
 
 
 def second_user(
-    client: TestClient, project_id: str, email: str = "annotator@example.org", role: str = "ANNOTATOR"
+    client: TestClient,
+    project_id: str,
+    email: str = "annotator@example.org",
+    role: str = "ANNOTATOR",
+    *,
+    work: bool = True,
 ) -> dict[str, str]:
-    """A second project member (an ANNOTATOR unless ``role``); returns Bearer headers for them."""
+    """A second project member (an ANNOTATOR unless ``role``); returns Bearer headers for them. An annotator reaches
+    only records of work assigned to them: with ``work`` every record the project has now is assigned to them."""
     assert client.post("/api/v1/users", json={"email": email, "password": "annotator-pw-1", "role": role}).status_code == 201
     assert client.post(f"{API}/{project_id}/members", json={"email": email, "role": role}).status_code == 201
     other = TestClient(client.app)
     assert other.post("/api/v1/auth/login", json={"email": email, "password": "annotator-pw-1"}).status_code == 200
     token = other.post("/api/v1/tokens", json={"name": "t"}).json()["token"]
-    return {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"}
+    if work and role == "ANNOTATOR":
+        assign_all(client, project_id, headers)
+    return headers
+
+
+def assign_all(client: TestClient, project_id: str, headers: dict[str, str]) -> None:
+    """Assign every record the project has now to the user behind ``headers`` (as the admin, an assignment)."""
+    with session_scope() as session:
+        ids = list(session.scalars(select(Record.id).where(Record.project_id == uuid.UUID(project_id)).order_by(Record.id)))
+    if not ids:
+        return
+    user_id = client.get("/api/v1/auth/me", headers=headers).json()["id"]
+    body = {"name": "everything", "record_ids": ids, "annotator_ids": [user_id]}
+    response = client.post(f"{API}/{project_id}/assignments", json=body)
+    assert response.status_code == 201, response.text
 
 
 def admin_headers(client: TestClient) -> dict[str, str]:

@@ -15,7 +15,7 @@ def test_migration_fills_the_label_read_model_and_downgrades(scratch_database: t
     from shared_model.migrate import alembic_config, upgrade
 
     url, engine = scratch_database
-    upgrade(url, "0016")
+    upgrade(url, "0017")
     p, t, a, b = (uuid.uuid4() for _ in range(4))
     with engine.begin() as conn:
         conn.execute(
@@ -72,7 +72,7 @@ def test_migration_fills_the_label_read_model_and_downgrades(scratch_database: t
             (ids[1], True, False, 0.9),
             (ids[2], False, False, 0.5),
         ]
-    command.downgrade(alembic_config(url), "0016")
+    command.downgrade(alembic_config(url), "0017")
     engine.dispose()
     assert "record_task_label" not in set(inspect(engine).get_table_names())
     with engine.begin() as conn:  # no trigger is left behind to fail a write

@@ -19,6 +19,7 @@ from .domain.users import ensure_admin
 from .jobs import HANDLERS
 from .policies import annotate_openapi
 from .routers import (
+    assignments,
     attribute_settings,
     auth,
     browser,
@@ -104,6 +105,7 @@ def create_app(*, ui_dist: Path | None = None) -> FastAPI:
             user_settings.router,
             attribute_settings.router,
             config.router,
+            assignments.router,
         ],
         workers=[JobWorker("gateway", HANDLERS, reap_all=True)],
         on_startup=_startup,

@@ -9,6 +9,10 @@ parameter ``permit: Annotated[Permit, allow(Action.LABEL)]`` when the handler as
 - Project actions need a ``{project_id}`` in the path: a non-member gets 404 (the project is not disclosed), a member
   whose role lacks the action 403 naming the role and the action. The admin acts as OWNER of every project.
 - A read-only API token may only GET/HEAD (403 otherwise); a user holding a one-time password may only change it.
+- An ANNOTATOR reaches only the records of work assigned to them (gateway/domain/assignments.py): a route with a
+  ``{record_id}`` in its path (or a ``target_type=RECORD&target_id=`` query) for another record answers 404, as for a
+  record that does not exist, so ids do not leak; list routes ask :func:`record_scope`. On a record of an assignment
+  whose bias guard the engineer switched off, the annotator may also see others' labels and heuristic votes.
 
 tests/gateway/test_route_policies.py walks every route for every role against its own table: a route without a
 policy fails it. docs/roles.md is the summary for people.
@@ -23,12 +27,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
-from shared_model.models import Project, User, UserRole
+from shared_model.models import Project, Record, User, UserRole
 from shared_model.service import problem
 
-from .deps import CurrentUser, MemberRoleDep, member_role
+from .deps import CurrentUser, MemberRoleDep, SessionDep, member_role
+from .domain import assignments
 
 OWNER, ENGINEER, EXPERT, ANNOTATOR = UserRole.OWNER, UserRole.ENGINEER, UserRole.EXPERT, UserRole.ANNOTATOR
 PROJECT_ROLES = (OWNER, ENGINEER, EXPERT, ANNOTATOR)
@@ -54,6 +60,7 @@ class Action(enum.StrEnum):
     READ_HEURISTICS = "see heuristics, their votes, lookup lists and weak-supervision labels"
     BROWSE_DATA = "use the data browser and the overview"
     EXPORT = "export records"
+    ASSIGN_WORK = "assign work to annotators, follow their progress and revert their labels"
     EDIT_PROJECT = "change the project (data, tasks, embeddings, lookup lists, slices, weak supervision)"
     RUN_CODE = "run code on the server (heuristics, calculated attributes, record IDE, zero-shot)"
     MANAGE_MEMBERS = "manage the project's members"
@@ -73,12 +80,12 @@ _EXPERT = _MEMBER | {
     Action.BROWSE_DATA,
     Action.EXPORT,
 }
-_ENGINEER = _EXPERT | {Action.EDIT_PROJECT, Action.RUN_CODE}
+_ENGINEER = _EXPERT | {Action.EDIT_PROJECT, Action.RUN_CODE, Action.ASSIGN_WORK}
 ROLE_ACTIONS: dict[UserRole, frozenset[Action]] = {
     OWNER: frozenset(_ENGINEER | {Action.MANAGE_MEMBERS, Action.DELETE_PROJECT}),
     ENGINEER: frozenset(_ENGINEER),
     EXPERT: frozenset(_EXPERT),
-    # until work assignments exist an annotator may read and label every record of the project
+    # an annotator only on the records of work assigned to them (see the module's docstring)
     ANNOTATOR: frozenset(_MEMBER),
 }
 
@@ -96,16 +103,26 @@ _JOB_ACTIONS: dict[str, Action] = {
 }
 
 
-@dataclass(frozen=True)
+# what an annotator may also see on a record of an assignment whose bias guard is off
+UNGUARDED_ACTIONS = frozenset({Action.READ_ALL_LABELS, Action.READ_HEURISTICS})
+
+
+@dataclass
 class Permit:
-    """The caller of one request: their user, the path's project and their role in it (None outside a project)."""
+    """The caller of one request: their user, the path's project and their role in it (None outside a project).
+
+    ``unguarded`` is set by the policy check of a record route when the caller is an annotator and the path's record
+    belongs to an assignment of theirs with the bias guard off."""
 
     user: User
     project: Project | None = None
     role: UserRole | None = None
+    unguarded: bool = False
 
     def can(self, action: Action) -> bool:
         """Whether the caller may perform ``action`` (in the path's project for a project action)."""
+        if self.unguarded and action in UNGUARDED_ACTIONS:
+            return True
         return allowed(self.user, self.role, action)
 
     def require(self, action: Action) -> None:
@@ -176,12 +193,48 @@ ProjectPermit = Annotated[Permit, Depends(project_permit)]
 
 
 def _project(action: Action) -> Callable[..., Permit]:
-    def check(request: Request, permit: ProjectPermit) -> Permit:
+    def check(request: Request, permit: ProjectPermit, session: SessionDep) -> Permit:
         _check_request(request, permit.user, action)
         permit.require(action)
+        _scope_record(request, permit, session)
         return permit
 
     return check
+
+
+def _scope_record(request: Request, permit: Permit, session: Session) -> None:
+    """An annotator's record scope: 404 for a record outside their assignments (named by the path's ``record_id`` or
+    a ``target_type=RECORD`` query's ``target_id``); marks the permit unguarded where an assignment's guard is off."""
+    if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
+        return
+    raw = request.path_params.get("record_id")
+    if raw is None and request.query_params.get("target_type", "").upper() == "RECORD":
+        raw = request.query_params.get("target_id")
+    if raw is None:
+        return
+    try:
+        record_id = int(raw)
+    except ValueError:
+        return  # the route's own validation answers 422
+    access = assignments.record_access(session, permit.project_id, permit.user.id, record_id)
+    if access is None:
+        raise problem(404, f"record {record_id} does not exist in this project")
+    permit.unguarded = access
+
+
+def record_scope(permit: Permit) -> ColumnElement[bool]:
+    """A condition on ``Record.id`` keeping the records the caller may reach: an annotator's assigned ones, all for
+    the other roles (list routes use it; routes naming one record are scoped by the policy check)."""
+    if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
+        return true()
+    return Record.id.in_(assignments.assigned_records(permit.project_id, permit.user.id))
+
+
+def may_reach_record(session: Session, permit: Permit, record_id: int) -> bool:
+    """Whether the caller may reach the record (for a record named in a request body; 404 it otherwise)."""
+    if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
+        return True
+    return assignments.record_access(session, permit.project_id, permit.user.id, record_id) is not None
 
 
 _CHECKS: dict[Action, Callable[..., Any]] = {}

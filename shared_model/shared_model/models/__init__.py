@@ -1,5 +1,6 @@
 """Every table of the platform; importing this module registers them all on ``Base.metadata``."""
 
+from .assignments import WorkAssignment, WorkAssignmentAnnotator, WorkAssignmentItem
 from .base import Base
 from .browsing import HeuristicVoteSummary, HeuristicVoteSummaryState, LabelingSession, RecordTaskLabel
 from .enums import (
@@ -77,5 +78,8 @@ __all__ = [
     "UserRole",
     "UserSession",
     "UserSetting",
+    "WorkAssignment",
+    "WorkAssignmentAnnotator",
+    "WorkAssignmentItem",
     "WeakSupervisionRun",
 ]

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from shared_model.models import Comment, CommentTarget
+from shared_model.service import problem
 from shared_model.service.crud import apply_patch
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import comments as domain
-from ..policies import Action, allow
+from ..policies import Action, ProjectPermit, allow, may_reach_record
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/comments", tags=["comments"])
@@ -63,8 +64,13 @@ def list_comments(
 
 
 @router.post("", response_model=CommentOut, status_code=201, dependencies=[allow(Action.COMMENT)])
-def create_comment(body: CommentIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> Comment:
-    """Comment on an existing record, task, label, heuristic, slice or lookup list of the project."""
+def create_comment(
+    body: CommentIn, project: ProjectDep, permit: ProjectPermit, user: CurrentUser, session: SessionDep
+) -> Comment:
+    """Comment on an existing record, task, label, heuristic, slice or lookup list of the project (an annotator: only
+    on records of work assigned to them)."""
+    if body.target_type == CommentTarget.RECORD and not may_reach_record(session, permit, _int(body.target_id)):
+        raise problem(404, f"record {body.target_id} does not exist in this project")
     target_id = domain.check_target(session, project.id, body.target_type, body.target_id)
     comment = Comment(
         project_id=project.id,
@@ -97,3 +103,10 @@ def delete_comment(comment_id: uuid.UUID, project: ProjectDep, user: CurrentUser
     """Delete one's own comment."""
     session.delete(domain.own_comment(session, project.id, user, comment_id))
     return Response(status_code=204)
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return -1

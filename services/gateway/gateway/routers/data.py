@@ -28,7 +28,7 @@ from ..domain.export import MEDIA_TYPES, XLSX_MAX_ROWS, Exporter, ExportSelectio
 from ..domain.spreadsheet import RAW_DESCRIPTION
 from ..domain.upload import UploadError, file_format, read_head, schema_differences, split_columns
 from ..domain.upload.loader import project_attributes, project_has_records
-from ..policies import Action, allow
+from ..policies import Action, ProjectPermit, allow, record_scope
 from ..schemas import JobOut, RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}", tags=["data"])
@@ -232,12 +232,14 @@ def _accept(path: Path, filename: str, fmt: str, project_id: uuid.UUID, user_id:
 @router.get("/records", response_model=RecordPage, dependencies=[allow(Action.LABEL)])
 def list_records(
     project: ProjectDep,
+    permit: ProjectPermit,
     session: SessionDep,
     limit: int = Query(100, ge=1, le=1000),
     after: int | None = Query(None, description="Return records with an id greater than this (the last page's next_after)."),
 ) -> RecordPage:
-    """Records in id order, ``limit`` at a time; pass ``next_after`` as ``after`` for the next page."""
-    query = select(Record.id, Record.data).where(Record.project_id == project.id)
+    """Records in id order, ``limit`` at a time; pass ``next_after`` as ``after`` for the next page (an annotator gets
+    only the records of work assigned to them)."""
+    query = select(Record.id, Record.data).where(Record.project_id == project.id, record_scope(permit))
     if after is not None:
         query = query.where(Record.id > after)
     rows = session.execute(query.order_by(Record.id).limit(limit + 1)).all()

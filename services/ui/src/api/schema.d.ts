@@ -285,6 +285,79 @@ export interface paths {
         patch: operations["update_project_api_v1_projects__project_id__patch"];
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Assignments
+         * @description The project's assignments, newest first, with each annotator's progress.
+         */
+        get: operations["list_assignments_api_v1_projects__project_id__assignments_get"];
+        put?: never;
+        /**
+         * Create Assignment
+         * @description Assign records to annotators: each record to ``redundancy`` of them (deterministic round robin, see docs/teams.md).
+         */
+        post: operations["create_assignment_api_v1_projects__project_id__assignments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/assignments/{assignment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Assignment
+         * @description One assignment with each annotator's progress (assigned, done, skipped, due) and comment.
+         */
+        get: operations["get_assignment_api_v1_projects__project_id__assignments__assignment_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Assignment
+         * @description Withdraw the assignment (its annotators' labels stay).
+         */
+        delete: operations["delete_assignment_api_v1_projects__project_id__assignments__assignment_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Assignment
+         * @description Rename, switch the bias guard on or off, or set every annotator's due count.
+         */
+        patch: operations["update_assignment_api_v1_projects__project_id__assignments__assignment_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/assignments/{assignment_id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert Annotator
+         * @description Remove one annotator's manual labels of the assignment's records (of its task when it names one); each change
+         *     is kept in the label history (via REVERT).
+         */
+        post: operations["revert_annotator_api_v1_projects__project_id__assignments__assignment_id__revert_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/attributes": {
         parameters: {
             query?: never;
@@ -477,7 +550,8 @@ export interface paths {
         put?: never;
         /**
          * Create Comment
-         * @description Comment on an existing record, task, label, heuristic, slice or lookup list of the project.
+         * @description Comment on an existing record, task, label, heuristic, slice or lookup list of the project (an annotator: only
+         *     on records of work assigned to them).
          */
         post: operations["create_comment_api_v1_projects__project_id__comments_post"];
         delete?: never;
@@ -1567,6 +1641,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/my-assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Assignments
+         * @description The caller's work in this project (their home as an annotator): progress per assignment, newest first.
+         */
+        get: operations["my_assignments_api_v1_projects__project_id__my_assignments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/my-assignments/{assignment_id}/comment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Comment Assignment
+         * @description The caller's comment to the engineer on this assignment (replaces their previous one).
+         */
+        put: operations["comment_assignment_api_v1_projects__project_id__my_assignments__assignment_id__comment_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/my-assignments/{assignment_id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Next Record
+         * @description The caller's next record of the assignment that they have not labeled (nor skipped), with its data.
+         */
+        get: operations["next_record_api_v1_projects__project_id__my_assignments__assignment_id__next_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/my-assignments/{assignment_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip Record
+         * @description Skip a record of the caller's queue: ``next`` offers it again only with ``include_skipped``.
+         */
+        post: operations["skip_record_api_v1_projects__project_id__my_assignments__assignment_id__skip_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/permissions": {
         parameters: {
             query?: never;
@@ -1596,7 +1750,8 @@ export interface paths {
         };
         /**
          * List Records
-         * @description Records in id order, ``limit`` at a time; pass ``next_after`` as ``after`` for the next page.
+         * @description Records in id order, ``limit`` at a time; pass ``next_after`` as ``after`` for the next page (an annotator gets
+         *     only the records of work assigned to them).
          */
         get: operations["list_records_api_v1_projects__project_id__records_get"];
         put?: never;
@@ -2426,6 +2581,27 @@ export interface components {
              */
             user_id: string;
         };
+        /** AnnotatorProgress */
+        AnnotatorProgress: {
+            /**
+             * Annotator Id
+             * Format: uuid
+             */
+            annotator_id: string;
+            /** Assigned */
+            assigned: number;
+            /**
+             * Comment
+             * @description The annotator's comment to the engineer.
+             */
+            comment: string | null;
+            /** Done */
+            done: number;
+            /** Due Count */
+            due_count: number;
+            /** Skipped */
+            skipped: number;
+        };
         /**
          * AnnotatorsDisagreeCondition
          * @description Two or more annotators labeled the record in the task and their manual labels differ (as sets of label and
@@ -2448,6 +2624,99 @@ export interface components {
              * Format: uuid
              */
             task_id: string;
+        };
+        /**
+         * AssignmentIn
+         * @description The records (exactly one of ``slice_id``, ``session_id``, ``record_ids``) and who labels them.
+         */
+        AssignmentIn: {
+            /**
+             * Annotator Ids
+             * @description Project members.
+             */
+            annotator_ids: string[];
+            /**
+             * Bias Guard
+             * @description Blind labeling: the annotators see neither other members' labels nor heuristic votes on these records (false: they may).
+             * @default true
+             */
+            bias_guard: boolean;
+            /**
+             * Due Count
+             * @description Records due per annotator; omit: all assigned.
+             */
+            due_count?: number | null;
+            /**
+             * Labeling Task Id
+             * @description The task whose manual label makes a record done; omit: a label of any task.
+             */
+            labeling_task_id?: string | null;
+            /** Name */
+            name: string;
+            /** Record Ids */
+            record_ids?: number[] | null;
+            /**
+             * Redundancy
+             * @description How many annotators label each record.
+             * @default 1
+             */
+            redundancy: number;
+            /**
+             * Session Id
+             * @description A labeling session: its records in session order.
+             */
+            session_id?: string | null;
+            /**
+             * Slice Id
+             * @description A data slice: its records now (in id order).
+             */
+            slice_id?: string | null;
+        };
+        /** AssignmentOut */
+        AssignmentOut: {
+            /** Annotators */
+            annotators: components["schemas"]["AnnotatorProgress"][];
+            /** Bias Guard */
+            bias_guard: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Labeling Task Id */
+            labeling_task_id: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Record Count
+             * @description Distinct records of the assignment.
+             */
+            record_count: number;
+            /** Redundancy */
+            redundancy: number;
+            /** Source */
+            source: {
+                [key: string]: unknown;
+            };
+        };
+        /** AssignmentPatch */
+        AssignmentPatch: {
+            /** Bias Guard */
+            bias_guard?: boolean | null;
+            /**
+             * Due Count
+             * @description For every annotator.
+             */
+            due_count?: number | null;
+            /** Name */
+            name?: string | null;
         };
         /** AssociationsIn */
         AssociationsIn: {
@@ -2673,22 +2942,6 @@ export interface components {
             /** Source Code */
             source_code?: string | null;
             visibility?: components["schemas"]["AttributeVisibility"] | null;
-        };
-        /** CommentIn */
-        CommentIn: {
-            /**
-             * Body
-             * @description markdown
-             */
-            body: string;
-            /**
-             * Is Private
-             * @default false
-             */
-            is_private: boolean;
-            /** Target Id */
-            target_id: string;
-            target_type: components["schemas"]["CommentTarget"];
         };
         /** CommentOut */
         CommentOut: {
@@ -2979,6 +3232,46 @@ export interface components {
             /** Query */
             query: string;
         };
+        /** CommentIn */
+        gateway__routers__assignments__CommentIn: {
+            /**
+             * Comment
+             * @description To the engineer who assigned the work.
+             */
+            comment: string;
+        };
+        /** RevertIn */
+        gateway__routers__assignments__RevertIn: {
+            /**
+             * Annotator Id
+             * Format: uuid
+             * @description Whose manual labels of the assignment's records are removed.
+             */
+            annotator_id: string;
+        };
+        /** RevertOut */
+        gateway__routers__assignments__RevertOut: {
+            /** Changes */
+            changes: number;
+            /** Records */
+            records: number;
+        };
+        /** CommentIn */
+        gateway__routers__comments__CommentIn: {
+            /**
+             * Body
+             * @description markdown
+             */
+            body: string;
+            /**
+             * Is Private
+             * @default false
+             */
+            is_private: boolean;
+            /** Target Id */
+            target_id: string;
+            target_type: components["schemas"]["CommentTarget"];
+        };
         /** RunOut */
         gateway__routers__heuristics__RunOut: {
             /**
@@ -3017,6 +3310,43 @@ export interface components {
             /** Started At */
             started_at: string | null;
             state: components["schemas"]["RunState"];
+        };
+        /** RevertIn */
+        gateway__routers__label_history__RevertIn: {
+            /**
+             * Annotator Id
+             * Format: uuid
+             * @description The annotator whose manual labels are reverted.
+             */
+            annotator_id: string;
+            /**
+             * Labeling Task Id
+             * @description Only this task; omit for all tasks.
+             */
+            labeling_task_id?: string | null;
+            /**
+             * Record Ids
+             * @description Only these records (e.g. an assignment's); omit for all.
+             */
+            record_ids?: number[] | null;
+            /**
+             * Since
+             * @description Undo only the annotator's changes since then (each record back to its labels before them); omit to remove the annotator's labels.
+             */
+            since?: string | null;
+        };
+        /** RevertOut */
+        gateway__routers__label_history__RevertOut: {
+            /**
+             * Changes
+             * @description History entries written (records whose labels changed).
+             */
+            changes: number;
+            /**
+             * Records
+             * @description Records whose labels by the annotator were looked at.
+             */
+            records: number;
         };
         /** RunOut */
         gateway__routers__weak_supervision__RunOut: {
@@ -3672,6 +4002,46 @@ export interface components {
             /** Role */
             role: string;
         };
+        /** MyAssignmentOut */
+        MyAssignmentOut: {
+            /** Assigned */
+            assigned: number;
+            /** Bias Guard */
+            bias_guard: boolean;
+            /** Comment */
+            comment: string | null;
+            /** Done */
+            done: number;
+            /** Due Count */
+            due_count: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Labeling Task Id */
+            labeling_task_id: string | null;
+            /** Name */
+            name: string;
+            /** Skipped */
+            skipped: number;
+        };
+        /** NextOut */
+        NextOut: {
+            /** Assigned */
+            assigned: number;
+            /** Done */
+            done: number;
+            /**
+             * Position
+             * @description Its place in the queue (0-based).
+             */
+            position: number | null;
+            /** @description The next record to label; null when the queue is through. */
+            record: components["schemas"]["RecordOut"] | null;
+            /** Skipped */
+            skipped: number;
+        };
         /**
          * NoHeuristicVotedCondition
          * @description No heuristic of the task voted on the record.
@@ -4036,43 +4406,6 @@ export interface components {
             /** @description A gold star decides first, then a single annotator's labels, then labels all annotators agree on; where they disagree: UNANIMOUS leaves no decided label, MAJORITY takes the label set most annotators gave (a tie: none), EXPERT takes the expert's labels where the expert labeled the record (elsewhere: as UNANIMOUS). */
             rule: components["schemas"]["Rule"];
         };
-        /** RevertIn */
-        RevertIn: {
-            /**
-             * Annotator Id
-             * Format: uuid
-             * @description The annotator whose manual labels are reverted.
-             */
-            annotator_id: string;
-            /**
-             * Labeling Task Id
-             * @description Only this task; omit for all tasks.
-             */
-            labeling_task_id?: string | null;
-            /**
-             * Record Ids
-             * @description Only these records (e.g. an assignment's); omit for all.
-             */
-            record_ids?: number[] | null;
-            /**
-             * Since
-             * @description Undo only the annotator's changes since then (each record back to its labels before them); omit to remove the annotator's labels.
-             */
-            since?: string | null;
-        };
-        /** RevertOut */
-        RevertOut: {
-            /**
-             * Changes
-             * @description History entries written (records whose labels changed).
-             */
-            changes: number;
-            /**
-             * Records
-             * @description Records whose labels by the annotator were looked at.
-             */
-            records: number;
-        };
         /**
          * Rule
          * @description How disagreeing annotators' labels are resolved when no gold star decides.
@@ -4320,6 +4653,11 @@ export interface components {
              * @description Apply the embedding's similarity threshold (default: yes for records, no for text).
              */
             use_threshold?: boolean | null;
+        };
+        /** SkipIn */
+        SkipIn: {
+            /** Record Id */
+            record_id: number;
         };
         /** SliceIn */
         SliceIn: {
@@ -5540,6 +5878,206 @@ export interface operations {
             };
         };
     };
+    list_assignments_api_v1_projects__project_id__assignments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_assignment_api_v1_projects__project_id__assignments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_assignment_api_v1_projects__project_id__assignments__assignment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_assignment_api_v1_projects__project_id__assignments__assignment_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_assignment_api_v1_projects__project_id__assignments__assignment_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revert_annotator_api_v1_projects__project_id__assignments__assignment_id__revert_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["gateway__routers__assignments__RevertIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["gateway__routers__assignments__RevertOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_attributes_api_v1_projects__project_id__attributes_get: {
         parameters: {
             query?: never;
@@ -5957,7 +6495,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CommentIn"];
+                "application/json": components["schemas"]["gateway__routers__comments__CommentIn"];
             };
         };
         responses: {
@@ -6837,7 +7375,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RevertIn"];
+                "application/json": components["schemas"]["gateway__routers__label_history__RevertIn"];
             };
         };
         responses: {
@@ -6847,7 +7385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevertOut"];
+                    "application/json": components["schemas"]["gateway__routers__label_history__RevertOut"];
                 };
             };
             /** @description Validation Error */
@@ -8417,6 +8955,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_assignments_api_v1_projects__project_id__my_assignments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyAssignmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    comment_assignment_api_v1_projects__project_id__my_assignments__assignment_id__comment_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["gateway__routers__assignments__CommentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyAssignmentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    next_record_api_v1_projects__project_id__my_assignments__assignment_id__next_get: {
+        parameters: {
+            query?: {
+                /** @description Also offer skipped records (once the others are done). */
+                include_skipped?: boolean;
+            };
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    skip_record_api_v1_projects__project_id__my_assignments__assignment_id__skip_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkipIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyAssignmentOut"];
                 };
             };
             /** @description Validation Error */

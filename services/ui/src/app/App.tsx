@@ -12,6 +12,7 @@ import { ErrorBoundary } from "../shared/ErrorBoundary";
 import { Loading } from "../shared/ErrorBox";
 import { Toasts } from "../shared/Toasts";
 import { AuthenticatedShell, NotFoundPage, ProjectShell } from "./Shell";
+import { ProjectHome } from "../features/assignments/components/ProjectHome";
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
@@ -26,6 +27,7 @@ const AttributesPage = lazy(() => import("../features/attributes/components/Attr
 const AttributePage = lazy(() => import("../features/attributes/components/AttributePage"));
 const RecordIdePage = lazy(() => import("../features/attributes/components/RecordIdePage"));
 const ConfigPage = lazy(() => import("../features/config/components/ConfigPage"));
+const QueuePage = lazy(() => import("../features/assignments/components/QueuePage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -54,7 +56,7 @@ export function App() {
                 <Route path="/account/tokens" element={<TokensPage />} />
                 <Route path="/config" element={<ConfigPage />} />
                 <Route path="/projects/:projectId" element={<ProjectShell />}>
-                  <Route index element={<Navigate to="labeling" replace />} />
+                  <Route index element={<ProjectHome />} />
                   <Route path="overview" element={<OverviewPage />} />
                   <Route path="data-browser" element={<DataBrowserPage />} />
                   <Route path="heuristics" element={<HeuristicsPage />} />
@@ -69,6 +71,7 @@ export function App() {
                   <Route path="labeling" element={<LabelingPage />} />
                   <Route path="labeling/:sessionId" element={<LabelingPage />} />
                   <Route path="settings" element={<SettingsPage />} />
+                  <Route path="queue" element={<QueuePage />} />
                 </Route>
                 <Route path="*" element={<NotFoundPage />} />
               </Route>

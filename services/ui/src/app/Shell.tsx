@@ -5,6 +5,7 @@ import { useLogout, useMe } from "../features/auth/api/auth";
 import { useLiveEvents } from "../features/jobs/hooks/useLiveEvents";
 import { useProject } from "../features/projects/api/projects";
 import { NotificationCenter } from "../features/notifications/components/NotificationCenter";
+import { mayUse, usePermissions } from "../features/assignments/api/assignments";
 
 /** Everything behind login: the header, live events and the page. Without a session it sends the user to /login. */
 export function AuthenticatedShell() {
@@ -56,6 +57,7 @@ function Header({ email, name }: { email: string; name: string }) {
 }
 
 const SECTIONS = [
+  { path: "queue", label: "My queue", needsRecords: true },
   { path: "overview", label: "Overview", needsRecords: true },
   { path: "data-browser", label: "Data browser", needsRecords: true },
   { path: "labeling", label: "Labeling", needsRecords: true },
@@ -70,13 +72,14 @@ export function ProjectShell() {
   const { projectId = "" } = useParams();
   const project = useProject(projectId);
   const hasRecords = (project.data?.record_count ?? 0) > 0;
+  const permissions = usePermissions(projectId);
   return (
     <div className="project-layout">
       <nav className="sidebar" aria-label="Project">
         <div className="sidebar-title" title={project.data?.name}>
           {project.data?.name ?? "…"}
         </div>
-        {SECTIONS.map((section) =>
+        {SECTIONS.filter((section) => mayUse(permissions.data?.actions, section.path)).map((section) =>
           section.needsRecords && !hasRecords ? (
             <span key={section.path} className="side-link disabled" role="link" aria-disabled="true" title="The project has no records yet">
               {section.label}

@@ -21,7 +21,7 @@ what a concurrent writer of the same task committed while this one waited: the l
 writes. Label writes of one task are so serialized from their trigger to their commit.
 
 Revision ID: 0018
-Revises: 0016 (0017 is added by another branch in parallel; the lead re-chains)
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
