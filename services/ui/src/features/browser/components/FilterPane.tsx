@@ -35,8 +35,6 @@ const KIND_NAMES: Record<ConditionKind, string> = {
   has_comments: "Has comments",
   in_slice: "In slice",
   group: "Group",
-  full_text: "Full text",
-  annotators_disagree: "Annotators disagree",
 };
 
 /** The task a condition belongs to (for grouping the rows), or null for attribute and project-wide conditions. */
