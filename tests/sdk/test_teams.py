@@ -13,13 +13,12 @@ def test_resolution_agreement_history_and_revert(admin: Any, sdk_project: dict[s
     from refinery import Client
 
     task = _spam_project(admin, tmp_path)
-    admin._request("POST", "/users", json={"email": "ann@example.org", "password": "annotator-pw-1", "role": "ANNOTATOR"})
-    admin._request("POST", admin._p("/members"), json={"email": "ann@example.org", "role": "ANNOTATOR"})
+    # a second labeler who may label in bulk (an EXPERT; ANNOTATORs label one record at a time, within their work)
+    admin._request("POST", "/users", json={"email": "ann@example.org", "password": "annotator-pw-1", "role": "EXPERT"})
+    admin._request("POST", admin._p("/members"), json={"email": "ann@example.org", "role": "EXPERT"})
     indices = [idx for idx, _, _ in SPAM_ROWS]
     truth = [label for _, _, label in SPAM_ROWS]
     admin.post_manual_labels(truth, indices=indices, labeling_task="spam")
-    # an annotator reaches only the records of work assigned to them
-    admin.assign_work("all", ["ann@example.org"], record_ids=[r["id"] for r in admin.iter_records()])
     with Client("ann@example.org", "annotator-pw-1", uri=admin.uri, project_id=sdk_project["id"], progress=False) as ann:
         ann.post_manual_labels(["ham" if i == 0 else t for i, t in enumerate(truth)], indices=indices, labeling_task="spam")
 
