@@ -4,6 +4,9 @@ A job is enqueued by one service (usually the gateway) for an owning service, wh
 ``SELECT … FOR UPDATE SKIP LOCKED``, beats while it works and reports progress; each change is published with
 ``NOTIFY`` on :data:`PROGRESS_CHANNEL` so the gateway can relay it to browsers. A job whose service stopped beating
 is put back in the queue or failed with a reason — never left running.
+
+Why one module of ~600 lines: it is the job table's state machine (enqueue, claim, beat, progress, finish, cancel,
+reap); every transition must keep the same fencing rules, which is easier to check when they sit together.
 """
 
 from __future__ import annotations

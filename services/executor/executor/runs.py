@@ -3,6 +3,9 @@ every batch of records (a worker that fails is replaced, its culprit named).
 
 The pieces it uses have modules of their own: :mod:`executor.project_context` (what a run knows and runs),
 :mod:`executor.record_batches` (reading the records) and :mod:`executor.result_checks` (checking what comes back).
+
+Why ~410 lines: the one-pass scheduler (workers, their functions, replacing a failed worker) is one loop over
+shared state; partitions (:mod:`executor.partitions`) are the other way to run.
 """
 
 from __future__ import annotations

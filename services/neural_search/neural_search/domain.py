@@ -1,4 +1,8 @@
-"""Neural search: collections built from stored embedding chunks, similar records, thresholds and outliers."""
+"""Neural search: collections built from stored embedding chunks, similar records, thresholds and outliers.
+
+Why one module of ~420 lines: the service's whole domain (collections, similarity, thresholds, outliers) over one
+collection registry; its routes and storage are elsewhere.
+"""
 
 from __future__ import annotations
 

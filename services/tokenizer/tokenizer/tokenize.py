@@ -4,6 +4,9 @@ Every TEXT attribute of a record becomes one Doc; a record's Docs are stored as 
 with ``columns`` = the text attributes in attribute order and ``tokenizer`` = the project's setting. A stored row
 whose tokenizer or columns differ from the project's current ones is stale and tokenized again, so the job is
 incremental (new records, new text attributes) and a changed tokenizer re-tokenizes everything.
+
+Why one module of ~440 lines: the streaming job and the priority path share the stale-row rules, the pipeline cache
+and the worker dispatch; split, the two paths would drift apart.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Labeling tasks, labels and manual labeling (classification, multi-label, spans, gold star, bulk)."""
+"""Labeling tasks, labels and manual labeling (classification, multi-label, spans, gold star, bulk).
+
+Why one module of ~520 lines: it is one resource's routes (a record's labels, by kind) and their schemas; the rules
+live in :mod:`gateway.domain.labeling`, label history and resolution in modules of their own.
+"""
 
 from __future__ import annotations
 
