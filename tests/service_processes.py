@@ -99,6 +99,12 @@ class ServicePool:
         get_settings.cache_clear()
         return service
 
+    def stop(self, name: str) -> None:
+        """Stop one service if it runs (the next ``start`` starts it again, with the environment of that moment)."""
+        service = self.running.pop(name, None)
+        if service is not None:
+            service.stop()
+
     def stop_all(self) -> None:
         for service in self.running.values():
             service.stop()

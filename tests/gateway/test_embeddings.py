@@ -61,9 +61,13 @@ def running(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     os.environ["REFINERY_DATA_DIR"] = str(data_dir)
     get_settings.cache_clear()
     get_storage.cache_clear()
+    for name in ("embedder", "neural_search"):  # one started by an earlier module has another data folder
+        services.stop(name)
     services.start("neural_search")
     services.start("embedder")
     yield services
+    for name in ("embedder", "neural_search"):  # later modules get services of the default data folder again
+        services.stop(name)
     if previous is None:
         os.environ.pop("REFINERY_DATA_DIR", None)
     else:

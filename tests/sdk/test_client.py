@@ -63,7 +63,8 @@ def test_projects_upload_and_export(admin: Any, sdk_project: dict[str, Any], tmp
 
     frame = admin.get_record_export(tokenize=False)
     weak = ["__spam__WEAK_SUPERVISION", "__spam__WEAK_SUPERVISION__confidence"]
-    assert list(frame.columns) == ["id", "text", "__spam__MANUAL", *weak]
+    assert list(frame.columns) == ["id", "text", "__spam__MANUAL", *weak, "__spam__MANUAL__decided_by"]
+    assert frame["__spam__MANUAL__decided_by"].tolist()[:4] == ["SINGLE_ANNOTATOR"] * 4
     assert frame["__spam__MANUAL"].tolist()[:4] == ["spam", "ham", "spam", "ham"]
     assert frame["__spam__MANUAL"].isna().tolist()[4:] == [True, True]
 
