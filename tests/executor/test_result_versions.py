@@ -25,11 +25,12 @@ EXACT = 'def lf(record):\n    return "exact"\n'
 SLOW_OTHER = 'import time\n\ndef lf(record):\n    time.sleep(0.25)\n    return "other"\n'
 
 # The age of the oldest open transaction of this test's database other than the poller's own and the pass's record
-# reader (one COPY that streams the records while the pass runs; it writes nothing).
+# reader (one COPY that streams the records while the pass runs; it writes nothing). Only client connections count:
+# autovacuum and autoanalyze workers (busy on a fresh database) are Postgres's own, not the executor's.
 OLDEST_TRANSACTION = text(
     "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) FROM pg_stat_activity"
     " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-    " AND query NOT ILIKE 'COPY%'"
+    " AND backend_type = 'client backend' AND query NOT ILIKE 'COPY%'"
 )
 
 
