@@ -109,8 +109,13 @@ def settled_total(page: Any) -> int:
     """The result count once the filter settled (no spinner) and the answer arrived."""
     page.wait_for_timeout(350)  # past the debounce
     page.get_by_role("status", name="Loading results").wait_for(state="hidden")
-    text = page.get_by_test_id("result-total").inner_text()
-    return int(text.replace(",", ""))
+    deadline = time.monotonic() + 30
+    while True:  # the count may arrive after the page of results ("…" until then)
+        text = page.get_by_test_id("result-total").inner_text().replace(",", "").strip()
+        if text.isdigit():
+            return int(text)
+        assert time.monotonic() < deadline, f"the result count never arrived (shows {text!r})"
+        page.wait_for_timeout(100)
 
 
 def url_filter(page: Any) -> dict[str, Any] | None:
