@@ -40,8 +40,9 @@ link_torch_wheel() {
     local target="$ROOT/deploy/wheels" folder wheel
     compgen -G "$target/torch-*.whl" >/dev/null && return 0
     local folders
-    folders="${PIP_FIND_LINKS:-} $(sed -n 's/^ *find-links *= *//p' /etc/pip.conf /etc/xdg/pip/pip.conf \
-        "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf" 2>/dev/null | tr '\n' ' ')"
+    # sed exits 2 when one of the files is missing (pipefail would end the script here): that is no error
+    folders="${PIP_FIND_LINKS:-} $({ sed -n 's/^ *find-links *= *//p' /etc/pip.conf /etc/xdg/pip/pip.conf \
+        "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf" 2>/dev/null || true; } | tr '\n' ' ')"
     for folder in $folders; do
         folder="${folder#file://}"
         for wheel in "$folder"/torch-*+cpu-cp311-*linux*x86_64.whl; do
