@@ -58,3 +58,12 @@ export function useHeuristicFigures(scope: Scope, taskId: string | undefined) {
       unwrap(api.GET("/api/v1/projects/{project_id}/metrics/heuristics", { params: { ...query(scope), query: { ...query(scope).query, task_id: taskId ?? "" } } })),
   });
 }
+
+export function useAgreement(scope: Scope, taskId: string | undefined) {
+  return useQuery({
+    queryKey: [...metricsKey(scope.pid), "agreement", scope.sliceId, taskId],
+    enabled: Boolean(taskId),
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/projects/{project_id}/metrics/agreement", { params: { ...query(scope), query: { ...query(scope).query, task_id: taskId ?? "" } } })),
+  });
+}

@@ -3,7 +3,7 @@ import { useParams } from "react-router";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
 import { useSlices } from "../../browser/api/browser";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
-import { useHeuristicFigures, useProgress } from "../api/metrics";
+import { useAgreement, useHeuristicFigures, useProgress } from "../api/metrics";
 import styles from "../overview.module.css";
 
 const OverviewCharts = lazy(() => import("./OverviewCharts"));
@@ -26,6 +26,7 @@ export default function OverviewPage() {
   const task = shownTasks.find((t) => t.id === taskId) ?? shownTasks[0];
   const progress = useProgress(scope);
   const figures = useHeuristicFigures(scope, task?.id);
+  const agreement = useAgreement(scope, task?.id);
   const taskProgress = progress.data?.tasks.find((t) => t.labeling_task_id === task?.id);
   const targets = [...new Set((tasks.data ?? []).map((t) => t.attribute))];
 
@@ -133,7 +134,15 @@ export default function OverviewPage() {
           <p className="muted">The project has no labeling task{attribute ? " on this attribute" : ""}.</p>
         )}
       </div>
-      <p className="small muted">Inter-annotator agreement is not offered by the API yet.</p>
+      {agreement.data ? (
+        <p className="small muted" aria-label="Inter-annotator agreement">
+          Inter-annotator agreement
+          {agreement.data.overall.records > 0
+            ? `: ${percent(agreement.data.overall.percent_agreement ?? 0)} on ${agreement.data.overall.records} records labeled by two or more annotators` +
+              (agreement.data.overall.krippendorff_alpha != null ? `, Krippendorff's α ${agreement.data.overall.krippendorff_alpha.toFixed(2)}` : "")
+            : ": no record is labeled by two or more annotators yet."}
+        </p>
+      ) : null}
     </main>
   );
 }
