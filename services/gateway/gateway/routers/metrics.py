@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from shared_model.models import LabelingTask
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
@@ -70,6 +75,26 @@ def _scope(session: SessionDep, project_id: uuid.UUID, user_id: uuid.UUID, slice
     return metrics.Scope(session, ProjectCatalog.load(session, project_id, user_id), slice_id)
 
 
+@dataclass
+class TaskScope:
+    """What a task's metric reads: the session, the task of the project and the records in scope (project or slice)."""
+
+    session: Session
+    task: LabelingTask
+    scope: metrics.Scope
+
+
+def task_scope(
+    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
+) -> TaskScope:
+    """The ``task_id`` and ``slice_id`` query parameters every per-task metric takes (404 for an unknown one)."""
+    task = labeling.get_task(session, project.id, task_id)
+    return TaskScope(session, task, _scope(session, project.id, user.id, slice_id))
+
+
+TaskScopeDep = Annotated[TaskScope, Depends(task_scope)]
+
+
 @router.get("/progress", response_model=ProgressOut, dependencies=[allow(Action.BROWSE_DATA)])
 def progress(project: ProjectDep, user: CurrentUser, session: SessionDep, slice_id: uuid.UUID | None = SLICE) -> ProgressOut:
     """Manually labeled and weakly supervised records per task."""
@@ -77,48 +102,28 @@ def progress(project: ProjectDep, user: CurrentUser, session: SessionDep, slice_
 
 
 @router.get("/label-distribution", response_model=list[LabelCount], dependencies=[allow(Action.BROWSE_DATA)])
-def label_distribution(
-    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
-) -> list[LabelCount]:
+def label_distribution(on: TaskScopeDep) -> list[LabelCount]:
     """Per label: valid manual vs weak-supervision labels."""
-    task = labeling.get_task(session, project.id, task_id)
-    found = metrics.label_distribution(session, _scope(session, project.id, user.id, slice_id), task)
-    return [LabelCount.model_validate(row) for row in found]
+    return [LabelCount.model_validate(row) for row in metrics.label_distribution(on.session, on.scope, on.task)]
 
 
 @router.get("/confidence-histogram", response_model=list[HistogramBin], dependencies=[allow(Action.BROWSE_DATA)])
-def confidence_histogram(
-    project: ProjectDep,
-    user: CurrentUser,
-    session: SessionDep,
-    task_id: uuid.UUID,
-    slice_id: uuid.UUID | None = SLICE,
-    bins: int = Query(10, ge=1, le=100),
-) -> list[HistogramBin]:
+def confidence_histogram(on: TaskScopeDep, bins: int = Query(10, ge=1, le=100)) -> list[HistogramBin]:
     """Weak-supervision confidence in equal bins over [0, 1]."""
-    task = labeling.get_task(session, project.id, task_id)
-    found = metrics.confidence_histogram(session, _scope(session, project.id, user.id, slice_id), task, bins)
+    found = metrics.confidence_histogram(on.session, on.scope, on.task, bins)
     return [HistogramBin.model_validate(row) for row in found]
 
 
 @router.get("/confusion-matrix", response_model=list[ConfusionCell], dependencies=[allow(Action.BROWSE_DATA)])
-def confusion_matrix(
-    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
-) -> list[ConfusionCell]:
+def confusion_matrix(on: TaskScopeDep) -> list[ConfusionCell]:
     """Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction)."""
-    task = labeling.get_task(session, project.id, task_id)
-    found = metrics.confusion_matrix(session, _scope(session, project.id, user.id, slice_id), task)
-    return [ConfusionCell.model_validate(row) for row in found]
+    return [ConfusionCell.model_validate(row) for row in metrics.confusion_matrix(on.session, on.scope, on.task)]
 
 
 @router.get("/heuristics", response_model=list[HeuristicFigures], dependencies=[allow(Action.READ_HEURISTICS)])
-def heuristics(
-    project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
-) -> list[HeuristicFigures]:
+def heuristics(on: TaskScopeDep) -> list[HeuristicFigures]:
     """Per heuristic of the task on the slice: coverage, hits, overlaps and conflicts."""
-    task = labeling.get_task(session, project.id, task_id)
-    found = metrics.heuristic_figures(session, _scope(session, project.id, user.id, slice_id), task)
-    return [HeuristicFigures.model_validate(row) for row in found]
+    return [HeuristicFigures.model_validate(row) for row in metrics.heuristic_figures(on.session, on.scope, on.task)]
 
 
 class AnnotatorFigures(BaseModel):
@@ -157,16 +162,10 @@ class AgreementOut(BaseModel):
 
 @router.get("/agreement", response_model=AgreementOut, dependencies=[allow(Action.BROWSE_DATA)])
 def agreement(
-    project: ProjectDep,
-    user: CurrentUser,
-    session: SessionDep,
-    task_id: uuid.UUID,
-    slice_id: uuid.UUID | None = SLICE,
+    on: TaskScopeDep,
     include_gold_starred: bool = Query(True, description="false: leave out records with a gold star."),
 ) -> AgreementOut:
     """Inter-annotator agreement of a task: per annotator pair (percent agreement, Cohen's kappa) and overall
     (percent agreement, Krippendorff's alpha), on records labeled by two or more annotators."""
-    task = labeling.get_task(session, project.id, task_id)
-    scope = _scope(session, project.id, user.id, slice_id)
-    records = scope.records if slice_id is not None else None
-    return AgreementOut.model_validate(iaa.agreement(session, task, records, include_gold_starred))
+    records = on.scope.records if on.scope.group is not None else None
+    return AgreementOut.model_validate(iaa.agreement(on.session, on.task, records, include_gold_starred))
