@@ -34,6 +34,8 @@ import httpx
 import psycopg2
 from common import RssSampler, libpq_dsn, load_text_project, start_service, throwaway_database
 
+from shared_model.service import service_headers
+
 ROOT = Path(__file__).resolve().parents[1]
 MULTI_SAMPLE = 10_000
 WORDS = (
@@ -70,7 +72,7 @@ def wait_for_warm_workers(url: str, count: int, timeout_s: float = 120.0) -> lis
     start, not the job's, and must not overlap the bare ``nlp.pipe`` measurement); returns them."""
     deadline = time.monotonic() + timeout_s
     while True:
-        warm = httpx.get(f"{url}/workers", timeout=10).json()["workers"]
+        warm = httpx.get(f"{url}/workers", headers=service_headers(), timeout=10).json()["workers"]
         if len(warm) >= count and all(w["ready"] for w in warm):
             return list(warm)
         if time.monotonic() > deadline:
@@ -95,7 +97,7 @@ def bare_pipe(texts: list[str], n_process: int = 1) -> float:
 def run_job(url: str, dsn: str, project_id: uuid.UUID) -> tuple[float, float, dict[str, object]]:
     """Queue the job and wait; returns (seconds from job start to end, seconds from request to done, result)."""
     requested = time.perf_counter()
-    response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(project_id)}, timeout=30)
+    response = httpx.post(f"{url}/tokenize_project", json={"project_id": str(project_id)}, headers=service_headers(), timeout=30)
     response.raise_for_status()
     job_id = response.json()["job_id"]
     conn = psycopg2.connect(dsn)
