@@ -199,76 +199,79 @@ def run_learner(
         share = float(fit_params["train_test_split"])
         min_confidence = float(inference["min_confidence"])
         allowed = set(inference["label_names"]) if inference.get("label_names") is not None else None
-        if extraction:
-            _extract(learner, result, embedding_id, labels, share, source_id, min_confidence, allowed, progress)
-        else:
-            _classify(learner, result, embedding_id, labels, share, source_id, min_confidence, allowed, progress)
+        run = _Run(learner, result, embedding_id, labels, share, source_id, min_confidence, allowed, progress)
+        (_extract if extraction else _classify)(run)
     return result
 
 
-def _classify(
-    learner: _Learner,
-    result: LearnerResult,
-    embedding_id: uuid.UUID,
-    labels: list[tuple[int, str, int | None, int | None]],
-    share: float,
-    source_id: uuid.UUID,
-    min_confidence: float,
-    allowed: set[str] | None,
-    progress: Callable[[float], None] | None,
-) -> None:
-    ids, vectors = load_record_vectors(embedding_id)
+@dataclass
+class _Run:
+    """What one learner run works with: the sandboxed learner, its result, the embedding, the manual labels and the
+    heuristic's settings (``train_test_split`` share, ``min_confidence``, ``label_names``)."""
+
+    learner: _Learner
+    result: LearnerResult
+    embedding_id: uuid.UUID
+    labels: list[tuple[int, str, int | None, int | None]]
+    share: float
+    source_id: uuid.UUID
+    min_confidence: float
+    allowed: set[str] | None
+    progress: Callable[[float], None] | None
+
+    def fit(self, training: list[int], labeled: int, embeddings: Any, targets: list[Any]) -> list[str]:
+        """Record the training records, log the split and fit the learner; returns its class names."""
+        self.result.training_record_ids = training
+        self.learner.log(
+            f"training on {len(training)} of {labeled} manually labeled records (train_test_split={self.share:g}), "
+            f"embedding {self.result.embedding!r}"
+        )
+        fitted = self.learner.ask({"fit": {"embeddings": embeddings, "labels": targets}}, "fit")
+        return [str(c) for c in fitted.get("classes") or []]
+
+    def predict(self, embeddings: Any) -> list[Any]:
+        """The sandbox's top (class index, probability) per row (classifier) or per token of each record (extractor)."""
+        return list(self.learner.ask({"predict": {"embeddings": embeddings}}, "predict_proba").get("top") or [])
+
+    def report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(min(1.0, done / max(total, 1)))
+
+
+def _classify(run: _Run) -> None:
+    ids, vectors = load_record_vectors(run.embedding_id)
     position = {int(r): i for i, r in enumerate(ids)}
     label_of: dict[int, str] = {}
-    for record_id, label, _, _ in labels:
+    for record_id, label, _, _ in run.labels:
         label_of.setdefault(record_id, label)  # one label per record (the first by name for multi-label tasks)
     labeled = [r for r in label_of if r in position]
-    training = training_split(labeled, share, source_id)
+    training = training_split(labeled, run.share, run.source_id)
     names = sorted({label_of[r] for r in training})
     if len(names) < 2:
         raise LearnerError(
             f"the learner needs valid manual labels of at least two labels on embedded records; {len(training)} "
             f"training record(s) carry {names or 'none'}"
         )
-    result.training_record_ids = training
-    learner.log(
-        f"training on {len(training)} of {len(labeled)} manually labeled records (train_test_split={share:g}), "
-        f"embedding {result.embedding!r}"
-    )
     rows = [position[r] for r in training]
-    fitted = learner.ask({"fit": {"embeddings": vectors[rows], "labels": [label_of[r] for r in training]}}, "fit")
-    classes = [str(c) for c in fitted.get("classes") or []]
+    classes = run.fit(training, len(labeled), vectors[rows], [label_of[r] for r in training])
     for start in range(0, len(ids), PREDICT_ROWS):
-        answer = learner.ask({"predict": {"embeddings": vectors[start : start + PREDICT_ROWS]}}, "predict_proba")
-        top = answer.get("top") or []
+        top = run.predict(vectors[start : start + PREDICT_ROWS])
         for record_id, (index, probability) in zip(ids[start : start + PREDICT_ROWS].tolist(), top, strict=True):
             predicted = _checked(classes, index, probability)
-            if probability > min_confidence and (allowed is None or predicted in allowed):
-                result.predictions[int(record_id)] = [(predicted, None, None, float(probability))]
-        if progress is not None:
-            progress(min(1.0, (start + PREDICT_ROWS) / max(len(ids), 1)))
+            if probability > run.min_confidence and (run.allowed is None or predicted in run.allowed):
+                run.result.predictions[int(record_id)] = [(predicted, None, None, float(probability))]
+        run.report(start + PREDICT_ROWS, len(ids))
 
 
-def _extract(
-    learner: _Learner,
-    result: LearnerResult,
-    embedding_id: uuid.UUID,
-    labels: list[tuple[int, str, int | None, int | None]],
-    share: float,
-    source_id: uuid.UUID,
-    min_confidence: float,
-    allowed: set[str] | None,
-    progress: Callable[[float], None] | None,
-) -> None:
-    tokens = load_token_vectors(embedding_id)
+def _extract(run: _Run) -> None:
+    tokens = load_token_vectors(run.embedding_id)
     spans: dict[int, list[tuple[str, int, int]]] = {}
-    for record_id, label, start, end in labels:
+    for record_id, label, start, end in run.labels:
         if start is not None and end is not None and record_id in tokens:
             spans.setdefault(record_id, []).append((label, start, end))
-    training = training_split(list(spans), share, source_id)
+    training = training_split(list(spans), run.share, run.source_id)
     if not training:
         raise LearnerError("the learner needs valid manual spans on records of the token-level embedding; there are none")
-    result.training_record_ids = training
     sequences: list[list[str]] = []
     for record_id in training:
         sequence = [OUTSIDE] * len(tokens[record_id])
@@ -276,22 +279,15 @@ def _extract(
             for t in range(max(0, start), min(end, len(sequence))):
                 sequence[t] = label
         sequences.append(sequence)
-    learner.log(
-        f"training on {len(training)} of {len(spans)} manually labeled records (train_test_split={share:g}), "
-        f"embedding {result.embedding!r}"
-    )
-    fitted = learner.ask({"fit": {"embeddings": [tokens[r] for r in training], "labels": sequences}}, "fit")
-    classes = [str(c) for c in fitted.get("classes") or []]
+    classes = run.fit(training, len(spans), [tokens[r] for r in training], sequences)
     record_ids = sorted(tokens)
     for start in range(0, len(record_ids), PREDICT_RECORDS_TOKENS):
         chunk = record_ids[start : start + PREDICT_RECORDS_TOKENS]
-        answer = learner.ask({"predict": {"embeddings": [tokens[r] for r in chunk]}}, "predict_proba")
-        for record_id, top in zip(chunk, answer.get("top") or [], strict=True):
-            found = _spans([(_checked(classes, i, p), p) for i, p in top], min_confidence, allowed)
+        for record_id, top in zip(chunk, run.predict([tokens[r] for r in chunk]), strict=True):
+            found = _spans([(_checked(classes, i, p), p) for i, p in top], run.min_confidence, run.allowed)
             if found:
-                result.predictions[record_id] = found
-        if progress is not None:
-            progress(min(1.0, (start + PREDICT_RECORDS_TOKENS) / max(len(record_ids), 1)))
+                run.result.predictions[record_id] = found
+        run.report(start + PREDICT_RECORDS_TOKENS, len(record_ids))
 
 
 def _checked(classes: list[str], index: Any, probability: Any) -> str:
