@@ -8,6 +8,9 @@ times. ``ws_replace_1m_s`` is today's write path for a new weak-supervision run:
 one per record (scaled to 1M records).
 
 Run: ``.venv/bin/python benchmarks/data_browser.py [--records N] [--reps 20]``. The last line is JSON.
+
+One script (over 400 lines): building the project, the queries and the SQL baseline share one world and one run's
+figures; the helpers every benchmark uses are in ``common.py``.
 """
 
 from __future__ import annotations

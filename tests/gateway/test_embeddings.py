@@ -1,5 +1,8 @@
 """Embeddings, similarity search, outlier slices and zero-shot through the gateway, with the real embedder and
-neural search services (Qdrant's engine in-process, local object storage shared through REFINERY_DATA_DIR)."""
+neural search services (Qdrant's engine in-process, local object storage shared through REFINERY_DATA_DIR).
+
+One module (over 400 lines): its tests share one module-scoped embedder and neural search (``running``), the
+expensive part."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Labeling-function heuristics through the gateway API with the real executor service (sandboxed runs)."""
+"""Labeling-function heuristics through the gateway API with the real executor service (sandboxed runs).
+
+One module (over 400 lines): its tests share one module-scoped executor service and the helpers that create, run and
+read a heuristic."""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 Afterwards no run is left running, the reason is shown in the API, a new run starts and succeeds, and nothing the
 killed job had half-written is visible. The services run with a short heartbeat and stale timeout and one attempt per
 job, so that the reaper fails a killed job at once instead of retrying it.
+
+One module (over 400 lines): every test uses the same module-scoped pool of restartable services and the same
+kill/wait helpers.
 """
 
 from __future__ import annotations

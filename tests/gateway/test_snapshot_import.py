@@ -1,4 +1,7 @@
-"""Snapshot import: the original refinery's sample project exports become new projects, all or nothing."""
+"""Snapshot import: the original refinery's sample project exports become new projects, all or nothing.
+
+One module (over 400 lines): each test reads a whole sample export; the long checks of the first one are the
+specification of the format's mapping, kept beside the smaller cases that reuse its helpers."""
 
 from __future__ import annotations
 

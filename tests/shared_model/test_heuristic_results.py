@@ -1,4 +1,7 @@
-"""Heuristic votes as chunks of arrays (migration 0005): stored, read, checked, cleaned up after record deletes."""
+"""Heuristic votes as chunks of arrays (migration 0005): stored, read, checked, cleaned up after record deletes.
+
+One module (over 400 lines): every test builds its world with the same helpers (``world``, ``votes``, ``store``)
+against one migration's tables and triggers."""
 
 from __future__ import annotations
 

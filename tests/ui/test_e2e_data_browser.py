@@ -1,6 +1,9 @@
 """The data browser and the overview end to end in headless Chromium, against the real platform: every filter kind's
 count checked against the API, slices saved and labeled from, a filtered result bulk-labeled, an export compared with
-the API's, similar records found (tf-idf embedding), and the overview's charts changing after weak supervision."""
+the API's, similar records found (tf-idf embedding), and the overview's charts changing after weak supervision.
+
+One module (over 400 lines): its tests share one module-scoped world (platform, project, weak-supervision run)
+that takes most of the module's time to build."""
 
 from __future__ import annotations
 
