@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from .resources.lookup_lists import LookupListsMixin
 from .resources.members import MembersMixin
 from .resources.projects import ProjectsMixin
 from .resources.teams import TeamsMixin
+from .settings import read_json_object
 
 __all__ = ["DEFAULT_URI", "FINAL_JOB_STATES", "RECORD_BATCH", "Client"]
 
@@ -80,14 +80,7 @@ class Client(
         """A client from a JSON secrets file as the original's: ``user_name``, ``password``, ``project_id``, ``uri``
         (``api_token`` may replace user name and password). ``project_id`` overrides the file's."""
         path = Path(path_to_file)
-        try:
-            content = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigurationError(f"secrets file {path} does not exist") from None
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"cannot read secrets file {path}: {exc}") from None
-        if not isinstance(content, dict):
-            raise ConfigurationError(f"secrets file {path} must hold a JSON object")
+        content = read_json_object(path, "secrets file", f"secrets file {path} does not exist")
         return cls(
             user_name=content.get("user_name") or content.get("email"),
             password=content.get("password"),

@@ -37,17 +37,23 @@ def find_settings(explicit: str | None) -> Path:
     return default_settings_path()
 
 
-def load_settings(path: Path) -> dict[str, Any]:
-    """The settings in ``path`` (ConfigurationError naming the file when missing or unreadable)."""
+def read_json_object(path: Path, what: str, missing: str) -> dict[str, Any]:
+    """The JSON object in ``path``: ConfigurationError ``missing`` when there is no such file, else one naming ``what``
+    and the file when it is unreadable or holds something else (the CLI's settings and ``Client.from_secrets_file``)."""
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"no settings at {path}: run 'rsdk login' first (or pass --settings)") from None
+        raise ConfigurationError(missing) from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read settings {path}: {exc}") from None
+        raise ConfigurationError(f"cannot read {what} {path}: {exc}") from None
     if not isinstance(content, dict):
-        raise ConfigurationError(f"settings {path} must hold a JSON object")
+        raise ConfigurationError(f"{what} {path} must hold a JSON object")
     return content
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """The settings in ``path`` (ConfigurationError naming the file when missing or unreadable)."""
+    return read_json_object(path, "settings", f"no settings at {path}: run 'rsdk login' first (or pass --settings)")
 
 
 def save_settings(path: Path, settings: dict[str, Any]) -> None:
