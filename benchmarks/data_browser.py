@@ -31,9 +31,9 @@ import httpx
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import libpq_dsn, start_service, throwaway_database  # noqa: E402
+from common import libpq_dsn, throwaway_database  # noqa: E402
+from upload import api_token, start_gateway  # noqa: E402
 
-PASSWORD = "benchmark-admin-password"
 WORDS = ["market", "stock", "rises", "falls", "apple", "google", "sports", "team", "wins", "loses", "election", "vote"]
 TOPICS = [f"topic{i}" for i in range(12)]
 
@@ -47,30 +47,9 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def start_gateway(db_url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "REFINERY_DATABASE_URL": db_url,
-        "REFINERY_GATEWAY_HOST": "127.0.0.1",
-        "REFINERY_ADMIN_PASSWORD": PASSWORD,
-        "REFINERY_DATA_DIR": str(workdir / "data"),
-        "REFINERY_LOG_LEVEL": "WARNING",
-    }
-    return start_service("gateway", env, workdir / "gateway.log", timeout_s=120)
-
-
 def login(url: str) -> httpx.Client:
     client = httpx.Client(base_url=url, timeout=600)
-    response = client.post("/api/v1/auth/login", json={"email": "admin@localhost", "password": PASSWORD})
-    response.raise_for_status()
-    for _ in range(50):
-        token = client.post("/api/v1/tokens", json={"name": "benchmark"})
-        if token.status_code != 401:
-            break
-        time.sleep(0.1)
-    token.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {token.json()['token']}"
+    client.headers["Authorization"] = f"Bearer {api_token(url)}"
     return client
 
 
@@ -365,7 +344,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated parts of query names: run only those queries")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="refinery-browser-bench-") as tmp, throwaway_database(Path(tmp)) as db_url:
-        gateway, url = start_gateway(db_url, Path(tmp))
+        gateway, url, _ = start_gateway(db_url, Path(tmp))
         try:
             result = run(url, db_url, args)
         finally:
