@@ -105,7 +105,8 @@ def confidence_histogram(
 def confusion_matrix(
     project: ProjectDep, user: CurrentUser, session: SessionDep, task_id: uuid.UUID, slice_id: uuid.UUID | None = SLICE
 ) -> list[ConfusionCell]:
-    """Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction)."""
+    """Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction). The model may have
+    been fitted on these labels: no quality estimate (that is …/metrics/weak-supervision-quality)."""
     task = labeling.get_task(session, project.id, task_id)
     found = metrics.confusion_matrix(session, _scope(session, project.id, user.id, slice_id), task)
     return [ConfusionCell.model_validate(row) for row in found]

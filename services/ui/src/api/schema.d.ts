@@ -1570,7 +1570,8 @@ export interface paths {
         };
         /**
          * Confusion Matrix
-         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction).
+         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction). The model may have
+         *     been fitted on these labels: no quality estimate (that is …/metrics/weak-supervision-quality).
          */
         get: operations["confusion_matrix_api_v1_projects__project_id__metrics_confusion_matrix_get"];
         put?: never;
