@@ -15,9 +15,14 @@ from weak_supervisor.quality import wilson_interval
 
 from ..weak_supervisor.fixtures import build_task
 
+Item = tuple[int, str] | tuple[int, str, int, int]
+
 
 def _vote(i: int) -> str:
     return "pos" if i % 3 else "neg"
+
+
+VOTES: dict[str, list[Item]] = {"a": [(i, _vote(i)) for i in range(40)]}  # one heuristic, on every record
 
 
 def _run(client: TestClient, pid: str, task_id: uuid.UUID, model: str = "majority") -> dict[str, Any]:
@@ -40,12 +45,12 @@ def test_quality_of_a_run_in_the_run_routes_and_the_overview(client: TestClient,
     services.start("weak_supervisor")
     pid = project["id"]
     # one heuristic; 20 manual labels, two of which it gets wrong (records 1 and 2 are neg, it says pos)
-    manual = [(i, "neg" if i in (1, 2) else _vote(i)) for i in range(20)]
+    manual: list[Item] = [(i, "neg" if i in (1, 2) else _vote(i)) for i in range(20)]
     built = build_task(
         TaskType.MULTICLASS_CLASSIFICATION,
         ["neg", "pos"],
         40,
-        {"a": [(i, _vote(i)) for i in range(40)]},
+        VOTES,
         manual,
         project_id=uuid.UUID(pid),
     )
@@ -60,7 +65,7 @@ def test_quality_of_a_run_in_the_run_routes_and_the_overview(client: TestClient,
     low, high = wilson_interval(18, 20)
     assert quality["accuracy_interval_95"] == [round(low, 4), round(high, 4)]
     by_name = {row["label_name"]: row for row in quality["per_label"]}
-    neg_labels = sum(1 for _, label in manual if label == "neg")
+    neg_labels = sum(1 for item in manual if item[1] == "neg")
     assert by_name["neg"] == {
         "label_id": str(built.labels["neg"]),
         "label_name": "neg",
@@ -78,13 +83,12 @@ def test_quality_of_a_run_in_the_run_routes_and_the_overview(client: TestClient,
 def test_no_number_with_too_few_labels_or_a_label_without_any(client: TestClient, project: dict[str, Any], services: Any) -> None:
     services.start("weak_supervisor")
     pid = project["id"]
-    votes = {"a": [(i, _vote(i)) for i in range(40)]}
     few = build_task(
         TaskType.MULTICLASS_CLASSIFICATION,
         ["neg", "pos"],
         40,
-        votes,
-        [(i, _vote(i)) for i in range(9)],
+        VOTES,
+        list(VOTES["a"][:9]),
         project_id=uuid.UUID(pid),
     )
     quality = _run(client, pid, few.task_id)["quality"]
@@ -97,8 +101,8 @@ def test_no_number_with_too_few_labels_or_a_label_without_any(client: TestClient
         TaskType.MULTICLASS_CLASSIFICATION,
         ["neg", "pos", "spam"],
         40,
-        votes,
-        [(i, _vote(i)) for i in range(20)],
+        VOTES,
+        list(VOTES["a"][:20]),
         project_id=uuid.UUID(pid),
     )
     quality = _run(client, pid, one_sided.task_id)["quality"]

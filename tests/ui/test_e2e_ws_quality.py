@@ -17,9 +17,14 @@ from shared_model.models import HeuristicRun, RunState, TaskType
 from ..weak_supervisor.fixtures import build_task
 from .conftest import login
 
+Item = tuple[int, str] | tuple[int, str, int, int]
+
 
 def _vote(i: int) -> str:
     return "pos" if i % 3 else "neg"
+
+
+VOTES: dict[str, list[Item]] = {"a": [(i, _vote(i)) for i in range(40)]}  # one heuristic, on every record
 
 
 def _weak_supervision(api: httpx.Client, pid: str, task_id: uuid.UUID) -> None:
@@ -34,10 +39,9 @@ def _weak_supervision(api: httpx.Client, pid: str, task_id: uuid.UUID) -> None:
 def test_overview_shows_cross_validated_quality(page: Any, api: httpx.Client, services: Any) -> None:
     services.start("weak_supervisor")
     pid: str = api.post("/api/v1/projects", json={"name": f"quality {uuid.uuid4().hex[:6]}"}).json()["id"]
-    votes = {"a": [(i, _vote(i)) for i in range(40)]}
-    manual = [(i, "neg" if i in (1, 2) else _vote(i)) for i in range(20)]  # two labels the heuristic gets wrong
-    good = build_task(TaskType.MULTICLASS_CLASSIFICATION, ["neg", "pos"], 40, votes, manual, project_id=uuid.UUID(pid))
-    few = build_task(TaskType.MULTICLASS_CLASSIFICATION, ["neg", "pos"], 40, votes, manual[:5], project_id=uuid.UUID(pid))
+    manual: list[Item] = [(i, "neg" if i in (1, 2) else _vote(i)) for i in range(20)]  # two labels the heuristic gets wrong
+    good = build_task(TaskType.MULTICLASS_CLASSIFICATION, ["neg", "pos"], 40, VOTES, manual, project_id=uuid.UUID(pid))
+    few = build_task(TaskType.MULTICLASS_CLASSIFICATION, ["neg", "pos"], 40, VOTES, manual[:5], project_id=uuid.UUID(pid))
     for task in (good, few):
         _weak_supervision(api, pid, task.task_id)
 
@@ -62,7 +66,7 @@ def test_overview_shows_cross_validated_quality(page: Any, api: httpx.Client, se
 
 def test_heuristics_page_shows_every_heuristic_with_its_status(page: Any, api: httpx.Client) -> None:
     pid: str = api.post("/api/v1/projects", json={"name": f"statuses {uuid.uuid4().hex[:6]}"}).json()["id"]
-    votes: dict[str, list[tuple[int, str] | tuple[int, str, int, int]]] = {"silent": [], "never": [], "broken": []}
+    votes: dict[str, list[Item]] = {"silent": [], "never": [], "broken": []}
     built = build_task(TaskType.MULTICLASS_CLASSIFICATION, ["neg", "pos"], 10, votes, project_id=uuid.UUID(pid))
     with session_scope() as session:  # as the executor leaves them: one run finished without hits, one failed
         for name, state, error in (("silent", RunState.FINISHED, None), ("broken", RunState.FAILED, "boom: a bad line")):
