@@ -137,14 +137,17 @@ def cmd_quality(args: argparse.Namespace) -> int:
     model = quality.get("model") or "?"
     if quality.get("picked"):
         model = f"{model} -> {quality['picked']}"
-    _say(f"{project['name']!r}: latest weak-supervision run {quality['run_id']} ({quality['state']}, model {model})")
+    if quality.get("run_id") is None:
+        _say(f"{project['name']!r}: no quality figures: {quality.get('reason')}")
+        return 0
+    _say(f"{project['name']!r}: latest finished weak-supervision run {quality['run_id']} (model {model})")
     if not quality.get("available"):
         _say(f"no quality figures: {quality.get('reason')}")
         return 0
     low, high = quality["accuracy_interval_95"]
     _say(
         f"accuracy {quality['accuracy']:.1%} (95 % interval {low:.1%}-{high:.1%}) on {quality['manual_labels']} manual"
-        f" labels, {quality['folds']}-fold cross-validation; coverage {quality.get('coverage', 0):.1%}"
+        f" labels, {quality['folds']}-fold cross-validation; coverage {quality.get('coverage') or 0:.1%}"
     )
     if quality.get("note"):
         _say(f"note: {quality['note']}")

@@ -151,6 +151,7 @@ TABLE: dict[str, str] = {
     "GET /api/v1/projects/{project_id}/metrics/heuristics": "expert",
     "GET /api/v1/projects/{project_id}/metrics/label-distribution": "expert",
     "GET /api/v1/projects/{project_id}/metrics/progress": "expert",
+    "GET /api/v1/projects/{project_id}/metrics/weak-supervision-quality": "expert",
     "GET /api/v1/projects/{project_id}/permissions": "member",
     "GET /api/v1/projects/{project_id}/records": "member",
     "POST /api/v1/projects/{project_id}/records/bulk-label": "expert",

@@ -133,24 +133,18 @@ class HeuristicsMixin(ClientBase):
         return self._request("GET", self._p(f"/weak-supervision/runs/{started['run_id']}"))
 
     def get_weak_supervision_quality(self, labeling_task: str | None = None) -> dict[str, Any]:
-        """The quality of the task's latest weak-supervision run, estimated by k-fold cross-validation on the manual
-        labels (never on labels the model was fitted on): ``accuracy`` with ``accuracy_interval_95``, ``coverage``,
-        ``per_label`` precision / recall (keyed by label name), ``manual_labels``; ``available`` is False with a
-        ``reason`` when there are too few labels. Also ``run_id``, ``state``, ``model`` and ``picked``."""
+        """The quality of the task's latest finished weak-supervision run, estimated by k-fold cross-validation on the
+        manual labels (never on labels the model was fitted on): ``accuracy`` with ``accuracy_interval_95``,
+        ``coverage``, ``per_label`` precision / recall (keyed by label name), ``manual_labels``; ``available`` is
+        False with a ``reason`` when there are too few labels (< 10) or a label has none. Also ``run_id``, ``state``,
+        ``model`` and ``picked``."""
         task_id = self._task_id(labeling_task)
-        run = self._request("GET", self._p(f"/labeling-tasks/{task_id}/weak-supervision"))
-        summary = run.get("summary") or {}
-        quality = dict(summary.get("quality") or {"available": False, "reason": "the run has no quality figures"})
-        names = summary.get("label_names") or {}
-        if isinstance(quality.get("per_label"), dict):
-            quality["per_label"] = {names.get(key, key): value for key, value in quality["per_label"].items()}
-        return {
-            "run_id": run["id"],
-            "state": run["state"],
-            "model": summary.get("model"),
-            "picked": (summary.get("model_details") or {}).get("picked"),
-            **quality,
+        quality: dict[str, Any] = self._request("GET", self._p("/metrics/weak-supervision-quality"), params={"task_id": task_id})
+        quality["per_label"] = {
+            row["label_name"]: {k: v for k, v in row.items() if k not in ("label_id", "label_name")}
+            for row in quality.get("per_label") or []
         }
+        return quality
 
     def get_weak_supervision_probabilities(self, labeling_task: str | None = None, *, run_id: str | None = None) -> pd.DataFrame:
         """Soft labels of the task's latest finished weak-supervision run (or of ``run_id``): one row per record with

@@ -116,7 +116,8 @@ def confidence_histogram(on: TaskScopeDep, bins: int = Query(10, ge=1, le=100)) 
 
 @router.get("/confusion-matrix", response_model=list[ConfusionCell], dependencies=[allow(Action.BROWSE_DATA)])
 def confusion_matrix(on: TaskScopeDep) -> list[ConfusionCell]:
-    """Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction)."""
+    """Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction). The model may have
+    been fitted on these labels: no quality estimate (that is …/metrics/weak-supervision-quality)."""
     return [ConfusionCell.model_validate(row) for row in metrics.confusion_matrix(on.session, on.scope, on.task)]
 
 

@@ -27,6 +27,7 @@ from shared_model.service import problem
 from shared_model.service.crud import get_in_project
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
+from ..domain.ws_quality import QualityOut, run_quality, task_quality
 from ..policies import Action, allow
 from ..schemas import JobOut, ORMModel, RequestModel
 
@@ -65,6 +66,17 @@ class RunOut(ORMModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    quality: QualityOut | None = Field(
+        None,
+        description="accuracy and per-label precision/recall cross-validated on the manual labels (k-fold: never on "
+        "labels the model was fitted on), with the number of labels and a 95 % interval; or why there is none",
+    )
+
+
+def _run_out(session: Session, run: WeakSupervisionRun) -> RunOut:
+    out = RunOut.model_validate(run)
+    out.quality = run_quality(session, run)
+    return out
 
 
 class StartedRun(BaseModel):
@@ -152,14 +164,15 @@ def start_run(body: WeakSupervisionIn, project: ProjectDep, user: CurrentUser, s
 
 
 @router.get("/weak-supervision/runs/{run_id}", response_model=RunOut, dependencies=[allow(Action.READ_HEURISTICS)])
-def get_run(run_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> WeakSupervisionRun:
-    """One run with its summary (model used, label distribution, coverage, mean confidence, duration)."""
-    return get_in_project(session, WeakSupervisionRun, run_id, project.id, "weak-supervision run")
+def get_run(run_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> RunOut:
+    """One run with its summary (model used, label distribution, coverage, mean confidence, duration) and its
+    cross-validated quality."""
+    return _run_out(session, get_in_project(session, WeakSupervisionRun, run_id, project.id, "weak-supervision run"))
 
 
 @router.get("/labeling-tasks/{task_id}/weak-supervision", response_model=RunOut, dependencies=[allow(Action.READ_HEURISTICS)])
-def latest_run(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> WeakSupervisionRun:
-    """The task's latest weak-supervision run."""
+def latest_run(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> RunOut:
+    """The task's latest weak-supervision run, with its cross-validated quality."""
     task = project_task(session, project.id, task_id)
     run = session.scalars(
         select(WeakSupervisionRun)
@@ -169,7 +182,17 @@ def latest_run(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> 
     ).first()
     if run is None:
         raise problem(404, f"labeling task {task_id} has no weak-supervision run yet")
-    return run
+    return _run_out(session, run)
+
+
+@router.get("/metrics/weak-supervision-quality", response_model=QualityOut, dependencies=[allow(Action.READ_HEURISTICS)])
+def weak_supervision_quality(task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> QualityOut:
+    """The overview's quality figures: accuracy (with its Wilson 95 % interval) and per-label precision/recall of the
+    task's latest finished weak-supervision run, cross-validated on the manual labels (k-fold; never measured on labels
+    the model was fitted on), with the number of labels behind them; ``available`` is False with a ``reason`` when
+    there are too few labels (< 10) or a label has none."""
+    task = project_task(session, project.id, task_id)
+    return task_quality(session, task.id)
 
 
 @router.get(

@@ -5,6 +5,7 @@ import { Dialog } from "../../../shared/Dialog";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
 import { useAttributes, useTasks, type Task } from "../../labeling/api/labeling";
 import { useLookupLists } from "../../lookup-lists/api/lookupLists";
+import { pct, qualityHeadline } from "../../overview/quality";
 import {
   useCreateHeuristic,
   useDeleteHeuristics,
@@ -210,10 +211,36 @@ function HeuristicCard({ pid, heuristic, stats, onToggle }: { pid: string; heuri
           </tbody>
         </table>
       ) : (
-        <p className="small muted">{heuristic.last_run ? "No hits yet." : "Not run yet."}</p>
+        <p className="small muted" data-testid="heuristic-status">
+          {statusText(stats[0]?.status ?? (heuristic.last_run ? "no_hits" : "never_run"))}
+          {stats[0]?.status === "last_run_failed" && stats[0].last_run_error ? `: ${stats[0].last_run_error}` : ""}
+        </p>
       )}
+      {rows.length > 0 && stats[0]?.status === "last_run_failed" ? (
+        <p className="small form-error" data-testid="heuristic-status">
+          {statusText("last_run_failed")}: the figures are of its earlier results
+        </p>
+      ) : null}
     </article>
   );
+}
+
+/** What a heuristic's statistics status means for its card (every heuristic is listed, with or without figures). */
+function statusText(status: string): string {
+  switch (status) {
+    case "no_hits":
+      return "0 hits: its results label no record.";
+    case "never_run":
+      return "Never run.";
+    case "running":
+      return "Running…";
+    case "last_run_failed":
+      return "Its last run failed";
+    case "no_results":
+      return "No results posted yet.";
+    default:
+      return "No statistics yet.";
+  }
 }
 
 function LastWeakSupervision({ pid, taskId, heuristics }: { pid: string; taskId: string; heuristics: Heuristic[] }) {
@@ -254,6 +281,12 @@ function WsPanel({ run, heuristics, members }: { run: WsRun; heuristics: Heurist
         <div>
           <dt>Labels created</dt>
           <dd data-testid="ws-labels-written">{number(run.summary.labels_written)}</dd>
+        </div>
+        <div>
+          <dt>Accuracy (cross-validated)</dt>
+          <dd data-testid="ws-accuracy" title={run.quality ? qualityHeadline(run.quality) : undefined}>
+            {run.quality?.available ? `${pct(run.quality.accuracy)} on ${run.quality.manual_labels} labels` : "—"}
+          </dd>
         </div>
         <div>
           <dt>By</dt>

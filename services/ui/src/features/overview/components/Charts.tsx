@@ -172,7 +172,13 @@ export function ConfusionMatrixChart({ data, labels }: { data: ConfusionCell[]; 
   const width = left + size;
   const height = top + size;
   return (
-    <ChartFrame title="Confusion matrix (manual × weak supervision)" width={width} height={height} tip={tip}>
+    <ChartFrame
+      title="Confusion matrix (manual × weak supervision)"
+      width={width}
+      height={height}
+      tip={tip}
+      legend={<span className="small muted">on labels the model may have been fitted on: not a quality estimate</span>}
+    >
       <text x={left + size / 2} y={12} textAnchor="middle" className={styles.tick}>
         weak supervision →
       </text>

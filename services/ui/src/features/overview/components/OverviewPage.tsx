@@ -5,6 +5,7 @@ import { useSlices } from "../../browser/api/browser";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
 import { useAgreement, useHeuristicFigures, useProgress } from "../api/metrics";
 import styles from "../overview.module.css";
+import WeakSupervisionQuality from "./WeakSupervisionQuality";
 
 const OverviewCharts = lazy(() => import("./OverviewCharts"));
 
@@ -101,6 +102,7 @@ export default function OverviewPage() {
           <div className="small muted">{figures.data ? `${figures.data.length} heuristics` : ""}</div>
         </section>
       </div>
+      {task ? <WeakSupervisionQuality pid={projectId} taskId={task.id} /> : null}
       {figures.data?.length ? (
         <table className="table compact spaced-top" aria-label="Heuristics on the slice">
           <thead>
