@@ -366,7 +366,9 @@ def distribution_sql_ms(dsn: str, task_id: str, reps: int) -> dict[str, float]:
         "label_distribution_label_rows": rla_dist.format("source_type = 'MANUAL' AND is_valid_manual_label")
         + "; "
         + rla_dist.format("source_type = 'WEAK_SUPERVISION'"),
-        "label_distribution_read_model": rtl_dist.format("decided") + "; " + rtl_dist.format("weak"),
+        "label_distribution_read_model_unnest": rtl_dist.format("decided") + "; " + rtl_dist.format("weak"),
+        "label_distribution_read_model": "SELECT decided, weak, count(*) FROM record_task_label"
+        " WHERE labeling_task_id = %(t)s GROUP BY 1, 2",
         "confidence_histogram_label_rows": "SELECT least(floor(confidence::float * 10), 9) b, count(*)"
         " FROM record_label_association WHERE labeling_task_id = %(t)s AND source_type = 'WEAK_SUPERVISION'"
         " AND confidence IS NOT NULL GROUP BY b",

@@ -102,8 +102,8 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
     extraction), absolute and as a share of the source's total.
 
     Classification reads the read model (``record_task_label``: one row per record and task, its decided manual and
-    weak-supervision labels as ``label:start:end`` texts), not the task's label rows; extraction counts label rows
-    (spans)."""
+    weak-supervision labels as ``label:start:end`` texts) in one pass, not the task's label rows twice; extraction
+    counts label rows (spans)."""
     labels = session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id).order_by(Label.name)).all()
     counts: dict[tuple[str, uuid.UUID], int] = {}
     if TaskType(task.task_type) == TaskType.INFORMATION_EXTRACTION:
@@ -112,16 +112,16 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
                 select(RLA.label_id, func.count()).where(*where, scope.on(RLA.record_id)).group_by(RLA.label_id)
             ):
                 counts[(kind, label_id)] = int(n)
-    else:
-        for kind, column in (("manual", RecordTaskLabel.decided), ("weak_supervision", RecordTaskLabel.weak)):
-            signatures = (
-                select(func.unnest(column).label("signature"))
-                .where(RecordTaskLabel.labeling_task_id == task.id, column.is_not(None), scope.on(RecordTaskLabel.record_id))
-                .subquery()
-            )
-            label = func.split_part(signatures.c.signature, ":", 1)
-            for label_text, n in session.execute(select(label, func.count()).group_by(label)):
-                counts[(kind, uuid.UUID(label_text))] = int(n)
+    else:  # one pass over the read model: the records per (decided, weak) label sets, split here
+        for decided, weak, n in session.execute(
+            select(RecordTaskLabel.decided, RecordTaskLabel.weak, func.count())
+            .where(RecordTaskLabel.labeling_task_id == task.id, scope.on(RecordTaskLabel.record_id))
+            .group_by(RecordTaskLabel.decided, RecordTaskLabel.weak)
+        ):
+            for kind, signatures in (("manual", decided), ("weak_supervision", weak)):
+                for signature in signatures or []:
+                    key = (kind, uuid.UUID(signature.split(":", 1)[0]))
+                    counts[key] = counts.get(key, 0) + int(n)
     totals = {kind: sum(n for (k, _), n in counts.items() if k == kind) for kind in ("manual", "weak_supervision")}
     return [
         {
