@@ -336,6 +336,40 @@ def label_counts_ms(dsn: str, pid: str, reps: int) -> dict[str, float]:
     return out
 
 
+def distribution_sql_ms(dsn: str, task_id: str, reps: int) -> dict[str, float]:
+    """p95 of the label distribution's and confidence histogram's SQL (whole project, a multi-class task): over the
+    label rows (before) and over the read model ``record_task_label`` (since), in the same run."""
+    rla_dist = "SELECT label_id, count(*) FROM record_label_association WHERE labeling_task_id = %(t)s AND {} GROUP BY label_id"
+    rtl_dist = (
+        "SELECT split_part(s, ':', 1), count(*) FROM (SELECT unnest({0}) AS s FROM record_task_label"
+        " WHERE labeling_task_id = %(t)s AND {0} IS NOT NULL) u GROUP BY 1"
+    )
+    statements = {
+        "label_distribution_label_rows": rla_dist.format("source_type = 'MANUAL' AND is_valid_manual_label")
+        + "; "
+        + rla_dist.format("source_type = 'WEAK_SUPERVISION'"),
+        "label_distribution_read_model_unnest": rtl_dist.format("decided") + "; " + rtl_dist.format("weak"),
+        "label_distribution_read_model": "SELECT decided, weak, count(*) FROM record_task_label"
+        " WHERE labeling_task_id = %(t)s GROUP BY 1, 2",
+        "confidence_histogram_label_rows": "SELECT least(floor(confidence::float * 10), 9) b, count(*)"
+        " FROM record_label_association WHERE labeling_task_id = %(t)s AND source_type = 'WEAK_SUPERVISION'"
+        " AND confidence IS NOT NULL GROUP BY b",
+        "confidence_histogram_read_model": "SELECT least(floor(ws_confidence * 10), 9) b, count(*) FROM record_task_label"
+        " WHERE labeling_task_id = %(t)s AND ws_confidence IS NOT NULL GROUP BY b",
+    }
+    out = {}
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        for name, sql in statements.items():
+
+            def run(sql: str = sql) -> None:
+                for one in sql.split("; "):
+                    cur.execute(one, {"t": task_id})
+                    cur.fetchall()
+
+            out[name] = round(p95(timed(run, reps)), 1)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -416,6 +450,8 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         ms = timed(lambda name=name, params=params: ok(client.get(f"{base}/metrics/{name}", params=params)), args.reps)
         metric_rows.append({"metric": name, "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95(ms), 1)})
         log(json.dumps(metric_rows[-1]))
+    distribution_ms = distribution_sql_ms(dsn, t0, args.reps)
+    log(f"label distribution / confidence histogram SQL, label rows (before) vs read model (now): {distribution_ms}")
     projects_ms = timed(lambda: ok(client.get("/api/v1/projects")), args.reps)
     log(f"GET /projects p95 {p95(projects_ms):.1f} ms")
     old_counts_ms = label_counts_ms(dsn, pid, args.baseline_reps)
@@ -439,6 +475,7 @@ def run(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "unique_values_p95_ms": round(p95(unique_ms), 1),
         "projects_p95_ms": round(p95(projects_ms), 1),
         "label_counts_sql_p95_ms": old_counts_ms,
+        "distribution_sql_p95_ms": distribution_ms,
         "vote_summary_build_s": round(summary_build_s, 2),
         "ws_replace_1m_s": round(ws_s, 1),
         "ws_replace_1m_without_label_read_model_s": round(ws_before_s, 1),

@@ -38,6 +38,26 @@ def full_text(query: str, attribute: str | None = None, *, negate: bool = False)
     return {"kind": "full_text", "query": query, "attribute": attribute, "negate": negate}
 
 
+def similar_to(
+    embedding_id: str, *, record_id: int | None = None, text: str | None = None, top_k: int = 100, min_score: float | None = None
+) -> dict[str, Any]:
+    """A similarity query (exactly one of ``record_id``, ``text``): the ``top_k`` (at most 1,000) records most similar
+    under an attribute-level embedding, optionally only those scoring at least ``min_score`` (cosine similarity)."""
+    query: dict[str, Any] = {"embedding_id": str(embedding_id), "top_k": top_k, "min_score": min_score}
+    query.update({"record_id": record_id} if record_id is not None else {"text": text})
+    return query
+
+
+def similar(embedding_id: str, *, negate: bool = False, **query: Any) -> dict[str, Any]:
+    """A similarity condition (``query`` as for :func:`similar_to`)."""
+    return {"kind": "similar", **similar_to(embedding_id, **query), "negate": negate}
+
+
+def by_similarity(embedding_id: str, **query: Any) -> dict[str, Any]:
+    """A sort key: most similar first (``query`` as for :func:`similar_to`; records outside its top_k sort last)."""
+    return {"by": "similarity", "direction": "desc", "similar_to": similar_to(embedding_id, **query)}
+
+
 def condition(kind: str, **fields: Any) -> dict[str, Any]:
     """Any other condition, e.g. ``condition("manual_label", task_id=..., mode="none")``."""
     return {"kind": kind, **fields}

@@ -359,3 +359,28 @@ def test_bulk_delete_needs_confirmation_and_a_job_when_large(client: TestClient,
     left = client.post(f"{url}/count", json={"count": "exact"}).json()["total"]
     assert left == BIG - t3 - many
     assert client.post(f"{url}/count", json={"filter": topics("t3", "t4", "t5"), "count": "exact"}).json()["total"] == 0
+
+
+def test_count_auto_survives_a_late_savepoint_release(client: TestClient, world: World, settings_env: pytest.MonkeyPatch) -> None:
+    """Issue #17's 500s of count under load: the exact count finished within its budget, but Postgres started the
+    RELEASE SAVEPOINT after the budget (a CPU-starved server), cancelled it, and the aborted transaction failed the
+    rest of the request. Here the release is made late on purpose (a pg_sleep before it, on the real engine)."""
+    from sqlalchemy import event
+
+    from shared_model.db import get_engine
+
+    def late(conn: Any, name: Any, context: Any = None) -> None:
+        conn.exec_driver_sql("SELECT pg_sleep(1.5)")
+
+    body = {"filter": {"conditions": [{"kind": "manual_label", "task_id": world.sentiment["id"]}]}, "count": "auto"}
+    _set(settings_env, browser_exact_count_ms=1000)
+    expected = client.post(world.url("/records/count"), json={**body, "count": "exact"}).json()["total"]
+    event.listen(get_engine(), "release_savepoint", late)
+    try:
+        r = client.post(world.url("/records/count"), json=body)
+        page = client.post(world.url("/records/search"), json={**body, "limit": 2})
+    finally:
+        event.remove(get_engine(), "release_savepoint", late)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"total": expected, "total_estimated": False}
+    assert page.status_code == 200 and page.json()["total"] == expected, page.text

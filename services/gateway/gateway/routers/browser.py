@@ -16,7 +16,7 @@ from shared_model.service import problem
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import labeling
-from ..domain.browser import attribute_indexes, bulk_delete, search, timeout
+from ..domain.browser import attribute_indexes, bulk_delete, search, similarity, timeout
 from ..domain.browser.compile import ProjectCatalog, compile_filter
 from ..domain.browser.filters import FilterGroup
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
@@ -116,6 +116,7 @@ def search_records(body: SearchIn, project: ProjectDep, user: CurrentUser, sessi
     """The records a filter selects, sorted, ``limit`` at a time: pass ``next_cursor`` as ``cursor`` (with the same
     filter and sort) for the next page. A bad condition is a 422 naming its place (``filter.conditions[1]``)."""
     catalog = _filter_catalog(session, project.id, user.id)
+    similarity.resolve(session, catalog, body.filter, body.sort)
     found = search.page(session, catalog, body.filter, body.sort, body.limit, body.cursor, body.count)
     return SearchOut.model_validate(found, from_attributes=True)
 
@@ -124,6 +125,7 @@ def search_records(body: SearchIn, project: ProjectDep, user: CurrentUser, sessi
 def count_records(body: CountIn, project: ProjectDep, user: CurrentUser, session: SessionDep) -> CountOut:
     """How many records a filter selects."""
     catalog = _filter_catalog(session, project.id, user.id)
+    similarity.resolve(session, catalog, body.filter, [])
     search.tune(session)
     total, estimated = search.count(session, catalog, body.filter, body.count)
     attribute_indexes.request(session, catalog)
@@ -164,6 +166,7 @@ def bulk_label(body: BulkLabelIn, project: ProjectDep, user: CurrentUser, sessio
     labeling.require_classification(task)
     labels = labeling.labels_of_task(session, task, body.label_ids)
     catalog = _filter_catalog(session, project.id, user.id)
+    similarity.resolve(session, catalog, body.filter, [])
     ids = search.record_ids(session, catalog, body.filter, [])
     if len(ids) > BULK_CONFIRM_OVER and body.confirm_count != len(ids):
         raise problem(

@@ -17,7 +17,7 @@ from shared_model.service import problem
 from shared_model.service.crud import get_in_project
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
-from ..domain.browser import search, slices
+from ..domain.browser import search, similarity, slices
 from ..domain.browser.compile import ProjectCatalog
 from ..domain.browser.filters import FilterGroup, InSliceCondition
 from ..domain.browser.sort import MAX_SORT_KEYS, SortKey
@@ -141,6 +141,7 @@ def _record_ids(body: SessionIn, project_id: uuid.UUID, user: User, session: Ses
                 422, f"record_ids: {len(missing)} id(s) are not records of this project: {', '.join(map(str, missing[:10]))}"
             )
         return wanted, {"record_ids": True}
+    similarity.resolve(session, catalog, body.filter, body.sort)
     ids = search.record_ids(session, catalog, body.filter, body.sort)
     source_info: dict[str, Any] = {"filter": body.filter.model_dump(mode="json") if body.filter else None}
     source_info["sort"] = [key.model_dump(mode="json") for key in body.sort]

@@ -21,11 +21,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Numeric,
     Text,
     and_,
+    any_,
     case,
     cast,
     exists,
@@ -79,6 +81,9 @@ from .filters import (
     ManualWsDifferCondition,
     NoHeuristicVotedCondition,
     Operator,
+    SimilarCondition,
+    SimilarityLookup,
+    SimilarityQuery,
     WeakSupervisionCondition,
     check_limits,
 )
@@ -105,6 +110,7 @@ class ProjectCatalog:
     task_types: dict[uuid.UUID, TaskType] = field(default_factory=dict)
     used_attributes: set[str] = field(default_factory=set)  # named by the compiled filters (for their indexes)
     used_full_text: set[str | None] = field(default_factory=set)  # attributes (None: all text) searched by words
+    similar: dict[SimilarityLookup, list[tuple[int, float]]] = field(default_factory=dict)  # hits (see .similarity)
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -540,6 +546,11 @@ class _Compiler:
             visible,
         )
 
+    def _similar(self, node: SimilarCondition, path: str) -> ColumnElement[bool]:
+        """One of the hits neural search answered for the query (looked up before compiling, see ``.similarity``)."""
+        ids = [record_id for record_id, _ in similar_hits(self.catalog, node, path)]
+        return Record.id == any_(literal(ids, ARRAY(BigInteger))) if ids else false()
+
     def _in_slice(self, node: InSliceCondition, path: str, positive: bool = False) -> ColumnElement[bool]:
         found = self.catalog.slices.get(node.slice_id)
         if found is None:
@@ -551,6 +562,22 @@ class _Compiler:
         inner = FilterGroup.model_validate(found.filter or {})
         where = f"{path} (slice {found.name!r}) filter"
         return _Compiler(self.catalog, self.slice_depth + 1).group(inner, where, 0, positive)
+
+
+SIMILAR_WHERE = "records search, count, bulk-label and labeling sessions"
+
+
+def similar_hits(catalog: ProjectCatalog, query: SimilarityQuery, path: str) -> list[tuple[int, float]]:
+    """The hits of a similarity query looked up for this request (422 where none was: a stored slice's filter, a
+    bulk delete)."""
+    hits = catalog.similar.get(query.lookup())
+    if hits is None:
+        raise problem(
+            422,
+            f"{path}: similarity conditions and sorts work in {SIMILAR_WHERE} only, not in data slices or bulk delete",
+            condition=path,
+        )
+    return hits
 
 
 def numeric_value(name: str) -> ColumnElement[Any]:

@@ -18,6 +18,8 @@ MAX_DEPTH = 5  # nesting of groups
 MAX_CONDITIONS = 100  # conditions in the whole tree
 MAX_VALUES = 1000  # values of one condition (IN, IN_WC)
 MAX_VALUE_CHARS = 1000
+MAX_SIMILAR_K = 1000  # records one similarity condition or sort key asks neural search for
+MAX_SIMILAR_TEXT_CHARS = 10_000
 
 Scalar = Annotated[str, Field(max_length=MAX_VALUE_CHARS)] | int | float | bool
 
@@ -184,6 +186,46 @@ class InSliceCondition(_Condition):
     slice_id: uuid.UUID
 
 
+SimilarityLookup = tuple[uuid.UUID, int | None, str | None, int, float | None]
+
+
+class SimilarityQuery(BaseModel):
+    """Records similar to a record or to a free text under an attribute-level embedding (cosine similarity, computed
+    by the neural search service): the ``top_k`` most similar records of the embedding, only those scoring at least
+    ``min_score`` when it is given. The query record itself is not among them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedding_id: uuid.UUID = Field(description="An attribute-level embedding of the project, finished.")
+    record_id: int | None = Field(default=None, description="Similar to this record (exactly one of record_id, text).")
+    text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SIMILAR_TEXT_CHARS,
+        description="Similar to this text (the embedder encodes it).",
+    )
+    top_k: int = Field(default=100, ge=1, le=MAX_SIMILAR_K, description="How many of the most similar records.")
+    min_score: float | None = Field(default=None, ge=-1.0, le=1.0, description="Minimum cosine similarity; null: none.")
+
+    @model_validator(mode="after")
+    def _one_query(self) -> SimilarityQuery:
+        if (self.record_id is None) == (self.text is None):
+            raise ValueError("give exactly one of record_id or text")
+        return self
+
+    def lookup(self) -> SimilarityLookup:
+        """The query without its place: the key of its hits (see :mod:`.similarity`)."""
+        return (self.embedding_id, self.record_id, self.text, self.top_k, self.min_score)
+
+
+class SimilarCondition(SimilarityQuery, _Condition):
+    """The record is among the ``top_k`` records most similar to a record or a text (see :class:`SimilarityQuery`);
+    joined with the other conditions like any condition (``top_k`` counts the embedding's records, before the rest
+    of the filter)."""
+
+    kind: Literal["similar"] = "similar"
+
+
 class FilterGroup(_Condition):
     """Conditions and groups joined by ``join``; an empty group selects every record."""
 
@@ -205,6 +247,7 @@ Condition = Annotated[
     | AnnotatorsDisagreeCondition
     | HasCommentsCondition
     | InSliceCondition
+    | SimilarCondition
     | FilterGroup,
     Field(discriminator="kind"),
 ]

@@ -99,14 +99,29 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
 
 def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> list[dict[str, Any]]:
     """Per label of the task: valid manual and weak-supervision labels (records for classification, spans for
-    extraction), absolute and as a share of the source's total."""
+    extraction), absolute and as a share of the source's total.
+
+    Classification reads the read model (``record_task_label``: one row per record and task, its decided manual and
+    weak-supervision labels as ``label:start:end`` texts) in one pass, not the task's label rows twice; extraction
+    counts label rows (spans)."""
     labels = session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id).order_by(Label.name)).all()
     counts: dict[tuple[str, uuid.UUID], int] = {}
-    for kind, where in (("manual", _valid_manual(task.id)), ("weak_supervision", _ws(task.id))):
-        for label_id, n in session.execute(
-            select(RLA.label_id, func.count()).where(*where, scope.on(RLA.record_id)).group_by(RLA.label_id)
+    if TaskType(task.task_type) == TaskType.INFORMATION_EXTRACTION:
+        for kind, where in (("manual", _valid_manual(task.id)), ("weak_supervision", _ws(task.id))):
+            for label_id, n in session.execute(
+                select(RLA.label_id, func.count()).where(*where, scope.on(RLA.record_id)).group_by(RLA.label_id)
+            ):
+                counts[(kind, label_id)] = int(n)
+    else:  # one pass over the read model: the records per (decided, weak) label sets, split here
+        for decided, weak, n in session.execute(
+            select(RecordTaskLabel.decided, RecordTaskLabel.weak, func.count())
+            .where(RecordTaskLabel.labeling_task_id == task.id, scope.on(RecordTaskLabel.record_id))
+            .group_by(RecordTaskLabel.decided, RecordTaskLabel.weak)
         ):
-            counts[(kind, label_id)] = int(n)
+            for kind, signatures in (("manual", decided), ("weak_supervision", weak)):
+                for signature in signatures or []:
+                    key = (kind, uuid.UUID(signature.split(":", 1)[0]))
+                    counts[key] = counts.get(key, 0) + int(n)
     totals = {kind: sum(n for (k, _), n in counts.items() if k == kind) for kind in ("manual", "weak_supervision")}
     return [
         {
@@ -124,11 +139,22 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
 
 
 def confidence_histogram(session: Session, scope: Scope, task: LabelingTask, bins: int) -> list[dict[str, Any]]:
-    """Weak-supervision labels of the task by confidence, in ``bins`` equal bins over [0, 1] (1.0 in the last)."""
-    bucket = func.least(func.floor(cast(RLA.confidence, Float) * bins), bins - 1)
-    found = session.execute(
-        select(bucket, func.count()).where(*_ws(task.id), RLA.confidence.is_not(None), scope.on(RLA.record_id)).group_by(bucket)
-    ).all()
+    """Weak-supervision labels of the task by confidence, in ``bins`` equal bins over [0, 1] (1.0 in the last).
+
+    A multi-class task (one weak-supervision label per record) reads the read model's ``ws_confidence``; other
+    tasks, whose labels each have their own confidence, read the label rows."""
+    if TaskType(task.task_type) == TaskType.MULTICLASS_CLASSIFICATION:
+        confidence: Any = RecordTaskLabel.ws_confidence
+        where: tuple[ColumnElement[bool], ...] = (
+            RecordTaskLabel.labeling_task_id == task.id,
+            RecordTaskLabel.ws_confidence.is_not(None),
+            scope.on(RecordTaskLabel.record_id),
+        )
+    else:
+        confidence = RLA.confidence
+        where = (*_ws(task.id), RLA.confidence.is_not(None), scope.on(RLA.record_id))
+    bucket = func.least(func.floor(cast(confidence, Float) * bins), bins - 1)
+    found = session.execute(select(bucket, func.count()).where(*where).group_by(bucket)).all()
     rows: dict[int, int] = {int(b): int(n) for b, n in found}
     return [{"low": i / bins, "high": (i + 1) / bins, "count": int(rows.get(i, 0))} for i in range(bins)]
 

@@ -16,14 +16,31 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Float, Numeric, and_, cast, exists, false, literal, null, or_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Numeric,
+    all_,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from shared_model.models import Record, RecordTaskLabel, SourceType, TaskType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 
-from .compile import NUMERIC, ProjectCatalog, numeric_value, text_value
+from .compile import NUMERIC, ProjectCatalog, numeric_value, similar_hits, text_value
+from .filters import SimilarityQuery
 
 MAX_SORT_KEYS = 5
 
@@ -31,15 +48,20 @@ MAX_SORT_KEYS = 5
 class SortKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    by: Literal["attribute", "confidence", "random", "id"]
+    by: Literal["attribute", "confidence", "random", "id", "similarity"]
     attribute: str | None = Field(default=None, max_length=200, description="With by=attribute.")
     task_id: uuid.UUID | None = Field(default=None, description="With by=confidence: the task's weak-supervision confidence.")
     seed: str | None = Field(default=None, min_length=1, max_length=64, description="With by=random.")
+    similar_to: SimilarityQuery | None = Field(
+        default=None,
+        description="With by=similarity: the cosine similarity to a record or a text (neural search's top_k; records "
+        "outside them have no score and sort last). Use direction desc for the most similar first.",
+    )
     direction: Literal["asc", "desc"] = "asc"
 
     @model_validator(mode="after")
     def _needs(self) -> SortKey:
-        need = {"attribute": "attribute", "confidence": "task_id", "random": "seed"}.get(self.by)
+        need = {"attribute": "attribute", "confidence": "task_id", "random": "seed", "similarity": "similar_to"}.get(self.by)
         if need and getattr(self, need) is None:
             raise ValueError(f"sorting by {self.by} needs {need}")
         return self
@@ -69,6 +91,8 @@ def split_sort(catalog: ProjectCatalog, keys: list[SortKey]) -> bool:
     first = keys[0]
     if first.by == "attribute":
         return first.attribute in catalog.attributes
+    if first.by == "similarity":
+        return True
     if first.by == "confidence" and first.task_id is not None:
         return catalog.task_types.get(first.task_id) == TaskType.MULTICLASS_CLASSIFICATION
     return False
@@ -91,6 +115,17 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
             continue
         if key.by == "random":
             columns.append(_Column(random_key(key.seed or ""), key.direction == "desc", "random"))
+            continue
+        if key.by == "similarity":
+            assert key.similar_to is not None
+            hits = similar_hits(catalog, key.similar_to, f"{where}.similar_to")
+            if i == 0 and split is not None:
+                columns.extend(_split_similarity(hits, key.direction == "desc", split))
+                continue
+            scores = hits_table(hits, f"similarity_{i}")
+            joins.append((scores, scores.c.record_id == Record.id))
+            columns.append(_Column(scores.c.score.is_(None), False, "bool"))
+            columns.append(_Column(scores.c.score, key.direction == "desc", "float"))
             continue
         if key.by == "attribute":
             assert key.attribute is not None
@@ -136,6 +171,24 @@ def _split_value(expr: ColumnElement[Any], kind: str, descending: bool, split: S
         return [flag, _Column(null(), descending, kind, constant=True)]
     flag = _Column(literal(False), False, "bool", where=[expr.is_not(None)], constant=True)
     return [flag, _Column(expr, descending, kind)]
+
+
+def hits_table(hits: list[tuple[int, float]], name: str) -> Any:
+    """Neural search's hits as a table (record_id, score)."""
+    ids = cast(literal([h[0] for h in hits], ARRAY(BigInteger)), ARRAY(BigInteger))
+    scores = cast(literal([h[1] for h in hits], ARRAY(Float)), ARRAY(Float))
+    return select(func.unnest(ids).label("record_id"), func.unnest(scores).label("score")).subquery(name)
+
+
+def _split_similarity(hits: list[tuple[int, float]], descending: bool, split: Split) -> list[_Column]:
+    """The hits (joined to their scores), then the other records (not one of the hits)."""
+    if split == "unlabeled":
+        ids = cast(literal([h[0] for h in hits], ARRAY(BigInteger)), ARRAY(BigInteger))
+        flag = _Column(literal(True), False, "bool", where=[Record.id != all_(ids)], constant=True)
+        return [flag, _Column(null().cast(Float), descending, "float", constant=True)]
+    scores = hits_table(hits, "similarity_sort")
+    flag = _Column(literal(False), False, "bool", inner_joins=[(scores, scores.c.record_id == Record.id)], constant=True)
+    return [flag, _Column(scores.c.score, descending, "float")]
 
 
 def _split_confidence(key: SortKey, split: Split) -> list[_Column]:
