@@ -67,7 +67,9 @@ def test_review_then_save_removes_only_spans_whose_words_changed(
     assert record_data(rid)["headline"] == edited
     assert sorted((r.token_start, r.token_end) for r in manual_rows(rid, task["id"])) == [(0, 3), (9, 11)]
     with session_scope() as session:
-        entry = session.scalars(select(LabelHistory).where(LabelHistory.record_id == rid).order_by(LabelHistory.id.desc())).first()
+        entry = session.scalars(
+            select(LabelHistory).where(LabelHistory.record_id == rid).order_by(LabelHistory.id.desc())
+        ).first()
         assert entry is not None and len(entry.old_labels) == 3 and len(entry.new_labels) == 2
         assert entry.changed_by is not None and entry.changed_by == entry.annotator_id  # the editor (here the spans' owner)
         stored = session.scalars(select(RecordTokenized).where(RecordTokenized.record_id == rid)).one()
