@@ -1762,6 +1762,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/records/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit Record
+         * @description Change some of a record's values. With ``dry_run`` it only answers the review: each value old → new, the spans
+         *     of extraction tasks on an edited text attribute whose words change (they are deleted with the edit, manual ones
+         *     recorded in the label history) and how many spans stay. Calculated attributes are not edited (422); a value of
+         *     the wrong type is a 422 naming it; a primary key that another record holds is a 409; a record changed since it
+         *     was read is a 409. Nothing is stored half: values, spans and the record's stale tokens change in one transaction,
+         *     then the tokenizer service tokenizes the record anew.
+         */
+        patch: operations["edit_record_api_v1_projects__project_id__records__record_id__patch"];
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/records/{record_id}/ide": {
         parameters: {
             query?: never;
@@ -3132,6 +3157,11 @@ export interface components {
              */
             format: "json" | "jsonl" | "csv" | "xlsx";
             /**
+             * Heuristic Ids
+             * @description Heuristics whose votes become columns ({attr}__{task}__HEURISTIC__{name}: the voted label, a list for multi-label, a B-/I-/OUTSIDE array for extraction); null: none. A heuristic of a task left out by task_ids is a 422.
+             */
+            heuristic_ids?: string[] | null;
+            /**
              * Raw
              * @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection)
              * @default false
@@ -4314,6 +4344,61 @@ export interface components {
              */
             run_time_limit_s?: number | null;
         };
+        /** RecordEditIn */
+        RecordEditIn: {
+            /**
+             * Dry Run
+             * @description Only review: what would change and which spans would go.
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * Values
+             * @description Attribute name -> new value (TEXT/CATEGORY: string, INTEGER: integer, FLOAT: number, BOOLEAN: true/false, null clears a value that is not part of the primary key).
+             */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        /** RecordEditOut */
+        RecordEditOut: {
+            /**
+             * Applied
+             * @description Whether the edit was stored (false for a dry run or when nothing changes).
+             */
+            applied: boolean;
+            /** Changes */
+            changes: components["schemas"]["ValueChangeOut"][];
+            /**
+             * Data
+             * @description The record's values after the edit (as they would be for a dry run).
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Kept Spans
+             * @description Spans on the edited text attributes that still cover the same words.
+             */
+            kept_spans: number;
+            /** Record Id */
+            record_id: number;
+            /**
+             * Removed Spans
+             * @description Spans whose words the edit changes: deleted with it.
+             */
+            removed_spans: components["schemas"]["RemovedSpanOut"][];
+            /**
+             * Stale
+             * @description What stays of the old values until it runs again.
+             */
+            stale: string;
+            /**
+             * Tokenized
+             * @description Whether the tokenizer stored the record's new tokens right away (null: no text changed; false: they are made on the record's next read).
+             */
+            tokenized: boolean | null;
+        };
         /** RecordLabel */
         RecordLabel: {
             /** Confidence */
@@ -4383,6 +4468,43 @@ export interface components {
             record_id: number;
             /** Valid */
             valid: components["schemas"]["ManualLabelOut"][];
+        };
+        /** RemovedSpanOut */
+        RemovedSpanOut: {
+            /** Attribute */
+            attribute: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Label */
+            label: string;
+            /**
+             * Label Id
+             * Format: uuid
+             */
+            label_id: string;
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /** Source Type */
+            source_type: string;
+            /** Task */
+            task: string;
+            /**
+             * Text
+             * @description The span's text before the edit.
+             */
+            text: string;
+            /** Token End */
+            token_end: number;
+            /** Token Start */
+            token_start: number;
         };
         /** ResolutionIn */
         ResolutionIn: {
@@ -5254,6 +5376,17 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** ValueChangeOut */
+        ValueChangeOut: {
+            /** Attribute */
+            attribute: string;
+            /** Data Type */
+            data_type: string;
+            /** New */
+            new: unknown;
+            /** Old */
+            old: unknown;
         };
         /** VisibilityIn */
         VisibilityIn: {
@@ -9159,6 +9292,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_record_api_v1_projects__project_id__records__record_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                record_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordEditIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordEditOut"];
                 };
             };
             /** @description Validation Error */
