@@ -53,7 +53,8 @@ def test_zero_shot_page_playground_sample_and_run(
     page.get_by_role("textbox", name="Any text").fill(text)
     page.get_by_role("button", name="Try").click()
     shown = page.get_by_role("table", name="Confidence per label")
-    shown.wait_for(timeout=120_000)
+    shown.or_(page.get_by_role("alert")).wait_for(timeout=120_000)
+    assert shown.count() == 1, page.get_by_role("alert").inner_text()
     expected = api.post(
         f"/api/v1/projects/{pid}/zero-shot/playground",
         json={"text": text, "labeling_task_id": task["id"], "attribute": "text", "model": "all-MiniLM-L6-v2"},
