@@ -43,15 +43,18 @@ The last line is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +257,12 @@ def main() -> None:
     parser.add_argument(
         "--scroll-minutes", type=float, default=30, help="stop loading pages while scrolling to the end after this long"
     )
+    parser.add_argument(
+        "--baseline-dist",
+        type=Path,
+        help="also measure the data browser and the overview with this other build of the UI (served in place of"
+        " services/ui/dist), in the same run on the same data, before the current build; figures prefixed baseline_",
+    )
     args = parser.parse_args()
     runs = args.runs
 
@@ -296,6 +305,12 @@ def main() -> None:
                     page.wait_for_timeout(500)
                     page.screenshot(path=str(args.screenshot))
                 figures = {} if args.browser_only else measure(page, context, pid, runs)
+                if args.baseline_dist is not None:
+                    with served_dist(args.baseline_dist):
+                        log(f"baseline build {args.baseline_dist}")
+                        baseline = measure_browser(page, url, browser_pid, runs, args.scroll_minutes)
+                    figures.update({f"baseline_{key}": value for key, value in baseline.items()})
+                    log("current build")
                 figures.update(measure_browser(page, url, browser_pid, runs, args.scroll_minutes))
                 browser.close()
         finally:
@@ -311,6 +326,20 @@ def main() -> None:
     figures["runs"] = runs
     figures["records"] = len(ids)
     print(json.dumps(figures))
+
+
+@contextlib.contextmanager
+def served_dist(other: Path) -> Iterator[None]:
+    """Serve another build of the UI for a while: the gateway reads services/ui/dist per request, so it is swapped."""
+    dist = UI / "dist"
+    aside = UI / "dist.current"
+    dist.rename(aside)
+    try:
+        shutil.copytree(other, dist)
+        yield
+    finally:
+        shutil.rmtree(dist, ignore_errors=True)
+        aside.rename(dist)
 
 
 def measure(page: Any, context: Any, pid: str, runs: int) -> dict[str, Any]:

@@ -160,6 +160,7 @@ TABLE: dict[str, str] = {
     "POST /api/v1/projects/{project_id}/records/search": "expert",
     "GET /api/v1/projects/{project_id}/records/unique-values": "expert",
     "POST /api/v1/projects/{project_id}/records/{record_id}/ide": "engineer",
+    "PATCH /api/v1/projects/{project_id}/records/{record_id}": "engineer",
     "PUT /api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/classification": "member",
     "DELETE /api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/classification": "member",
     "PUT /api/v1/projects/{project_id}/records/{record_id}/labeling-tasks/{task_id}/gold-star": "expert",

@@ -413,8 +413,32 @@ def test_find_similar_records(
         f"/api/v1/projects/{pid}/embeddings/{embedding}/similar", json={"record_id": record_id, "limit": 100}
     ).json()
     hits = [hit["record_id"] for hit in expected["results"]]
+    # the embedding picker offers the finished embedding, chosen by default
+    picker = page.get_by_role("combobox", name="Embedding for find similar")
+    assert picker.input_value() == embedding
     assert counted.locator("strong").inner_text() == str(len(hits)) and hits
     shown = page.locator("article").evaluate_all("els => els.map(e => Number(e.dataset.recordId))")
     assert shown == hits[: len(shown)]
     page.get_by_role("button", name="Back to the filter").click()
     assert settled_total(page) == N
+
+
+def test_export_with_heuristic_votes_as_columns(page: Any, api: httpx.Client, world: dict[str, Any], tmp_path: Path) -> None:
+    pid = world["pid"]
+    open_browser(page, pid)
+    page.get_by_role("button", name="Export…").click()
+    dialog = page.get_by_role("dialog", name="Export records")
+    dialog.get_by_role("radio", name="All records").check()
+    dialog.get_by_role("radio", name="JSON", exact=True).check()
+    dialog.get_by_role("group", name="Heuristics' votes as columns").get_by_label("good_is_pos").check()
+    with page.expect_download() as info:
+        dialog.get_by_role("button", name="Download").click()
+    path = tmp_path / "votes.json"
+    info.value.save_as(path)
+    rows = json.loads(path.read_bytes())
+    column = "headline__sentiment__HEURISTIC__good_is_pos"
+    heuristic = world["heuristics"]["good_is_pos"]
+    assert rows == api.post(f"/api/v1/projects/{pid}/export", json={"format": "json", "heuristic_ids": [heuristic]}).json()
+    assert {row[column] for row in rows if "good" in row["headline"]} == {"pos"}
+    assert {row[column] for row in rows if "good" not in row["headline"]} == {None}
+    assert not any("number_one_is_neg" in key for key in rows[0])

@@ -406,6 +406,14 @@ def tokenize_record(session: Session, record_id: int) -> RecordTokenized:
     return row
 
 
+def text_tokens(tokenizer: str, texts: list[str]) -> list[list[dict[str, Any]]]:
+    """The token rows of each text with the ``tokenizer`` pipeline (nothing is stored)."""
+    nlp = get_nlp(tokenizer)
+    with nlp_lock(tokenizer):
+        docs = list(nlp.pipe(texts))
+    return [token_rows(doc) for doc in docs]
+
+
 def _as_text(value: Any) -> str:
     if value is None:
         return ""

@@ -6,6 +6,8 @@ One object per record: the attribute values in column order, then per labeling t
 labels (and confidences); extraction tasks give per-token ``B-label`` / ``I-label`` / ``OUTSIDE`` arrays over the
 attribute's stored tokens (null while a record is not tokenized) with a per-token confidence array (0.0 outside); the
 weak-supervision columns of an extraction task without any weak-supervision label are null.
+Chosen heuristics' votes (a partial export's ``heuristic_ids``) add a column each, ``{attr}__{task}__HEURISTIC__{name}``:
+the voted label (a list for multi-label tasks, a ``B-``/``I-``/``OUTSIDE`` array for extraction; null: no vote).
 Only valid (decided) manual labels are exported; ``…__MANUAL__decided_by`` says which rule decided them
 (:func:`decided_by_column`). Records are read through a server-side cursor, a few thousand at a time.
 """
@@ -188,6 +190,7 @@ class ExportSelection:
     attributes: list[str] | None = None
     task_ids: list[str] | None = None
     sources: list[str] | None = None
+    heuristic_ids: list[str] | None = None  # heuristics whose votes become columns (None: none)
 
     def keeps_column(self, task: TaskInfo, column: str) -> bool:
         """Whether a task's column stays: its label source (the part after the task's prefix) was asked for."""
@@ -195,6 +198,62 @@ class ExportSelection:
             return True
         source = column[len(task.prefix) + 2 :].split("__", 1)[0]
         return source not in LABEL_SOURCES or source in self.sources
+
+
+@dataclass(frozen=True)
+class HeuristicInfo:
+    """A heuristic whose votes are an export column."""
+
+    id: str
+    name: str
+    task: TaskInfo
+
+    @property
+    def column(self) -> str:
+        return f"{self.task.prefix}__HEURISTIC__{self.name}"
+
+    def value(self, votes: list[tuple[str, int | None, int | None]], tokens: RecordTokens) -> Any:
+        """The column's value for one record's votes (label, token start, token end)."""
+        kind = self.task.task_type
+        if kind == TaskType.INFORMATION_EXTRACTION.value:
+            count = tokens.count(self.task.attribute)
+            if count is None:
+                return None
+            tags, _ = _bio(count, [LabelRow("HEURISTIC", label, None, start, end) for label, start, end in votes])
+            return tags
+        if kind == TaskType.MULTILABEL_CLASSIFICATION.value:
+            return sorted({label for label, _, _ in votes}) or None
+        return votes[0][0] if votes else None
+
+
+_VOTES_SQL = """
+SELECT u.record_id, l.name, u.token_start, u.token_end
+FROM heuristic_result h
+CROSS JOIN LATERAL unnest(h.record_ids, h.token_starts, h.token_ends) AS u(record_id, token_start, token_end)
+JOIN label l ON l.id = h.label_id
+WHERE h.source_id = %s ORDER BY u.record_id, u.token_start, l.name
+"""
+
+
+class _VoteStream:
+    """One heuristic's votes in record order (a server-side cursor), consumed alongside the records' cursor."""
+
+    def __init__(self, conn: Any, heuristic_id: str) -> None:
+        cursor = conn.cursor(name=f"export_votes_{uuid.uuid4().hex}")
+        cursor.itersize = FETCH_ROWS * 4
+        cursor.execute(_VOTES_SQL, (heuristic_id,))
+        self.rows: Iterator[tuple[int, str, int | None, int | None]] = iter(cursor)
+        self.pending = next(self.rows, None)
+
+    def take(self, record_id: int) -> list[tuple[str, int | None, int | None]]:
+        """The votes on ``record_id`` (votes on records before it, not exported, are skipped)."""
+        while self.pending is not None and self.pending[0] < record_id:
+            self.pending = next(self.rows, None)
+        out = []
+        while self.pending is not None and self.pending[0] == record_id:
+            out.append((self.pending[1], self.pending[2], self.pending[3]))
+            self.pending = next(self.rows, None)
+        return out
 
 
 class Exporter:
@@ -221,6 +280,18 @@ class Exporter:
                 (project_id,),
             )
             self.tasks = [TaskInfo(*row) for row in cursor.fetchall() if row[3] in COLUMN_BUILDERS]
+            self.heuristics: list[HeuristicInfo] = []
+            self.unknown_heuristics: list[str] = []
+            if self.selection.heuristic_ids:
+                cursor.execute(
+                    "SELECT s.id::text, s.name, s.labeling_task_id::text FROM information_source s"
+                    " WHERE s.project_id = %s AND s.id::text = ANY(%s) ORDER BY s.created_at, s.name",
+                    (project_id, list(self.selection.heuristic_ids)),
+                )
+                by_id = {task.id: task for task in self.tasks}
+                self.heuristics = [HeuristicInfo(h, name, by_id[t]) for h, name, t in cursor.fetchall() if t in by_id]
+                found = {h.id for h in self.heuristics}
+                self.unknown_heuristics = [h for h in self.selection.heuristic_ids if h not in found]
             for index, task in enumerate(self.tasks):
                 if task.task_type == TaskType.INFORMATION_EXTRACTION.value:
                     cursor.execute(
@@ -236,11 +307,15 @@ class Exporter:
             self.attributes = [name for name in self.attributes if name in chosen.attributes]
         if chosen.task_ids is not None:
             self.tasks = [task for task in self.tasks if task.id in chosen.task_ids]
+            left_out = [h for h in self.heuristics if h.task.id not in chosen.task_ids]
+            self.unknown_heuristics.extend(h.id for h in left_out)
+            self.heuristics = [h for h in self.heuristics if h not in left_out]
         self.columns = list(self.attributes)
         for task in self.tasks:
             self.columns.extend(name for name in COLUMN_BUILDERS[task.task_type].names(task) if chosen.keeps_column(task, name))
             if chosen.keeps_column(task, decided_by_column(task)):
                 self.columns.append(decided_by_column(task))
+        self.columns.extend(heuristic.column for heuristic in self.heuristics)
         self.resolution = valid_labels.Resolution.from_settings(settings)
 
     def _decided_by(self, rows: list[valid_labels.ManualRow] | None, decided: bool) -> str | None:
@@ -257,7 +332,9 @@ class Exporter:
         try:
             cursor = conn.cursor(name=f"export_{uuid.uuid4().hex}")
             cursor.itersize = FETCH_ROWS
-            needs_tokens = any(task.task_type == TaskType.INFORMATION_EXTRACTION.value for task in self.tasks)
+            extraction = TaskType.INFORMATION_EXTRACTION.value
+            needs_tokens = any(task.task_type == extraction for task in [*self.tasks, *(h.task for h in self.heuristics)])
+            votes = [(heuristic, _VoteStream(conn, heuristic.id)) for heuristic in self.heuristics]
             only = self.selection.record_ids
             parts = _TOKENS_SQL if needs_tokens else _NO_TOKENS_SQL
             sql = _RECORDS_SQL.format(**parts, only="" if only is None else "AND r.id = ANY(%s)")
@@ -286,6 +363,8 @@ class Exporter:
                     )
                     if self.selection.keeps_column(task, decided_by_column(task)):
                         out[decided_by_column(task)] = self._decided_by(manual.get(task.id), task.id in decided)
+                for heuristic, stream in votes:
+                    out[heuristic.column] = heuristic.value(stream.take(record_id), tokens)
                 yield out
             cursor.close()
         finally:

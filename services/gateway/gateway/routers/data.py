@@ -295,6 +295,13 @@ class ExportIn(RequestModel):
     sources: list[Literal["MANUAL", "WEAK_SUPERVISION"]] | None = Field(
         default=None, max_length=2, description="Label sources whose columns to keep; null: both."
     )
+    heuristic_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        max_length=100,
+        description="Heuristics whose votes become columns ({attr}__{task}__HEURISTIC__{name}: the voted label, a list"
+        " for multi-label, a B-/I-/OUTSIDE array for extraction); null: none. A heuristic of a task left out by"
+        " task_ids is a 422.",
+    )
 
 
 @router.post("/export", dependencies=[allow(Action.EXPORT)])
@@ -311,12 +318,17 @@ def export_selection(body: ExportIn, project: ProjectDep, user: CurrentUser, ses
         catalog = ProjectCatalog.load(session, project.id, user.id)
         record_ids = search.record_ids(session, catalog, body.filter, [], limit=EXPORT_MAX_RECORDS)
     task_ids = None if body.task_ids is None else [str(task_id) for task_id in body.task_ids]
-    exporter = Exporter(
-        project.id, ExportSelection(record_ids, body.attributes, task_ids, None if body.sources is None else list(body.sources))
-    )
+    sources = None if body.sources is None else [str(source) for source in body.sources]
+    heuristic_ids = None if body.heuristic_ids is None else [str(h) for h in body.heuristic_ids]
+    exporter = Exporter(project.id, ExportSelection(record_ids, body.attributes, task_ids, sources, heuristic_ids))
     missing = set(task_ids or []) - {task.id for task in exporter.tasks}
     if missing:
         raise problem(422, f"task_ids: {', '.join(sorted(missing))} not labeling tasks of this project")
+    if exporter.unknown_heuristics:
+        raise problem(
+            422,
+            f"heuristic_ids: {', '.join(exporter.unknown_heuristics)} not heuristics of this project's exported tasks",
+        )
     if body.format == "xlsx" and exporter.record_count() >= XLSX_MAX_ROWS:
         raise problem(422, f"an XLSX worksheet holds at most {XLSX_MAX_ROWS - 1} records; export csv or jsonl instead")
     safe = re.sub(r"[^\w.-]+", "_", project.name).strip("_") or "export"

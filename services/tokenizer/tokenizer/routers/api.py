@@ -15,7 +15,7 @@ from shared_model.db import session_scope
 from shared_model.service import problem
 
 from ..pipelines import UnknownTokenizer, describe
-from ..tokenize import NotFound, record_tokens, tokenize_record
+from ..tokenize import NotFound, record_tokens, text_tokens, tokenize_record
 from ..warm_workers import warm_workers
 
 router = APIRouter(tags=["tokenizer"])
@@ -31,6 +31,15 @@ class RecordIn(BaseModel):
 
 class ProjectIn(BaseModel):
     project_id: uuid.UUID
+
+
+TEXTS_MAX = 100  # texts one call tokenizes (a record edit sends the record's changed text attributes)
+TEXT_MAX_CHARS = 1024 * 1024
+
+
+class TextsIn(BaseModel):
+    tokenizer: str = Field(min_length=1, max_length=100)
+    texts: list[str] = Field(max_length=TEXTS_MAX)
 
 
 @router.post("/validate_tokenizer")
@@ -51,6 +60,18 @@ def tokenize_one(body: RecordIn) -> dict[str, Any]:
             return {"record_id": body.record_id, "columns": list(row.columns), "tokenizer": row.tokenizer}
     except NotFound as exc:
         raise problem(404, str(exc)) from None
+    except UnknownTokenizer as exc:
+        raise problem(422, str(exc)) from None
+
+
+@router.post("/tokenize_texts")
+def tokenize_texts(body: TextsIn) -> dict[str, Any]:
+    """Tokens of texts that are not stored (yet): a record edit's new values, to see which spans still fit."""
+    too_long = [i for i, value in enumerate(body.texts) if len(value) > TEXT_MAX_CHARS]
+    if too_long:
+        raise problem(422, f"texts {too_long}: longer than {TEXT_MAX_CHARS} characters")
+    try:
+        return {"tokenizer": body.tokenizer, "tokens": text_tokens(body.tokenizer, body.texts)}
     except UnknownTokenizer as exc:
         raise problem(422, str(exc)) from None
 

@@ -1239,7 +1239,7 @@ export interface paths {
         };
         /**
          * Latest Run
-         * @description The task's latest weak-supervision run, with its cross-validated quality.
+         * @description The task's latest weak-supervision run.
          */
         get: operations["latest_run_api_v1_projects__project_id__labeling_tasks__task_id__weak_supervision_get"];
         put?: never;
@@ -1570,8 +1570,7 @@ export interface paths {
         };
         /**
          * Confusion Matrix
-         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction). The model may have
-         *     been fitted on these labels: no quality estimate (that is …/metrics/weak-supervision-quality).
+         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction).
          */
         get: operations["confusion_matrix_api_v1_projects__project_id__metrics_confusion_matrix_get"];
         put?: never;
@@ -1634,29 +1633,6 @@ export interface paths {
          * @description Manually labeled and weakly supervised records per task.
          */
         get: operations["progress_api_v1_projects__project_id__metrics_progress_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/metrics/weak-supervision-quality": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Weak Supervision Quality
-         * @description The overview's quality figures: accuracy (with its Wilson 95 % interval) and per-label precision/recall of the
-         *     task's latest finished weak-supervision run, cross-validated on the manual labels (k-fold; never measured on labels
-         *     the model was fitted on), with the number of labels behind them; ``available`` is False with a ``reason`` when
-         *     there are too few labels (< 10) or a label has none.
-         */
-        get: operations["weak_supervision_quality_api_v1_projects__project_id__metrics_weak_supervision_quality_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1784,6 +1760,31 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/records/{record_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit Record
+         * @description Change some of a record's values. With ``dry_run`` it only answers the review: each value old → new, the spans
+         *     of extraction tasks on an edited text attribute whose words change (they are deleted with the edit, manual ones
+         *     recorded in the label history) and how many spans stay. Calculated attributes are not edited (422); a value of
+         *     the wrong type is a 422 naming it; a primary key that another record holds is a 409; a record changed since it
+         *     was read is a 409. Nothing is stored half: values, spans and the record's stale tokens change in one transaction,
+         *     then the tokenizer service tokenizes the record anew.
+         */
+        patch: operations["edit_record_api_v1_projects__project_id__records__record_id__patch"];
         trace?: never;
     };
     "/api/v1/projects/{project_id}/records/{record_id}/ide": {
@@ -2273,8 +2274,7 @@ export interface paths {
         };
         /**
          * Get Run
-         * @description One run with its summary (model used, label distribution, coverage, mean confidence, duration) and its
-         *     cross-validated quality.
+         * @description One run with its summary (model used, label distribution, coverage, mean confidence, duration).
          */
         get: operations["get_run_api_v1_projects__project_id__weak_supervision_runs__run_id__get"];
         put?: never;
@@ -3157,6 +3157,11 @@ export interface components {
              */
             format: "json" | "jsonl" | "csv" | "xlsx";
             /**
+             * Heuristic Ids
+             * @description Heuristics whose votes become columns ({attr}__{task}__HEURISTIC__{name}: the voted label, a list for multi-label, a B-/I-/OUTSIDE array for extraction); null: none. A heuristic of a task left out by task_ids is a 422.
+             */
+            heuristic_ids?: string[] | null;
+            /**
              * Raw
              * @description write text cells exactly as stored; by default a text cell beginning with =, +, -, @, a tab or a carriage return gets a leading apostrophe so that spreadsheet programs do not run it as a formula (OWASP CSV injection)
              * @default false
@@ -3402,8 +3407,6 @@ export interface components {
             options: {
                 [key: string]: unknown;
             };
-            /** @description accuracy and per-label precision/recall cross-validated on the manual labels (k-fold: never on labels the model was fitted on), with the number of labels and a 95 % interval; or why there is none */
-            quality?: components["schemas"]["QualityOut"] | null;
             /** Started At */
             started_at: string | null;
             /** State */
@@ -3807,36 +3810,6 @@ export interface components {
             labeling_task_id: string;
             /** Name */
             name: string;
-        };
-        /** LabelQuality */
-        LabelQuality: {
-            /**
-             * Label Id
-             * @description The label's id as the run stored it.
-             */
-            label_id: string;
-            /** Label Name */
-            label_name: string;
-            /**
-             * Precision
-             * @description Held-out records predicted as this label that carry it (null: none).
-             */
-            precision: number | null;
-            /**
-             * Predicted
-             * @description Held-out records the run predicted as this label.
-             */
-            predicted: number;
-            /**
-             * Recall
-             * @description Held-out records labeled so that the run predicted so (null: none).
-             */
-            recall: number | null;
-            /**
-             * Support
-             * @description Manual labels of this label behind the figures.
-             */
-            support: number;
         };
         /** LabelUpdate */
         LabelUpdate: {
@@ -4371,71 +4344,60 @@ export interface components {
              */
             run_time_limit_s?: number | null;
         };
-        /**
-         * QualityOut
-         * @description Cross-validated quality of one weak-supervision run (never figures on the labels the model was fitted on).
-         */
-        QualityOut: {
+        /** RecordEditIn */
+        RecordEditIn: {
             /**
-             * Accuracy
-             * @description Share of held-out labeled records the run labels right.
+             * Dry Run
+             * @description Only review: what would change and which spans would go.
+             * @default false
              */
-            accuracy?: number | null;
+            dry_run: boolean;
             /**
-             * Accuracy Interval 95
-             * @description Wilson 95 % score interval of the accuracy.
+             * Values
+             * @description Attribute name -> new value (TEXT/CATEGORY: string, INTEGER: integer, FLOAT: number, BOOLEAN: true/false, null clears a value that is not part of the primary key).
              */
-            accuracy_interval_95?: number[] | null;
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        /** RecordEditOut */
+        RecordEditOut: {
             /**
-             * Accuracy On Labeled
-             * @description Accuracy among the held-out records the run labels.
+             * Applied
+             * @description Whether the edit was stored (false for a dry run or when nothing changes).
              */
-            accuracy_on_labeled?: number | null;
+            applied: boolean;
+            /** Changes */
+            changes: components["schemas"]["ValueChangeOut"][];
             /**
-             * Available
-             * @description False: no figure worth showing; ``reason`` says why.
+             * Data
+             * @description The record's values after the edit (as they would be for a dry run).
              */
-            available: boolean;
+            data: {
+                [key: string]: unknown;
+            };
             /**
-             * Coverage
-             * @description Share of held-out labeled records the run gives a label.
+             * Kept Spans
+             * @description Spans on the edited text attributes that still cover the same words.
              */
-            coverage?: number | null;
-            /** Finished At */
-            finished_at?: string | null;
-            /** Folds */
-            folds?: number | null;
+            kept_spans: number;
+            /** Record Id */
+            record_id: number;
             /**
-             * Manual Labels
-             * @description Labeled records behind the figures.
-             * @default 0
+             * Removed Spans
+             * @description Spans whose words the edit changes: deleted with it.
              */
-            manual_labels: number;
-            /** Method */
-            method?: string | null;
+            removed_spans: components["schemas"]["RemovedSpanOut"][];
             /**
-             * Model
-             * @description The model asked for.
+             * Stale
+             * @description What stays of the old values until it runs again.
              */
-            model?: string | null;
-            /** Note */
-            note?: string | null;
-            /** Per Label */
-            per_label?: components["schemas"]["LabelQuality"][];
+            stale: string;
             /**
-             * Picked
-             * @description The model ``auto`` picked.
+             * Tokenized
+             * @description Whether the tokenizer stored the record's new tokens right away (null: no text changed; false: they are made on the record's next read).
              */
-            picked?: string | null;
-            /** Reason */
-            reason?: string | null;
-            /**
-             * Run Id
-             * @description The run the figures are of (null: the task has no finished run).
-             */
-            run_id?: string | null;
-            /** State */
-            state?: string | null;
+            tokenized: boolean | null;
         };
         /** RecordLabel */
         RecordLabel: {
@@ -4506,6 +4468,43 @@ export interface components {
             record_id: number;
             /** Valid */
             valid: components["schemas"]["ManualLabelOut"][];
+        };
+        /** RemovedSpanOut */
+        RemovedSpanOut: {
+            /** Attribute */
+            attribute: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Label */
+            label: string;
+            /**
+             * Label Id
+             * Format: uuid
+             */
+            label_id: string;
+            /**
+             * Labeling Task Id
+             * Format: uuid
+             */
+            labeling_task_id: string;
+            /** Source Type */
+            source_type: string;
+            /** Task */
+            task: string;
+            /**
+             * Text
+             * @description The span's text before the edit.
+             */
+            text: string;
+            /** Token End */
+            token_end: number;
+            /** Token Start */
+            token_start: number;
         };
         /** ResolutionIn */
         ResolutionIn: {
@@ -5377,6 +5376,17 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** ValueChangeOut */
+        ValueChangeOut: {
+            /** Attribute */
+            attribute: string;
+            /** Data Type */
+            data_type: string;
+            /** New */
+            new: unknown;
+            /** Old */
+            old: unknown;
         };
         /** VisibilityIn */
         VisibilityIn: {
@@ -9091,39 +9101,6 @@ export interface operations {
             };
         };
     };
-    weak_supervision_quality_api_v1_projects__project_id__metrics_weak_supervision_quality_get: {
-        parameters: {
-            query: {
-                task_id: string;
-            };
-            header?: never;
-            path: {
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QualityOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     my_assignments_api_v1_projects__project_id__my_assignments_get: {
         parameters: {
             query?: never;
@@ -9315,6 +9292,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_record_api_v1_projects__project_id__records__record_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                record_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordEditIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordEditOut"];
                 };
             };
             /** @description Validation Error */

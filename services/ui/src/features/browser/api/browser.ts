@@ -11,6 +11,8 @@ export type Member = Schemas["UserOut"];
 export type Comment = Schemas["CommentOut"];
 
 export const PAGE_SIZE = 500;
+/** The first page of a result is smaller: it is what "filter → results" waits for, and a screen shows a few rows. */
+export const FIRST_PAGE_SIZE = 100;
 
 export const browserKey = (pid: string) => ["browser", pid] as const;
 export const slicesKey = (pid: string) => ["slices", pid] as const;
@@ -24,7 +26,7 @@ export function useSearch(pid: string, filter: FilterGroup, sort: SortKey[]) {
       unwrap(
         api.POST("/api/v1/projects/{project_id}/records/search", {
           params: { path: { project_id: pid } },
-          body: { filter: apiFilter(filter), sort, limit: PAGE_SIZE, cursor: pageParam, count: pageParam ? "none" : "exact" },
+          body: { filter: apiFilter(filter), sort, limit: pageParam ? PAGE_SIZE : FIRST_PAGE_SIZE, cursor: pageParam, count: pageParam ? "none" : "exact" },
           signal,
         }),
       ),

@@ -4,6 +4,8 @@ import { problemMessage } from "../../../api/problem";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
 import { toast } from "../../../shared/toasts";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
+import { usePermissions } from "../../assignments/api/assignments";
+import { EditRecordDialog } from "../../record-edit/components/EditRecordDialog";
 import {
   findSimilar,
   useCreateSession,
@@ -85,6 +87,10 @@ export default function DataBrowserPage() {
   const [selection, setSelection] = useState<ReadonlySet<number>>(new Set());
   const [similar, setSimilar] = useState<SimilarState | null>(null);
   const [similarBusy, setSimilarBusy] = useState(false);
+  const [editing, setEditing] = useState<FoundRecord | null>(null);
+  const [similarBy, setSimilarBy] = useState<string | null>(null); // the embedding "find similar" uses (null: the first)
+  const permissions = usePermissions(projectId);
+  const mayEdit = permissions.data?.actions.includes("EDIT_PROJECT") ?? false;
   useEffect(() => setSelection(new Set()), [settledKey]);
 
   const catalog: Catalog = {
@@ -105,6 +111,7 @@ export default function DataBrowserPage() {
   const pending = draftKey !== settledKey || (search.isFetching && !search.isFetchingNextPage);
   const activeSlice = catalog.slices.find((s) => s.id === settled.slice) ?? null;
   const usableEmbeddings = (embeddings.data ?? []).filter((e) => e.type === "ON_ATTRIBUTE" && e.state === "FINISHED");
+  const similarEmbedding = usableEmbeddings.find((e) => e.id === similarBy) ?? usableEmbeddings[0];
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = search;
   const loadMore = useCallback(() => {
@@ -139,7 +146,7 @@ export default function DataBrowserPage() {
 
   const onSimilar = useCallback(
     (recordId: number) => {
-      const embedding = usableEmbeddings[0];
+      const embedding = similarEmbedding;
       if (!embedding) return;
       setSimilarBusy(true);
       findSimilar(projectId, embedding.id, recordId)
@@ -147,7 +154,7 @@ export default function DataBrowserPage() {
         .catch((e: unknown) => toast.error(`No similar records: ${problemMessage(e)}`))
         .finally(() => setSimilarBusy(false));
     },
-    [projectId, usableEmbeddings[0]?.id],
+    [projectId, similarEmbedding?.id],
   );
 
   const labelFrom = useCallback(
@@ -185,6 +192,7 @@ export default function DataBrowserPage() {
         onToggle={toggle}
         onSimilar={usableEmbeddings.length ? onSimilar : null}
         onLabelFromHere={labelFrom}
+        onEdit={mayEdit && !similar ? setEditing : null}
       />
     );
   };
@@ -253,6 +261,18 @@ export default function DataBrowserPage() {
             <button type="button" onClick={() => setDialog("export")}>
               Export…
             </button>
+            {usableEmbeddings.length ? (
+              <label className="row small">
+                Find similar by
+                <select aria-label="Embedding for find similar" value={similarEmbedding?.id ?? ""} onChange={(e) => setSimilarBy(e.target.value)}>
+                  {usableEmbeddings.map((e) => (
+                    <option key={e.id} value={e.id}>
+                      {e.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            ) : null}
           </div>
         </header>
         {search.isError ? <ErrorBox error={search.error} what="the records" /> : null}
@@ -286,6 +306,9 @@ export default function DataBrowserPage() {
           total={similar ? similar.hits.length : total}
           onClose={() => setDialog(null)}
         />
+      ) : null}
+      {editing ? (
+        <EditRecordDialog pid={projectId} recordId={editing.id} data={editing.data} attributes={attributes.data ?? []} onClose={() => setEditing(null)} />
       ) : null}
       {dialog === "lf" ? <LabelingFunctionDialog pid={projectId} tasks={tasks.data ?? []} filter={filter} onClose={() => setDialog(null)} /> : null}
       {dialog === "export" ? (

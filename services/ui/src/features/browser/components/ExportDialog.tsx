@@ -16,6 +16,7 @@ export interface ExportRequest {
   attributes: string[] | null;
   task_ids: string[] | null;
   sources: (typeof SOURCES)[number][] | null;
+  heuristic_ids: string[] | null;
 }
 
 /** The POST /export body of the dialog's choices: everything chosen is sent as null (no restriction). */
@@ -29,6 +30,7 @@ export function exportRequest(args: {
   tasks: string[];
   allTasks: string[];
   sources: string[];
+  heuristics?: string[];
 }): ExportRequest {
   const filter =
     args.rows === "result"
@@ -44,6 +46,8 @@ export function exportRequest(args: {
     attributes: every(args.attributes, args.allAttributes) ? null : args.attributes,
     task_ids: every(args.tasks, args.allTasks) ? null : args.tasks,
     sources: sources.length === SOURCES.length ? null : sources,
+    // only the heuristics of exported tasks (the API refuses others); none chosen: no heuristic columns
+    heuristic_ids: args.heuristics?.length ? args.heuristics : null,
   };
 }
 
@@ -94,6 +98,8 @@ export function ExportDialog({
   const [chosenAttributes, setAttributes] = useState(exportable.map((a) => a.name));
   const [chosenTasks, setTasks] = useState(tasks.map((t) => t.id));
   const [sources, setSources] = useState<string[]>([...SOURCES]);
+  const [chosenHeuristics, setHeuristics] = useState<string[]>([]);
+  const offered = heuristics.filter((h) => chosenTasks.includes(h.labeling_task_id));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const download = async () => {
@@ -110,6 +116,7 @@ export function ExportDialog({
         tasks: chosenTasks,
         allTasks: tasks.map((t) => t.id),
         sources,
+        heuristics: chosenHeuristics.filter((id) => offered.some((h) => h.id === id)),
       });
       // A streamed file: fetched as a blob (openapi-fetch would parse it as JSON), then saved through a link.
       const response = await fetch(`/api/v1/projects/${encodeURIComponent(pid)}/export`, {
@@ -195,8 +202,13 @@ export function ExportDialog({
           chosen={sources}
           onChange={setSources}
         />
-        {heuristics.length ? (
-          <p className="small muted">Heuristics' votes are not part of an export; the heuristics page shows their statistics.</p>
+        {offered.length ? (
+          <CheckList
+            legend="Heuristics' votes as columns"
+            items={offered.map((h) => ({ id: h.id, name: h.name }))}
+            chosen={chosenHeuristics}
+            onChange={setHeuristics}
+          />
         ) : null}
         {error ? <p className="form-error" role="alert">{error}</p> : null}
         <div className="row end">

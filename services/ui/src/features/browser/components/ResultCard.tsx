@@ -23,6 +23,7 @@ export const ResultCard = memo(function ResultCard({
   onToggle,
   onSimilar,
   onLabelFromHere,
+  onEdit = null,
 }: {
   record: FoundRecord;
   position: number;
@@ -34,6 +35,7 @@ export const ResultCard = memo(function ResultCard({
   onToggle: (id: number, on: boolean) => void;
   onSimilar: ((id: number) => void) | null;
   onLabelFromHere: (position: number) => void;
+  onEdit?: ((record: FoundRecord) => void) | null;
 }) {
   const labelName = new Map(tasks.flatMap((t) => t.labels.map((l) => [l.id, l.name] as const)));
   const rows = tasks
@@ -59,6 +61,11 @@ export const ResultCard = memo(function ResultCard({
           {onSimilar ? (
             <button type="button" className="ghost small" aria-label={`Find records similar to record ${record.id}`} onClick={() => onSimilar(record.id)}>
               Find similar
+            </button>
+          ) : null}
+          {onEdit ? (
+            <button type="button" className="ghost small" aria-label={`Edit record ${record.id}`} onClick={() => onEdit(record)}>
+              Edit
             </button>
           ) : null}
           <button type="button" className="ghost small" aria-label={`Continue labeling from record ${record.id}`} onClick={() => onLabelFromHere(position)}>

@@ -2,6 +2,10 @@ import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "re
 import styles from "../browser.module.css";
 import { virtualLayout } from "../virtual";
 
+// Rows are placed by transform (a move is compositing, not layout: in a list past MAX_SCROLL_HEIGHT every row moves on
+// every scroll event) and contained (a row's layout and paint never reach the others).
+const ROW_STYLE = { position: "absolute", left: 0, right: 0, top: 0, contain: "strict" } as const;
+
 /**
  * A vertical list of `count` rows of a fixed height that renders only the rows in view (plus a few around), so the
  * DOM stays small at any depth. `onNearEnd` fires when the view comes within a page of row `loaded` (load more).
@@ -47,7 +51,7 @@ export function VirtualList({
   const rows: ReactNode[] = [];
   for (let i = layout.first; i < layout.last; i++) {
     rows.push(
-      <div key={i} role="listitem" aria-setsize={count} aria-posinset={i + 1} style={{ position: "absolute", left: 0, right: 0, top: layout.top(i), height: rowHeight }}>
+      <div key={i} role="listitem" aria-setsize={count} aria-posinset={i + 1} style={{ ...ROW_STYLE, height: rowHeight, transform: `translateY(${layout.top(i)}px)` }}>
         {renderRow(i)}
       </div>,
     );

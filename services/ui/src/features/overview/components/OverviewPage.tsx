@@ -4,10 +4,13 @@ import { ErrorBox, Loading } from "../../../shared/ErrorBox";
 import { useSlices } from "../../browser/api/browser";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
 import { useAgreement, useHeuristicFigures, useProgress } from "../api/metrics";
+import { useConfidenceHistogram, useConfusionMatrix, useLabelDistribution } from "../api/metrics";
 import styles from "../overview.module.css";
 import WeakSupervisionQuality from "./WeakSupervisionQuality";
 
 const OverviewCharts = lazy(() => import("./OverviewCharts"));
+// The chart chunk loads with the page, not after the tasks arrived (one round trip less before the charts show).
+void import("./OverviewCharts");
 
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)} %`;
@@ -28,6 +31,10 @@ export default function OverviewPage() {
   const progress = useProgress(scope);
   const figures = useHeuristicFigures(scope, task?.id);
   const agreement = useAgreement(scope, task?.id);
+  // The charts' data is asked for here, beside the chunk's download; the charts read it from the query cache.
+  useLabelDistribution(scope, task?.id);
+  useConfidenceHistogram(scope, task?.id);
+  useConfusionMatrix(scope, task?.id);
   const taskProgress = progress.data?.tasks.find((t) => t.labeling_task_id === task?.id);
   const targets = [...new Set((tasks.data ?? []).map((t) => t.attribute))];
 
