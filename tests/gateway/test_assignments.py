@@ -151,6 +151,23 @@ def test_an_annotator_reaches_only_assigned_records(client: TestClient, project:
     assert client.post(f"{API}/{pid}/comments", json=comment, headers=ann).status_code == 404
     assert client.post(f"{API}/{pid}/comments", json={**comment, "target_id": str(mine)}, headers=ann).status_code == 201
     assert [r["id"] for r in client.get(f"{API}/{pid}/records", headers=ann).json()["items"]] == [mine]
+    # comments listed without a target (or by type only): none on records outside their work, none on heuristics
+    for target in (str(theirs), str(mine)):
+        shared = {"target_type": "RECORD", "target_id": target, "body": f"engineer on {target}"}
+        assert client.post(f"{API}/{pid}/comments", json=shared).status_code == 201
+    assert (
+        client.post(
+            f"{API}/{pid}/comments", json={"target_type": "LABELING_TASK", "target_id": task["id"], "body": "t"}
+        ).status_code
+        == 201
+    )
+    for params in ({}, {"target_type": "RECORD"}):
+        seen = client.get(f"{API}/{pid}/comments", params=params, headers=ann).json()
+        assert sorted(c["body"] for c in seen if c["target_type"] == "RECORD") == ["engineer on " + str(mine), "hi"]
+        assert all(c["target_id"] != str(theirs) for c in seen)
+        assert len(client.get(f"{API}/{pid}/comments", params=params, headers=expert).json()) > len(seen) - (0 if params else 1)
+    assert any(c["target_type"] == "LABELING_TASK" for c in client.get(f"{API}/{pid}/comments", headers=ann).json())
+    assert any(c["target_id"] == str(theirs) for c in client.get(f"{API}/{pid}/comments", headers=expert).json())
     assert len(client.get(f"{API}/{pid}/records", headers=expert).json()["items"]) == 2
     # assignments are the engineer's: an annotator and an expert may not list or create them
     for headers in (ann, expert):

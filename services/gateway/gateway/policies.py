@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, Select, true
 from sqlalchemy.orm import Session
 
 from shared_model.models import Project, Record, User, UserRole
@@ -228,6 +228,14 @@ def record_scope(permit: Permit) -> ColumnElement[bool]:
     if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
         return true()
     return Record.id.in_(assignments.assigned_records(permit.project_id, permit.user.id))
+
+
+def scoped_record_ids(permit: Permit) -> Select[int] | None:
+    """The ids of the records the caller may reach as a subquery, or None when they reach every record (for routes
+    that filter rows naming a record, e.g. comments listed without a target)."""
+    if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
+        return None
+    return assignments.assigned_records(permit.project_id, permit.user.id)
 
 
 def may_reach_record(session: Session, permit: Permit, record_id: int) -> bool:
