@@ -12,6 +12,7 @@ label or a whole task; a deleted task's entries stay).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from sqlalchemy import BigInteger, any_, bindparam, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from shared_model.jobs import PROGRESS_CHANNEL
 from shared_model.models import Label, LabelHistory, LabelingTask, ReturnType, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
@@ -107,10 +109,12 @@ def record(
 ) -> int:
     """Keep one entry per record whose labels differ between ``before`` and ``after`` (for a gold-star event: every
     record given, its labels unchanged); returns how many."""
-    rows = []
+    rows: list[dict[str, Any]] = []
+    changed: list[int] = []
     for record_id in record_ids:
         old, new = before.get(record_id, []), after.get(record_id, [])
         if _key(old) != _key(new) or event in (Event.GOLD_STAR_SET, Event.GOLD_STAR_WITHDRAWN):
+            changed.append(record_id)
             rows.append(
                 {
                     "project_id": task.project_id,
@@ -126,7 +130,25 @@ def record(
             )
     if rows:
         session.execute(insert(LabelHistory), rows)
+        publish(session, task, changed)
     return len(rows)
+
+
+LABELS_EVENT = "labels"  # the ``type`` of a label-change event on the progress channel (jobs' events have none)
+MAX_EVENT_RECORDS = 500  # more records changed at once: one event without record ids ("many records")
+
+
+def publish(session: Session, task: LabelingTask, record_ids: Sequence[int] | None) -> None:
+    """Tell the websockets that manual labels of ``task`` changed on these records (``None``: on many records): sent
+    with the transaction's commit (NOTIFY), relayed by gateway/routers/ws.py to members whose work holds the records."""
+    ids = sorted(set(record_ids)) if record_ids is not None else None
+    payload = {
+        "type": LABELS_EVENT,
+        "project_id": str(task.project_id),
+        "labeling_task_id": str(task.id),
+        "record_ids": ids if ids is not None and len(ids) <= MAX_EVENT_RECORDS else None,
+    }
+    session.execute(text("SELECT pg_notify(:c, :p)"), {"c": PROGRESS_CHANNEL, "p": json.dumps(payload)})
 
 
 def imported_sql(where: str) -> str:
@@ -171,6 +193,9 @@ def record_deletion(
             " '[]'::jsonb)"
         )
     )
+    task = session.get(LabelingTask, task_id)
+    if task is not None:
+        publish(session, task, None)
     result = session.execute(
         text(
             "INSERT INTO label_history (project_id, record_id, labeling_task_id, annotator_id, changed_by, via, event,"
