@@ -5,6 +5,7 @@ import { useSlices } from "../../browser/api/browser";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
 import { useAgreement, useHeuristicFigures, useProgress } from "../api/metrics";
 import styles from "../overview.module.css";
+import { AgreementMatrix } from "../../team/components/AgreementMatrix";
 
 const OverviewCharts = lazy(() => import("./OverviewCharts"));
 
@@ -143,6 +144,7 @@ export default function OverviewPage() {
             : ": no record is labeled by two or more annotators yet."}
         </p>
       ) : null}
+      {agreement.data && task && agreement.data.annotators.length > 1 ? <AgreementMatrix agreement={agreement.data} taskName={task.name} /> : null}
     </main>
   );
 }
