@@ -4,6 +4,7 @@ labeling and its switch, the engineer's per-annotator progress and revert, and p
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -151,6 +152,23 @@ def test_an_annotator_reaches_only_assigned_records(client: TestClient, project:
     assert client.post(f"{API}/{pid}/comments", json=comment, headers=ann).status_code == 404
     assert client.post(f"{API}/{pid}/comments", json={**comment, "target_id": str(mine)}, headers=ann).status_code == 201
     assert [r["id"] for r in client.get(f"{API}/{pid}/records", headers=ann).json()["items"]] == [mine]
+    # comments listed without a target (or by type only): none on records outside their work, none on heuristics
+    for target in (str(theirs), str(mine)):
+        shared = {"target_type": "RECORD", "target_id": target, "body": f"engineer on {target}"}
+        assert client.post(f"{API}/{pid}/comments", json=shared).status_code == 201
+    assert (
+        client.post(
+            f"{API}/{pid}/comments", json={"target_type": "LABELING_TASK", "target_id": task["id"], "body": "t"}
+        ).status_code
+        == 201
+    )
+    for params in ({}, {"target_type": "RECORD"}):
+        seen = client.get(f"{API}/{pid}/comments", params=params, headers=ann).json()
+        assert sorted(c["body"] for c in seen if c["target_type"] == "RECORD") == ["engineer on " + str(mine), "hi"]
+        assert all(c["target_id"] != str(theirs) for c in seen)
+        assert len(client.get(f"{API}/{pid}/comments", params=params, headers=expert).json()) > len(seen) - (0 if params else 1)
+    assert any(c["target_type"] == "LABELING_TASK" for c in client.get(f"{API}/{pid}/comments", headers=ann).json())
+    assert any(c["target_id"] == str(theirs) for c in client.get(f"{API}/{pid}/comments", headers=expert).json())
     assert len(client.get(f"{API}/{pid}/records", headers=expert).json()["items"]) == 2
     # assignments are the engineer's: an annotator and an expert may not list or create them
     for headers in (ann, expert):
@@ -245,3 +263,27 @@ def test_a_member_of_project_a_sees_nothing_of_b(client: TestClient, project: di
         assert response.status_code == 404 and "not a member" in response.json()["detail"], path
     # the engineer of B does not find A's assignment through B either
     assert client.get(f"{API}/{other}/assignments/{made['id']}").status_code == 404
+
+
+def test_label_events_reach_an_annotator_only_for_records_of_their_work(client: TestClient, project: dict[str, Any]) -> None:
+    pid = project["id"]
+    mine, theirs = seed_records(pid, ["mine", "not mine"])
+    task = make_task(client, pid, "sentiment", "MULTICLASS_CLASSIFICATION", None, ["pos", "neg"])
+    ((annotator_id, ann),) = _team(client, pid, 1)
+    expert = second_user(client, pid, "expert@example.org", role="EXPERT")
+    _assign(client, pid, record_ids=[mine], annotator_ids=[annotator_id])
+    sockets = TestClient(client.app)
+    with (
+        sockets.websocket_connect(f"/api/v1/ws?token={ann['Authorization'][7:]}") as ann_ws,
+        sockets.websocket_connect(f"/api/v1/ws?token={expert['Authorization'][7:]}") as exp_ws,
+    ):
+        assert ann_ws.receive_json()["projects"] == [pid] and exp_ws.receive_json()["projects"] == [pid]
+        time.sleep(0.3)
+        classify(client, pid, theirs, task, ["pos"])  # a record outside the annotator's work
+        bulk = {"labeling_task_id": task["id"], "record_ids": [mine, theirs], "label_id": task["by_name"]["neg"]}
+        assert client.post(f"{API}/{pid}/manual-labels/bulk", json=bulk).status_code == 200
+        first, second = exp_ws.receive_json(), exp_ws.receive_json()  # the expert hears of every record
+        assert (first["type"], first["record_ids"], second["record_ids"]) == ("labels", [theirs], [mine, theirs])
+        assert first["labeling_task_id"] == task["id"] and first["project_id"] == pid
+        event = ann_ws.receive_json()  # the annotator's first event is the bulk one, and only with their record
+        assert (event["type"], event["record_ids"]) == ("labels", [mine]), "an event about another record reached them"

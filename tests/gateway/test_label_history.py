@@ -149,3 +149,49 @@ def _manual(pid: str) -> list[Any]:
                 select(RLA.record_id, RLA.labeling_task_id).where(RLA.project_id == uuid.UUID(pid), RLA.source_type == "MANUAL")
             ).all()
         )
+
+
+def test_gold_stars_and_deleted_labels_and_tasks_are_recorded(client: TestClient, project: dict[str, Any]) -> None:
+    pid = project["id"]
+    ids = seed_records(pid, ["a", "b"])
+    task = make_task(client, pid, "sentiment", "MULTILABEL_CLASSIFICATION", None, ["pos", "neg", "meh"])
+    other = second_user(client, pid, role="EXPERT")
+    admin_id, other_id = me(client, admin_headers(client)), me(client, other)
+    classify(client, pid, ids[0], task, ["pos", "neg"])
+    classify(client, pid, ids[0], task, ["neg"], headers=other)
+    classify(client, pid, ids[1], task, ["pos"], headers=other)
+    gold = f"{API}/{pid}/records/{ids[0]}/labeling-tasks/{task['id']}/gold-star"
+
+    assert client.put(gold, headers=other).status_code == 200  # the expert's labels become gold (via a token)
+    assert client.put(gold).status_code == 200  # the admin's instead: theirs set, the expert's withdrawn
+    assert client.delete(gold).status_code == 200
+    assert client.delete(gold).status_code == 200  # nothing to withdraw: no entry
+    stars = [
+        (e["event"], e["annotator_id"], e["changed_by"], e["via"], names(e["new_labels"])) for e in history(client, pid, ids[0])
+    ]
+    assert stars[:4] == [
+        ("GOLD_STAR_WITHDRAWN", admin_id, admin_id, "UI", ["neg", "pos"]),
+        ("GOLD_STAR_WITHDRAWN", other_id, admin_id, "UI", ["neg"]),
+        ("GOLD_STAR_SET", admin_id, admin_id, "UI", ["neg", "pos"]),
+        ("GOLD_STAR_SET", other_id, other_id, "SDK", ["neg"]),
+    ]
+    assert {e["event"] for e in history(client, pid, ids[0])[4:]} == {"LABELS"}
+
+    # deleting a label: each annotator's labels it removes, old -> what stays
+    assert client.delete(f"{API}/{pid}/labels/{task['by_name']['neg']}").status_code == 200
+    deleted = [e for e in client.get(f"{API}/{pid}/label-history").json() if e["event"] == "LABEL_DELETED"]
+    assert sorted((e["record_id"], e["annotator_id"], names(e["old_labels"]), names(e["new_labels"])) for e in deleted) == sorted(
+        [(ids[0], admin_id, ["neg", "pos"], ["pos"]), (ids[0], other_id, ["neg"], [])]
+    )
+    assert all(e["changed_by"] == admin_id for e in deleted)
+
+    # deleting the task: every remaining manual label, and the history stays
+    assert client.delete(f"{API}/{pid}/labeling-tasks/{task['id']}").status_code == 200
+    gone = [e for e in client.get(f"{API}/{pid}/label-history").json() if e["event"] == "TASK_DELETED"]
+    assert sorted((e["record_id"], e["annotator_id"], names(e["old_labels"]), e["new_labels"]) for e in gone) == sorted(
+        [(ids[0], admin_id, ["pos"], []), (ids[1], other_id, ["pos"], [])]
+    )
+    assert len(history(client, pid, ids[0])) > 3  # the deleted task's entries stay
+    # a revert since before the deletion leaves the deleted task alone
+    revert = client.post(f"{API}/{pid}/label-history/revert", json={"annotator_id": other_id, "since": "2000-01-01T00:00:00Z"})
+    assert revert.status_code == 200 and revert.json() == {"records": 0, "changes": 0}

@@ -58,7 +58,8 @@ class TeamsMixin(ClientBase):
     ) -> list[dict[str, Any]]:
         """Changes of manual labels, newest first: of one record, or of the project (optionally one ``annotator``, id or
         e-mail); each with ``annotator_id``, ``changed_by``, ``via`` (UI, SDK, BULK, UPLOAD, SNAPSHOT, REVERT),
-        ``old_labels`` and ``new_labels``."""
+        ``event`` (LABELS, GOLD_STAR_SET, GOLD_STAR_WITHDRAWN, LABEL_DELETED, TASK_DELETED), ``old_labels`` and
+        ``new_labels``."""
         params: dict[str, Any] = {"limit": limit}
         if task is not None:
             params["task_id"] = self._task_id(task)

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, Select, true
 from sqlalchemy.orm import Session
 
-from shared_model.models import Project, Record, User, UserRole
+from shared_model.models import Project, Record, User, UserRole, WorkAssignmentItem
 from shared_model.service import problem
 
 from .deps import CurrentUser, MemberRoleDep, SessionDep, member_role
@@ -228,6 +228,29 @@ def record_scope(permit: Permit) -> ColumnElement[bool]:
     if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
         return true()
     return Record.id.in_(assignments.assigned_records(permit.project_id, permit.user.id))
+
+
+def scoped_record_ids(permit: Permit) -> Select[int] | None:
+    """The ids of the records the caller may reach as a subquery, or None when they reach every record (for routes
+    that filter rows naming a record, e.g. comments listed without a target)."""
+    if permit.role != ANNOTATOR or permit.user.role == UserRole.ADMIN:
+        return None
+    return assignments.assigned_records(permit.project_id, permit.user.id)
+
+
+def visible_records(
+    session: Session, user: User, role: UserRole | None, project_id: uuid.UUID, record_ids: list[int] | None
+) -> list[int] | None:
+    """Of an event about ``record_ids`` (None: many records), the ones a member with ``role`` may hear of: None for
+    all of them (every role but an annotator), else the ids among the annotator's assigned records (an event about
+    "many records" tells an annotator nothing: [])."""
+    if role != ANNOTATOR or user.role == UserRole.ADMIN:
+        return None
+    if not record_ids:
+        return []
+    wanted = [int(x) for x in record_ids]
+    assigned = assignments.assigned_records(project_id, user.id).where(WorkAssignmentItem.record_id.in_(wanted))
+    return sorted(set(session.scalars(assigned)))
 
 
 def may_reach_record(session: Session, permit: Permit, record_id: int) -> bool:

@@ -4,12 +4,15 @@ Every manual-label write path records its changes here in the same transaction: 
 record or bulk), a span added or removed, an upload's labels, a snapshot import's labels and a revert. An entry holds
 the annotator whose labels changed, who changed them (the annotator, or an engineer reverting them), how (``via``),
 and the labels before and after (``{"label_id", "name", "token_start", "token_end"}``, names as they were then).
-Writes that change nothing (the same labels set again) leave no entry. Gold stars are not label changes and are not
-recorded.
+Writes that change nothing (the same labels set again) leave no entry. ``event`` says what an entry records: ``LABELS``
+(the labels changed), ``GOLD_STAR_SET`` / ``GOLD_STAR_WITHDRAWN`` (the annotator's labels became, or stopped being, the
+gold standard: old and new labels are the same), ``LABEL_DELETED`` / ``TASK_DELETED`` (labels removed by deleting a
+label or a whole task; a deleted task's entries stay).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,10 +21,11 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import BigInteger, any_, bindparam, delete, insert, select
+from sqlalchemy import BigInteger, any_, bindparam, delete, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from shared_model.jobs import PROGRESS_CHANNEL
 from shared_model.models import Label, LabelHistory, LabelingTask, ReturnType, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
@@ -40,6 +44,16 @@ class Via(StrEnum):
     UPLOAD = "UPLOAD"  # labels in an uploaded file
     SNAPSHOT = "SNAPSHOT"  # a snapshot import
     REVERT = "REVERT"  # an engineer reverted an annotator's labels
+
+
+class Event(StrEnum):
+    """What a history entry records."""
+
+    LABELS = "LABELS"
+    GOLD_STAR_SET = "GOLD_STAR_SET"
+    GOLD_STAR_WITHDRAWN = "GOLD_STAR_WITHDRAWN"
+    LABEL_DELETED = "LABEL_DELETED"
+    TASK_DELETED = "TASK_DELETED"
 
 
 def via_of(request: Request) -> Via:
@@ -91,12 +105,16 @@ def record(
     before: dict[int, Labels],
     after: dict[int, Labels],
     record_ids: Iterable[int],
+    event: Event = Event.LABELS,
 ) -> int:
-    """Keep one entry per record whose labels differ between ``before`` and ``after``; returns how many."""
-    rows = []
+    """Keep one entry per record whose labels differ between ``before`` and ``after`` (for a gold-star event: every
+    record given, its labels unchanged); returns how many."""
+    rows: list[dict[str, Any]] = []
+    changed: list[int] = []
     for record_id in record_ids:
         old, new = before.get(record_id, []), after.get(record_id, [])
-        if _key(old) != _key(new):
+        if _key(old) != _key(new) or event in (Event.GOLD_STAR_SET, Event.GOLD_STAR_WITHDRAWN):
+            changed.append(record_id)
             rows.append(
                 {
                     "project_id": task.project_id,
@@ -105,13 +123,32 @@ def record(
                     "annotator_id": annotator_id,
                     "changed_by": changed_by,
                     "via": via.value,
+                    "event": event.value,
                     "old_labels": old,
                     "new_labels": new,
                 }
             )
     if rows:
         session.execute(insert(LabelHistory), rows)
+        publish(session, task, changed)
     return len(rows)
+
+
+LABELS_EVENT = "labels"  # the ``type`` of a label-change event on the progress channel (jobs' events have none)
+MAX_EVENT_RECORDS = 500  # more records changed at once: one event without record ids ("many records")
+
+
+def publish(session: Session, task: LabelingTask, record_ids: Sequence[int] | None) -> None:
+    """Tell the websockets that manual labels of ``task`` changed on these records (``None``: on many records): sent
+    with the transaction's commit (NOTIFY), relayed by gateway/routers/ws.py to members whose work holds the records."""
+    ids = sorted(set(record_ids)) if record_ids is not None else None
+    payload = {
+        "type": LABELS_EVENT,
+        "project_id": str(task.project_id),
+        "labeling_task_id": str(task.id),
+        "record_ids": ids if ids is not None and len(ids) <= MAX_EVENT_RECORDS else None,
+    }
+    session.execute(text("SELECT pg_notify(:c, :p)"), {"c": PROGRESS_CHANNEL, "p": json.dumps(payload)})
 
 
 def imported_sql(where: str) -> str:
@@ -127,6 +164,51 @@ def imported_sql(where: str) -> str:
         f" FROM record_label_association a JOIN label l ON l.id = a.label_id WHERE a.source_type = 'MANUAL' AND {where}"
         " GROUP BY a.project_id, a.record_id, a.labeling_task_id, a.created_by"
     )
+
+
+_LABEL_JSON = "jsonb_build_object('label_id', a.label_id, 'name', l.name, 'token_start', a.token_start, 'token_end', a.token_end)"
+
+
+def record_deletion(
+    session: Session, task_id: uuid.UUID, label_id: uuid.UUID | None, changed_by: uuid.UUID | None, via: Via
+) -> int:
+    """Before a label (``label_id``) or a whole task (``label_id`` None) is deleted: one entry per (record, annotator)
+    whose manual labels it removes, old → the labels that stay (none for a task), as ``LABEL_DELETED`` /
+    ``TASK_DELETED``. Set-based (one INSERT … SELECT), so a task with a million labels is one statement."""
+    event = Event.TASK_DELETED if label_id is None else Event.LABEL_DELETED
+    touched = (
+        ""
+        if label_id is None
+        else (
+            " AND EXISTS (SELECT 1 FROM record_label_association d WHERE d.labeling_task_id = a.labeling_task_id"
+            " AND d.record_id = a.record_id AND d.created_by IS NOT DISTINCT FROM a.created_by"
+            " AND d.source_type = 'MANUAL' AND d.label_id = :label_id)"
+        )
+    )
+    kept = (
+        "'[]'::jsonb"
+        if label_id is None
+        else (
+            f"coalesce(jsonb_agg({_LABEL_JSON} ORDER BY a.token_start, l.name) FILTER (WHERE a.label_id <> :label_id),"
+            " '[]'::jsonb)"
+        )
+    )
+    task = session.get(LabelingTask, task_id)
+    if task is not None:
+        publish(session, task, None)
+    result = session.execute(
+        text(
+            "INSERT INTO label_history (project_id, record_id, labeling_task_id, annotator_id, changed_by, via, event,"
+            " old_labels, new_labels, created_at)"
+            " SELECT a.project_id, a.record_id, a.labeling_task_id, a.created_by, :changed_by, :via, :event,"
+            f" jsonb_agg({_LABEL_JSON} ORDER BY a.token_start, l.name), {kept}, now()"
+            " FROM record_label_association a JOIN label l ON l.id = a.label_id"
+            f" WHERE a.source_type = 'MANUAL' AND a.labeling_task_id = :task_id{touched}"
+            " GROUP BY a.project_id, a.record_id, a.labeling_task_id, a.created_by"
+        ),
+        {"task_id": task_id, "label_id": label_id, "changed_by": changed_by, "via": via.value, "event": event.value},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- reading --------------------------------------------------------------------------------------------------------
@@ -203,6 +285,8 @@ def revert(
         if record_ids is not None:
             changes = changes.where(LabelHistory.record_id == any_(_ids(record_ids)))
         for task_of, record_id, old in session.execute(changes.order_by(LabelHistory.id.desc())).tuples().all():
+            if task_of not in tasks:
+                continue  # the task was deleted since (its entries stay as an audit trail)
             target[task_of][record_id] = old  # the oldest entry since then is read last and wins
     all_records = sorted({r for per_task in target.values() for r in per_task})
     valid_labels.lock_records(session, all_records)

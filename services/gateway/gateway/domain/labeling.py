@@ -213,13 +213,15 @@ def label_deletion(session: Session, label: Label) -> dict[str, Any]:
     }
 
 
-def delete_label(session: Session, label: Label) -> dict[str, Any]:
-    """Delete a label with its associations; the task's valid manual labels are recomputed for the records touched."""
+def delete_label(session: Session, label: Label, changed_by: uuid.UUID | None = None, via: Via = Via.UI) -> dict[str, Any]:
+    """Delete a label with its associations; the task's valid manual labels are recomputed for the records touched.
+    The annotators' labels it removes are kept in the label history (LABEL_DELETED, changed by ``changed_by``)."""
     report = label_deletion(session, label)
     records = list(
         session.scalars(select(RLA.record_id).where(RLA.label_id == label.id, RLA.source_type == SourceType.MANUAL).distinct())
     )
     valid_labels.lock_records(session, records)
+    label_history.record_deletion(session, label.labeling_task_id, label.id, changed_by, via)
     session.execute(delete(Comment).where(Comment.target_type == CommentTarget.LABEL, Comment.target_id == str(label.id)))
     task_id = label.labeling_task_id
     session.delete(label)
@@ -251,9 +253,11 @@ def task_deletion(session: Session, task: LabelingTask) -> dict[str, Any]:
     }
 
 
-def delete_task(session: Session, task: LabelingTask) -> dict[str, Any]:
-    """Delete a task with its labels, associations, heuristics and runs (by cascade) and their comments."""
+def delete_task(session: Session, task: LabelingTask, changed_by: uuid.UUID | None = None, via: Via = Via.UI) -> dict[str, Any]:
+    """Delete a task with its labels, associations, heuristics and runs (by cascade) and their comments. The manual
+    labels it removes are kept in the label history (TASK_DELETED, changed by ``changed_by``; the entries stay)."""
     report = task_deletion(session, task)
+    label_history.record_deletion(session, task.id, None, changed_by, via)
     label_ids = [str(i) for i in session.scalars(select(Label.id).where(Label.labeling_task_id == task.id))]
     session.execute(delete(Comment).where(Comment.target_type == CommentTarget.LABEL, Comment.target_id.in_(label_ids)))
     session.execute(delete(Comment).where(Comment.target_type == CommentTarget.LABELING_TASK, Comment.target_id == str(task.id)))
@@ -480,16 +484,24 @@ def remove_manual_label(
     valid_labels.recompute(session, task_id, [record_id])
 
 
-def set_gold_star(session: Session, task: LabelingTask, user: User, record_id: int, on: bool) -> int:
-    """Make ``user``'s labels of ``task`` on the record the gold standard (others lose theirs), or withdraw it."""
+def set_gold_star(session: Session, task: LabelingTask, user: User, record_id: int, on: bool, via: Via = Via.UI) -> int:
+    """Make ``user``'s labels of ``task`` on the record the gold standard (others lose theirs), or withdraw it. Each
+    annotator whose gold star changes gets a history entry (GOLD_STAR_SET / GOLD_STAR_WITHDRAWN, changed by ``user``)."""
     valid_labels.lock_records(session, [record_id])
     mine = RLA.created_by == user.id
     base = (RLA.record_id == record_id, RLA.labeling_task_id == task.id, RLA.source_type == SourceType.MANUAL)
     count = int(session.scalar(select(func.count()).select_from(RLA).where(*base, mine)) or 0)
     if on and count == 0:
         raise problem(409, f"you have no labels of task {task.name!r} on record {record_id} to mark as gold")
-    rows = session.scalars(select(RLA).where(*base))
+    rows = list(session.scalars(select(RLA).where(*base)))
+    starred_before = {row.created_by for row in rows if row.is_gold_star}
     for row in rows:
         row.is_gold_star = on and row.created_by == user.id if on else (row.is_gold_star and row.created_by != user.id)
     session.flush()
+    starred_after = {row.created_by for row in rows if row.is_gold_star}
+    for annotator, event in [(a, label_history.Event.GOLD_STAR_SET) for a in starred_after - starred_before] + [
+        (a, label_history.Event.GOLD_STAR_WITHDRAWN) for a in starred_before - starred_after
+    ]:
+        labels = label_history.current_labels(session, task.id, annotator, [record_id])
+        label_history.record(session, task, annotator, user.id, via, labels, labels, [record_id], event)
     return valid_labels.recompute(session, task.id, [record_id])

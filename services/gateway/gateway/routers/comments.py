@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 
 from shared_model.models import Comment, CommentTarget
 from shared_model.service import problem
@@ -15,7 +16,7 @@ from shared_model.service.crud import apply_patch
 
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import comments as domain
-from ..policies import Action, ProjectPermit, allow, may_reach_record
+from ..policies import Action, Permit, ProjectPermit, allow, may_reach_record, scoped_record_ids
 from ..schemas import RequestModel
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/comments", tags=["comments"])
@@ -46,16 +47,28 @@ class CommentOut(BaseModel):
     updated_at: datetime
 
 
-@router.get("", response_model=list[CommentOut], dependencies=[allow(Action.COMMENT)])
+@router.get("", response_model=list[CommentOut])
 def list_comments(
     project: ProjectDep,
     user: CurrentUser,
+    permit: Annotated[Permit, allow(Action.COMMENT)],
     session: SessionDep,
     target_type: CommentTarget | None = None,
     target_id: str | None = None,
 ) -> list[Comment]:
-    """Comments the current user may read (shared ones and their own private ones), optionally of one target."""
+    """Comments the current user may read (shared ones and their own private ones), optionally of one target. An
+    annotator sees comments on records only for the records of their work, and none on heuristics or lookup lists."""
     query = select(Comment).where(*domain.visible(project.id, user))
+    reachable = scoped_record_ids(permit)
+    if reachable is not None:
+        query = query.where(
+            or_(
+                Comment.target_type != CommentTarget.RECORD,
+                Comment.target_id.in_(select(cast(reachable.subquery().c.record_id, String))),
+            )
+        )
+    if not permit.can(Action.READ_HEURISTICS):
+        query = query.where(Comment.target_type.not_in([CommentTarget.HEURISTIC, CommentTarget.LOOKUP_LIST]))
     if target_type is not None:
         query = query.where(Comment.target_type == target_type)
     if target_id is not None:

@@ -36,6 +36,11 @@ class HistoryEntryOut(BaseModel):
     annotator_id: uuid.UUID | None = Field(description="Whose manual labels changed.")
     changed_by: uuid.UUID | None = Field(description="Who changed them (the annotator, or who reverted their labels).")
     via: str = Field(description="UI, SDK, BULK, UPLOAD, SNAPSHOT or REVERT.")
+    event: str = Field(
+        description="LABELS (the labels changed), GOLD_STAR_SET / GOLD_STAR_WITHDRAWN (the annotator's labels became, or "
+        "stopped being, the gold standard; labels unchanged), LABEL_DELETED / TASK_DELETED (labels removed by deleting "
+        "a label or the task)."
+    )
     old_labels: list[HistoryLabel]
     new_labels: list[HistoryLabel]
     created_at: datetime

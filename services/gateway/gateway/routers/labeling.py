@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -211,7 +212,9 @@ def rename_task(task_id: uuid.UUID, body: TaskUpdate, project: ProjectDep, sessi
 def delete_task(
     task_id: uuid.UUID,
     project: ProjectDep,
+    user: CurrentUser,
     session: SessionDep,
+    via: ViaDep,
     after_commit: BackgroundTasks,
     dry_run: bool = Query(default=False),
 ) -> dict[str, Any]:
@@ -221,7 +224,7 @@ def delete_task(
         return {"dry_run": True, "removes": labeling.task_deletion(session, task)}
     # its heuristics' runs hold locks on the task's labels while they store results: stopped first
     stop_active_runs(session, _heuristics_of(session, task.id), f"a heuristic of task {task.name!r}")
-    removed = labeling.delete_task(session, task)
+    removed = labeling.delete_task(session, task, user.id, via)
     after_commit.add_task(_remove_task_files, project.id, task_id)  # runs once the deletion is committed
     return {"dry_run": False, "removed": removed}
 
@@ -255,7 +258,12 @@ def update_label(label_id: uuid.UUID, body: LabelUpdate, project: ProjectDep, se
 
 @router.delete("/labels/{label_id}", dependencies=[allow(Action.EDIT_PROJECT)])
 def delete_label(
-    label_id: uuid.UUID, project: ProjectDep, session: SessionDep, dry_run: bool = Query(default=False)
+    label_id: uuid.UUID,
+    project: ProjectDep,
+    user: CurrentUser,
+    session: SessionDep,
+    via: ViaDep,
+    dry_run: bool = Query(default=False),
 ) -> dict[str, Any]:
     """Delete a label and its associations; ``dry_run=true`` only reports what would be removed."""
     label = labeling.get_label(session, project.id, label_id)
@@ -263,7 +271,7 @@ def delete_label(
         return {"dry_run": True, "removes": labeling.label_deletion(session, label)}
     # runs of the task's heuristics hold locks on its labels while they store results: stopped first
     stop_active_runs(session, _heuristics_of(session, label.labeling_task_id), f"a heuristic of label {label.name!r}'s task")
-    return {"dry_run": False, "removed": labeling.delete_label(session, label)}
+    return {"dry_run": False, "removed": labeling.delete_label(session, label, user.id, via)}
 
 
 def _heuristics_of(session: SessionDep, task_id: uuid.UUID) -> list[uuid.UUID]:
@@ -459,34 +467,37 @@ def remove_label(
     return Response(status_code=204)
 
 
-@router.put(
-    "/records/{record_id}/labeling-tasks/{task_id}/gold-star",
-    response_model=RecordTaskLabels,
-    dependencies=[allow(Action.SET_GOLD)],
-)
-def gold_star(
-    record_id: int, task_id: uuid.UUID, permit: ProjectPermit, project: ProjectDep, user: CurrentUser, session: SessionDep
-) -> RecordTaskLabels:
-    """Make the current user's labels on this record the gold standard for the task (resolves disagreement)."""
-    labeling.get_record(session, project.id, record_id)
-    task = labeling.get_task(session, project.id, task_id)
-    labeling.set_gold_star(session, task, user, record_id, True)
-    return record_task_labels(session, permit, record_id, task.id)
+def _gold_star_handler(on: bool, doc: str) -> Callable[..., RecordTaskLabels]:
+    """One handler for setting (``on``) and withdrawing the caller's gold star on a record's task."""
+
+    def handler(
+        record_id: int,
+        task_id: uuid.UUID,
+        permit: ProjectPermit,
+        project: ProjectDep,
+        user: CurrentUser,
+        session: SessionDep,
+        via: ViaDep,
+    ) -> RecordTaskLabels:
+        labeling.get_record(session, project.id, record_id)
+        task = labeling.get_task(session, project.id, task_id)
+        labeling.set_gold_star(session, task, user, record_id, on, via=via)
+        return record_task_labels(session, permit, record_id, task.id)
+
+    handler.__name__ = "gold_star" if on else "withdraw_gold_star"
+    handler.__doc__ = doc
+    return handler
 
 
-@router.delete(
-    "/records/{record_id}/labeling-tasks/{task_id}/gold-star",
-    response_model=RecordTaskLabels,
-    dependencies=[allow(Action.SET_GOLD)],
+_GOLD_STAR = "/records/{record_id}/labeling-tasks/{task_id}/gold-star"
+gold_star = router.put(_GOLD_STAR, response_model=RecordTaskLabels, dependencies=[allow(Action.SET_GOLD)])(
+    _gold_star_handler(
+        True, "Make the current user's labels on this record the gold standard for the task (resolves disagreement)."
+    )
 )
-def withdraw_gold_star(
-    record_id: int, task_id: uuid.UUID, permit: ProjectPermit, project: ProjectDep, user: CurrentUser, session: SessionDep
-) -> RecordTaskLabels:
-    """Withdraw the current user's gold star."""
-    labeling.get_record(session, project.id, record_id)
-    task = labeling.get_task(session, project.id, task_id)
-    labeling.set_gold_star(session, task, user, record_id, False)
-    return record_task_labels(session, permit, record_id, task.id)
+withdraw_gold_star = router.delete(_GOLD_STAR, response_model=RecordTaskLabels, dependencies=[allow(Action.SET_GOLD)])(
+    _gold_star_handler(False, "Withdraw the current user's gold star.")
+)
 
 
 @router.post("/manual-labels/bulk", dependencies=[allow(Action.BULK_LABEL)])

@@ -1,5 +1,7 @@
 """``/api/v1/ws``: relays job progress (Postgres ``NOTIFY``) to authenticated clients of each project, each event only to
-members whose role may see it (``policies.may_see_job``: e.g. no heuristic or weak-supervision jobs for annotators)."""
+members whose role may see it (``policies.may_see_job``: e.g. no heuristic or weak-supervision jobs for annotators), and
+label changes (``{"type": "labels", "labeling_task_id", "record_ids"}``, from gateway/domain/label_history.py): an
+annotator gets only those about records of their work (``policies.visible_records``), with only those record ids."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from shared_model.listen import listen
 from shared_model.models import Project, ProjectMember, ProjectStatus, User, UserRole
 
 from ..deps import SESSION_COOKIE, resolve_user
-from ..policies import may_see_job
+from ..domain.label_history import LABELS_EVENT
+from ..policies import may_see_job, visible_records
 
 router = APIRouter(tags=["websocket"])
 log = logging.getLogger("gateway.ws")
@@ -92,6 +95,21 @@ def _credentials(websocket: WebSocket) -> tuple[str, str] | None:
     return None
 
 
+def _labels_event_for(user: User, roles: dict[uuid.UUID, UserRole], event: dict[str, Any]) -> dict[str, Any] | None:
+    """The label-change event as this member may see it (None: not at all): an annotator only with the records of
+    their work among its records (none of them, or an event about "many records": not sent)."""
+    project_id = uuid.UUID(event["project_id"])
+    record_ids = event.get("record_ids")
+    session = new_session()
+    try:
+        visible = visible_records(session, user, roles.get(project_id), project_id, record_ids)
+    finally:
+        session.close()
+    if visible is None:
+        return event
+    return {**event, "record_ids": visible} if visible else None
+
+
 @router.websocket("/api/v1/ws")
 async def progress_socket(websocket: WebSocket) -> None:
     """Authenticate (session cookie, ``Authorization: Bearer`` or ``?token=``), then stream job events.
@@ -143,6 +161,11 @@ async def progress_socket(websocket: WebSocket) -> None:
             except TimeoutError:
                 continue
             if narrowed is not None and event.get("project_id") not in narrowed:
+                continue
+            if event.get("type") == LABELS_EVENT:
+                scoped = await asyncio.to_thread(_labels_event_for, user, roles, event)
+                if scoped is not None:
+                    await websocket.send_json(scoped)
                 continue
             if may_see_job(user, roles.get(uuid.UUID(event["project_id"])), str(event.get("kind"))):
                 await websocket.send_json({"type": "job", "job": event})

@@ -544,7 +544,8 @@ export interface paths {
         };
         /**
          * List Comments
-         * @description Comments the current user may read (shared ones and their own private ones), optionally of one target.
+         * @description Comments the current user may read (shared ones and their own private ones), optionally of one target. An
+         *     annotator sees comments on records only for the records of their work, and none on heuristics or lookup lists.
          */
         get: operations["list_comments_api_v1_projects__project_id__comments_get"];
         put?: never;
@@ -3628,6 +3629,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Event
+             * @description LABELS (the labels changed), GOLD_STAR_SET / GOLD_STAR_WITHDRAWN (the annotator's labels became, or stopped being, the gold standard; labels unchanged), LABEL_DELETED / TASK_DELETED (labels removed by deleting a label or the task).
+             */
+            event: string;
             /** Id */
             id: number;
             /**

@@ -28,6 +28,7 @@ const AttributePage = lazy(() => import("../features/attributes/components/Attri
 const RecordIdePage = lazy(() => import("../features/attributes/components/RecordIdePage"));
 const ConfigPage = lazy(() => import("../features/config/components/ConfigPage"));
 const QueuePage = lazy(() => import("../features/assignments/components/QueuePage"));
+const TeamPage = lazy(() => import("../features/team/components/TeamPage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -72,6 +73,7 @@ export function App() {
                   <Route path="labeling/:sessionId" element={<LabelingPage />} />
                   <Route path="settings" element={<SettingsPage />} />
                   <Route path="queue" element={<QueuePage />} />
+                  <Route path="team" element={<TeamPage />} />
                 </Route>
                 <Route path="*" element={<NotFoundPage />} />
               </Route>

@@ -65,6 +65,7 @@ const SECTIONS = [
   { path: "lookup-lists", label: "Lookup lists", needsRecords: false },
   { path: "record-ide", label: "Record IDE", needsRecords: true },
   { path: "settings", label: "Settings", needsRecords: false },
+  { path: "team", label: "Team", needsRecords: true },
 ] as const;
 
 /** A project's pages: the sidebar (links disabled until the project has records) beside the page. */

@@ -68,17 +68,31 @@ export function useQueueActions(pid: string, aid: string) {
 
 export const permissionsKey = (pid: string) => ["permissions", pid] as const;
 
-/** The caller's role in the project and the actions it allows (gateway/policies.py's Action names). */
+/** The UI's own entry in the actions: the caller has a work queue (an annotator, whose home it is, or any member with
+ * work assigned to them), so "My queue" shows; an owner or engineer without assigned work does not see it. */
+export const WORK_QUEUE = "WORK_QUEUE";
+
+/** The caller's role in the project and the actions it allows (gateway/policies.py's Action names, plus WORK_QUEUE). */
 export function usePermissions(pid: string) {
   return useQuery({
     queryKey: permissionsKey(pid),
     enabled: Boolean(pid),
-    queryFn: () => unwrap(api.GET("/api/v1/projects/{project_id}/permissions", { params: { path: { project_id: pid } } })),
+    queryFn: async () => {
+      const path = { params: { path: { project_id: pid } } };
+      const [permissions, mine] = await Promise.all([
+        unwrap(api.GET("/api/v1/projects/{project_id}/permissions", path)),
+        unwrap(api.GET("/api/v1/projects/{project_id}/my-assignments", path)),
+      ]);
+      const queue = permissions.role === "ANNOTATOR" || mine.length > 0;
+      return { ...permissions, actions: queue ? [...permissions.actions, WORK_QUEUE] : permissions.actions };
+    },
   });
 }
 
 /** The action a project page needs (pages not named: any member). */
 export const PAGE_ACTIONS: Record<string, string> = {
+  queue: WORK_QUEUE,
+  team: "ASSIGN_WORK",
   overview: "BROWSE_DATA",
   "data-browser": "BROWSE_DATA",
   heuristics: "READ_HEURISTICS",

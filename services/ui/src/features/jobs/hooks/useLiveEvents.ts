@@ -34,6 +34,27 @@ export function queriesAffectedBy(event: JobEvent): ReadonlyArray<readonly unkno
   return keys;
 }
 
+/** A change of manual labels (the websocket's ``{"type": "labels"}``; an annotator hears only of their records). */
+export interface LabelsEvent {
+  type: "labels";
+  project_id: string;
+  labeling_task_id: string;
+  record_ids: number[] | null;
+}
+
+/** Which queries a label change makes stale: progress of assignments and queues, agreement and other metrics, the
+ * records' labels and label history. */
+export function queriesAffectedByLabels(event: LabelsEvent): ReadonlyArray<readonly unknown[]> {
+  const pid = event.project_id;
+  return [["assignments", pid], ["my-assignments", pid], ["metrics", pid], ["labels", pid], ["label-history", pid]];
+}
+
+function isLabelsEvent(value: unknown): value is LabelsEvent {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.type === "labels" && typeof v.project_id === "string";
+}
+
 function isJobEvent(value: unknown): value is JobEvent {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -93,6 +114,7 @@ export function useLiveEvents(enabled: boolean): void {
         const body = parsed as { type?: unknown; job?: unknown };
         if (body.type === "hello") void client.invalidateQueries({ queryKey: ["projects"] });
         if (body.type === "job" && isJobEvent(body.job)) applyJobEvent(client, body.job);
+        if (isLabelsEvent(parsed)) for (const key of queriesAffectedByLabels(parsed)) void client.invalidateQueries({ queryKey: key });
       };
       socket.onclose = () => {
         if (stopped) return;

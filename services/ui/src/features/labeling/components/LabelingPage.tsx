@@ -25,6 +25,7 @@ import { useLabelingSettings } from "../hooks/useLabelingSettings";
 import { charRange, extendRange, moveRange, type TokenRange } from "../tokens";
 import { LabelPicker } from "./LabelPicker";
 import { RecordComments } from "./RecordComments";
+import { RecordHistory } from "../../team/components/RecordHistory";
 import { SessionMenu } from "./SessionMenu";
 import { SpanText, type DrawnSpan } from "./SpanText";
 
@@ -490,6 +491,7 @@ function Labeling({ user }: { user: User }) {
           />
 
           <RecordComments projectId={projectId} recordId={record.id} userId={user.id} />
+          <RecordHistory projectId={projectId} recordId={record.id} />
 
           <section className="row wrap settings-row" aria-label="Labeling settings">
             <label className="check">

@@ -7,6 +7,7 @@ import { useAgreement, useHeuristicFigures, useProgress } from "../api/metrics";
 import { useConfidenceHistogram, useConfusionMatrix, useLabelDistribution } from "../api/metrics";
 import styles from "../overview.module.css";
 import WeakSupervisionQuality from "./WeakSupervisionQuality";
+import { AgreementMatrix } from "../../team/components/AgreementMatrix";
 
 const OverviewCharts = lazy(() => import("./OverviewCharts"));
 // The chart chunk loads with the page, not after the tasks arrived (one round trip less before the charts show).
@@ -152,6 +153,7 @@ export default function OverviewPage() {
             : ": no record is labeled by two or more annotators yet."}
         </p>
       ) : null}
+      {agreement.data && task && agreement.data.annotators.length > 1 ? <AgreementMatrix agreement={agreement.data} taskName={task.name} /> : null}
     </main>
   );
 }
