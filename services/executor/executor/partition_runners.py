@@ -24,6 +24,7 @@ from shared_model.settings import get_settings
 
 from .partitions import Partition, Plan, run_partition
 from .project_context import FunctionSpec, ProjectContext
+from .ray_cluster import connect
 from .sandbox.backends import Limits, SandboxUnavailable
 from .sandbox.session import SandboxError
 
@@ -144,18 +145,10 @@ class RayRunner(_Runner):
         self.attempts = attempts
         self._ray: Any = None
 
-    def _connect(self) -> Any:
-        import ray
-
-        if not ray.is_initialized():
-            forwarded = {k: v for k, v in os.environ.items() if k.startswith("REFINERY_") or k == "DATABASE_URL"}
-            ray.init(address=self.address, runtime_env={"env_vars": forwarded}, log_to_driver=False)
-        return ray
-
     def _open(
         self, context: ProjectContext, plan: Plan, limits: Limits, token_counts: dict[str, str]
     ) -> Callable[[Partition], Any]:
-        ray = self._ray = self._connect()
+        ray = self._ray = connect(self.address)
         task = ray.remote(num_cpus=1, max_retries=self.attempts - 1, retry_exceptions=[SandboxUnavailable])(ray_partition)
         shared_context = ray.put(context)  # once per run: each node fetches it once
         shared_groups = [ray.put(group) for group in plan.groups]
