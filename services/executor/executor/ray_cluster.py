@@ -106,3 +106,13 @@ def cluster_health(*, force: bool = False) -> dict[str, Any]:
         body = _probe(address)
         _CACHE = (time.monotonic(), address, body)
         return body
+
+
+def start_node(options: list[str]) -> None:
+    """Become a Ray node (``ray start --block`` with ``options``, e.g. ``--head --port=6379`` or
+    ``--address=ray-head:6379``): the containers of the compose profile ``ray``. Does not return."""
+    import shutil
+    import sys
+
+    ray_cli = shutil.which("ray") or os.path.join(os.path.dirname(sys.executable), "ray")
+    os.execv(ray_cli, [ray_cli, "start", "--block", "--disable-usage-stats", *options])
