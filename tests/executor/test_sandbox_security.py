@@ -1,5 +1,10 @@
 """Hostile user code, each case through the real executor service (bwrap backend): blocked or contained, the service
-stays healthy and the user gets a clear error."""
+stays healthy and the user gets a clear error.
+
+Every case runs twice: through the executor service (``service``), and with Ray as the runner (``ray``): the snippet is
+a partition of the real Ray task (``executor.partition_runners.ray_partition``, the trusted driver that launches
+bubblewrap and parses its JSON) on a local two-node cluster (``ray.cluster_utils.Cluster``), with the record IDE's
+limits; a node that ran it must still run ordinary code afterwards."""
 
 from __future__ import annotations
 
@@ -25,9 +30,64 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "other-project-secret-7f3a9c"
 
 
+RAY = "ray:"  # the runner "executor" of the Ray variant: RAY + the cluster's address
+
+
 @pytest.fixture(scope="module")
-def executor(services: Any) -> str:
+def ray_cluster(database_url: str) -> Iterator[str]:
+    """A local Ray cluster of two one-CPU nodes (stopped after the module)."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    made = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
+    )
+    try:
+        made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
+        made.wait_for_nodes()
+        yield str(made.address)
+    finally:
+        ray.shutdown()
+        made.shutdown()
+
+
+@pytest.fixture(scope="module", params=["service", "ray"])
+def executor(request: pytest.FixtureRequest, services: Any) -> str:
+    """The runner of the hostile code: the executor service's URL, or RAY + a Ray cluster's address."""
+    if request.param == "ray":
+        return RAY + request.getfixturevalue("ray_cluster")
     return str(services.start("executor").url)
+
+
+def run_on_ray(address: str, project: dict[str, Any], code: str, timeout: float) -> dict[str, Any]:
+    """``code`` as the record IDE runs it (its mode and limits), as one partition of the Ray task on the cluster; the
+    answer as the record IDE gives it (``stdout``, ``error``)."""
+    import uuid
+
+    from executor.interactive import interactive_limits
+    from executor.partition_runners import ray_partition
+    from executor.partitions import Partition
+    from executor.project_context import SAMPLE_LIMITS, FunctionSpec, load_context
+    from executor.ray_cluster import connect
+    from shared_model.db import session_scope
+
+    ray = connect(address)
+    with session_scope() as session:
+        context = load_context(session, uuid.UUID(project["id"]))
+    spec = FunctionSpec(id="ide", mode="ide", code=code, label="record ide")
+    task = ray.remote(num_cpus=1, max_retries=0)(ray_partition)
+    rid = int(project["record_id"])
+    limits = interactive_limits(context.limits(SAMPLE_LIMITS))
+    answer: dict[str, Any] = ray.get(task.remote(context, [spec], Partition(0, 0, rid, rid), limits, {}), timeout=timeout)
+    if answer.get("failed"):
+        return {"stdout": "", "error": answer["failed"]}
+    message = answer["message"]
+    entries = message["results"].get("ide") or []
+    error = (
+        (answer["ready"].get("ide") or {}).get("error") or message["refused"].get("ide") or (entries[0][2] if entries else None)
+    )
+    return {"stdout": message["stdout"].get("ide", ""), "error": error}
 
 
 @pytest.fixture()
@@ -40,7 +100,11 @@ def project(clean_db: str) -> Iterator[dict[str, Any]]:
 
 
 def run(executor: str, project: dict[str, Any], code: str, timeout: float = 60) -> dict[str, Any]:
-    """Run a snippet in the record IDE; assert the service answers and stays healthy."""
+    """Run a snippet in the record IDE (or as a Ray partition); assert the runner answers and stays healthy."""
+    if executor.startswith(RAY):
+        outcome = run_on_ray(executor.removeprefix(RAY), project, textwrap.dedent(code), timeout)
+        assert_healthy(executor)
+        return outcome
     response = httpx.post(
         f"{executor}/run/record-ide",
         json={"project_id": project["id"], "record_id": project["record_id"], "code": textwrap.dedent(code)},
@@ -54,6 +118,11 @@ def run(executor: str, project: dict[str, Any], code: str, timeout: float = 60) 
 
 
 def assert_healthy(executor: str) -> None:
+    if executor.startswith(RAY):  # the cluster still runs ordinary code
+        project = {"id": _last_project[0], "record_id": _last_project[1]}
+        again = run_on_ray(executor.removeprefix(RAY), project, "print(record['text'].text)", 60)
+        assert again["error"] is None and again["stdout"].strip(), again
+        return
     assert httpx.get(f"{executor}/health", timeout=10).json()["status"] == "ok"
     again = httpx.post(
         f"{executor}/run/record-ide",
@@ -73,6 +142,12 @@ def _remember(project: dict[str, Any]) -> None:
 
 
 def test_backend_is_bwrap(executor: str) -> None:
+    if executor.startswith(RAY):
+        from executor.ray_cluster import connect, node_sandbox
+
+        ray = connect(executor.removeprefix(RAY))
+        assert ray.get(ray.remote(num_cpus=0)(node_sandbox).remote())["backend"] == "bwrap"
+        return
     assert httpx.get(f"{executor}/sandbox", headers=service_headers()).json()["backend"] == "bwrap"
 
 

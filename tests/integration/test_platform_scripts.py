@@ -26,6 +26,7 @@ from shared_model.service import SERVICE_SECRET_HEADER
 from shared_model.settings import DEFAULT_PORTS, SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
+RAY_NODES = ("ray-head", "ray-worker")  # the compose profile "ray": nodes that run the executor's sandbox
 pytestmark = pytest.mark.integration
 
 
@@ -233,16 +234,18 @@ def test_docker_compose_file_is_valid() -> None:
             assert gateway_env[f"REFINERY_{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}"
     published = [str(port.get("published")) if isinstance(port, dict) else str(port) for port in services["gateway"]["ports"]]
     assert any("4455" in port for port in published)
-    # No container gets the Docker socket; only the executor gets a privilege (for its sandbox, dropped at start).
+    # No container gets the Docker socket; only the executor gets a privilege (for its sandbox, dropped at start), and
+    # the Ray nodes of the profile "ray" (the same sandbox inside each node).
     assert not [name for name, spec in services.items() if "docker.sock" in str(spec.get("volumes", []))]
     assert not [name for name, spec in services.items() if spec.get("privileged")]
+    sandboxed = ("executor", *RAY_NODES)
     assert {name: sorted(spec["cap_add"]) for name, spec in services.items() if spec.get("cap_add")} == {
-        "executor": ["SETGID", "SETPCAP", "SETUID", "SYS_ADMIN"]
+        name: ["SETGID", "SETPCAP", "SETUID", "SYS_ADMIN"] for name in sandboxed if name in services
     }
     for name in SERVICE_NAMES:
         assert services[name]["cap_drop"] == ["ALL"], name
         assert "no-new-privileges:true" in services[name]["security_opt"], name
-    assert not [name for name in services if name != "executor" and services[name].get("user") not in (None, "10001")]
+    assert not [name for name in services if name not in sandboxed and services[name].get("user") not in (None, "10001")]
     # Only the gateway is published; everything else sits on the internal network and requires the service secret.
     assert config["networks"]["internal"]["internal"] is True
     for name in ("postgres", "qdrant", "minio", *SERVICE_NAMES):

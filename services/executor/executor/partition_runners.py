@@ -24,6 +24,7 @@ from shared_model.settings import get_settings
 
 from .partitions import Partition, Plan, run_partition
 from .project_context import FunctionSpec, ProjectContext
+from .ray_cluster import connect
 from .sandbox.backends import Limits, SandboxUnavailable
 from .sandbox.session import SandboxError
 
@@ -61,11 +62,26 @@ def ray_partition(
     return {**_answer_or_failure(context, specs, part, limits, token_counts, None), "node": node}
 
 
-class LocalRunner:
-    """Partitions on a pool of threads in this process, each driving its own sandboxed worker."""
+class _Runner:
+    """The one driver loop of both runners: submit every partition, hand on each answer as it arrives, poll for
+    cancellation between waits, and stop what still runs when the loop ends (done, cancelled or failed)."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
+    def _open(
+        self, context: ProjectContext, plan: Plan, limits: Limits, token_counts: dict[str, str]
+    ) -> Callable[[Partition], Any]:
+        """Set up for one run; the function that submits one partition (returning its handle)."""
+        raise NotImplementedError
+
+    def _wait(self, pending: list[Any]) -> tuple[list[Any], list[Any]]:
+        """The finished handles and the others, after at most :data:`WAIT_S`."""
+        raise NotImplementedError
+
+    def _result(self, handle: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _close(self, pending: list[Any]) -> None:
+        """Stop the partitions still pending and release what :meth:`_open` set up."""
+        raise NotImplementedError
 
     def run(
         self,
@@ -75,67 +91,82 @@ class LocalRunner:
         token_counts: dict[str, str],
         poll: Callable[[], None],
     ) -> Iterator[dict[str, Any]]:
-        stop = threading.Event()
-
-        def halted() -> None:
-            if stop.is_set():
-                raise JobCancelled()
-
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="partition")
+        submit = self._open(context, plan, limits, token_counts)
+        pending: list[Any] = []
         try:
-            pending: set[Future[dict[str, Any]]] = {
-                pool.submit(_answer_or_failure, context, plan.groups[p.group], p, limits, token_counts, halted)
-                for p in plan.partitions
-            }
+            pending = [submit(part) for part in plan.partitions]
             while pending:
-                done, pending = wait(pending, timeout=WAIT_S, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
+                done, pending = self._wait(pending)
+                for handle in done:
+                    yield self._result(handle)
                 poll()
         finally:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._close(pending)
 
 
-class RayRunner:
+class LocalRunner(_Runner):
+    """Partitions on a pool of threads in this process, each driving its own sandboxed worker."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._stop = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _halted(self) -> None:
+        if self._stop.is_set():
+            raise JobCancelled()
+
+    def _open(
+        self, context: ProjectContext, plan: Plan, limits: Limits, token_counts: dict[str, str]
+    ) -> Callable[[Partition], Any]:
+        self._stop = threading.Event()
+        pool = self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="partition")
+        return lambda p: pool.submit(_answer_or_failure, context, plan.groups[p.group], p, limits, token_counts, self._halted)
+
+    def _wait(self, pending: list[Any]) -> tuple[list[Any], list[Any]]:
+        done, rest = wait(pending, timeout=WAIT_S, return_when=FIRST_COMPLETED)
+        return list(done), list(rest)
+
+    def _result(self, handle: Any) -> dict[str, Any]:
+        future: Future[dict[str, Any]] = handle
+        return future.result()
+
+    def _close(self, pending: list[Any]) -> None:
+        self._stop.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayRunner(_Runner):
     """Partitions as Ray tasks on the cluster at ``address``."""
 
     def __init__(self, address: str, attempts: int) -> None:
         self.address = address
         self.attempts = attempts
+        self._ray: Any = None
 
-    def _connect(self) -> Any:
-        import ray
-
-        if not ray.is_initialized():
-            forwarded = {k: v for k, v in os.environ.items() if k.startswith("REFINERY_") or k == "DATABASE_URL"}
-            ray.init(address=self.address, runtime_env={"env_vars": forwarded}, log_to_driver=False)
-        return ray
-
-    def run(
-        self,
-        context: ProjectContext,
-        plan: Plan,
-        limits: Limits,
-        token_counts: dict[str, str],
-        poll: Callable[[], None],
-    ) -> Iterator[dict[str, Any]]:
-        ray = self._connect()
+    def _open(
+        self, context: ProjectContext, plan: Plan, limits: Limits, token_counts: dict[str, str]
+    ) -> Callable[[Partition], Any]:
+        ray = self._ray = connect(self.address)
         task = ray.remote(num_cpus=1, max_retries=self.attempts - 1, retry_exceptions=[SandboxUnavailable])(ray_partition)
         shared_context = ray.put(context)  # once per run: each node fetches it once
         shared_groups = [ray.put(group) for group in plan.groups]
         shared_limits = ray.put(limits)
         shared_counts = ray.put(token_counts)
-        pending = [task.remote(shared_context, shared_groups[p.group], p, shared_limits, shared_counts) for p in plan.partitions]
-        try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1, timeout=WAIT_S)
-                for ref in done:
-                    yield ray.get(ref)
-                poll()
-        finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+        return lambda p: task.remote(shared_context, shared_groups[p.group], p, shared_limits, shared_counts)
+
+    def _wait(self, pending: list[Any]) -> tuple[list[Any], list[Any]]:
+        done, rest = self._ray.wait(pending, num_returns=1, timeout=WAIT_S)
+        return list(done), list(rest)
+
+    def _result(self, handle: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = self._ray.get(handle)
+        return answer
+
+    def _close(self, pending: list[Any]) -> None:
+        for ref in pending:
+            self._ray.cancel(ref, force=True)
 
 
 def get_runner(workers: int) -> LocalRunner | RayRunner:

@@ -23,6 +23,7 @@ from .runs import run_functions, split_specs
 from .sandbox.backends import Limits
 
 STDOUT_CAP = 100_000  # printed output kept per function and partition
+TRUNCATED = "[output truncated:"  # how a cut output ends
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,12 @@ class _Merged:
                 mine.setdefault(value, []).extend(ids)
         for fid, printed in (message.get("stdout") or {}).items():
             if printed:
-                self.stdout[fid] = (self.stdout.get(fid, "") + str(printed))[:STDOUT_CAP]
+                joined = self.stdout.get(fid, "") + str(printed)
+                if len(joined) > STDOUT_CAP:  # cut, and say so (as the sandbox's own cap does)
+                    kept = joined[:STDOUT_CAP]
+                    more = len(joined) - STDOUT_CAP
+                    joined = kept + (f"\n[output truncated: {more} more characters]" if TRUNCATED not in kept else "")
+                self.stdout[fid] = joined
 
     def message(self) -> dict[str, Any]:
         return {"results": self.results, "hits": self.hits, "refused": self.refused, "stdout": self.stdout}

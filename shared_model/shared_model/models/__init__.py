@@ -26,12 +26,14 @@ from .knowledge import Comment, DataSlice, DataSliceRecord, Embedding, LookupLis
 from .label_history import LabelHistory
 from .labeling import HeuristicResult, HeuristicResultChunk, HeuristicResultCurrent, Label, LabelingTask, RecordLabelAssociation
 from .preferences import UserSetting
-from .project import Attribute, Project, ProjectRecordCount, Record, RecordTokenized
+from .project import Attribute, AttributeValueChunk, AttributeValueCurrent, Project, ProjectRecordCount, Record, RecordTokenized
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
     "ApiToken",
     "Attribute",
+    "AttributeValueChunk",
+    "AttributeValueCurrent",
     "AttributeState",
     "AttributeVisibility",
     "Base",

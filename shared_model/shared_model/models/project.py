@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at, updated_at, uuid_pk
@@ -99,3 +100,43 @@ class RecordTokenized(Base):
     bytes: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     tokenizer: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = created_at()
+
+
+class AttributeValueChunk(Base):
+    """One chunk of a version of a calculated attribute's values (migration 0020): parallel arrays of record ids and
+    their values (``record_values``, a JSON array). A calculation writes its values under its own version (its job's id),
+    each chunk in a short transaction of its own; :class:`AttributeValueCurrent` names the version readers see
+    (``shared_model.attribute_values``)."""
+
+    __tablename__ = "attribute_value_chunk"
+    __table_args__ = (
+        Index("ix_attribute_value_chunk_version", "attribute_id", "version_id", "first_record_id"),
+        CheckConstraint("first_record_id <= last_record_id", name="record_range"),
+        CheckConstraint("jsonb_array_length(record_values) = cardinality(record_ids)", name="values_match"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    attribute_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("attribute.id", ondelete="CASCADE"), nullable=False
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    first_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    record_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+    record_values: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = created_at()
+
+
+class AttributeValueCurrent(Base):
+    """The version of a calculated attribute's values that is current (migration 0020); switching it is one short
+    transaction. ``materialized_through``: the last record id up to which ``record.data`` already holds this version's
+    values (NULL: all of them)."""
+
+    __tablename__ = "attribute_value_current"
+
+    attribute_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    materialized_through: Mapped[int | None] = mapped_column(BigInteger)
+    switched_at: Mapped[datetime] = created_at()

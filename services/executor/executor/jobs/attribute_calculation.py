@@ -1,17 +1,19 @@
-"""Job ``attribute_calculation``: compute a calculated attribute for every record, type-checked, all or nothing."""
+"""Job ``attribute_calculation``: compute a calculated attribute for every record, type-checked, all or nothing.
+
+The values are versioned per run (``shared_model.attribute_values``): written as chunks of the job's version while
+the pass runs (each chunk a short transaction, unseen by readers), made current by one short transaction when every
+value passed its check, then copied into ``record.data`` one chunk per transaction. A calculation that fails, is
+cancelled or dies before the switch leaves the previous values as they were."""
 
 from __future__ import annotations
 
-import io
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
-
+from shared_model import attribute_values
 from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue, ensure_claimed
 from shared_model.models import Attribute, AttributeState, DataType, Project
@@ -33,11 +35,12 @@ def _set_attribute(attribute_id: uuid.UUID, **values: Any) -> None:
 
 @dataclass
 class _Values:
-    """What the pass gathers: the values as ``COPY`` lines, the values of the wrong type, the first error, the logs."""
+    """What the pass gathers: the values (written as chunks of the run's version while no error is known), the values
+    of the wrong type, the first error, the logs."""
 
     data_type: DataType
     logs: list[str]
-    values: io.StringIO = field(default_factory=io.StringIO)
+    writer: attribute_values.ChunkWriter
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
     errors: list[str] = field(default_factory=list)
@@ -66,7 +69,8 @@ class _Values:
                 if len(self.problems) < MAX_INVALID_LISTED:
                     self.problems.append(f"record {record_id}: {problem}")
                 continue
-            self.values.write(f"{record_id}\t{_copy_escape(json.dumps(value))}\n")
+            if not self.problem_count:  # a failing run writes no more chunks (they would be garbage)
+                self.writer.add(int(record_id), value)
 
     def failure(self) -> str | None:
         """Why the calculation fails (None: every value is stored)."""
@@ -77,9 +81,12 @@ class _Values:
 
 
 def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
-    """Run the attribute's code over all records; on success write every value in one transaction."""
+    """Run the attribute's code over all records, writing the values as chunks of this run's version; on success
+    make that version current and copy it into the records."""
     attribute_id = uuid.UUID(str(ctx.parameters["attribute_id"]))
     started = time.monotonic()
+    attribute_values.materialize(attribute_id)  # what a calculation that died after its switch left to copy
+    attribute_values.collect_garbage(attribute_id)
     with session_scope() as session:
         attribute = session.get(Attribute, attribute_id)
         if attribute is None:
@@ -91,12 +98,13 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         context = load_context(session, project_id)
         total = count_records(session, project_id)
     context.attribute_types.pop(name, None)
-    gathered = _Values(data_type, logs=[f"{datetime.now(UTC):%H:%M:%S} started on {total} records"])
+    writer = attribute_values.ChunkWriter(attribute_id, ctx.job.id)
+    gathered = _Values(data_type, logs=[f"{datetime.now(UTC):%H:%M:%S} started on {total} records"], writer=writer)
     logs = gathered.logs
 
     def on_batch(message: dict[str, Any], done: int) -> None:
         gathered.collect(message)
-        ctx.progress(done / max(total, 1) * 0.95, f"{done}/{total} records")
+        ctx.progress(done / max(total, 1) * 0.8, f"{done}/{total} records")
 
     try:
         run_functions(
@@ -111,6 +119,7 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         )
     except JobCancelled:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, "cancelled"])
+        attribute_values.collect_garbage(attribute_id)
         raise
     except JobFailed as exc:  # e.g. past the run's time limit
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, str(exc)])
@@ -121,39 +130,42 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
     if failure is not None:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, *gathered.errors])
         raise JobFailed(failure[:4000])
+    writer.flush()
     seconds = time.monotonic() - started
     logs = [*logs, f"{datetime.now(UTC):%H:%M:%S} finished {total} records in {seconds:.2f} s"]
-    _write_values(ctx, attribute_id, project_id, name, data_type, gathered.values, logs)
-    return {"records": total, "seconds": round(seconds, 3)}
+    _switch_and_write(ctx, attribute_id, project_id, data_type, writer, logs)
+    return {
+        "records": total,
+        "seconds": round(seconds, 3),
+        "chunks": writer.chunks,
+        "longest_chunk_s": round(writer.longest_s, 3),
+    }
 
 
-def _write_values(
+def _switch_and_write(
     ctx: JobContext,
     attribute_id: uuid.UUID,
     project_id: uuid.UUID,
-    name: str,
     data_type: DataType,
-    values: io.StringIO,
+    writer: attribute_values.ChunkWriter,
     logs: list[str],
 ) -> None:
-    """One transaction: the values, the attribute's state and its tokenize job. If it raises, the job fails and the
-    attribute follows it (shared_model.run_state); if the reaper gave up on this job meanwhile, nothing is written."""
+    """One short transaction makes the run's version current (if the reaper gave up on this job meanwhile, nothing is
+    switched); the values are then copied into the records chunk by chunk; a last short transaction makes the
+    attribute usable and asks for its tokenization. An error raised here fails the job, and the attribute follows it
+    (shared_model.run_state)."""
     with session_scope() as session:
         if ctx.claim is not None:
             ensure_claimed(session, ctx.claim)
-        session.execute(text("CREATE TEMP TABLE calc_values (record_id bigint, value jsonb) ON COMMIT DROP"))
-        values.seek(0)
-        cursor = session.connection().connection.cursor()
-        cursor.copy_expert("COPY calc_values (record_id, value) FROM STDIN", values)
-        session.execute(
-            text(
-                "UPDATE record r SET data = r.data || jsonb_build_object(:name, v.value) "
-                "FROM calc_values v WHERE r.id = v.record_id AND r.project_id = :p"
-            ),
-            {"name": name, "p": project_id},
-        )
+        attribute_values.switch_version(session, attribute_id, writer.version_id)
+    chunks = max(writer.chunks, 1)
+    attribute_values.materialize(
+        attribute_id, progress=lambda n: ctx.progress(0.8 + 0.2 * min(n / chunks, 1.0), f"{n}/{chunks} chunks copied")
+    )
+    with session_scope() as session:
         attribute = session.get(Attribute, attribute_id)
-        assert attribute is not None
+        if attribute is None:
+            return
         attribute.state = AttributeState.USABLE
         attribute.logs = logs
         if data_type == DataType.TEXT:
@@ -165,7 +177,4 @@ def _write_values(
                 project_id=project_id,
                 parameters={"project_id": str(project_id), "tokenizer": project.tokenizer if project else "en"},
             )
-
-
-def _copy_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    attribute_values.collect_garbage(attribute_id)

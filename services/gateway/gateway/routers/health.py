@@ -1,4 +1,5 @@
-"""``GET /api/v1/health``: the gateway and every internal service."""
+"""``GET /api/v1/health``: the gateway and every internal service (and, when the executor runs on Ray, the cluster's
+nodes with each node's sandbox state)."""
 
 from __future__ import annotations
 
@@ -32,4 +33,8 @@ async def platform_health(response: Response) -> dict[str, Any]:
     healthy = all(item.get("status") == "ok" for item in services.values())
     if not healthy:
         response.status_code = 503
-    return {"status": "ok" if healthy else "degraded", "services": services}
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded", "services": services}
+    ray = services.get("executor", {}).get("ray")
+    if isinstance(ray, dict) and ray.get("address"):  # scale-out on Ray: its nodes and each node's sandbox
+        body["ray"] = ray
+    return body
