@@ -79,3 +79,18 @@ print(f"not healthy after {limit:.0f} s: {last}", file=sys.stderr)
 sys.exit(1)
 PY
 }
+
+# The containers of the compose files in COMPOSE_FILES that restarted or are not healthy, each with the end of its log
+# (what a crash while starting said). With "all" every such container; with "restarted" only those that restarted.
+show_trouble() {
+    local which="${1:-all}" id name restarts state health
+    for id in $(compose "${COMPOSE_FILES[@]}" ps -q 2>/dev/null); do
+        read -r name restarts state health < <(docker inspect -f \
+            '{{.Name}} {{.RestartCount}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' "$id")
+        if [ "$restarts" = 0 ] && { [ "$which" = restarted ] || [ "$health" = healthy ] || [ "$health" = - ]; }; then
+            continue
+        fi
+        say "${name#/}: $state, health $health, restarted $restarts times; the end of its log:"
+        docker logs --tail 25 "$id" 2>&1 | sed 's/^/    /' >&2
+    done
+}
