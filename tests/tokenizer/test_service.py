@@ -139,3 +139,23 @@ def test_validate_tokenizer(services: Any, clean_db: str) -> None:
     assert ok.status_code == 200 and ok.json()["kind"] == "blank"
     bad = httpx.post(f"{url}/validate_tokenizer", json={"tokenizer": "en_core_web_sm"}, timeout=30, headers=service_headers())
     assert bad.status_code == 422 and "en_core_web_sm" in bad.json()["detail"]
+
+
+def test_tokenize_texts_stores_nothing(services: Any, clean_db: str) -> None:
+    url = services.start("tokenizer").url
+    project_id, ids = make_project(["kept as it is"])
+    response = httpx.post(
+        f"{url}/tokenize_texts", json={"tokenizer": "en", "texts": ["T. Rowe Price", ""]}, timeout=30, headers=service_headers()
+    )
+    assert response.status_code == 200, response.text
+    first, empty = response.json()["tokens"]
+    assert [(t["text"], t["idx"], t["end"]) for t in first] == [("T.", 0, 2), ("Rowe", 3, 7), ("Price", 8, 13)]
+    assert empty == [] and stored(project_id) == {}
+    unknown = httpx.post(
+        f"{url}/tokenize_texts", json={"tokenizer": "xx_nope", "texts": ["a"]}, timeout=30, headers=service_headers()
+    )
+    assert unknown.status_code == 422
+    too_many = httpx.post(
+        f"{url}/tokenize_texts", json={"tokenizer": "en", "texts": ["a"] * 101}, timeout=30, headers=service_headers()
+    )
+    assert too_many.status_code == 422

@@ -19,12 +19,16 @@ SLOW = "import time\n\ndef lf(record):\n    time.sleep(3)\n    return None\n"
 
 @pytest.fixture()
 def models(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The embedder (zero-shot, tf-idf embeddings) and neural search beside the platform."""
+    """The embedder (zero-shot, tf-idf embeddings) and neural search beside the platform, and an executor that reads
+    the embeddings they store (one data folder for all three)."""
     try:
         if "REFINERY_DATA_DIR" not in os.environ:
             os.environ["REFINERY_DATA_DIR"] = str(tmp_path_factory.mktemp("embedding-data"))
+            for name in ("executor", "embedder", "neural_search"):  # started earlier with another data folder
+                services.stop(name)
         services.start("neural_search")
         services.start("embedder")
+        services.start("executor")
     except RuntimeError as exc:  # pragma: no cover - reported, not hidden
         pytest.skip(f"the embedder or neural search did not start: {exc}")
     return services
@@ -41,8 +45,8 @@ def _job_done(api: httpx.Client, job_id: str, timeout_s: float = 240) -> dict[st
 def test_zero_shot_page_playground_sample_and_run(
     page: Any,
     api: httpx.Client,
-    spam_project: dict[str, Any],  # noqa: F811 - the imported fixture
     models: Any,
+    spam_project: dict[str, Any],  # noqa: F811 - the imported fixture
     shots: Path,
 ) -> None:
     pid, task = spam_project["id"], spam_project["task"]
@@ -90,8 +94,8 @@ def test_zero_shot_page_playground_sample_and_run(
 def test_active_learner_page_creates_and_runs_a_learner(
     page: Any,
     api: httpx.Client,
-    spam_project: dict[str, Any],  # noqa: F811 - the imported fixture
     models: Any,
+    spam_project: dict[str, Any],  # noqa: F811 - the imported fixture
 ) -> None:
     pid = spam_project["id"]
     made = api.post(f"/api/v1/projects/{pid}/embeddings", json={"attribute": "text", "model": "tf-idf"})
