@@ -12,10 +12,7 @@ from typing import Any
 
 import httpx
 
-from shared_model.db import session_scope
-from shared_model.models import Attribute, DataType, Record
-
-TEXTS = ["great phone", "awful service", "fast delivery", "broken on arrival"]
+from .team_world import TEXTS, sentiment_project
 
 
 def _wait(check: Any, timeout_s: float = 20.0) -> Any:
@@ -29,19 +26,7 @@ def _wait(check: Any, timeout_s: float = 20.0) -> Any:
 
 
 def test_an_annotator_labels_an_assigned_slice_with_the_keyboard(page: Any, api: httpx.Client, shots: Path) -> None:
-    pid = api.post("/api/v1/projects", json={"name": f"queue {uuid.uuid4().hex[:6]}"}).json()["id"]
-    with session_scope() as session:
-        session.add(Attribute(project_id=uuid.UUID(pid), name="text", data_type=DataType.TEXT, relative_position=0))
-        session.add_all([Record(project_id=uuid.UUID(pid), data={"text": t}) for t in TEXTS])
-    task = api.post(
-        f"/api/v1/projects/{pid}/labeling-tasks",
-        json={
-            "name": "sentiment",
-            "task_type": "MULTICLASS_CLASSIFICATION",
-            "attribute": None,
-            "labels": [{"name": "positive", "hotkey": "1"}, {"name": "negative", "hotkey": "2"}],
-        },
-    ).json()
+    pid, task = sentiment_project(api, "queue")
     labels = {label["id"]: label["name"] for label in task["labels"]}
     email = f"ann-{uuid.uuid4().hex[:6]}@example.org"
     created = api.post("/api/v1/users", json={"email": email, "password": "annotator-pw-1", "role": "ANNOTATOR"})

@@ -12,12 +12,9 @@ from typing import Any
 
 import httpx
 
-from shared_model.db import session_scope
-from shared_model.models import Attribute, DataType, Record
-
 from .conftest import login
+from .team_world import TEXTS, sentiment_project
 
-TEXTS = ["great phone", "awful service", "fast delivery", "broken on arrival"]
 PASSWORD = "annotator-pw-1"
 
 
@@ -56,19 +53,7 @@ def _label_queue(browser: Any, base_url: str, pid: str, email: str, keys: list[s
 def test_an_engineer_assigns_annotators_label_and_the_engineer_sees_the_agreement(
     page: Any, browser: Any, ui_url: str, api: httpx.Client, shots: Path
 ) -> None:
-    pid = api.post("/api/v1/projects", json={"name": f"team {uuid.uuid4().hex[:6]}"}).json()["id"]
-    with session_scope() as session:
-        session.add(Attribute(project_id=uuid.UUID(pid), name="text", data_type=DataType.TEXT, relative_position=0))
-        session.add_all([Record(project_id=uuid.UUID(pid), data={"text": t}) for t in TEXTS])
-    task = api.post(
-        f"/api/v1/projects/{pid}/labeling-tasks",
-        json={
-            "name": "sentiment",
-            "task_type": "MULTICLASS_CLASSIFICATION",
-            "attribute": None,
-            "labels": [{"name": "positive", "hotkey": "1"}, {"name": "negative", "hotkey": "2"}],
-        },
-    ).json()
+    pid, task = sentiment_project(api, "team")
     first, second = _annotator(api, pid, "ann1"), _annotator(api, pid, "ann2")
     assert api.post(f"/api/v1/projects/{pid}/slices", json={"name": "all", "type": "STATIC_DEFAULT"}).status_code == 201
 

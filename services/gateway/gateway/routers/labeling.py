@@ -360,6 +360,15 @@ def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:
     )
 
 
+def _task_of_record(record_id: int, task_id: uuid.UUID, project: ProjectDep, session: SessionDep) -> LabelingTask:
+    """The path's task, once the path's record is known to be the project's (404 for either otherwise)."""
+    labeling.get_record(session, project.id, record_id)
+    return labeling.get_task(session, project.id, task_id)
+
+
+RecordTaskDep = Annotated[LabelingTask, Depends(_task_of_record)]  # a {record_id}/…/{task_id} route's task
+
+
 @router.put(
     "/records/{record_id}/labeling-tasks/{task_id}/classification",
     response_model=RecordTaskLabels,
@@ -367,17 +376,14 @@ def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:
 )
 def set_classification(
     record_id: int,
-    task_id: uuid.UUID,
+    task: RecordTaskDep,
     permit: ProjectPermit,
     body: RecordLabelsIn,
-    project: ProjectDep,
     user: CurrentUser,
     session: SessionDep,
     via: ViaDep,
 ) -> RecordTaskLabels:
     """Set the current user's label (several for a multi-label task) of a classification task; an empty list clears."""
-    labeling.get_record(session, project.id, record_id)
-    task = labeling.get_task(session, project.id, task_id)
     labeling.require_classification(task)
     labels = labeling.labels_of_task(session, task, body.ids())
     labeling.set_classification(session, task, user, [record_id], labels, via=via)
@@ -390,17 +396,9 @@ def set_classification(
     dependencies=[allow(Action.LABEL)],
 )
 def clear_classification(
-    record_id: int,
-    task_id: uuid.UUID,
-    permit: ProjectPermit,
-    project: ProjectDep,
-    user: CurrentUser,
-    session: SessionDep,
-    via: ViaDep,
+    record_id: int, task: RecordTaskDep, permit: ProjectPermit, user: CurrentUser, session: SessionDep, via: ViaDep
 ) -> RecordTaskLabels:
     """Remove the current user's classification labels of a task from a record."""
-    labeling.get_record(session, project.id, record_id)
-    task = labeling.get_task(session, project.id, task_id)
     labeling.require_classification(task)
     labeling.set_classification(session, task, user, [record_id], [], via=via)
     return record_task_labels(session, permit, record_id, task.id)
@@ -471,16 +469,8 @@ def _gold_star_handler(on: bool, doc: str) -> Callable[..., RecordTaskLabels]:
     """One handler for setting (``on``) and withdrawing the caller's gold star on a record's task."""
 
     def handler(
-        record_id: int,
-        task_id: uuid.UUID,
-        permit: ProjectPermit,
-        project: ProjectDep,
-        user: CurrentUser,
-        session: SessionDep,
-        via: ViaDep,
+        record_id: int, task: RecordTaskDep, permit: ProjectPermit, user: CurrentUser, session: SessionDep, via: ViaDep
     ) -> RecordTaskLabels:
-        labeling.get_record(session, project.id, record_id)
-        task = labeling.get_task(session, project.id, task_id)
         labeling.set_gold_star(session, task, user, record_id, on, via=via)
         return record_task_labels(session, permit, record_id, task.id)
 

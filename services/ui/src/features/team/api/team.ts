@@ -21,12 +21,7 @@ export function useAssignments(pid: string) {
 }
 
 /** The project's members (whom work can be assigned to). */
-export function useTeamMembers(pid: string) {
-  return useQuery({
-    queryKey: ["members", pid],
-    queryFn: () => unwrap(api.GET("/api/v1/projects/{project_id}/members", { params: { path: { project_id: pid } } })),
-  });
-}
+export { useMembers as useTeamMembers } from "../../browser/api/browser";
 
 /** Assign, switch the bias guard, withdraw, and revert one annotator's labels of an assignment. */
 export function useAssignmentActions(pid: string) {
