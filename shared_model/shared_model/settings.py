@@ -225,6 +225,19 @@ class Settings(BaseSettings):
     executor_partition_attempts: int = Field(
         default=3, ge=1, le=10, description="Attempts per partition on Ray (a killed worker or node is retried)."
     )
+    ray_min_records: int = Field(
+        default=20_000,
+        ge=1,
+        description="Tokenize and embedding jobs with at least this many records run as partitions on Ray (actors"
+        " holding the spaCy pipeline or the model) when `ray_address` is set; smaller ones run in the service.",
+    )
+    ray_actors: int = Field(
+        default=0,
+        ge=0,
+        le=1024,
+        description="Actors of a tokenize or embedding job on Ray; 0 = one per CPU of the cluster (embeddings: one per"
+        " GPU when its nodes have GPUs).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -181,3 +181,14 @@ def make_encoder(model: str, *, state: bytes | None = None, max_features: int = 
     if model in CLASSICAL_MODELS:
         return ClassicalEncoder(model, max_features=max_features, state=state)
     return SentenceEncoder(model)
+
+
+def encode_chunk(encoder: Encoder, texts: list[str], spans: list[list[Span]] | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """One chunk's vectors (one per record, or with ``spans`` one per token) and, per token, each record's count."""
+    if spans is None:
+        return encoder.encode(texts), None
+    per_record = encoder.encode_tokens(texts, spans)
+    counts = np.array([len(v) for v in per_record], dtype=np.int64)
+    width = per_record[0].shape[1] if per_record else 0
+    vectors = np.concatenate(per_record) if counts.sum() else np.zeros((0, width), dtype=np.float32)
+    return vectors, counts

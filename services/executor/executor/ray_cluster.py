@@ -11,24 +11,16 @@ import threading
 import time
 from typing import Any
 
+from shared_model.ray_connect import connect
 from shared_model.settings import get_settings
+
+__all__ = ["cluster_health", "connect", "node_sandbox", "start_node"]
 
 PROBE_TIMEOUT_S = 20.0  # how long the health waits for the nodes' sandbox probes (a node starts a worker first)
 HEALTH_CACHE_S = 15.0  # a probe of the cluster is reused this long
 
 _LOCK = threading.Lock()
 _CACHE: tuple[float, str, dict[str, Any]] | None = None
-
-
-def connect(address: str) -> Any:
-    """``ray``, connected to the cluster at ``address`` as a driver (once per process); the tasks get the platform's
-    settings (``REFINERY_*``, ``DATABASE_URL``) as environment variables."""
-    import ray
-
-    if not ray.is_initialized():
-        forwarded = {k: v for k, v in os.environ.items() if k.startswith("REFINERY_") or k == "DATABASE_URL"}
-        ray.init(address=address, runtime_env={"env_vars": forwarded}, log_to_driver=False)
-    return ray
 
 
 def node_sandbox() -> dict[str, Any]:

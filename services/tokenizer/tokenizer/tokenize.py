@@ -35,6 +35,7 @@ from shared_model.settings import get_settings
 from .chunks import encode_chunk
 from .docbin import DocBinEncoder, decode, token_rows
 from .pipelines import get_nlp
+from .ray_pool import RayTokenizerPool
 from .warm_workers import warm_workers
 from .workers import Pending, WorkerPool
 
@@ -288,9 +289,15 @@ def tokenize_stale_records(
     reader.start()
     writer.start()
     dispatch = _Dispatch(nlp, target, pipeline, run, lambda: progress(pipeline.written, total), wait_for_workers)
+    settings = get_settings()
+    on_ray = bool(settings.ray_address) and total >= settings.ray_min_records
     try:
-        if processes > 1:
-            warm_workers.idle_s = get_settings().tokenizer_worker_idle_s
+        if on_ray:  # actors on the cluster hold the pipeline (tokenizer.ray_pool); this process reads and writes
+            ray_pool = RayTokenizerPool(settings.ray_address, target.tokenizer, -(-total // chunk_records))
+            dispatch.pool = ray_pool  # type: ignore[assignment]  # the worker pool's interface
+            run.processes = len(ray_pool.actors)
+        elif processes > 1:
+            warm_workers.idle_s = settings.tokenizer_worker_idle_s
             warm_workers.answer_s = dispatch.answer_s
             dispatch.pool = warm_workers.acquire(target.tokenizer, processes - 1)
         while (rows := pipeline.next_chunk()) is not None:
@@ -301,10 +308,10 @@ def tokenize_stale_records(
         pipeline._put(pipeline.encoded, None)
         writer.join()
         if dispatch.pool is not None:  # after a failure of the writer or reader the workers may still hold chunks
-            warm_workers.release(dispatch.pool, clean=not pipeline.failure)  # clean: kept warm for the next job
+            _release(dispatch.pool, clean=not pipeline.failure)  # clean: kept warm for the next job
     except BaseException:
         if dispatch.pool is not None:
-            warm_workers.release(dispatch.pool, clean=False)  # cancelled or failed: never reuse a worker that may hold a chunk
+            _release(dispatch.pool, clean=False)  # cancelled or failed: never reuse a worker that may hold a chunk
         raise
     finally:
         pipeline.stop.set()
@@ -314,6 +321,14 @@ def tokenize_stale_records(
         raise pipeline.failure[0]
     run.stored = pipeline.written
     return run
+
+
+def _release(pool: Any, clean: bool) -> None:
+    """End a job's pool: Ray actors always; local workers kept warm after a clean run."""
+    if isinstance(pool, RayTokenizerPool):
+        pool.close()
+    else:
+        warm_workers.release(pool, clean=clean)
 
 
 class _Dispatch:

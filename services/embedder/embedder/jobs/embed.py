@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,7 +27,8 @@ from shared_model.service.client import call_service
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, ObjectStorage, get_storage
 
-from ..encoders import Encoder, ModelUnavailable, Span, make_encoder
+from ..encoders import Encoder, ModelUnavailable, Span, encode_chunk, make_encoder
+from ..ray_encoding import ray_encoded
 
 CHUNK_RECORDS = 1024
 PCA_KEY = "pca.pkl"
@@ -143,13 +145,21 @@ def _fit_encoder(
 
 def _encode(encoder: Encoder, texts: list[str], spans: list[list[Span]] | None) -> tuple[np.ndarray, np.ndarray | None]:
     """One chunk's vectors (one per record, or with ``spans`` one per token) and, per token, each record's count."""
-    if spans is None:
-        return encoder.encode(texts), None
-    per_record = encoder.encode_tokens(texts, spans)
-    counts = np.array([len(v) for v in per_record], dtype=np.int64)
-    width = per_record[0].shape[1] if per_record else 0
-    vectors = np.concatenate(per_record) if counts.sum() else np.zeros((0, width), dtype=np.float32)
-    return vectors, counts
+    return encode_chunk(encoder, texts, spans)
+
+
+def _read_chunks(
+    project: Project, attribute_name: str, todo: list[int], chunk_records: int, token_level: bool
+) -> Iterator[tuple[list[int], list[str], list[list[Span]] | None]]:
+    """The records to embed, chunk by chunk: their ids, texts and (token level) their tokens' spans."""
+    for start in range(0, len(todo), chunk_records):
+        chunk = todo[start : start + chunk_records]
+        spans = None
+        with session_scope() as session:
+            texts = record_texts(session, attribute_name, chunk)
+            if token_level:
+                texts, spans = record_tokens(session, project, attribute_name, chunk, texts)
+        yield chunk, texts, spans
 
 
 def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
@@ -183,13 +193,15 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
     dims: int | None = None
     total = max(len(all_ids), 1)
     finished = len(all_ids) - len(todo)
-    for start in range(0, len(todo), chunk_records):
-        chunk = todo[start : start + chunk_records]
-        with session_scope() as session:
-            texts = record_texts(session, attribute_name, chunk)
-            if token_level:
-                texts, spans = record_tokens(session, project, attribute_name, chunk, texts)
-        vectors, counts = _encode(encoder, texts, spans if token_level else None)
+    reads = _read_chunks(project, attribute_name, todo, chunk_records, token_level)
+    settings = get_settings()
+    if settings.ray_address and len(todo) >= settings.ray_min_records:  # actors holding the model (ray_encoding)
+        max_features = int(options.get("max_features") or 1000)
+        expected = -(-len(todo) // chunk_records)
+        encoded = ray_encoded(model, encoder.dump(), max_features, reads, expected)
+    else:
+        encoded = ((chunk, *_encode(encoder, texts, spans)) for chunk, texts, spans in reads)
+    for chunk, vectors, counts in encoded:
         if pca_dims and pca is None:
             pca = fit_pca(vectors, int(pca_dims))
             storage.put(f"{artifacts.prefix}/{PCA_KEY}", pickle.dumps(pca))

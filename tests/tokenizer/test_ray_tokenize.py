@@ -1,0 +1,73 @@
+"""Tokenization as partitions on a real local Ray cluster of two nodes (``ray.cluster_utils.Cluster``, one CPU each),
+over 10,000 records: actors holding the spaCy pipeline encode the chunks, and the stored DocBins are exactly the bytes
+the service stores without Ray."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from shared_model.db import session_scope
+from shared_model.settings import get_settings
+from tokenizer.tokenize import tokenize_stale_records
+from tokenizer.warm_workers import warm_workers
+
+from .test_workers import project_with_records, stored_bytes
+
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+pytestmark = pytest.mark.timeout(900)
+
+N = 10_000
+
+
+@pytest.fixture(scope="module")
+def cluster(database_url: str) -> Iterator[tuple[Cluster, Any]]:
+    made = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
+    )
+    try:
+        worker = made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
+        made.wait_for_nodes()
+        yield made, worker
+    finally:
+        ray.shutdown()
+        made.shutdown()
+
+
+@pytest.fixture()
+def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.setenv("REFINERY_TOKENIZER_PROCESSES", "1")  # the local path: the service process alone
+    get_settings.cache_clear()
+    warm_workers.close()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _forget_tokens(project_id: Any) -> None:
+    with session_scope() as session:
+        session.execute(text("DELETE FROM record_tokenized WHERE project_id = :p"), {"p": project_id})
+
+
+def test_ray_actors_store_exactly_the_local_docbins(
+    clean_db: str, cluster: tuple[Cluster, Any], settings: pytest.MonkeyPatch
+) -> None:
+    target = project_with_records(N, columns=2)
+    local = tokenize_stale_records(target, lambda *_: None, chunk_records=500)
+    assert local.stored == N and local.processes == 1
+    expected = stored_bytes(target.project_id)
+    _forget_tokens(target.project_id)
+
+    settings.setenv("REFINERY_RAY_ADDRESS", cluster[0].address)
+    settings.setenv("REFINERY_RAY_MIN_RECORDS", "1000")
+    get_settings.cache_clear()
+    on_ray = tokenize_stale_records(target, lambda *_: None, chunk_records=500)
+    assert on_ray.stored == N and on_ray.processes == 2  # one actor per CPU of the cluster
+    assert on_ray.worker_chunks >= 10  # most chunks went to the actors
+    assert stored_bytes(target.project_id) == expected
