@@ -2,8 +2,8 @@
 
 ``python -m weak_supervisor.evaluate DIR [--model auto|refinery|majority|generative|semi|all] [--manual none|valid]``
 (also ``--model semi_em|dawid_skene|guarded``, the models that ``auto`` considers; ``all`` is the five service models).
-``python -m weak_supervisor.evaluate --suite [--seeds 3] [--wrench DIR]`` runs the evaluation suite instead (synthetic
-scenarios and the WRENCH valid splits, every model and Snorkel's LabelModel; ``suite.py``).
+``python -m weak_supervisor.evaluate --suite [--seeds 3] [--scale 1] [--wrench DIR]`` runs the evaluation suite
+instead (synthetic scenarios and the WRENCH valid splits, every model and Snorkel's LabelModel; ``suite.py``).
 
 All rows (train, valid, test) are records of one task, as in the service; with ``--manual valid`` the valid split's
 labels are the user's manual labels. Test labels are only used to score. One JSON line per model.
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", help="WRENCH folder with label.json, train.json, valid.json, test.json")
     parser.add_argument("--suite", action="store_true", help="run the evaluation suite (synthetic sets + WRENCH valid)")
     parser.add_argument("--seeds", type=int, default=3, help="--suite: seeds per synthetic scenario")
+    parser.add_argument("--scale", type=float, default=1.0, help="--suite: synthetic record counts × this (tests: 0.5)")
     parser.add_argument("--wrench", default=None, help="--suite: folder holding youtube/, sms/, trec/ (WRENCH format)")
     parser.add_argument("--model", default="auto", choices=[*MODEL_NAMES, *EXPERT_MODELS, "all"])
     parser.add_argument("--manual", default="none", choices=["none", "valid"])
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="folder caching the text embeddings (default: none)")
     args = parser.parse_args(argv)
     if args.suite:
-        return _suite(args.seeds, Path(args.wrench) if args.wrench else None)
+        return _suite(args.seeds, Path(args.wrench) if args.wrench else None, args.scale)
     if not args.folder:
         parser.error("name a WRENCH folder, or pass --suite")
     min_confidence: float | None = None
@@ -183,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _suite(seeds: int, wrench: Path | None) -> int:
-    from .suite import run, table
+def _suite(seeds: int, wrench: Path | None, scale: float = 1.0) -> int:
+    from .suite import run, snorkel_available, table
 
     if seeds < 1:
         print("error: --seeds must be at least 1", file=sys.stderr)
@@ -192,7 +193,18 @@ def _suite(seeds: int, wrench: Path | None) -> int:
     if wrench is not None and not wrench.is_dir():
         print(f"error: {wrench} is not a folder", file=sys.stderr)
         return 2
-    rows, seconds = run(seeds, wrench)
+    if not 0.05 <= scale <= 20:
+        print("error: --scale must lie in 0.05..20", file=sys.stderr)
+        return 2
+    version = snorkel_available()
+    print(
+        f"snorkel {version}: LabelModel measured in this run"
+        if version
+        else "snorkel is not installed: no LabelModel column (install it with requirements/bench.txt, without torch)",
+        file=sys.stderr,
+        flush=True,
+    )
+    rows, seconds = run(seeds, wrench, scale)
     for row in rows:
         print(json.dumps(row), flush=True)
     print(table(rows))
@@ -205,6 +217,7 @@ def _suite(seeds: int, wrench: Path | None) -> int:
                 "worst_auto_minus_majority": worst_safe,
                 "worst_labels_minus_none": worst_labels,
                 "seconds": round(seconds, 1),
+                "snorkel": version or "not installed",
             }
         )
     )

@@ -1,11 +1,13 @@
 """The evaluation suite: every label model, ``auto`` with and without manual labels, and Snorkel's ``LabelModel`` (when
 installed) on the synthetic scenarios and the WRENCH dev sets' valid splits — the evidence designs are decided on.
 
-``python -m weak_supervisor.evaluate --suite [--seeds 3] [--wrench DIR]`` prints one JSON line per (set, column) and
-a markdown table. Synthetic sets: fit on every record, score the records the user did not label (accuracy). WRENCH
-sets: fit on train + valid + test, score the valid split (accuracy; sms: F1 of spam); with labels, 5-fold inside
-valid (4/5 as manual labels, the fifth scored), compared with ``auto`` without labels on the same fifths ("auto (same
-folds)": the WRENCH tie-break depends on the rows scored). Test labels are never scored here.
+``python -m weak_supervisor.evaluate --suite [--seeds 3] [--scale 1] [--wrench DIR]`` prints one JSON line per set
+and a markdown table. Snorkel's ``LabelModel`` is imported when installed (``requirements/bench.txt``); when it is not,
+the table has no Snorkel column and the run says so. Synthetic sets: fit on every record, score the records the user
+did not label (accuracy). WRENCH sets: fit on train + valid + test, score the valid split (accuracy; sms: F1 of
+spam); with labels, 5-fold inside valid (4/5 as manual labels, the fifth scored), compared with ``auto`` without
+labels on the same fifths ("auto (same folds)": the WRENCH tie-break depends on the rows scored).
+Test labels are never scored here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .synthetic import SCENARIOS
 from .wrench import load_wrench, score
 
 UNSUPERVISED = ("majority", "generative", "dawid_skene", "refinery", "guarded", "auto")
-WITH_LABELS = ("semi", "refinery", "auto")
+WITH_LABELS = ("semi", "semi_em", "refinery", "auto")
 WRENCH_METRIC = {"sms": 1}  # index into score(): 0 accuracy, 1 F1
 
 
@@ -36,12 +38,22 @@ def _of(prediction: Prediction, truth: NDArray[np.int64], k: int, rows: Any, m: 
     return _scored(prediction.proba, prediction.labeled, truth, k, rows, m)
 
 
-def snorkel_proba(weak: NDArray[np.int64], k: int, seed: int = 0) -> NDArray[np.float64] | None:
-    """Snorkel's LabelModel with its defaults, fit on the whole matrix; None when snorkel is not installed."""
+def snorkel_available() -> str | None:
+    """Snorkel's version when ``snorkel.labeling.model.LabelModel`` imports, else None."""
     try:
-        from snorkel.labeling.model import LabelModel
+        import snorkel
+        from snorkel.labeling.model import LabelModel  # noqa: F401
     except ImportError:
         return None
+    return str(getattr(snorkel, "__version__", "unknown"))
+
+
+def snorkel_proba(weak: NDArray[np.int64], k: int, seed: int = 0) -> NDArray[np.float64] | None:
+    """Snorkel's LabelModel with its defaults, fit on the whole matrix; None when snorkel is not installed."""
+    if snorkel_available() is None:
+        return None
+    from snorkel.labeling.model import LabelModel
+
     model = LabelModel(cardinality=k, verbose=False)
     model.fit(weak, seed=seed, progress_bar=False)
     return np.asarray(model.predict_proba(weak), dtype=np.float64)
@@ -58,13 +70,13 @@ def _row(
     return out
 
 
-def synthetic_rows(seeds: int) -> list[dict[str, Any]]:
+def synthetic_rows(seeds: int, scale: float = 1.0) -> list[dict[str, Any]]:
     """Per scenario, the mean over ``seeds`` of every column, and the worst per-seed margins of the guarantees."""
     out = []
     for name, make in SCENARIOS.items():
         columns: dict[str, list[float]] = {}
         for seed in range(seeds):
-            task = make(seed)
+            task = make(seed, scale)
             unlabeled = ~task.labeled
             row = _row(task.weak, task.truth, task.n_classes, unlabeled, 0, seed)
             votes = Votes.from_dense(task.weak, task.n_classes)
@@ -142,7 +154,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run(seeds: int, wrench: Path | None) -> tuple[list[dict[str, Any]], float]:
+def run(seeds: int, wrench: Path | None, scale: float = 1.0) -> tuple[list[dict[str, Any]], float]:
     started = time.perf_counter()
-    rows = synthetic_rows(seeds) + (wrench_rows(wrench) if wrench else [])
+    rows = synthetic_rows(seeds, scale) + (wrench_rows(wrench) if wrench else [])
     return rows, time.perf_counter() - started

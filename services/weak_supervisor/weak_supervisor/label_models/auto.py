@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import guarded
+from . import guarded, shift
 from .base import Manual, ModelOptions, Prediction, Votes
 
 MIN_MANUAL = 20  # fewer valid manual labels than this cannot rank models
@@ -89,44 +89,78 @@ def fit_predict(votes: Votes, manual: Manual, options: ModelOptions, candidates:
     n_rows = len(np.unique(manual.rows)) if len(manual) else 0
     if n_rows < MIN_MANUAL:
         prediction = guarded.fit_predict(votes, manual, options)
-        reason = (
-            f"{n_rows} valid manual labels (< {MIN_MANUAL}): majority vote, with the generative model's tie-breaks and"
-            f" overrides where it is ≥ {guarded.OVERRIDE_CONFIDENCE:.0%} sure"
-        )
+        reason = f"{n_rows} valid manual labels (< {MIN_MANUAL}, too few to rank models): " + guarded.reason(prediction.details)
         prediction.details.update({"picked": CHAMPION, "reason": reason})
         return prediction
     every: dict[str, FitPredict] = {CHAMPION: guarded.fit_predict, **candidates}
     correct = {name: cross_validated_correct(fit, votes, manual, options) for name, fit in every.items()}
-    scores = {name: round(float(c.mean()), 4) for name, c in correct.items()}
-    shift = label_shift(votes, manual)
-    margin = SHIFT_MARGIN if shift["shifted"] else 0.0
+    champion = every[CHAMPION](votes, Manual.empty(), options)
+    unlabeled = champion.labeled.copy()
+    unlabeled[manual.rows] = False
+    mix = np.bincount(champion.proba[unlabeled].argmax(axis=1), minlength=votes.n_classes) + 1.0
+    weights, support, density_summary = shift.density(votes, manual, options.seed, mix / mix.sum())
+    total = float(weights.sum())
+    scores = {name: round(float((weights * c).sum() / total), 4) for name, c in correct.items()}
+    label_scores = {name: round(float(c.mean()), 4) for name, c in correct.items()}
+    shifted = label_shift(votes, manual)
+    margin = SHIFT_MARGIN if shifted["shifted"] else 0.0
     bounds: dict[str, float] = {}
     for name, c in correct.items():
         if name == CHAMPION:
             continue
         diff = c.astype(np.float64) - correct[CHAMPION].astype(np.float64)
-        se = float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
-        bounds[name] = float(diff.mean()) - Z * se
+        mean = float((weights * diff).sum() / total)
+        se = math.sqrt(float((weights**2 * (diff - mean) ** 2).sum())) / total if len(diff) > 1 else math.inf
+        bounds[name] = mean - Z * se
     best = max(bounds, key=lambda name: (bounds[name], scores[name])) if bounds else CHAMPION
     picked = best if bounds.get(best, -1.0) > 0 and scores[best] - scores[CHAMPION] > margin else CHAMPION
-    prediction = every[picked](votes, manual, options)
+    prediction = champion if picked == CHAMPION else every[picked](votes, manual, options)
+    kept = 0
+    if picked != CHAMPION:
+        labeled = np.zeros(votes.n_records, dtype=bool)
+        labeled[manual.rows] = True
+        outside = ~labeled & (support < shift.MIN_SUPPORT)
+        kept = int(outside.sum())
+        if kept:
+            prediction = _combine(prediction, champion, outside)
+    effective = density_summary["effective_labels"]
     if picked == CHAMPION:
-        reason = f"no model beat {CHAMPION} clearly in {FOLDS}-fold cross-validation on {n_rows} labeled records" + (
-            " (the labeled records differ from the others in which heuristics vote: labels trusted less)" if margin else ""
+        reason = (
+            f"no model beat {CHAMPION} clearly in {FOLDS}-fold cross-validation on {n_rows} labeled records"
+            f" (weighted to the unlabeled records' vote patterns: worth {effective:g} labels)"
+            + (" (the labeled records differ from the others in which heuristics vote: labels trusted less)" if margin else "")
         )
     else:
         reason = (
             f"{picked} beat {CHAMPION} by {scores[picked] - scores[CHAMPION]:.1%} in {FOLDS}-fold cross-validation on"
-            f" {n_rows} labeled records (more than {Z:g} standard errors"
+            f" {n_rows} labeled records, weighted to the unlabeled records' vote patterns (worth {effective:g} labels;"
+            f" more than {Z:g} standard errors"
             + (f", and more than {SHIFT_MARGIN:.0%} as the labeled records are shifted)" if margin else ")")
+            + (f"; {kept} records whose vote patterns the labeled records do not show keep {CHAMPION}'s answer" if kept else "")
         )
     prediction.details.update(
         {
             "picked": picked,
             "cv_accuracy": scores,
+            "cv_accuracy_unweighted": label_scores,
             "lower_bound_vs_champion": {name: round(b, 4) for name, b in bounds.items()},
-            "label_shift": shift,
+            "label_shift": shifted,
+            "label_support": {**density_summary, "records_kept_from_champion": kept},
             "reason": reason,
         }
     )
     return prediction
+
+
+def _combine(prediction: Prediction, fallback: Prediction, rows: NDArray[np.bool_]) -> Prediction:
+    """``prediction`` with ``fallback``'s answer (probabilities, labeled flag, confidence) on ``rows``."""
+    proba = prediction.proba.copy()
+    proba[rows] = fallback.proba[rows]
+    labeled = prediction.labeled.copy()
+    labeled[rows] = fallback.labeled[rows]
+    confidence = None
+    if prediction.confidence is not None or fallback.confidence is not None:
+        mine = prediction.winners()[1].copy()
+        mine[rows] = fallback.winners()[1][rows]
+        confidence = mine
+    return Prediction(proba, labeled, dict(prediction.details), confidence)
