@@ -269,7 +269,9 @@ function AssignmentCard({ projectId, assignment, emails, taskName }: { projectId
             const ratio = p.due_count > 0 ? Math.min(1, p.done / p.due_count) : 0;
             return (
               <tr key={p.annotator_id}>
-                <th scope="row">{email}</th>
+                <th scope="row" className={styles.rowHead}>
+                  {email}
+                </th>
                 <td aria-label={`${email}: ${p.done} of ${p.due_count} due done`}>
                   <span className={styles.bar} aria-hidden="true">
                     <span className={styles.barFill} style={{ width: `${(ratio * 100).toFixed(0)}%` }} />
