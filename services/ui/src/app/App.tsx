@@ -13,6 +13,7 @@ import { Loading } from "../shared/ErrorBox";
 import { Toasts } from "../shared/Toasts";
 import { AuthenticatedShell, NotFoundPage, ProjectShell } from "./Shell";
 import { ProjectHome } from "../features/assignments/components/ProjectHome";
+import { preloadRoute } from "./preloadRoute";
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
@@ -28,6 +29,8 @@ const AttributePage = lazy(() => import("../features/attributes/components/Attri
 const RecordIdePage = lazy(() => import("../features/attributes/components/RecordIdePage"));
 const ConfigPage = lazy(() => import("../features/config/components/ConfigPage"));
 const QueuePage = lazy(() => import("../features/assignments/components/QueuePage"));
+
+preloadRoute(window.location.pathname);
 
 export const queryClient = new QueryClient({
   defaultOptions: {
