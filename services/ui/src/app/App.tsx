@@ -13,6 +13,7 @@ import { Loading } from "../shared/ErrorBox";
 import { Toasts } from "../shared/Toasts";
 import { AuthenticatedShell, NotFoundPage, ProjectShell } from "./Shell";
 import { ProjectHome } from "../features/assignments/components/ProjectHome";
+import { preloadRoute } from "./preloadRoute";
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
@@ -29,6 +30,8 @@ const RecordIdePage = lazy(() => import("../features/attributes/components/Recor
 const ConfigPage = lazy(() => import("../features/config/components/ConfigPage"));
 const QueuePage = lazy(() => import("../features/assignments/components/QueuePage"));
 const TeamPage = lazy(() => import("../features/team/components/TeamPage"));
+
+preloadRoute(window.location.pathname);
 
 export const queryClient = new QueryClient({
   defaultOptions: {

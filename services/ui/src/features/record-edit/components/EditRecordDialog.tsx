@@ -71,7 +71,7 @@ function Review({ review }: { review: RecordEdit }) {
       ) : (
         <p className="small muted">No label is removed{review.kept_spans ? ` (${review.kept_spans} spans keep their words)` : ""}.</p>
       )}
-      <p className="small muted">Stays until it runs again: {review.stale}.</p>
+      <p className="small muted">Not redone by this edit: {review.stale}.</p>
     </div>
   );
 }
