@@ -16,7 +16,8 @@ migrated database (``DATABASE_URL``'s server, else an embedded PostgreSQL), once
 After each run the stored votes are fingerprinted (md5 over every vote in order): ``identical_results`` says all
 modes stored the same. While the runs go, a poller reads ``pg_stat_activity`` every 0.1 s: ``max_transaction_s`` is
 the oldest transaction it saw (the pass's record reader, one ``COPY`` that writes nothing, excluded). The 100,000
-embeddings of the issue are not measured (embeddings do not run as Ray partitions yet).
+embeddings of the issue are not measured here yet (embeddings run as Ray partitions since ``embedder.ray_encoding``;
+tests/embedder/test_ray_encoding.py checks their vectors, not their speed).
 
 Last line: ``{"records": …, "ray_nodes": 2, "identical_results": …, "ray_1node_vs_local": …,
 "lf_records_per_s_local": …, "lf_records_per_s_ray": …, "node_kill_recovered": …, "max_transaction_s": …, …}``.

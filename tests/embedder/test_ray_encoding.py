@@ -15,6 +15,8 @@ from embedder.encoders import encode_chunk, make_encoder
 from embedder.ray_encoding import ray_encoded
 from shared_model.settings import get_settings
 
+from ..ray_clusters import local_cluster
+
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
@@ -25,17 +27,8 @@ TOPICS = ["the striker scored twice", "shares fell sharply", "a new album tops t
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    made = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
-    )
-    try:
-        made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
-        made.wait_for_nodes()
+    with local_cluster({}) as (made, _):
         yield made
-    finally:
-        ray.shutdown()
-        made.shutdown()
 
 
 @pytest.fixture()

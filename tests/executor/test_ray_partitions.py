@@ -21,6 +21,7 @@ from shared_model.jobs import JobCancelled, JobContext
 from shared_model.models import Attribute, DataType, Job, RunState
 from shared_model.settings import get_settings
 
+from ..ray_clusters import local_cluster
 from .factory import Data, add_task, new_project
 from .test_full_runs import create, job_module, last_state, queue_job
 
@@ -41,17 +42,8 @@ SLOW = 'import time\n\ndef lf(record):\n    time.sleep(0.002)\n    return "trave
 @pytest.fixture(scope="module")
 def cluster(database_url: str) -> Iterator[tuple[Cluster, Any]]:
     """Two nodes of one CPU each; the executor (this process) connects when a run starts."""
-    made = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
-    )
-    worker = made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
-    made.wait_for_nodes()
-    try:
+    with local_cluster({}) as (made, (worker,)):
         yield made, worker
-    finally:
-        ray.shutdown()
-        made.shutdown()
 
 
 def use(monkeypatch: pytest.MonkeyPatch, address: str, records: int) -> None:

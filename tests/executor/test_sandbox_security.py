@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from shared_model.db import get_engine
 from shared_model.service import service_headers
 
+from ..ray_clusters import local_cluster
 from .factory import add_records, new_project, set_limits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,20 +37,9 @@ RAY = "ray:"  # the runner "executor" of the Ray variant: RAY + the cluster's ad
 @pytest.fixture(scope="module")
 def ray_cluster(database_url: str) -> Iterator[str]:
     """A local Ray cluster of two one-CPU nodes (stopped after the module)."""
-    ray = pytest.importorskip("ray")
-    from ray.cluster_utils import Cluster
-
-    made = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
-    )
-    try:
-        made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
-        made.wait_for_nodes()
+    pytest.importorskip("ray")
+    with local_cluster({}) as (made, _):
         yield str(made.address)
-    finally:
-        ray.shutdown()
-        made.shutdown()
 
 
 @pytest.fixture(scope="module", params=["service", "ray"])

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from shared_model.settings import get_settings
 
+from ..ray_clusters import local_cluster
 from ..service_processes import ServicePool, ServiceProcess
 
 ray = pytest.importorskip("ray")
@@ -25,22 +26,9 @@ BROKEN = "/nonexistent/ray-node/bwrap"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    made = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
-    )
-    try:
-        made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
-        made.add_node(
-            num_cpus=1,
-            object_store_memory=80 * 2**20,
-            env_vars={"REFINERY_EXECUTOR_BACKEND": "bwrap", "REFINERY_EXECUTOR_BWRAP_PATH": BROKEN},
-        )
-        made.wait_for_nodes()
+    broken = {"env_vars": {"REFINERY_EXECUTOR_BACKEND": "bwrap", "REFINERY_EXECUTOR_BWRAP_PATH": BROKEN}}
+    with local_cluster({}, broken) as (made, _):
         yield made
-    finally:
-        ray.shutdown()
-        made.shutdown()
 
 
 @pytest.fixture()

@@ -15,6 +15,7 @@ from shared_model.settings import get_settings
 from tokenizer.tokenize import tokenize_stale_records
 from tokenizer.warm_workers import warm_workers
 
+from ..ray_clusters import local_cluster
 from .test_workers import project_with_records, stored_bytes
 
 ray = pytest.importorskip("ray")
@@ -27,17 +28,8 @@ N = 10_000
 
 @pytest.fixture(scope="module")
 def cluster(database_url: str) -> Iterator[tuple[Cluster, Any]]:
-    made = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
-    )
-    try:
-        worker = made.add_node(num_cpus=1, object_store_memory=80 * 2**20)
-        made.wait_for_nodes()
+    with local_cluster({}) as (made, (worker,)):
         yield made, worker
-    finally:
-        ray.shutdown()
-        made.shutdown()
 
 
 @pytest.fixture()
