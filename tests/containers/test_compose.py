@@ -210,8 +210,17 @@ def test_every_image_builds_and_every_service_becomes_healthy(stack: Stack) -> N
         time.sleep(3)
     assert set(states.values()) == {"healthy"}, states
     print(f"\nbuild and start ({stack.mode} bases): {stack.state['start_s']:.0f} s")
-    # deploy/compose-up's own lines (e.g. a service that restarted while starting, with the end of its log)
-    print("\n".join(line for line in stack.state["start_output"].splitlines() if line.startswith(("docker:", "    "))))
+    # deploy/compose-up's own lines, and the end of the log of a service that restarted while starting
+    shown, in_log = [], False
+    for line in stack.state["start_output"].splitlines():
+        if line.startswith("docker:"):
+            shown.append(line)
+            in_log = line.endswith("the end of its log:")
+        elif in_log and line.startswith("    "):
+            shown.append(line)
+        else:
+            in_log = False
+    print("\n".join(shown))
 
 
 def test_only_the_gateway_is_published_and_internal_services_want_the_secret(stack: Stack) -> None:
