@@ -1240,7 +1240,7 @@ export interface paths {
         };
         /**
          * Latest Run
-         * @description The task's latest weak-supervision run.
+         * @description The task's latest weak-supervision run, with its cross-validated quality.
          */
         get: operations["latest_run_api_v1_projects__project_id__labeling_tasks__task_id__weak_supervision_get"];
         put?: never;
@@ -1571,7 +1571,8 @@ export interface paths {
         };
         /**
          * Confusion Matrix
-         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction).
+         * @description Valid manual x weak-supervision labels on manually labeled records (OUTSIDE for extraction). The model may have
+         *     been fitted on these labels: no quality estimate (that is …/metrics/weak-supervision-quality).
          */
         get: operations["confusion_matrix_api_v1_projects__project_id__metrics_confusion_matrix_get"];
         put?: never;
@@ -1634,6 +1635,29 @@ export interface paths {
          * @description Manually labeled and weakly supervised records per task.
          */
         get: operations["progress_api_v1_projects__project_id__metrics_progress_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/metrics/weak-supervision-quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Weak Supervision Quality
+         * @description The overview's quality figures: accuracy (with its Wilson 95 % interval) and per-label precision/recall of the
+         *     task's latest finished weak-supervision run, cross-validated on the manual labels (k-fold; never measured on labels
+         *     the model was fitted on), with the number of labels behind them; ``available`` is False with a ``reason`` when
+         *     there are too few labels (< 10) or a label has none.
+         */
+        get: operations["weak_supervision_quality_api_v1_projects__project_id__metrics_weak_supervision_quality_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2275,7 +2299,8 @@ export interface paths {
         };
         /**
          * Get Run
-         * @description One run with its summary (model used, label distribution, coverage, mean confidence, duration).
+         * @description One run with its summary (model used, label distribution, coverage, mean confidence, duration) and its
+         *     cross-validated quality.
          */
         get: operations["get_run_api_v1_projects__project_id__weak_supervision_runs__run_id__get"];
         put?: never;
@@ -3185,7 +3210,7 @@ export interface components {
          */
         FilterGroup: {
             /** Conditions */
-            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["FullTextCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["AnnotatorsDisagreeCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["FilterGroup"])[];
+            conditions?: (components["schemas"]["AttributeCondition"] | components["schemas"]["FullTextCondition"] | components["schemas"]["ManualLabelCondition"] | components["schemas"]["GoldStarCondition"] | components["schemas"]["WeakSupervisionCondition"] | components["schemas"]["HeuristicCondition"] | components["schemas"]["HeuristicsDisagreeCondition"] | components["schemas"]["NoHeuristicVotedCondition"] | components["schemas"]["ManualWsDifferCondition"] | components["schemas"]["AnnotatorsDisagreeCondition"] | components["schemas"]["HasCommentsCondition"] | components["schemas"]["InSliceCondition"] | components["schemas"]["SimilarCondition"] | components["schemas"]["FilterGroup"])[];
             /**
              * Join
              * @default AND
@@ -3408,6 +3433,8 @@ export interface components {
             options: {
                 [key: string]: unknown;
             };
+            /** @description accuracy and per-label precision/recall cross-validated on the manual labels (k-fold: never on labels the model was fitted on), with the number of labels and a 95 % interval; or why there is none */
+            quality?: components["schemas"]["QualityOut"] | null;
             /** Started At */
             started_at: string | null;
             /** State */
@@ -3816,6 +3843,36 @@ export interface components {
             labeling_task_id: string;
             /** Name */
             name: string;
+        };
+        /** LabelQuality */
+        LabelQuality: {
+            /**
+             * Label Id
+             * @description The label's id as the run stored it.
+             */
+            label_id: string;
+            /** Label Name */
+            label_name: string;
+            /**
+             * Precision
+             * @description Held-out records predicted as this label that carry it (null: none).
+             */
+            precision: number | null;
+            /**
+             * Predicted
+             * @description Held-out records the run predicted as this label.
+             */
+            predicted: number;
+            /**
+             * Recall
+             * @description Held-out records labeled so that the run predicted so (null: none).
+             */
+            recall: number | null;
+            /**
+             * Support
+             * @description Manual labels of this label behind the figures.
+             */
+            support: number;
         };
         /** LabelUpdate */
         LabelUpdate: {
@@ -4350,6 +4407,72 @@ export interface components {
              */
             run_time_limit_s?: number | null;
         };
+        /**
+         * QualityOut
+         * @description Cross-validated quality of one weak-supervision run (never figures on the labels the model was fitted on).
+         */
+        QualityOut: {
+            /**
+             * Accuracy
+             * @description Share of held-out labeled records the run labels right.
+             */
+            accuracy?: number | null;
+            /**
+             * Accuracy Interval 95
+             * @description Wilson 95 % score interval of the accuracy.
+             */
+            accuracy_interval_95?: number[] | null;
+            /**
+             * Accuracy On Labeled
+             * @description Accuracy among the held-out records the run labels.
+             */
+            accuracy_on_labeled?: number | null;
+            /**
+             * Available
+             * @description False: no figure worth showing; ``reason`` says why.
+             */
+            available: boolean;
+            /**
+             * Coverage
+             * @description Share of held-out labeled records the run gives a label.
+             */
+            coverage?: number | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Folds */
+            folds?: number | null;
+            /**
+             * Manual Labels
+             * @description Labeled records behind the figures.
+             * @default 0
+             */
+            manual_labels: number;
+            /** Method */
+            method?: string | null;
+            /**
+             * Model
+             * @description The model asked for.
+             */
+            model?: string | null;
+            /** Note */
+            note?: string | null;
+            /** Per Label */
+            per_label?: components["schemas"]["LabelQuality"][];
+            /**
+             * Picked
+             * @description The model ``auto`` picked.
+             */
+            picked?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Run Id
+             * @description The run the figures are of (null: the task has no finished run).
+             */
+            run_id?: string | null;
+            /** State */
+            state?: string | null;
+        };
         /** RecordEditIn */
         RecordEditIn: {
             /**
@@ -4758,6 +4881,52 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * SimilarCondition
+         * @description The record is among the ``top_k`` records most similar to a record or a text (see :class:`SimilarityQuery`);
+         *     joined with the other conditions like any condition (``top_k`` counts the embedding's records, before the rest
+         *     of the filter).
+         */
+        SimilarCondition: {
+            /**
+             * Embedding Id
+             * Format: uuid
+             * @description An attribute-level embedding of the project, finished.
+             */
+            embedding_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "similar";
+            /**
+             * Min Score
+             * @description Minimum cosine similarity; null: none.
+             */
+            min_score?: number | null;
+            /**
+             * Negate
+             * @description Select the records the condition does not select.
+             * @default false
+             */
+            negate: boolean;
+            /**
+             * Record Id
+             * @description Similar to this record (exactly one of record_id, text).
+             */
+            record_id?: number | null;
+            /**
+             * Text
+             * @description Similar to this text (the embedder encodes it).
+             */
+            text?: string | null;
+            /**
+             * Top K
+             * @description How many of the most similar records.
+             * @default 100
+             */
+            top_k: number;
+        };
         /** SimilarIn */
         SimilarIn: {
             /** Filters */
@@ -4781,6 +4950,41 @@ export interface components {
              * @description Apply the embedding's similarity threshold (default: yes for records, no for text).
              */
             use_threshold?: boolean | null;
+        };
+        /**
+         * SimilarityQuery
+         * @description Records similar to a record or to a free text under an attribute-level embedding (cosine similarity, computed
+         *     by the neural search service): the ``top_k`` most similar records of the embedding, only those scoring at least
+         *     ``min_score`` when it is given. The query record itself is not among them.
+         */
+        SimilarityQuery: {
+            /**
+             * Embedding Id
+             * Format: uuid
+             * @description An attribute-level embedding of the project, finished.
+             */
+            embedding_id: string;
+            /**
+             * Min Score
+             * @description Minimum cosine similarity; null: none.
+             */
+            min_score?: number | null;
+            /**
+             * Record Id
+             * @description Similar to this record (exactly one of record_id, text).
+             */
+            record_id?: number | null;
+            /**
+             * Text
+             * @description Similar to this text (the embedder encodes it).
+             */
+            text?: string | null;
+            /**
+             * Top K
+             * @description How many of the most similar records.
+             * @default 100
+             */
+            top_k: number;
         };
         /** SkipIn */
         SkipIn: {
@@ -4884,7 +5088,7 @@ export interface components {
              * By
              * @enum {string}
              */
-            by: "attribute" | "confidence" | "random" | "id";
+            by: "attribute" | "confidence" | "random" | "id" | "similarity";
             /**
              * Direction
              * @default asc
@@ -4896,6 +5100,8 @@ export interface components {
              * @description With by=random.
              */
             seed?: string | null;
+            /** @description With by=similarity: the cosine similarity to a record or a text (neural search's top_k; records outside them have no score and sort last). Use direction desc for the most similar first. */
+            similar_to?: components["schemas"]["SimilarityQuery"] | null;
             /**
              * Task Id
              * @description With by=confidence: the task's weak-supervision confidence.
@@ -9094,6 +9300,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    weak_supervision_quality_api_v1_projects__project_id__metrics_weak_supervision_quality_get: {
+        parameters: {
+            query: {
+                task_id: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityOut"];
                 };
             };
             /** @description Validation Error */
