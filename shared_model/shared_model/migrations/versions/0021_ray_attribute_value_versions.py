@@ -7,8 +7,8 @@ current by switching ``attribute_value_current`` (one short transaction); ``reco
 current version range by range (``materialized_through``). A calculation that fails or dies before the switch leaves
 the previous values as they were; its chunks are garbage (``shared_model.attribute_values``).
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
