@@ -60,3 +60,8 @@ def test_sha1_tie_break() -> None:
 
     expected = [int(hashlib.sha1(str(i).encode()).hexdigest(), 16) % 2 for i in range(3)]
     assert tie_break_predictions(proba).tolist() == expected
+
+
+def test_suite_rejects_a_scale_out_of_range(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["--suite", "--scale", "0"]) == 2
+    assert "--scale must lie in 0.05..20" in capsys.readouterr().err
