@@ -18,6 +18,7 @@ const query: BrowserQuery = {
       { kind: "heuristics_disagree", task_id: TASK, negate: false },
       { kind: "has_comments", negate: false },
       { kind: "in_slice", slice_id: "s1", negate: false },
+      { kind: "similar", embedding_id: "e1", record_id: 7, text: null, top_k: 50, min_score: 0.3, negate: false },
       { kind: "group", join: "AND", negate: true, conditions: [{ kind: "gold_star", task_id: TASK, negate: false }] },
     ],
   },
@@ -63,5 +64,17 @@ describe("completeFilter", () => {
     });
     expect(done.conditions).toEqual([{ kind: "attribute", attribute: "a", operator: "IN", values: ["x", "y"], case_sensitive: false, negate: false }]);
     expect(apiFilter({ ...done, conditions: [] })).toBeNull();
+  });
+
+  it("reads a similarity condition back within the API's limits and drops one without a target", () => {
+    const read = parseGroup({ conditions: [{ kind: "similar", embedding_id: "e1", text: "rise", top_k: 5000 }, { kind: "similar", top_k: 3 }] });
+    expect(read.conditions).toEqual([
+      { kind: "similar", embedding_id: "e1", record_id: null, text: "rise", top_k: 1000, min_score: null, negate: false },
+    ]);
+    const done = completeFilter({
+      ...read,
+      conditions: [{ kind: "similar", embedding_id: "e1", record_id: null, text: "  ", top_k: 10, min_score: null, negate: false }],
+    });
+    expect(done.conditions).toEqual([]);
   });
 });

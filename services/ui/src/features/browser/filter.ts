@@ -43,6 +43,7 @@ const KINDS: ReadonlySet<string> = new Set([
   "annotators_disagree",
   "has_comments",
   "in_slice",
+  "similar",
   "group",
 ]);
 
@@ -120,6 +121,20 @@ export function parseCondition(value: unknown, depth = 0): Condition | null {
     case "in_slice":
       if (!str(value.slice_id)) return null;
       return { kind: "in_slice", slice_id: value.slice_id, negate };
+    case "similar": {
+      if (!str(value.embedding_id)) return null;
+      const recordId = typeof value.record_id === "number" && Number.isInteger(value.record_id) ? value.record_id : null;
+      const topK = typeof value.top_k === "number" ? Math.min(1000, Math.max(1, Math.round(value.top_k))) : 100;
+      return {
+        kind: "similar",
+        embedding_id: value.embedding_id,
+        record_id: recordId,
+        text: recordId === null && str(value.text) ? value.text : null,
+        top_k: topK,
+        min_score: typeof value.min_score === "number" ? value.min_score : null,
+        negate,
+      };
+    }
     default:
       return null;
   }
@@ -184,7 +199,7 @@ export function apiFilter(filter: FilterGroup): FilterGroup | null {
 /** A condition of the given kind with sensible first values (the first task, heuristic, attribute). */
 export function newCondition(
   kind: ConditionKind,
-  defaults: { attribute?: string; taskId?: string; heuristicId?: string; sliceId?: string },
+  defaults: { attribute?: string; taskId?: string; heuristicId?: string; sliceId?: string; embeddingId?: string },
 ): Condition | null {
   const taskId = defaults.taskId;
   switch (kind) {
@@ -210,6 +225,10 @@ export function newCondition(
       return { kind, negate: false };
     case "in_slice":
       return defaults.sliceId ? { kind, slice_id: defaults.sliceId, negate: false } : null;
+    case "similar":
+      return defaults.embeddingId
+        ? { kind, embedding_id: defaults.embeddingId, record_id: null, text: "", top_k: 100, min_score: null, negate: false }
+        : null;
     case "group":
       return { ...EMPTY_FILTER };
     default:
@@ -231,6 +250,7 @@ export function completeFilter(filter: FilterGroup): FilterGroup {
         if (values.length < need) return null;
         return { ...c, values: c.operator === "BETWEEN" ? values.slice(0, 2) : c.operator.startsWith("IN") ? values : values.slice(0, 1) };
       }
+      if (c.kind === "similar") return c.record_id != null || c.text?.trim() ? c : null;
       if ((c.kind === "manual_label" || c.kind === "weak_supervision" || c.kind === "heuristic") && c.mode === "labels") {
         return c.label_ids?.length ? c : null;
       }

@@ -100,6 +100,7 @@ export default function DataBrowserPage() {
     slices: slices.data ?? [],
     members: members.data ?? [],
     unique: unique.data ?? {},
+    embeddings: (embeddings.data ?? []).filter((e) => e.type === "ON_ATTRIBUTE" && e.state === "FINISHED").map((e) => ({ id: e.id, name: e.name })),
   };
   const visible = useMemo(
     () => (attributes.data ?? []).filter((a) => a.visibility !== "HIDE" && a.visibility !== "HIDE_ON_DATA_BROWSER" && a.data_type !== "EMBEDDING_LIST"),

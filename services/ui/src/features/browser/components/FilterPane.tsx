@@ -19,6 +19,8 @@ export interface Catalog {
   slices: Slice[];
   members: Member[];
   unique: Record<string, { values: string[]; more: boolean }>;
+  /** Finished attribute-level embeddings: what a "similar to" condition can use. */
+  embeddings: { id: string; name: string }[];
 }
 
 const KIND_NAMES: Record<ConditionKind, string> = {
@@ -34,6 +36,7 @@ const KIND_NAMES: Record<ConditionKind, string> = {
   annotators_disagree: "Annotators disagree",
   has_comments: "Has comments",
   in_slice: "In slice",
+  similar: "Similar to",
   group: "Group",
 };
 
@@ -56,6 +59,7 @@ export function FilterPane({ query, onChange, catalog }: { query: BrowserQuery; 
       taskId: catalog.tasks[0]?.id,
       heuristicId: catalog.heuristics[0]?.id,
       sliceId: catalog.slices[0]?.id,
+      embeddingId: catalog.embeddings[0]?.id,
     });
     if (made) setConditions([...conditions, made]);
   };
@@ -72,7 +76,8 @@ export function FilterPane({ query, onChange, catalog }: { query: BrowserQuery; 
   const unavailable = (kind: ConditionKind) =>
     (kind === "heuristic" && !catalog.heuristics.length) ||
     (kind === "in_slice" && !catalog.slices.length) ||
-    (!["attribute", "full_text", "has_comments", "in_slice", "group", "heuristic"].includes(kind) && !catalog.tasks.length);
+    (kind === "similar" && !catalog.embeddings.length) ||
+    (!["attribute", "full_text", "has_comments", "in_slice", "group", "heuristic", "similar"].includes(kind) && !catalog.tasks.length);
   return (
     <section aria-labelledby="filter-title" className={styles.filter}>
       <div className="row between">
@@ -443,6 +448,63 @@ function ConditionRow({
         </Field>
       );
       break;
+    case "similar": {
+      const byRecord = condition.record_id != null;
+      body = (
+        <>
+          <Field label={`${name} embedding`}>
+            <select aria-label={`${name} embedding`} value={condition.embedding_id} onChange={(e) => onChange({ ...condition, embedding_id: e.target.value })}>
+              {catalog.embeddings.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label={`${name} to`}>
+            <select
+              aria-label={`${name} to`}
+              value={byRecord ? "record" : "text"}
+              onChange={(e) => onChange({ ...condition, record_id: e.target.value === "record" ? 1 : null, text: e.target.value === "record" ? null : "" })}
+            >
+              <option value="text">a text</option>
+              <option value="record">record id</option>
+            </select>
+          </Field>
+          {byRecord ? (
+            <Field label={`${name} record id`}>
+              <input
+                aria-label={`${name} record id`}
+                type="number"
+                min={1}
+                value={condition.record_id ?? ""}
+                onChange={(e) => onChange({ ...condition, record_id: e.target.value ? Math.max(1, Math.round(Number(e.target.value))) : null })}
+              />
+            </Field>
+          ) : (
+            <Field label={`${name} text`}>
+              <input
+                aria-label={`${name} text`}
+                placeholder="text to compare with"
+                value={condition.text ?? ""}
+                onChange={(e) => onChange({ ...condition, text: e.target.value })}
+              />
+            </Field>
+          )}
+          <Field label={`${name} top k`}>
+            <input
+              aria-label={`${name} top k`}
+              type="number"
+              min={1}
+              max={1000}
+              value={condition.top_k}
+              onChange={(e) => onChange({ ...condition, top_k: Math.min(1000, Math.max(1, Math.round(Number(e.target.value) || 1))) })}
+            />
+          </Field>
+        </>
+      );
+      break;
+    }
     case "group":
       body = <span className="small muted">a group of {condition.conditions?.length ?? 0} conditions ({condition.join})</span>;
       break;
