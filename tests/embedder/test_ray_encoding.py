@@ -5,6 +5,8 @@ float32 rounding for the offline MiniLM, whose CPU kernels may sum in another or
 
 from __future__ import annotations
 
+import importlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +14,13 @@ import numpy as np
 import pytest
 
 from embedder.encoders import encode_chunk, make_encoder
+from embedder.jobs import HANDLERS
 from embedder.ray_encoding import ray_encoded
+from shared_model import jobs
+from shared_model.db import session_scope
+from shared_model.models import Attribute, DataType, Embedding, EmbeddingType, Job, JobState, Project, Record
 from shared_model.settings import get_settings
+from shared_model.storage import EmbeddingArtifacts, get_storage
 
 from ..ray_clusters import local_cluster
 
@@ -21,6 +28,8 @@ ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
 pytestmark = pytest.mark.timeout(900)
+
+embed_module = importlib.import_module("embedder.jobs.embed")  # the module (``embedder.jobs.embed`` is also its handler)
 
 TOPICS = ["the striker scored twice", "shares fell sharply", "a new album tops the charts", "cheap flights to Rome"]
 
@@ -60,7 +69,10 @@ def test_classical_vectors_on_ray_equal_the_local_ones(on_ray: None) -> None:
         for (_, vectors, counts), (_, texts, token_spans) in zip(remote, chunks, strict=True):
             local_vectors, local_counts = encode_chunk(encoder, texts, token_spans)
             assert np.array_equal(vectors, local_vectors)
-            assert (counts is None and local_counts is None) or np.array_equal(counts, local_counts)
+            if counts is None or local_counts is None:
+                assert counts is None and local_counts is None
+            else:
+                assert np.array_equal(counts, local_counts)
 
 
 def test_minilm_vectors_on_ray_match_the_local_ones(on_ray: None) -> None:
@@ -71,3 +83,76 @@ def test_minilm_vectors_on_ray_match_the_local_ones(on_ray: None) -> None:
         local, _ = encode_chunk(encoder, texts, None)
         assert vectors.shape == local.shape == (len(texts), 384)
         assert np.allclose(vectors, local, atol=1e-5)
+
+
+def _embedding_job(project_id: Any, attribute_id: Any) -> tuple[Any, Any]:
+    """A token-level tf-idf embedding and its ``embed`` job (token level: no neural search involved)."""
+    with session_scope() as session:
+        embedding = Embedding(
+            project_id=project_id,
+            attribute_id=attribute_id,
+            name=f"tokens {uuid.uuid4().hex[:6]}",
+            type=EmbeddingType.ON_TOKEN,
+            model="tf-idf",
+            platform="classical",
+            settings={"max_features": 100},
+        )
+        session.add(embedding)
+        session.flush()
+        job = jobs.enqueue(
+            session,
+            kind="embed",
+            owner_service="ray-embed-test",
+            project_id=project_id,
+            parameters={"embedding_id": str(embedding.id), "chunk_records": 250},
+        )
+        return embedding.id, job.id
+
+
+def _run_embed_job(job_id: Any) -> Job:
+    worker = jobs.JobWorker("ray-embed-test", HANDLERS)
+    claimed = jobs.claim("ray-embed-test", ["embed"], worker.name)
+    assert claimed is not None and claimed.id == job_id
+    worker.run_job(claimed)
+    return jobs.wait_for_job(job_id, 5)
+
+
+def _stored(embedding_id: Any) -> dict[str, np.ndarray]:
+    artifacts = EmbeddingArtifacts(get_storage(), embedding_id)
+    parts = [get_storage().get_arrays(key) for key in artifacts.done_chunks()]
+    return {name: np.concatenate([p[name] for p in parts]) for name in ("record_ids", "vectors", "token_counts")}
+
+
+def test_an_embed_job_on_ray_stores_the_local_vectors(clean_db: str, cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedder's job itself: the same token-level embedding computed by the service alone and with Ray."""
+    with session_scope() as session:
+        project = Project(name="ray embed job", tokenizer="en")
+        session.add(project)
+        session.flush()
+        attribute = Attribute(project_id=project.id, name="text", data_type=DataType.TEXT, relative_position=0)
+        session.add(attribute)
+        session.flush()
+        session.add_all([Record(project_id=project.id, data={"text": f"record {i}: {TOPICS[i % 4]}"}) for i in range(2_000)])
+        project_id, attribute_id = project.id, attribute.id
+    local_id, local_job = _embedding_job(project_id, attribute_id)
+    assert _run_embed_job(local_job).state == JobState.DONE
+
+    calls: list[int] = []
+    real = embed_module.ray_encoded
+
+    def spy(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(embed_module, "ray_encoded", spy)
+    monkeypatch.setenv("REFINERY_RAY_ADDRESS", cluster.address)
+    monkeypatch.setenv("REFINERY_RAY_MIN_RECORDS", "1000")
+    get_settings.cache_clear()
+    ray_id, ray_job = _embedding_job(project_id, attribute_id)
+    done = _run_embed_job(ray_job)
+    assert done.state == JobState.DONE, done.error
+    assert calls == [1]  # the chunks went to the actors
+    local, remote = _stored(local_id), _stored(ray_id)
+    assert len(local["record_ids"]) == 2_000
+    for name in local:
+        assert np.array_equal(local[name], remote[name]), name

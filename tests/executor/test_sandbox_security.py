@@ -110,8 +110,8 @@ def run(executor: str, project: dict[str, Any], code: str, timeout: float = 60) 
 def assert_healthy(executor: str) -> None:
     if executor.startswith(RAY):  # the cluster still runs ordinary code
         project = {"id": _last_project[0], "record_id": _last_project[1]}
-        again = run_on_ray(executor.removeprefix(RAY), project, "print(record['text'].text)", 60)
-        assert again["error"] is None and again["stdout"].strip(), again
+        outcome = run_on_ray(executor.removeprefix(RAY), project, "print(record['text'].text)", 60)
+        assert outcome["error"] is None and outcome["stdout"].strip(), outcome
         return
     assert httpx.get(f"{executor}/health", timeout=10).json()["status"] == "ok"
     again = httpx.post(
