@@ -1,4 +1,4 @@
-"""Calculated attribute values, versioned per run (migration 0020), as heuristic votes are (``heuristic_results``).
+"""Calculated attribute values, versioned per run (migration 0021), as heuristic votes are (``heuristic_results``).
 
 A calculation writes its values as chunks of its own version (its job's id) while it runs, each chunk in a short
 transaction of its own (:class:`ChunkWriter`); nobody reads them. When it succeeds, one short transaction makes its

@@ -1,4 +1,4 @@
-"""Calculated attribute values versioned per run (shared_model.attribute_values, migration 0020): a run's values are
+"""Calculated attribute values versioned per run (shared_model.attribute_values, migration 0021): a run's values are
 unseen until its one short switch, a failing run leaves the previous values, a run that dies while copying the
 current version into the records is resumed, garbage is collected."""
 

@@ -103,7 +103,7 @@ class RecordTokenized(Base):
 
 
 class AttributeValueChunk(Base):
-    """One chunk of a version of a calculated attribute's values (migration 0020): parallel arrays of record ids and
+    """One chunk of a version of a calculated attribute's values (migration 0021): parallel arrays of record ids and
     their values (``record_values``, a JSON array). A calculation writes its values under its own version (its job's id),
     each chunk in a short transaction of its own; :class:`AttributeValueCurrent` names the version readers see
     (``shared_model.attribute_values``)."""
@@ -128,7 +128,7 @@ class AttributeValueChunk(Base):
 
 
 class AttributeValueCurrent(Base):
-    """The version of a calculated attribute's values that is current (migration 0020); switching it is one short
+    """The version of a calculated attribute's values that is current (migration 0021); switching it is one short
     transaction. ``materialized_through``: the last record id up to which ``record.data`` already holds this version's
     values (NULL: all of them)."""
 
