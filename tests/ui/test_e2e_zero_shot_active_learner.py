@@ -117,11 +117,20 @@ def test_active_learner_page_creates_and_runs_a_learner(
     assert learner["type"] == "ACTIVE_LEARNING" and f'embedding_name="{embedding}"' in learner["source_code"]
     assert page.get_by_role("button", name="Run on 10").count() == 0  # only labeling functions run on a sample
 
+    # The template's min_confidence=0.8 keeps no prediction of a learner fitted on 6 records (its split depends on the
+    # heuristic's random id): lower it so the run must store a label on every record, then show the page again.
+    lowered = learner["source_code"].replace("min_confidence=0.8", "min_confidence=0.0")
+    assert lowered != learner["source_code"]
+    patched = api.patch(f"/api/v1/projects/{pid}/heuristics/{learner['id']}", json={"source_code": lowered})
+    assert patched.status_code == 200, patched.text
+    page.reload()
+    page.get_by_role("button", name=f"Copy embedding {embedding}").wait_for()
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_test_id("job-state").filter(has_text="done").wait_for(timeout=180_000)
     learner = _heuristic_named(api, pid, "spam_learner")
     assert learner["last_run"]["state"] == "FINISHED", learner["last_run"]
-    assert learner["association_count"] > 0
+    assert learner["last_run"]["source_code"] == lowered
+    assert learner["association_count"] == 12  # one label on each of the project's records
 
 
 def test_cancel_a_running_labeling_function(page: Any, api: httpx.Client, spam_project: dict[str, Any]) -> None:  # noqa: F811
