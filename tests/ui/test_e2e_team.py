@@ -104,8 +104,26 @@ def test_an_engineer_assigns_annotators_label_and_the_engineer_sees_the_agreemen
     changes.get_by_text(f"{first} set positive (sentiment)").wait_for()
     changes.get_by_text(f"{second} set positive (sentiment)").wait_for()
 
+    # the project's label history on the Team page: who labeled what, newest first, filtered by annotator
+    page.goto(f"/projects/{pid}/team")
+    history = page.get_by_role("region", name="Label history")
+    table = history.get_by_role("table", name="Label history, newest first")
+    rows = table.locator("tbody tr")
+    rows.nth(7).wait_for()
+    assert rows.count() == 8
+    assert table.get_by_role("rowheader", name=first).count() == 4
+    assert table.get_by_role("rowheader", name=second).count() == 4
+    assert rows.filter(has_text="nothing → negative").count() == 1
+    assert rows.first.get_by_role("rowheader").inner_text() == second  # the second annotator labeled last
+    history.get_by_label("Annotator").select_option(label=first)
+    table.get_by_role("rowheader", name=second).first.wait_for(state="detached")
+    rows.nth(3).wait_for()
+    assert rows.count() == 4
+    assert rows.filter(has_text="nothing → positive").count() == 4
+    history.get_by_label("Annotator").select_option(label="every annotator")
+    rows.nth(7).wait_for()
+
     # revert the second annotator's labels of the assignment: their progress and the agreement go back
-    sidebar.get_by_role("link", name="Team").click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"Revert {second}'s labels").click()
     progress.get_by_label(f"{second}: 0 of 4 due done").wait_for()
@@ -115,3 +133,22 @@ def test_an_engineer_assigns_annotators_label_and_the_engineer_sees_the_agreemen
     page.get_by_role("list", name="Label changes, newest first").get_by_text(
         re.compile(f"reverted {re.escape(second)}'s labels of sentiment: positive → nothing")
     ).wait_for()
+
+    # rename the assignment and set its due count after creation
+    sidebar.get_by_role("link", name="Team").click()
+    page.get_by_role("button", name="Edit double check").click()
+    edit = page.get_by_role("form", name="Edit assignment double check")
+    edit.get_by_label("Due per annotator").fill("0")
+    edit.get_by_role("button", name="Save").click()
+    edit.get_by_role("alert").get_by_text("The due count is a whole number of records, 1 or more.").wait_for()
+    edit.get_by_label("Due per annotator").fill("2000000")  # over the API's limit: its problem shows in the form
+    edit.get_by_role("button", name="Save").click()
+    edit.get_by_role("alert").get_by_text(re.compile("due_count")).wait_for()
+    edit.get_by_label("New name").fill("second pass")
+    edit.get_by_label("Due per annotator").fill("3")
+    edit.get_by_role("button", name="Save").click()
+    page.get_by_role("heading", name="second pass").wait_for()
+    renamed = page.get_by_role("table", name="Progress of second pass")
+    renamed.get_by_label(f"{first}: 4 of 3 due done").wait_for()
+    made = api.get(f"/api/v1/projects/{pid}/assignments").json()
+    assert [(a["name"], {p["due_count"] for p in a["annotators"]}) for a in made] == [("second pass", {3})]

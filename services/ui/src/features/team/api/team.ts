@@ -5,6 +5,7 @@ import { myAssignmentsKey, permissionsKey } from "../../assignments/api/assignme
 export type Assignment = Schemas["AssignmentOut"];
 export type AnnotatorProgress = Schemas["AnnotatorProgress"];
 export type AssignmentInput = Schemas["AssignmentIn"];
+export type AssignmentPatch = Schemas["AssignmentPatch"];
 export type Member = Schemas["MemberOut"];
 export type Agreement = Schemas["AgreementOut"];
 export type HistoryEntry = Schemas["HistoryEntryOut"];
@@ -46,6 +47,16 @@ export function useAssignmentActions(pid: string) {
       ),
     onSuccess: refresh,
   });
+  const edit = useMutation({
+    mutationFn: (args: { id: string; patch: AssignmentPatch }) =>
+      unwrap(
+        api.PATCH("/api/v1/projects/{project_id}/assignments/{assignment_id}", {
+          params: { path: { project_id: pid, assignment_id: args.id } },
+          body: args.patch,
+        }),
+      ),
+    onSuccess: refresh,
+  });
   const remove = useMutation({
     mutationFn: (id: string) =>
       unwrap(
@@ -70,7 +81,7 @@ export function useAssignmentActions(pid: string) {
       void client.invalidateQueries({ queryKey: ["label-history", pid] });
     },
   });
-  return { create, setBiasGuard, remove, revert };
+  return { create, setBiasGuard, edit, remove, revert };
 }
 
 /** Every change of manual labels on a record (who set, changed, removed or gold-starred which label, when). */
@@ -109,4 +120,30 @@ export function parseRecordIds(text: string): { ids: number[] } | { error: strin
 /** The agreement of a pair of annotators, by their ids in either order. */
 export function pairOf(agreement: Agreement, a: string, b: string): Agreement["pairs"][number] | undefined {
   return agreement.pairs.find((p) => (p.annotator_a === a && p.annotator_b === b) || (p.annotator_a === b && p.annotator_b === a));
+}
+
+/** An assignment's edited name and due count ("" : every assigned record) as a patch of what changed, or what is wrong. */
+export function assignmentEdit(
+  current: { name: string; dueCount: number | null },
+  name: string,
+  due: string,
+): { patch: AssignmentPatch } | { error: string } {
+  const patch: AssignmentPatch = {};
+  const trimmed = name.trim();
+  if (!trimmed) return { error: "Give the assignment a name." };
+  if (trimmed.length > 200) return { error: "The name is at most 200 characters." };
+  if (trimmed !== current.name) patch.name = trimmed;
+  if (due.trim()) {
+    const count = Number(due);
+    if (!Number.isInteger(count) || count < 1) return { error: "The due count is a whole number of records, 1 or more." };
+    if (count !== current.dueCount) patch.due_count = count;
+  }
+  if (Object.keys(patch).length === 0) return { error: "Nothing changed." };
+  return { patch };
+}
+
+/** The due count every annotator of an assignment shares, or null when they differ (or there is none). */
+export function sharedDueCount(assignment: Pick<Assignment, "annotators">): number | null {
+  const counts = new Set(assignment.annotators.map((p) => p.due_count));
+  return counts.size === 1 ? [...counts][0] ?? null : null;
 }

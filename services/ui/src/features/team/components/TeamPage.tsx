@@ -10,11 +10,14 @@ import { useAgreement } from "../../overview/api/metrics";
 import { parseRecordIds, useAssignmentActions, useAssignments, useTeamMembers, type Assignment, type AssignmentInput, type Member } from "../api/team";
 import styles from "../team.module.css";
 import { AgreementMatrix } from "./AgreementMatrix";
+import { EditAssignment } from "./EditAssignment";
+import { LabelHistory } from "./LabelHistory";
 
 type SourceKind = "slice" | "session" | "records";
 
 /** The engineer's team page: assign work (a slice, a labeling session or record ids) to chosen annotators, follow
- * each annotator's progress, switch the bias guard, revert one annotator's labels, and the agreement matrix. */
+ * each annotator's progress, rename an assignment or set its due count, switch the bias guard, revert one annotator's
+ * labels, the agreement matrix and the project's label history (who labeled what). */
 export default function TeamPage() {
   const { projectId = "" } = useParams();
   const assignments = useAssignments(projectId);
@@ -45,6 +48,7 @@ export default function TeamPage() {
           <TaskAgreement key={task.id} projectId={projectId} taskId={task.id} taskName={task.name} />
         ))}
       </section>
+      <LabelHistory projectId={projectId} members={members.data} taskNames={taskNames} />
     </main>
   );
 }
@@ -249,6 +253,7 @@ function AssignmentCard({ projectId, assignment, emails, taskName }: { projectId
         >
           Withdraw {a.name}
         </button>
+        <EditAssignment key={`${a.name}-${a.id}`} projectId={projectId} assignment={a} />
       </div>
       <table className="table compact spaced-top" aria-label={`Progress of ${a.name}`}>
         <thead>
