@@ -563,6 +563,18 @@ def measure_browser(page: Any, url: str, pid: str, runs: int, scroll_minutes: fl
         page.get_by_test_id("overview-charts").wait_for(timeout=60_000)
         renders.append((time.monotonic() - began) * 1000)
     log(f"overview render p50 {p(renders, 0.5)} ms")
+    # Where the last load's time went: every request's start → end since the navigation began (the waterfall).
+    entries = page.evaluate(
+        "performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, ''),"
+        " Math.round(e.startTime), Math.round(e.responseEnd)])"
+    )
+    nav = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0]; return [performance.now(), n.requestStart,"
+        " n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd].map(Math.round); })()"
+    )
+    log(f"  overview in page: now {nav[0]} ms, request {nav[1]}, response end {nav[2]}, DOM ready {nav[3]}, load {nav[4]}")
+    for name, start, end in sorted(entries, key=lambda e: e[1]):
+        log(f"  overview request {start:>5} → {end:>5} ms  {name.split('?')[0]}")
     return {
         "browser_records": BROWSER_RECORDS,
         "browser_dom_nodes_max": nodes_max,

@@ -13,12 +13,12 @@ import { Loading } from "../shared/ErrorBox";
 import { Toasts } from "../shared/Toasts";
 import { AuthenticatedShell, NotFoundPage, ProjectShell } from "./Shell";
 import { ProjectHome } from "../features/assignments/components/ProjectHome";
-import { preloadRoute } from "./preloadRoute";
+import { OverviewPageRoute as OverviewPage, preloadRoute } from "./preloadRoute";
+import { prefetchRouteData } from "../features/overview/api/prefetch";
 
 const LabelingPage = lazy(() => import("../features/labeling/components/LabelingPage"));
 const SettingsPage = lazy(() => import("../features/settings/components/SettingsPage"));
 const DataBrowserPage = lazy(() => import("../features/browser/components/DataBrowserPage"));
-const OverviewPage = lazy(() => import("../features/overview/components/OverviewPage"));
 const HeuristicsPage = lazy(() => import("../features/heuristics/components/HeuristicsPage"));
 const LabelingFunctionPage = lazy(() => import("../features/heuristics/components/LabelingFunctionPage"));
 const ZeroShotPage = lazy(() => import("../features/heuristics/components/ZeroShotPage"));
@@ -44,6 +44,8 @@ export const queryClient = new QueryClient({
 });
 
 setUnauthorizedHandler(() => queryClient.setQueryData(meKey, null));
+// The page's data starts loading beside the session check, as its chunk does (see preloadRoute).
+prefetchRouteData(queryClient, window.location.pathname);
 
 export function App() {
   return (

@@ -1,9 +1,14 @@
+import { preloadable } from "../shared/preloadable";
+
+/** The overview page: rendered without a suspense (and React's 300 ms reveal throttle) once preloaded. */
+export const OverviewPageRoute = preloadable(() => import("../features/overview/components/OverviewPage"));
+
 /**
  * The chunk of the page the app opens on starts loading with the app, beside the session check: the routes render
  * only once the session is known, and a lazy route would fetch its chunk only then (one round trip later).
  */
 const CHUNKS: readonly (readonly [string, RegExp, () => Promise<unknown>])[] = [
-  ["overview", /^\/projects\/[^/]+\/overview\/?$/, () => import("../features/overview/components/OverviewPage")],
+  ["overview", /^\/projects\/[^/]+\/overview\/?$/, OverviewPageRoute.preload],
   ["data-browser", /^\/projects\/[^/]+\/data-browser\/?$/, () => import("../features/browser/components/DataBrowserPage")],
   ["labeling", /^\/projects\/[^/]+\/labeling(\/[^/]+)?\/?$/, () => import("../features/labeling/components/LabelingPage")],
 ];

@@ -1,4 +1,4 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { queryOptions, useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../../api/client";
 import { problemMessage } from "../../../api/problem";
 import { toast } from "../../../shared/toasts";
@@ -18,18 +18,24 @@ export const sessionKey = (pid: string) => ["session", pid] as const;
 
 const PAGE = 250;
 
-export function useTasks(pid: string) {
-  return useQuery({
+export const tasksQuery = (pid: string) =>
+  queryOptions({
     queryKey: tasksKey(pid),
     queryFn: () => unwrap(api.GET("/api/v1/projects/{project_id}/labeling-tasks", { params: { path: { project_id: pid } } })),
   });
-}
 
-export function useAttributes(pid: string) {
-  return useQuery({
+export const attributesQuery = (pid: string) =>
+  queryOptions({
     queryKey: attributesKey(pid),
     queryFn: () => unwrap(api.GET("/api/v1/projects/{project_id}/attributes", { params: { path: { project_id: pid } } })),
   });
+
+export function useTasks(pid: string) {
+  return useQuery(tasksQuery(pid));
+}
+
+export function useAttributes(pid: string) {
+  return useQuery(attributesQuery(pid));
 }
 
 /** The default labeling session: every record of the project in id order, loaded page by page as the position needs. */

@@ -1,6 +1,7 @@
-import { lazy, Suspense, useState } from "react";
+import { Suspense, useState } from "react";
 import { useParams } from "react-router";
 import { ErrorBox, Loading } from "../../../shared/ErrorBox";
+import { preloadable } from "../../../shared/preloadable";
 import { useSlices } from "../../browser/api/browser";
 import { useAttributes, useTasks } from "../../labeling/api/labeling";
 import { useAgreement, useHeuristicFigures, useProgress } from "../api/metrics";
@@ -9,9 +10,10 @@ import styles from "../overview.module.css";
 import WeakSupervisionQuality from "./WeakSupervisionQuality";
 import { AgreementMatrix } from "../../team/components/AgreementMatrix";
 
-const OverviewCharts = lazy(() => import("./OverviewCharts"));
-// The chart chunk loads with the page, not after the tasks arrived (one round trip less before the charts show).
-void import("./OverviewCharts");
+const OverviewCharts = preloadable(() => import("./OverviewCharts"));
+// The chart chunk loads with the page, not after the tasks arrived (one round trip less before the charts show), and
+// the charts then render without a suspense (see preloadable).
+void OverviewCharts.preload();
 
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)} %`;
