@@ -398,7 +398,9 @@ def test_find_similar_records(
         services.start("embedder")
     except RuntimeError as exc:  # pragma: no cover - reported, not hidden
         pytest.skip(f"the embedder or neural search did not start: {exc}")
-    made = api.post(f"/api/v1/projects/{pid}/embeddings", json={"attribute": "headline", "model": "tf-idf"})
+    made = api.post(
+        f"/api/v1/projects/{pid}/embeddings", json={"attribute": "headline", "model": "tf-idf", "filter_attributes": ["topic"]}
+    )
     assert made.status_code == 202, made.text
     _wait_job(api, made.json()["job"]["id"], timeout_s=240)
     embedding = made.json()["embedding"]["id"]
@@ -421,6 +423,32 @@ def test_find_similar_records(
     assert shown == hits[: len(shown)]
     page.get_by_role("button", name="Back to the filter").click()
     assert settled_total(page) == N
+
+    # restricted by the embedding's filter attribute, as neural search restricts it
+    page.get_by_role("textbox", name="Find similar only where topic is").fill("tech")
+    page.locator("article").first.get_by_role("button", name=f"Find records similar to record {record_id}").click()
+    tech = api.post(
+        f"/api/v1/projects/{pid}/embeddings/{embedding}/similar",
+        json={"record_id": record_id, "limit": 100, "filters": [{"attribute": "topic", "values": ["tech"]}]},
+    ).json()
+    tech_hits = [hit["record_id"] for hit in tech["results"]]
+    assert tech_hits and len(tech_hits) < len(hits)
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=result-count] strong')?.textContent === String(n)", arg=len(tech_hits)
+    )
+    shown = page.locator("article").evaluate_all("els => els.map(e => Number(e.dataset.recordId))")
+    assert shown == tech_hits[: len(shown)]
+    page.get_by_role("button", name="Back to the filter").click()
+
+    # "Similar to" as a filter condition: the 5 records nearest to a text, counted as the API counts them
+    page.get_by_role("combobox", name="Add a condition").select_option(label="Similar to")
+    page.get_by_role("textbox", name="Similar to condition 1 text").fill("good news")
+    page.get_by_role("spinbutton", name="Similar to condition 1 top k").fill("5")
+    similar = {"kind": "similar", "embedding_id": embedding, "text": "good news", "top_k": 5, "negate": False}
+    group = {"kind": "group", "join": "AND", "negate": False, "conditions": [similar]}
+    counted_by_api = api.post(f"/api/v1/projects/{pid}/records/count", json={"filter": group})
+    assert counted_by_api.status_code == 200, counted_by_api.text
+    assert settled_total(page) == counted_by_api.json()["total"] == 5
 
 
 def test_export_with_heuristic_votes_as_columns(page: Any, api: httpx.Client, world: dict[str, Any], tmp_path: Path) -> None:

@@ -199,11 +199,17 @@ function isHit(value: unknown): value is SimilarHit {
 }
 
 /** Records most similar to one record by an embedding (the similar route's answer is untyped, so it is checked). */
-export async function findSimilar(pid: string, embeddingId: string, recordId: number, limit = 100): Promise<SimilarHit[]> {
+export async function findSimilar(
+  pid: string,
+  embeddingId: string,
+  recordId: number,
+  filters: Schemas["FilterIn"][] = [],
+  limit = 100,
+): Promise<SimilarHit[]> {
   const body: unknown = await unwrap(
     api.POST("/api/v1/projects/{project_id}/embeddings/{embedding_id}/similar", {
       params: { path: { project_id: pid, embedding_id: embeddingId } },
-      body: { record_id: recordId, limit },
+      body: { record_id: recordId, limit, filters },
     }),
   );
   const results = (body as { results?: unknown } | null)?.results;

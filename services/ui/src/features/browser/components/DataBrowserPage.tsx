@@ -23,6 +23,7 @@ import {
 } from "../api/browser";
 import { apiFilter, completeFilter, paramsFromQuery, parseGroup, queryFromParams, sliceFilter, type BrowserQuery } from "../filter";
 import { useDebounced } from "../hooks/useDebounced";
+import { similarFilters } from "../similarWhere";
 import styles from "../browser.module.css";
 import { BulkLabelDialog, LabelingFunctionDialog, SaveSliceDialog } from "./ActionDialogs";
 import { ExportDialog } from "./ExportDialog";
@@ -89,6 +90,7 @@ export default function DataBrowserPage() {
   const [similarBusy, setSimilarBusy] = useState(false);
   const [editing, setEditing] = useState<FoundRecord | null>(null);
   const [similarBy, setSimilarBy] = useState<string | null>(null); // the embedding "find similar" uses (null: the first)
+  const [similarWhere, setSimilarWhere] = useState<Record<string, string>>({}); // per filter attribute: values typed
   const permissions = usePermissions(projectId);
   const mayEdit = permissions.data?.actions.includes("EDIT_PROJECT") ?? false;
   useEffect(() => setSelection(new Set()), [settledKey]);
@@ -150,12 +152,13 @@ export default function DataBrowserPage() {
       const embedding = similarEmbedding;
       if (!embedding) return;
       setSimilarBusy(true);
-      findSimilar(projectId, embedding.id, recordId)
+      const filters = similarFilters(similarWhere, embedding.filter_attributes, attributes.data ?? []);
+      findSimilar(projectId, embedding.id, recordId, filters)
         .then((hits) => setSimilar({ recordId, embedding: embedding.name, hits }))
         .catch((e: unknown) => toast.error(`No similar records: ${problemMessage(e)}`))
         .finally(() => setSimilarBusy(false));
     },
-    [projectId, similarEmbedding?.id],
+    [projectId, similarEmbedding?.id, similarWhere, attributes.data],
   );
 
   const labelFrom = useCallback(
@@ -274,6 +277,17 @@ export default function DataBrowserPage() {
                 </select>
               </label>
             ) : null}
+            {similarEmbedding?.filter_attributes.map((name) => (
+              <label key={name} className="row small">
+                only where {name} is
+                <input
+                  aria-label={`Find similar only where ${name} is`}
+                  placeholder="any (values, comma-separated)"
+                  value={similarWhere[name] ?? ""}
+                  onChange={(e) => setSimilarWhere((old) => ({ ...old, [name]: e.target.value }))}
+                />
+              </label>
+            ))}
           </div>
         </header>
         {search.isError ? <ErrorBox error={search.error} what="the records" /> : null}
