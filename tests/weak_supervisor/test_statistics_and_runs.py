@@ -184,3 +184,37 @@ def test_watcher_enqueues_one_statistics_job_after_manual_labels_change() -> Non
     with session_scope() as s:
         jobs = s.scalars(select(Job).where(Job.kind == "heuristic_statistics")).all()
         assert len(jobs) == 1 and jobs[0].parameters["labeling_task_id"] == str(built.task_id)
+
+
+def test_watcher_skips_a_deleted_project_and_still_serves_the_others() -> None:
+    """A task whose project is deleted during the quiet period is dropped (it once failed every later pass with a
+    foreign-key error, so no task got statistics again); a task whose manual labels were all removed is recomputed."""
+    import time
+
+    from sqlalchemy import text
+
+    from shared_model.models import SourceType
+
+    from .fixtures import _rla  # noqa: PLC0415
+
+    gone, kept = classification_task(), classification_task()
+    watcher = ManualLabelWatcher(quiet_s=0.3)
+    assert watcher.check() == []
+    with session_scope() as s:
+        for built in (gone, kept):
+            s.add(_rla(built.project_id, built.task_id, built.records, built.labels, (3, "pos"), SourceType.MANUAL, None))
+    assert watcher.check() == []  # changed, not yet quiet
+    with session_scope() as s:
+        s.execute(text("DELETE FROM project WHERE id = :p"), {"p": gone.project_id})
+    time.sleep(0.35)
+    assert watcher.check() == [kept.task_id]
+    assert watcher.check() == []
+    with session_scope() as s:
+        s.execute(
+            text("DELETE FROM record_label_association WHERE labeling_task_id = :t AND source_type = 'MANUAL'"),
+            {"t": kept.task_id},
+        )
+        s.execute(text("DELETE FROM job WHERE kind = 'heuristic_statistics'"))
+    assert watcher.check() == []
+    time.sleep(0.35)
+    assert watcher.check() == [kept.task_id]

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from shared_model.db import session_scope
 from shared_model.jobs import enqueue
@@ -27,6 +28,8 @@ _CHANGES = text(
     "AND EXISTS (SELECT 1 FROM information_source s WHERE s.labeling_task_id = r.labeling_task_id) "
     "GROUP BY r.labeling_task_id, t.project_id"
 )
+
+_PROJECT_OF = text("SELECT project_id FROM labeling_task WHERE id = :t")
 
 
 def enqueue_statistics(task_id: uuid.UUID, project_id: uuid.UUID, source_id: uuid.UUID | None = None) -> uuid.UUID:
@@ -74,11 +77,20 @@ class ManualLabelWatcher:
                 self._pending[task_id] = self._pending.get(task_id, (uuid.UUID(int=0), now))
         self._primed = True
         fired = []
-        for task_id, (project_id, changed_at) in list(self._pending.items()):
-            if now - changed_at >= self.quiet_s and project_id.int:
-                enqueue_statistics(task_id, project_id)
-                fired.append(task_id)
-                del self._pending[task_id]
+        for task_id, (_, changed_at) in list(self._pending.items()):
+            if now - changed_at < self.quiet_s:
+                continue
+            del self._pending[task_id]
+            with session_scope() as session:  # the task's project now (its labels may all be gone), or None: deleted
+                found = session.scalar(_PROJECT_OF, {"t": task_id})
+            if found is None:
+                continue  # the task or its project was deleted meanwhile: nothing to compute
+            try:
+                enqueue_statistics(task_id, uuid.UUID(str(found)))
+            except IntegrityError:  # deleted between the look-up and the insert
+                log.info("statistics of task %s not queued: the task or its project was deleted", task_id)
+                continue
+            fired.append(task_id)
         return fired
 
     def _loop(self) -> None:
