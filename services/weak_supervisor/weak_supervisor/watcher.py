@@ -22,11 +22,10 @@ from shared_model.jobs import enqueue
 log = logging.getLogger("weak_supervisor.watcher")
 
 _CHANGES = text(
-    "SELECT r.labeling_task_id, t.project_id, count(*), max(r.created_at) FROM record_label_association r "
-    "JOIN labeling_task t ON t.id = r.labeling_task_id "
+    "SELECT r.labeling_task_id, count(*), max(r.created_at) FROM record_label_association r "
     "WHERE r.source_type = 'MANUAL' AND r.is_valid_manual_label "
     "AND EXISTS (SELECT 1 FROM information_source s WHERE s.labeling_task_id = r.labeling_task_id) "
-    "GROUP BY r.labeling_task_id, t.project_id"
+    "GROUP BY r.labeling_task_id"
 )
 
 _PROJECT_OF = text("SELECT project_id FROM labeling_task WHERE id = :t")
@@ -58,26 +57,26 @@ class ManualLabelWatcher:
         self.interval_s = interval_s
         self.quiet_s = quiet_s
         self._seen: dict[uuid.UUID, tuple[int, datetime]] = {}
-        self._pending: dict[uuid.UUID, tuple[uuid.UUID, float]] = {}
+        self._pending: dict[uuid.UUID, float] = {}  # task -> when its labels last changed
         self._stop = threading.Event()
         self._primed = False
 
     def check(self) -> list[uuid.UUID]:
         """One pass; returns the tasks for which a job was enqueued."""
         with session_scope() as session:
-            current = {row[0]: (row[1], int(row[2]), row[3]) for row in session.execute(_CHANGES)}
+            current = {row[0]: (int(row[1]), row[2]) for row in session.execute(_CHANGES)}
         now = time.monotonic()
-        for task_id, (project_id, count, newest) in current.items():
-            if self._primed and self._seen.get(task_id) != (count, newest):
-                self._pending[task_id] = (project_id, now)
-            self._seen[task_id] = (count, newest)
+        for task_id, seen in current.items():
+            if self._primed and self._seen.get(task_id) != seen:
+                self._pending[task_id] = now
+            self._seen[task_id] = seen
         for task_id in [t for t in self._seen if t not in current]:
             del self._seen[task_id]  # all manual labels removed: counted as a change
             if self._primed:
-                self._pending[task_id] = self._pending.get(task_id, (uuid.UUID(int=0), now))
+                self._pending.setdefault(task_id, now)
         self._primed = True
         fired = []
-        for task_id, (_, changed_at) in list(self._pending.items()):
+        for task_id, changed_at in list(self._pending.items()):
             if now - changed_at < self.quiet_s:
                 continue
             del self._pending[task_id]

@@ -95,6 +95,7 @@ export default function DataBrowserPage() {
   const mayEdit = permissions.data?.actions.includes("EDIT_PROJECT") ?? false;
   useEffect(() => setSelection(new Set()), [settledKey]);
 
+  const usableEmbeddings = (embeddings.data ?? []).filter((e) => e.type === "ON_ATTRIBUTE" && e.state === "FINISHED");
   const catalog: Catalog = {
     attributes: attributes.data ?? [],
     tasks: tasks.data ?? [],
@@ -102,7 +103,7 @@ export default function DataBrowserPage() {
     slices: slices.data ?? [],
     members: members.data ?? [],
     unique: unique.data ?? {},
-    embeddings: (embeddings.data ?? []).filter((e) => e.type === "ON_ATTRIBUTE" && e.state === "FINISHED").map((e) => ({ id: e.id, name: e.name })),
+    embeddings: usableEmbeddings,
   };
   const visible = useMemo(
     () => (attributes.data ?? []).filter((a) => a.visibility !== "HIDE" && a.visibility !== "HIDE_ON_DATA_BROWSER" && a.data_type !== "EMBEDDING_LIST"),
@@ -113,7 +114,6 @@ export default function DataBrowserPage() {
   const estimated = search.data?.pages[0]?.total_estimated ?? false;
   const pending = draftKey !== settledKey || (search.isFetching && !search.isFetchingNextPage);
   const activeSlice = catalog.slices.find((s) => s.id === settled.slice) ?? null;
-  const usableEmbeddings = (embeddings.data ?? []).filter((e) => e.type === "ON_ATTRIBUTE" && e.state === "FINISHED");
   const similarEmbedding = usableEmbeddings.find((e) => e.id === similarBy) ?? usableEmbeddings[0];
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = search;
