@@ -388,7 +388,12 @@ def test_export_matches_the_api(page: Any, api: httpx.Client, world: dict[str, A
 
 
 def test_find_similar_records(
-    page: Any, api: httpx.Client, world: dict[str, Any], services: Any, tmp_path_factory: pytest.TempPathFactory
+    page: Any,
+    api: httpx.Client,
+    world: dict[str, Any],
+    services: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    shots: Path,
 ) -> None:
     pid = world["pid"]
     try:
@@ -449,6 +454,7 @@ def test_find_similar_records(
     counted_by_api = api.post(f"/api/v1/projects/{pid}/records/count", json={"filter": group})
     assert counted_by_api.status_code == 200, counted_by_api.text
     assert settled_total(page) == counted_by_api.json()["total"] == 5
+    page.screenshot(path=str(shots / "data-browser-similar.png"))
 
 
 def test_export_with_heuristic_votes_as_columns(page: Any, api: httpx.Client, world: dict[str, Any], tmp_path: Path) -> None:
