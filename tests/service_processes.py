@@ -78,7 +78,9 @@ class ServicePool:
         env.update({f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"})
         env.update(self.urls())
         log_path = self.log_dir / f"{name}.log"
-        handle = log_path.open("wb")
+        handle = log_path.open("ab")  # appended: a restart keeps what the service logged before it
+        handle.write(f"--- {name} started at {time.strftime('%H:%M:%S')} on port {port}\n".encode())
+        handle.flush()
         process = subprocess.Popen([sys.executable, "-m", name], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         service = ServiceProcess(name, port, process, log_path)
         deadline = time.monotonic() + timeout_s

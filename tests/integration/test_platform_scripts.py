@@ -25,6 +25,8 @@ import yaml
 from shared_model.service import SERVICE_SECRET_HEADER
 from shared_model.settings import DEFAULT_PORTS, SERVICE_NAMES
 
+from ..service_processes import ServicePool
+
 ROOT = Path(__file__).resolve().parents[2]
 RAY_NODES = ("ray-head", "ray-worker")  # the compose profile "ray": nodes that run the executor's sandbox
 pytestmark = pytest.mark.integration
@@ -94,7 +96,11 @@ class Platform:
 
 
 @pytest.fixture()
-def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+def platform(tmp_path: Path, database_url: str, services: ServicePool) -> Iterator[Platform]:
+    # The platform's services claim jobs from the test database; the session's service pool (started by earlier
+    # tests, same database) would race them for every job (a run claimed by the pool's executor has no Ray). The pool
+    # starts them again on its next use.
+    services.stop_all()
     started = Platform(tmp_path, database_url)
     yield started
     started.run("stop", timeout=60)
