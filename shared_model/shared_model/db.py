@@ -23,9 +23,18 @@ def database_url() -> str:
     return ensure_embedded_postgres(settings.data_dir / "postgres")
 
 
+# A backend whose client is gone (a service killed mid-statement) checks for it this often and ends, rolling back and
+# releasing its locks; without it Postgres notices only when the statement finishes, so a killed writer's orphaned
+# statement kept its locks (and the next run waiting on them) for as long as the statement ran.
+CLIENT_CHECK_MS = 1000
+
+
 @lru_cache
 def _engine_for(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True)
+    connect_args: dict[str, Any] = {}
+    if "options=" not in url:  # a URL with options of its own keeps them as they are
+        connect_args["options"] = f"--client_connection_check_interval={CLIENT_CHECK_MS}"
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, future=True, connect_args=connect_args)
 
 
 def get_engine() -> Engine:
@@ -71,7 +80,10 @@ def raw_connection() -> Any:
 
 def dsn() -> str:
     """The libpq connection string of the database (for psycopg2.connect)."""
-    return get_engine().url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = get_engine().url.set(drivername="postgresql")
+    if "options" not in url.query:  # as the engine's connections: a killed client's statement ends (CLIENT_CHECK_MS)
+        url = url.update_query_dict({"options": f"--client_connection_check_interval={CLIENT_CHECK_MS}"})
+    return url.render_as_string(hide_password=False)
 
 
 def database_reachable() -> bool:
