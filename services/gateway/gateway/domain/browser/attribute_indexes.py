@@ -5,8 +5,9 @@ project of at least ``browser_index_min_records`` records (planner estimate), th
 or sorts on an INTEGER, FLOAT, CATEGORY or BOOLEAN attribute starts, in the background, a partial B-tree index on
 ``record`` (``WHERE project_id = …``) over exactly the expressions the filter compiler and the sort emit
 (:func:`~.compile.numeric_value`, :func:`~.compile.text_value`); a full-text condition gets a GIN index over
-:func:`~.compile.text_document`. ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while it builds;
-queries use it once it is valid. TEXT attributes get no B-tree (long values do not fit its entries). Indexes of
+:func:`~.compile.text_document`; a substring condition on a TEXT attribute a GIN index over its trigrams
+(:func:`~.compile.trigram_value`, migration 0022). ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while
+it builds; queries use it once it is valid. TEXT attributes get no B-tree (long values do not fit its entries). Indexes of
 deleted projects are dropped by the next build (those of a deleted attribute stay until the project goes).
 
 Names: ``ix_ra_<project id hex>_<12 hex of the expression's hash>``, so existing ones are found in ``pg_class``.
