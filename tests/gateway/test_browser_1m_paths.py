@@ -234,3 +234,29 @@ def test_unique_values_by_skip_scan_equal_the_grouping(
         assert again["topic"] == {"values": [] if more else values, "more": more}, max_values
     assert len(skip_scans) == 3
     assert grouped.json()["headline"] == {"values": [], "more": True}
+
+
+def test_manual_counts_read_the_partial_indexes(client: TestClient, project: dict[str, Any]) -> None:
+    """The progress metric's and GET /projects' manual counts (their values are tested with the metrics and the
+    project summaries) are planned on migration 0022's partial indexes, not over every (record, task) row."""
+    from sqlalchemy import func, select
+
+    from shared_model.models import RecordTaskLabel
+
+    pid = uuid.UUID(project["id"])
+    task = uuid.uuid4()
+    statements = {
+        "ix_record_task_label_decided": select(RecordTaskLabel.labeling_task_id, func.count())
+        .where(RecordTaskLabel.labeling_task_id.in_([task]), RecordTaskLabel.decided.is_not(None))
+        .group_by(RecordTaskLabel.labeling_task_id),
+        "ix_record_task_label_manual": select(RecordTaskLabel.project_id, func.count(func.distinct(RecordTaskLabel.record_id)))
+        .where(RecordTaskLabel.project_id.in_([pid]), RecordTaskLabel.manual)
+        .group_by(RecordTaskLabel.project_id),
+    }
+    with session_scope() as session:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        for index, statement in statements.items():
+            sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+            plan = "\n".join(session.scalars(text("EXPLAIN " + sql)))
+            assert index in plan, plan

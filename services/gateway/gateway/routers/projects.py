@@ -78,7 +78,7 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
     manual: dict[uuid.UUID, int] = dict(
         session.execute(
             select(RecordTaskLabel.project_id, func.count(func.distinct(RecordTaskLabel.record_id)))
-            .where(RecordTaskLabel.project_id.in_(ids), RecordTaskLabel.manual.is_(True))
+            .where(RecordTaskLabel.project_id.in_(ids), RecordTaskLabel.manual)  # (bare: the partial index's predicate)
             .group_by(RecordTaskLabel.project_id)
         )
         .tuples()
