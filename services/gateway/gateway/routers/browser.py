@@ -152,7 +152,8 @@ def unique_values(
         names = list(dict.fromkeys(attribute))
     else:
         names = [n for n, t in types.items() if t in (DataType.CATEGORY, DataType.BOOLEAN)]
-    found = search.unique_values(session, project.id, names, max_values)
+    catalog = ProjectCatalog.load(session, project.id, None)
+    found = search.unique_values(session, catalog, names, max_values)
     return {name: UniqueValues(**value) for name, value in found.items()}
 
 

@@ -74,16 +74,26 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
         ).all()
     )
     # the read model (record_task_label, one row per labeled (record, task)) instead of every label row
-    counts = session.execute(
-        select(
-            RecordTaskLabel.project_id,
-            func.count(func.distinct(RecordTaskLabel.record_id)).filter(RecordTaskLabel.manual.is_(True)),
-            func.count(func.distinct(RecordTaskLabel.record_id)).filter(RecordTaskLabel.weak.is_not(None)),
+    # the manual counts from the partial index on manually labeled rows (migration 0022)
+    manual: dict[uuid.UUID, int] = dict(
+        session.execute(
+            select(RecordTaskLabel.project_id, func.count(func.distinct(RecordTaskLabel.record_id)))
+            .where(RecordTaskLabel.project_id.in_(ids), RecordTaskLabel.manual)  # (bare: the partial index's predicate)
+            .group_by(RecordTaskLabel.project_id)
         )
-        .where(RecordTaskLabel.project_id.in_(ids))
-        .group_by(RecordTaskLabel.project_id)
-    ).all()
-    by_project = {project_id: (int(manual), int(weak)) for project_id, manual, weak in counts}
+        .tuples()
+        .all()
+    )
+    weak: dict[uuid.UUID, int] = dict(
+        session.execute(
+            select(RecordTaskLabel.project_id, func.count(func.distinct(RecordTaskLabel.record_id)))
+            .where(RecordTaskLabel.project_id.in_(ids), RecordTaskLabel.weak.is_not(None))
+            .group_by(RecordTaskLabel.project_id)
+        )
+        .tuples()
+        .all()
+    )
+    by_project = {project_id: (int(manual.get(project_id, 0)), int(weak.get(project_id, 0))) for project_id in ids}
     for out in projects:
         out.created_by_name = creators.get(out.id)
         out.manually_labeled, out.weakly_supervised = by_project.get(out.id, (0, 0))

@@ -5,8 +5,9 @@ project of at least ``browser_index_min_records`` records (planner estimate), th
 or sorts on an INTEGER, FLOAT, CATEGORY or BOOLEAN attribute starts, in the background, a partial B-tree index on
 ``record`` (``WHERE project_id = …``) over exactly the expressions the filter compiler and the sort emit
 (:func:`~.compile.numeric_value`, :func:`~.compile.text_value`); a full-text condition gets a GIN index over
-:func:`~.compile.text_document`. ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while it builds;
-queries use it once it is valid. TEXT attributes get no B-tree (long values do not fit its entries). Indexes of
+:func:`~.compile.text_document`; a substring condition on a TEXT attribute a GIN index over its trigrams
+(:func:`~.compile.trigram_value`, migration 0022). ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while
+it builds; queries use it once it is valid. TEXT attributes get no B-tree (long values do not fit its entries). Indexes of
 deleted projects are dropped by the next build (those of a deleted attribute stay until the project goes).
 
 Names: ``ix_ra_<project id hex>_<12 hex of the expression's hash>``, so existing ones are found in ``pg_class``.
@@ -30,7 +31,7 @@ from shared_model.db import get_engine
 from shared_model.models import DataType, Record
 from shared_model.settings import get_settings
 
-from .compile import ProjectCatalog, numeric_value, text_document, text_value
+from .compile import ProjectCatalog, numeric_value, text_document, text_value, trigram_value
 from .explain import Explain, plan_rows
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def expressions(name: str, kind: DataType) -> list[ColumnElement[Any]]:
     return []
 
 
-def _sql(expression: ColumnElement[Any]) -> str:
+def sql_of(expression: ColumnElement[Any]) -> str:
     return str(expression.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
@@ -61,17 +62,26 @@ def index_name(project_id: uuid.UUID, expression_sql: str) -> str:
     return f"{PREFIX}{project_id.hex}_{hashlib.sha256(expression_sql.encode()).hexdigest()[:12]}"
 
 
-def wanted(catalog: ProjectCatalog, attributes: set[str], full_text: set[str | None] | None = None) -> dict[str, str]:
-    """Index name -> CREATE INDEX statement for these attributes of the project (B-tree), and for the full-text
-    documents searched (GIN; None: all the record's string values)."""
+def wanted(
+    catalog: ProjectCatalog,
+    attributes: set[str],
+    full_text: set[str | None] | None = None,
+    substring: set[str] | None = None,
+) -> dict[str, str]:
+    """Index name -> CREATE INDEX statement for these attributes of the project (B-tree), for the full-text
+    documents searched (GIN; None: all the record's string values), and for the TEXT attributes searched by
+    substring (GIN over their trigrams, :func:`~.compile.trigram_value`)."""
     specs: list[tuple[str, str]] = []  # (method, expression SQL)
     for attribute in sorted(attributes):
         kind = catalog.attributes.get(attribute)
         if kind is not None:
-            specs += [("btree", _sql(expression)) for expression in expressions(attribute, kind)]
+            specs += [("btree", sql_of(expression)) for expression in expressions(attribute, kind)]
+    for attribute in sorted(substring or set()):
+        if catalog.attributes.get(attribute) == DataType.TEXT:
+            specs.append(("gin", sql_of(trigram_value(attribute))))
     for name in sorted(full_text or set(), key=lambda n: n or ""):
         if name is None or name in catalog.attributes:
-            specs.append(("gin", _sql(text_document(name))))
+            specs.append(("gin", sql_of(text_document(name))))
     out = {}
     for method, sql in specs:
         name = index_name(catalog.project_id, sql)
@@ -94,6 +104,18 @@ def existing(session: Session, project_id: uuid.UUID) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def trigram_indexed(session: Session, catalog: ProjectCatalog) -> set[str]:
+    """The project's TEXT attributes whose trigram index exists and is valid."""
+    names = {
+        index_name(catalog.project_id, sql_of(trigram_value(name))): name
+        for name, kind in catalog.attributes.items()
+        if kind == DataType.TEXT
+    }
+    if not names:
+        return set()
+    return {names[found] for found in existing(session, catalog.project_id) if found in names}
+
+
 def _estimated_records(session: Session, project_id: uuid.UUID) -> int:
     query = select(Record.id).where(Record.project_id == project_id)
     return plan_rows(session.execute(Explain(query)).scalar())
@@ -102,10 +124,12 @@ def _estimated_records(session: Session, project_id: uuid.UUID) -> int:
 def request(session: Session, catalog: ProjectCatalog) -> list[Future[None]]:
     """Start (in the background) the missing indexes of the attributes the catalog's compiled filters and sorts
     named, when the project is large enough; the futures of the builds started or running."""
-    if not catalog.used_attributes and not catalog.used_full_text:
+    if not catalog.used_attributes and not catalog.used_full_text and not catalog.used_substring:
         return []
     todo = {
-        name: sql for name, sql in wanted(catalog, catalog.used_attributes, catalog.used_full_text).items() if name not in _known
+        name: sql
+        for name, sql in wanted(catalog, catalog.used_attributes, catalog.used_full_text, catalog.used_substring).items()
+        if name not in _known
     }
     if not todo:
         return []
@@ -145,6 +169,8 @@ def _build(name: str, sql: str) -> None:
             if valid:
                 _known.add(name)
                 log.info("attribute index %s built", name)
+                if "browser_trigrams" in sql:  # the planner's statistics of the new expression (how selective)
+                    conn.execute(text("ANALYZE record"))
             else:
                 conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
     except Exception:  # a build that fails (e.g. the database went away) only costs the speed-up

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.util import ClauseAdapter
 
 from shared_model.models import (
     Attribute,
@@ -92,6 +93,9 @@ from .read_model import ensure_vote_summary
 NUMERIC = (DataType.INTEGER, DataType.FLOAT)
 SEARCHABLE = (DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT)
 MAX_SLICE_NESTING = 3
+TRIGRAM_IDS = 2000  # matches of a substring condition looked up through a trigram index and put into the query
+TRIGRAM_SAMPLE = 2000  # first records of the project a substring condition is tried on before its index lookup
+TRIGRAM_COMMON = 5  # matches among them that make it common (no index lookup)
 
 
 @dataclass
@@ -111,6 +115,10 @@ class ProjectCatalog:
     used_attributes: set[str] = field(default_factory=set)  # named by the compiled filters (for their indexes)
     used_full_text: set[str | None] = field(default_factory=set)  # attributes (None: all text) searched by words
     similar: dict[SimilarityLookup, list[tuple[int, float]]] = field(default_factory=dict)  # hits (see .similarity)
+    used_substring: set[str] = field(default_factory=set)  # TEXT attributes searched by substring (trigram indexes)
+    trigram_indexed: set[str] | None = None  # TEXT attributes with a valid trigram index (loaded on first need)
+    trigrams_applied: bool = False  # set by the compiler when a substring condition was answered by a trigram index
+    trigram_matches: dict[str, list[int]] = field(default_factory=dict)  # ids found per lookup (this request)
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -288,8 +296,13 @@ class _Compiler:
         if not node.case_sensitive:  # lower() in the database's collation, comparisons by code point ("C")
             texts = [t.lower() for t in texts]
         if op in text_ops:
+            if kind == DataType.TEXT:
+                self.catalog.used_substring.add(name)
+            trigrams = kind == DataType.TEXT and name in trigram_indexed(self.catalog)
             if op == Operator.IN_WC:
-                clause: ColumnElement[bool] = or_(*(raw.like(wildcard_pattern(t), escape="\\") for t in texts))
+                likes = [raw.like(wildcard_pattern(t), escape="\\") for t in texts]
+                clause: ColumnElement[bool] = or_(*likes)
+                parts = [literal_parts(t) for t in texts]
             else:
                 escaped = _escape_like(texts[0])
                 pattern = {
@@ -298,8 +311,61 @@ class _Compiler:
                     Operator.CONTAINS: f"%{escaped}%",
                 }[op]
                 clause = raw.like(pattern, escape="\\")
+                parts = [[texts[0]]]
+            if trigrams:
+                clause = self._with_trigrams(name, clause, parts)
             return done(clause)
         return done(_compare(raw, op, [literal(t).collate("C") for t in texts]))
+
+    def _with_trigrams(self, name: str, like: ColumnElement[bool], alternatives: list[list[str]]) -> ColumnElement[bool]:
+        """``like``, or the ids of the records it selects when they are few, found through the trigram index.
+
+        The candidates are the records whose value's trigrams contain those of each literal part (three or more
+        characters) of one of the ``alternatives`` (a pattern's parts; IN_WC: one per value): a necessary
+        condition of the match, taken from the index instead of reading every record's JSON; ``like`` is checked
+        on them. Up to ``TRIGRAM_IDS`` matches are looked up once per request (the ids go into the query); with
+        more, ``like`` stays as it is (a common pattern: reading records in the page's order fills a page soon).
+        A pattern that matches ``TRIGRAM_COMMON`` of the project's first ``TRIGRAM_SAMPLE`` records is common
+        without a lookup (which would read the long posting lists of its trigrams).
+        Unchanged when an alternative has no such part (it could match any value). Lower-cased on both sides by
+        the database (a case-sensitive match implies the lower-cased one). Never NULL: like the bare condition
+        it selects the records that match, negated too (see ``done``)."""
+        needs = [[part for part in parts if len(part) >= 3] for parts in alternatives]
+        if not needs or not all(needs) or self.catalog.session is None:
+            return like
+        other = Record.__table__.alias("trigram_candidates")
+        value = func.browser_trigrams(func.lower(other.c.data[name].astext), type_=ARRAY(Text))
+        contains = [
+            and_(
+                *(
+                    value.op("@>", is_comparison=True)(func.browser_trigrams(func.lower(literal(p)), type_=ARRAY(Text)))
+                    for p in need
+                )
+            )
+            for need in needs
+        ]
+        matched = (
+            select(other.c.id)
+            .where(other.c.project_id == self.catalog.project_id, or_(*contains), adapt(other, like))
+            .limit(TRIGRAM_IDS + 1)
+        )
+        key = str(matched.compile(compile_kwargs={"literal_binds": True}))
+        ids = self.catalog.trigram_matches.get(key)
+        if ids is None:
+            # a common pattern (matches among the project's first records) is not looked up: a page in id order
+            # finds it soon, and its index lookup would read long posting lists
+            first = select(Record.data).where(Record.project_id == self.catalog.project_id).order_by(Record.id)
+            sample = first.limit(TRIGRAM_SAMPLE).subquery("trigram_sample")
+            common = select(func.count()).select_from(sample).where(adapt(sample, like))
+            if (self.catalog.session.scalar(common) or 0) >= TRIGRAM_COMMON:
+                ids = [0] * (TRIGRAM_IDS + 1)  # (as many as "too many")
+            else:
+                ids = list(self.catalog.session.scalars(matched))
+            self.catalog.trigram_matches[key] = ids
+        if len(ids) > TRIGRAM_IDS:
+            return like
+        self.catalog.trigrams_applied = True
+        return Record.id == any_(cast(literal(sorted(ids), ARRAY(BigInteger)), ARRAY(BigInteger)))
 
     def _full_text(self, node: FullTextCondition, path: str, bare: bool = False) -> ColumnElement[bool]:
         if node.attribute is not None:
@@ -596,6 +662,37 @@ def text_value(name: str, case_sensitive: bool) -> ColumnElement[Any]:
     if not case_sensitive:
         raw = func.lower(raw)
     return raw.collate("C")
+
+
+def adapt(table: Any, clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``clause`` (on ``record``) on an alias of the record table."""
+    adapted: ColumnElement[bool] = ClauseAdapter(table).traverse(clause)
+    return adapted
+
+
+def trigram_value(name: str) -> ColumnElement[Any]:
+    """The distinct three-character substrings of an attribute's lower-cased value (migration 0022's
+    ``browser_trigrams``): the same expression in substring filters and the per-project GIN indexes."""
+    return func.browser_trigrams(func.lower(Record.data[name].astext), type_=ARRAY(Text))
+
+
+def literal_parts(text: str) -> list[str]:
+    """The literal runs of an IN_WC value (between its wildcards ``*``, ``%``, ``?``, ``_``): every match contains
+    each of them."""
+    return [part for part in re.split(r"[*%?_]+", text) if part]
+
+
+def trigram_indexed(catalog: ProjectCatalog) -> set[str]:
+    """The project's TEXT attributes with a valid trigram index (looked up once per catalog; none without a
+    session: the benchmark's baseline compiles without indexes)."""
+    if catalog.trigram_indexed is None:
+        if catalog.session is None:
+            catalog.trigram_indexed = set()
+        else:
+            from . import attribute_indexes  # (it imports this module)
+
+            catalog.trigram_indexed = attribute_indexes.trigram_indexed(catalog.session, catalog)
+    return catalog.trigram_indexed
 
 
 TEXT_SEARCH_CONFIG = "simple"

@@ -20,6 +20,7 @@ from shared_model.models import (
     InformationSource,
     Label,
     LabelingTask,
+    ProjectRecordCount,
     Record,
     RecordTaskLabel,
     SourceType,
@@ -62,25 +63,44 @@ def _ws(task_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
 
 def progress(session: Session, scope: Scope) -> dict[str, Any]:
     """Records in scope, and per task how many have a valid manual label and a weak-supervision label."""
-    total = int(session.scalar(select(func.count()).select_from(scope.records.subquery())) or 0)
+    if scope.group is None:  # the project's count, kept by triggers on record (migration 0011)
+        total = int(
+            session.scalar(select(ProjectRecordCount.records).where(ProjectRecordCount.project_id == scope.catalog.project_id))
+            or 0
+        )
+    else:
+        total = int(session.scalar(select(func.count()).select_from(scope.records.subquery())) or 0)
     tasks = session.execute(
         select(LabelingTask.id, LabelingTask.name)
         .where(LabelingTask.project_id == scope.catalog.project_id)
         .order_by(LabelingTask.name)
     ).all()
-    # the read model (record_task_label): one row per (record, task) with a label, so no distinct over label rows
-    counted = {
-        task_id: (manual, weak)
-        for task_id, manual, weak in session.execute(
-            select(
-                RecordTaskLabel.labeling_task_id,
-                func.count().filter(RecordTaskLabel.decided.is_not(None)),
-                func.count().filter(RecordTaskLabel.weak.is_not(None)),
+    # the read model (record_task_label): one row per (record, task) with a label, so no distinct over label rows;
+    # the manual counts from its partial index on decided labels (migration 0022), not every weak-supervision row
+    task_ids = [task_id for task_id, _ in tasks]
+    manual_counts: dict[uuid.UUID, int] = dict(
+        session.execute(
+            select(RecordTaskLabel.labeling_task_id, func.count())
+            .where(
+                RecordTaskLabel.labeling_task_id.in_(task_ids),
+                RecordTaskLabel.decided.is_not(None),
+                scope.on(RecordTaskLabel.record_id),
             )
+            .group_by(RecordTaskLabel.labeling_task_id)
+        )
+        .tuples()
+        .all()
+    )
+    weak_counts: dict[uuid.UUID, int] = dict(
+        session.execute(
+            select(RecordTaskLabel.labeling_task_id, func.count().filter(RecordTaskLabel.weak.is_not(None)))
             .where(RecordTaskLabel.project_id == scope.catalog.project_id, scope.on(RecordTaskLabel.record_id))
             .group_by(RecordTaskLabel.labeling_task_id)
-        ).tuples()
-    }
+        )
+        .tuples()
+        .all()
+    )
+    counted = {task_id: (manual_counts.get(task_id, 0), weak_counts.get(task_id, 0)) for task_id in task_ids}
     out = []
     for task_id, name in tasks:
         manual, weak = counted.get(task_id, (0, 0))

@@ -11,13 +11,13 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from shared_model.models import Record, SourceType
+from shared_model.models import DataType, Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.service import problem
 from shared_model.settings import get_settings
 
 from . import attribute_indexes, timeout
-from .compile import ProjectCatalog, compile_filter
+from .compile import ProjectCatalog, compile_filter, text_value
 from .explain import Explain, plan_rows
 from .filters import FilterGroup
 from .highlights import highlights, text_conditions
@@ -220,21 +220,43 @@ def record_ids(
     return ids
 
 
-def unique_values(session: Session, project_id: uuid.UUID, attributes: list[str], max_values: int) -> dict[str, dict[str, Any]]:
+def unique_values(session: Session, catalog: ProjectCatalog, attributes: list[str], max_values: int) -> dict[str, dict[str, Any]]:
     """Per attribute its distinct values (sorted) when there are at most ``max_values``; else ``values`` is empty
-    and ``more`` is true (not a low-cardinality attribute)."""
+    and ``more`` is true (not a low-cardinality attribute).
+
+    A CATEGORY or BOOLEAN attribute with its expression index (built for large projects, see ``attribute_indexes``)
+    is read by a skip scan: one index descent per distinct value, up to ``max_values + 1``, instead of reading every
+    record's JSON; others are grouped over the project's records."""
+    indexed = attribute_indexes.existing(session, catalog.project_id)
     out: dict[str, dict[str, Any]] = {}
     for name in attributes:
-        value = Record.data[name].astext
-        found = list(
-            session.scalars(
-                select(value)
-                .where(Record.project_id == project_id, value.is_not(None))
-                .group_by(value)
-                .order_by(value.collate("C"))
-                .limit(max_values + 1)
+        if catalog.attributes.get(name) in (DataType.CATEGORY, DataType.BOOLEAN):
+            catalog.used_attributes.add(name)
+        value = text_value(name, case_sensitive=True)
+        if attribute_indexes.index_name(catalog.project_id, attribute_indexes.sql_of(value)) in indexed:
+            found = _distinct_by_skip_scan(session, catalog.project_id, value, max_values + 1)
+        else:
+            raw = Record.data[name].astext
+            found = list(
+                session.scalars(
+                    select(raw)
+                    .where(Record.project_id == catalog.project_id, raw.is_not(None))
+                    .group_by(raw)
+                    .order_by(raw.collate("C"))
+                    .limit(max_values + 1)
+                )
             )
-        )
         more = len(found) > max_values
         out[name] = {"values": [] if more else found, "more": more}
+    attribute_indexes.request(session, catalog)
     return out
+
+
+def _distinct_by_skip_scan(session: Session, project_id: uuid.UUID, value: ColumnElement[Any], limit: int) -> list[str]:
+    """The first ``limit`` distinct non-null values of ``value`` (in its index's order): a recursive query that
+    asks the index for the next value after the last one found."""
+    first = select(value.label("v")).where(Record.project_id == project_id, value.is_not(None)).order_by(value).limit(1)
+    found = select(first.subquery().c.v).cte("found", recursive=True)
+    following = select(value).where(Record.project_id == project_id, value > found.c.v).order_by(value).limit(1).scalar_subquery()
+    found = found.union_all(select(following.label("v")).where(found.c.v.is_not(None)))
+    return list(session.scalars(select(found.c.v).where(found.c.v.is_not(None)).limit(limit)))
