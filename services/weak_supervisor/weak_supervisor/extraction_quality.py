@@ -66,7 +66,8 @@ def predicted_spans_out_of_fold(
     fold_of, k = _folds(rows, seed)
     fold_of_row = dict(zip(rows.tolist(), fold_of.tolist(), strict=True))
     manual_fold = np.asarray([fold_of_row[int(r)] for r in manual.rows], dtype=np.int64)
-    heuristic_fold = np.asarray([fold_of_row.get(int(r), -1) for r in spans.rows], dtype=np.int64)
+    spans = _select(spans, np.isin(spans.rows, rows))  # only labeled records are scored (and teach precisions)
+    heuristic_fold = np.asarray([fold_of_row[int(r)] for r in spans.rows], dtype=np.int64)
     found: list[AggregatedSpan] = []
     for fold in range(k):
         training = _select(manual, manual_fold != fold)
