@@ -144,6 +144,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if not quality.get("available"):
         _say(f"no quality figures: {quality.get('reason')}")
         return 0
+    if quality.get("level") == "token":
+        return _token_quality(quality)
     low, high = quality["accuracy_interval_95"]
     _say(
         f"accuracy {quality['accuracy']:.1%} (95 % interval {low:.1%}-{high:.1%}) on {quality['manual_labels']} manual"
@@ -156,6 +158,28 @@ def cmd_quality(args: argparse.Namespace) -> int:
         precision = "-" if figures["precision"] is None else f"{figures['precision']:.1%}"
         recall = "-" if figures["recall"] is None else f"{figures['recall']:.1%}"
         _say(f"{name:<24} {precision:>9} {recall:>7} {figures['support']:>8}")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _token_quality(quality: dict[str, Any]) -> int:
+    """An extraction run's figures: token-level F1 with its interval, span-level F1, per label."""
+    low, high = quality["f1_interval_95"]
+    folds = f"{quality['folds']}-fold cross-validation" if quality.get("folds") else "model fitted without manual labels"
+    _say(
+        f"token-level F1 {_percent(quality['f1'])} (95 % interval {low:.1%}-{high:.1%}; precision"
+        f" {_percent(quality['precision'])}, recall {_percent(quality['recall'])}) on {quality['manual_labels']} manually"
+        f" labeled records ({quality['tokens']} tokens), {folds}; span-level F1 {_percent(quality['span_f1'])}"
+    )
+    _say(f"{'label':<24} {'precision':>9} {'recall':>7} {'F1':>7} {'tokens':>8}")
+    for name, figures in quality.get("per_label", {}).items():
+        _say(
+            f"{name:<24} {_percent(figures['precision']):>9} {_percent(figures['recall']):>7}"
+            f" {_percent(figures.get('f1')):>7} {figures['support']:>8}"
+        )
     return 0
 
 

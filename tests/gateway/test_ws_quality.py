@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import numpy as np
 from fastapi.testclient import TestClient
 
 from shared_model.jobs import wait_for_job
@@ -73,7 +74,9 @@ def test_quality_of_a_run_in_the_run_routes_and_the_overview(client: TestClient,
         "recall": round((neg_labels - 2) / neg_labels, 4),
         "support": neg_labels,
         "predicted": neg_labels - 2,
+        "f1": None,  # token-level F1: extraction tasks only
     }
+    assert quality["level"] is None and quality["f1"] is None
     assert by_name["pos"]["precision"] == round((20 - neg_labels) / (20 - neg_labels + 2), 4)
     latest = client.get(f"/api/v1/projects/{pid}/labeling-tasks/{built.task_id}/weak-supervision").json()
     assert latest["quality"] == quality
@@ -112,3 +115,38 @@ def test_no_number_with_too_few_labels_or_a_label_without_any(client: TestClient
     assert _overview(client, pid, one_sided.task_id) == quality
     unknown = client.get(f"/api/v1/projects/{pid}/metrics/weak-supervision-quality", params={"task_id": str(uuid.uuid4())})
     assert unknown.status_code == 404 and "labeling task" in unknown.json()["detail"]
+
+
+def test_extraction_quality_is_token_level_and_cross_validated(
+    client: TestClient, project: dict[str, Any], services: Any
+) -> None:
+    """Record ``j`` has two heuristics of its own marking tokens 2–4, one PER and one LOC; the manual span is a coin
+    flip between them. In-sample each heuristic's precision would give the answer; held out, nothing does."""
+    services.start("weak_supervisor")
+    pid = project["id"]
+    truth = np.random.default_rng(2).integers(0, 2, 20)
+    names = ["PER", "LOC"]
+    heuristics: dict[str, list[Item]] = {}
+    for j in range(20):
+        heuristics[f"h{j:02d}per"] = [(j, "PER", 2, 5)]
+        heuristics[f"h{j:02d}loc"] = [(j, "LOC", 2, 5)]
+    manual: list[Item] = [(j, names[int(truth[j])], 2, 5) for j in range(20)]
+    built = build_task(TaskType.INFORMATION_EXTRACTION, names, 30, heuristics, manual, project_id=uuid.UUID(pid))
+    response = client.post(
+        f"/api/v1/projects/{pid}/weak-supervision",
+        json={"labeling_task_id": str(built.task_id), "model": "refinery", "extraction_model": "spans"},
+    )
+    assert response.status_code == 202, response.text
+    assert wait_for_job(uuid.UUID(response.json()["job"]["id"]), timeout_s=90).state == "done"
+    quality = _overview(client, pid, built.task_id)
+    assert quality["available"] is True and quality["level"] == "token" and quality["accuracy"] is None
+    assert quality["manual_labels"] == 20 and quality["folds"] == 5 and quality["tokens"] == 60
+    assert quality["f1"] <= 0.75  # coin flips stay coin flips on held-out records (in-sample: 1.0)
+    low, high = quality["f1_interval_95"]
+    assert low <= quality["f1"] <= high < 1.0
+    assert quality["span_f1"] == quality["f1"]  # every span is all three tokens or none
+    by_name = {row["label_name"]: row for row in quality["per_label"]}
+    assert set(by_name) == {"PER", "LOC"} and by_name["PER"]["support"] == 3 * int((truth == 0).sum())
+    assert all(row["f1"] is not None for row in quality["per_label"])
+    run = client.get(f"/api/v1/projects/{pid}/labeling-tasks/{built.task_id}/weak-supervision").json()
+    assert run["quality"] == quality

@@ -164,3 +164,43 @@ def test_quality_of_the_latest_weak_supervision_run(
     assert shown.returncode == 0, shown.stderr
     assert "accuracy 95.8% (95 % interval" in shown.stdout and "on 24 manual labels, 5-fold cross-validation" in shown.stdout
     assert "ham" in shown.stdout and "91.7%" in shown.stdout
+
+
+def test_quality_of_an_extraction_run_is_token_level(
+    platform: str, admin: Any, sdk_project: dict[str, Any], tmp_path: Path
+) -> None:
+    """Record ``j`` has a PER and a LOC heuristic of its own on tokens 2–4 and a coin-flip manual span: held out,
+    no heuristic's precision says which is right (in-sample every one would)."""
+    import uuid
+
+    import numpy as np
+
+    from shared_model.models import TaskType
+
+    from ..weak_supervisor.fixtures import build_task
+
+    truth = np.random.default_rng(2).integers(0, 2, 20)
+    names = ["PER", "LOC"]
+    heuristics: dict[str, list[Any]] = {}
+    for j in range(20):
+        heuristics[f"h{j:02d}per"] = [(j, "PER", 2, 5)]
+        heuristics[f"h{j:02d}loc"] = [(j, "LOC", 2, 5)]
+    manual = [(j, names[int(truth[j])], 2, 5) for j in range(20)]
+    built = build_task(TaskType.INFORMATION_EXTRACTION, names, 20, heuristics, manual, project_id=uuid.UUID(sdk_project["id"]))
+    task = str(built.task_id)
+    assert admin.run_weak_supervision(task, "refinery", extraction_model="spans")["state"] == "FINISHED"
+    quality = admin.get_weak_supervision_quality(task)
+    assert quality["available"] and quality["level"] == "token" and quality["accuracy"] is None
+    assert quality["manual_labels"] == 20 and quality["folds"] == 5 and quality["f1"] <= 0.75
+    assert set(quality["per_label"]) == {"PER", "LOC"} and quality["per_label"]["PER"]["support"] == 3 * int((truth == 0).sum())
+    assert "f1" in quality["per_label"]["LOC"]
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "secrets.json").write_text(
+        json.dumps({"user_name": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "project_id": sdk_project["id"], "uri": platform})
+    )
+    shown = rsdk(work, "quality", "--task", task)
+    assert shown.returncode == 0, shown.stderr
+    assert f"token-level F1 {quality['f1']:.1%}" in shown.stdout and "on 20 manually labeled records (60 tokens)" in shown.stdout
+    assert "5-fold cross-validation" in shown.stdout and "LOC" in shown.stdout

@@ -9,6 +9,7 @@ import pytest
 
 from weak_supervisor.label_models import Manual, Prediction, Votes, fit_predict
 from weak_supervisor.label_models.auto import label_shift
+from weak_supervisor.label_models.guarded import reason as guarded_reason
 from weak_supervisor.label_models.shift import density
 from weak_supervisor.label_models.structure import duplicate_groups
 from weak_supervisor.synthetic import SCENARIOS, SyntheticTask, suite
@@ -113,3 +114,32 @@ def test_label_support_is_high_for_random_labels_and_low_for_shifted_ones() -> N
     labeled_rows = np.flatnonzero(shifted.labeled)
     assert weights[first[labeled_rows]].mean() < weights[~first[labeled_rows]].mean()
     assert support[first & ~shifted.labeled].mean() > support[~first & ~shifted.labeled].mean()
+
+
+@pytest.mark.parametrize(("name", "seed"), [("imbalanced", 0), ("imbalanced", 1), ("small", 2), ("small", 3)])
+def test_auto_is_safe_without_labels_at_half_size(name: str, seed: int) -> None:
+    """The cases that fell below majority vote at half size: ties sent to the rare class by the uniform prior
+    (``imbalanced`` seed 0: −0.77), and ties broken on chance-level split-half agreement (``small``: −0.56, −2.26)."""
+    task = SCENARIOS[name](seed, 0.5)
+    votes = Votes.from_dense(task.weak, task.n_classes)
+    unlabeled = ~task.labeled
+    majority = accuracy(fit_predict("majority", votes), task, unlabeled)
+    alone = fit_predict("auto", votes)
+    assert accuracy(alone, task, unlabeled) >= majority - 0.5, (name, seed, alone.details)
+
+
+def test_rare_class_ties_are_weighed_by_the_decided_class_mix() -> None:
+    task = SCENARIOS["imbalanced"](0, 0.5)
+    details = fit_predict("guarded", Votes.from_dense(task.weak, task.n_classes)).details
+    assert details["tie_prior"][0] > 0.85 and "decided class mix" in guarded_reason(details)
+    balanced = fit_predict("guarded", Votes.from_dense(SCENARIOS["independent"](0, 0.5).weak, 3)).details
+    assert len(set(balanced["tie_prior"])) == 1  # only two-class tasks, only when the ties go against the decided mix
+
+
+def test_chance_level_tie_agreement_breaks_no_tie() -> None:
+    task = SCENARIOS["small"](2, 0.5)
+    details = fit_predict("guarded", Votes.from_dense(task.weak, task.n_classes)).details
+    half = details["split_half"]
+    assert half["tie_agreement"] >= 0.5 and half["tie_agreement"] < half["tie_agreement_needed"]
+    assert details["uses"] == "majority vote only" and details["ties_broken"] == 0
+    assert "above chance" in guarded_reason(details)

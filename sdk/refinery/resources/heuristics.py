@@ -137,11 +137,16 @@ class HeuristicsMixin(ClientBase):
         manual labels (never on labels the model was fitted on): ``accuracy`` with ``accuracy_interval_95``,
         ``coverage``, ``per_label`` precision / recall (keyed by label name), ``manual_labels``; ``available`` is
         False with a ``reason`` when there are too few labels (< 10) or a label has none. Also ``run_id``, ``state``,
-        ``model`` and ``picked``."""
+        ``model`` and ``picked``. Extraction tasks (``level`` ``"token"``): ``precision``, ``recall``, ``f1`` with
+        ``f1_interval_95`` over the tokens of manual and predicted spans, ``span_precision`` / ``span_recall`` /
+        ``span_f1`` (exact matches), ``tokens``, and ``per_label`` with ``f1`` (support in tokens); no accuracy."""
         task_id = self._task_id(labeling_task)
         quality: dict[str, Any] = self._request("GET", self._p("/metrics/weak-supervision-quality"), params={"task_id": task_id})
+        token_level = quality.get("level") == "token"
         quality["per_label"] = {
-            row["label_name"]: {k: v for k, v in row.items() if k not in ("label_id", "label_name")}
+            row["label_name"]: {
+                k: v for k, v in row.items() if k not in ("label_id", "label_name") and (token_level or k != "f1")
+            }
             for row in quality.get("per_label") or []
         }
         return quality

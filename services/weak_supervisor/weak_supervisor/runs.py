@@ -21,6 +21,7 @@ from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
 from . import span_hmm
 from .extraction import AggregatedSpan, Spans, aggregate_spans, token_precision
+from .extraction_quality import extraction_quality
 from .label_models import EXPERT_MODELS, MODEL_NAMES, ModelOptions, fit_predict, fit_predict_multilabel
 from .label_models.base import FloatArray
 from .quality import multilabel_quality, single_label_quality
@@ -128,11 +129,16 @@ def _predict(task: TaskData, options: dict[str, Any]) -> tuple[dict[str, Any], t
                 precision[:] = 0.8
             spans = aggregate_spans(task.spans, precision, overrides)
             details = {"model": "spans", "note": "the reference's span aggregation"}
-        details["quality"] = {
-            "available": False,
-            "reason": "not estimated for extraction tasks yet (see the heuristic statistics for token-level figures)",
-            "manual_labels": int(len(np.unique(task.manual_spans.rows))),
-        }
+        details["quality"] = extraction_quality(
+            options["extraction_model"],
+            task.spans,
+            task.manual_spans,
+            len(task.source_ids),
+            [str(x) for x in task.label_ids],
+            overrides=overrides,
+            run_spans=spans,
+            seed=options["seed"],
+        )
         arrays = (
             np.asarray([s.row for s in spans], dtype=np.int64),
             np.asarray([s.label for s in spans], dtype=np.int64),

@@ -28,6 +28,7 @@ class LabelQuality(BaseModel):
     recall: float | None = Field(description="Held-out records labeled so that the run predicted so (null: none).")
     support: int = Field(description="Manual labels of this label behind the figures.")
     predicted: int = Field(description="Held-out records the run predicted as this label.")
+    f1: float | None = Field(None, description="Extraction tasks: token-level F1 of this label (null: nothing to score).")
 
 
 class QualityOut(BaseModel):
@@ -49,6 +50,21 @@ class QualityOut(BaseModel):
     coverage: float | None = Field(None, description="Share of held-out labeled records the run gives a label.")
     per_label: list[LabelQuality] = Field(default_factory=list)
     note: str | None = None
+    level: str | None = Field(
+        None,
+        description="Extraction tasks: 'token' — precision, recall, f1 and per_label count tokens of the manual and"
+        " predicted spans (support: tokens); accuracy is null. Classification: null (per record).",
+    )
+    precision: float | None = Field(None, description="Extraction: share of predicted span tokens with the manual label.")
+    recall: float | None = Field(None, description="Extraction: share of manual span tokens the run labels so.")
+    f1: float | None = Field(None, description="Extraction: token-level F1 (micro over labels).")
+    f1_interval_95: list[float] | None = Field(
+        None, description="Extraction: 95 % percentile bootstrap interval of the token-level F1 over the labeled records."
+    )
+    span_precision: float | None = Field(None, description="Extraction: predicted spans matching a manual one exactly.")
+    span_recall: float | None = Field(None, description="Extraction: manual spans the run predicts exactly.")
+    span_f1: float | None = Field(None, description="Extraction: span-level (exact match) F1.")
+    tokens: int | None = Field(None, description="Extraction: manual span tokens behind the token-level figures.")
 
 
 def _names(session: Session, ids: list[str], stored: dict[str, str]) -> dict[str, str]:
@@ -99,7 +115,10 @@ def run_quality(session: Session, run: WeakSupervisionRun) -> QualityOut:
             manual_labels=n,
             per_label=per_label,
         )
-    keep = ("method", "folds", "accuracy", "accuracy_interval_95", "accuracy_on_labeled", "coverage", "note")
+    keep = (
+        *("method", "folds", "accuracy", "accuracy_interval_95", "accuracy_on_labeled", "coverage", "note", "level"),
+        *("precision", "recall", "f1", "f1_interval_95", "span_precision", "span_recall", "span_f1", "tokens"),
+    )
     return QualityOut(**head, available=True, manual_labels=n, per_label=per_label, **{k: stored.get(k) for k in keep})
 
 

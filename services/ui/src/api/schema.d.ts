@@ -3847,6 +3847,11 @@ export interface components {
         /** LabelQuality */
         LabelQuality: {
             /**
+             * F1
+             * @description Extraction tasks: token-level F1 of this label (null: nothing to score).
+             */
+            f1?: number | null;
+            /**
              * Label Id
              * @description The label's id as the run stored it.
              */
@@ -4437,10 +4442,25 @@ export interface components {
              * @description Share of held-out labeled records the run gives a label.
              */
             coverage?: number | null;
+            /**
+             * F1
+             * @description Extraction: token-level F1 (micro over labels).
+             */
+            f1?: number | null;
+            /**
+             * F1 Interval 95
+             * @description Extraction: 95 % percentile bootstrap interval of the token-level F1 over the labeled records.
+             */
+            f1_interval_95?: number[] | null;
             /** Finished At */
             finished_at?: string | null;
             /** Folds */
             folds?: number | null;
+            /**
+             * Level
+             * @description Extraction tasks: 'token' — precision, recall, f1 and per_label count tokens of the manual and predicted spans (support: tokens); accuracy is null. Classification: null (per record).
+             */
+            level?: string | null;
             /**
              * Manual Labels
              * @description Labeled records behind the figures.
@@ -4463,15 +4483,45 @@ export interface components {
              * @description The model ``auto`` picked.
              */
             picked?: string | null;
+            /**
+             * Precision
+             * @description Extraction: share of predicted span tokens with the manual label.
+             */
+            precision?: number | null;
             /** Reason */
             reason?: string | null;
+            /**
+             * Recall
+             * @description Extraction: share of manual span tokens the run labels so.
+             */
+            recall?: number | null;
             /**
              * Run Id
              * @description The run the figures are of (null: the task has no finished run).
              */
             run_id?: string | null;
+            /**
+             * Span F1
+             * @description Extraction: span-level (exact match) F1.
+             */
+            span_f1?: number | null;
+            /**
+             * Span Precision
+             * @description Extraction: predicted spans matching a manual one exactly.
+             */
+            span_precision?: number | null;
+            /**
+             * Span Recall
+             * @description Extraction: manual spans the run predicts exactly.
+             */
+            span_recall?: number | null;
             /** State */
             state?: string | null;
+            /**
+             * Tokens
+             * @description Extraction: manual span tokens behind the token-level figures.
+             */
+            tokens?: number | null;
         };
         /** RecordEditIn */
         RecordEditIn: {

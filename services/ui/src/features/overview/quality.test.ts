@@ -13,6 +13,11 @@ describe("weak-supervision quality headline", () => {
     expect(text).not.toContain("90");
   });
 
+  it("states the token-level F1 of an extraction run, its interval and the span-level F1", () => {
+    const text = qualityHeadline({ available: true, level: "token", manual_labels: 20, folds: 5, accuracy: null, f1: 0.5, f1_interval_95: [0.3, 0.7], span_f1: 0.45, tokens: 60 });
+    expect(text).toBe("Token-level F1 50.0 % (95 % interval 30.0 % – 70.0 %) on 20 manually labeled records (60 tokens) the model was not fitted on, 5-fold cross-validation; span-level F1 45.0 %.");
+  });
+
   it("formats missing values as a dash", () => {
     expect(pct(null)).toBe("—");
     expect(pct(0.5)).toBe("50.0 %");

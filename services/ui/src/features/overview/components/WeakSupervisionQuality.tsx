@@ -8,6 +8,7 @@ export default function WeakSupervisionQuality({ pid, taskId }: { pid: string; t
   const quality = useWeakSupervisionQuality(pid, taskId);
   if (quality.isError) return <ErrorBox error={quality.error} what="the weak-supervision quality" />;
   const q = quality.data;
+  const tokens = q?.level === "token"; // extraction: per-label figures count tokens, with their F1
   return (
     <section className="card spaced-top" aria-label="Weak-supervision quality" data-testid="ws-quality">
       <div className="muted small">Weak-supervision quality (cross-validated on manual labels)</div>
@@ -25,7 +26,8 @@ export default function WeakSupervisionQuality({ pid, taskId }: { pid: string; t
                   <th scope="col">Label</th>
                   <th scope="col">Precision</th>
                   <th scope="col">Recall</th>
-                  <th scope="col">Manual labels</th>
+                  {tokens ? <th scope="col">F1</th> : null}
+                  <th scope="col">{tokens ? "Manual tokens" : "Manual labels"}</th>
                 </tr>
               </thead>
               <tbody>
@@ -34,6 +36,7 @@ export default function WeakSupervisionQuality({ pid, taskId }: { pid: string; t
                     <th scope="row">{row.label_name}</th>
                     <td>{pct(row.precision)}</td>
                     <td>{pct(row.recall)}</td>
+                    {tokens ? <td>{pct(row.f1)}</td> : null}
                     <td>{row.support.toLocaleString("en-US")}</td>
                   </tr>
                 ))}
