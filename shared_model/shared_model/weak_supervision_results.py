@@ -29,7 +29,6 @@ GARBAGE_ROWS = 20_000  # rows deleted per garbage-collection transaction
 COLUMNS = (
     "version_id, record_id, labeling_task_id, project_id, label_ids, confidences, token_starts, token_ends, weak, confidence"
 )
-_INCOMING = "weak_supervision_incoming"
 
 
 def signature(label_id: str, start: int | None, end: int | None) -> str:
@@ -84,23 +83,26 @@ def begin_version(session: Session, task_id: uuid.UUID, version_id: uuid.UUID) -
     )
 
 
-def write_rows(cursor: Any, project_id: uuid.UUID, lines: list[str]) -> int:
-    """Store one chunk of rows (:func:`row_line`) through a DB-API ``cursor``, in its transaction (the caller commits).
+def write_rows(cursor: Any, project_id: uuid.UUID, version_id: uuid.UUID, lines: list[str], record_ids: list[int]) -> int:
+    """Store one chunk of rows (:func:`row_line`, of the records ``record_ids``) through a DB-API ``cursor``, in its
+    transaction (the caller commits); returns the rows kept.
 
-    The rows go through a temporary table and only those of records that still exist are kept: the project's lock
-    is held shared, so a record delete (which takes it exclusively) either committed before (its records are left
-    out) or waits until this transaction ends (its trigger then removes them). Returns the rows stored."""
+    The project's lock is held shared, so a record delete (which takes it exclusively) either waits until this
+    transaction ends (its trigger then removes the rows from every version, this one included) or committed before:
+    the chunk's rows of records that no longer exist are then removed here (checked by one count in the common case)."""
     if not lines:
         return 0
     cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", (LOCK_CLASS, str(project_id)))
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_INCOMING} (LIKE weak_supervision_result) ON COMMIT DELETE ROWS")
-    cursor.copy_expert(f"COPY {_INCOMING} ({COLUMNS}) FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
+    cursor.copy_expert(f"COPY weak_supervision_result ({COLUMNS}) FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
+    cursor.execute("SELECT count(*) FROM record WHERE project_id = %s AND id = ANY(%s::bigint[])", (str(project_id), record_ids))
+    if int(cursor.fetchone()[0]) == len(record_ids):
+        return len(lines)
     cursor.execute(
-        f"INSERT INTO weak_supervision_result ({COLUMNS}) SELECT {COLUMNS} FROM {_INCOMING} i"
-        " WHERE EXISTS (SELECT 1 FROM record r WHERE r.id = i.record_id AND r.project_id = %s)",
-        (str(project_id),),
+        "DELETE FROM weak_supervision_result w WHERE w.version_id = %s AND w.record_id = ANY(%s::bigint[])"
+        " AND NOT EXISTS (SELECT 1 FROM record r WHERE r.id = w.record_id AND r.project_id = %s)",
+        (str(version_id), record_ids, str(project_id)),
     )
-    return int(cursor.rowcount)
+    return len(lines) - int(cursor.rowcount)
 
 
 def switch_version(session: Session, task_id: uuid.UUID, version_id: uuid.UUID) -> None:

@@ -334,7 +334,7 @@ def write_weak_labels(
         conn = raw_connection()
         try:
             with conn.cursor() as cursor:
-                stored = weak_results.write_rows(cursor, task.project_id, lines)
+                stored = weak_results.write_rows(cursor, task.project_id, version_id, lines, list(counts))
             conn.commit()
         except BaseException:
             conn.rollback()
