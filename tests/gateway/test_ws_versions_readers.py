@@ -138,3 +138,8 @@ def test_every_reader_shows_the_current_run_until_the_next_one_is_switched(clien
     assert _seen(client, pid, task, ids) == _expected(ids, first, manual)
     _switch(task["id"], version)
     assert _seen(client, pid, task, ids) == _expected(ids, second, manual)
+    # label writes after the switch keep "manual and WS differ" current (their refresh compares with this version)
+    assert classify(client, pid, ids[6], task, ["a"]).status_code == 200
+    assert classify(client, pid, ids[1], task, ["a"]).status_code == 200
+    manual |= {ids[6]: "a", ids[1]: "a"}
+    assert _seen(client, pid, task, ids) == _expected(ids, second, manual)

@@ -9,6 +9,7 @@ from .browsing import (
     RecordTaskLabel,
     WeakSupervisionAssociation,
     WeakSupervisionCurrent,
+    WeakSupervisionDifferState,
     WeakSupervisionLabel,
     WeakSupervisionResult,
     WeakSupervisionVersion,
@@ -42,6 +43,7 @@ from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 __all__ = [
     "WeakSupervisionAssociation",
     "WeakSupervisionCurrent",
+    "WeakSupervisionDifferState",
     "WeakSupervisionLabel",
     "WeakSupervisionResult",
     "WeakSupervisionVersion",

@@ -82,15 +82,17 @@ class HeuristicVoteSummaryState(Base):
 
 
 class RecordTaskLabel(Base):
-    """Read model: per (task, record) with a manual label, that it is manually labeled and its decided manual labels
-    (sorted ``label:start:end`` texts). Kept current by statement triggers on ``record_label_association``
-    (migration 0018; its weak-supervision columns moved to :class:`WeakSupervisionResult` in 0022)."""
+    """Read model: per (task, record) with a manual label, that it is manually labeled, its decided manual labels
+    (sorted ``label:start:end`` texts) and whether they differ from the record's weak-supervision labels in the
+    version ``ws_version``. Kept current by statement triggers on ``record_label_association`` (migration 0018; the
+    weak-supervision labels moved to :class:`WeakSupervisionResult` in 0022, and ``differ`` is recomputed for a
+    task's rows once its current version is not the one :class:`WeakSupervisionDifferState` names)."""
 
     __tablename__ = "record_task_label"
     __table_args__ = (
         Index("ix_record_task_label_record", "record_id"),
         Index("ix_record_task_label_project", "project_id", "record_id"),
-        Index("ix_record_task_label_decided", "labeling_task_id", "record_id", postgresql_where=text("decided IS NOT NULL")),
+        Index("ix_record_task_label_differ", "labeling_task_id", "record_id", postgresql_where=text("differ")),
     )
 
     labeling_task_id: Mapped[uuid.UUID] = mapped_column(
@@ -100,6 +102,20 @@ class RecordTaskLabel(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"))
     manual: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     decided: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    differ: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    ws_version: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class WeakSupervisionDifferState(Base):
+    """The weak-supervision version a task's ``record_task_label.differ`` flags were last recomputed against as a
+    whole (migration 0022): the browser recomputes them once after a new run became current."""
+
+    __tablename__ = "weak_supervision_differ_state"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
 
 
 class WeakSupervisionVersion(Base):

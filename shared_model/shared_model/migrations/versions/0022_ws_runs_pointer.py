@@ -17,8 +17,10 @@ record in one transaction: 87 s for 1M records, 200 s with the label read model'
 - WEAK_SUPERVISION rows inserted into ``record_label_association`` (pre-computed labels, tests, older writers) are
   moved into the task's current version in the caller's transaction (a statement trigger after the insert's
   reference checks; the rows do not stay there);
-- ``record_task_label`` loses ``weak``, ``ws_confidence`` and ``differ`` (a switch would rewrite them for every
-  record): the browser joins the current version's rows instead; it keeps rows with a manual label only.
+- ``record_task_label`` loses ``weak`` and ``ws_confidence`` (a switch would rewrite them for every record) and keeps
+  rows with a manual label only; its ``differ`` is computed against the version named in its new ``ws_version``
+  (label writes: the current one; after a switch the browser recomputes the task's manually labeled rows once,
+  ``weak_supervision_differ_state``).
 
 The existing weak-supervision rows become each task's current version.
 
@@ -161,14 +163,17 @@ CROSS JOIN LATERAL unnest(w.label_ids, w.confidences, w.token_starts, w.token_en
 """
 
 # 0018's refresh without the weak-supervision part: rows for (record, task) pairs with a manual label
+# 0018's refresh without the weak-supervision labels: rows for (record, task) pairs with a manual label; ``differ``
+# is computed against the task's current weak-supervision version (named in ``ws_version``)
 READ_MODEL_APPLY = """
 CREATE OR REPLACE FUNCTION record_task_label_apply(tasks uuid[], records bigint[]) RETURNS void LANGUAGE plpgsql
 SET search_path = {path} AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock({lock_class}, hashtext(t::text))
     FROM (SELECT DISTINCT t FROM unnest(tasks) AS u(t) ORDER BY t) o;
-    INSERT INTO record_task_label AS l (labeling_task_id, record_id, project_id, manual, decided)
-    SELECT s.t, s.r, s.project_id, true, s.decided
+    INSERT INTO record_task_label AS l (labeling_task_id, record_id, project_id, manual, decided, differ, ws_version)
+    SELECT s.t, s.r, s.project_id, true, s.decided,
+        coalesce(s.decided IS NOT NULL AND NOT (s.decided @> w.weak AND w.weak @> s.decided), false), c.version_id
     FROM (
         SELECT p.t, p.r, min(a.project_id::text)::uuid AS project_id,
             array_agg(DISTINCT a.label_id::text || ':' || coalesce(a.token_start, -1) || ':' || coalesce(a.token_end, -1))
@@ -177,10 +182,13 @@ BEGIN
         JOIN record_label_association a ON a.labeling_task_id = p.t AND a.record_id = p.r AND a.source_type = 'MANUAL'
         GROUP BY p.t, p.r
     ) s
+    LEFT JOIN weak_supervision_current c ON c.labeling_task_id = s.t
+    LEFT JOIN weak_supervision_result w ON w.version_id = c.version_id AND w.record_id = s.r
     ORDER BY s.t, s.r
     ON CONFLICT (labeling_task_id, record_id) DO UPDATE
-    SET manual = EXCLUDED.manual, decided = EXCLUDED.decided
-    WHERE (l.manual, l.decided) IS DISTINCT FROM (EXCLUDED.manual, EXCLUDED.decided);
+    SET manual = EXCLUDED.manual, decided = EXCLUDED.decided, differ = EXCLUDED.differ, ws_version = EXCLUDED.ws_version
+    WHERE (l.manual, l.decided, l.differ, l.ws_version)
+        IS DISTINCT FROM (EXCLUDED.manual, EXCLUDED.decided, EXCLUDED.differ, EXCLUDED.ws_version);
     DELETE FROM record_task_label l USING unnest(tasks, records) AS p(t, r)
     WHERE l.labeling_task_id = p.t AND l.record_id = p.r
         AND NOT EXISTS (
@@ -282,18 +290,34 @@ def upgrade() -> None:
     op.execute("ALTER TABLE record_label_association DISABLE TRIGGER record_task_label_deletes")
     op.execute("DELETE FROM record_label_association WHERE source_type = 'WEAK_SUPERVISION'")
     op.execute("ALTER TABLE record_label_association ENABLE TRIGGER record_task_label_deletes")
-    op.execute(READ_MODEL_APPLY.format(path=path, lock_class=READ_MODEL_LOCK))
-    op.drop_index("ix_record_task_label_differ", table_name="record_task_label")
     op.execute("DELETE FROM record_task_label WHERE NOT manual")
-    op.drop_column("record_task_label", "differ")
     op.drop_column("record_task_label", "ws_confidence")
     op.drop_column("record_task_label", "weak")
-    op.create_index(
-        "ix_record_task_label_decided",
-        "record_task_label",
-        ["labeling_task_id", "record_id"],
-        postgresql_where=sa.text("decided IS NOT NULL"),
+    # ``differ`` stays (its partial index too), computed against the version named in ``ws_version``: the label
+    # writes' refresh computes it against the current version; after a switch the browser recomputes the task's rows
+    # once (weak_supervision_differ_state names the version they were computed against)
+    op.add_column("record_task_label", sa.Column("ws_version", postgresql.UUID(as_uuid=True), nullable=True))
+    op.execute(
+        "UPDATE record_task_label l SET ws_version = c.version_id FROM weak_supervision_current c"
+        " WHERE c.labeling_task_id = l.labeling_task_id"
     )
+    op.create_table(
+        "weak_supervision_differ_state",
+        sa.Column("labeling_task_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("version_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["labeling_task_id"],
+            ["labeling_task.id"],
+            name=op.f("fk_weak_supervision_differ_state_labeling_task_id_labeling_task"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("labeling_task_id", name=op.f("pk_weak_supervision_differ_state")),
+    )
+    op.execute(
+        "INSERT INTO weak_supervision_differ_state (labeling_task_id, version_id)"
+        " SELECT labeling_task_id, version_id FROM weak_supervision_current"
+    )
+    op.execute(READ_MODEL_APPLY.format(path=path, lock_class=READ_MODEL_LOCK))
 
 
 def downgrade() -> None:
@@ -302,13 +326,10 @@ def downgrade() -> None:
     read_model = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(read_model)
     path = _search_path()
-    op.drop_index("ix_record_task_label_decided", table_name="record_task_label")
+    op.drop_table("weak_supervision_differ_state")
+    op.drop_column("record_task_label", "ws_version")
     op.add_column("record_task_label", sa.Column("weak", postgresql.ARRAY(sa.Text()), nullable=True))
     op.add_column("record_task_label", sa.Column("ws_confidence", sa.Float(), nullable=True))
-    op.add_column("record_task_label", sa.Column("differ", sa.Boolean(), server_default=sa.false(), nullable=False))
-    op.create_index(
-        "ix_record_task_label_differ", "record_task_label", ["labeling_task_id", "record_id"], postgresql_where=sa.text("differ")
-    )
     op.execute("DROP FUNCTION record_task_label_apply(uuid[], bigint[])")
     apply = read_model.FUNCTIONS.split("CREATE FUNCTION record_task_label_refresh()")[0]
     op.execute(apply.format(path=path, lock_class=READ_MODEL_LOCK))

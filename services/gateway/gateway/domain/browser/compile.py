@@ -91,7 +91,7 @@ from .filters import (
     check_limits,
 )
 from .read_model import ensure_vote_summary
-from .weak_labels import NO_VERSION, current_versions, differs
+from .weak_labels import NO_VERSION, current_versions, ensure_differ
 
 NUMERIC = (DataType.INTEGER, DataType.FLOAT)
 SEARCHABLE = (DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT)
@@ -397,19 +397,17 @@ class _Compiler:
         return exists().where(WSR.version_id == self.catalog.ws_version(task_id), WSR.record_id == Record.id, *where)
 
     def _manual_ws_differ(self, node: ManualWsDifferCondition, path: str) -> ColumnElement[bool]:
-        """The record's decided manual labels (the read model) and its current weak-supervision labels (its row in
-        the current version) are both there and not the same set of ``label:start:end`` texts."""
+        """The read model's ``differ`` flag (a partial index): the record's decided manual labels and its labels in the
+        task's current weak-supervision version are both there and not the same set. The flags are recomputed once
+        after a new run became current (:func:`.weak_labels.ensure_differ`)."""
         task_id = self._task(node.task_id, path)
         if self.catalog.session is None:  # no read model (the benchmark's baseline): the label rows set-wise
             return self._manual_ws_differ_rows(task_id)
-        return exists().where(
-            RecordTaskLabel.labeling_task_id == task_id,
-            RecordTaskLabel.record_id == Record.id,
-            RecordTaskLabel.decided.is_not(None),
-            WSR.version_id == self.catalog.ws_version(task_id),
-            WSR.record_id == Record.id,
-            differs(RecordTaskLabel.decided, WSR.weak),
-        )
+        version = self.catalog.ws_version(task_id)
+        if version == NO_VERSION:
+            return false()
+        ensure_differ(self.catalog.session, task_id, version)
+        return self._read_model(task_id, RecordTaskLabel.differ.is_(True), RecordTaskLabel.ws_version == version)
 
     def _manual_ws_differ_rows(self, task_id: uuid.UUID) -> ColumnElement[bool]:
         """Set-wise: a full join of the task's valid manual rows and its weak-supervision rows (on manually labeled
