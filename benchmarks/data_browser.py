@@ -168,7 +168,6 @@ def ws_labels(cur: Any, pid: str, task: dict[str, Any]) -> None:
     )
 
 
-
 def ws_replace_old_path_seconds(dsn: str, pid: str, task: dict[str, Any], records: int) -> float:
     """The write path before migration 0022, in today's schema: delete a task's weak-supervision rows in
     record_label_association and insert one per record, in one transaction (scaled to 1M). The rows to delete are put
