@@ -4,8 +4,11 @@ weak-supervision run on every record and three annotators on 10 % of the records
 
 Each query runs ``--reps`` times (default 20) through a real gateway process; the same filters also run as SQL
 without the read model (the vote conditions unnesting every vote chunk, as today's schema allows), ``--baseline-reps``
-times. ``ws_replace_1m_s`` is today's write path for a new weak-supervision run: delete a task's labels and insert
-one per record (scaled to 1M records).
+times. A new weak-supervision run (migration 0023) is measured by the weak supervisor's own writer: ``ws_write_1m_s``
+(its version's rows, chunk transactions nobody reads, scaled to 1M), ``ws_switch_ms`` (the one-row switch that makes
+them visible; ``ws_replace_1m_s`` is that switch in seconds), ``ws_gc_1m_s`` (the superseded version collected in short
+transactions); ``ws_replace_old_path_1m_s`` is the path before it (delete a task's label rows, insert one per record,
+in one transaction; rolled back) in the same run.
 
 Run: ``.venv/bin/python benchmarks/data_browser.py [--records N] [--reps 20]``. The last line is JSON.
 
@@ -148,38 +151,49 @@ def build(client: httpx.Client, dsn: str, records: int) -> dict[str, Any]:
 
 
 def ws_labels(cur: Any, pid: str, task: dict[str, Any]) -> None:
+    """A weak-supervision run's labels on every record, as the task's current version (migration 0023; setup)."""
     labels = [label["id"] for label in task["labels"]]
+    version = str(uuid.uuid4())
     cur.execute(
-        "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type, return_type,"
-        " confidence, is_gold_star, is_valid_manual_label, created_at)"
-        " SELECT gen_random_uuid(), %s, r.id, %s, (CAST(%s AS uuid[]))[1 + (r.id * 11) %% 3], 'WEAK_SUPERVISION', 'RETURN',"
-        " ((r.id * 37) %% 1000) / 1000.0, false, false, now() FROM record r WHERE r.project_id = %s",
-        (pid, task["id"], labels, pid),
+        "INSERT INTO weak_supervision_version (id, labeling_task_id, project_id) VALUES (%s, %s, %s)", (version, task["id"], pid)
+    )
+    cur.execute(
+        "INSERT INTO weak_supervision_current (labeling_task_id, version_id) VALUES (%s, %s)"
+        " ON CONFLICT (labeling_task_id) DO UPDATE SET version_id = EXCLUDED.version_id",
+        (task["id"], version),
+    )
+    cur.execute(
+        "INSERT INTO weak_supervision_result (version_id, record_id, labeling_task_id, project_id, label_ids, confidences,"
+        " weak, confidence) SELECT %s, r.id, %s, %s, ARRAY[r.l], ARRAY[r.c], ARRAY[r.l::text || ':-1:-1'], r.c FROM ("
+        " SELECT r.id, (CAST(%s AS uuid[]))[1 + (r.id * 11) %% 3] AS l, ((r.id * 37) %% 1000) / 1000.0::float8 AS c"
+        " FROM record r WHERE r.project_id = %s) r",
+        (version, task["id"], pid, labels, pid),
     )
 
 
-LABEL_READ_MODEL_TRIGGERS = ("record_task_label_inserts", "record_task_label_updates", "record_task_label_deletes")
-
-
-def ws_replace_seconds(dsn: str, pid: str, task: dict[str, Any], records: int, read_model: bool = True) -> float:
-    """Today's path for a new weak-supervision run: delete the task's labels, insert new ones (scaled to 1M).
-    ``read_model=False``: with the label read model's triggers (migration 0018) disabled, as before it."""
+def ws_replace_old_path_seconds(dsn: str, pid: str, task: dict[str, Any], records: int) -> float:
+    """The write path before migration 0023, in today's schema: delete a task's weak-supervision rows in
+    record_label_association and insert one per record, in one transaction (scaled to 1M). The rows to delete are put
+    there first (not timed, the trigger that moves them into a version disabled); everything is rolled back."""
+    labels = [label["id"] for label in task["labels"]]
+    insert = (
+        "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id, source_type, return_type,"
+        " confidence, is_gold_star, is_valid_manual_label, created_at)"
+        " SELECT gen_random_uuid(), %s, r.id, %s, (CAST(%s AS uuid[]))[1 + (r.id * {k}) %% 3], 'WEAK_SUPERVISION', 'RETURN',"
+        " ((r.id * 37) %% 1000) / 1000.0, false, false, now() FROM record r WHERE r.project_id = %s"
+    )
     conn = psycopg2.connect(dsn)
     try:
         cur = conn.cursor()
-        if not read_model:
-            for trigger in LABEL_READ_MODEL_TRIGGERS:
-                cur.execute(f"ALTER TABLE record_label_association DISABLE TRIGGER {trigger}")
+        cur.execute("ALTER TABLE record_label_association DISABLE TRIGGER weak_supervision_divert")
+        cur.execute(insert.format(k=11), (pid, task["id"], labels, pid))
         started = time.perf_counter()
         cur.execute(
             "DELETE FROM record_label_association WHERE labeling_task_id = %s AND source_type = 'WEAK_SUPERVISION'", (task["id"],)
         )
-        ws_labels(cur, pid, task)
+        cur.execute(insert.format(k=13), (pid, task["id"], labels, pid))
         elapsed = time.perf_counter() - started
-        if read_model:
-            conn.commit()
-        else:
-            conn.rollback()  # the baseline leaves the labels (and the triggers) as they were
+        conn.rollback()  # the labels (and the trigger) stay as they were
         return elapsed * 1_000_000 / records
     finally:
         conn.close()
@@ -239,6 +253,72 @@ def similarity_embedding(dsn: str, world: dict[str, Any], search_url: str, vecto
         time.sleep(0.5)
     log(f"similarity embedding: {len(ids)} vectors indexed by neural search in {time.perf_counter() - started:.1f} s")
     return {"embedding_id": str(embedding_id), "similar_anchor": int(ids[len(ids) // 2])}
+
+
+def ws_new_run(db_url: str, dsn: str, task: dict[str, Any], records: int) -> dict[str, float]:
+    """A new weak-supervision run's labels by the weak supervisor's own writer (migration 0023): the version's rows in
+    chunk transactions nobody reads (``ws_write_1m_s``, scaled to 1M), the one-row switch that makes them current
+    (``ws_switch_ms``, not scaled: it does not depend on the number of records), and the garbage collection of the
+    superseded version in short transactions (``ws_gc_1m_s``, scaled; ``ws_gc_max_transaction_ms``)."""
+    import numpy as np
+
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REFINERY_DATABASE_URL"] = db_url
+    from shared_model.settings import get_settings
+
+    get_settings.cache_clear()
+    from shared_model import weak_supervision_results as weak_results
+    from shared_model.db import new_session, session_scope
+    from weak_supervisor.store import load_task, write_weak_labels
+
+    task_id = uuid.UUID(task["id"])
+    with session_scope() as session:
+        data = load_task(session, task_id, [])  # the records and labels (no heuristic votes needed to write)
+        old = weak_results.current_version(session, task_id)
+        version = uuid.uuid4()
+        weak_results.begin_version(session, task_id, version)
+    n = len(data.record_ids)
+    rows = np.arange(n, dtype=np.int64)
+    labels = (data.record_ids * 13) % 3
+    confidence = ((data.record_ids * 41) % 1000) / 1000.0
+    started = time.perf_counter()
+    written = write_weak_labels(data, version, rows, labels, confidence)
+    write_s = time.perf_counter() - started
+    assert written == n, (written, n)
+    started = time.perf_counter()
+    with session_scope() as session:
+        weak_results.switch_version(session, task_id, version)
+    switch_ms = (time.perf_counter() - started) * 1000
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:  # readers see the new run
+        cur.execute("SELECT count(*) FROM weak_supervision_label WHERE labeling_task_id = %s", (task["id"],))
+        assert cur.fetchone()[0] == n
+        cur.execute("SELECT count(*) FROM weak_supervision_result WHERE version_id = %s", (str(old),))
+        superseded = int(cur.fetchone()[0])
+    batches: list[float] = []
+
+    def one_batch() -> Any:  # collect_garbage's transactions, timed one by one
+        session = new_session()
+        original = session.commit
+
+        def timed_commit() -> None:
+            original()
+            batches.append((time.perf_counter() - begun[0]) * 1000)
+
+        begun = [time.perf_counter()]
+        session.commit = timed_commit  # type: ignore[method-assign]
+        return session
+
+    started = time.perf_counter()
+    removed = weak_results.collect_garbage(one_batch, task_id)
+    gc_s = time.perf_counter() - started
+    assert removed == superseded, (removed, superseded)
+    return {
+        "ws_write_1m_s": round(write_s * 1_000_000 / records, 1),
+        "ws_switch_ms": round(switch_ms, 1),
+        "ws_gc_1m_s": round(gc_s * 1_000_000 / records, 1),
+        "ws_gc_max_transaction_ms": round(max(batches), 1) if batches else 0.0,
+        "ws_write_records_per_s": round(n / write_s),
+    }
 
 
 def queries(world: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -395,18 +475,20 @@ def label_counts_ms(dsn: str, pid: str, reps: int) -> dict[str, float]:
         " FROM labeling_task t WHERE t.project_id = %(p)s",
     }
     statements |= {
-        "projects_read_model": "SELECT count(DISTINCT record_id) FILTER (WHERE manual),"
-        " count(DISTINCT record_id) FILTER (WHERE weak IS NOT NULL) FROM record_task_label WHERE project_id = %(p)s",
-        "progress_read_model": "SELECT labeling_task_id, count(*) FILTER (WHERE decided IS NOT NULL),"
-        " count(*) FILTER (WHERE weak IS NOT NULL) FROM record_task_label WHERE project_id = %(p)s GROUP BY 1",
+        "projects_read_model": "SELECT count(DISTINCT record_id) FILTER (WHERE manual) FROM record_task_label"
+        " WHERE project_id = %(p)s; SELECT count(DISTINCT record_id) FROM weak_supervision_label WHERE project_id = %(p)s",
+        "progress_read_model": "SELECT labeling_task_id, count(*) FILTER (WHERE decided IS NOT NULL)"
+        " FROM record_task_label WHERE project_id = %(p)s GROUP BY 1; SELECT labeling_task_id, count(*)"
+        " FROM weak_supervision_label WHERE project_id = %(p)s GROUP BY 1",
     }
     out = {}
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         for name, sql in statements.items():
 
             def run(sql: str = sql) -> None:
-                cur.execute(sql, {"p": pid})
-                cur.fetchall()
+                for one in sql.split("; "):
+                    cur.execute(one, {"p": pid})
+                    cur.fetchall()
 
             out[name] = round(p95(timed(run, reps)), 1)
     return out
@@ -421,17 +503,19 @@ def distribution_sql_ms(dsn: str, task_id: str, reps: int) -> dict[str, float]:
         " WHERE labeling_task_id = %(t)s AND {0} IS NOT NULL) u GROUP BY 1"
     )
     statements = {
+        # weak supervision: one row per label (weak_supervision_association) vs one per record (the current version)
         "label_distribution_label_rows": rla_dist.format("source_type = 'MANUAL' AND is_valid_manual_label")
-        + "; "
-        + rla_dist.format("source_type = 'WEAK_SUPERVISION'"),
-        "label_distribution_read_model_unnest": rtl_dist.format("decided") + "; " + rtl_dist.format("weak"),
-        "label_distribution_read_model": "SELECT decided, weak, count(*) FROM record_task_label"
-        " WHERE labeling_task_id = %(t)s GROUP BY 1, 2",
+        + "; SELECT label_id, count(*) FROM weak_supervision_association WHERE labeling_task_id = %(t)s GROUP BY label_id",
+        "label_distribution_read_model_unnest": rtl_dist.format("decided")
+        + "; SELECT split_part(s, ':', 1), count(*) FROM (SELECT unnest(weak) AS s FROM weak_supervision_label"
+        " WHERE labeling_task_id = %(t)s) u GROUP BY 1",
+        "label_distribution_read_model": "SELECT decided, count(*) FROM record_task_label"
+        " WHERE labeling_task_id = %(t)s AND decided IS NOT NULL GROUP BY 1; SELECT weak, count(*)"
+        " FROM weak_supervision_label WHERE labeling_task_id = %(t)s GROUP BY 1",
         "confidence_histogram_label_rows": "SELECT least(floor(confidence::float * 10), 9) b, count(*)"
-        " FROM record_label_association WHERE labeling_task_id = %(t)s AND source_type = 'WEAK_SUPERVISION'"
-        " AND confidence IS NOT NULL GROUP BY b",
-        "confidence_histogram_read_model": "SELECT least(floor(ws_confidence * 10), 9) b, count(*) FROM record_task_label"
-        " WHERE labeling_task_id = %(t)s AND ws_confidence IS NOT NULL GROUP BY b",
+        " FROM weak_supervision_association WHERE labeling_task_id = %(t)s AND confidence IS NOT NULL GROUP BY b",
+        "confidence_histogram_read_model": "SELECT least(floor(confidence * 10), 9) b, count(*) FROM weak_supervision_label"
+        " WHERE labeling_task_id = %(t)s AND confidence IS NOT NULL GROUP BY b",
     }
     out = {}
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
@@ -621,12 +705,22 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
     log(f"label counts before 0018 (label rows) and from the read model (GET /projects', progress' SQL): {old_counts_ms}")
     unique_ms = timed(lambda: ok(client.get(f"{base}/records/unique-values")), args.reps)
     log(f"unique values p95 {p95(unique_ms):.1f} ms")
-    ws_before_s = ws_s = None
+    ws_old_s: float | None = None
+    ws_new: dict[str, float] = {}
+    differ_ms: list[float] = []
     if not args.no_ws_replace:
-        ws_before_s = ws_replace_seconds(dsn, pid, world["tasks"][1], args.records, read_model=False)
-        log(f"weak-supervision replace without the label read model's triggers, scaled to 1M records: {ws_before_s:.1f} s")
-        ws_s = ws_replace_seconds(dsn, pid, world["tasks"][1], args.records)
-        log(f"weak-supervision replace (today's path), scaled to 1M records: {ws_s:.1f} s")
+        ws_old_s = ws_replace_old_path_seconds(dsn, pid, world["tasks"][1], args.records)
+        log(f"weak-supervision replace, the path before 0023 (delete + insert label rows), scaled to 1M: {ws_old_s:.1f} s")
+        ws_new = ws_new_run(db_url, dsn, world["tasks"][1], args.records)
+        log(f"weak-supervision run behind a pointer (write, switch, garbage collection): {ws_new}")
+        # a new run of the task with manual labels: the first "manual and WS differ" query after its switch recomputes
+        # the task's differ flags once (record_task_label, its manually labeled rows); the next ones read them
+        ws_new_run(db_url, dsn, world["tasks"][0], args.records)
+        differ = {"filter": {"conditions": [{"kind": "manual_ws_differ", "task_id": world["tasks"][0]["id"]}]}, "count": "exact"}
+        differ_ms = timed(lambda: ok(client.post(f"{base}/records/count", json=differ)), 1 + args.reps)
+        differ_found = ok(client.post(f"{base}/records/count", json=differ))["total"]
+        first, then = differ_ms[0], p95(differ_ms[1:])
+        log(f"manual and WS differ after a switch: first {first:.1f} ms, then p95 {then:.1f} ms, {differ_found}")
     worst_ours = max(max(r["page_p95_ms"], r["count_p95_ms"]) for r in rows)
     worst_base = max(r["baseline_page_count_p95_ms"] or 0.0 for r in rows)
     print(json.dumps({"queries": rows, "metrics": metric_rows}), file=sys.stderr)
@@ -642,8 +736,16 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
         "label_counts_sql_p95_ms": old_counts_ms,
         "distribution_sql_p95_ms": distribution_ms,
         "vote_summary_build_s": round(summary_build_s, 2),
-        "ws_replace_1m_s": None if ws_s is None else round(ws_s, 1),
-        "ws_replace_1m_without_label_read_model_s": None if ws_before_s is None else round(ws_before_s, 1),
+        # a new run's labels visible: the switch (readers see the old labels until then, never a half-written run);
+        # the write before it runs while the old labels stay visible (None: --no-ws-replace)
+        "ws_replace_1m_s": round(ws_new["ws_switch_ms"] / 1000, 3) if ws_new else None,
+        **ws_new,
+        "ws_replace_old_path_1m_s": None if ws_old_s is None else round(ws_old_s, 1),
+        "ws_differ_first_query_after_switch_ms": round(differ_ms[0], 1) if differ_ms else None,
+        "ws_differ_next_queries_p95_ms": round(p95(differ_ms[1:]), 1) if differ_ms else None,
+        "ws_write_vs_old_path": (
+            round(ws_old_s / ws_new["ws_write_1m_s"], 1) if ws_old_s and ws_new.get("ws_write_1m_s") else None
+        ),
         "ratio_vs_jsonb_baseline": round(worst_base / worst_ours, 2),
     }
 

@@ -22,6 +22,7 @@ from shared_model.db import session_scope
 from shared_model.heuristic_results import ResultBuffer, store_session_results
 from shared_model.models import Attribute, Comment, DataType, HeuristicResult, Record, ReturnType, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import WeakSupervisionAssociation as WSA
 
 from .test_labeling import make_task, second_user
 
@@ -66,6 +67,22 @@ class World:
                     "span": (r.token_start, r.token_end),
                 }
                 for r in rows
+            ]
+            # weak-supervision labels: the current version's (migration 0023), one row per label
+            weak = session.scalars(select(WSA).where(WSA.project_id == uuid.UUID(self.project_id))).all()
+            self.rla += [
+                {
+                    "record_id": r.record_id,
+                    "task_id": str(r.labeling_task_id),
+                    "label_id": str(r.label_id),
+                    "source_type": "WEAK_SUPERVISION",
+                    "confidence": r.confidence,
+                    "created_by": None,
+                    "gold": False,
+                    "valid": False,
+                    "span": (r.token_start, r.token_end),
+                }
+                for r in weak
             ]
             self.votes = {}
             for chunk in session.scalars(select(HeuristicResult).where(HeuristicResult.project_id == uuid.UUID(self.project_id))):

@@ -156,7 +156,7 @@ def test_confidence_sort_reads_the_index(client: TestClient, world: World) -> No
         session.execute(text("SET LOCAL enable_seqscan = off"))  # the fixture is small; what matters is that it can
         session.execute(text("SET LOCAL enable_bitmapscan = off"))
         plan = "\n".join(session.scalars(text("EXPLAIN " + str(sql).replace("%%", "%"))))
-    assert "ix_rla_ws_confidence" in plan, plan
+    assert "ix_weak_supervision_result_confidence" in plan, plan
 
 
 def _attribute_indexes(pid: str) -> set[str]:

@@ -33,11 +33,11 @@ from shared_model.models import (
     Label,
     LabelingTask,
     Record,
-    RecordLabelAssociation,
     RecordTokenized,
-    SourceType,
     TaskTarget,
     TaskType,
+    WeakSupervisionAssociation,
+    WeakSupervisionResult,
 )
 from shared_model.settings import get_settings
 from shared_model.storage import get_storage
@@ -362,14 +362,11 @@ def test_weak_supervisor_killed_during_a_run(pool: Any, client: TestClient, proj
         body: dict[str, Any] = response.json()
         return body
 
-    def weak_labels() -> int:
+    def weak_labels() -> int:  # the current version's (migration 0023)
         return count(
             select(func.count())
-            .select_from(RecordLabelAssociation)
-            .where(
-                RecordLabelAssociation.labeling_task_id == task_id,
-                RecordLabelAssociation.source_type == SourceType.WEAK_SUPERVISION,
-            )
+            .select_from(WeakSupervisionAssociation)
+            .where(WeakSupervisionAssociation.labeling_task_id == task_id)
         )
 
     first = start()
@@ -391,6 +388,8 @@ def test_weak_supervisor_killed_during_a_run(pool: Any, client: TestClient, proj
     assert wait_until("the new run", ended(third["job"]["id"])).state == "done"
     assert client.get(f"{base}/weak-supervision/runs/{third['run_id']}").json()["state"] == "FINISHED"
     assert weak_labels() == before
+    killed_rows = select(func.count()).select_from(WeakSupervisionResult)
+    assert count(killed_rows.where(WeakSupervisionResult.version_id == uuid.UUID(second["run_id"]))) == 0  # collected
 
 
 # --- embedder --------------------------------------------------------------------------------------------------------

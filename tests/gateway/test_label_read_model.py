@@ -1,5 +1,6 @@
-"""record_task_label (migration 0018): after every kind of label write it equals a recomputation from
-record_label_association, and the browser / project summaries read it (real Postgres, real writers)."""
+"""record_task_label (migration 0018, manual labels only since 0023): after every kind of label write it equals a
+recomputation from record_label_association; "manual and WS differ" joins it to the current weak-supervision
+version, and the browser / project summaries read both (real Postgres, real writers)."""
 
 from __future__ import annotations
 
@@ -11,54 +12,53 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from shared_model.db import session_scope
+from shared_model import weak_supervision_results as weak_results
+from shared_model.db import new_session, session_scope
 from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.models import RecordTaskLabel
-from weak_supervisor.store import load_task, replace_weak_labels
+from shared_model.models import WeakSupervisionAssociation as WSA
+from weak_supervisor.store import load_task, write_weak_labels
 
 from .test_label_resolution import three_annotators
 from .test_labeling import API, classify, make_task, seed_records
 
-Row = tuple[str, int, bool, tuple[str, ...] | None, tuple[str, ...] | None, float | None, bool]
+Row = tuple[str, int, bool, tuple[str, ...] | None]
+
+
+def _sig(label_id: Any, start: int | None, end: int | None) -> str:
+    return f"{label_id}:{-1 if start is None else start}:{-1 if end is None else end}"
 
 
 def _recomputed() -> set[Row]:
-    """The read model as it should be, recomputed in Python from every label row."""
+    """The read model as it should be, recomputed in Python from every manual label row."""
     per: dict[tuple[str, int], list[RLA]] = defaultdict(list)
     with session_scope() as session:
         for row in session.scalars(select(RLA)):
             per[(str(row.labeling_task_id), row.record_id)].append(row)
     out: set[Row] = set()
     for (task, record), rows in per.items():
-
-        def sig(r: RLA) -> str:
-            start = -1 if r.token_start is None else r.token_start
-            end = -1 if r.token_end is None else r.token_end
-            return f"{r.label_id}:{start}:{end}"
-
         manual = any(r.source_type == "MANUAL" for r in rows)
-        decided = tuple(sorted({sig(r) for r in rows if r.source_type == "MANUAL" and r.is_valid_manual_label})) or None
-        weak_rows = [r for r in rows if r.source_type == "WEAK_SUPERVISION"]
-        weak = tuple(sorted({sig(r) for r in weak_rows})) or None
-        conf = max((r.confidence for r in weak_rows if r.confidence is not None), default=None)
-        differ = decided is not None and weak is not None and decided != weak
-        if manual or weak is not None:
-            out.add((task, record, manual, decided, weak, conf, differ))
+        decided = (
+            tuple(
+                sorted(
+                    {
+                        _sig(r.label_id, r.token_start, r.token_end)
+                        for r in rows
+                        if r.source_type == "MANUAL" and r.is_valid_manual_label
+                    }
+                )
+            )
+            or None
+        )
+        if manual:
+            out.add((task, record, manual, decided))
     return out
 
 
 def _stored() -> set[Row]:
     with session_scope() as session:
         return {
-            (
-                str(r.labeling_task_id),
-                r.record_id,
-                r.manual,
-                tuple(sorted(r.decided)) if r.decided else None,
-                tuple(sorted(r.weak)) if r.weak else None,
-                r.ws_confidence,
-                r.differ,
-            )
+            (str(r.labeling_task_id), r.record_id, r.manual, tuple(sorted(r.decided)) if r.decided else None)
             for r in session.scalars(select(RecordTaskLabel))
         }
 
@@ -69,17 +69,33 @@ def _check() -> set[Row]:
     return stored
 
 
+def _differing(task_id: str) -> list[int]:
+    """Records whose decided manual labels and current weak-supervision labels (one row per label) differ, in Python."""
+    weak: dict[int, set[str]] = defaultdict(set)
+    with session_scope() as session:
+        for row in session.scalars(select(WSA).where(WSA.labeling_task_id == uuid.UUID(task_id))):
+            weak[row.record_id].add(_sig(row.label_id, row.token_start, row.token_end))
+    decided = {r[1]: set(r[3]) for r in _stored() if r[0] == task_id and r[3]}
+    return sorted(record for record, labels in decided.items() if record in weak and weak[record] != labels)
+
+
 def _ws_run(task_id: str, record_ids: list[int], labels: list[int], confidence: list[float]) -> None:
-    """A weak-supervision run's write, by the weak supervisor's own writer (DELETE + COPY)."""
+    """A weak-supervision run's write, by the weak supervisor's own writer: its version's rows, then the switch."""
     with session_scope() as session:
         task = load_task(session, uuid.UUID(task_id))
+        version = uuid.uuid4()
+        weak_results.begin_version(session, task.task_id, version)
     position = {int(r): i for i, r in enumerate(task.record_ids)}
-    replace_weak_labels(
+    write_weak_labels(
         task,
+        version,
         np.array([position[r] for r in record_ids], dtype=np.int64),
         np.array(labels, dtype=np.int64),
         np.array(confidence, dtype=np.float64),
     )
+    with session_scope() as session:
+        weak_results.switch_version(session, task.task_id, version)
+    weak_results.collect_garbage(new_session, task.task_id)
 
 
 def _search(client: TestClient, pid: str, condition: dict[str, Any]) -> list[int]:
@@ -140,12 +156,12 @@ def test_read_model_equals_recomputation_after_every_write(client: TestClient, p
     neg = label_order.index(uuid.UUID(task["by_name"]["neg"]))
     pos = label_order.index(uuid.UUID(task["by_name"]["pos"]))
     _ws_run(task["id"], ids, [neg, pos, neg, pos, neg, pos], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4])  # weak supervision
-    stored = _check()
-    differing = sorted(r[1] for r in stored if r[6] and r[0] == task["id"])
+    _check()
+    differing = _differing(task["id"])
     assert differing and _search(client, pid, differ) == differing
     _ws_run(task["id"], ids[:3], [pos, pos, pos], [0.3, 0.2, 0.1])  # a new run replaces the last one
-    stored = _check()
-    assert _search(client, pid, differ) == sorted(r[1] for r in stored if r[6] and r[0] == task["id"])
+    _check()
+    assert _search(client, pid, differ) == _differing(task["id"])
 
     deleted = client.post(
         f"{API}/{pid}/records/bulk-delete",
@@ -163,17 +179,15 @@ def test_read_model_equals_recomputation_after_every_write(client: TestClient, p
             {"p": pid},
         )
         weak = session.scalar(
-            text(
-                "SELECT count(DISTINCT record_id) FROM record_label_association"
-                " WHERE project_id = :p AND source_type = 'WEAK_SUPERVISION'"
-            ),
-            {"p": pid},
+            text("SELECT count(DISTINCT record_id) FROM weak_supervision_association WHERE project_id = :p"), {"p": pid}
         )
     assert (summary["manually_labeled"], summary["weakly_supervised"]) == (manual, weak)
 
     with session_scope() as session:  # project delete (what the project_delete job does)
         session.execute(text("DELETE FROM project WHERE id = :p"), {"p": pid})
     assert _check() == set()
+    with session_scope() as session:
+        assert session.scalar(text("SELECT count(*) FROM weak_supervision_result WHERE project_id = :p"), {"p": pid}) == 0
 
 
 def _task_label_order(task_id: str) -> list[str]:

@@ -102,22 +102,15 @@ def _rla(project_id, task_id, record_ids, label_ids, item, source_type, source_i
 
 
 def weak_labels(task_id: uuid.UUID) -> list[tuple[int, uuid.UUID, float, int | None, int | None]]:
-    """(record id, label id, confidence, token_start, token_end) of the task's weak-supervision labels."""
+    """(record id, label id, confidence, token_start, token_end) of the task's current weak-supervision labels."""
     from sqlalchemy import select
+
+    from shared_model.models import WeakSupervisionAssociation as WSA
 
     with session_scope() as s:
         rows = s.execute(
-            select(
-                RecordLabelAssociation.record_id,
-                RecordLabelAssociation.label_id,
-                RecordLabelAssociation.confidence,
-                RecordLabelAssociation.token_start,
-                RecordLabelAssociation.token_end,
-            )
-            .where(
-                RecordLabelAssociation.labeling_task_id == task_id,
-                RecordLabelAssociation.source_type == SourceType.WEAK_SUPERVISION,
-            )
-            .order_by(RecordLabelAssociation.record_id, RecordLabelAssociation.token_start)
+            select(WSA.record_id, WSA.label_id, WSA.confidence, WSA.token_start, WSA.token_end)
+            .where(WSA.labeling_task_id == task_id)
+            .order_by(WSA.record_id, WSA.token_start)
         ).all()
         return [tuple(r) for r in rows]

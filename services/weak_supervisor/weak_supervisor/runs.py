@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from shared_model.db import session_scope
+from shared_model import weak_supervision_results as weak_results
+from shared_model.db import new_session, session_scope
 from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
@@ -32,10 +33,10 @@ from .store import (
     choose_sources,
     load_task,
     record_rows,
-    replace_weak_labels,
     task_sources,
     token_counts,
     training_record_ids,
+    write_weak_labels,
 )
 
 Progress = Callable[[float, str], None]
@@ -206,6 +207,7 @@ def run_weak_supervision(
             run.started_at = datetime.now(UTC)
             run.options = {**parameters, "model": options["model"]}
             run_id = run.id
+            weak_results.begin_version(session, task_id, run_id)  # its labels' version, current once it finishes
     except Exception as exc:  # a queued run must not stay QUEUED when its job fails before the fit
         if run_id is not None:
             _mark_failed(run_id, exc)
@@ -226,7 +228,7 @@ def run_weak_supervision(
             assigned = np.zeros(probabilities.proba.shape, dtype=bool)
             assigned[rows, labels] = True
             artifacts.write(run_id, task.record_ids, probabilities.proba, probabilities.labeled, assigned, task.label_ids)
-        written = replace_weak_labels(task, rows, labels, confidence, starts, ends)
+        written = write_weak_labels(task, run_id, rows, labels, confidence, starts, ends)
         distribution = (
             np.bincount(labels, minlength=len(task.label_ids)) if len(labels) else np.zeros(len(task.label_ids), dtype=np.int64)
         )
@@ -253,8 +255,9 @@ def run_weak_supervision(
             _best_effort(lambda: artifacts.storage.delete(artifacts.key(run_id)), f"removing run {run_id}'s probabilities")
         raise
     with session_scope() as session:
-        done = session.get(WeakSupervisionRun, run_id)
+        done = session.get(WeakSupervisionRun, run_id, with_for_update=True)
         assert done is not None
+        weak_results.switch_version(session, task_id, run_id)  # one row: the run's labels become what readers see
         done.state = RunState.FINISHED
         done.summary = summary
         done.finished_at = datetime.now(UTC)
@@ -268,6 +271,7 @@ def run_weak_supervision(
         )
     kept = artifacts
     _best_effort(lambda: kept.keep_only(run_id, unfinished), "removing earlier runs' probabilities")
+    _best_effort(lambda: weak_results.collect_garbage(new_session, task_id), "removing superseded labels")
     return {"run_id": str(run_id), **summary}
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from shared_model import weak_supervision_results as weak_results
 from shared_model.db import raw_connection
 from shared_model.models import HeuristicRun, InformationSource, Label, LabelingTask, RunState, SourceType, TaskType
 
@@ -281,58 +281,84 @@ def _heuristic_votes(
     )
 
 
-def replace_weak_labels(
+def write_weak_labels(
     task: TaskData,
+    version_id: uuid.UUID,
     rows: NDArray[np.int64],
     labels: NDArray[np.int64],
     confidence: NDArray[np.float64],
     starts: NDArray[np.int64] | None = None,
     ends: NDArray[np.int64] | None = None,
+    *,
+    chunk_rows: int = weak_results.CHUNK_ROWS,
+    after_chunk: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete the task's weak-supervision labels and COPY the new ones, in one transaction."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    project = str(task.project_id)
-    task_id = str(task.task_id)
+    """Store the labels under the version ``version_id`` (registered with ``begin_version``), one record's labels a
+    row, :data:`weak_results.CHUNK_ROWS` records per transaction: readers do not see them until the version is
+    switched current. Returns the labels written (those of records deleted meanwhile are left out).
+    ``after_chunk`` is called with the records written so far after each chunk commits."""
+    spans = starts is not None and ends is not None
+    order = np.lexsort((starts, rows)) if starts is not None and ends is not None else np.argsort(rows, kind="stable")
+    rows, labels, confidence = rows[order], labels[order], confidence[order]
+    if spans:
+        assert starts is not None and ends is not None
+        starts, ends = starts[order], ends[order]
+    bounds = np.flatnonzero(np.diff(rows)) + 1
+    firsts = np.concatenate([[0], bounds]) if len(rows) else np.zeros(0, dtype=np.int64)
+    lasts = np.concatenate([bounds, [len(rows)]]) if len(rows) else np.zeros(0, dtype=np.int64)
+    version, task_id, project = str(version_id), str(task.task_id), str(task.project_id)
     label_ids = [str(x) for x in task.label_ids]
-    for i in range(len(rows)):
-        start = "" if starts is None else int(starts[i])
-        end = "" if ends is None else int(ends[i])
-        writer.writerow(
-            [
-                project,
-                int(task.record_ids[rows[i]]),
-                task_id,
-                label_ids[labels[i]],
-                SourceType.WEAK_SUPERVISION.value,
-                "RETURN",
-                repr(float(confidence[i])),
-                "f",
-                "f",
-                start,
-                end,
-            ]
-        )
-    buffer.seek(0)
+    record_ids = task.record_ids[rows].tolist()
+    label_list, confidence_list = labels.tolist(), confidence.tolist()
+    start_list = starts.tolist() if spans and starts is not None else None
+    end_list = ends.tolist() if spans and ends is not None else None
+    written = 0
+    for at in range(0, len(firsts), chunk_rows):
+        lines: list[str] = []
+        counts: dict[int, int] = {}
+        for first, last in zip(firsts[at : at + chunk_rows].tolist(), lasts[at : at + chunk_rows].tolist(), strict=True):
+            record = record_ids[first]
+            counts[record] = last - first
+            lines.append(
+                weak_results.row_line(
+                    version,
+                    record,
+                    task_id,
+                    project,
+                    [label_ids[i] for i in label_list[first:last]],
+                    confidence_list[first:last],
+                    None if start_list is None else start_list[first:last],
+                    None if end_list is None else end_list[first:last],
+                )
+            )
+        conn = raw_connection()
+        try:
+            with conn.cursor() as cursor:
+                stored = weak_results.write_rows(cursor, task.project_id, version_id, lines, list(counts))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+        written += sum(counts.values()) if stored == len(lines) else _labels_kept(task, version_id, counts)
+        if after_chunk is not None:
+            after_chunk(at + len(lines))
+    return written
+
+
+def _labels_kept(task: TaskData, version_id: uuid.UUID, counts: dict[int, int]) -> int:
+    """How many of the chunk's labels were stored (some records were deleted while the run worked)."""
     conn = raw_connection()
     try:
         with conn.cursor() as cursor:
             cursor.execute(
-                "DELETE FROM record_label_association WHERE labeling_task_id = %s AND source_type = %s",
-                (task_id, SourceType.WEAK_SUPERVISION.value),
+                "SELECT record_id FROM weak_supervision_result WHERE version_id = %s AND record_id = ANY(%s)",
+                (str(version_id), list(counts)),
             )
-            cursor.copy_expert(
-                "COPY record_label_association (project_id, record_id, labeling_task_id, label_id, source_type, return_type, "
-                "confidence, is_gold_star, is_valid_manual_label, token_start, token_end) FROM STDIN WITH (FORMAT csv)",
-                buffer,
-            )
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
+            return sum(counts[int(r[0])] for r in cursor.fetchall())
     finally:
         conn.close()
-    return len(rows)
 
 
 def token_counts(session: Session, task: TaskData, rows: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:

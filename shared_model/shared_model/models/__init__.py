@@ -2,7 +2,18 @@
 
 from .assignments import WorkAssignment, WorkAssignmentAnnotator, WorkAssignmentItem
 from .base import Base
-from .browsing import HeuristicVoteSummary, HeuristicVoteSummaryState, LabelingSession, RecordTaskLabel
+from .browsing import (
+    HeuristicVoteSummary,
+    HeuristicVoteSummaryState,
+    LabelingSession,
+    RecordTaskLabel,
+    WeakSupervisionAssociation,
+    WeakSupervisionCurrent,
+    WeakSupervisionDifferState,
+    WeakSupervisionLabel,
+    WeakSupervisionResult,
+    WeakSupervisionVersion,
+)
 from .enums import (
     AttributeState,
     AttributeVisibility,
@@ -30,6 +41,12 @@ from .project import Attribute, AttributeValueChunk, AttributeValueCurrent, Proj
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
+    "WeakSupervisionAssociation",
+    "WeakSupervisionCurrent",
+    "WeakSupervisionDifferState",
+    "WeakSupervisionLabel",
+    "WeakSupervisionResult",
+    "WeakSupervisionVersion",
     "ApiToken",
     "Attribute",
     "AttributeValueChunk",

@@ -6,9 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, false, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .base import Base, created_at, updated_at, uuid_pk
 
@@ -68,9 +82,11 @@ class HeuristicVoteSummaryState(Base):
 
 
 class RecordTaskLabel(Base):
-    """Read model: per (task, record) with a label, whether it is manually labeled, its decided manual labels and its
-    weak-supervision labels (sorted ``label:start:end`` texts), the highest weak-supervision confidence and whether
-    the two differ. Kept current by statement triggers on ``record_label_association`` (migration 0018)."""
+    """Read model: per (task, record) with a manual label, that it is manually labeled, its decided manual labels
+    (sorted ``label:start:end`` texts) and whether they differ from the record's weak-supervision labels in the
+    version ``ws_version``. Kept current by statement triggers on ``record_label_association`` (migration 0018; the
+    weak-supervision labels moved to :class:`WeakSupervisionResult` in 0023, and ``differ`` is recomputed for a
+    task's rows once its current version is not the one :class:`WeakSupervisionDifferState` names)."""
 
     __tablename__ = "record_task_label"
     __table_args__ = (
@@ -86,6 +102,119 @@ class RecordTaskLabel(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"))
     manual: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     decided: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
-    weak: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
-    ws_confidence: Mapped[float | None] = mapped_column(Float)
     differ: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    ws_version: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class WeakSupervisionDifferState(Base):
+    """The weak-supervision version a task's ``record_task_label.differ`` flags were last recomputed against as a
+    whole (migration 0023): the browser recomputes them once after a new run became current."""
+
+    __tablename__ = "weak_supervision_differ_state"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+
+
+class WeakSupervisionVersion(Base):
+    """One version of a task's weak-supervision labels (migration 0023): a run's (its id), a snapshot import's, or
+    the one writers without a run of their own write into. Deleting it removes its rows (a statement trigger)."""
+
+    __tablename__ = "weak_supervision_version"
+    __table_args__ = (
+        Index("ix_weak_supervision_version_task", "labeling_task_id"),
+        Index("ix_weak_supervision_version_project", "project_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"), nullable=False
+    )
+    created_at: Mapped[datetime] = created_at()
+
+
+class WeakSupervisionCurrent(Base):
+    """The version of a task's weak-supervision labels that readers see (migration 0023): switching this one row
+    makes a run's labels current in one short transaction."""
+
+    __tablename__ = "weak_supervision_current"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    switched_at: Mapped[datetime] = created_at()
+
+
+class WeakSupervisionResult(Base):
+    """A record's weak-supervision labels in one version (migration 0023): parallel arrays of labels, confidences
+    and (extraction) token spans, their ``label:start:end`` signatures and the highest confidence. Readers read the
+    views :class:`WeakSupervisionLabel` / :class:`WeakSupervisionAssociation` (current versions only)."""
+
+    __tablename__ = "weak_supervision_result"
+    __table_args__ = (
+        Index("ix_weak_supervision_result_confidence", "version_id", "confidence"),
+        CheckConstraint("cardinality(confidences) = cardinality(label_ids)", name="confidences_match"),
+        CheckConstraint(
+            "(token_starts IS NULL AND token_ends IS NULL) OR (cardinality(token_starts) = cardinality(label_ids)"
+            " AND cardinality(token_ends) = cardinality(label_ids))",
+            name="spans_match",
+        ),
+    )
+
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    label_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
+    confidences: Mapped[list[float | None]] = mapped_column(ARRAY(Float), nullable=False)
+    token_starts: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    weak: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class _WeakViews(DeclarativeBase):
+    """Views mapped for reading (not in ``Base.metadata``: migration 0023 creates them)."""
+
+    metadata = MetaData()
+
+
+class WeakSupervisionLabel(_WeakViews):
+    """The current version's rows of each task (the view ``weak_supervision_label``): one per record with
+    weak-supervision labels, columns as :class:`WeakSupervisionResult`."""
+
+    __tablename__ = "weak_supervision_label"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    label_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    confidences: Mapped[list[float | None]] = mapped_column(ARRAY(Float))
+    token_starts: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    weak: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class WeakSupervisionAssociation(_WeakViews):
+    """The current weak-supervision labels one row per label (the view ``weak_supervision_association``), with the
+    columns of the association rows they used to be (``position``: the label's place in its record's arrays)."""
+
+    __tablename__ = "weak_supervision_association"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    label_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    token_start: Mapped[int | None] = mapped_column(Integer)
+    token_end: Mapped[int | None] = mapped_column(Integer)
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -170,8 +170,15 @@ SELECT r.id, r.data, coalesce((
     SELECT jsonb_agg(jsonb_build_array(a.labeling_task_id, a.source_type, l.name, a.confidence, a.token_start, a.token_end,
                                        a.is_valid_manual_label, a.id, a.created_by, a.label_id, a.is_gold_star, a.created_at)
                      ORDER BY a.source_type, a.token_start, a.created_at)
-    FROM record_label_association a JOIN label l ON l.id = a.label_id
-    WHERE a.record_id = r.id AND a.source_type IN ('MANUAL', 'WEAK_SUPERVISION')
+    FROM (
+        SELECT labeling_task_id, source_type::text AS source_type, confidence, token_start, token_end,
+               is_valid_manual_label, id, created_by, label_id, is_gold_star, created_at
+        FROM record_label_association WHERE record_id = r.id AND source_type = 'MANUAL'
+        UNION ALL  -- the current weak-supervision version's labels (migration 0023)
+        SELECT w.labeling_task_id, 'WEAK_SUPERVISION', w.confidence, w.token_start, w.token_end, false, NULL::uuid,
+               NULL::uuid, w.label_id, false, NULL::timestamptz
+        FROM weak_supervision_association w WHERE w.record_id = r.id
+    ) a JOIN label l ON l.id = a.label_id
 ), '[]'::jsonb), {tokens}
 FROM record r {join} WHERE r.project_id = %s {only} ORDER BY r.id
 """
@@ -295,8 +302,8 @@ class Exporter:
             for index, task in enumerate(self.tasks):
                 if task.task_type == TaskType.INFORMATION_EXTRACTION.value:
                     cursor.execute(
-                        "SELECT EXISTS (SELECT 1 FROM record_label_association WHERE labeling_task_id = %s AND source_type = %s)",
-                        (task.id, SourceType.WEAK_SUPERVISION.value),
+                        "SELECT EXISTS (SELECT 1 FROM weak_supervision_label WHERE labeling_task_id = %s)",
+                        (task.id,),
                     )
                     self.tasks[index] = dataclasses.replace(task, weakly_supervised=bool(cursor.fetchone()[0]))
         finally:

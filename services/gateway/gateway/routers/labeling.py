@@ -15,11 +15,23 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from shared_model import heuristic_results
-from shared_model.models import Attribute, InformationSource, Label, LabelingTask, Record, ReturnType, SourceType, TaskType
+from shared_model.models import (
+    Attribute,
+    InformationSource,
+    Label,
+    LabelingTask,
+    Record,
+    ReturnType,
+    SourceType,
+    TaskType,
+    WeakSupervisionCurrent,
+)
 from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import WeakSupervisionAssociation as WSA
 from shared_model.service import problem
 from shared_model.storage import WeakSupervisionArtifacts, get_storage
 
@@ -331,12 +343,45 @@ def record_labels(
     if not permit.can(Action.READ_ALL_LABELS):
         query = query.where(RLA.created_by == permit.user.id)
     labels = [ManualLabelOut.model_validate(row) for row in session.scalars(query)]
+    # weak-supervision labels are kept apart, per version: the current version's (migration 0023)
+    if kind in (None, SourceType.WEAK_SUPERVISION) and permit.can(Action.READ_HEURISTICS):
+        labels += weak_supervision_labels(session, record_id, task_id)
     # heuristics' votes are kept apart, in heuristic_result
     if kind in (None, SourceType.INFORMATION_SOURCE) and permit.can(Action.READ_HEURISTICS):
         votes = heuristic_results.record_votes(session, project_id, record_id, task_id)
         labels += [_heuristic_vote(record_id, vote) for vote in votes]
     # as Postgres orders (task, created_at, token_start): a missing token_start last
     return sorted(labels, key=lambda x: (x.labeling_task_id, x.created_at, x.token_start is None, x.token_start or 0))
+
+
+def weak_supervision_labels(session: Session, record_id: int, task_id: uuid.UUID | None) -> list[ManualLabelOut]:
+    """A record's labels in its tasks' current weak-supervision versions, shown like label rows (an id derived from the
+    version and the label's place; created when the version became current)."""
+    rows = session.execute(
+        select(WSA, WeakSupervisionCurrent.switched_at)
+        .join(WeakSupervisionCurrent, WeakSupervisionCurrent.labeling_task_id == WSA.labeling_task_id)
+        .where(WSA.record_id == record_id, *([WSA.labeling_task_id == task_id] if task_id is not None else []))
+        .order_by(WSA.labeling_task_id, WSA.position)
+    ).all()
+    return [
+        ManualLabelOut(
+            id=uuid.uuid5(label.version_id, f"{record_id}:{label.position}"),
+            record_id=record_id,
+            labeling_task_id=label.labeling_task_id,
+            label_id=label.label_id,
+            source_type=SourceType.WEAK_SUPERVISION.value,
+            source_id=None,
+            return_type=(ReturnType.YIELD if label.token_start is not None else ReturnType.RETURN).value,
+            confidence=label.confidence,
+            created_by=None,
+            is_gold_star=False,
+            is_valid_manual_label=False,
+            token_start=label.token_start,
+            token_end=label.token_end,
+            created_at=switched_at,
+        )
+        for label, switched_at in rows
+    ]
 
 
 def _heuristic_vote(record_id: int, vote: dict[str, Any]) -> ManualLabelOut:

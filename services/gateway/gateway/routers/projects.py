@@ -19,6 +19,7 @@ from shared_model.models import (
     RecordTaskLabel,
     User,
     UserRole,
+    WeakSupervisionLabel,
 )
 from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
@@ -84,19 +85,19 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
         .tuples()
         .all()
     )
+    # the current weak-supervision versions' rows (one per record and task)
     weak: dict[uuid.UUID, int] = dict(
         session.execute(
-            select(RecordTaskLabel.project_id, func.count(func.distinct(RecordTaskLabel.record_id)))
-            .where(RecordTaskLabel.project_id.in_(ids), RecordTaskLabel.weak.is_not(None))
-            .group_by(RecordTaskLabel.project_id)
+            select(WeakSupervisionLabel.project_id, func.count(func.distinct(WeakSupervisionLabel.record_id)))
+            .where(WeakSupervisionLabel.project_id.in_(ids))
+            .group_by(WeakSupervisionLabel.project_id)
         )
         .tuples()
         .all()
     )
-    by_project = {project_id: (int(manual.get(project_id, 0)), int(weak.get(project_id, 0))) for project_id in ids}
     for out in projects:
         out.created_by_name = creators.get(out.id)
-        out.manually_labeled, out.weakly_supervised = by_project.get(out.id, (0, 0))
+        out.manually_labeled, out.weakly_supervised = int(manual.get(out.id, 0)), int(weak.get(out.id, 0))
 
 
 DEFAULT_TOKENIZER = "en"

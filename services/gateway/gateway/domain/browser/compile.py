@@ -41,6 +41,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -64,6 +65,8 @@ from shared_model.models import (
     TaskType,
 )
 from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import WeakSupervisionAssociation as WSA
+from shared_model.models import WeakSupervisionResult as WSR
 from shared_model.service import problem
 
 from .filters import (
@@ -89,6 +92,7 @@ from .filters import (
     check_limits,
 )
 from .read_model import ensure_vote_summary
+from .weak_labels import NO_VERSION, current_versions, ensure_differ
 
 NUMERIC = (DataType.INTEGER, DataType.FLOAT)
 SEARCHABLE = (DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT)
@@ -119,6 +123,12 @@ class ProjectCatalog:
     trigram_indexed: set[str] | None = None  # TEXT attributes with a valid trigram index (loaded on first need)
     trigrams_applied: bool = False  # set by the compiler when a substring condition was answered by a trigram index
     trigram_matches: dict[str, list[int]] = field(default_factory=dict)  # ids found per lookup (this request)
+    ws_versions: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # task -> current weak-supervision version
+
+    def ws_version(self, task_id: uuid.UUID) -> uuid.UUID:
+        """The task's current weak-supervision version, read once per request (a task without one: a version that
+        has no rows). Queries name it as a constant, so the version's indexes serve them (see :mod:`.weak_labels`)."""
+        return self.ws_versions.get(task_id, NO_VERSION)
 
     @classmethod
     def load(cls, session: Session, project_id: uuid.UUID, user_id: uuid.UUID | None) -> ProjectCatalog:
@@ -145,7 +155,9 @@ class ProjectCatalog:
         )
         members = set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
         slices = {s.id: s for s in session.scalars(select(DataSlice).where(DataSlice.project_id == project_id))}
-        return cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session, task_types)
+        catalog = cls(project_id, user_id, attributes, tasks, labels, heuristics, members, slices, session, task_types)
+        catalog.ws_versions = current_versions(session, list(tasks))
+        return catalog
 
 
 def compile_filter(catalog: ProjectCatalog, group: FilterGroup | None, where: str = "filter") -> ColumnElement[bool]:
@@ -416,46 +428,52 @@ class _Compiler:
         return self._rla(self._task(node.task_id, path), SourceType.MANUAL, RLA.is_gold_star.is_(True))
 
     def _weak_supervision(self, node: WeakSupervisionCondition, path: str) -> ColumnElement[bool]:
+        """The task's current weak-supervision version (migration 0023): one row per record (labels as an array, the
+        highest confidence), or one per label (``weak_supervision_association``) for a confidence range on a task
+        whose records may have several labels with their own confidences."""
         task_id = self._task(node.task_id, path)
         labels = self._labels(task_id, node.label_ids, node.mode, path)
+        ranged = node.min_confidence is not None or node.max_confidence is not None
+        if node.mode == LabelMode.NONE:
+            if ranged:
+                raise problem(422, f"{path}: a confidence range needs mode 'any' or 'labels', not 'none'", condition=path)
+            return not_(self._ws_rows(task_id))
         single = self.catalog.task_types.get(task_id) == TaskType.MULTICLASS_CLASSIFICATION
-        if self.catalog.session is not None and (single or (node.min_confidence is None and node.max_confidence is None)):
-            # the read model (a multi-class task has one weak-supervision label per record, so its highest
-            # confidence is the label's)
-            reads: list[ColumnElement[bool]] = [RecordTaskLabel.weak.is_not(None)]
+        if single or not ranged:
+            rows = WSR
+            reads: list[ColumnElement[bool]] = []
             if node.mode == LabelMode.LABELS:
-                if not single:
-                    reads = []
-                else:
-                    reads.append(RecordTaskLabel.weak.overlap(self._signatures(labels)))
+                reads.append(rows.label_ids.overlap(cast(labels, ARRAY(PgUUID(as_uuid=True)))))
             if node.min_confidence is not None:
-                reads.append(RecordTaskLabel.ws_confidence >= node.min_confidence)
+                reads.append(rows.confidence >= node.min_confidence)
             if node.max_confidence is not None:
-                reads.append(RecordTaskLabel.ws_confidence <= node.max_confidence)
-            if node.mode == LabelMode.NONE and len(reads) == 1:
-                return not_(self._read_model(task_id, *reads))
-            if reads and node.mode != LabelMode.NONE:
-                return self._read_model(task_id, *reads)
+                reads.append(rows.confidence <= node.max_confidence)
+            return self._ws_rows(task_id, *reads)
         extra: list[ColumnElement[bool]] = []
         if node.mode == LabelMode.LABELS:
-            extra.append(RLA.label_id.in_(labels))
+            extra.append(WSA.label_id.in_(labels))
         if node.min_confidence is not None:
-            extra.append(RLA.confidence >= node.min_confidence)
+            extra.append(WSA.confidence >= node.min_confidence)
         if node.max_confidence is not None:
-            extra.append(RLA.confidence <= node.max_confidence)
-        if node.mode == LabelMode.NONE:
-            if node.min_confidence is not None or node.max_confidence is not None:
-                raise problem(422, f"{path}: a confidence range needs mode 'any' or 'labels', not 'none'", condition=path)
-            return not_(self._rla(task_id, SourceType.WEAK_SUPERVISION))
-        return self._rla(task_id, SourceType.WEAK_SUPERVISION, *extra)
+            extra.append(WSA.confidence <= node.max_confidence)
+        return exists().where(WSA.record_id == Record.id, WSA.labeling_task_id == task_id, *extra)
+
+    def _ws_rows(self, task_id: uuid.UUID, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+        """A row of the task's current weak-supervision version for the record (its version a constant)."""
+        return exists().where(WSR.version_id == self.catalog.ws_version(task_id), WSR.record_id == Record.id, *where)
 
     def _manual_ws_differ(self, node: ManualWsDifferCondition, path: str) -> ColumnElement[bool]:
-        """The read model's ``differ`` flag: the record has decided manual labels and weak-supervision labels, and
-        the two sets (label and span) are not the same (kept by migration 0018's triggers; a partial index)."""
+        """The read model's ``differ`` flag (a partial index): the record's decided manual labels and its labels in the
+        task's current weak-supervision version are both there and not the same set. The flags are recomputed once
+        after a new run became current (:func:`.weak_labels.ensure_differ`)."""
         task_id = self._task(node.task_id, path)
         if self.catalog.session is None:  # no read model (the benchmark's baseline): the label rows set-wise
             return self._manual_ws_differ_rows(task_id)
-        return self._read_model(task_id, RecordTaskLabel.differ.is_(True))
+        version = self.catalog.ws_version(task_id)
+        if version == NO_VERSION:
+            return false()
+        ensure_differ(self.catalog.session, task_id, version)
+        return self._read_model(task_id, RecordTaskLabel.differ.is_(True), RecordTaskLabel.ws_version == version)
 
     def _manual_ws_differ_rows(self, task_id: uuid.UUID) -> ColumnElement[bool]:
         """Set-wise: a full join of the task's valid manual rows and its weak-supervision rows (on manually labeled
@@ -476,16 +494,24 @@ class _Compiler:
 
         manual = rows(*valid)
         labeled = aliased(RLA)
-        weak = rows(
-            RLA.labeling_task_id == task_id,
-            RLA.source_type == SourceType.WEAK_SUPERVISION,
-            RLA.record_id.in_(
-                select(labeled.record_id).where(
-                    labeled.labeling_task_id == task_id,
-                    labeled.source_type == SourceType.MANUAL,
-                    labeled.is_valid_manual_label.is_(True),
-                )
-            ),
+        weak = (
+            select(
+                WSA.record_id,
+                WSA.label_id,
+                func.coalesce(WSA.token_start, -1).label("start"),
+                func.coalesce(WSA.token_end, -1).label("end"),
+            )
+            .where(
+                WSA.labeling_task_id == task_id,
+                WSA.record_id.in_(
+                    select(labeled.record_id).where(
+                        labeled.labeling_task_id == task_id,
+                        labeled.source_type == SourceType.MANUAL,
+                        labeled.is_valid_manual_label.is_(True),
+                    )
+                ),
+            )
+            .subquery()
         )
         same = and_(
             manual.c.record_id == weak.c.record_id,
@@ -500,7 +526,7 @@ class _Compiler:
         )
         return and_(
             self._rla(task_id, SourceType.MANUAL, RLA.is_valid_manual_label.is_(True)),
-            self._rla(task_id, SourceType.WEAK_SUPERVISION),
+            exists().where(WSA.record_id == Record.id, WSA.labeling_task_id == task_id),
             Record.id.in_(differing),
         )
 

@@ -27,6 +27,8 @@ from shared_model.models import (
     TaskType,
 )
 from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import WeakSupervisionAssociation as WSA
+from shared_model.models import WeakSupervisionResult as WSR
 
 from .compile import ProjectCatalog
 from .filters import FilterGroup, InSliceCondition
@@ -58,7 +60,8 @@ def _valid_manual(task_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
 
 
 def _ws(task_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
-    return (RLA.labeling_task_id == task_id, RLA.source_type == SourceType.WEAK_SUPERVISION)
+    """The task's current weak-supervision labels, one row per label (``weak_supervision_association``)."""
+    return (WSA.labeling_task_id == task_id,)
 
 
 def progress(session: Session, scope: Scope) -> dict[str, Any]:
@@ -75,8 +78,9 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
         .where(LabelingTask.project_id == scope.catalog.project_id)
         .order_by(LabelingTask.name)
     ).all()
-    # the read model (record_task_label): one row per (record, task) with a label, so no distinct over label rows;
-    # the manual counts from its partial index on decided labels (migration 0022), not every weak-supervision row
+    # the read model (record_task_label): one row per (record, task) with a manual label, so no distinct over label
+    # rows; the manual counts from its partial index on decided labels (migration 0022); weak supervision: the rows
+    # (one per record) of each task's current version
     task_ids = [task_id for task_id, _ in tasks]
     manual_counts: dict[uuid.UUID, int] = dict(
         session.execute(
@@ -91,19 +95,18 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
         .tuples()
         .all()
     )
-    weak_counts: dict[uuid.UUID, int] = dict(
-        session.execute(
-            select(RecordTaskLabel.labeling_task_id, func.count().filter(RecordTaskLabel.weak.is_not(None)))
-            .where(RecordTaskLabel.project_id == scope.catalog.project_id, scope.on(RecordTaskLabel.record_id))
-            .group_by(RecordTaskLabel.labeling_task_id)
-        )
-        .tuples()
-        .all()
-    )
-    counted = {task_id: (manual_counts.get(task_id, 0), weak_counts.get(task_id, 0)) for task_id in task_ids}
+    weak_counts: dict[uuid.UUID, int] = {}
+    for task_id, _ in tasks:
+        if task_id in scope.catalog.ws_versions:
+            weak_counts[task_id] = int(
+                session.scalar(
+                    select(func.count()).where(WSR.version_id == scope.catalog.ws_version(task_id), scope.on(WSR.record_id))
+                )
+                or 0
+            )
     out = []
     for task_id, name in tasks:
-        manual, weak = counted.get(task_id, (0, 0))
+        manual, weak = manual_counts.get(task_id, 0), weak_counts.get(task_id, 0)
         out.append(
             {
                 "labeling_task_id": task_id,
@@ -121,24 +124,40 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
     """Per label of the task: valid manual and weak-supervision labels (records for classification, spans for
     extraction), absolute and as a share of the source's total.
 
-    Classification reads the read model (``record_task_label``: one row per record and task, its decided manual and
-    weak-supervision labels as ``label:start:end`` texts) in one pass, not the task's label rows twice; extraction
-    counts label rows (spans)."""
+    Classification reads the read model (``record_task_label``: one row per record and task, its decided manual
+    labels as ``label:start:end`` texts) and the current weak-supervision version's rows (one per record, the same
+    texts), grouped by their label sets; extraction counts label rows (spans)."""
     labels = session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id).order_by(Label.name)).all()
     counts: dict[tuple[str, uuid.UUID], int] = {}
     if TaskType(task.task_type) == TaskType.INFORMATION_EXTRACTION:
-        for kind, where in (("manual", _valid_manual(task.id)), ("weak_supervision", _ws(task.id))):
-            for label_id, n in session.execute(
-                select(RLA.label_id, func.count()).where(*where, scope.on(RLA.record_id)).group_by(RLA.label_id)
-            ):
+        spans = (
+            ("manual", select(RLA.label_id, func.count()).where(*_valid_manual(task.id), scope.on(RLA.record_id))),
+            ("weak_supervision", select(WSA.label_id, func.count()).where(*_ws(task.id), scope.on(WSA.record_id))),
+        )
+        for kind, query in spans:
+            for label_id, n in session.execute(query.group_by(query.selected_columns[0])).tuples():
                 counts[(kind, label_id)] = int(n)
-    else:  # one pass over the read model: the records per (decided, weak) label sets, split here
-        for decided, weak, n in session.execute(
-            select(RecordTaskLabel.decided, RecordTaskLabel.weak, func.count())
-            .where(RecordTaskLabel.labeling_task_id == task.id, scope.on(RecordTaskLabel.record_id))
-            .group_by(RecordTaskLabel.decided, RecordTaskLabel.weak)
-        ):
-            for kind, signatures in (("manual", decided), ("weak_supervision", weak)):
+    else:  # the records per label set, split here
+        sets: tuple[tuple[str, Any], ...] = (
+            (
+                "manual",
+                select(RecordTaskLabel.decided, func.count())
+                .where(
+                    RecordTaskLabel.labeling_task_id == task.id,
+                    RecordTaskLabel.decided.is_not(None),
+                    scope.on(RecordTaskLabel.record_id),
+                )
+                .group_by(RecordTaskLabel.decided),
+            ),
+            (
+                "weak_supervision",
+                select(WSR.weak, func.count())
+                .where(WSR.version_id == scope.catalog.ws_version(task.id), scope.on(WSR.record_id))
+                .group_by(WSR.weak),
+            ),
+        )
+        for kind, query in sets:
+            for signatures, n in session.execute(query).tuples():
                 for signature in signatures or []:
                     key = (kind, uuid.UUID(signature.split(":", 1)[0]))
                     counts[key] = counts.get(key, 0) + int(n)
@@ -161,18 +180,18 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
 def confidence_histogram(session: Session, scope: Scope, task: LabelingTask, bins: int) -> list[dict[str, Any]]:
     """Weak-supervision labels of the task by confidence, in ``bins`` equal bins over [0, 1] (1.0 in the last).
 
-    A multi-class task (one weak-supervision label per record) reads the read model's ``ws_confidence``; other
-    tasks, whose labels each have their own confidence, read the label rows."""
+    A multi-class task (one weak-supervision label per record) reads its current version's rows (``confidence``,
+    the (version, confidence) index); other tasks, whose labels each have their own confidence, one row per label."""
     if TaskType(task.task_type) == TaskType.MULTICLASS_CLASSIFICATION:
-        confidence: Any = RecordTaskLabel.ws_confidence
+        confidence: Any = WSR.confidence
         where: tuple[ColumnElement[bool], ...] = (
-            RecordTaskLabel.labeling_task_id == task.id,
-            RecordTaskLabel.ws_confidence.is_not(None),
-            scope.on(RecordTaskLabel.record_id),
+            WSR.version_id == scope.catalog.ws_version(task.id),
+            WSR.confidence.is_not(None),
+            scope.on(WSR.record_id),
         )
     else:
-        confidence = RLA.confidence
-        where = (*_ws(task.id), RLA.confidence.is_not(None), scope.on(RLA.record_id))
+        confidence = WSA.confidence
+        where = (*_ws(task.id), WSA.confidence.is_not(None), scope.on(WSA.record_id))
     bucket = func.least(func.floor(cast(confidence, Float) * bins), bins - 1)
     found = session.execute(select(bucket, func.count()).where(*where).group_by(bucket)).all()
     rows: dict[int, int] = {int(b): int(n) for b, n in found}
@@ -188,7 +207,7 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
         session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id)).tuples().all()
     )
     manual = aliased(RLA)
-    weak = aliased(RLA)
+    weak = aliased(WSA)
     is_manual = and_(
         manual.labeling_task_id == task.id,
         manual.source_type == SourceType.MANUAL,
@@ -196,20 +215,21 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
         scope.on(manual.record_id),
     )
     if task.task_type != TaskType.INFORMATION_EXTRACTION:
-        # the read model: every (decided label, weak-supervision label) pair of a record, from its one row
+        # the read model's row (decided labels) joined to the record's row of the current weak-supervision version:
+        # every (decided label, weak-supervision label) pair of a record
         decided = func.unnest(RecordTaskLabel.decided).table_valued("d").render_derived()
-        weak_labels = func.unnest(RecordTaskLabel.weak).table_valued("w").render_derived()
+        weak_labels = func.unnest(WSR.weak).table_valued("w").render_derived()
         manual_label = func.split_part(decided.c.d, ":", 1)
         weak_label = func.split_part(weak_labels.c.w, ":", 1)
         pairs = session.execute(
             select(manual_label, weak_label, func.count())
             .select_from(RecordTaskLabel)
+            .join(WSR, and_(WSR.version_id == scope.catalog.ws_version(task.id), WSR.record_id == RecordTaskLabel.record_id))
             .join(decided, true())
             .join(weak_labels, true())
             .where(
                 RecordTaskLabel.labeling_task_id == task.id,
                 RecordTaskLabel.decided.is_not(None),
-                RecordTaskLabel.weak.is_not(None),
                 scope.on(RecordTaskLabel.record_id),
             )
             .group_by(manual_label, weak_label)
@@ -220,7 +240,7 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
         m = select(manual.record_id, manual.label_id, manual.token_start, manual.token_end).where(is_manual).subquery()
         w = (
             select(weak.record_id, weak.label_id, weak.token_start, weak.token_end)
-            .where(weak.labeling_task_id == task.id, weak.source_type == SourceType.WEAK_SUPERVISION, weak.record_id.in_(labeled))
+            .where(weak.labeling_task_id == task.id, weak.record_id.in_(labeled))
             .subquery()
         )
         rows = session.execute(

@@ -7,12 +7,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import ColumnElement, Select, String, cast, false, func, literal, null, select, text, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared_model.models import DataType, Record, SourceType
 from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import WeakSupervisionAssociation as WSA
 from shared_model.service import problem
 from shared_model.settings import get_settings
 
@@ -172,21 +173,33 @@ def record_labels(session: Session, record_ids: list[int]) -> dict[int, list[dic
     """Manual and weak-supervision labels of these records."""
     if not record_ids:
         return {}
+    manual = select(
+        RLA.record_id,
+        RLA.labeling_task_id,
+        RLA.label_id,
+        cast(RLA.source_type, String).label("source_type"),
+        RLA.confidence,
+        RLA.created_by,
+        RLA.is_gold_star,
+        RLA.is_valid_manual_label,
+        RLA.token_start,
+        RLA.token_end,
+    ).where(RLA.record_id.in_(record_ids), RLA.source_type == SourceType.MANUAL)
+    weak = select(  # the current weak-supervision version's labels, as the label rows they used to be
+        WSA.record_id,
+        WSA.labeling_task_id,
+        WSA.label_id,
+        literal(SourceType.WEAK_SUPERVISION.value, String).label("source_type"),
+        WSA.confidence,
+        null().label("created_by"),
+        false().label("is_gold_star"),
+        false().label("is_valid_manual_label"),
+        WSA.token_start,
+        WSA.token_end,
+    ).where(WSA.record_id.in_(record_ids))
+    both = union_all(manual, weak).subquery()
     rows = session.execute(
-        select(
-            RLA.record_id,
-            RLA.labeling_task_id,
-            RLA.label_id,
-            RLA.source_type,
-            RLA.confidence,
-            RLA.created_by,
-            RLA.is_gold_star,
-            RLA.is_valid_manual_label,
-            RLA.token_start,
-            RLA.token_end,
-        )
-        .where(RLA.record_id.in_(record_ids), RLA.source_type.in_([SourceType.MANUAL, SourceType.WEAK_SUPERVISION]))
-        .order_by(RLA.record_id, RLA.labeling_task_id, RLA.source_type, RLA.token_start)
+        select(both).order_by(both.c.record_id, both.c.labeling_task_id, both.c.source_type, both.c.token_start)
     ).all()
     out: dict[int, list[dict[str, Any]]] = {}
     for row in rows:

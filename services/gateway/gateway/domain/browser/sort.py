@@ -35,8 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
-from shared_model.models import Record, RecordTaskLabel, SourceType, TaskType
-from shared_model.models import RecordLabelAssociation as RLA
+from shared_model.models import Record, TaskType
+from shared_model.models import WeakSupervisionResult as WSR
 from shared_model.service import problem
 
 from .compile import NUMERIC, ProjectCatalog, numeric_value, similar_hits, text_value
@@ -84,7 +84,7 @@ Split = Literal["labeled", "unlabeled"]
 def split_sort(catalog: ProjectCatalog, keys: list[SortKey]) -> bool:
     """Whether a page is read in two parts: when the first sort key is an attribute, or the confidence of a
     single-label classification task (at most one weak-supervision row per record). The records with a value come
-    first in the order of an index (the attribute's expression index, ``ix_rla_ws_confidence``), read only up to
+    first in the order of an index (the attribute's expression index, ``ix_weak_supervision_result_confidence``), read only up to
     the page's end; then, when the page is not full, those without a value."""
     if not keys:
         return False
@@ -147,14 +147,15 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
             assert key.task_id is not None
             if key.task_id not in catalog.tasks:
                 raise problem(422, f"{where}: labeling task {key.task_id} does not exist in this project")
+            version = catalog.ws_version(key.task_id)
             if i == 0 and split is not None:
-                columns.extend(_split_confidence(key, split))
+                columns.extend(_split_confidence(version, key, split))
                 continue
-            # an outer join of the read model (record_task_label: the highest weak-supervision confidence, one row
-            # per record and task), not an aggregate over the task's label rows
-            confidences = aliased(RecordTaskLabel, name=f"ws_confidence_{i}")
-            joins.append((confidences, (confidences.record_id == Record.id) & (confidences.labeling_task_id == key.task_id)))
-            expr = confidences.ws_confidence.expression
+            # an outer join of the task's current weak-supervision version (one row per record, its highest
+            # confidence), not an aggregate over label rows
+            confidences = aliased(WSR, name=f"ws_confidence_{i}")
+            joins.append((confidences, (confidences.version_id == version) & (confidences.record_id == Record.id)))
+            expr = confidences.confidence.expression
             value_kind = "float"
         columns.append(_Column(expr.is_(None), False, "bool"))
         columns.append(_Column(expr, key.direction == "desc", value_kind))
@@ -191,14 +192,15 @@ def _split_similarity(hits: list[tuple[int, float]], descending: bool, split: Sp
     return [flag, _Column(scores.c.score, descending, "float")]
 
 
-def _split_confidence(key: SortKey, split: Split) -> list[_Column]:
-    ws = (RLA.labeling_task_id == key.task_id) & (RLA.source_type == SourceType.WEAK_SUPERVISION)
+def _split_confidence(version: uuid.UUID, key: SortKey, split: Split) -> list[_Column]:
+    """A single-label task's records with a weak-supervision label (its row in the current version, read in the order
+    of the version's (version, confidence) index), then those without."""
     if split == "unlabeled":
-        none = ~exists().where(RLA.record_id == Record.id, ws)
+        none = ~exists().where(WSR.version_id == version, WSR.record_id == Record.id)
         flag = _Column(literal(True), False, "bool", where=[none], constant=True)
         return [flag, _Column(null().cast(Float), key.direction == "desc", "float", constant=True)]
-    row = aliased(RLA, name="ws_sort")
-    on = (row.record_id == Record.id) & (row.labeling_task_id == key.task_id) & (row.source_type == SourceType.WEAK_SUPERVISION)
+    row = aliased(WSR, name="ws_sort")
+    on = (row.version_id == version) & (row.record_id == Record.id)
     flag = _Column(literal(False), False, "bool", inner_joins=[(row, on)], constant=True)
     return [flag, _Column(row.confidence.expression, key.direction == "desc", "float")]
 
