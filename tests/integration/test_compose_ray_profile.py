@@ -57,6 +57,11 @@ def test_the_ray_profile() -> None:
     pointed = _config("--profile", "ray", env={"REFINERY_RAY_ADDRESS": "ray://ray-head:10001"})  # from the shell or .env
     for driver in ("executor", "tokenizer", "embedder"):
         assert pointed["services"][driver]["environment"]["REFINERY_RAY_ADDRESS"] == "ray://ray-head:10001"
+    local = _config("-f", str(ROOT / "docker-compose.local.yml"), "--profile", "ray")["services"]  # no Docker Hub
+    assert local["ray-head"]["build"]["args"]["BASE_IMAGE"] == local["executor"]["build"]["args"]["BASE_IMAGE"]
+    assert local["ray-head"]["build"]["args"]["SERVICE"] == "executor"
+    for name in ("ray-head", "ray-worker"):
+        assert local[name]["environment"]["REFINERY_S3_ENDPOINT"] == local["executor"]["environment"]["REFINERY_S3_ENDPOINT"]
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     # Ray in the shared layers of every image (drivers and nodes need the same version), before any service's code
     assert dockerfile.index('ARG RAY_REQUIREMENT="ray[client]==2.60.0"') < dockerfile.index("\nARG SERVICE\n")
