@@ -150,7 +150,7 @@ class Stack:
             capture_output=True,
             timeout=600,
         )
-        images = [f"refinery/{service}:{self.tag}" for service in SERVICE_NAMES]
+        images = [f"refinery/{service}:{self.tag}" for service in (*SERVICE_NAMES, "ray-node")]
         present = [image for image in images if _succeeds("docker", "image", "inspect", image)]
         if present:
             subprocess.run(["docker", "rmi", *present], capture_output=True, timeout=600)
@@ -440,6 +440,60 @@ def test_an_executor_crash_mid_run_restarts_it_and_the_run_ends(stack: Stack) ->
         assert ended["state"] == "FINISHED" or (ended["state"] == "FAILED" and (ended.get("error") or "").strip()), ended
         again = client.run_heuristic("lf_markets")
         assert again["state"] == "FINISHED", again
+
+
+def test_a_labeling_function_runs_on_the_ray_nodes_of_the_profile_ray(stack: Stack) -> None:
+    """The compose profile ``ray`` (docs/scale-out.md): its image (the executor's layers plus the tokenizer's and
+    embedder's code), a head and a worker, and the executor pointed at the head's Ray Client port: the gateway's health
+    lists both nodes with a working sandbox, and a labeling-function run executes as partitions on them (the job's
+    result says so) and stores the votes of the run on the executor alone. Afterwards the executor is pointed back and
+    the nodes are removed."""
+    compose = [*_compose_binary(), *stack.files, "--profile", "ray"]
+    on_ray = {**stack.env, "REFINERY_RAY_ADDRESS": "ray://ray-head:10001"}
+
+    def run(*args: str, env: dict[str, str]) -> None:
+        done = subprocess.run([*compose, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+    def sql(query: str) -> str:
+        return stack.exec("postgres", "psql", "-U", "refinery", "-d", "refinery", "-tAc", query).stdout.strip()
+
+    def votes() -> str:
+        return sql(
+            "SELECT md5(string_agg(a.record_id || ':' || a.label_id, ',' ORDER BY a.record_id, a.label_id))"
+            " FROM heuristic_association a JOIN information_source s ON s.id = a.source_id WHERE s.name = 'lf_markets'"
+        )
+
+    before = votes()
+    try:
+        run("build", "ray-head", env=stack.env)
+        run("up", "-d", "--scale", "ray-worker=1", "ray-head", "ray-worker", "executor", env=on_ray)
+        deadline = time.monotonic() + 300
+        ray: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:  # 503 while the executor restarts
+                ray = httpx.get(f"{stack.url}/api/v1/health", timeout=60).json().get("ray") or {}
+            except (httpx.HTTPError, ValueError):
+                ray = {}
+            if ray.get("nodes_usable") == 2:
+                break
+            time.sleep(5)
+        assert ray.get("nodes_usable") == 2 and ray["status"] == "ok", ray
+        with _client(stack, project_id=stack.state["project"]) as client:
+            again = client.run_heuristic("lf_markets")
+            assert again["state"] == "FINISHED", again
+        timings = json.loads(
+            sql("SELECT result->'timings' FROM job WHERE kind = 'heuristic_run' ORDER BY created_at DESC LIMIT 1") or "{}"
+        )
+        assert timings.get("runner") == "ray" and timings.get("nodes", 0) >= 1, timings
+        assert votes() == before
+    finally:
+        run("rm", "-s", "-f", "ray-head", "ray-worker", env=stack.env)
+        run("up", "-d", "executor", env=stack.env)
+    deadline = time.monotonic() + 300
+    while stack.inspect("executor")["State"].get("Health", {}).get("Status") != "healthy":
+        assert time.monotonic() < deadline, "the executor did not come back without Ray"
+        time.sleep(3)
 
 
 def test_down_then_up_keeps_projects_labels_and_the_admin(stack: Stack) -> None:

@@ -1,11 +1,13 @@
 """Embeddings as partitions on a real local Ray cluster of two nodes (``ray.cluster_utils.Cluster``, one CPU each):
 actors holding the model encode the chunks, handed back in order; the vectors equal the service's own encoding of
 the same chunks (exactly for a fitted classical encoder over 10,000 records, sentence and token level; within
-float32 rounding for the offline MiniLM, whose CPU kernels may sum in another order in another process)."""
+float32 rounding for the offline MiniLM, whose CPU kernels may sum in another order in another process); a node
+removed mid-run has its chunks encoded again by the live actors, with the same vectors, soon after."""
 
 from __future__ import annotations
 
 import importlib
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,10 +21,11 @@ from embedder.ray_encoding import ray_encoded
 from shared_model import jobs
 from shared_model.db import session_scope
 from shared_model.models import Attribute, DataType, Embedding, EmbeddingType, Job, JobState, Project, Record
+from shared_model.ray_actors import ActorCall
 from shared_model.settings import get_settings
 from shared_model.storage import EmbeddingArtifacts, get_storage
 
-from ..ray_clusters import local_cluster
+from ..ray_clusters import NODE, local_cluster
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -73,6 +76,43 @@ def test_classical_vectors_on_ray_equal_the_local_ones(on_ray: None) -> None:
                 assert counts is None and local_counts is None
             else:
                 assert np.array_equal(counts, local_counts)
+
+
+@pytest.mark.parametrize("graceful", [True, False], ids=["drained", "killed"])
+def test_a_node_removed_mid_run_still_gives_the_local_vectors(
+    cluster: Cluster, on_ray: None, monkeypatch: pytest.MonkeyPatch, graceful: bool
+) -> None:
+    """A third node joins and is removed (drained, or killed) after a third of the chunks were handed out: the chunks
+    its actor held (or whose vectors lay in its object store) are encoded again by the live actors, in order, and the
+    run ends soon after (before, a chunk waited for ever on the actor Ray restarted, which never got a CPU again)."""
+    extra = cluster.add_node(**NODE)
+    cluster.wait_for_nodes()
+    encoder = make_encoder("tf-idf", max_features=200)
+    encoder.fit([f"record {i}: {TOPICS[i % 4]} ({i % 13} times)" for i in range(10_000)])
+    chunks = _chunks(10_000, 250)
+    starts: list[int] = []
+    real_start = ActorCall.start
+
+    def start(call: ActorCall, slot: Any) -> None:
+        starts.append(call.tries)
+        real_start(call, slot)
+
+    monkeypatch.setattr(ActorCall, "start", start)
+    removed: list[float] = []
+
+    def handed_out() -> Iterator[tuple[list[int], list[str], Any]]:
+        for index, chunk in enumerate(chunks):
+            if index == len(chunks) // 3:
+                cluster.remove_node(extra, allow_graceful=graceful)
+                removed.append(time.monotonic())
+            yield chunk
+
+    remote = list(ray_encoded("tf-idf", encoder.dump(), 200, handed_out(), len(chunks)))
+    assert time.monotonic() - removed[0] < 60
+    assert max(starts) >= 1 and len(starts) > len(chunks)  # some chunks were sent again
+    assert [ids for ids, _, _ in remote] == [ids for ids, _, _ in chunks]
+    for (_, vectors, _), (_, texts, _) in zip(remote, chunks, strict=True):
+        assert np.array_equal(vectors, encode_chunk(encoder, texts, None)[0])
 
 
 def test_minilm_vectors_on_ray_match_the_local_ones(on_ray: None) -> None:

@@ -1,6 +1,8 @@
-"""The compose profile ``ray`` (validated offline with ``docker-compose config``): a head and workers from the
-executor's image plus Ray, each with exactly the executor's sandbox privileges, on the internal network only, started
-as Ray nodes through the image's entrypoint (``python -m executor ray-node``); the executor can be pointed at it."""
+"""The compose profile ``ray`` (validated offline with ``docker-compose config``): a head and workers from
+deploy/Dockerfile's target ``ray-node`` (the executor's image with the tokenizer's and embedder's code), each with
+exactly the executor's sandbox privileges, on the internal network only, started as Ray nodes through the image's
+entrypoint (``python -m executor ray-node``); every image holds Ray (the same version on drivers and nodes), and the
+executor, the tokenizer and the embedder can be pointed at the head's Ray Client port."""
 
 from __future__ import annotations
 
@@ -31,11 +33,10 @@ def _config(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 def test_the_ray_profile() -> None:
     services = _config("--profile", "ray")["services"]
     executor = services["executor"]
-    assert executor["environment"]["REFINERY_RAY_ADDRESS"] == ""  # off unless set
     for name in ("ray-head", "ray-worker"):
         node = services[name]
         assert node["profiles"] == ["ray"]
-        assert node["image"].startswith("refinery/executor-ray:")
+        assert node["image"].startswith("refinery/ray-node:")
         assert node["command"][0] == "ray-node"
         assert node["environment"]["REFINERY_SERVICE"] == "executor"  # the entrypoint prepares the sandbox
         assert node["environment"]["REFINERY_EXECUTOR_BACKEND"] == "bwrap"
@@ -44,14 +45,29 @@ def test_the_ray_profile() -> None:
         assert sorted(node["security_opt"]) == sorted(executor["security_opt"])
         assert set(node["networks"]) == {"internal"} and not node.get("ports")
         assert node["healthcheck"]["test"][:2] == ["CMD", "ray"]
-    assert services["ray-head"]["build"]["dockerfile"] == "deploy/ray.Dockerfile"
-    assert "--head" in services["ray-head"]["command"]
+    head_build = services["ray-head"]["build"]
+    assert head_build["dockerfile"] == "deploy/Dockerfile" and head_build["target"] == "ray-node"
+    assert head_build["args"]["SERVICE"] == "executor"
+    assert "--head" in services["ray-head"]["command"] and "--ray-client-server-port=10001" in services["ray-head"]["command"]
     assert "--address=ray-head:6379" in services["ray-worker"]["command"]
     assert services["ray-worker"]["depends_on"]["ray-head"]["condition"] == "service_healthy"
-    pointed = _config("--profile", "ray", env={"REFINERY_RAY_ADDRESS": "ray-head:6379"})  # from the shell or .env
-    assert pointed["services"]["executor"]["environment"]["REFINERY_RAY_ADDRESS"] == "ray-head:6379"
-    dockerfile = (ROOT / "deploy" / "ray.Dockerfile").read_text()
-    assert "FROM ${EXECUTOR_IMAGE}" in dockerfile and '"ray==2.60.*"' in dockerfile
+    for driver in ("executor", "tokenizer", "embedder"):
+        assert services[driver]["environment"]["REFINERY_RAY_ADDRESS"] == ""  # off unless set
+        assert services[driver]["environment"]["DATABASE_URL"] == executor["environment"]["DATABASE_URL"]
+    pointed = _config("--profile", "ray", env={"REFINERY_RAY_ADDRESS": "ray://ray-head:10001"})  # from the shell or .env
+    for driver in ("executor", "tokenizer", "embedder"):
+        assert pointed["services"][driver]["environment"]["REFINERY_RAY_ADDRESS"] == "ray://ray-head:10001"
+    local = _config("-f", str(ROOT / "docker-compose.local.yml"), "--profile", "ray")["services"]  # no Docker Hub
+    assert local["ray-head"]["build"]["args"]["BASE_IMAGE"] == local["executor"]["build"]["args"]["BASE_IMAGE"]
+    assert local["ray-head"]["build"]["args"]["SERVICE"] == "executor"
+    for name in ("ray-head", "ray-worker"):
+        assert local[name]["environment"]["REFINERY_S3_ENDPOINT"] == local["executor"]["environment"]["REFINERY_S3_ENDPOINT"]
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    # Ray in the shared layers of every image (drivers and nodes need the same version), before any service's code
+    assert dockerfile.index('ARG RAY_REQUIREMENT="ray[client]==2.60.0"') < dockerfile.index("\nARG SERVICE\n")
+    node_stage = dockerfile[dockerfile.index("FROM service AS ray-node") :].split("\nFROM ")[0]
+    assert "COPY services/tokenizer/" in node_stage and "COPY services/embedder/" in node_stage
+    assert "/app/services/executor:/app/services/tokenizer:/app/services/embedder" in node_stage
 
 
 def test_the_ray_node_entry_point_runs_ray_start(monkeypatch: pytest.MonkeyPatch) -> None:

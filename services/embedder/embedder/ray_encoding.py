@@ -1,7 +1,8 @@
 """Embeddings as partitions on Ray (``REFINERY_RAY_ADDRESS``, jobs of at least ``ray_min_records`` records): a pool of
 actors holding the model (``num_gpus=1`` each where the cluster has GPUs, else one CPU each) encodes the chunks; the
-job reads the texts, and stores, hands on and marks each chunk in order, as without Ray. An actor whose node dies is
-restarted elsewhere and its chunks retried (bounded); a chunk's vectors depend only on the chunk and the model (and
+job reads the texts, and stores, hands on and marks each chunk in order, as without Ray. A chunk whose actor or node
+died is sent again to a live actor (at most :data:`ATTEMPTS` tries, see :mod:`shared_model.ray_actors`); one that keeps
+failing fails the job with its reason. A chunk's vectors depend only on the chunk and the model (and
 a fitted classical encoder's state, sent to the actors), so the stored vectors are those of the service. No user code
 runs here: only the platform's own arrays travel.
 """
@@ -10,16 +11,22 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import numpy as np
 
+from shared_model.jobs import JobFailed
+from shared_model.ray_actors import ActorCall, ActorPool
 from shared_model.ray_connect import cluster_cpus, cluster_gpus, connect
 from shared_model.settings import get_settings
 
 from .encoders import Span, encode_chunk, make_encoder
 
-ATTEMPTS = 3  # tries per chunk (an actor restarted on another node after its node died)
+ATTEMPTS = 3  # tries per chunk (on another actor after its actor or node died)
+
+
+class RayEncodingFailed(JobFailed):
+    """A chunk could not be encoded on Ray; the job fails with this reason."""
+
 
 Chunk = tuple[list[int], list[str], list[list[Span]] | None]  # record ids, their texts, their tokens' spans
 
@@ -44,20 +51,36 @@ def ray_encoded(
     gpus = cluster_gpus(ray)
     wanted = settings.ray_actors or (gpus or cluster_cpus(ray))
     resources = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_cpus": 1}
-    actor = ray.remote(max_restarts=ATTEMPTS - 1, max_task_retries=ATTEMPTS - 1, **resources)(EncoderActor)
-    actors = [actor.remote(model, state, max_features) for _ in range(max(1, min(wanted, expected)))]
-    window: deque[tuple[list[int], Any]] = deque()
+    pool = ActorPool(
+        ray,
+        EncoderActor,
+        (model, state, max_features),
+        max(1, min(wanted, expected)),
+        resources,
+        attempts=ATTEMPTS,
+        what="a chunk's embedding",
+    )
+    window: deque[tuple[list[int], ActorCall]] = deque()
     try:
-        for index, (ids, texts, spans) in enumerate(chunks):
-            window.append((ids, actors[index % len(actors)].encode.remote(texts, spans)))
-            if len(window) >= 2 * len(actors):  # enough in flight: the oldest is stored first
-                done_ids, ref = window.popleft()
-                yield (done_ids, *ray.get(ref))
+        for ids, texts, spans in chunks:
+            # no live actor now (every one died, no replacement started yet): the call waits for one (bounded)
+            call = pool.call("encode", texts, spans) or ActorCall(pool, "encode", (texts, spans))
+            window.append((ids, call))
+            if len(window) >= 2 * pool.count:  # enough in flight: the oldest is stored first
+                yield _finished(window.popleft())
         while window:
-            done_ids, ref = window.popleft()
-            yield (done_ids, *ray.get(ref))
+            yield _finished(window.popleft())
     finally:
-        for ref in (ref for _, ref in window):
-            ray.cancel(ref)  # an actor's task: not force-cancellable; the actors are killed next
-        for handle in actors:
-            ray.kill(handle, no_restart=True)
+        for _, call in window:
+            call.cancel()  # an actor's task: not force-cancellable; the actors are killed next
+        pool.close()
+
+
+def _finished(item: tuple[list[int], ActorCall]) -> tuple[list[int], np.ndarray, np.ndarray | None]:
+    ids, call = item
+    while not call.wait():
+        pass
+    if call.error is not None:
+        raise RayEncodingFailed(f"embedding on Ray failed: {call.error}")
+    vectors, counts = call.value
+    return ids, vectors, counts
