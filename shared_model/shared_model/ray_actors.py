@@ -75,7 +75,6 @@ class ActorPool:
             if not starting or now > deadline or (first is not None and now - first > settle_s):
                 return
             self.ray.wait(starting, num_returns=1, timeout=WAIT_TICK_S)
-        self.deaths: list[str] = []
 
     def call(self, method: str, *args: Any, max_in_flight: int = 0) -> ActorCall | None:
         """Start ``method(*args)`` on the least busy live actor; None when each has ``max_in_flight`` calls already
