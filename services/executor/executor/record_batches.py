@@ -7,7 +7,7 @@ import queue
 import re
 import threading
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ def record_batches(
     with_docs: bool,
     size: int | BatchSize,
     id_range: IdRange | None = None,
-) -> Iterator[Batch]:
+) -> Generator[Batch, None, None]:
     """The project's records (all, ``record_ids``, or those with ids in ``id_range``) in id order, with their DocBin
     when ``with_docs``; ``size`` records per batch (a :class:`BatchSize` is read anew for every batch)."""
     sizer = _sizer(size)

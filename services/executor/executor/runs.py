@@ -273,15 +273,19 @@ def _pass(
     """Every batch to every worker (see :class:`_Pass`); the pass's timings."""
     size = BatchSize(batch_size or BATCH_SIZE)
     batches: Generator[tuple[list[int], Any], None, None]
+    source: Generator[Any, None, None]
     if record_ids is None and not with_docs:
-        raw_batches = raw_record_batches(context.project_id, size, poll, id_range)
-        batches = ((raw.ids, {"raw": raw.payload}) for raw in raw_batches)
+        source = raw_record_batches(context.project_id, size, poll, id_range)
+        batches = ((raw.ids, {"raw": raw.payload}) for raw in source)
     else:
-        batches = (
-            ([row[0] for row in rows], {"records": rows})
-            for rows in record_batches(context.project_id, record_ids, with_docs, size, id_range)
-        )
-    return _Pass(context, workers, on_batch, refuse_per_function).run(batches, size)
+        source = record_batches(context.project_id, record_ids, with_docs, size, id_range)
+        batches = (([row[0] for row in rows], {"records": rows}) for rows in source)
+    try:
+        return _Pass(context, workers, on_batch, refuse_per_function).run(batches, size)
+    finally:
+        # the reader itself, at once: a pass that ends early (a cancel) must not leave the records' COPY and its
+        # transaction open until the garbage collector frees a traceback's frames (it blocked TRUNCATE and DDL)
+        source.close()
 
 
 _Batch = tuple[list[int], Any]  # a batch's record ids and what is sent to the workers
