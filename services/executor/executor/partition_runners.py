@@ -1,5 +1,6 @@
 """Where the partitions of a run execute: the local pool (threads, each driving its own sandbox) or a Ray cluster
-(``REFINERY_RAY_ADDRESS``).
+(``REFINERY_RAY_ADDRESS``); :func:`run_partitioned` drives a whole partitioned pass (labeling functions or an
+attribute calculation) and hands the answers on in record order.
 
 On Ray, each partition is a task of a trusted driver (:func:`ray_partition`): it checks the node's sandbox (a node
 without one refuses the work, and the task is retried elsewhere), launches bubblewrap, parses the sandbox's JSON and
@@ -15,18 +16,21 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from shared_model.jobs import JobCancelled
+from shared_model.jobs import JobCancelled, JobContext
 from shared_model.settings import get_settings
 
-from .partitions import Partition, Plan, run_partition
-from .project_context import FunctionSpec, ProjectContext
+from .partitions import InOrder, Partition, Plan, plan, run_partition
+from .project_context import FULL_LIMITS, FunctionSpec, ProjectContext
 from .ray_cluster import connect
+from .runs import pass_workers
 from .sandbox.backends import Limits, SandboxUnavailable
 from .sandbox.session import SandboxError
+from .scheduling import within_time_limit
 
 WAIT_S = 0.2  # how often the driver polls for cancellation while partitions run
 
@@ -178,6 +182,58 @@ def get_runner(workers: int) -> LocalRunner | RayRunner:
 
 
 def partitioned() -> bool:
-    """Whether labeling-function runs go as partitions (Ray configured, or asked for on the local pool)."""
+    """Whether labeling-function runs and attribute calculations go as partitions (Ray configured, or asked for on
+    the local pool)."""
     settings = get_settings()
     return bool(settings.ray_address) or settings.executor_partitions
+
+
+def run_partitioned(
+    ctx: JobContext,
+    context: ProjectContext,
+    specs: list[FunctionSpec],
+    *,
+    token_counts: dict[str, str],
+    on_ready: Callable[[dict[str, Any]], None],
+    on_batch: Callable[[dict[str, Any], int], None],
+    on_partition: Callable[[int, int], None],
+    halted: Callable[[], bool] = lambda: False,
+) -> dict[str, Any]:
+    """One pass of ``specs`` as (function group x record-id range) partitions on :func:`get_runner`'s runner, within
+    the job's time limit. The answers are handed to ``on_ready``/``on_batch`` per group in record order (as a
+    one-pass run hands its batches); ``on_partition(finished, partitions)`` after each partition. Polls for a cancel
+    at most twice a second (and ``halted()``: JobCancelled); a partition that fails raises :class:`SandboxError`;
+    an exception raised by a callback stops the partitions still running. The pass's timings."""
+    started = time.monotonic()
+    workers = pass_workers()
+    settings = get_settings()
+    cut = plan(context.project_id, specs, groups=workers, records_per_partition=settings.executor_partition_records)
+    limits = within_time_limit(context.limits(FULL_LIMITS), ctx)
+    order = InOrder(cut.ranges, on_ready, on_batch)
+    last_poll = 0.0
+
+    def poll() -> None:  # at most twice a second: a cancel is seen well within 5 s
+        nonlocal last_poll
+        if time.monotonic() - last_poll >= 0.5:
+            last_poll = time.monotonic()
+            ctx.check_cancelled()
+        if halted():
+            raise JobCancelled()
+
+    finished = 0
+    nodes: set[str] = set()
+    for answer in get_runner(workers).run(context, cut, limits, token_counts, poll):
+        if "failed" in answer:
+            raise SandboxError(str(answer["failed"]))
+        nodes.add(str(answer.get("node", "local")))
+        order.add(answer)
+        finished += 1
+        on_partition(finished, len(cut.partitions))
+    return {
+        "partitions": len(cut.partitions),
+        "ranges": cut.ranges,
+        "groups": len(cut.groups),
+        "runner": "ray" if settings.ray_address else "local",
+        "nodes": len(nodes),
+        "total_s": round(time.monotonic() - started, 3),
+    }

@@ -1,4 +1,5 @@
-"""Data-parallel work units of a labeling-function run: (heuristic group x record-id range) partitions.
+"""Data-parallel work units of a labeling-function run or an attribute calculation: (function group x record-id range)
+partitions.
 
 Each partition reads only its own record-id range, runs its group's functions in a sandbox of its own (one worker
 session: bubblewrap, as every pass) and returns a compact, JSON-shaped answer: per function the records it labels,
@@ -126,8 +127,9 @@ def run_partition(
 ) -> dict[str, Any]:
     """Run ``specs`` over the partition's records in one sandboxed worker; the compact answer (JSON-shaped):
     ``{"group", "index", "records", "ready", "message"}``. The records are read by one ``COPY`` of the partition's
-    id range (decoded in the sandbox), or in batches with their DocBins when the code needs tokens. Raises what
-    :func:`run_functions` raises."""
+    id range (decoded in the sandbox), or in batches with their DocBins when the code needs tokens. Labeling
+    functions' plain labels come grouped (``hits``); an attribute calculation's values come as entries in record
+    order. Raises what :func:`run_functions` raises."""
     merged = _Merged()
     done = 0
 
@@ -146,7 +148,7 @@ def run_partition(
         stop_on_error=True,
         poll=poll,
         token_counts=token_counts,
-        compact_hits=True,
+        compact_hits=all(spec.mode == "lf" for spec in specs),
         refuse_per_function=True,
         workers=1,
     )

@@ -3,7 +3,11 @@
 The values are versioned per run (``shared_model.attribute_values``): written as chunks of the job's version while
 the pass runs (each chunk a short transaction, unseen by readers), made current by one short transaction when every
 value passed its check, then copied into ``record.data`` one chunk per transaction. A calculation that fails, is
-cancelled or dies before the switch leaves the previous values as they were."""
+cancelled or dies before the switch leaves the previous values as they were.
+
+With partitions (``partition_runners.partitioned()``: Ray configured, or ``executor_partitions`` on the local pool)
+the pass runs as record-id range partitions, each in a sandbox of its own (on Ray: inside the task), through the
+same driver as labeling-function runs; their values are taken in record order, so they equal a one-pass run's."""
 
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from shared_model.db import session_scope
 from shared_model.jobs import JobCancelled, JobContext, JobFailed, enqueue, ensure_claimed
 from shared_model.models import Attribute, AttributeState, DataType, Project
 
-from ..project_context import FULL_LIMITS, FunctionSpec, count_records, load_context
+from ..partition_runners import partitioned, run_partitioned
+from ..project_context import FULL_LIMITS, FunctionSpec, ProjectContext, count_records, load_context
 from ..result_checks import MAX_INVALID_LISTED, attribute_value_problem
 from ..runs import SandboxError, run_functions
 from ..sandbox.backends import SandboxUnavailable
@@ -54,6 +59,9 @@ class _Values:
 
     def collect(self, message: dict[str, Any]) -> None:
         """A batch's printed output and values (checked against the attribute's type)."""
+        for reason in (message.get("refused") or {}).values():  # a partition's worker sent what it should not have
+            if not self.errors:
+                self.errors.append(str(reason))
         for line in str((message.get("stdout") or {}).get("ac", "")).splitlines()[:100]:
             if len(self.logs) < 500:
                 self.logs.append(line[:2000])
@@ -102,21 +110,9 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
     gathered = _Values(data_type, logs=[f"{datetime.now(UTC):%H:%M:%S} started on {total} records"], writer=writer)
     logs = gathered.logs
 
-    def on_batch(message: dict[str, Any], done: int) -> None:
-        gathered.collect(message)
-        ctx.progress(done / max(total, 1) * 0.8, f"{done}/{total} records")
-
+    timings: dict[str, Any] = {}
     try:
-        run_functions(
-            context,
-            [FunctionSpec(id="ac", mode="ac", code=code, label=name)],
-            record_ids=None,
-            limits=within_time_limit(context.limits(FULL_LIMITS), ctx),
-            on_ready=gathered.on_ready,
-            on_batch=on_batch,
-            stop_on_error=True,
-            poll=ctx.check_cancelled,
-        )
+        timings = _run_pass(ctx, context, FunctionSpec(id="ac", mode="ac", code=code, label=name), gathered, total)
     except JobCancelled:
         _set_attribute(attribute_id, state=AttributeState.FAILED, logs=[*logs, "cancelled"])
         attribute_values.collect_garbage(attribute_id)
@@ -139,7 +135,55 @@ def attribute_calculation(ctx: JobContext) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "chunks": writer.chunks,
         "longest_chunk_s": round(writer.longest_s, 3),
+        **({"partitions": timings} if timings else {}),
     }
+
+
+class _Stop(Exception):
+    """Raised from a partition's answer once the calculation is known to fail: the other partitions are stopped."""
+
+
+def _run_pass(ctx: JobContext, context: ProjectContext, spec: FunctionSpec, gathered: _Values, total: int) -> dict[str, Any]:
+    """The calculation's pass: in one run, or as partitions (their timings; ``{}`` for one run). Progress: records
+    done (one run) or finished partitions, up to 0.8."""
+    if not partitioned():
+
+        def on_batch(message: dict[str, Any], done: int) -> None:
+            gathered.collect(message)
+            ctx.progress(done / max(total, 1) * 0.8, f"{done}/{total} records")
+
+        run_functions(
+            context,
+            [spec],
+            record_ids=None,
+            limits=within_time_limit(context.limits(FULL_LIMITS), ctx),
+            on_ready=gathered.on_ready,
+            on_batch=on_batch,
+            stop_on_error=True,
+            poll=ctx.check_cancelled,
+        )
+        return {}
+
+    def on_answer(message: dict[str, Any], _done: int) -> None:
+        gathered.collect(message)
+        if gathered.errors:  # the first error in record order, as a one-pass run stops at it
+            raise _Stop()
+
+    def on_partition(finished: int, partitions: int) -> None:
+        ctx.progress(finished / max(partitions, 1) * 0.8, f"{finished}/{partitions} partitions")
+
+    try:
+        return run_partitioned(
+            ctx,
+            context,
+            [spec],
+            token_counts={},
+            on_ready=gathered.on_ready,
+            on_batch=on_answer,
+            on_partition=on_partition,
+        )
+    except _Stop:
+        return {}
 
 
 def _switch_and_write(

@@ -32,11 +32,9 @@ from shared_model.models import (
     RunState,
     TaskType,
 )
-from shared_model.settings import get_settings
 
 from ..active_learning import LearnerError, run_learner
-from ..partition_runners import get_runner, partitioned
-from ..partitions import InOrder, plan
+from ..partition_runners import partitioned, run_partitioned
 from ..project_context import FULL_LIMITS, FunctionSpec, ProjectContext, count_records, load_context
 from ..result_checks import LabelChecker
 from ..runs import SandboxError, pass_workers, run_functions
@@ -172,47 +170,31 @@ def _run_learners(ctx: JobContext, runs: _Runs) -> None:
 
 def _run_partitions(ctx: JobContext, runs: _Runs, batches: _Batches, reporter: Reporter) -> dict[str, Any]:
     """The labeling functions as (heuristic group x record-id range) partitions on the local pool or on Ray (see
-    :mod:`executor.partitions`); their answers are taken in record order, so the votes equal a one-pass run's. The
-    job's progress counts finished partitions. Then the active learners, as in a one-pass run."""
+    :func:`executor.partition_runners.run_partitioned`); their answers are taken in record order, so the votes equal
+    a one-pass run's. The job's progress counts finished partitions. Then the active learners, as in a one-pass run."""
     started = time.monotonic()
-    workers = pass_workers()
-    settings = get_settings()
-    cut = plan(runs.context.project_id, runs.specs, groups=workers, records_per_partition=settings.executor_partition_records)
-    limits = within_time_limit(runs.context.limits(FULL_LIMITS), ctx)
-    order = InOrder(cut.ranges, batches.on_ready, batches.on_batch)
-    last_poll = 0.0
 
-    def poll() -> None:  # at most twice a second: a cancel is seen well within 5 s
-        nonlocal last_poll
-        if time.monotonic() - last_poll >= 0.5:
-            last_poll = time.monotonic()
-            ctx.check_cancelled()
-        if reporter.cancelled.is_set():
-            raise JobCancelled()
+    def finished(done: int, partitions: int) -> None:
+        reporter.done = round(runs.total * done / max(1, partitions))
 
-    finished = 0
-    nodes: set[str] = set()
     try:
-        for answer in get_runner(workers).run(runs.context, cut, limits, runs.token_counts, poll):
-            if "failed" in answer:
-                raise SandboxError(str(answer["failed"]))
-            nodes.add(str(answer.get("node", "local")))
-            order.add(answer)
-            finished += 1
-            reporter.done = round(runs.total * finished / max(1, len(cut.partitions)))
+        timings = run_partitioned(
+            ctx,
+            runs.context,
+            runs.specs,
+            token_counts=runs.token_counts,
+            on_ready=batches.on_ready,
+            on_batch=batches.on_batch,
+            on_partition=finished,
+            halted=reporter.cancelled.is_set,
+        )
     finally:
         reporter.stop()
     if reporter.cancelled.is_set():
         raise JobCancelled()
     _run_learners(ctx, runs)
-    return {
-        "partitions": len(cut.partitions),
-        "ranges": cut.ranges,
-        "groups": len(cut.groups),
-        "runner": "ray" if settings.ray_address else "local",
-        "nodes": len(nodes),
-        "total_s": round(time.monotonic() - started, 3),
-    }
+    timings["total_s"] = round(time.monotonic() - started, 3)
+    return timings
 
 
 def _abandon(exc: BaseException, states: dict[str, RunState_], streamed: list[RunState_]) -> JobFailed | None:
