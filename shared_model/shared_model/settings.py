@@ -217,7 +217,8 @@ class Settings(BaseSettings):
     executor_partitions: bool = Field(
         default=False,
         description="Run labeling functions as (heuristic group x record-id range) partitions on the local pool even"
-        " without Ray (with `ray_address` set they always are).",
+        " without Ray (with `ray_address` set they always are); attribute calculations likewise, as record-id range"
+        " partitions.",
     )
     executor_partition_records: int = Field(
         default=10_000, ge=100, le=1_000_000, description="Records per partition of a partitioned run."
