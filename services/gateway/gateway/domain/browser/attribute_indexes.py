@@ -15,7 +15,6 @@ Names: ``ix_ra_<project id hex>_<12 hex of the expression's hash>``, so existing
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -24,7 +23,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from shared_model.db import get_engine
@@ -33,10 +31,10 @@ from shared_model.settings import get_settings
 
 from .compile import ProjectCatalog, numeric_value, text_document, text_value, trigram_value
 from .explain import Explain, plan_rows
+from .index_names import PREFIX, existing, index_name, sql_of
 
 log = logging.getLogger(__name__)
 
-PREFIX = "ix_ra_"
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attribute-index")
 _lock = threading.Lock()
 _pending: dict[str, Future[None]] = {}
@@ -52,14 +50,6 @@ def expressions(name: str, kind: DataType) -> list[ColumnElement[Any]]:
     if kind in (DataType.CATEGORY, DataType.BOOLEAN):
         return [text_value(name, case_sensitive=False), text_value(name, case_sensitive=True)]
     return []
-
-
-def sql_of(expression: ColumnElement[Any]) -> str:
-    return str(expression.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-
-
-def index_name(project_id: uuid.UUID, expression_sql: str) -> str:
-    return f"{PREFIX}{project_id.hex}_{hashlib.sha256(expression_sql.encode()).hexdigest()[:12]}"
 
 
 def wanted(
@@ -90,30 +80,6 @@ def wanted(
             f"WHERE project_id = '{catalog.project_id}'::uuid"
         )
     return out
-
-
-def existing(session: Session, project_id: uuid.UUID) -> set[str]:
-    """Valid attribute indexes of the project."""
-    rows = session.execute(
-        text(
-            "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
-            " WHERE c.relname LIKE :prefix AND i.indisvalid"
-        ),
-        {"prefix": f"{PREFIX}{project_id.hex}\\_%"},
-    )
-    return {str(row[0]) for row in rows}
-
-
-def trigram_indexed(session: Session, catalog: ProjectCatalog) -> set[str]:
-    """The project's TEXT attributes whose trigram index exists and is valid."""
-    names = {
-        index_name(catalog.project_id, sql_of(trigram_value(name))): name
-        for name, kind in catalog.attributes.items()
-        if kind == DataType.TEXT
-    }
-    if not names:
-        return set()
-    return {names[found] for found in existing(session, catalog.project_id) if found in names}
 
 
 def _estimated_records(session: Session, project_id: uuid.UUID) -> int:

@@ -91,6 +91,7 @@ from .filters import (
     WeakSupervisionCondition,
     check_limits,
 )
+from .index_names import existing, index_name, sql_of
 from .read_model import ensure_vote_summary
 from .weak_labels import NO_VERSION, current_versions, ensure_differ
 
@@ -715,9 +716,13 @@ def trigram_indexed(catalog: ProjectCatalog) -> set[str]:
         if catalog.session is None:
             catalog.trigram_indexed = set()
         else:
-            from . import attribute_indexes  # (it imports this module)
-
-            catalog.trigram_indexed = attribute_indexes.trigram_indexed(catalog.session, catalog)
+            names = {
+                index_name(catalog.project_id, sql_of(trigram_value(name))): name
+                for name, kind in catalog.attributes.items()
+                if kind == DataType.TEXT
+            }
+            found = existing(catalog.session, catalog.project_id) if names else set()
+            catalog.trigram_indexed = {names[index] for index in found if index in names}
     return catalog.trigram_indexed
 
 
