@@ -31,6 +31,7 @@ class ServiceProcess:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    settings: dict[str, str] = field(default_factory=dict)  # the REFINERY_* settings it was started with
 
     @property
     def url(self) -> str:
@@ -53,6 +54,14 @@ class ServiceProcess:
                 self.process.kill()
 
 
+# Settings that say where the services' shared files are: services that run together must agree on them.
+SHARED_SETTINGS = ("REFINERY_DATA_DIR", "REFINERY_STORAGE", "REFINERY_S3", "REFINERY_QDRANT")
+
+
+def _shared(settings: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in settings.items() if key.startswith(SHARED_SETTINGS)}
+
+
 @dataclass
 class ServicePool:
     """Starts each service once per test run on a free port and points the settings (``REFINERY_<NAME>_URL``) at it."""
@@ -70,9 +79,28 @@ class ServicePool:
         """``REFINERY_<NAME>_URL`` of every service (started or not)."""
         return {f"REFINERY_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
 
+    def settings(self) -> dict[str, str]:
+        """The REFINERY_* settings a service started now gets (not its own port nor the services' URLs)."""
+        merged = {**os.environ, **self.extra_env}
+        return {
+            key: value for key, value in merged.items() if key.startswith("REFINERY_") and not key.endswith(("_URL", "_PORT"))
+        }
+
     def start(self, name: str, timeout_s: float = 120.0) -> ServiceProcess:
+        """Start the service, or keep it when it runs. A running service whose data folder or storage settings differ
+        from today's (a test changed REFINERY_DATA_DIR, say) is restarted, this one or any other: services that share
+        files must agree on where they are (an embedder writing chunks where neural search does not look for them
+        failed every embedding of the UI tests)."""
+        wanted = self.settings()
+        shared = _shared(wanted)
+        for other, service in list(self.running.items()):
+            if other != name and service.process.poll() is None and _shared(service.settings) != shared:
+                self.stop(other)
+                self.start(other, timeout_s)
         if name in self.running and self.running[name].process.poll() is None:
-            return self.running[name]
+            if _shared(self.running[name].settings) == shared:
+                return self.running[name]
+            self.stop(name)
         port = self.ports[name]
         env = {**os.environ, "REFINERY_SERVICE_SECRET": service_secret(), **self.extra_env}
         env.update({f"REFINERY_{name.upper()}_PORT": str(port), "PYTHONUNBUFFERED": "1"})
@@ -82,7 +110,7 @@ class ServicePool:
         handle.write(f"--- {name} started at {time.strftime('%H:%M:%S')} on port {port}\n".encode())
         handle.flush()
         process = subprocess.Popen([sys.executable, "-m", name], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        service = ServiceProcess(name, port, process, log_path)
+        service = ServiceProcess(name, port, process, log_path, wanted)
         deadline = time.monotonic() + timeout_s
         while True:
             if process.poll() is not None:
