@@ -95,15 +95,15 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
         .tuples()
         .all()
     )
+    versions = {scope.catalog.ws_version(task_id): task_id for task_id in task_ids if task_id in scope.catalog.ws_versions}
     weak_counts: dict[uuid.UUID, int] = {}
-    for task_id, _ in tasks:
-        if task_id in scope.catalog.ws_versions:
-            weak_counts[task_id] = int(
-                session.scalar(
-                    select(func.count()).where(WSR.version_id == scope.catalog.ws_version(task_id), scope.on(WSR.record_id))
-                )
-                or 0
-            )
+    if versions:  # one grouped count over the tasks' current versions
+        counted = session.execute(
+            select(WSR.version_id, func.count())
+            .where(WSR.version_id.in_(list(versions)), scope.on(WSR.record_id))
+            .group_by(WSR.version_id)
+        ).tuples()
+        weak_counts = {versions[version]: int(n) for version, n in counted}
     out = []
     for task_id, name in tasks:
         manual, weak = manual_counts.get(task_id, 0), weak_counts.get(task_id, 0)
