@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ def _weak_supervision(api: httpx.Client, pid: str, task_id: uuid.UUID) -> None:
         time.sleep(0.3)
 
 
-def test_overview_shows_cross_validated_quality(page: Any, api: httpx.Client, services: Any) -> None:
+def test_overview_shows_cross_validated_quality(page: Any, api: httpx.Client, services: Any, shots: Path) -> None:
     services.start("weak_supervisor")
     pid: str = api.post("/api/v1/projects", json={"name": f"quality {uuid.uuid4().hex[:6]}"}).json()["id"]
     manual: list[Item] = [(i, "neg" if i in (1, 2) else _vote(i)) for i in range(20)]  # two labels the heuristic gets wrong
@@ -57,6 +58,7 @@ def test_overview_shows_cross_validated_quality(page: Any, api: httpx.Client, se
     neg = card.get_by_role("row", name="neg")
     assert neg.get_by_role("cell").all_inner_texts() == ["100.0 %", "77.8 %", "9"]  # 7 of 9 neg labels found
     page.get_by_text("not a quality estimate").wait_for()
+    card.screenshot(path=str(shots / "overview-ws-quality.png"))
 
     page.get_by_label("Labeling task").select_option(str(few.task_id))
     card.get_by_test_id("ws-quality-headline").filter(has_text="No quality figure").wait_for()
