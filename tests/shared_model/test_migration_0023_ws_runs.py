@@ -3,10 +3,10 @@ the read model keeps manual labels only, and a downgrade puts the current labels
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from .old_rows import old_project
 
 
 def test_migration_moves_weak_labels_into_a_current_version_and_downgrades(scratch_database: tuple[str, Engine]) -> None:
@@ -16,51 +16,13 @@ def test_migration_moves_weak_labels_into_a_current_version_and_downgrades(scrat
 
     url, engine = scratch_database
     upgrade(url, "0022")
-    p, t, a, b = (uuid.uuid4() for _ in range(4))
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO project (id, name, description, tokenizer, status, created_at)"
-                " VALUES (:p, 'old', '', 'en', 'READY', now())"
-            ),
-            {"p": p},
-        )
-        ids = list(
-            conn.scalars(
-                text("INSERT INTO record (project_id, data) SELECT :p, '{}'::jsonb FROM generate_series(1, 3) RETURNING id"),
-                {"p": p},
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO labeling_task (id, project_id, name, task_target, task_type, created_at)"
-                " VALUES (:t, :p, 'tags', 'ON_WHOLE_RECORD', 'MULTILABEL_CLASSIFICATION', now())"
-            ),
-            {"t": t, "p": p},
-        )
-        for label, name in ((a, "a"), (b, "b")):
-            conn.execute(
-                text(
-                    "INSERT INTO label (id, project_id, labeling_task_id, name, color, created_at)"
-                    " VALUES (:l, :p, :t, :n, '#000000', now())"
-                ),
-                {"l": label, "p": p, "t": t, "n": name},
-            )
-
-        def label(record: int, label_id: uuid.UUID, source: str, confidence: float | None = None) -> None:
-            conn.execute(
-                text(
-                    "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id,"
-                    " source_type, return_type, confidence, is_gold_star, is_valid_manual_label, created_at)"
-                    " VALUES (gen_random_uuid(), :p, :r, :t, :l, :s, 'RETURN', :c, false, :v, now())"
-                ),
-                {"p": p, "r": record, "t": t, "l": label_id, "s": source, "c": confidence, "v": source == "MANUAL"},
-            )
-
-        label(ids[0], a, "MANUAL")
-        label(ids[0], b, "WEAK_SUPERVISION", 0.7)
-        label(ids[0], a, "WEAK_SUPERVISION", 0.6)
-        label(ids[1], b, "WEAK_SUPERVISION", 0.9)  # weak supervision only
+        old = old_project(conn, "tags", "MULTILABEL_CLASSIFICATION")
+        a, b, ids = old.a, old.b, old.record_ids
+        old.label(conn, ids[0], a, "MANUAL")
+        old.label(conn, ids[0], b, "WEAK_SUPERVISION", 0.7)
+        old.label(conn, ids[0], a, "WEAK_SUPERVISION", 0.6)
+        old.label(conn, ids[1], b, "WEAK_SUPERVISION", 0.9)  # weak supervision only
     upgrade(url, "0023")
     with engine.begin() as conn:
         rows = conn.execute(
@@ -72,7 +34,7 @@ def test_migration_moves_weak_labels_into_a_current_version_and_downgrades(scrat
         ]
         assert conn.scalar(text("SELECT count(*) FROM record_label_association WHERE source_type = 'WEAK_SUPERVISION'")) == 0
         assert [tuple(r) for r in conn.execute(text("SELECT record_id, manual FROM record_task_label"))] == [(ids[0], True)]
-        label(ids[2], a, "WEAK_SUPERVISION", 0.5)  # an older writer's row goes into the current version
+        old.label(conn, ids[2], a, "WEAK_SUPERVISION", 0.5)  # an older writer's row goes into the current version
         assert conn.scalar(text("SELECT count(*) FROM weak_supervision_association")) == 4
         assert conn.scalar(text("SELECT count(*) FROM record_label_association WHERE source_type = 'WEAK_SUPERVISION'")) == 0
     command.downgrade(alembic_config(url), "0022")
