@@ -117,15 +117,6 @@ def switch_version(session: Session, task_id: uuid.UUID, version_id: uuid.UUID) 
     )
 
 
-def new_current_version(session: Session, task_id: uuid.UUID) -> uuid.UUID:
-    """A new, empty version made current at once (in the caller's transaction): the task's weak-supervision labels
-    are none until the caller writes some (a snapshot import replacing them)."""
-    version = uuid.uuid4()
-    begin_version(session, task_id, version)
-    switch_version(session, task_id, version)
-    return version
-
-
 def current_version(session: Session, task_id: uuid.UUID) -> uuid.UUID | None:
     """The task's current version (None: it never had weak-supervision labels)."""
     found: uuid.UUID | None = session.scalar(
