@@ -240,7 +240,8 @@ export default function ZeroShotPage() {
               );
               const id = typeof created === "object" && created !== null && "id" in created ? String((created as { id: unknown }).id) : "";
               if (id) {
-                run.mutate([{ id, type: "ZERO_SHOT" }]);
+                // the run exists before the heuristic's page first asks for its last run (a failed start: the toast)
+                await run.mutateAsync([{ id, type: "ZERO_SHOT" }]).catch(() => undefined);
                 navigate(`/projects/${projectId}/heuristics/${id}`);
               }
             } catch (error) {

@@ -21,4 +21,14 @@ describe("live events invalidate the queries they affect", () => {
   it("a finished weak-supervision run refreshes the record labels", () => {
     expect(queriesAffectedBy(event("weak_supervision", "done"))).toContainEqual(["labels", "p"]);
   });
+
+  it("a finished heuristic or zero-shot run refreshes the heuristics (last run, run history) and their statistics", () => {
+    for (const kind of ["heuristic_run", "zero_shot"]) {
+      const keys = queriesAffectedBy(event(kind, "done"));
+      expect(keys).toContainEqual(["heuristics", "p"]);
+      expect(keys).toContainEqual(["heuristic-statistics", "p"]);
+    }
+    expect(queriesAffectedBy(event("heuristic_statistics", "done"))).toContainEqual(["heuristic-statistics", "p"]);
+    expect(queriesAffectedBy(event("zero_shot", "running"))).not.toContainEqual(["heuristics", "p"]);
+  });
 });

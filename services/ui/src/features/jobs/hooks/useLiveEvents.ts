@@ -25,6 +25,12 @@ export function queriesAffectedBy(event: JobEvent): ReadonlyArray<readonly unkno
     case "zero_shot":
       keys.push(["labels", pid]);
       keys.push(["metrics", pid], ["browser", pid]); // the overview and the data browser show these results
+      // the heuristics' last runs (list and detail pages), run histories and statistics: a page opened while the
+      // run was being created may hold no run at all, and it polls only while a run it knows of is running
+      keys.push(["heuristics", pid], ["heuristic-statistics", pid]);
+      break;
+    case "heuristic_statistics":
+      keys.push(["heuristic-statistics", pid]);
       break;
     case "project_delete":
       break;
