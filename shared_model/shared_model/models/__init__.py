@@ -8,6 +8,7 @@ from .browsing import (
     LabelingSession,
     RecordTaskLabel,
     WeakSupervisionAssociation,
+    WeakSupervisionCount,
     WeakSupervisionCurrent,
     WeakSupervisionDifferState,
     WeakSupervisionLabel,
@@ -42,6 +43,7 @@ from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
     "WeakSupervisionAssociation",
+    "WeakSupervisionCount",
     "WeakSupervisionCurrent",
     "WeakSupervisionDifferState",
     "WeakSupervisionLabel",

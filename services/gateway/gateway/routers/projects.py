@@ -19,7 +19,9 @@ from shared_model.models import (
     RecordTaskLabel,
     User,
     UserRole,
+    WeakSupervisionCurrent,
     WeakSupervisionLabel,
+    WeakSupervisionVersion,
 )
 from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
@@ -28,6 +30,7 @@ from shared_model.service.crud import apply_patch
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import primary_key
+from ..domain.browser import ws_counts
 from ..domain.snapshot.tokenizer import MISSING_PIPELINE, pipeline_warning
 from ..policies import Action, Permit, allow
 from ..schemas import (
@@ -85,19 +88,48 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
         .tuples()
         .all()
     )
-    # the current weak-supervision versions' rows (one per record and task)
-    weak: dict[uuid.UUID, int] = dict(
-        session.execute(
-            select(WeakSupervisionLabel.project_id, func.count(func.distinct(WeakSupervisionLabel.record_id)))
-            .where(WeakSupervisionLabel.project_id.in_(ids))
-            .group_by(WeakSupervisionLabel.project_id)
-        )
-        .tuples()
-        .all()
-    )
+    weak = _weakly_supervised(session, projects)
     for out in projects:
         out.created_by_name = creators.get(out.id)
         out.manually_labeled, out.weakly_supervised = int(manual.get(out.id, 0)), int(weak.get(out.id, 0))
+
+
+def _weakly_supervised(session: SessionDep, projects: list[ProjectOut]) -> dict[uuid.UUID, int]:
+    """Records with a weak-supervision label (in any task) per project.
+
+    From the current versions' counts (migration 0024) where they decide it: a project with one version that has
+    rows (its rows are its records), or one whose version has a row for each of its records; the others count the
+    distinct records of their current versions' rows."""
+    ids = [p.id for p in projects]
+    current = session.execute(
+        select(WeakSupervisionVersion.project_id, WeakSupervisionCurrent.version_id)
+        .join(WeakSupervisionVersion, WeakSupervisionVersion.id == WeakSupervisionCurrent.version_id)
+        .where(WeakSupervisionVersion.project_id.in_(ids))
+    ).all()
+    rows = ws_counts.version_records(session, [version for _, version in current])
+    per_project: dict[uuid.UUID, list[int]] = {}
+    for project_id, version in current:
+        if version in rows:
+            per_project.setdefault(project_id, []).append(rows[version])
+    records = {p.id: p.record_count for p in projects}
+    weak: dict[uuid.UUID, int] = {}
+    exact: list[uuid.UUID] = []
+    for project_id, counts in per_project.items():
+        if len(counts) == 1 or max(counts) == records.get(project_id):
+            weak[project_id] = max(counts)
+        else:
+            exact.append(project_id)
+    if exact:  # the current versions' rows (one per record and task)
+        weak |= dict(
+            session.execute(
+                select(WeakSupervisionLabel.project_id, func.count(func.distinct(WeakSupervisionLabel.record_id)))
+                .where(WeakSupervisionLabel.project_id.in_(exact))
+                .group_by(WeakSupervisionLabel.project_id)
+            )
+            .tuples()
+            .all()
+        )
+    return weak
 
 
 DEFAULT_TOKENIZER = "en"
