@@ -1,7 +1,8 @@
 """The whole project's weak-supervision metrics and project cards read the counts kept with each version (migration
 0024) instead of the version's rows: after every write path (the weak supervisor's writer, switch and garbage
 collection, a legacy writer's rows moved into the current version, label deletes and renames, record deletes, a task
-deleted) each fast figure equals the exact query's (real Postgres)."""
+deleted) each fast figure equals the exact query's (real Postgres). So do the confusion matrix and the manual label
+distribution, kept with the marks of what they were computed from, after manual labels change."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from gateway.domain.browser import metrics
 from gateway.domain.browser.compile import ProjectCatalog
 from shared_model import weak_supervision_results as weak_results
 from shared_model.db import new_session, session_scope
-from shared_model.models import LabelingTask, Project, WeakSupervisionCount
+from shared_model.models import LabelingTask, MetricCache, Project, WeakSupervisionCount
 from weak_supervisor.store import load_task, write_weak_labels
 
 from .test_labeling import API, classify, make_task, seed_records
@@ -39,6 +40,7 @@ def _figures(pid: str, task_ids: list[str], *, use_counts: bool) -> dict[str, An
             if task is None:
                 continue
             out[f"{task.name} distribution"] = metrics.label_distribution(session, scope, task)
+            out[f"{task.name} confusion"] = metrics.confusion_matrix(session, scope, task)
             for bins in BINS:
                 out[f"{task.name} histogram {bins}"] = metrics.confidence_histogram(session, scope, task, bins)
         return out
@@ -125,6 +127,13 @@ def test_fast_metrics_equal_the_exact_queries_after_every_write_path(client: Tes
     assert _card(client, pid) == 12  # one version covers every record
     with session_scope() as session:  # what the fast figures read
         assert session.scalar(select(WeakSupervisionCount.id).limit(1)) is not None
+        assert session.scalar(select(func.count()).select_from(MetricCache)) == 4  # 2 tasks: confusion, manual labels
+    # manual labels changed: the kept figures are computed again
+    assert classify(client, pid, ids[5], single, ["c"]).status_code == 200
+    assert classify(client, pid, ids[0], single, ["b"]).status_code == 200
+    changed = _check(client, pid, tasks)
+    assert changed["sentiment confusion"] != fast["sentiment confusion"]
+    assert changed["sentiment distribution"] != fast["sentiment distribution"]
 
     # a legacy writer's rows: a new record row, and a label added to an existing row (the row is updated)
     _legacy(pid, multi["id"], ids[8], multi["by_name"]["x"], 0.9)
@@ -140,15 +149,16 @@ def test_fast_metrics_equal_the_exact_queries_after_every_write_path(client: Tes
 
     # records deleted (their rows go from every version)
     with session_scope() as session:
-        session.execute(text("DELETE FROM record WHERE id = ANY(:r)"), {"r": [ids[3], ids[11]]})
+        session.execute(text("DELETE FROM record WHERE id = ANY(:r)"), {"r": [ids[2], ids[3], ids[11]]})
     after = _check(client, pid, tasks)
-    assert after["progress"]["records"] == 10 and after["progress"]["tasks"][0]["weakly_supervised"] == 10
+    assert after["progress"]["records"] == 9 and after["progress"]["tasks"][0]["weakly_supervised"] == 9
+    assert sum(x["manual"] for x in after["sentiment distribution"]) == 3  # ids 0, 1 and 5
 
     # two tasks, neither covering every record: the card counts distinct records
     with session_scope() as session:
         session.execute(text("DELETE FROM weak_supervision_result WHERE record_id = :r"), {"r": ids[4]})
-    assert _check(client, pid, tasks)["progress"]["tasks"][0]["weakly_supervised"] == 9
-    assert _card(client, pid) == 9
+    assert _check(client, pid, tasks)["progress"]["tasks"][0]["weakly_supervised"] == 8
+    assert _card(client, pid) == 8
 
     # a task deleted: its versions and their counts go
     assert client.delete(f"{API}/{pid}/labeling-tasks/{multi['id']}").status_code == 200

@@ -6,7 +6,9 @@ from .browsing import (
     HeuristicVoteSummary,
     HeuristicVoteSummaryState,
     LabelingSession,
+    MetricCache,
     RecordTaskLabel,
+    RecordTaskLabelMark,
     WeakSupervisionAssociation,
     WeakSupervisionCount,
     WeakSupervisionCurrent,
@@ -42,6 +44,8 @@ from .project import Attribute, AttributeValueChunk, AttributeValueCurrent, Proj
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
+    "MetricCache",
+    "RecordTaskLabelMark",
     "WeakSupervisionAssociation",
     "WeakSupervisionCount",
     "WeakSupervisionCurrent",

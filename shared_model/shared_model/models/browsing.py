@@ -203,6 +203,33 @@ class WeakSupervisionCount(Base):
     signatures: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
+class RecordTaskLabelMark(Base):
+    """A task's mark (migration 0024), bumped by statement triggers on every change to its ``record_task_label``
+    rows: figures computed from them are kept (:class:`MetricCache`) with the mark they were computed at."""
+
+    __tablename__ = "record_task_label_mark"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    mark: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class MetricCache(Base):
+    """A whole project's metric of one task as last computed (migration 0024), with the marks of what it was computed
+    from (``marks``: the task's :class:`RecordTaskLabelMark`, its weak-supervision version and that version's last
+    count row): read only while they are the current marks."""
+
+    __tablename__ = "metric_cache"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    marks: Mapped[str] = mapped_column(Text, nullable=False)
+    value: Mapped[Any] = mapped_column(JSONB, nullable=False)
+
+
 class _WeakViews(DeclarativeBase):
     """Views mapped for reading (not in ``Base.metadata``: migration 0023 creates them)."""
 

@@ -19,6 +19,12 @@ wait on each other); a version's rows are summed when read, and folded into one 
 another transaction are skipped) once the version has more than ``COMPACT_AT`` of them. Deleting a version removes
 its counts.
 
+The manual side of the whole project's metrics (record_task_label's ``decided``, 100,000 rows at 1M records) and the
+confusion matrix (those rows joined to the current version's rows) are kept in ``metric_cache`` per task, each with
+the marks of what it was computed from: the task's ``record_task_label_mark`` (bumped by statement triggers on every
+change to its ``record_task_label`` rows) and its version with that version's last count row (every change to a
+version's rows appends one). A figure whose marks differ is computed again.
+
 Existing versions' counts are computed here.
 
 Revision ID: 0024
@@ -110,6 +116,19 @@ END
 $$;
 """
 
+MARK_FUNCTION = """
+CREATE FUNCTION record_task_label_bump_{event}() RETURNS trigger LANGUAGE plpgsql SET search_path = {path} AS $$
+BEGIN
+    INSERT INTO record_task_label_mark AS m (labeling_task_id, mark)
+    SELECT DISTINCT r.labeling_task_id, 1 FROM {rows} r WHERE EXISTS (SELECT 1 FROM labeling_task t WHERE t.id = r.labeling_task_id)
+    ORDER BY 1
+    ON CONFLICT (labeling_task_id) DO UPDATE SET mark = m.mark + 1;
+    RETURN NULL;
+END
+$$;
+"""
+MARK_ROWS = {"insert": "new_rows", "delete": "old_rows", "update": "new_rows"}
+
 EVENTS = {"insert": "INSERT", "delete": "DELETE", "update": "UPDATE"}
 TRANSITIONS = {
     "insert": "NEW TABLE AS new_rows",
@@ -149,12 +168,47 @@ def upgrade() -> None:
         "CREATE TRIGGER weak_supervision_version_forgets_counts AFTER DELETE ON weak_supervision_version"
         " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION weak_supervision_forget_counts()"
     )
+    op.create_table(
+        "record_task_label_mark",
+        sa.Column("labeling_task_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("mark", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["labeling_task_id"],
+            ["labeling_task.id"],
+            name=op.f("fk_record_task_label_mark_labeling_task_id_labeling_task"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("labeling_task_id", name=op.f("pk_record_task_label_mark")),
+    )
+    op.create_table(
+        "metric_cache",
+        sa.Column("labeling_task_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("metric", sa.Text(), nullable=False),
+        sa.Column("marks", sa.Text(), nullable=False),
+        sa.Column("value", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["labeling_task_id"], ["labeling_task.id"], name=op.f("fk_metric_cache_labeling_task_id_labeling_task"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("labeling_task_id", "metric", name=op.f("pk_metric_cache")),
+    )
+    for event, rows in MARK_ROWS.items():
+        op.execute(MARK_FUNCTION.format(event=event, path=path, rows=rows))
+        op.execute(
+            f"CREATE TRIGGER record_task_label_marks_{event} AFTER {EVENTS[event]} ON record_task_label"
+            f" REFERENCING {TRANSITIONS[event].replace('OLD TABLE AS old_rows NEW', 'NEW')}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION record_task_label_bump_{event}()"
+        )
     # the existing versions' counts, in one pass
     everything = SIGNED.format(sign=1, table="weak_supervision_result")
     op.execute(f"INSERT INTO weak_supervision_count ({COLUMNS}) {DELTAS.format(rows=everything)}")
 
 
 def downgrade() -> None:
+    for event in MARK_ROWS:
+        op.execute(f"DROP TRIGGER record_task_label_marks_{event} ON record_task_label")
+        op.execute(f"DROP FUNCTION record_task_label_bump_{event}()")
+    op.drop_table("metric_cache")
+    op.drop_table("record_task_label_mark")
     op.execute("DROP TRIGGER weak_supervision_version_forgets_counts ON weak_supervision_version")
     for event in SOURCES:
         op.execute(f"DROP TRIGGER weak_supervision_counts_{event} ON weak_supervision_result")

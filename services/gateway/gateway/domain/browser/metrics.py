@@ -168,8 +168,17 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
             ),
         )
         for kind, query in sets[:1] if weak_counted else sets:
-            for signatures, n in session.execute(query).tuples():
-                for signature in signatures or []:
+
+            def label_sets(query: Any = query) -> list[list[Any]]:
+                return [[list(signatures or []), int(n)] for signatures, n in session.execute(query).tuples()]
+
+            if kind == "manual" and weak_counted:  # kept while the task's manual rows are unchanged (migration 0024)
+                marks = str(ws_counts.manual_mark(session, task.id))
+                found = ws_counts.cached(session, task.id, "label-distribution-manual", marks, label_sets)
+            else:
+                found = label_sets()
+            for signatures, n in found:
+                for signature in signatures:
                     key = (kind, uuid.UUID(signature.split(":", 1)[0]))
                     counts[key] = counts.get(key, 0) + int(n)
     totals = {kind: sum(n for (k, _), n in counts.items() if k == kind) for kind in ("manual", "weak_supervision")}
@@ -239,7 +248,7 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
         weak_labels = func.unnest(WSR.weak).table_valued("w").render_derived()
         manual_label = func.split_part(decided.c.d, ":", 1)
         weak_label = func.split_part(weak_labels.c.w, ":", 1)
-        pairs = session.execute(
+        query = (
             select(manual_label, weak_label, func.count())
             .select_from(RecordTaskLabel)
             .join(WSR, and_(WSR.version_id == scope.catalog.ws_version(task.id), WSR.record_id == RecordTaskLabel.record_id))
@@ -251,8 +260,18 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
                 scope.on(RecordTaskLabel.record_id),
             )
             .group_by(manual_label, weak_label)
-        ).all()
-        rows: Any = [(uuid.UUID(a), uuid.UUID(b), n) for a, b, n in pairs]
+        )
+
+        def pairs() -> list[list[Any]]:
+            return [[a, b, int(n)] for a, b, n in session.execute(query)]
+
+        if scope.counted:  # kept while the task's manual rows and its current version are unchanged (migration 0024)
+            version = scope.catalog.ws_version(task.id)
+            marks = f"{version}:{ws_counts.version_mark(session, version)}:{ws_counts.manual_mark(session, task.id)}"
+            found = ws_counts.cached(session, task.id, "confusion-matrix", marks, pairs)
+        else:
+            found = pairs()
+        rows: Any = [(uuid.UUID(a), uuid.UUID(b), n) for a, b, n in found]
     else:
         labeled = select(RLA.record_id).where(*_valid_manual(task.id), scope.on(RLA.record_id)).distinct()
         m = select(manual.record_id, manual.label_id, manual.token_start, manual.token_end).where(is_manual).subquery()
