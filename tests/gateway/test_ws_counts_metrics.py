@@ -46,22 +46,22 @@ def _figures(pid: str, task_ids: list[str], *, use_counts: bool) -> dict[str, An
         return out
 
 
-def _card(client: TestClient, pid: str) -> int:
-    return int(next(p for p in client.get(API).json() if p["id"] == pid)["weakly_supervised"])
+def _card(client: TestClient, pid: str, field: str = "weakly_supervised") -> int:
+    return int(next(p for p in client.get(API).json() if p["id"] == pid)[field])
 
 
-def _exact_card(pid: str) -> int:
+def _exact_card(pid: str, table: str = "weak_supervision_label") -> int:
     with session_scope() as session:
-        return int(
-            session.scalar(text("SELECT count(DISTINCT record_id) FROM weak_supervision_label WHERE project_id = :p"), {"p": pid})
-            or 0
-        )
+        where = " AND manual" if table == "record_task_label" else ""
+        query = f"SELECT count(DISTINCT record_id) FROM {table} WHERE project_id = :p{where}"
+        return int(session.scalar(text(query), {"p": pid}) or 0)
 
 
 def _check(client: TestClient, pid: str, task_ids: list[str]) -> dict[str, Any]:
     fast = _figures(pid, task_ids, use_counts=True)
     assert fast == _figures(pid, task_ids, use_counts=False)
     assert _card(client, pid) == _exact_card(pid)
+    assert _card(client, pid, "manually_labeled") == _exact_card(pid, "record_task_label")
     return fast
 
 
@@ -127,13 +127,14 @@ def test_fast_metrics_equal_the_exact_queries_after_every_write_path(client: Tes
     assert _card(client, pid) == 12  # one version covers every record
     with session_scope() as session:  # what the fast figures read
         assert session.scalar(select(WeakSupervisionCount.id).limit(1)) is not None
-        assert session.scalar(select(func.count()).select_from(MetricCache)) == 4  # 2 tasks: confusion, manual labels
+        assert session.scalar(select(func.count()).select_from(MetricCache)) == 5  # 2 tasks' confusion, manual labels; the card
     # manual labels changed: the kept figures are computed again
     assert classify(client, pid, ids[5], single, ["c"]).status_code == 200
     assert classify(client, pid, ids[0], single, ["b"]).status_code == 200
     changed = _check(client, pid, tasks)
     assert changed["sentiment confusion"] != fast["sentiment confusion"]
     assert changed["sentiment distribution"] != fast["sentiment distribution"]
+    assert _card(client, pid, "manually_labeled") == 4
 
     # a legacy writer's rows: a new record row, and a label added to an existing row (the row is updated)
     _legacy(pid, multi["id"], ids[8], multi["by_name"]["x"], 0.9)

@@ -12,11 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from shared_model import jobs
 from shared_model.models import (
     Attribute,
+    LabelingTask,
     Project,
     ProjectMember,
     ProjectRecordCount,
     ProjectStatus,
     RecordTaskLabel,
+    RecordTaskLabelMark,
     User,
     UserRole,
     WeakSupervisionCurrent,
@@ -77,21 +79,45 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
             .where(Project.id.in_(ids))
         ).all()
     )
-    # the read model (record_task_label, one row per labeled (record, task)) instead of every label row
-    # the manual counts from the partial index on manually labeled rows (migration 0022)
-    manual: dict[uuid.UUID, int] = dict(
-        session.execute(
-            select(RecordTaskLabel.project_id, func.count(func.distinct(RecordTaskLabel.record_id)))
-            .where(RecordTaskLabel.project_id.in_(ids), RecordTaskLabel.manual)  # (bare: the partial index's predicate)
-            .group_by(RecordTaskLabel.project_id)
-        )
-        .tuples()
-        .all()
-    )
+    manual = _manually_labeled(session, ids)
     weak = _weakly_supervised(session, projects)
     for out in projects:
         out.created_by_name = creators.get(out.id)
         out.manually_labeled, out.weakly_supervised = int(manual.get(out.id, 0)), int(weak.get(out.id, 0))
+
+
+def _manually_labeled(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Records with a manual label (in any task) per project: the read model's rows (record_task_label, one per
+    labeled (record, task)) from the partial index on manually labeled rows (migration 0022), counted again only when
+    one of the project's tasks' rows changed (kept in metric_cache under its first task with every task's mark,
+    migration 0024)."""
+    tasks = session.execute(
+        select(LabelingTask.project_id, LabelingTask.id, func.coalesce(RecordTaskLabelMark.mark, 0))
+        .outerjoin(RecordTaskLabelMark, RecordTaskLabelMark.labeling_task_id == LabelingTask.id)
+        .where(LabelingTask.project_id.in_(ids))
+        .order_by(LabelingTask.project_id, LabelingTask.id)
+    ).all()
+    marks: dict[uuid.UUID, list[str]] = {}
+    first: dict[uuid.UUID, uuid.UUID] = {}
+    for project_id, task_id, mark in tasks:
+        first.setdefault(project_id, task_id)
+        marks.setdefault(project_id, []).append(f"{task_id}:{mark}")
+    out: dict[uuid.UUID, int] = {}
+    for project_id, task_id in first.items():
+
+        def count(project_id: uuid.UUID = project_id) -> int:
+            return int(
+                session.scalar(
+                    select(func.count(func.distinct(RecordTaskLabel.record_id))).where(
+                        RecordTaskLabel.project_id == project_id,
+                        RecordTaskLabel.manual,  # (bare: the partial index's predicate)
+                    )
+                )
+                or 0
+            )
+
+        out[project_id] = int(ws_counts.cached(session, task_id, "project-manually-labeled", ",".join(marks[project_id]), count))
+    return out
 
 
 def _weakly_supervised(session: SessionDep, projects: list[ProjectOut]) -> dict[uuid.UUID, int]:
