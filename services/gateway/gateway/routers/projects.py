@@ -13,6 +13,7 @@ from shared_model import jobs
 from shared_model.models import (
     Attribute,
     LabelingTask,
+    MetricCache,
     Project,
     ProjectMember,
     ProjectRecordCount,
@@ -86,6 +87,9 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
         out.manually_labeled, out.weakly_supervised = int(manual.get(out.id, 0)), int(weak.get(out.id, 0))
 
 
+MANUALLY_LABELED = "project-manually-labeled"  # metric_cache's name for a project card's manual count
+
+
 def _manually_labeled(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Records with a manual label (in any task) per project: the read model's rows (record_task_label, one per
     labeled (record, task)) from the partial index on manually labeled rows (migration 0022), counted again only when
@@ -102,8 +106,20 @@ def _manually_labeled(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UU
     for project_id, task_id, mark in tasks:
         first.setdefault(project_id, task_id)
         marks.setdefault(project_id, []).append(f"{task_id}:{mark}")
+    kept = {
+        task_id: (marks_then, value)
+        for task_id, marks_then, value in session.execute(
+            select(MetricCache.labeling_task_id, MetricCache.marks, MetricCache.value).where(
+                MetricCache.labeling_task_id.in_(list(first.values())), MetricCache.metric == MANUALLY_LABELED
+            )
+        )
+    }
     out: dict[uuid.UUID, int] = {}
     for project_id, task_id in first.items():
+        marks_now = ",".join(marks[project_id])
+        if task_id in kept and kept[task_id][0] == marks_now:  # every project's kept figure read in one query
+            out[project_id] = int(kept[task_id][1])
+            continue
 
         def count(project_id: uuid.UUID = project_id) -> int:
             return int(
@@ -116,7 +132,7 @@ def _manually_labeled(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UU
                 or 0
             )
 
-        out[project_id] = int(ws_counts.cached(session, task_id, "project-manually-labeled", ",".join(marks[project_id]), count))
+        out[project_id] = int(ws_counts.cached(session, task_id, MANUALLY_LABELED, marks_now, count))
     return out
 
 
