@@ -46,6 +46,11 @@ def _figures(pid: str, task_ids: list[str], *, use_counts: bool) -> dict[str, An
         return out
 
 
+def _weak(figures: dict[str, Any], task: str) -> int:
+    """The progress metric's weakly supervised records of a task (by name)."""
+    return int(next(t["weakly_supervised"] for t in figures["progress"]["tasks"] if t["name"] == task))
+
+
 def _card(client: TestClient, pid: str, field: str = "weakly_supervised") -> int:
     return int(next(p for p in client.get(API).json() if p["id"] == pid)[field])
 
@@ -88,16 +93,19 @@ def _run(task_id: str, labels: dict[int, list[tuple[str, float]]], by_name: dict
     weak_results.collect_garbage(new_session, uuid.UUID(task_id))
 
 
-def _legacy(pid: str, task_id: str, record: int, label_id: str, confidence: float | None) -> None:
+def _legacy(
+    pid: str, task_id: str, record: int, label_id: str, confidence: float | None, span: tuple[int, int] | None = None
+) -> None:
     """A WEAK_SUPERVISION label row inserted as older writers (and pre-computed labels) do."""
     with session_scope() as session:
         session.execute(
             text(
                 "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id,"
-                " source_type, return_type, confidence, is_gold_star, is_valid_manual_label, created_at)"
-                " VALUES (gen_random_uuid(), :p, :r, :t, :l, 'WEAK_SUPERVISION', 'RETURN', :c, false, false, now())"
+                " source_type, return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end,"
+                " created_at) VALUES (gen_random_uuid(), :p, :r, :t, :l, 'WEAK_SUPERVISION', 'RETURN', :c, false, false,"
+                " :s, :e, now())"
             ),
-            {"p": pid, "r": record, "t": task_id, "l": label_id, "c": confidence},
+            {"p": pid, "r": record, "t": task_id, "l": label_id, "c": confidence, "s": span and span[0], "e": span and span[1]},
         )
 
 
@@ -139,26 +147,37 @@ def test_fast_metrics_equal_the_exact_queries_after_every_write_path(client: Tes
     # a legacy writer's rows: a new record row, and a label added to an existing row (the row is updated)
     _legacy(pid, multi["id"], ids[8], multi["by_name"]["x"], 0.9)
     _legacy(pid, multi["id"], ids[0], multi["by_name"]["x"], None)
-    assert _check(client, pid, tasks)["progress"]["tasks"][1]["weakly_supervised"] == 8
+    assert _weak(_check(client, pid, tasks), "tags") == 8
+
+    # extraction: spans (several per record and label: counted per span, not per record)
+    spans = make_task(client, pid, "entities", "INFORMATION_EXTRACTION", "headline", ["p", "q"])
+    tasks.append(spans["id"])
+    for i, (record, label, span) in enumerate(
+        [(ids[0], "p", (0, 1)), (ids[0], "p", (2, 3)), (ids[0], "q", (4, 5)), (ids[1], "q", (0, 2)), (ids[2], "p", (1, 2))]
+    ):
+        _legacy(pid, spans["id"], record, spans["by_name"][label], CONFIDENCES[i], span)
+    extraction = _check(client, pid, tasks)
+    assert {x["name"]: x["weak_supervision"] for x in extraction["entities distribution"]} == {"p": 3, "q": 2}
+    assert sum(b["count"] for b in extraction["entities histogram 10"]) == 5
 
     # labels renamed and deleted (rows updated, rows whose only label it was deleted)
     assert client.patch(f"{API}/{pid}/labels/{multi['by_name']['y']}", json={"name": "why"}).status_code == 200
     renamed = _check(client, pid, tasks)
     assert [x["name"] for x in renamed["tags distribution"]] == ["why", "x"]
     assert client.delete(f"{API}/{pid}/labels/{multi['by_name']['y']}").status_code == 200
-    assert _check(client, pid, tasks)["progress"]["tasks"][1]["weakly_supervised"] == 5
+    assert _weak(_check(client, pid, tasks), "tags") == 5
 
     # records deleted (their rows go from every version)
     with session_scope() as session:
         session.execute(text("DELETE FROM record WHERE id = ANY(:r)"), {"r": [ids[2], ids[3], ids[11]]})
     after = _check(client, pid, tasks)
-    assert after["progress"]["records"] == 9 and after["progress"]["tasks"][0]["weakly_supervised"] == 9
+    assert after["progress"]["records"] == 9 and _weak(after, "sentiment") == 9
     assert sum(x["manual"] for x in after["sentiment distribution"]) == 3  # ids 0, 1 and 5
 
     # two tasks, neither covering every record: the card counts distinct records
     with session_scope() as session:
         session.execute(text("DELETE FROM weak_supervision_result WHERE record_id = :r"), {"r": ids[4]})
-    assert _check(client, pid, tasks)["progress"]["tasks"][0]["weakly_supervised"] == 8
+    assert _weak(_check(client, pid, tasks), "sentiment") == 8
     assert _card(client, pid) == 8
 
     # a task deleted: its versions and their counts go
