@@ -695,7 +695,10 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
         ("heuristics", {"task_id": t0}),
     ]:
         ms = timed(lambda name=name, params=params: ok(client.get(f"{base}/metrics/{name}", params=params)), args.reps)
-        metric_rows.append({"metric": name, "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95(ms), 1)})
+        # first_ms: the first request (a kept figure computed again after a change, migration 0024)
+        metric_rows.append(
+            {"metric": name, "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95(ms), 1), "first_ms": round(ms[0], 1)}
+        )
         log(json.dumps(metric_rows[-1]))
     distribution_ms = distribution_sql_ms(dsn, t0, args.reps)
     log(f"label distribution / confidence histogram SQL, label rows (before) vs read model (now): {distribution_ms}")
@@ -708,6 +711,7 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
     ws_old_s: float | None = None
     ws_new: dict[str, float] = {}
     differ_ms: list[float] = []
+    after_switch: dict[str, dict[str, float]] = {}
     if not args.no_ws_replace:
         ws_old_s = ws_replace_old_path_seconds(dsn, pid, world["tasks"][1], args.records)
         log(f"weak-supervision replace, the path before 0023 (delete + insert label rows), scaled to 1M: {ws_old_s:.1f} s")
@@ -721,6 +725,13 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
         differ_found = ok(client.post(f"{base}/records/count", json=differ))["total"]
         first, then = differ_ms[0], p95(differ_ms[1:])
         log(f"manual and WS differ after a switch: first {first:.1f} ms, then p95 {then:.1f} ms, {differ_found}")
+        # the whole project's metrics after the switch: the counts kept with the new version; the confusion matrix
+        # computed again once (its kept figure names the previous version), then read
+        t0_params = {"task_id": world["tasks"][0]["id"]}
+        for name in ("progress", "label-distribution", "confidence-histogram", "confusion-matrix"):
+            ms = timed(lambda name=name: ok(client.get(f"{base}/metrics/{name}", params=t0_params)), 1 + args.reps)
+            after_switch[name] = {"first_ms": round(ms[0], 1), "p95_ms": round(p95(ms[1:]), 1)}
+        log(f"metrics after a switch: {after_switch}")
     worst_ours = max(max(r["page_p95_ms"], r["count_p95_ms"]) for r in rows)
     worst_base = max(r["baseline_page_count_p95_ms"] or 0.0 for r in rows)
     print(json.dumps({"queries": rows, "metrics": metric_rows}), file=sys.stderr)
@@ -743,6 +754,7 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
         "ws_replace_old_path_1m_s": None if ws_old_s is None else round(ws_old_s, 1),
         "ws_differ_first_query_after_switch_ms": round(differ_ms[0], 1) if differ_ms else None,
         "ws_differ_next_queries_p95_ms": round(p95(differ_ms[1:]), 1) if differ_ms else None,
+        "metrics_after_switch_ms": after_switch or None,
         "ws_write_vs_old_path": (
             round(ws_old_s / ws_new["ws_write_1m_s"], 1) if ws_old_s and ws_new.get("ws_write_1m_s") else None
         ),

@@ -6,8 +6,11 @@ from .browsing import (
     HeuristicVoteSummary,
     HeuristicVoteSummaryState,
     LabelingSession,
+    MetricCache,
     RecordTaskLabel,
+    RecordTaskLabelMark,
     WeakSupervisionAssociation,
+    WeakSupervisionCount,
     WeakSupervisionCurrent,
     WeakSupervisionDifferState,
     WeakSupervisionLabel,
@@ -41,7 +44,10 @@ from .project import Attribute, AttributeValueChunk, AttributeValueCurrent, Proj
 from .users import ApiToken, LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
+    "MetricCache",
+    "RecordTaskLabelMark",
     "WeakSupervisionAssociation",
+    "WeakSupervisionCount",
     "WeakSupervisionCurrent",
     "WeakSupervisionDifferState",
     "WeakSupervisionLabel",

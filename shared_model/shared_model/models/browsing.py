@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -180,6 +181,53 @@ class WeakSupervisionResult(Base):
     token_ends: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     weak: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class WeakSupervisionCount(Base):
+    """Counts of a weak-supervision version's rows (migration 0024), a log of signed deltas that statement triggers
+    on ``weak_supervision_result`` append on every write: sum a version's rows per key. Label rows (``label_id``
+    set): ``labels`` (its entries in ``label_ids``) and ``signatures`` (its entries in ``weak``); confidence rows
+    (``label_id`` NULL): ``records`` (rows whose highest confidence has the key ``confidence``) and ``labels`` (label
+    entries whose confidence has it); the key is the value itself near a multiple of 0.01, outside (0, 1) or NULL,
+    otherwise the middle of its hundredth."""
+
+    __tablename__ = "weak_supervision_count"
+    __table_args__ = (Index("ix_weak_supervision_count_version", "version_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    version_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    label_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    labels: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    signatures: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class RecordTaskLabelMark(Base):
+    """A task's mark (migration 0024), bumped by statement triggers on every change to its ``record_task_label``
+    rows: figures computed from them are kept (:class:`MetricCache`) with the mark they were computed at."""
+
+    __tablename__ = "record_task_label_mark"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    mark: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class MetricCache(Base):
+    """A whole project's metric of one task as last computed (migration 0024), with the marks of what it was computed
+    from (``marks``: the task's :class:`RecordTaskLabelMark`, its weak-supervision version and that version's last
+    count row): read only while they are the current marks."""
+
+    __tablename__ = "metric_cache"
+
+    labeling_task_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    marks: Mapped[str] = mapped_column(Text, nullable=False)
+    value: Mapped[Any] = mapped_column(JSONB, nullable=False)
 
 
 class _WeakViews(DeclarativeBase):

@@ -30,6 +30,7 @@ from shared_model.models import RecordLabelAssociation as RLA
 from shared_model.models import WeakSupervisionAssociation as WSA
 from shared_model.models import WeakSupervisionResult as WSR
 
+from . import ws_counts
 from .compile import ProjectCatalog
 from .filters import FilterGroup, InSliceCondition
 from .read_model import LABEL_SLOTS, cache_figures, ensure_vote_summary
@@ -41,11 +42,14 @@ OUTSIDE = "OUTSIDE"
 class Scope:
     """The records a metric looks at: the project's, or one slice's."""
 
-    def __init__(self, session: Session, catalog: ProjectCatalog, slice_id: uuid.UUID | None) -> None:
+    def __init__(self, session: Session, catalog: ProjectCatalog, slice_id: uuid.UUID | None, *, use_counts: bool = True) -> None:
         tune(session)
         self.catalog = catalog
         group = None if slice_id is None else FilterGroup(conditions=[InSliceCondition(slice_id=slice_id)])
         self.group = group
+        # the whole project's weak-supervision figures from the counts kept with each version (migration 0024);
+        # ``use_counts=False`` counts the version's rows instead (the exact query, as a slice's figures are counted)
+        self.counted = group is None and use_counts
         self.records = select(Record.id).where(matching(catalog, group))
 
     def on(self, record_id: Any) -> ColumnElement[bool]:
@@ -97,7 +101,9 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
     )
     versions = {scope.catalog.ws_version(task_id): task_id for task_id in task_ids if task_id in scope.catalog.ws_versions}
     weak_counts: dict[uuid.UUID, int] = {}
-    if versions:  # one grouped count over the tasks' current versions
+    if versions and scope.counted:  # the versions' counts, kept with them (migration 0024)
+        weak_counts = {versions[version]: n for version, n in ws_counts.version_records(session, list(versions)).items()}
+    elif versions:  # one grouped count over the tasks' current versions
         counted = session.execute(
             select(WSR.version_id, func.count())
             .where(WSR.version_id.in_(list(versions)), scope.on(WSR.record_id))
@@ -129,12 +135,17 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
     texts), grouped by their label sets; extraction counts label rows (spans)."""
     labels = session.execute(select(Label.id, Label.name).where(Label.labeling_task_id == task.id).order_by(Label.name)).all()
     counts: dict[tuple[str, uuid.UUID], int] = {}
-    if TaskType(task.task_type) == TaskType.INFORMATION_EXTRACTION:
-        spans = (
+    extraction = TaskType(task.task_type) == TaskType.INFORMATION_EXTRACTION
+    weak_counted = scope.counted  # the current version's counts, kept with it (migration 0024)
+    if weak_counted and task.id in scope.catalog.ws_versions:
+        for label_id, n in ws_counts.label_counts(session, scope.catalog.ws_version(task.id), spans=extraction).items():
+            counts[("weak_supervision", label_id)] = n
+    if extraction:
+        spans: tuple[tuple[str, Any], ...] = (
             ("manual", select(RLA.label_id, func.count()).where(*_valid_manual(task.id), scope.on(RLA.record_id))),
             ("weak_supervision", select(WSA.label_id, func.count()).where(*_ws(task.id), scope.on(WSA.record_id))),
         )
-        for kind, query in spans:
+        for kind, query in spans[:1] if weak_counted else spans:
             for label_id, n in session.execute(query.group_by(query.selected_columns[0])).tuples():
                 counts[(kind, label_id)] = int(n)
     else:  # the records per label set, split here
@@ -156,9 +167,18 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
                 .group_by(WSR.weak),
             ),
         )
-        for kind, query in sets:
-            for signatures, n in session.execute(query).tuples():
-                for signature in signatures or []:
+        for kind, query in sets[:1] if weak_counted else sets:
+
+            def label_sets(query: Any = query) -> list[list[Any]]:
+                return [[list(signatures or []), int(n)] for signatures, n in session.execute(query).tuples()]
+
+            if kind == "manual" and weak_counted:  # kept while the task's manual rows are unchanged (migration 0024)
+                marks = str(ws_counts.manual_mark(session, task.id))
+                found = ws_counts.cached(session, task.id, "label-distribution-manual", marks, label_sets)
+            else:
+                found = label_sets()
+            for signatures, n in found:
+                for signature in signatures:
                     key = (kind, uuid.UUID(signature.split(":", 1)[0]))
                     counts[key] = counts.get(key, 0) + int(n)
     totals = {kind: sum(n for (k, _), n in counts.items() if k == kind) for kind in ("manual", "weak_supervision")}
@@ -182,7 +202,14 @@ def confidence_histogram(session: Session, scope: Scope, task: LabelingTask, bin
 
     A multi-class task (one weak-supervision label per record) reads its current version's rows (``confidence``,
     the (version, confidence) index); other tasks, whose labels each have their own confidence, one row per label."""
-    if TaskType(task.task_type) == TaskType.MULTICLASS_CLASSIFICATION:
+    multiclass = TaskType(task.task_type) == TaskType.MULTICLASS_CLASSIFICATION
+    counted = None
+    if scope.counted:  # the current version's counts, kept with it (migration 0024), where bins divides 100
+        version = scope.catalog.ws_version(task.id)
+        counted = ws_counts.confidence_bins(session, version, bins, per_label=not multiclass)
+    if counted is not None:
+        return [{"low": i / bins, "high": (i + 1) / bins, "count": counted.get(i, 0)} for i in range(bins)]
+    if multiclass:
         confidence: Any = WSR.confidence
         where: tuple[ColumnElement[bool], ...] = (
             WSR.version_id == scope.catalog.ws_version(task.id),
@@ -221,7 +248,7 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
         weak_labels = func.unnest(WSR.weak).table_valued("w").render_derived()
         manual_label = func.split_part(decided.c.d, ":", 1)
         weak_label = func.split_part(weak_labels.c.w, ":", 1)
-        pairs = session.execute(
+        query = (
             select(manual_label, weak_label, func.count())
             .select_from(RecordTaskLabel)
             .join(WSR, and_(WSR.version_id == scope.catalog.ws_version(task.id), WSR.record_id == RecordTaskLabel.record_id))
@@ -233,8 +260,18 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
                 scope.on(RecordTaskLabel.record_id),
             )
             .group_by(manual_label, weak_label)
-        ).all()
-        rows: Any = [(uuid.UUID(a), uuid.UUID(b), n) for a, b, n in pairs]
+        )
+
+        def pairs() -> list[list[Any]]:
+            return [[a, b, int(n)] for a, b, n in session.execute(query)]
+
+        if scope.counted:  # kept while the task's manual rows and its current version are unchanged (migration 0024)
+            version = scope.catalog.ws_version(task.id)
+            marks = f"{version}:{ws_counts.version_mark(session, version)}:{ws_counts.manual_mark(session, task.id)}"
+            found = ws_counts.cached(session, task.id, "confusion-matrix", marks, pairs)
+        else:
+            found = pairs()
+        rows: Any = [(uuid.UUID(a), uuid.UUID(b), n) for a, b, n in found]
     else:
         labeled = select(RLA.record_id).where(*_valid_manual(task.id), scope.on(RLA.record_id)).distinct()
         m = select(manual.record_id, manual.label_id, manual.token_start, manual.token_end).where(is_manual).subquery()

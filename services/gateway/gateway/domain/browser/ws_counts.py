@@ -1,0 +1,92 @@
+"""Counts of weak-supervision versions kept with them (``weak_supervision_count``, migration 0024): what the
+unscoped metrics and the project cards read instead of a version's rows (one per record); and the whole project's
+figures that also depend on manual labels, kept with the marks of what they were computed from (``metric_cache``).
+
+Statement triggers on ``weak_supervision_result`` append signed deltas on every write (whoever writes), so a version's
+figures are the sums of its rows: a few hundred rows read through the version's index, whatever its number of records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from shared_model.models import MetricCache
+from shared_model.models import RecordTaskLabelMark as Mark
+from shared_model.models import WeakSupervisionCount as Count
+
+FINE_BINS = 100  # the confidence keys are exact for a histogram whose number of bins divides this
+
+
+def version_records(session: Session, versions: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Rows (records with weak-supervision labels) per version; a version without rows is left out."""
+    if not versions:
+        return {}
+    found = session.execute(
+        select(Count.version_id, func.sum(Count.records))
+        .where(Count.version_id.in_(versions), Count.label_id.is_(None))
+        .group_by(Count.version_id)
+    ).tuples()
+    return {version: int(n) for version, n in found if n}
+
+
+def label_counts(session: Session, version: uuid.UUID, *, spans: bool) -> dict[uuid.UUID, int]:
+    """Per label of the version: its signatures (records, for classification) or, with ``spans``, its label entries
+    (spans, for extraction)."""
+    column = Count.labels if spans else Count.signatures
+    found = session.execute(
+        select(Count.label_id, func.sum(column))
+        .where(Count.version_id == version, Count.label_id.is_not(None))
+        .group_by(Count.label_id)
+    ).tuples()
+    return {label: int(n) for label, n in found if label is not None and n}
+
+
+def confidence_bins(session: Session, version: uuid.UUID, bins: int, *, per_label: bool) -> dict[int, int] | None:
+    """The version's histogram in ``bins`` equal bins as the exact query buckets values (``least(floor(c * bins),
+    bins - 1)``, values without a confidence left out): of its rows' highest confidences, or with ``per_label`` of
+    every label's confidence. None where ``bins`` does not divide :data:`FINE_BINS` (the caller counts rows)."""
+    if bins < 1 or FINE_BINS % bins:
+        return None
+    column = Count.labels if per_label else Count.records
+    bucket = func.least(func.floor(cast(Count.confidence, Float) * bins), bins - 1)
+    found: Any = session.execute(
+        select(bucket, func.sum(column))
+        .where(Count.version_id == version, Count.label_id.is_(None), Count.confidence.is_not(None))
+        .group_by(bucket)
+    ).tuples()
+    return {int(b): int(n) for b, n in found if n}
+
+
+def manual_mark(session: Session, task_id: uuid.UUID) -> int:
+    """The task's mark, bumped by every change to its ``record_task_label`` rows (migration 0024)."""
+    return int(session.scalar(select(Mark.mark).where(Mark.labeling_task_id == task_id)) or 0)
+
+
+def version_mark(session: Session, version: uuid.UUID) -> int:
+    """The version's last count row: every change to the version's rows appends one (or folds them into new ones)."""
+    return int(session.scalar(select(func.max(Count.id)).where(Count.version_id == version)) or 0)
+
+
+def cached(session: Session, task_id: uuid.UUID, metric: str, marks: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (JSON), kept per task and metric with ``marks`` (what it was computed from, read by the caller
+    before): the kept value while the marks are the same, otherwise computed again and kept."""
+    found = session.execute(
+        select(MetricCache.value).where(
+            MetricCache.labeling_task_id == task_id, MetricCache.metric == metric, MetricCache.marks == marks
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    value = compute()
+    session.execute(
+        insert(MetricCache)
+        .values(labeling_task_id=task_id, metric=metric, marks=marks, value=value)
+        .on_conflict_do_update(index_elements=["labeling_task_id", "metric"], set_={"marks": marks, "value": value})
+    )
+    return value
