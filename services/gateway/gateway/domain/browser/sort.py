@@ -57,7 +57,14 @@ class SortKey(BaseModel):
     by: Literal["attribute", "confidence", "random", "id", "similarity"]
     attribute: str | None = Field(default=None, max_length=200, description="With by=attribute.")
     task_id: uuid.UUID | None = Field(default=None, description="With by=confidence: the task's weak-supervision confidence.")
-    seed: str | None = Field(default=None, min_length=1, max_length=64, description="With by=random.")
+    seed: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="With by=random: where the order starts in the project's fixed shuffle of its records (each "
+        "record has a fixed pseudo-random key; the order is by that key from the seed's offset, wrapping around). The "
+        "same seed gives the same order on every page; another seed starts the same cycle elsewhere.",
+    )
     similar_to: SimilarityQuery | None = Field(
         default=None,
         description="With by=similarity: the cosine similarity to a record or a text (neural search's top_k; records "
