@@ -1,5 +1,6 @@
-"""Migration 0024 (the data browser's shuffle index): records that existed before it are in the index (nothing to
-backfill: the key is a function of the id), a downgrade drops it, and upgrading again builds it anew."""
+"""Migration 0024 (the data browser's shuffle index, and the read model's index by weak-supervision version): records
+that existed before it are in the index (nothing to backfill: the key is a function of the id), a downgrade drops
+both, and upgrading again builds them anew."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from .old_rows import old_project
 PAGE = "SELECT id FROM record WHERE project_id = :p AND hashint8(id) >= :o ORDER BY hashint8(id), id LIMIT 20"
 
 
-def _index(conn: Connection) -> str | None:
-    return conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_record_project_shuffle'"))
+def _index(conn: Connection, name: str = "ix_record_project_shuffle") -> str | None:
+    return conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name})
 
 
 def _read_by_index(conn: Connection, project_id: object) -> tuple[list[int], str]:
@@ -37,12 +38,13 @@ def test_old_records_are_in_the_shuffle_index_and_a_downgrade_drops_it(scratch_d
     upgrade(url, "0024")
     with engine.begin() as conn:
         assert "(project_id, hashint8(id), id)" in (_index(conn) or "")
+        assert "(labeling_task_id, ws_version)" in (_index(conn, "ix_record_task_label_ws_version") or "")
         ids, plan = _read_by_index(conn, old.project_id)
         assert ids == expected and "ix_record_project_shuffle" in plan, plan
     command.downgrade(alembic_config(url), "0023")
     engine.dispose()
     with engine.begin() as conn:
-        assert _index(conn) is None
+        assert _index(conn) is None and _index(conn, "ix_record_task_label_ws_version") is None
         ids, plan = _read_by_index(conn, old.project_id)
         assert ids == expected and "ix_record_project_shuffle" not in plan
     upgrade(url, "0024")
