@@ -20,7 +20,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,11 +66,7 @@ class Record(Base):
     """One uploaded row; ``data`` holds every attribute value by attribute name."""
 
     __tablename__ = "record"
-    __table_args__ = (
-        Index("ix_record_project_id_id", "project_id", "id"),
-        # the data browser's random order (migration 0024): a fixed pseudo-random shuffle key per record, in order
-        Index("ix_record_project_shuffle", "project_id", text("hashint8(id)"), "id"),
-    )
+    __table_args__ = (Index("ix_record_project_id_id", "project_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("project.id", ondelete="CASCADE"))

@@ -4,12 +4,13 @@ Sort keys: an attribute (numbers as numbers), the weak-supervision confidence of
 seed. Missing values sort last in either direction; the record id breaks ties, so every order is total and a cursor
 names one place in it.
 
-Random order (migration 0024): every record has a fixed pseudo-random shuffle key, ``hashint8(id)`` (Postgres's
-32-bit hash of the id), indexed per project by ``ix_record_project_shuffle`` on ``(project_id, hashint8(id), id)``.
-The seed picks an offset in the key's range and the order is the project's shuffle rotated to start there: the
-records whose key is at least the offset, by key, then those below it, by key (ties by id). So a page is two index
-range scans stopping at the page's end (not a sort of every matching record), the same seed gives the same order on
-every page, and every record comes exactly once. Two seeds give the same cycle from different starting points.
+Random order: every record has a fixed pseudo-random shuffle key, ``hashint8(id)`` (Postgres's 32-bit hash of the
+id); a large project gets a partial B-tree index over it (``attribute_indexes``, built in the background on the first
+random order, as attribute indexes are). The seed picks an offset in the key's range and the order is the project's
+shuffle rotated to start there: the records whose key is at least the offset, by key, then those below it, by key
+(ties by id). So a page is two index range scans stopping at the page's end (not a sort of every matching record),
+the same seed gives the same order on every page, and every record comes exactly once. Two seeds give the same
+cycle from different starting points.
 """
 
 from __future__ import annotations
@@ -122,6 +123,14 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
     without a split, so a cursor of either part continues the one order."""
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
+    if any(key.by == "random" for key in keys):
+        catalog.used_shuffle = True  # a large project's shuffle index (attribute_indexes)
+    if keys and keys[0].by == "random":  # (shuffle key, id) is a total order: later keys never decide
+        return _random_columns(keys[0], 0, split)
+    return _key_columns(catalog, keys, split)
+
+
+def _key_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | None) -> list[_Column]:
     columns: list[_Column] = []
     joins: list[tuple[Any, Any]] = []
     for i, key in enumerate(keys):
@@ -130,14 +139,7 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
             columns.append(_Column(Record.id.expression, key.direction == "desc", "int"))
             continue
         if key.by == "random":
-            descending = key.direction == "desc"
-            if i == 0 and split is not None:
-                columns.extend(_split_random(key.seed or "", descending, split))
-                break  # (shuffle key, id) is a total order: later keys never decide
-            columns.append(_Column(random_key(key.seed or ""), descending, "random"))
-            if i == 0:  # ties by id in the key's direction, as the split reads them (the same order)
-                columns.append(_Column(Record.id.expression, descending, "int"))
-                break
+            columns.extend(_random_columns(key, i, split))
             continue
         if key.by == "similarity":
             assert key.similar_to is not None
@@ -244,7 +246,7 @@ KEY_RANGE = 2**32  # hashint8 is a 32-bit signed integer
 
 
 def shuffle_key() -> ColumnElement[Any]:
-    """The record's fixed shuffle key: the expression of ``ix_record_project_shuffle`` (migration 0024)."""
+    """The record's fixed shuffle key (a function of the id: every write path has it; an edit keeps it)."""
     return func.hashint8(Record.id)
 
 
@@ -258,6 +260,16 @@ def random_key(seed: str) -> ColumnElement[Any]:
     """The seed's order as one integer per record (a random key after the first, and sorts that read every record):
     the shuffle key's distance from the seed's offset, going up and wrapping around, ``0 … 2**32 - 1``."""
     return (cast(shuffle_key(), BigInteger) + (KEY_RANGE - seed_offset(seed))) % KEY_RANGE
+
+
+def _random_columns(key: SortKey, i: int, split: Split | None) -> list[_Column]:
+    """A random key's columns: first, read in two parts (``split``) or as one integer with the id in the key's
+    direction (ties as the split reads them: the same order); after another key, the integer alone."""
+    descending = key.direction == "desc"
+    if i == 0 and split is not None:
+        return _split_random(key.seed or "", descending, split)
+    rotated = _Column(random_key(key.seed or ""), descending, "random")
+    return [rotated, _Column(Record.id.expression, descending, "int")] if i == 0 else [rotated]
 
 
 def _split_random(seed: str, descending: bool, split: Split) -> list[_Column]:
