@@ -321,6 +321,20 @@ def ws_new_run(db_url: str, dsn: str, task: dict[str, Any], records: int) -> dic
     }
 
 
+PAGES = "pages_before"  # in a query's body: time the page after this many pages (followed by cursor, not timed)
+
+
+def cursor_after(client: Any, base: str, body: dict[str, Any]) -> str | None:
+    """The cursor of the page after ``body[PAGES]`` pages of 20 (None: the first page)."""
+    cursor = None
+    for _ in range(body.get(PAGES, 0)):
+        search = {k: v for k, v in body.items() if k != PAGES}
+        cursor = ok(client.post(f"{base}/records/search", json={**search, "limit": 20, "count": "none", "cursor": cursor}))[
+            "next_cursor"
+        ]
+    return cursor
+
+
 def queries(world: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     t0, t1 = world["tasks"]
     a, b = t0["labels"][0]["id"], t0["labels"][1]["id"]
@@ -373,6 +387,20 @@ def queries(world: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 "filter": g(attr("topic", "IN", "topic1", "topic2"), {"kind": "has_comments"}, join="OR"),
                 "sort": [{"by": "random", "seed": "abc1234"}],
             },
+        ),
+        ("all records, random order", {"filter": None, "sort": [{"by": "random", "seed": "r4nd0m"}]}),
+        (
+            "category EQUAL, random order",
+            {"filter": g(attr("topic", "EQUAL", "topic3")), "sort": [{"by": "random", "seed": "r4nd0m"}]},
+        ),
+        (
+            "numeric BETWEEN (selective), random order desc",
+            {"filter": g(attr("score", "BETWEEN", 10, 12.5)), "sort": [{"by": "random", "seed": "r4nd0m", "direction": "desc"}]},
+        ),
+        # the page after 50 pages of 20 (its cursor fetched once, before the timing)
+        (
+            "all records, random order, page 51 (cursor)",
+            {"filter": None, "sort": [{"by": "random", "seed": "r4nd0m"}], PAGES: 50},
         ),
         ("all, by WS confidence", {"filter": None, "sort": [{"by": "confidence", "task_id": t0["id"], "direction": "desc"}]}),
         (
@@ -656,14 +684,17 @@ def run(url: str, db_url: str, args: argparse.Namespace, workdir: Path, search_u
     # every query once: a large project's attribute indexes are built (in the background) on first use
     started = time.perf_counter()
     for _name, body in queries(world):
-        ok(client.post(f"{base}/records/search", json={**body, "limit": 20, "count": "estimate"}))
+        search = {k: v for k, v in body.items() if k != PAGES}
+        ok(client.post(f"{base}/records/search", json={**search, "limit": 20, "count": "estimate"}))
     index_build_s = wait_for_index_builds(dsn) + (time.perf_counter() - started)
     log(f"first use of every query, attribute index builds included: {index_build_s:.1f} s")
     wanted = [part.strip().lower() for part in args.only.split(",") if part.strip()]
     for name, body in queries(world):
         if wanted and not any(part in name.lower() for part in wanted):
             continue
-        search = {**body, "limit": 20, "count": "estimate"}
+        search = {**{k: v for k, v in body.items() if k != PAGES}, "limit": 20, "count": "estimate"}
+        if body.get(PAGES):
+            search["cursor"] = cursor_after(client, base, body)
         page_ms = timed(lambda search=search: ok(client.post(f"{base}/records/search", json=search)), args.reps)
         # the route's default count (exact before 'auto' existed; 'auto' since) and an exact one
         count_ms = timed(lambda body=body: ok(client.post(f"{base}/records/count", json={"filter": body["filter"]})), args.reps)

@@ -20,7 +20,7 @@ from shared_model.models import InformationSource, RecordLabelAssociation, Sourc
 from .conftest import login
 from .test_labeling import API, make_task, seed_records
 from .test_snapshot_import import import_ok, sample
-from .upload_helpers import all_records, wait_job
+from .upload_helpers import all_records, export, wait_job
 
 KEYS = {
     "project_details_data", "records_data", "embeddings_data", "embedding_tensors_data", "attributes_data",
@@ -32,7 +32,7 @@ KEYS = {
 FILLED = {
     "project_details_data", "records_data", "attributes_data", "labeling_tasks_data", "labeling_task_labels_data",
     "information_sources_data", "record_label_associations_data", "record_label_association_tokens_data",
-    "knowledge_bases_data", "terms_data",
+    "knowledge_bases_data", "terms_data", "weak_supervision_task_data",
 }  # fmt: skip
 
 
@@ -48,6 +48,30 @@ def download(client: TestClient, pid: str) -> tuple[Any, bytes, dict[str, Any]]:
     assert set(data) == KEYS
     assert all(data[key] == [] for key in KEYS - FILLED)
     return response, response.content, data
+
+
+def weak_supervision_state(client: TestClient, pid: str, keys: list[str], tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The weak-supervision labels as the export shows them (by primary key) and as the data browser's filters count
+    them (per label, and per label above a confidence)."""
+    rows = export(client, pid)
+    columns = sorted(c for c in rows[0] if "__WEAK_SUPERVISION" in c) if rows else []
+    exported = sorted((tuple(r[k] for k in keys), [r[c] for c in columns]) for r in rows if any(r[c] for c in columns))
+    counts = {}
+    for task in tasks:
+        for label in task["labels"]:
+            for low in (0.0, 0.8):
+                condition = {
+                    "kind": "weak_supervision",
+                    "task_id": task["id"],
+                    "mode": "labels",
+                    "label_ids": [label["id"]],
+                    "min_confidence": low,
+                }
+                body = {"filter": {"conditions": [condition]}, "count": "exact"}
+                counts[f"{task['name']}/{label['name']}/{low}"] = client.post(f"{API}/{pid}/records/count", json=body).json()[
+                    "total"
+                ]
+    return {"columns": columns, "exported": exported, "filter_counts": counts}
 
 
 def state(client: TestClient, pid: str) -> dict[str, Any]:
@@ -101,6 +125,7 @@ def state(client: TestClient, pid: str) -> dict[str, Any]:
             (key_of[record_id], label_names[str(label_id)], start, end, round(float(confidence), 12))
         )
     return {
+        "weak_supervision": weak_supervision_state(client, pid, keys, tasks),
         "attributes": [(a["name"], a["data_type"], a["is_primary_key"], a["user_created"]) for a in attributes],
         "records": sorted(json.dumps(r["data"], sort_keys=True) for r in records),
         "tasks": sorted(
@@ -163,7 +188,23 @@ def test_conversational_ai_round_trip(client: TestClient) -> None:
     kinds = Counter(a["source_type"] for a in data["record_label_associations_data"])
     expected = Counter(a["source_type"] for a in original["record_label_associations_data"])
     assert kinds["MANUAL"] == expected["MANUAL"] == 309
-    assert kinds["INFORMATION_SOURCE"] == expected["INFORMATION_SOURCE"] and set(kinds) == {"MANUAL", "INFORMATION_SOURCE"}
+    assert kinds["INFORMATION_SOURCE"] == expected["INFORMATION_SOURCE"]
+    assert kinds["WEAK_SUPERVISION"] == expected["WEAK_SUPERVISION"] == 1619  # the imported current version
+    assert set(kinds) == {"MANUAL", "INFORMATION_SOURCE", "WEAK_SUPERVISION"}
+    [version] = data["weak_supervision_task_data"]
+    assert version["state"] == "FINISHED" and version["selected_labeling_tasks"] == "intent"
+    assert version["distinct_records"] == version["result_count"] == 1619
+    weak = [a for a in data["record_label_associations_data"] if a["source_type"] == "WEAK_SUPERVISION"]
+    assert {a["weak_supervision_id"] for a in weak} == {version["id"]} and len({a["id"] for a in weak}) == 1619
+    records = {r["id"]: r["data"]["running_id"] for r in data["records_data"]}
+    old_records = {r["id"]: r["data"]["running_id"] for r in original["records_data"]}
+    names = {label["id"]: label["name"] for label in data["labeling_task_labels_data"]}
+    old_names = {label["id"]: label["name"] for label in original["labeling_task_labels_data"]}
+    assert sorted((records[a["record_id"]], names[a["labeling_task_label_id"]], a["confidence"]) for a in weak) == sorted(
+        (old_records[a["record_id"]], old_names[a["labeling_task_label_id"]], a["confidence"])
+        for a in original["record_label_associations_data"]
+        if a["source_type"] == "WEAK_SUPERVISION"
+    )
     assert len(data["record_label_association_tokens_data"]) == len(original["record_label_association_tokens_data"])
     exported_zs = next(s for s in data["information_sources_data"] if s["type"] == "ZERO_SHOT")
     assert json.loads(exported_zs["source_code"])["config"] == "some-model"
@@ -174,6 +215,7 @@ def test_conversational_ai_round_trip(client: TestClient) -> None:
     assert client.get(f"{API}/{copy}").json()["name"] == "Conversational AI copy"
     before, after = state(client, pid), state(client, copy)
     assert len(before["manual"]) == 309 and len(before["votes"]) == 12 and len(before["lookup_lists"]) == 12
+    assert len(before["weak_supervision"]["exported"]) == 1619 and sum(before["weak_supervision"]["filter_counts"].values())
     for key in before:
         assert after[key] == before[key], key
     assert after["configs"]["zs intent"] == {
@@ -209,18 +251,49 @@ def test_extraction_project_built_through_the_api(client: TestClient, project: d
         json={"indices": [0, 1], "associations": [[["ORG", 0, 3, 0.75]], [["ORG", 0, 1], ["MOVE", 1, 2, 0.5]]]},
     )
     assert posted.status_code == 200, posted.text
+    tags = make_task(client, pid, "tags", "MULTILABEL_CLASSIFICATION", None, ["a", "b"])
+    weak = [  # weak-supervision labels (an older writer's rows: moved into each task's current version)
+        (ids[0], task, "ORG", 0, 3, 0.91),
+        (ids[0], task, "MOVE", 5, 7, 0.62),
+        (ids[1], task, "ORG", 0, 1, 0.88),
+        (ids[0], topic, "finance", None, None, 0.7),
+        (ids[1], topic, "finance", None, None, 0.55),
+        (ids[1], tags, "a", None, None, 0.9),
+        (ids[1], tags, "b", None, None, 0.85),
+    ]
+    with session_scope() as session:
+        for record_id, owner, label, start, end, confidence in weak:
+            session.execute(
+                text(
+                    "INSERT INTO record_label_association (id, project_id, record_id, labeling_task_id, label_id,"
+                    " source_type, return_type, confidence, is_gold_star, is_valid_manual_label, token_start, token_end,"
+                    " created_at) VALUES (gen_random_uuid(), :p, :r, :t, :l, 'WEAK_SUPERVISION', :k, :c, false, false,"
+                    " :s, :e, now())"
+                ),
+                {"p": pid, "r": record_id, "t": owner["id"], "l": owner["by_name"][label], "c": confidence, "s": start,
+                 "e": end, "k": "RETURN" if start is None else "YIELD"},
+            )  # fmt: skip
 
     response, content, data = download(client, pid)
     assert response.headers["content-disposition"] == 'attachment; filename="Spans_n_code_test.zip"'
     spans = [a for a in data["record_label_associations_data"] if a["return_type"] == "YIELD"]
-    assert len(spans) == 6  # 3 manual, 3 votes
+    assert len(spans) == 9  # 3 manual, 3 votes, 3 weak supervision
+    exported_weak = [a for a in data["record_label_associations_data"] if a["source_type"] == "WEAK_SUPERVISION"]
+    assert sorted(a["confidence"] for a in exported_weak) == sorted(w[5] for w in weak)
+    assert len(data["weak_supervision_task_data"]) == 3
+    weak_tokens = {a["id"] for a in exported_weak if a["return_type"] == "YIELD"}
+    assert sum(1 for t in data["record_label_association_tokens_data"] if t["record_label_association_id"] in weak_tokens) == 6
     copy = import_ok(client, "spans.zip", content)["result"]
     assert copy["name"] == "Spans/ünïcode: test?" and copy["manual_labels"] == 4 and copy["heuristic_labels"] == 3
+    assert copy["weak_supervision_labels"] == 7 and copy["skipped"] == {}, copy
     before, after = state(client, pid), state(client, copy["project_id"])
     assert before["votes"]["precomputed"] == sorted(
         [((0,), "ORG", 0, 3, 0.75), ((1,), "ORG", 0, 1, 1.0), ((1,), "MOVE", 1, 2, 0.5)], key=repr
     )
     assert len(before["manual"]) == 4
+    assert before["weak_supervision"]["filter_counts"]["entities/ORG/0.8"] == 2
+    assert before["weak_supervision"]["filter_counts"]["tags/b/0.0"] == 1
+    assert len(before["weak_supervision"]["exported"]) == 2
     assert ("companies", "companies", "known ones", None, [("Apple", "the firm", False), ("Pear", None, True)]) in before[
         "lookup_lists"
     ]

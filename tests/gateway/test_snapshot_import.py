@@ -80,7 +80,10 @@ def test_conversational_ai(client: TestClient) -> None:
     kinds = Counter((a["source_type"], a["return_type"]) for a in data["record_label_associations_data"])
     assert result["manual_labels"] == kinds[("MANUAL", "RETURN")] + kinds[("MANUAL", "YIELD")] == 309
     assert result["heuristic_labels"] == kinds[("INFORMATION_SOURCE", "RETURN")]
-    assert result["skipped"]["weak_supervision_labels"] == kinds[("WEAK_SUPERVISION", "RETURN")]
+    # weak-supervision labels: the current version of the task, each with its confidence (migration 0023's tables)
+    assert result["weak_supervision_labels"] == kinds[("WEAK_SUPERVISION", "RETURN")] == 1619
+    assert not any("weak_supervision_labels" in key for key in result["skipped"])
+    assert "weak_supervision_task_data" not in result["skipped"]  # the runs named by the labels: one version per task
     assert "embeddings_data" in result["skipped"] and "data_slice_data" in result["skipped"]
     assert result["tokenizer"] == "en"
     assert any("DistilbertLR" in note and "text-classification-distilbert-base-uncased" in note for note in result["notes"])
@@ -172,6 +175,19 @@ def test_conversational_ai(client: TestClient) -> None:
         ).one()
         assert stored[0] == len(imported) == result["heuristic_labels"]
         assert abs(stored[1] - sum(a["confidence"] for a in imported)) < 1e-6
+        weak = session.execute(
+            text(
+                "SELECT (r.data ->> 'running_id')::int, l.name, w.confidence FROM weak_supervision_association w"
+                " JOIN record r ON r.id = w.record_id JOIN label l ON l.id = w.label_id WHERE w.project_id = :p"
+            ),
+            {"p": pid},
+        ).all()
+        expected_weak = sorted(
+            (records[a["record_id"]]["running_id"], labels[a["labeling_task_label_id"]], a["confidence"])
+            for a in data["record_label_associations_data"]
+            if a["source_type"] == "WEAK_SUPERVISION"
+        )
+        assert sorted(tuple(row) for row in weak) == expected_weak
     votes = client.get(f"/api/v1/projects/{pid}/records/{record_id}/labels", params={"source_type": "information_source"})
     assert ("intent", "401k", None, None, False, heuristics["lkp_401k"]["id"]) in [
         (names[v["labeling_task_id"]], label_names[v["label_id"]], v["token_start"], v["token_end"], v["is_gold_star"],

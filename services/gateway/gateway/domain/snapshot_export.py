@@ -3,13 +3,16 @@
 The counterpart of :mod:`.snapshot`: what that importer reads is filled from our data, with the same field names and
 value shapes, so that an export imports again (here, as a new project) with its attributes, records, labeling tasks
 and labels (colours, hotkeys), lookup lists and terms, heuristics (code, type; a zero-shot heuristic's configuration as
-a JSON object in ``source_code``), manual labels (spans as token rows) and heuristics' votes with their confidences.
+a JSON object in ``source_code``), manual labels (spans as token rows), heuristics' votes with their confidences,
+and each task's current weak-supervision labels (``WEAK_SUPERVISION`` associations with their confidences, spans as
+token rows, ``weak_supervision_id`` naming the version; the version itself as a FINISHED entry of
+``weak_supervision_task_data``, as the original lists its runs).
 
 Left empty (the keys are present as ``[]``, as the importer skips them anyway): embeddings and their tensors (large;
 recomputed from the model name), heuristic run history and statistics (recomputed by the next run), token statistics
-(recomputed by tokenization), weak-supervision runs and their labels (recomputed by a run) and comments (they name
-users of this installation). Model-callback labels are left out too. Data slices are written with this
-installation's filter in ``filter_raw`` and the static and outlier slices' records (the importer maps the ids).
+(recomputed by tokenization), superseded weak-supervision runs and comments (they name users of this
+installation). Model-callback labels are left out too. Data slices are written with this installation's filter
+in ``filter_raw`` and the static and outlier slices' records (the importer maps the ids).
 
 Memory: records, labels and votes are read with server-side cursors in one REPEATABLE READ, read-only transaction (a
 consistent snapshot) and written straight into the zip's compressed JSON member, a few thousand rows at a time; a
@@ -39,7 +42,6 @@ EMPTY_KEYS = (
     "information_source_payloads_data",
     "information_source_statistics_data",
     "record_attribute_token_statistics_data",
-    "weak_supervision_task_data",
     "comments",
 )
 
@@ -66,6 +68,7 @@ class ExportSummary:
     records: int = 0
     manual_labels: int = 0
     heuristic_labels: int = 0
+    weak_supervision_labels: int = 0
     span_tokens: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -200,16 +203,18 @@ def _write(connection: Any, cursor: Any, project_id: uuid.UUID, out: _Writer, su
     associations = _List(out, "record_label_associations_data")
     summary.manual_labels = _manual(connection, pid, associations)
     summary.heuristic_labels = _votes(connection, pid, associations)
+    summary.weak_supervision_labels = _weak(connection, pid, associations)
     associations.close()
     tokens = _List(out, "record_label_association_tokens_data")
     _manual(connection, pid, tokens, spans_only=True)
     _votes(connection, pid, tokens, spans_only=True)
+    _weak(connection, pid, tokens, spans_only=True)
     summary.span_tokens = tokens.close()
     _List(out, EMPTY_KEYS[4]).close()
 
     lists = _small(cursor, "SELECT id, name, description FROM lookup_list WHERE project_id = %s ORDER BY name", project_id)
     _dump(out, "knowledge_bases_data", [{**k, "id": str(k["id"])} for k in lists], summary)
-    _List(out, EMPTY_KEYS[5]).close()
+    _dump(out, "weak_supervision_task_data", _weak_versions(cursor, project_id), summary)
     terms = _small(
         cursor,
         "SELECT t.lookup_list_id AS knowledge_base_id, t.value, t.comment, t.blacklisted FROM lookup_term t"
@@ -218,7 +223,7 @@ def _write(connection: Any, cursor: Any, project_id: uuid.UUID, out: _Writer, su
     )
     _dump(out, "terms_data", [{**t, "knowledge_base_id": str(t["knowledge_base_id"])} for t in terms], summary)
     _slices(connection, cursor, project_id, out, summary)
-    _List(out, "comments").close()
+    _List(out, EMPTY_KEYS[5]).close()
     out.write("}")
 
 
@@ -383,3 +388,84 @@ def _votes(connection: Any, pid: str, out: _List, *, spans_only: bool = False) -
                 out.raw(f'{{"id": "{association}"{head}{record_id}{tail}{json.dumps(weight)}{end_text}')
                 count += 1
     return count
+
+
+def _weak_id(version_id: uuid.UUID, record_id: int, position: int) -> str:
+    """A weak-supervision label's association id: its version's id mixed with its record and place there (unique in
+    the file, in UUID form; cheaper than a hash per label)."""
+    return str(uuid.UUID(int=version_id.int ^ ((record_id << 16) | position)))
+
+
+def _weak(connection: Any, pid: str, out: _List, *, spans_only: bool = False) -> int:
+    """The current weak-supervision version's labels of every task, one association per label with its confidence
+    (``weak_supervision_id``: the version); or, with ``spans_only``, the token rows of their spans."""
+    count = 0
+    with connection.cursor(name="snapshot_weak") as rows:
+        rows.itersize = ROWS_PER_FETCH
+        rows.execute(
+            "SELECT w.version_id, w.record_id, w.label_ids, w.confidences, w.token_starts, w.token_ends, c.switched_at"
+            " FROM weak_supervision_label w JOIN weak_supervision_current c ON c.labeling_task_id = w.labeling_task_id"
+            " WHERE w.project_id = %s" + (" AND w.token_starts IS NOT NULL" if spans_only else "") + " ORDER BY w.record_id, 1",
+            (pid,),
+        )
+        for version_id, record_id, label_ids, confidences, starts, ends, switched_at in rows:
+            version = uuid.UUID(str(version_id))
+            created = json.dumps(_time(switched_at))
+            for index, label_id in enumerate(label_ids):
+                association = _weak_id(version, record_id, index + 1)
+                start = None if starts is None else starts[index]
+                stop = None if ends is None else ends[index]
+                if spans_only:
+                    if start is not None and stop is not None:
+                        for text in _tokens(association, start, stop):
+                            out.raw(text)
+                    continue
+                confidence = None if confidences[index] is None else float(confidences[index])
+                out.raw(
+                    f'{{"id": "{association}", "source_id": "None", "record_id": "{record_id}",'
+                    f' "labeling_task_label_id": "{label_id}", "source_type": "WEAK_SUPERVISION",'
+                    f' "return_type": "{"RETURN" if start is None else "YIELD"}", "confidence": {json.dumps(confidence)},'
+                    f' "is_gold_star": null, "created_by": "None", "created_at": {created},'
+                    f' "weak_supervision_id": "{version}", "is_valid_manual_label": null}}'
+                )
+                count += 1
+    return count
+
+
+def _weak_versions(cursor: Any, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Each task's current weak-supervision version as the original lists a finished run: its id (the labels'
+    ``weak_supervision_id``), the run's user, times and heuristics when a run made it, and the task's name."""
+    versions = _small(
+        cursor,
+        "SELECT c.version_id, t.name AS task, v.created_at, c.switched_at, r.created_by, r.started_at, r.finished_at,"
+        " r.options, (SELECT count(*) FROM weak_supervision_result w WHERE w.version_id = c.version_id) AS records,"
+        " (SELECT coalesce(sum(cardinality(w.label_ids)), 0) FROM weak_supervision_result w"
+        "  WHERE w.version_id = c.version_id) AS labels"
+        " FROM weak_supervision_current c JOIN labeling_task t ON t.id = c.labeling_task_id"
+        " JOIN weak_supervision_version v ON v.id = c.version_id LEFT JOIN weak_supervision_run r ON r.id = c.version_id"
+        " WHERE t.project_id = %s ORDER BY t.name",
+        project_id,
+    )
+    names = dict(_small_pairs(cursor, "SELECT id::text, name FROM information_source WHERE project_id = %s", project_id))
+    out = []
+    for v in versions:
+        used = (v["options"] or {}).get("heuristic_ids") or []
+        out.append(
+            {
+                "id": str(v["version_id"]),
+                "state": "FINISHED",
+                "created_at": _time(v["started_at"] or v["created_at"]),
+                "created_by": _id(v["created_by"]),
+                "finished_at": _time(v["finished_at"] or v["switched_at"]),
+                "selected_information_sources": ", ".join(names[h] for h in used if h in names),
+                "selected_labeling_tasks": v["task"],
+                "distinct_records": int(v["records"]),
+                "result_count": int(v["labels"]),
+            }
+        )
+    return out
+
+
+def _small_pairs(cursor: Any, sql: str, project_id: uuid.UUID) -> list[tuple[Any, Any]]:
+    cursor.execute(sql, (str(project_id),))
+    return [(row[0], row[1]) for row in cursor.fetchall()]

@@ -272,7 +272,7 @@ def export(
     exporter = Exporter(project.id)
     if format == "xlsx" and exporter.record_count() >= XLSX_MAX_ROWS:
         raise problem(422, f"an XLSX worksheet holds at most {XLSX_MAX_ROWS - 1} records; export csv or jsonl instead")
-    safe = re.sub(r"[^\w.-]+", "_", project.name).strip("_") or "export"
+    safe = re.sub(r"[^\w.-]+", "_", project.name, flags=re.ASCII).strip("_") or "export"
     return StreamingResponse(
         exporter.stream(format, raw),
         media_type=MEDIA_TYPES[format],
@@ -331,7 +331,7 @@ def export_selection(body: ExportIn, project: ProjectDep, user: CurrentUser, ses
         )
     if body.format == "xlsx" and exporter.record_count() >= XLSX_MAX_ROWS:
         raise problem(422, f"an XLSX worksheet holds at most {XLSX_MAX_ROWS - 1} records; export csv or jsonl instead")
-    safe = re.sub(r"[^\w.-]+", "_", project.name).strip("_") or "export"
+    safe = re.sub(r"[^\w.-]+", "_", project.name, flags=re.ASCII).strip("_") or "export"
     return StreamingResponse(
         exporter.stream(body.format, body.raw),
         media_type=MEDIA_TYPES[body.format],

@@ -5147,7 +5147,7 @@ export interface components {
             direction: "asc" | "desc";
             /**
              * Seed
-             * @description With by=random.
+             * @description With by=random: where the order starts in the project's fixed shuffle of its records (each record has a fixed pseudo-random key; the order is by that key from the seed's offset, wrapping around). The same seed gives the same order on every page; another seed starts the same cycle elsewhere.
              */
             seed?: string | null;
             /** @description With by=similarity: the cosine similarity to a record or a text (neural search's top_k; records outside them have no score and sort last). Use direction desc for the most similar first. */

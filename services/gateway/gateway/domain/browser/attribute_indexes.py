@@ -6,7 +6,8 @@ or sorts on an INTEGER, FLOAT, CATEGORY or BOOLEAN attribute starts, in the back
 ``record`` (``WHERE project_id = …``) over exactly the expressions the filter compiler and the sort emit
 (:func:`~.compile.numeric_value`, :func:`~.compile.text_value`); a full-text condition gets a GIN index over
 :func:`~.compile.text_document`; a substring condition on a TEXT attribute a GIN index over its trigrams
-(:func:`~.compile.trigram_value`, migration 0022). ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while
+(:func:`~.compile.trigram_value`, migration 0022); a random order the records' shuffle key
+(:func:`~.sort.shuffle_key`, ``hashint8(id)``). ``CREATE INDEX CONCURRENTLY``: uploads and labeling go on while
 it builds; queries use it once it is valid. TEXT attributes get no B-tree (long values do not fit its entries). Indexes of
 deleted projects are dropped by the next build (those of a deleted attribute stay until the project goes).
 
@@ -32,6 +33,7 @@ from shared_model.settings import get_settings
 from .compile import ProjectCatalog, numeric_value, text_document, text_value, trigram_value
 from .explain import Explain, plan_rows
 from .index_names import PREFIX, existing, index_name, sql_of
+from .sort import shuffle_key
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +59,15 @@ def wanted(
     attributes: set[str],
     full_text: set[str | None] | None = None,
     substring: set[str] | None = None,
+    shuffle: bool = False,
 ) -> dict[str, str]:
     """Index name -> CREATE INDEX statement for these attributes of the project (B-tree), for the full-text
-    documents searched (GIN; None: all the record's string values), and for the TEXT attributes searched by
-    substring (GIN over their trigrams, :func:`~.compile.trigram_value`)."""
+    documents searched (GIN; None: all the record's string values), for the TEXT attributes searched by
+    substring (GIN over their trigrams, :func:`~.compile.trigram_value`) and, with ``shuffle``, the records' fixed
+    shuffle key that a random order reads (B-tree over :func:`~.sort.shuffle_key`)."""
     specs: list[tuple[str, str]] = []  # (method, expression SQL)
+    if shuffle:
+        specs.append(("btree", sql_of(shuffle_key())))
     for attribute in sorted(attributes):
         kind = catalog.attributes.get(attribute)
         if kind is not None:
@@ -90,11 +96,13 @@ def _estimated_records(session: Session, project_id: uuid.UUID) -> int:
 def request(session: Session, catalog: ProjectCatalog) -> list[Future[None]]:
     """Start (in the background) the missing indexes of the attributes the catalog's compiled filters and sorts
     named, when the project is large enough; the futures of the builds started or running."""
-    if not catalog.used_attributes and not catalog.used_full_text and not catalog.used_substring:
+    if not catalog.used_attributes and not catalog.used_full_text and not catalog.used_substring and not catalog.used_shuffle:
         return []
     todo = {
         name: sql
-        for name, sql in wanted(catalog, catalog.used_attributes, catalog.used_full_text, catalog.used_substring).items()
+        for name, sql in wanted(
+            catalog, catalog.used_attributes, catalog.used_full_text, catalog.used_substring, catalog.used_shuffle
+        ).items()
         if name not in _known
     }
     if not todo:

@@ -121,6 +121,7 @@ class ProjectCatalog:
     used_full_text: set[str | None] = field(default_factory=set)  # attributes (None: all text) searched by words
     similar: dict[SimilarityLookup, list[tuple[int, float]]] = field(default_factory=dict)  # hits (see .similarity)
     used_substring: set[str] = field(default_factory=set)  # TEXT attributes searched by substring (trigram indexes)
+    used_shuffle: bool = False  # a random order was read (the project's shuffle index, see sort.py)
     trigram_indexed: set[str] | None = None  # TEXT attributes with a valid trigram index (loaded on first need)
     trigrams_applied: bool = False  # set by the compiler when a substring condition was answered by a trigram index
     trigram_matches: dict[str, list[int]] = field(default_factory=dict)  # ids found per lookup (this request)

@@ -1,9 +1,16 @@
 """Sorting the data browser's results and paging them by key (a cursor holds the last row's sort values).
 
 Sort keys: an attribute (numbers as numbers), the weak-supervision confidence of a task, or a random order from a
-seed (an integer hash of the record id mixed with the seed's: the same seed gives the same order, so pages are
-stable; integer arithmetic, several times cheaper per record than hashing text). Missing values sort last in
-either direction; the record id breaks ties, so every order is total and a cursor names one place in it.
+seed. Missing values sort last in either direction; the record id breaks ties, so every order is total and a cursor
+names one place in it.
+
+Random order: every record has a fixed pseudo-random shuffle key, ``hashint8(id)`` (Postgres's 32-bit hash of the
+id); a large project gets a partial B-tree index over it (``attribute_indexes``, built in the background on the first
+random order, as attribute indexes are). The seed picks an offset in the key's range and the order is the project's
+shuffle rotated to start there: the records whose key is at least the offset, by key, then those below it, by key
+(ties by id). So a page is two index range scans stopping at the page's end (not a sort of every matching record),
+the same seed gives the same order on every page, and every record comes exactly once. Two seeds give the same
+cycle from different starting points.
 """
 
 from __future__ import annotations
@@ -51,7 +58,14 @@ class SortKey(BaseModel):
     by: Literal["attribute", "confidence", "random", "id", "similarity"]
     attribute: str | None = Field(default=None, max_length=200, description="With by=attribute.")
     task_id: uuid.UUID | None = Field(default=None, description="With by=confidence: the task's weak-supervision confidence.")
-    seed: str | None = Field(default=None, min_length=1, max_length=64, description="With by=random.")
+    seed: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="With by=random: where the order starts in the project's fixed shuffle of its records (each "
+        "record has a fixed pseudo-random key; the order is by that key from the seed's offset, wrapping around). The "
+        "same seed gives the same order on every page; another seed starts the same cycle elsewhere.",
+    )
     similar_to: SimilarityQuery | None = Field(
         default=None,
         description="With by=similarity: the cosine similarity to a record or a text (neural search's top_k; records "
@@ -85,10 +99,13 @@ def split_sort(catalog: ProjectCatalog, keys: list[SortKey]) -> bool:
     """Whether a page is read in two parts: when the first sort key is an attribute, or the confidence of a
     single-label classification task (at most one weak-supervision row per record). The records with a value come
     first in the order of an index (the attribute's expression index, ``ix_weak_supervision_result_confidence``), read only up to
-    the page's end; then, when the page is not full, those without a value."""
+    the page's end; then, when the page is not full, those without a value. A first random key reads the records at
+    or after the seed's offset in the shuffle index, then (when the page is not full) those before it."""
     if not keys:
         return False
     first = keys[0]
+    if first.by == "random":
+        return True
     if first.by == "attribute":
         return first.attribute in catalog.attributes
     if first.by == "similarity":
@@ -106,6 +123,14 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
     without a split, so a cursor of either part continues the one order."""
     if len(keys) > MAX_SORT_KEYS:
         raise problem(422, f"sort: at most {MAX_SORT_KEYS} keys, not {len(keys)}")
+    if any(key.by == "random" for key in keys):
+        catalog.used_shuffle = True  # a large project's shuffle index (attribute_indexes)
+    if keys and keys[0].by == "random":  # (shuffle key, id) is a total order: later keys never decide
+        return _random_columns(keys[0], 0, split)
+    return _key_columns(catalog, keys, split)
+
+
+def _key_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | None) -> list[_Column]:
     columns: list[_Column] = []
     joins: list[tuple[Any, Any]] = []
     for i, key in enumerate(keys):
@@ -114,7 +139,7 @@ def sort_columns(catalog: ProjectCatalog, keys: list[SortKey], split: Split | No
             columns.append(_Column(Record.id.expression, key.direction == "desc", "int"))
             continue
         if key.by == "random":
-            columns.append(_Column(random_key(key.seed or ""), key.direction == "desc", "random"))
+            columns.extend(_random_columns(key, i, split))
             continue
         if key.by == "similarity":
             assert key.similar_to is not None
@@ -217,18 +242,51 @@ def sorted_from(query: Any, columns: list[_Column]) -> Any:
     return query
 
 
-PRIME = 2_147_483_629  # below 2**31: products of two residues fit in a bigint
-MULTIPLIERS = (1_103_515_245, 914_237_231)
+KEY_RANGE = 2**32  # hashint8 is a 32-bit signed integer
+
+
+def shuffle_key() -> ColumnElement[Any]:
+    """The record's fixed shuffle key (a function of the id: every write path has it; an edit keeps it)."""
+    return func.hashint8(Record.id)
+
+
+def seed_offset(seed: str) -> int:
+    """Where the seed's order starts in the shuffle key's range (a signed 32-bit integer)."""
+    value = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:4], "big")
+    return value - KEY_RANGE // 2
 
 
 def random_key(seed: str) -> ColumnElement[Any]:
-    """A pseudo-random integer per record from ``seed``: two multiply-add rounds modulo a prime with an xor-shift
-    between them (a bijection of ``id mod PRIME`` per seed)."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    s1, s2 = (int.from_bytes(digest[i : i + 4], "big") % PRIME for i in (0, 4))
-    first = ((Record.id % PRIME) * MULTIPLIERS[0] + s1) % PRIME
-    mixed = first.op("#")(first.op(">>")(13))
-    return ((mixed % PRIME) * MULTIPLIERS[1] + s2) % PRIME
+    """The seed's order as one integer per record (a random key after the first, and sorts that read every record):
+    the shuffle key's distance from the seed's offset, going up and wrapping around, ``0 … 2**32 - 1``."""
+    return (cast(shuffle_key(), BigInteger) + (KEY_RANGE - seed_offset(seed))) % KEY_RANGE
+
+
+def _random_columns(key: SortKey, i: int, split: Split | None) -> list[_Column]:
+    """A random key's columns: first, read in two parts (``split``) or as one integer with the id in the key's
+    direction (ties as the split reads them: the same order); after another key, the integer alone."""
+    descending = key.direction == "desc"
+    if i == 0 and split is not None:
+        return _split_random(key.seed or "", descending, split)
+    rotated = _Column(random_key(key.seed or ""), descending, "random")
+    return [rotated, _Column(Record.id.expression, descending, "int")] if i == 0 else [rotated]
+
+
+def _split_random(seed: str, descending: bool, split: Split) -> list[_Column]:
+    """A first random key read in two index range scans: ascending, the keys at or after the seed's offset, then
+    those before it; descending, the reverse (below the offset downwards, then from the top down to it). The flag
+    names the part, the key and the id (in the same direction, as the index reads them) order within it."""
+    key = shuffle_key()
+    offset = literal(seed_offset(seed))
+    first_part = key < offset if descending else key >= offset
+    second_part = key >= offset if descending else key < offset
+    flag = literal(split == "unlabeled")
+    where = first_part if split == "labeled" else second_part
+    return [
+        _Column(flag, False, "bool", where=[where], constant=True),
+        _Column(key, descending, "random"),
+        _Column(Record.id.expression, descending, "int"),
+    ]
 
 
 def order_by(columns: list[_Column]) -> list[Any]:
@@ -272,6 +330,11 @@ def after_cursor(columns: list[_Column], cursor: str) -> ColumnElement[bool]:
             same = column.expr == value
         alternatives.append(and_(*equal, beyond) if equal else beyond)
         equal.append(same)
+    if len(columns) > 2 and columns[0].constant and columns[1].kind == "random" and typed[1] is not None:
+        # a split random order: the key's bound as a plain comparison too, so that the shuffle index starts the scan
+        # at the cursor (under the OR alone it would read the part from its start: deep pages as slow as sorting)
+        bound = columns[1].expr <= typed[1] if columns[1].descending else columns[1].expr >= typed[1]
+        return or_(alternatives[0], and_(equal[0], bound, or_(*alternatives[1:])))
     return or_(*alternatives)
 
 

@@ -3,8 +3,9 @@
 The file is checked when it arrives (:func:`read_snapshot`: zip or JSON, one JSON inside, the required keys); the
 ``snapshot_import`` job then writes the whole project in ONE transaction (:func:`import_snapshot`), so a content
 problem (an association naming an unknown record or label, say) leaves nothing behind. Every id is remapped: new
-UUIDs, and records get our bigint ids. Embeddings, weak-supervision results, comments and statistics are skipped
-(and listed in the job's result); data slices in this installation's filter format come back (:mod:`.slices`),
+UUIDs, and records get our bigint ids. Weak-supervision labels become each task's current weak-supervision version
+(:mod:`.weak_labels`). Embeddings, the runs' history, comments and statistics are skipped (and listed in the job's
+result); data slices in this installation's filter format come back (:mod:`.slices`),
 others are listed as skipped.
 """
 
@@ -47,7 +48,6 @@ SKIPPED_KEYS = {
     "information_source_payloads_data": "heuristic run history",
     "information_source_statistics_data": "heuristic statistics (recomputed by the next run)",
     "record_attribute_token_statistics_data": "token statistics (recomputed by tokenization)",
-    "weak_supervision_task_data": "weak-supervision runs",
     "comments": "comments",
 }
 
@@ -138,6 +138,7 @@ def import_snapshot(
         "heuristics": len(source_ids),
         "manual_labels": association_counts["manual"],
         "heuristic_labels": association_counts["heuristic"],
+        "weak_supervision_labels": association_counts["weak_supervision"],
         "data_slices": slices,
         "data_slice_records": slice_records,
         "skipped": skipped,

@@ -1,5 +1,5 @@
-"""A snapshot's label associations: manual labels as rows, heuristics' votes into heuristic_result; weak-supervision and
-model-callback labels are skipped."""
+"""A snapshot's label associations: manual labels as rows, heuristics' votes into heuristic_result, weak-supervision
+labels as each task's current weak-supervision version (:mod:`.weak_labels`); model-callback labels are skipped."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from shared_model.models import (
 from .. import label_history, valid_labels
 from .reading import SnapshotError
 from .rows import enum_value, ref, rows_of
+from .weak_labels import WeakLabel, weak_labels
 
 
 @dataclass
@@ -61,7 +62,8 @@ class _Importer:
         self.rows: list[tuple[Any, ...]] = []
         self.manual_seen: set[tuple[Any, ...]] = set()
         self.skipped: Counter[str] = Counter()
-        self.counts = {"manual": 0, "heuristic": 0}
+        self.counts = {"manual": 0, "heuristic": 0, "weak_supervision": 0}
+        self.weak = weak_labels(data)
         self.manual_records: dict[uuid.UUID, set[int]] = defaultdict(set)
         self.votes: dict[uuid.UUID, heuristic_results.ResultBuffer] = {}
         session.flush()
@@ -76,8 +78,13 @@ class _Importer:
     def add(self, row: dict[str, Any], user_id: uuid.UUID | None) -> None:
         old = str(row.get("id"))
         source_type = enum_value(SourceType, row.get("source_type"), f"label association {old}")
-        if source_type in (SourceType.WEAK_SUPERVISION, SourceType.MODEL_CALLBACK):
+        if source_type == SourceType.MODEL_CALLBACK:
             self.skipped[f"{source_type.value.lower()}_labels"] += 1
+            return
+        if source_type == SourceType.WEAK_SUPERVISION:
+            found = self._resolve(old, row, None)
+            label = WeakLabel(found.record_id, found.label_id, found.start, found.end, found.confidence)
+            self.weak.add(found.task_id, ref(row.get("weak_supervision_id")), label)
             return
         source_id = None
         if source_type == SourceType.INFORMATION_SOURCE:
@@ -175,6 +182,10 @@ class _Importer:
     def store(self) -> dict[str, Any]:
         for source_id, votes in self.votes.items():
             heuristic_results.store_session_results(self.session, self.project_id, self.source_tasks[source_id], source_id, votes)
+        # before the manual labels: their read-model rows compute "differ" against the current version
+        task_types = {self.ids.task_ids[old]: kind for old, kind in self.ids.task_types.items()}
+        self.counts["weak_supervision"] = self.weak.store(self.session, self.project_id, task_types)
+        self.skipped.update(self.weak.skipped)
         if self.rows:
             cursor = self.session.connection().connection.cursor()
             execute_values(
@@ -209,8 +220,8 @@ def _span_tokens(data: dict[str, Any]) -> dict[str, list[int]]:
 def import_associations(
     session: Session, project_id: uuid.UUID, data: dict[str, Any], ids: Mappings, user_id: uuid.UUID | None
 ) -> dict[str, Any]:
-    """Manual and heuristic labels (classification and spans); weak-supervision and model-callback ones are skipped.
-    Returns the counts of manual and heuristic labels and what was skipped, by reason."""
+    """Manual, heuristic and weak-supervision labels (classification and spans); model-callback ones are skipped.
+    Returns the counts of manual, heuristic and weak-supervision labels and what was skipped, by reason."""
     importer = _Importer(session, project_id, data, ids)
     ordered = sorted(  # the valid (gold-starred first) manual label of a record wins where one must be dropped
         rows_of(data, "record_label_associations_data"),
