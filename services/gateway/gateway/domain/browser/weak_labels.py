@@ -54,7 +54,7 @@ _STALE = text(f"SELECT EXISTS (SELECT 1 FROM record_task_label WHERE labeling_ta
 
 def stale_differ(session: Session, task_id: uuid.UUID, version: uuid.UUID) -> bool:
     """Whether some of the task's rows hold a ``differ`` computed against another version than ``version`` (an index
-    probe of ``ix_record_task_label_ws_version``, migration 0024)."""
+    probe of ``ix_record_task_label_ws_version``, migration 0025)."""
     return bool(session.scalar(_STALE, {"t": task_id, "v": version}))
 
 
