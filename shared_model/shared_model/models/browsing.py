@@ -94,7 +94,7 @@ class RecordTaskLabel(Base):
         Index("ix_record_task_label_record", "record_id"),
         Index("ix_record_task_label_project", "project_id", "record_id"),
         Index("ix_record_task_label_differ", "labeling_task_id", "record_id", postgresql_where=text("differ")),
-        Index("ix_record_task_label_ws_version", "labeling_task_id", "ws_version"),  # stale differ flags (0024)
+        Index("ix_record_task_label_ws_version", "labeling_task_id", "ws_version"),  # stale differ flags (0025)
         # the counts of manually labeled records (migration 0022): progress per task, GET /projects per project
         Index("ix_record_task_label_decided", "labeling_task_id", "record_id", postgresql_where=text("decided IS NOT NULL")),
         Index("ix_record_task_label_manual", "project_id", "record_id", postgresql_where=text("manual")),
