@@ -180,10 +180,15 @@ def test_fast_metrics_equal_the_exact_queries_after_every_write_path(client: Tes
     assert _weak(_check(client, pid, tasks), "sentiment") == 8
     assert _card(client, pid) == 8
 
-    # a task deleted: its versions and their counts go
+    # tasks deleted (one with manual labels: its read-model rows go with it): their versions, counts and kept figures go
     assert client.delete(f"{API}/{pid}/labeling-tasks/{multi['id']}").status_code == 200
     _check(client, pid, tasks)
+    assert client.delete(f"{API}/{pid}/labeling-tasks/{single['id']}").status_code == 200
+    assert _check(client, pid, tasks)["progress"]["tasks"][0]["name"] == "entities"
+    assert _card(client, pid, "manually_labeled") == 0
     with session_scope() as session:
         left = session.scalars(select(WeakSupervisionCount.version_id).distinct()).all()
         current = session.scalars(text("SELECT version_id FROM weak_supervision_current")).all()
         assert set(left) <= set(current)
+        kept = session.scalars(select(MetricCache.labeling_task_id).distinct()).all()
+        assert set(map(str, kept)) <= {spans["id"]}
