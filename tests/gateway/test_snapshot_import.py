@@ -30,6 +30,7 @@ from shared_model.models import (
 )
 
 from ..shared_data import SAMPLES, require
+from .test_ws_counts_metrics import _check as _check_counts
 from .upload_helpers import wait_job
 
 
@@ -205,6 +206,11 @@ def test_conversational_ai(client: TestClient) -> None:
             select(func.count()).select_from(Job).where(Job.project_id == pid, Job.kind == "tokenize_project")
         )
         assert queued == 1
+        task_ids = [str(t) for t in session.scalars(select(LabelingTask.id).where(LabelingTask.project_id == pid))]
+    # the imported version's counts (migration 0024's triggers on the import's COPY): every whole-project metric
+    # and the project card read from them equal the exact queries over its rows
+    fast = _check_counts(client, pid, task_ids)
+    assert sum(t["weakly_supervised"] for t in fast["progress"]["tasks"]) > 0
 
 
 def test_clickbait_json_with_name_and_linked_lists(client: TestClient, tmp_path: Path) -> None:
