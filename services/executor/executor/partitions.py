@@ -60,10 +60,17 @@ def range_starts(project_id: uuid.UUID, records_per_partition: int) -> list[int]
         return [int(row[0]) for row in rows]
 
 
-def plan(project_id: uuid.UUID, specs: list[FunctionSpec], *, groups: int, records_per_partition: int) -> Plan:
-    """Cut a run of ``specs`` into at most ``groups`` groups times the project's record ranges."""
-    dealt = split_specs(specs, groups)
+def plan(
+    project_id: uuid.UUID, specs: list[FunctionSpec], *, groups: int, records_per_partition: int, slots: int | None = None
+) -> Plan:
+    """Cut a run of ``specs`` into at most ``groups`` groups times the project's record ranges. With ``slots`` (how
+    many partitions run at once), only as many groups as needed to give every slot a partition: with at least as
+    many ranges as slots, one group, so that each record is read and decoded once and each range starts one sandbox
+    (a group per slot read every range once per group: half the partitions' starts and reads were spent on that)."""
     starts = range_starts(project_id, records_per_partition)
+    if slots is not None:
+        groups = min(groups, max(1, -(-slots // max(1, len(starts)))))
+    dealt = split_specs(specs, groups)
     bounds = [(start, starts[i + 1] - 1 if i + 1 < len(starts) else None) for i, start in enumerate(starts)]
     partitions = [
         Partition(group=g, index=i, first_id=first, last_id=last)
