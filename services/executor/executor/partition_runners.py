@@ -220,13 +220,8 @@ def run_partitioned(
     workers = pass_workers()
     settings = get_settings()
     runner = get_runner(workers)
-    cut = plan(
-        context.project_id,
-        specs,
-        groups=workers,
-        records_per_partition=settings.executor_partition_records,
-        slots=runner.slots(),
-    )
+    slots = runner.slots()
+    cut = plan(context.project_id, specs, groups=workers, records_per_partition=settings.executor_partition_records, slots=slots)
     limits = within_time_limit(context.limits(FULL_LIMITS), ctx)
     order = InOrder(cut.ranges, on_ready, on_batch)
     last_poll = 0.0
@@ -241,10 +236,13 @@ def run_partitioned(
 
     finished = 0
     nodes: set[str] = set()
+    spent = {"start": 0.0, "total": 0.0}
     for answer in runner.run(context, cut, limits, token_counts, poll):
         if "failed" in answer:
             raise SandboxError(str(answer["failed"]))
         nodes.add(str(answer.get("node", "local")))
+        for key in spent:
+            spent[key] += float((answer.get("seconds") or {}).get(key, 0.0))
         order.add(answer)
         finished += 1
         on_partition(finished, len(cut.partitions))
@@ -255,4 +253,9 @@ def run_partitioned(
         "runner": "ray" if settings.ray_address else "local",
         "nodes": len(nodes),
         "total_s": round(time.monotonic() - started, 3),
+        # what the partitions cost where they ran, summed: their sandboxes' starts and their whole runs (reading,
+        # the functions, the answer); against total_s x slots it shows what the driver and the runner add
+        "partition_start_s": round(spent["start"], 3),
+        "partition_s": round(spent["total"], 3),
+        "slots": slots,
     }

@@ -10,6 +10,7 @@ partitioned run stores exactly the votes of the one-pass run.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,6 +140,12 @@ def run_partition(
     order. Raises what :func:`run_functions` raises."""
     merged = _Merged()
     done = 0
+    started = time.perf_counter()
+    ready_at = started
+
+    def on_ready(_readiness: dict[str, Any]) -> None:
+        nonlocal ready_at
+        ready_at = time.perf_counter()
 
     def on_batch(message: dict[str, Any], records: int) -> None:
         nonlocal done
@@ -151,6 +158,7 @@ def run_partition(
         record_ids=None,
         id_range=(part.first_id, part.last_id),
         limits=limits,
+        on_ready=on_ready,
         on_batch=on_batch,
         stop_on_error=True,
         poll=poll,
@@ -160,7 +168,15 @@ def run_partition(
         workers=1,
     )
     ready.pop("__timings__", None)
-    return {"group": part.group, "index": part.index, "records": done, "ready": ready, "message": merged.message()}
+    seconds = {"start": round(ready_at - started, 4), "total": round(time.perf_counter() - started, 4)}
+    return {
+        "group": part.group,
+        "index": part.index,
+        "records": done,
+        "ready": ready,
+        "message": merged.message(),
+        "seconds": seconds,  # the sandbox's start (until its functions were ready) and the whole partition
+    }
 
 
 class InOrder:
