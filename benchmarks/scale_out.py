@@ -19,7 +19,9 @@ After each run the stored votes are fingerprinted (md5 over every vote in order)
 stored the same. While the runs go, a poller reads ``pg_stat_activity`` every 0.1 s: ``max_transaction_s`` is the
 oldest transaction it saw (the pass's record reader, one ``COPY`` that writes nothing, and the benchmark's own
 fingerprint query between the runs and PostgreSQL's autovacuum excluded); ``max_transaction_query`` is that
-transaction's statement when seen.
+transaction's statement when seen. ``vote_writes_per_s_*``: the executor's vote chunks written alone (its
+``store_results`` statement, 20,000 votes a transaction, on a quarter of up to 200,000 records) on one connection and
+on one per function at once, after the one-pass run.
 
 Attribute calculation (``--attribute-records``, default 200,000, in a project of its own; 0 skips it): a simple
 calculated TEXT attribute computed by the ``attribute_calculation`` job one pass, as local partitions and as Ray
@@ -231,7 +233,7 @@ def calculate_attribute(project_id: uuid.UUID, attribute_id: uuid.UUID) -> tuple
     started = time.perf_counter()
     result = HANDLERS["attribute_calculation"](JobContext(job, min_interval_s=0.5))
     took = time.perf_counter() - started
-    return took, float(result.get("seconds") or took)  # the pass and its chunks (before the switch and the copy)
+    return took, float((result or {}).get("seconds") or took)  # the pass and its chunks (before the switch and the copy)
 
 
 def attribute_fingerprint(dsn: str, project_id: uuid.UUID) -> str:
@@ -245,6 +247,51 @@ def attribute_fingerprint(dsn: str, project_id: uuid.UUID) -> str:
         digest, count = cursor.fetchone()
     conn.close()
     return f"{digest}/{count}"
+
+
+def vote_write_rate(dsn: str, project_id: uuid.UUID, sources: list[uuid.UUID], records: int) -> dict[str, int]:
+    """How fast the executor's vote chunks are written, alone: the writer's statement (``store_results``) under a run
+    version of its own (never made current), a chunk of ``STREAM_CHUNK_VOTES`` per transaction, votes on a quarter
+    of the first ``records`` records, on one connection and then on one per function at once (as the run's streams
+    write); votes/s of each."""
+    from executor.jobs.heuristic_run_state import STREAM_CHUNK_VOTES
+    from shared_model.heuristic_results import ResultBuffer, store_results
+
+    conn = psycopg2.connect(dsn)
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT id FROM record WHERE project_id = %s ORDER BY id LIMIT %s", (str(project_id), records))
+        ids = [int(row[0]) for row in cursor.fetchall()][::4]
+        cursor.execute("SELECT id, labeling_task_id FROM label WHERE project_id = %s LIMIT 1", (str(project_id),))
+        label, task = (uuid.UUID(str(value)) for value in cursor.fetchone())
+    conn.close()
+
+    def write(source: uuid.UUID) -> None:
+        version = uuid.uuid4()
+        conn = psycopg2.connect(dsn)
+        for start in range(0, len(ids), STREAM_CHUNK_VOTES):
+            votes = ResultBuffer()
+            votes.add_records(label, ids[start : start + STREAM_CHUNK_VOTES])
+            with conn.cursor() as cursor:
+                store_results(cursor, project_id, task, source, votes, version_id=version)
+            conn.commit()
+        conn.close()
+
+    started = time.perf_counter()
+    write(sources[0])
+    one = time.perf_counter() - started
+    threads = [threading.Thread(target=write, args=(source,)) for source in sources]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    many = time.perf_counter() - started
+    rates = {
+        "vote_writes_per_s_1_connection": round(len(ids) / one),
+        f"vote_writes_per_s_{len(sources)}_connections": round(len(ids) * len(sources) / many),
+    }
+    log(f"vote writes alone: {rates}")
+    return rates
 
 
 class Embeddings:
@@ -328,6 +375,7 @@ class Bench:
         self.embed_s: dict[str, float] = {}
         self.attr_s: dict[str, tuple[float, float]] = {}
         self.attr_prints: dict[str, str] = {}
+        self.write_rates: dict[str, int] = {}
 
     def labeling_functions(self, mode: str, on_progress: Any = None) -> None:
         if mode.startswith("ray") and on_progress is None:
@@ -361,6 +409,8 @@ class Bench:
     def run(self) -> None:
         configure()
         self.modes("local")
+        if self.lf:  # the database's vote write rate, alone (an input of the throughput model)
+            self.write_rates = vote_write_rate(self.dsn, self.project_id, self.sources, min(int(self.args.records), 200_000))
         configure(REFINERY_EXECUTOR_PARTITIONS="true")
         self.modes("local_partitions")
 
@@ -417,6 +467,7 @@ class Bench:
                     "lf_records_per_s_ray_1node": rate["ray_1node"],
                     "node_kill_recovered": prints.get("ray_node_removed") == prints["local"] if self.two_nodes else None,
                     "votes": int(prints["local"].rsplit("/", 1)[1]),  # stored by each run (all written within it)
+                    **self.write_rates,
                     "seconds": {mode: round(s, 2) for mode, s in seconds.items()},
                 }
             )
