@@ -95,11 +95,12 @@ def test_partitions_store_exactly_the_votes_of_one_pass(world: Data, monkeypatch
     assert {name: votes(s) for name, s in sources.items()} == one_pass  # the second runs replaced the first
     assert {name: last_state(s)[0] for name, s in sources.items()} == {name: st[0] for name, st in states.items()}
 
-    # a run that succeeds tells its partitions: 10 ranges x 2 groups
+    # a run that succeeds tells its partitions: 10 ranges x 1 group (ranges enough for the 2 workers: one group)
     good = [sources["sports"], sources["money"]]
     result, error = run_all(world, good)
     assert error is None and result is not None
-    assert result["timings"]["partitions"] == 20 and result["timings"]["ranges"] == 10
+    assert result["timings"]["partitions"] == 10 and result["timings"]["ranges"] == 10
+    assert result["timings"]["groups"] == 1
     assert {name: votes(sources[name]) for name in ("sports", "money")} == {n: one_pass[n] for n in ("sports", "money")}
 
 
@@ -114,6 +115,18 @@ def test_plan_cuts_every_record_into_exactly_one_range(world: Data) -> None:
             assert 0 < len(ids) <= 128
             seen += ids
         assert seen == world.record_ids
+
+
+def test_plan_groups_functions_only_when_ranges_are_fewer_than_slots(world: Data) -> None:
+    """With at least as many ranges as partitions running at once, one group (each record read once per run); with
+    fewer, as many groups as fill the slots (at most ``groups``)."""
+    specs = [FunctionSpec(id=str(i), mode="lf", code="") for i in range(4)]
+    assert [len(g) for g in partitions.plan(world.project_id, specs, groups=4, records_per_partition=128, slots=2).groups] == [4]
+    assert [len(g) for g in partitions.plan(world.project_id, specs, groups=4, records_per_partition=128, slots=8).groups] == [4]
+    cut = partitions.plan(world.project_id, specs, groups=4, records_per_partition=512, slots=8)  # 2 ranges, 8 slots
+    assert cut.ranges == 2 and [len(g) for g in cut.groups] == [1, 1, 1, 1] and len(cut.partitions) == 8
+    cut = partitions.plan(world.project_id, specs, groups=4, records_per_partition=512, slots=4)
+    assert [len(g) for g in cut.groups] == [2, 2] and len(cut.partitions) == 4
 
 
 def test_a_cancel_stops_running_partitions_within_seconds(world: Data, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ partitioned run stores exactly the votes of the one-pass run.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,10 +61,17 @@ def range_starts(project_id: uuid.UUID, records_per_partition: int) -> list[int]
         return [int(row[0]) for row in rows]
 
 
-def plan(project_id: uuid.UUID, specs: list[FunctionSpec], *, groups: int, records_per_partition: int) -> Plan:
-    """Cut a run of ``specs`` into at most ``groups`` groups times the project's record ranges."""
-    dealt = split_specs(specs, groups)
+def plan(
+    project_id: uuid.UUID, specs: list[FunctionSpec], *, groups: int, records_per_partition: int, slots: int | None = None
+) -> Plan:
+    """Cut a run of ``specs`` into at most ``groups`` groups times the project's record ranges. With ``slots`` (how
+    many partitions run at once), only as many groups as needed to give every slot a partition: with at least as
+    many ranges as slots, one group, so that each record is read and decoded once and each range starts one sandbox
+    (a group per slot read every range once per group: half the partitions' starts and reads were spent on that)."""
     starts = range_starts(project_id, records_per_partition)
+    if slots is not None:
+        groups = min(groups, max(1, -(-slots // max(1, len(starts)))))
+    dealt = split_specs(specs, groups)
     bounds = [(start, starts[i + 1] - 1 if i + 1 < len(starts) else None) for i, start in enumerate(starts)]
     partitions = [
         Partition(group=g, index=i, first_id=first, last_id=last)
@@ -132,6 +140,12 @@ def run_partition(
     order. Raises what :func:`run_functions` raises."""
     merged = _Merged()
     done = 0
+    started = time.perf_counter()
+    ready_at = started
+
+    def on_ready(_readiness: dict[str, Any]) -> None:
+        nonlocal ready_at
+        ready_at = time.perf_counter()
 
     def on_batch(message: dict[str, Any], records: int) -> None:
         nonlocal done
@@ -144,6 +158,7 @@ def run_partition(
         record_ids=None,
         id_range=(part.first_id, part.last_id),
         limits=limits,
+        on_ready=on_ready,
         on_batch=on_batch,
         stop_on_error=True,
         poll=poll,
@@ -153,7 +168,15 @@ def run_partition(
         workers=1,
     )
     ready.pop("__timings__", None)
-    return {"group": part.group, "index": part.index, "records": done, "ready": ready, "message": merged.message()}
+    seconds = {"start": round(ready_at - started, 4), "total": round(time.perf_counter() - started, 4)}
+    return {
+        "group": part.group,
+        "index": part.index,
+        "records": done,
+        "ready": ready,
+        "message": merged.message(),
+        "seconds": seconds,  # the sandbox's start (until its functions were ready) and the whole partition
+    }
 
 
 class InOrder:
