@@ -18,9 +18,9 @@ def connect(address: str, attempts: int = CONNECT_ATTEMPTS) -> Any:
     settings (``REFINERY_*``, ``DATABASE_URL``) as environment variables.
 
     A connection refused or aborted (``ConnectionError``) is tried again, ``attempts`` tries in all, 2 s and 4 s
-    apart: a Ray Client head (``ray://``) starts a server process per client, and that start failed now and then
-    ("Starting Ray client server failed") on a loaded machine while other clients were busy (the compose profile
-    ``ray`` in the container suite); the next try got a new one. Other errors, and the last try's, are raised."""
+    apart: a Ray Client head (``ray://``) starts a server process per client, and that start failed once on a loaded
+    machine ("Starting Ray client server failed", the compose profile ``ray`` in the container suite); a new try gets
+    a new server process. Other errors, and the last try's, are raised."""
     import ray
 
     with _LOCK:
