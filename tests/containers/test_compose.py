@@ -442,43 +442,153 @@ def test_an_executor_crash_mid_run_restarts_it_and_the_run_ends(stack: Stack) ->
         assert again["state"] == "FINISHED", again
 
 
-def test_a_labeling_function_runs_on_the_ray_nodes_of_the_profile_ray(stack: Stack) -> None:
+RAY_ADDRESS = "ray://ray-head:10001"
+RAY_DRIVERS = ("executor", "tokenizer", "embedder")  # the services that connect to the profile's head as Ray Client
+# Run in the embedder's container: an attribute-level embedding's stored vectors by record id (its object store).
+READ_VECTORS = """
+import json, sys, uuid
+from shared_model.storage import EmbeddingArtifacts, get_storage
+storage = get_storage()
+vectors = {}
+for key in EmbeddingArtifacts(storage, uuid.UUID(sys.argv[1])).done_chunks():
+    arrays = storage.get_arrays(key)
+    vectors.update((int(i), v.tolist()) for i, v in zip(arrays["record_ids"], arrays["vectors"], strict=True))
+print(json.dumps(vectors))
+"""
+# The same MiniLM on the same texts in the embedder's process and in a Ray actor (1 CPU, other thread counts): the
+# vectors agree to float32 rounding (tests/embedder/test_ray_encoding.py uses the same bound).
+VECTOR_TOLERANCE = 1e-5
+
+
+def _api(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
+    headers = {"Authorization": f"Bearer {stack.state['token']}"}
+    response = httpx.request(method, f"{stack.url}/api/v1{path}", headers=headers, timeout=120, **kwargs)
+    assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:2000]}"
+    return response.json()
+
+
+def _finished_job(stack: Stack, job_id: str, timeout_s: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = _api(stack, "GET", f"/jobs/{job_id}")
+        if job["state"] in ("done", "failed", "cancelled"):
+            assert job["state"] == "done", job
+            return job
+        assert time.monotonic() < deadline, f"job {job['kind']} still {job['state']} after {timeout_s} s: {job}"
+        time.sleep(1)
+
+
+def _embed_headlines(stack: Stack, project: str, name: str) -> tuple[str, dict[str, Any]]:
+    """An attribute-level embedding (the default model, all-MiniLM-L6-v2) of the headlines: its id and finished job."""
+    started = _api(stack, "POST", f"/projects/{project}/embeddings", json={"attribute": "headline", "name": name})
+    return str(started["embedding"]["id"]), _finished_job(stack, str(started["job"]["id"]))
+
+
+def _headlines(stack: Stack, project: str) -> dict[str, int]:
+    """Record id by headline (each headline is unique in CSV)."""
+    page = _api(stack, "GET", f"/projects/{project}/records?limit=1000")
+    return {item["data"]["headline"]: int(item["id"]) for item in page["items"]}
+
+
+def _wait_healthy(stack: Stack, services: tuple[str, ...], timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = {name: stack.inspect(name)["State"].get("Health", {}).get("Status") for name in services}
+        if set(states.values()) == {"healthy"}:
+            return
+        assert time.monotonic() < deadline, f"not healthy after {timeout_s} s: {states}"
+        time.sleep(3)
+
+
+def _log_tail(stack: Stack, service: str, lines: int = 40) -> str:
+    logs = subprocess.run(["docker", "logs", "--tail", str(lines), stack.container(service)], capture_output=True, text=True)
+    return f"the end of {service}'s log:\n{logs.stdout[-4000:]}{logs.stderr[-4000:]}"
+
+
+def _actor_nodes(stack: Stack, actor_class: str) -> list[str]:
+    """The profile's nodes whose Ray worker logs show an actor of ``actor_class`` (Ray writes ``:actor_name:<class>``
+    into the log of each worker process that hosts an actor)."""
+    found = []
+    for node in ("ray-head", "ray-worker"):
+        probe = stack.exec(node, "sh", "-c", f"grep -l ':actor_name:{actor_class}$' /tmp/ray/session_latest/logs/worker-*.out")
+        if probe.returncode == 0 and probe.stdout.strip():
+            found.append(node)
+    return found
+
+
+@dataclass
+class RayProfile:
+    """The profile ``ray`` started on the stack: its compose command line, and the reference computed before."""
+
+    compose: list[str]
+    local_embedding: str  # the tour's headlines embedded by the embedder alone, before it was pointed at Ray
+    timings: dict[str, float]
+
+
+class TestTheProfileRay:
     """The compose profile ``ray`` (docs/scale-out.md): its image (the executor's layers plus the tokenizer's and
-    embedder's code), a head and a worker, and the executor pointed at the head's Ray Client port: the gateway's health
-    lists both nodes with a working sandbox, and a labeling-function run executes as partitions on them (the job's
-    result says so) and stores the votes of the run on the executor alone. Afterwards the executor is pointed back and
-    the nodes are removed."""
-    compose = [*_compose_binary(), *stack.files, "--profile", "ray"]
-    on_ray = {**stack.env, "REFINERY_RAY_ADDRESS": "ray://ray-head:10001"}
+    embedder's code), a head and a worker, and the executor, the tokenizer and the embedder pointed at the head's Ray
+    Client port, the latter two with ``REFINERY_RAY_MIN_RECORDS=1`` (so that a small upload's jobs use Ray). The
+    profile is started once for the class's tests; afterwards the services are pointed back and the nodes removed."""
 
-    def run(*args: str, env: dict[str, str]) -> None:
-        done = subprocess.run([*compose, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    @pytest.fixture(scope="class")
+    def ray_profile(self, stack: Stack) -> Iterator[RayProfile]:
+        compose = [*_compose_binary(), *stack.files, "--profile", "ray"]
+        on_ray = {**stack.env, "REFINERY_RAY_ADDRESS": RAY_ADDRESS, "REFINERY_RAY_MIN_RECORDS": "1"}
 
-    def sql(query: str) -> str:
-        return stack.exec("postgres", "psql", "-U", "refinery", "-d", "refinery", "-tAc", query).stdout.strip()
+        def run(*args: str, env: dict[str, str]) -> None:
+            done = subprocess.run([*compose, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
-    def votes() -> str:
-        return sql(
-            "SELECT md5(string_agg(a.record_id || ':' || a.label_id, ',' ORDER BY a.record_id, a.label_id))"
-            " FROM heuristic_association a JOIN information_source s ON s.id = a.source_id WHERE s.name = 'lf_markets'"
-        )
+        timings: dict[str, float] = {}
+        started = time.monotonic()
+        # the reference: the tour's upload (tokenized without Ray) embedded by the embedder alone
+        local_embedding, job = _embed_headlines(stack, stack.state["project"], "headline local")
+        assert job["result"]["runner"] == "local", job["result"]
+        timings["local embedding"] = time.monotonic() - started
+        try:
+            started = time.monotonic()
+            run("build", "ray-head", env=stack.env)
+            run("up", "-d", "--scale", "ray-worker=1", "ray-head", "ray-worker", *RAY_DRIVERS, env=on_ray)
+            _wait_healthy(stack, RAY_DRIVERS)
+            deadline = time.monotonic() + 300
+            ray: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                try:  # 503 while a service restarts
+                    ray = httpx.get(f"{stack.url}/api/v1/health", timeout=60).json().get("ray") or {}
+                except (httpx.HTTPError, ValueError):
+                    ray = {}
+                if ray.get("nodes_usable") == 2:
+                    break
+                time.sleep(5)
+            assert ray.get("nodes_usable") == 2 and ray["status"] == "ok", ray
+            timings["nodes built and started, services pointed at them"] = time.monotonic() - started
+            yield RayProfile(compose, local_embedding, timings)
+        finally:
+            started = time.monotonic()
+            run("rm", "-s", "-f", "ray-head", "ray-worker", env=stack.env)
+            run("up", "-d", *RAY_DRIVERS, env=stack.env)
+            _wait_healthy(stack, RAY_DRIVERS)
+            timings["nodes removed, services pointed back"] = time.monotonic() - started
+            print("\nthe profile ray:", ", ".join(f"{what} {seconds:.0f} s" for what, seconds in timings.items()))
 
-    before = votes()
-    try:
-        run("build", "ray-head", env=stack.env)
-        run("up", "-d", "--scale", "ray-worker=1", "ray-head", "ray-worker", "executor", env=on_ray)
-        deadline = time.monotonic() + 300
-        ray: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            try:  # 503 while the executor restarts
-                ray = httpx.get(f"{stack.url}/api/v1/health", timeout=60).json().get("ray") or {}
-            except (httpx.HTTPError, ValueError):
-                ray = {}
-            if ray.get("nodes_usable") == 2:
-                break
-            time.sleep(5)
-        assert ray.get("nodes_usable") == 2 and ray["status"] == "ok", ray
+    def test_a_labeling_function_runs_on_the_ray_nodes_of_the_profile_ray(self, stack: Stack, ray_profile: RayProfile) -> None:
+        """The gateway's health lists both nodes with a working sandbox (checked by the fixture), and a
+        labeling-function run executes as partitions on them (the job's result says so) and stores the votes of the
+        run on the executor alone."""
+
+        def sql(query: str) -> str:
+            return stack.exec("postgres", "psql", "-U", "refinery", "-d", "refinery", "-tAc", query).stdout.strip()
+
+        def votes() -> str:
+            return sql(
+                "SELECT md5(string_agg(a.record_id || ':' || a.label_id, ',' ORDER BY a.record_id, a.label_id))"
+                " FROM heuristic_association a JOIN information_source s ON s.id = a.source_id"
+                " WHERE s.name = 'lf_markets'"
+            )
+
+        started = time.monotonic()
+        before = votes()
         with _client(stack, project_id=stack.state["project"]) as client:
             again = client.run_heuristic("lf_markets")
             assert again["state"] == "FINISHED", again
@@ -487,13 +597,67 @@ def test_a_labeling_function_runs_on_the_ray_nodes_of_the_profile_ray(stack: Sta
         )
         assert timings.get("runner") == "ray" and timings.get("nodes", 0) >= 1, timings
         assert votes() == before
-    finally:
-        run("rm", "-s", "-f", "ray-head", "ray-worker", env=stack.env)
-        run("up", "-d", "executor", env=stack.env)
-    deadline = time.monotonic() + 300
-    while stack.inspect("executor")["State"].get("Health", {}).get("Status") != "healthy":
-        assert time.monotonic() < deadline, "the executor did not come back without Ray"
-        time.sleep(3)
+        ray_profile.timings["labeling function"] = time.monotonic() - started
+
+    def test_tokenization_and_an_embedding_run_on_the_ray_nodes_of_the_profile_ray(
+        self, stack: Stack, ray_profile: RayProfile, tmp_path: Path
+    ) -> None:
+        """The tour's upload again, into a project of its own: its tokenization runs on an actor of the nodes (the
+        job's result: runner ``ray``, its chunk encoded by an actor; the node's Ray log: the actor) and every record's
+        tokens, as the gateway serves them, equal those of the tour's upload tokenized without Ray. Its headlines'
+        MiniLM embedding is encoded on an actor of the nodes, its vectors equal those the embedder computed alone
+        (within VECTOR_TOLERANCE), and similarity search on it finds what it finds on the local one."""
+        started = time.monotonic()
+        with _client(stack) as client:
+            project = str(client.create_project("container tour on ray")["id"])
+            (tmp_path / "headlines.csv").write_text(CSV)
+            client.post_file_import(tmp_path / "headlines.csv")
+            client.wait_until_idle(timeout_s=600)
+        jobs = [job for job in _api(stack, "GET", f"/projects/{project}/jobs") if job["kind"] == "tokenize_project"]
+        shown = [(job["state"], job["error"], job["result"]) for job in jobs]
+        assert jobs and all(job["state"] == "done" for job in jobs), f"{shown}\n{_log_tail(stack, 'tokenizer')}"
+        tokenized = [job["result"] for job in jobs if job["result"].get("tokenized")]
+        assert len(tokenized) == 1, jobs
+        assert tokenized[0]["tokenized"] == 30 and tokenized[0]["runner"] == "ray", tokenized
+        assert tokenized[0]["processes"] >= 1 and tokenized[0]["worker_chunks"] == 1, tokenized  # its one chunk: an actor's
+        assert _actor_nodes(stack, "TokenizerActor"), "no node's Ray log shows a TokenizerActor"
+        on_ray, local = _headlines(stack, project), _headlines(stack, stack.state["project"])
+        assert set(on_ray) == set(local) and len(local) == 30
+        for headline, record in on_ray.items():
+            served = _api(stack, "GET", f"/projects/{project}/records/{record}/tokens")["attributes"]
+            served_local = _api(stack, "GET", f"/projects/{stack.state['project']}/records/{local[headline]}/tokens")
+            assert served["headline"]["tokens"] and served == served_local["attributes"], headline
+        ray_profile.timings["tokenization"] = time.monotonic() - started
+
+        started = time.monotonic()
+        try:
+            embedding, job = _embed_headlines(stack, project, "headline on ray")
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}\n{_log_tail(stack, 'embedder')}") from None
+        assert job["result"]["runner"] == "ray" and job["result"]["embedded"] == 30, job["result"]
+        assert _actor_nodes(stack, "EncoderActor"), "no node's Ray log shows an EncoderActor"
+        read = [
+            json.loads(stack.exec("embedder", "python", "-c", READ_VECTORS, e).stdout)
+            for e in (embedding, ray_profile.local_embedding)
+        ]
+        vectors_ray, vectors_local = read
+        assert len(vectors_ray) == len(vectors_local) == 30
+        deviation = max(
+            abs(a - b)
+            for headline, record in on_ray.items()
+            for a, b in zip(vectors_ray[str(record)], vectors_local[str(local[headline])], strict=True)
+        )
+        assert deviation <= VECTOR_TOLERANCE, deviation
+        query = {"text": "Apple shares hit a record high", "limit": 10}
+        found = {
+            name: _api(stack, "POST", f"/projects/{pid}/embeddings/{eid}/similar", json=query)["results"]
+            for name, pid, eid in (("ray", project, embedding), ("local", stack.state["project"], ray_profile.local_embedding))
+        }
+        scores = {name: {hit["data"]["headline"]: hit["score"] for hit in hits} for name, hits in found.items()}
+        assert set(scores["ray"]) == set(scores["local"]) == {f"Apple shares hit a record high {i}" for i in range(10)}, scores
+        assert all(abs(scores["ray"][h] - scores["local"][h]) <= VECTOR_TOLERANCE for h in scores["ray"]), scores
+        print(f"\nthe profile ray: embedding vectors on Ray vs the embedder alone: max |difference| {deviation:.1e}")
+        ray_profile.timings["embedding"] = time.monotonic() - started
 
 
 def test_down_then_up_keeps_projects_labels_and_the_admin(stack: Stack) -> None:

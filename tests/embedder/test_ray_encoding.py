@@ -175,7 +175,8 @@ def test_an_embed_job_on_ray_stores_the_local_vectors(clean_db: str, cluster: Cl
         session.add_all([Record(project_id=project.id, data={"text": f"record {i}: {TOPICS[i % 4]}"}) for i in range(2_000)])
         project_id, attribute_id = project.id, attribute.id
     local_id, local_job = _embedding_job(project_id, attribute_id)
-    assert _run_embed_job(local_job).state == JobState.DONE
+    local_done = _run_embed_job(local_job)
+    assert local_done.state == JobState.DONE and local_done.result["runner"] == "local"
 
     calls: list[int] = []
     real = embed_module.ray_encoded
@@ -191,7 +192,7 @@ def test_an_embed_job_on_ray_stores_the_local_vectors(clean_db: str, cluster: Cl
     ray_id, ray_job = _embedding_job(project_id, attribute_id)
     done = _run_embed_job(ray_job)
     assert done.state == JobState.DONE, done.error
-    assert calls == [1]  # the chunks went to the actors
+    assert calls == [1] and done.result["runner"] == "ray"  # the chunks went to the actors, and the job says so
     local, remote = _stored(local_id), _stored(ray_id)
     assert len(local["record_ids"]) == 2_000
     for name in local:

@@ -57,6 +57,19 @@ def test_the_ray_profile() -> None:
     pointed = _config("--profile", "ray", env={"REFINERY_RAY_ADDRESS": "ray://ray-head:10001"})  # from the shell or .env
     for driver in ("executor", "tokenizer", "embedder"):
         assert pointed["services"][driver]["environment"]["REFINERY_RAY_ADDRESS"] == "ray://ray-head:10001"
+    # the tokenizer's and embedder's jobs use Ray from REFINERY_RAY_MIN_RECORDS records (the setting's default unless set)
+    for driver in ("tokenizer", "embedder"):
+        assert services[driver]["environment"]["REFINERY_RAY_MIN_RECORDS"] == "20000"
+        assert pointed["services"][driver]["environment"]["REFINERY_RAY_MIN_RECORDS"] == "20000"
+    low = _config("--profile", "ray", env={"REFINERY_RAY_MIN_RECORDS": "1"})["services"]
+    assert (
+        low["tokenizer"]["environment"]["REFINERY_RAY_MIN_RECORDS"]
+        == low["embedder"]["environment"]["REFINERY_RAY_MIN_RECORDS"]
+        == "1"
+    )
+    from shared_model.settings import Settings
+
+    assert Settings.model_fields["ray_min_records"].default == 20_000  # the compose default is the setting's
     local = _config("-f", str(ROOT / "docker-compose.local.yml"), "--profile", "ray")["services"]  # no Docker Hub
     assert local["ray-head"]["build"]["args"]["BASE_IMAGE"] == local["executor"]["build"]["args"]["BASE_IMAGE"]
     assert local["ray-head"]["build"]["args"]["SERVICE"] == "executor"

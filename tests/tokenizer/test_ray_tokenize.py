@@ -54,7 +54,7 @@ def test_ray_actors_store_exactly_the_local_docbins(
 ) -> None:
     target = project_with_records(N, columns=2)
     local = tokenize_stale_records(target, lambda *_: None, chunk_records=500)
-    assert local.stored == N and local.processes == 1
+    assert local.stored == N and local.processes == 1 and local.runner == "local"
     expected = stored_bytes(target.project_id)
     _forget_tokens(target.project_id)
 
@@ -62,7 +62,7 @@ def test_ray_actors_store_exactly_the_local_docbins(
     settings.setenv("REFINERY_RAY_MIN_RECORDS", "1000")
     get_settings.cache_clear()
     on_ray = tokenize_stale_records(target, lambda *_: None, chunk_records=500)
-    assert on_ray.stored == N and on_ray.processes == 2  # one actor per CPU of the cluster
+    assert on_ray.stored == N and on_ray.processes == 2 and on_ray.runner == "ray"  # one actor per CPU of the cluster
     assert on_ray.worker_chunks >= 10  # most chunks went to the actors
     assert stored_bytes(target.project_id) == expected
 

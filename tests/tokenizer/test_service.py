@@ -58,7 +58,7 @@ def test_project_job_is_incremental_and_follows_tokenizer_changes(services: Any,
     project_id, ids = make_project(texts)
 
     result = run_job(url, project_id)
-    assert result["tokenized"] == 7 and result["columns"] == ["headline"]
+    assert result["tokenized"] == 7 and result["columns"] == ["headline"] and result["runner"] == "local"
     rows = stored(project_id)
     assert set(rows) == set(ids)
     nlp = spacy.blank("en")

@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg2
 from spacy.language import Language
@@ -248,11 +248,13 @@ def prestart_workers() -> int:
 @dataclass
 class TokenizeRun:
     """What a tokenize run did: records stored, processes that tokenized (this one included) and chunks that worker
-    processes encoded."""
+    processes encoded; ``runner``: ``"ray"`` when actors on the Ray cluster held the pipeline (``processes`` then
+    counts them, ``worker_chunks`` the chunks they encoded), else ``"local"``."""
 
     stored: int = 0
     processes: int = 1
     worker_chunks: int = 0
+    runner: Literal["local", "ray"] = "local"
 
 
 def tokenize_stale_records(
@@ -296,6 +298,7 @@ def tokenize_stale_records(
             ray_pool = RayTokenizerPool(settings.ray_address, target.tokenizer, -(-total // chunk_records))
             dispatch.pool = ray_pool  # type: ignore[assignment]  # the worker pool's interface
             run.processes = len(ray_pool.actors)
+            run.runner = "ray"
         elif processes > 1:
             warm_workers.idle_s = settings.tokenizer_worker_idle_s
             warm_workers.answer_s = dispatch.answer_s

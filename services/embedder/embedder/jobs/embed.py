@@ -195,7 +195,8 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
     finished = len(all_ids) - len(todo)
     reads = _read_chunks(project, attribute_name, todo, chunk_records, token_level)
     settings = get_settings()
-    if settings.ray_address and len(todo) >= settings.ray_min_records:  # actors holding the model (ray_encoding)
+    on_ray = bool(settings.ray_address) and len(todo) >= settings.ray_min_records
+    if on_ray:  # actors holding the model on the cluster (ray_encoding) encode every chunk
         max_features = int(options.get("max_features") or 1000)
         expected = -(-len(todo) // chunk_records)
         encoded = ray_encoded(model, encoder.dump(), max_features, reads, expected)
@@ -230,7 +231,13 @@ def _embed(ctx: JobContext, embedding_id: uuid.UUID) -> dict[str, Any]:
         if row is None:
             raise JobFailed(f"embedding {embedding_id} was deleted while it was computed")
         row.state, row.dimensions, row.storage_key = RunState.FINISHED, dims, artifacts.prefix
-    return {"embedding_id": str(embedding_id), "embedded": len(todo), "records": len(all_ids), "dimensions": dims}
+    return {
+        "embedding_id": str(embedding_id),
+        "embedded": len(todo),
+        "records": len(all_ids),
+        "dimensions": dims,
+        "runner": "ray" if on_ray else "local",  # where this job's chunks were encoded (docs/scale-out.md)
+    }
 
 
 def fit_pca(vectors: np.ndarray, dims: int) -> Any:

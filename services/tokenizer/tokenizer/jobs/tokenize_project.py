@@ -39,4 +39,5 @@ def run_tokenize_project(ctx: JobContext) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "processes": run.processes,
         "worker_chunks": run.worker_chunks,
+        "runner": run.runner,
     }
