@@ -43,41 +43,15 @@ def group_activity(votes: Votes) -> FloatArray:
 
 
 def anchored_rates(
-    votes: Votes, onehot: sp.csr_matrix, active: FloatArray, weights: FloatArray | None = None, pooled: bool = False
+    votes: Votes, onehot: sp.csr_matrix, active: FloatArray, weights: FloatArray | None = None
 ) -> tuple[FloatArray, FloatArray]:
     """Vote rates ``R`` (``(m·K) × K``) and group rates ``A`` (``K × K``) from the majority vote's soft labels
-    (the vote of each near-copy group counted once when ``weights`` are the per-vote duplicate weights). With
-    ``pooled`` the off-diagonal rates (a vote for ``c`` on a record of another class) are one rate per heuristic and
-    voted class, and per class group, shared by every other class (:func:`pool_off_diagonal`)."""
+    (the vote of each near-copy group counted once when ``weights`` are the per-vote duplicate weights)."""
     q = majority_init(votes) if weights is None else weighted_majority(votes, weights)
     totals = q.sum(axis=0)
-    counts = np.asarray(onehot.T @ q)
-    group_counts = np.asarray(active.T @ q)
-    if pooled:
-        counts = pool_off_diagonal(counts, totals)
-        group_counts = pool_off_diagonal(group_counts, totals)
-    rates = (counts + 1e-3) / (totals[None, :] + 1e-3)
-    groups = (group_counts + 1.0) / (totals[None, :] + 2.0)
+    rates = (np.asarray(onehot.T @ q) + 1e-3) / (totals[None, :] + 1e-3)
+    groups = (active.T @ q + 1.0) / (totals[None, :] + 2.0)
     return rates, groups
-
-
-def pool_off_diagonal(counts: FloatArray, totals: FloatArray) -> FloatArray:
-    """Soft counts ``X × K`` (row ``x`` votes class ``x mod K``) with each row's off-diagonal mass (votes on records
-    of other classes) re-spread over the other classes in proportion to their soft totals: one false-vote rate per
-    row instead of ``K − 1``. The anchor splits a majority-vote tie evenly between its classes whatever their sizes,
-    so a per-class false rate of a rare class is inflated by the ties it shares with common classes (a tie then
-    looks like evidence for the rare class); the pooled rate is not. Identical to the full rates for two classes."""
-    k = counts.shape[1]
-    rows = np.arange(counts.shape[0])
-    own = rows % k
-    diagonal = counts[rows, own]
-    off = counts.sum(axis=1) - diagonal
-    share = np.broadcast_to(totals, counts.shape).copy()
-    share[rows, own] = 0.0
-    share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-300)
-    pooled = off[:, None] * share
-    pooled[rows, own] = diagonal
-    return np.asarray(pooled, dtype=np.float64)
 
 
 def weighted_majority(votes: Votes, weights: FloatArray) -> FloatArray:
@@ -106,17 +80,16 @@ def log_evidence(onehot: sp.csr_matrix, active: FloatArray, rates: FloatArray, g
 
 
 def naive_bayes(
-    votes: Votes, manual: Manual | None = None, strength: float = STRENGTH, dedupe: bool = True, pooled: bool = False
+    votes: Votes, manual: Manual | None = None, strength: float = STRENGTH, dedupe: bool = True
 ) -> tuple[FloatArray, dict[str, Any]]:
     """Posterior per row and a summary; see the module docstring. With ``dedupe`` (default) near-copy heuristics
-    (``structure.duplicate_groups``) count once per record, in the anchor and in the evidence; with ``pooled`` the
-    anchored off-diagonal rates are pooled (:func:`pool_off_diagonal`; ``guarded``'s tie-breaks)."""
+    (``structure.duplicate_groups``) count once per record, in the anchor and in the evidence."""
     k = votes.n_classes
     onehot = votes.onehot()
     active = group_activity(votes)
     groups_of = duplicate_groups(votes) if dedupe else None
     weights = duplicate_weights(votes, groups_of) if groups_of is not None else None
-    rates, groups = anchored_rates(votes, onehot, active, weights, pooled)
+    rates, groups = anchored_rates(votes, onehot, active, weights)
     n_labeled = 0
     if manual is not None and len(manual):
         rows = np.unique(manual.rows)
@@ -146,9 +119,7 @@ def naive_bayes(
     return posterior, summary
 
 
-def split_half_posteriors(
-    votes: Votes, seed: int = 0, dedupe: bool = True, pooled: bool = False
-) -> tuple[FloatArray, FloatArray]:
+def split_half_posteriors(votes: Votes, seed: int = 0, dedupe: bool = True) -> tuple[FloatArray, FloatArray]:
     """The unsupervised model's posteriors for every row, its rates estimated once on each of two random halves of
     the records (the halves' generator is offset from ``seed`` so it never replays the one that drew the data)."""
     rng = np.random.default_rng([seed, SPLIT_SEED_OFFSET])
@@ -160,7 +131,7 @@ def split_half_posteriors(
     for keep in (half, ~half):
         sub, index = votes.subset(keep)
         sub_weights = weights[keep[votes.rows]]
-        rates, groups = anchored_rates(sub, sub.onehot(), group_activity(sub), sub_weights, pooled)
+        rates, groups = anchored_rates(sub, sub.onehot(), group_activity(sub), sub_weights)
         out.append(softmax(log_evidence(evidence_matrix, active, rates, groups)))
     return out[0], out[1]
 
