@@ -87,6 +87,6 @@ def test_too_few_ties_are_left_to_majority_vote(seed: int) -> None:
     votes = Votes.from_dense(task.weak, task.n_classes)
     details = fit_predict("guarded", votes).details
     assert details["tied_records"] < MIN_TIES and details["uses"] == "majority vote only" and details["ties_broken"] == 0
-    assert f"only {details['tied_records']} tied records" in guarded_reason(details)
+    assert f"its {details['tied_records']} ties left to its coin (< {MIN_TIES}" in guarded_reason(details)
     unlabeled = ~task.labeled
     assert accuracy(fit_predict("auto", votes), task, unlabeled) == accuracy(fit_predict("majority", votes), task, unlabeled)

@@ -71,6 +71,9 @@ def stability(votes: Votes, tied: np.ndarray, decided: np.ndarray, majority_choi
     pick_1 = np.where(tied, tie_first, -1.0).argmax(axis=1)
     pick_2 = np.where(tied, tie_second, -1.0).argmax(axis=1)
     tie_agreement = float((pick_1[breaks] == pick_2[breaks]).mean()) if breaks.any() else 1.0
+    gen_1 = np.where(tied, first, -1.0).argmax(axis=1)
+    gen_2 = np.where(tied, second, -1.0).argmax(axis=1)
+    generative_agreement = float((gen_1[breaks] == gen_2[breaks]).mean()) if breaks.any() else 1.0
     chance = float((1.0 / tied[breaks].sum(axis=1)).mean()) if breaks.any() else 0.0
     needed = max(MIN_TIE_AGREEMENT, chance + TIE_Z * np.sqrt(chance * (1 - chance) / max(int(breaks.sum()), 1)))
     over_1 = _overrides(first, majority_choice, decided, covered)
@@ -81,6 +84,7 @@ def stability(votes: Votes, tied: np.ndarray, decided: np.ndarray, majority_choi
     return {
         "tie_agreement": round(tie_agreement, 3),
         "tie_agreement_needed": round(float(needed), 3),
+        "generative_tie_agreement": round(generative_agreement, 3),
         "override_agreement": round(override_agreement, 3),
         "overrides_per_half": [int(over_1.sum()), int(over_2.sum())],
     }
@@ -104,8 +108,8 @@ def tie_prior(
 
 
 def fit_predict(votes: Votes, manual: Manual, options: ModelOptions) -> Prediction:
-    """Majority vote with the generative model's stable tie-breaks and confident overrides; details count both and
-    give the split-half agreements that allowed them."""
+    """Majority vote with the tie model's stable tie-breaks and the generative model's confident overrides; details
+    count both and give the split-half agreements that allowed them."""
     majority = majority_init(votes)
     generative, summary = naive_bayes(votes, None)
     tie_model = ties.tie_posterior(votes)
@@ -117,7 +121,8 @@ def fit_predict(votes: Votes, manual: Manual, options: ModelOptions) -> Predicti
     stable = stability(votes, tied, decided, majority_choice, options.seed)
     enough_ties = int((covered & ~decided).sum()) >= MIN_TIES
     use_ties = enough_ties and stable["tie_agreement"] >= stable["tie_agreement_needed"]
-    use_overrides = use_ties and stable["override_agreement"] >= MIN_OVERRIDE_AGREEMENT
+    generative_stable = stable["generative_tie_agreement"] >= stable["tie_agreement_needed"]
+    use_overrides = generative_stable and stable["override_agreement"] >= MIN_OVERRIDE_AGREEMENT
     proba = majority.copy()
     breaks = covered & ~decided if use_ties else np.zeros(votes.n_records, dtype=bool)
     prior = tie_prior(majority_choice, tied, covered & decided, breaks, tie_model)
@@ -129,7 +134,7 @@ def fit_predict(votes: Votes, manual: Manual, options: ModelOptions) -> Predicti
         overrides[:] = False
     proba[overrides] = generative[overrides]
     agree = covered & decided & (generative.argmax(axis=1) == majority_choice)
-    if use_ties:
+    if use_ties or use_overrides:
         proba[agree] = generative[agree]  # the same answer, with the richer model's confidence
     details: dict[str, Any] = {
         "ties_broken": int(breaks.sum()),
@@ -140,14 +145,19 @@ def fit_predict(votes: Votes, manual: Manual, options: ModelOptions) -> Predicti
         "split_half": stable,
         "tie_prior": [round(float(x), 4) for x in prior],
         "tie_model": {"count_buckets": ties.COUNT_BUCKETS, "false_rates": "pooled" if ties.pooled(votes) else "per class"},
-        "uses": "majority vote only" if not use_ties else ("ties and overrides" if use_overrides else "ties only"),
+        "uses": {
+            (True, True): "ties and overrides",
+            (True, False): "ties only",
+            (False, True): "overrides only",
+            (False, False): "majority vote only",
+        }[(use_ties, use_overrides)],
         **{key: summary[key] for key in ("duplicate_groups", "heuristics_in_groups") if key in summary},
     }
     return Prediction(proba, covered, details)
 
 
 def reason(details: dict[str, Any]) -> str:
-    """One sentence: what ``guarded`` used of the generative model, and why."""
+    """One sentence: what ``guarded`` used of the tie model and of the generative model, and why."""
     stable = details["split_half"]
     copies = (
         f"; near-copy heuristics counted once ({details['heuristics_in_groups']} heuristics in"
@@ -155,38 +165,45 @@ def reason(details: dict[str, Any]) -> str:
         if details.get("duplicate_groups")
         else ""
     )
-    if details["uses"] == "majority vote only" and details["tied_records"] < MIN_TIES:
-        return (
-            f"majority vote: only {details['tied_records']} tied records (< {MIN_TIES}); on so few ties the luck of"
-            f" majority vote's coin outweighs what the generative model can be expected to gain{copies}"
-        )
-    if details["uses"] == "majority vote only":
-        return (
-            f"majority vote: the generative model is unstable (its two split-half fits break only"
-            f" {stable['tie_agreement']:.0%} of the ties alike, < {stable['tie_agreement_needed']:.0%}, the least above"
-            f" chance on {details['tied_records']} tied records){copies}"
-        )
-    text = (
-        f"majority vote; the generative model broke {details['ties_broken']} ties (split-half agreement"
-        f" {stable['tie_agreement']:.0%})"
-    )
-    if details["uses"] == "ties only":
-        text += (
-            f" but made no override (its overrides agree across split halves on {stable['override_agreement']:.0%}"
-            f" < {MIN_OVERRIDE_AGREEMENT:.0%})"
-        )
-    elif not details["overrides"]:
-        text += f"; it was never ≥ {OVERRIDE_CONFIDENCE:.0%} sure against majority vote's decision (no override)"
-    else:
-        text += (
-            f" and overrode {details['overrides']} rows where it is ≥ {OVERRIDE_CONFIDENCE:.0%} sure (split-half"
-            f" agreement {stable['override_agreement']:.0%})"
-        )
+    tied = details["tied_records"]
     if details["ties_broken"]:
         pooled = details.get("tie_model", {}).get("false_rates") == "pooled"
-        text += " weighing how many of each tied class's heuristics voted" + (
-            " and one false-vote rate per heuristic pooled over the other classes" if pooled else ""
+        ties_text = (
+            f"the tie model broke {details['ties_broken']} ties (split-half agreement {stable['tie_agreement']:.0%};"
+            " it weighs how many of each tied class's heuristics voted"
+            + (", with one false-vote rate per heuristic pooled over the other classes)" if pooled else ")")
         )
+    elif not tied:
+        ties_text = "no ties"
+    elif tied < MIN_TIES:
+        ties_text = (
+            f"its {tied} ties left to its coin (< {MIN_TIES}: on so few ties the coin's luck outweighs what a model"
+            " can be expected to gain)"
+        )
+    else:
+        ties_text = (
+            f"its ties left to its coin (the tie model is unstable: its two split-half fits break only"
+            f" {stable['tie_agreement']:.0%} of the {tied} ties alike, < {stable['tie_agreement_needed']:.0%}, the least"
+            " above chance)"
+        )
+    if details["uses"] in ("ties and overrides", "overrides only"):
+        overrides_text = (
+            f"the generative model overrode {details['overrides']} rows where it is ≥ {OVERRIDE_CONFIDENCE:.0%} sure"
+            f" (split-half agreement {stable['override_agreement']:.0%})"
+            if details["overrides"]
+            else f"the generative model was never ≥ {OVERRIDE_CONFIDENCE:.0%} sure against its decision (no override)"
+        )
+    elif stable.get("generative_tie_agreement", 1.0) < stable["tie_agreement_needed"]:
+        overrides_text = (
+            "the generative model made no override (it is unstable: its split-half fits break only"
+            f" {stable['generative_tie_agreement']:.0%} of the ties alike)"
+        )
+    else:
+        overrides_text = (
+            f"the generative model made no override (its overrides agree across split halves on"
+            f" {stable['override_agreement']:.0%} < {MIN_OVERRIDE_AGREEMENT:.0%})"
+        )
+    text = f"majority vote; {ties_text}; {overrides_text}"
     prior = details.get("tie_prior", [])
     if len(set(prior)) > 1:
         text += (
