@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from weak_supervisor import no_label_sweep
 from weak_supervisor.label_models import Prediction, Votes, fit_predict, tie_model
 from weak_supervisor.label_models.base import majority_init
 from weak_supervisor.label_models.bayes import naive_bayes
@@ -90,3 +91,13 @@ def test_too_few_ties_are_left_to_majority_vote(seed: int) -> None:
     assert f"its {details['tied_records']} ties left to its coin (< {MIN_TIES}" in guarded_reason(details)
     unlabeled = ~task.labeled
     assert accuracy(fit_predict("auto", votes), task, unlabeled) == accuracy(fit_predict("majority", votes), task, unlabeled)
+
+
+def test_the_no_label_sweep_reports_every_scenario_and_the_worst_sets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert no_label_sweep.main(["--scales", "0.5", "--seeds", "1", "--scenarios", "small,many_classes"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("small ") and "0.5:  0.00" in out[0] and out[1].startswith("many_classes ")
+    assert out[-1].startswith("worst: small × 0.5 seed 0: 0.00")
+    with pytest.raises(SystemExit):
+        no_label_sweep.main(["--scenarios", "nonsense"])
+    assert "unknown scenario(s) nonsense" in capsys.readouterr().err
