@@ -165,21 +165,15 @@ def fit_predict(votes: Votes, manual: Manual, options: ModelOptions, candidates:
     if positive is not None:
         f1_scores = {name: round(float(weighted_f1(p, gold, positive, weights)), 4) for name, p in predicted.items()}
     # the challenger must win under every estimate of the unlabeled records' class mix (see :func:`_gains`)
-    by_weighting = {
-        key: _gains(predicted, correct, gold, positive, w, options.seed) for key, w in weightings.items()
-    }
+    by_weighting = {key: _gains(predicted, correct, gold, positive, w, options.seed) for key, w in weightings.items()}
     gains = {name: min(g[0][name] for g in by_weighting.values()) for name in every if name != CHAMPION}
     bounds = {name: min(g[1][name] for g in by_weighting.values()) for name in gains}
     accuracy_no_lower = {
-        name: all(
-            float((w * correct[name]).sum()) >= float((w * correct[CHAMPION]).sum()) for w in weightings.values()
-        )
+        name: all(float((w * correct[name]).sum()) >= float((w * correct[CHAMPION]).sum()) for w in weightings.values())
         for name in gains
     }
     eligible = [
-        name
-        for name in bounds
-        if bounds[name] > 0 and gains[name] > margin and (positive is None or accuracy_no_lower[name])
+        name for name in bounds if bounds[name] > 0 and gains[name] > margin and (positive is None or accuracy_no_lower[name])
     ]
     picked = max(eligible, key=lambda name: (bounds[name], gains[name])) if eligible else CHAMPION
     metric = "accuracy" if positive is None else f"F1 of class {positive}"
@@ -219,9 +213,7 @@ def fit_predict(votes: Votes, manual: Manual, options: ModelOptions, candidates:
             "selection_metric": metric,
             **({"cv_f1": f1_scores} if positive is not None else {}),
             "lower_bound_vs_champion": {name: round(b, 4) for name, b in bounds.items()},
-            "lower_bound_by_class_mix": {
-                key: {name: round(b, 4) for name, b in g[1].items()} for key, g in by_weighting.items()
-            },
+            "lower_bound_by_class_mix": {key: {name: round(b, 4) for name, b in g[1].items()} for key, g in by_weighting.items()},
             "label_shift": shifted,
             "label_support": {**density_summary, "records_kept_from_champion": kept},
             "reason": reason,
