@@ -18,8 +18,9 @@ The labels are weighted to the unlabeled records (``shift.py``: vote patterns, a
 records' class mix is not known: the labels' own mix is right for a random sample, the mix ``guarded`` predicts is
 right where ``guarded`` is unbiased, and neither is safe alone (the predicted mix alone let ``refinery`` win on
 ``correlated_good`` seed 1, where ``guarded`` says class 0 for 11 % of records that are 34 % class 0, and lose 1.74
-points; the labels' mix alone let ``semi_em`` win on ``class_shifted_labels`` at half size, seed 0, and lose 24 points). So a challenger must win by
-:data:`Z` standard errors under **both**, and is ranked by the worse of its two bounds.
+points; the labels' mix alone let ``semi_em`` win on ``class_shifted_labels`` at half size, seed 0, and lose 24
+points). So a challenger must win by :data:`Z` standard errors under **both**, and is ranked by the worse of its two
+bounds.
 The result's details name the model used and why, with the scores and the shift check.
 """
 
