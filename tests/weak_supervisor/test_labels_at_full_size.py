@@ -6,8 +6,8 @@ table that fell below ``auto`` without labels, with their seeds.
   turned 5 wins against 2 losses into 2.1 standard errors for ``refinery``. Under the labels' own class mix it is
   1.3: a challenger must now win under both.
 * ``hard_mix`` seed 1 (was −0.52): ``semi`` won 20 : 9 held-out labels and lost 387 : 437 on the unlabeled records;
-  under the labels' class mix its lead is 2.1 standard errors against ``generative``'s 2.5 (6 : 0), and the pick is
-  ranked by the worse of the two weightings.
+  under the labels' class mix its lead is 2.1 standard errors, ``generative``'s (6 : 0) at least 2.4 under both, and
+  the pick is ranked by the worse of the two bounds.
 """
 
 from __future__ import annotations
