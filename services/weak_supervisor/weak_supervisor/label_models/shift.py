@@ -75,22 +75,46 @@ def density(
     With ``unlabeled_mix`` (the class mix the answer without labels gives the unlabeled records) each labeled record
     is also weighted by ``unlabeled_mix[y] / labeled_mix[y]`` of its manual class ``y``: a user who labeled mostly one
     class must not let the models that learn that class mix win the cross-validation."""
+    weightings, support, summary = density_weightings(votes, manual, seed, unlabeled_mix)
+    return weightings[PREDICTED_MIX if unlabeled_mix is not None else LABELED_MIX], support, summary
+
+
+LABELED_MIX = "labeled_class_mix"  # vote-pattern weights only: the unlabeled records' class mix taken as the labels'
+PREDICTED_MIX = "predicted_class_mix"  # vote-pattern weights × the class mix the answer without labels predicts
+
+
+def _normalised(weights: FloatArray) -> FloatArray:
+    weights = np.minimum(weights / weights.mean(), MAX_WEIGHT)
+    return np.asarray(weights / weights.mean(), dtype=np.float64)
+
+
+def density_weightings(
+    votes: Votes, manual: Manual, seed: int = 0, unlabeled_mix: FloatArray | None = None
+) -> tuple[dict[str, FloatArray], FloatArray, dict[str, Any]]:
+    """The labeled rows' importance weights under each estimate of the unlabeled records' class mix, from one fit.
+
+    :data:`LABELED_MIX`: the vote-pattern ratio alone (right when the labels are a random sample of the classes);
+    :data:`PREDICTED_MIX` (only with ``unlabeled_mix``): times ``unlabeled_mix[y] / labeled_mix[y]`` (right when the
+    answer without labels gets the class mix right — it does not where it is biased towards some classes, e.g. a
+    group of near-copies of one class's heuristic). Support and summary as in :func:`density` (the summary's
+    ``effective_labels`` is of the weighting :func:`density` returns)."""
     labeled = np.zeros(votes.n_records, dtype=bool)
     rows = np.unique(manual.rows)
     labeled[rows] = True
     if len(rows) == 0 or labeled.all():
-        return np.ones(len(rows)), np.ones(votes.n_records), {"effective_labels": len(rows)}
+        ones = np.ones(len(rows))
+        same = {LABELED_MIX: ones, **({PREDICTED_MIX: ones} if unlabeled_mix is not None else {})}
+        return same, np.ones(votes.n_records), {"effective_labels": len(rows)}
     p, c = labeled_probability(votes, labeled, seed)
     ratio = (1 - p) / p  # balanced fit: unlabeled : labeled density ratio
-    weights = ratio[rows]
+    weightings = {LABELED_MIX: _normalised(ratio[rows])}
     class_weight: FloatArray | None = None
     if unlabeled_mix is not None:
         first = manual.dense(votes.n_records)[rows]
         labeled_mix = np.bincount(first, minlength=votes.n_classes) / len(rows)
         class_weight = np.asarray(unlabeled_mix, dtype=np.float64) / np.maximum(labeled_mix, 1e-12)
-        weights = weights * class_weight[first]
-    weights = np.minimum(weights / weights.mean(), MAX_WEIGHT)
-    weights /= weights.mean()
+        weightings[PREDICTED_MIX] = _normalised(ratio[rows] * class_weight[first])
+    weights = weightings[PREDICTED_MIX if class_weight is not None else LABELED_MIX]
     support = 1.0 / ratio
     effective = float(weights.sum() ** 2 / (weights**2).sum())
     outside = (~labeled) & (support < MIN_SUPPORT)
@@ -103,4 +127,6 @@ def density(
     }
     if class_weight is not None:
         summary["class_weights"] = [round(float(x), 3) for x in class_weight]
-    return weights, support, summary
+        plain = weightings[LABELED_MIX]
+        summary["effective_labels_labeled_mix"] = round(float(plain.sum() ** 2 / (plain**2).sum()), 1)
+    return weightings, support, summary
