@@ -22,7 +22,7 @@ its counts.
 The manual side of the whole project's metrics (record_task_label's ``decided``, 100,000 rows at 1M records) and the
 confusion matrix (those rows joined to the current version's rows) are kept in ``metric_cache`` per task, each with
 the marks of what it was computed from: the task's ``record_task_label_mark`` (bumped by statement triggers on every
-change to its ``record_task_label`` rows) and its version with that version's last count row (every change to a
+change to the manual labels of its ``record_task_label`` rows) and its version with that version's last count row (every change to a
 version's rows appends one). A figure whose marks differ is computed again.
 
 Existing versions' counts are computed here.
@@ -141,7 +141,15 @@ BEGIN
 END
 $$;
 """
-MARK_ROWS = {"insert": "new_rows", "delete": "old_rows", "update": "new_rows"}
+# an UPDATE bumps the mark only for rows whose manual labels changed: the kept figures read ``manual`` and ``decided``
+# only, and the data browser's recomputation of ``differ`` / ``ws_version`` after a switch must not touch the mark
+# row (a REPEATABLE READ label writer whose snapshot predates that recomputation would fail on it)
+MARK_ROWS = {
+    "insert": "new_rows",
+    "delete": "old_rows",
+    "update": "(SELECT n.labeling_task_id FROM new_rows n JOIN old_rows o USING (labeling_task_id, record_id)"
+    " WHERE (n.manual, n.decided) IS DISTINCT FROM (o.manual, o.decided))",
+}
 
 EVENTS = {"insert": "INSERT", "delete": "DELETE", "update": "UPDATE"}
 TRANSITIONS = {
@@ -212,7 +220,7 @@ def upgrade() -> None:
         op.execute(MARK_FUNCTION.format(event=event, path=path, rows=rows))
         op.execute(
             f"CREATE TRIGGER record_task_label_marks_{event} AFTER {EVENTS[event]} ON record_task_label"
-            f" REFERENCING {TRANSITIONS[event].replace('OLD TABLE AS old_rows NEW', 'NEW')}"
+            f" REFERENCING {TRANSITIONS[event]}"
             f" FOR EACH STATEMENT EXECUTE FUNCTION record_task_label_bump_{event}()"
         )
     # the existing versions' counts, in one pass (hashed: a transition table's or a filter's row estimate is often a
