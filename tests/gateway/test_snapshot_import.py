@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from shared_model import manual_vs_weak
 from shared_model.db import session_scope
 from shared_model.heuristic_results import ASSOCIATIONS
 from shared_model.models import (
@@ -207,6 +208,27 @@ def test_conversational_ai(client: TestClient) -> None:
         )
         assert queued == 1
         task_ids = [str(t) for t in session.scalars(select(LabelingTask.id).where(LabelingTask.project_id == pid))]
+    # the job kept the browser's figures of the imported labels, as a weak-supervision run's job does after its switch:
+    # each task's differ flags against its imported version, and the classification tasks' confusion matrices
+    with session_scope() as session:
+        kept = session.execute(
+            text(
+                "SELECT c.labeling_task_id, c.version_id, d.version_id, t.task_type, m.marks"
+                " FROM weak_supervision_current c JOIN labeling_task t ON t.id = c.labeling_task_id"
+                " LEFT JOIN weak_supervision_differ_state d ON d.labeling_task_id = c.labeling_task_id"
+                " LEFT JOIN metric_cache m ON m.labeling_task_id = c.labeling_task_id AND m.metric = 'confusion-matrix'"
+                " WHERE t.project_id = :p"
+            ),
+            {"p": pid},
+        ).all()
+        assert kept
+        for task_id, version, differ_version, task_type, marks in kept:
+            assert differ_version == version
+            assert not manual_vs_weak.stale_differ(session, task_id, version)
+            if task_type != "INFORMATION_EXTRACTION":
+                assert marks == (
+                    f"{version}:{manual_vs_weak.version_mark(session, version)}:{manual_vs_weak.manual_mark(session, task_id)}"
+                )
     # the imported version's counts (migration 0024's triggers on the import's COPY): every whole-project metric
     # and the project card read from them equal the exact queries over its rows
     fast = _check_counts(client, pid, task_ids)

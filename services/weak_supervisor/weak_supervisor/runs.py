@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
+from shared_model import manual_vs_weak
 from shared_model import weak_supervision_results as weak_results
 from shared_model.db import new_session, session_scope
 from shared_model.models import HeuristicStatistics, RunState, TaskType, WeakSupervisionRun
@@ -270,6 +271,11 @@ def run_weak_supervision(
             )
         )
     kept = artifacts
+    progress(0.9, "keeping the data browser's figures of the new labels")
+    _best_effort(
+        lambda: manual_vs_weak.refresh_after_switch(new_session, task_id, run_id),
+        "computing the data browser's differ flags and confusion matrix of the new labels",
+    )
     _best_effort(lambda: kept.keep_only(run_id, unfinished), "removing earlier runs' probabilities")
     _best_effort(lambda: weak_results.collect_garbage(new_session, task_id), "removing superseded labels")
     return {"run_id": str(run_id), **summary}

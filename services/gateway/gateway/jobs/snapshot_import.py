@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shared_model.db import session_scope
+from shared_model import manual_vs_weak
+from shared_model.db import new_session, session_scope
 from shared_model.jobs import JobContext, JobFailed, enqueue
-from shared_model.models import InformationSource, Job
+from shared_model.models import InformationSource, Job, LabelingTask, WeakSupervisionCurrent
 from shared_model.service import ProblemError
 from shared_model.settings import get_settings
 
@@ -63,11 +64,29 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
             # last: this locks the job row until the commit, so no progress report may follow it
             session.execute(update(Job).where(Job.id == ctx.job.id).values(project_id=uuid.UUID(result["project_id"])))
         result["statistics"] = asyncio.run(_statistics(uuid.UUID(result["project_id"])))
+        _browser_figures(uuid.UUID(result["project_id"]))
         return result
     except SnapshotError as exc:
         raise JobFailed(f"{params['filename']}: {exc.detail}") from None
     finally:
         path.unlink(missing_ok=True)
+
+
+def _browser_figures(project_id: uuid.UUID) -> None:
+    """The data browser's figures of the imported weak-supervision labels (each task's differ flags and confusion
+    matrix), computed now as a weak-supervision run's job does after its switch; a failure leaves them to the first
+    request that needs them."""
+    with session_scope() as session:
+        versions = session.execute(
+            select(WeakSupervisionCurrent.labeling_task_id, WeakSupervisionCurrent.version_id)
+            .join(LabelingTask, LabelingTask.id == WeakSupervisionCurrent.labeling_task_id)
+            .where(LabelingTask.project_id == project_id)
+        ).all()
+    for task_id, version in versions:
+        try:
+            manual_vs_weak.refresh_after_switch(new_session, task_id, version)
+        except Exception:  # noqa: BLE001
+            log.warning("snapshot import: the browser's figures of task %s are left to its first request", task_id, exc_info=True)
 
 
 async def _embedding_models() -> list[str] | None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, and_, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
+from shared_model import manual_vs_weak
 from shared_model.models import (
     HeuristicResult,
     HeuristicVoteSummary,
@@ -243,34 +244,14 @@ def confusion_matrix(session: Session, scope: Scope, task: LabelingTask) -> list
     )
     if task.task_type != TaskType.INFORMATION_EXTRACTION:
         # the read model's row (decided labels) joined to the record's row of the current weak-supervision version:
-        # every (decided label, weak-supervision label) pair of a record
-        decided = func.unnest(RecordTaskLabel.decided).table_valued("d").render_derived()
-        weak_labels = func.unnest(WSR.weak).table_valued("w").render_derived()
-        manual_label = func.split_part(decided.c.d, ":", 1)
-        weak_label = func.split_part(weak_labels.c.w, ":", 1)
-        query = (
-            select(manual_label, weak_label, func.count())
-            .select_from(RecordTaskLabel)
-            .join(WSR, and_(WSR.version_id == scope.catalog.ws_version(task.id), WSR.record_id == RecordTaskLabel.record_id))
-            .join(decided, true())
-            .join(weak_labels, true())
-            .where(
-                RecordTaskLabel.labeling_task_id == task.id,
-                RecordTaskLabel.decided.is_not(None),
-                scope.on(RecordTaskLabel.record_id),
-            )
-            .group_by(manual_label, weak_label)
-        )
-
-        def pairs() -> list[list[Any]]:
-            return [[a, b, int(n)] for a, b, n in session.execute(query)]
-
-        if scope.counted:  # kept while the task's manual rows and its current version are unchanged (migration 0024)
-            version = scope.catalog.ws_version(task.id)
-            marks = f"{version}:{ws_counts.version_mark(session, version)}:{ws_counts.manual_mark(session, task.id)}"
-            found = ws_counts.cached(session, task.id, "confusion-matrix", marks, pairs)
+        # every (decided label, weak-supervision label) pair of a record; the whole project's kept while the task's
+        # manual rows and its current version are unchanged (computed by the weak-supervision job after its switch)
+        version = scope.catalog.ws_version(task.id)
+        if scope.counted:
+            found = manual_vs_weak.confusion_pairs(session, task.id, version)
         else:
-            found = pairs()
+            query = manual_vs_weak.confusion_pairs_query(task.id, version, scope.on)
+            found = [[a, b, int(n)] for a, b, n in session.execute(query)]
         rows: Any = [(uuid.UUID(a), uuid.UUID(b), n) for a, b, n in found]
     else:
         labeled = select(RLA.record_id).where(*_valid_manual(task.id), scope.on(RLA.record_id)).distinct()

@@ -9,15 +9,12 @@ figures are the sums of its rows: a few hundred rows read through the version's 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared_model.models import MetricCache
-from shared_model.models import RecordTaskLabelMark as Mark
+from shared_model.manual_vs_weak import cached, manual_mark, version_mark
 from shared_model.models import WeakSupervisionCount as Count
 
 FINE_BINS = 100  # the confidence keys are exact for a histogram whose number of bins divides this
@@ -63,30 +60,4 @@ def confidence_bins(session: Session, version: uuid.UUID, bins: int, *, per_labe
     return {int(b): int(n) for b, n in found if n}
 
 
-def manual_mark(session: Session, task_id: uuid.UUID) -> int:
-    """The task's mark, bumped by every change to its ``record_task_label`` rows (migration 0024)."""
-    return int(session.scalar(select(Mark.mark).where(Mark.labeling_task_id == task_id)) or 0)
-
-
-def version_mark(session: Session, version: uuid.UUID) -> int:
-    """The version's last count row: every change to the version's rows appends one (or folds them into new ones)."""
-    return int(session.scalar(select(func.max(Count.id)).where(Count.version_id == version)) or 0)
-
-
-def cached(session: Session, task_id: uuid.UUID, metric: str, marks: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` (JSON), kept per task and metric with ``marks`` (what it was computed from, read by the caller
-    before): the kept value while the marks are the same, otherwise computed again and kept."""
-    found = session.execute(
-        select(MetricCache.value).where(
-            MetricCache.labeling_task_id == task_id, MetricCache.metric == metric, MetricCache.marks == marks
-        )
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    value = compute()
-    session.execute(
-        insert(MetricCache)
-        .values(labeling_task_id=task_id, metric=metric, marks=marks, value=value)
-        .on_conflict_do_update(index_elements=["labeling_task_id", "metric"], set_={"marks": marks, "value": value})
-    )
-    return value
+__all__ = ["FINE_BINS", "cached", "confidence_bins", "label_counts", "manual_mark", "version_mark", "version_records"]

@@ -1,0 +1,231 @@
+"""What depends on both a task's manual labels and its current weak-supervision version: the label read model's
+``differ`` flags ("manual and weak supervision differ", migration 0023) and the whole project's confusion matrix
+(manual x weak supervision, kept in ``metric_cache`` with the marks it was computed from, migration 0024).
+
+Both are computed again once after a new version becomes current. The weak-supervision job does that right after its
+switch (:func:`refresh_after_switch`), so the data browser's first request after a run reads kept figures; a reader
+that comes first (or after a switch by another writer: a snapshot import) computes them itself through the same
+functions, in its own transaction. One implementation: the gateway's browser and metrics call these.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, text, true
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from .models import LabelingTask, MetricCache, RecordTaskLabel, TaskType, WeakSupervisionDifferState
+from .models import RecordTaskLabelMark as Mark
+from .models import WeakSupervisionCount as Count
+from .models import WeakSupervisionResult as WSR
+from .weak_supervision_results import current_version
+
+READ_MODEL_LOCK = 5018  # the label read model's per-task lock (migration 0018): label writes' refreshes take it too
+CONFUSION_MATRIX = "confusion-matrix"  # its metric_cache key
+
+# rows computed against another version than :v (``IS DISTINCT FROM`` spelled so that ``ix_record_task_label_ws_version``
+# finds a few of them without reading the task's other rows)
+_OTHER_VERSION = "(ws_version < CAST(:v AS uuid) OR ws_version > CAST(:v AS uuid) OR ws_version IS NULL)"
+
+_REFRESH = (
+    "UPDATE record_task_label l SET ws_version = CAST(:v AS uuid),"
+    " differ = coalesce(l.decided IS NOT NULL AND NOT (l.decided @> w.weak AND w.weak @> l.decided), false)"
+    " FROM record_task_label k"
+    " LEFT JOIN weak_supervision_result w ON w.version_id = CAST(:v AS uuid) AND w.record_id = k.record_id"
+    " WHERE k.labeling_task_id = :t AND k.record_id = l.record_id AND l.labeling_task_id = :t"
+    " AND " + _OTHER_VERSION.replace("ws_version", "l.ws_version")
+)
+_REFRESH_DIFFER = text(_REFRESH)
+# one range of the task's rows by its key (labeling_task_id, record_id): the job's refresh in short transactions
+_REFRESH_DIFFER_RANGE = text(_REFRESH + " AND l.record_id BETWEEN :lo AND :hi AND k.record_id BETWEEN :lo AND :hi")
+_RANGE_END = text(
+    "SELECT max(record_id) FROM (SELECT record_id FROM record_task_label WHERE labeling_task_id = :t AND record_id > :after"
+    " ORDER BY record_id LIMIT :n) r"
+)
+DIFFER_CHUNK_ROWS = 20_000  # rows of a task recomputed per transaction by the job's refresh
+
+_STALE = text(f"SELECT EXISTS (SELECT 1 FROM record_task_label WHERE labeling_task_id = :t AND {_OTHER_VERSION})")
+
+
+def stale_differ(session: Session, task_id: uuid.UUID, version: uuid.UUID) -> bool:
+    """Whether some of the task's rows hold a ``differ`` computed against another version than ``version`` (an index
+    probe of ``ix_record_task_label_ws_version``, migration 0025)."""
+    return bool(session.scalar(_STALE, {"t": task_id, "v": version}))
+
+
+def ensure_differ(session: Session, task_id: uuid.UUID, version: uuid.UUID) -> bool:
+    """Make the task's ``record_task_label.differ`` flags those against ``version`` (its current weak-supervision
+    version); returns whether rows were computed again. After a new run became current, the task's manually labeled
+    rows are recomputed once (one UPDATE, in the caller's transaction, under the task's read-model lock so no label
+    write's refresh interleaves); label writes keep them current in between (their refresh compares with the current
+    version).
+
+    Rows a label write computed against another version after that (a write across a switch: a transaction whose
+    snapshot predates the switch, so its refresh read the previous version) are found by an index probe on every
+    call and recomputed the same way, so a reader's flags are all against ``version`` (its query also names
+    ``ws_version = version``: a row that a still-open writer changes meanwhile is left out, never read with another
+    version's flag)."""
+    if _differ_state(session, task_id) == version and not stale_differ(session, task_id, version):
+        return False
+    _lock(session, task_id)
+    if _differ_state(session, task_id) == version and not stale_differ(session, task_id, version):
+        return False  # another transaction recomputed them while this one waited
+    session.execute(_REFRESH_DIFFER, {"v": version, "t": task_id})
+    session.execute(
+        text(
+            "INSERT INTO weak_supervision_differ_state (labeling_task_id, version_id) VALUES (:t, :v)"
+            " ON CONFLICT (labeling_task_id) DO UPDATE SET version_id = EXCLUDED.version_id"
+        ),
+        {"t": task_id, "v": version},
+    )
+    return True
+
+
+def _lock(session: Session, task_id: uuid.UUID) -> None:
+    """The task's read-model lock, until the transaction ends."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(CAST(:t AS text)))"), {"c": READ_MODEL_LOCK, "t": task_id})
+
+
+def _differ_state(session: Session, task_id: uuid.UUID) -> uuid.UUID | None:
+    found: uuid.UUID | None = session.scalar(
+        select(WeakSupervisionDifferState.version_id).where(WeakSupervisionDifferState.labeling_task_id == task_id)
+    )
+    return found
+
+
+def refresh_differ(
+    session_factory: Callable[[], Session],
+    task_id: uuid.UUID,
+    version: uuid.UUID,
+    *,
+    chunk_rows: int = DIFFER_CHUNK_ROWS,
+    after_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """:func:`ensure_differ` in short transactions, for a job: the task's rows in ranges of ``chunk_rows`` by their key,
+    each range recomputed in a transaction of its own under the task's read-model lock, so a label write of the task
+    waits for one range at most (not for all of them, as behind one UPDATE); the last transaction recomputes what
+    label writes stored against another version meanwhile and records the version (:func:`ensure_differ`). A reader
+    that comes between two ranges finds the version not yet recorded and recomputes the rest itself, as before. Stops
+    when ``version`` is no longer current. Returns the ranges written."""
+    after, ranges = 0, 0
+    while True:
+        session = session_factory()
+        try:
+            if current_version(session, task_id) != version:
+                return ranges
+            if _differ_state(session, task_id) == version and not stale_differ(session, task_id, version):
+                return ranges  # a reader recomputed them meanwhile
+            _lock(session, task_id)
+            end = session.scalar(_RANGE_END, {"t": task_id, "after": after, "n": chunk_rows})
+            if end is None:
+                ensure_differ(session, task_id, version)
+                session.commit()
+                return ranges
+            session.execute(_REFRESH_DIFFER_RANGE, {"v": version, "t": task_id, "lo": after + 1, "hi": int(end)})
+            session.commit()
+        finally:
+            session.close()
+        after, ranges = int(end), ranges + 1
+        if after_chunk is not None:
+            after_chunk(ranges)
+
+
+def manual_mark(session: Session, task_id: uuid.UUID) -> int:
+    """The task's mark, bumped by every change to its ``record_task_label`` rows' manual labels (migration 0024)."""
+    return int(session.scalar(select(Mark.mark).where(Mark.labeling_task_id == task_id)) or 0)
+
+
+def version_mark(session: Session, version: uuid.UUID) -> int:
+    """The version's last count row: every change to the version's rows appends one (or folds them into new ones)."""
+    return int(session.scalar(select(func.max(Count.id)).where(Count.version_id == version)) or 0)
+
+
+def cached(session: Session, task_id: uuid.UUID, metric: str, marks: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (JSON), kept per task and metric with ``marks`` (what it was computed from, read by the caller
+    before): the kept value while the marks are the same, otherwise computed again and kept."""
+    found = session.execute(
+        select(MetricCache.value).where(
+            MetricCache.labeling_task_id == task_id, MetricCache.metric == metric, MetricCache.marks == marks
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    value = compute()
+    session.execute(
+        insert(MetricCache)
+        .values(labeling_task_id=task_id, metric=metric, marks=marks, value=value)
+        .on_conflict_do_update(index_elements=["labeling_task_id", "metric"], set_={"marks": marks, "value": value})
+    )
+    return value
+
+
+def confusion_pairs_query(
+    task_id: uuid.UUID, version: uuid.UUID, in_scope: Callable[[Any], ColumnElement[bool]] | None = None
+) -> Select[Any]:
+    """A classification task's (decided manual label id, weak-supervision label id, records) as text ids: the read
+    model's row (decided labels) joined to the record's row of ``version``, every pair of a record; ``in_scope``
+    limits the records (a slice), by default the whole project."""
+    decided = func.unnest(RecordTaskLabel.decided).table_valued("d").render_derived()
+    weak_labels = func.unnest(WSR.weak).table_valued("w").render_derived()
+    manual_label = func.split_part(decided.c.d, ":", 1)
+    weak_label = func.split_part(weak_labels.c.w, ":", 1)
+    return (
+        select(manual_label, weak_label, func.count())
+        .select_from(RecordTaskLabel)
+        .join(WSR, and_(WSR.version_id == version, WSR.record_id == RecordTaskLabel.record_id))
+        .join(decided, true())
+        .join(weak_labels, true())
+        .where(
+            RecordTaskLabel.labeling_task_id == task_id,
+            RecordTaskLabel.decided.is_not(None),
+            in_scope(RecordTaskLabel.record_id) if in_scope is not None else true(),
+        )
+        .group_by(manual_label, weak_label)
+    )
+
+
+def confusion_pairs(session: Session, task_id: uuid.UUID, version: uuid.UUID) -> list[list[Any]]:
+    """The whole project's :func:`confusion_pairs_query` as ``[manual, weak, n]`` rows, kept in ``metric_cache`` while
+    the version's rows and the task's manual labels are unchanged (computed where the kept value is of other marks)."""
+    marks = f"{version}:{version_mark(session, version)}:{manual_mark(session, task_id)}"
+
+    def pairs() -> list[list[Any]]:
+        return [[a, b, int(n)] for a, b, n in session.execute(confusion_pairs_query(task_id, version))]
+
+    found: list[list[Any]] = cached(session, task_id, CONFUSION_MATRIX, marks, pairs)
+    return found
+
+
+def refresh_after_switch(session_factory: Callable[[], Session], task_id: uuid.UUID, version: uuid.UUID) -> dict[str, float]:
+    """After ``version`` became the task's current version: its ``differ`` flags (:func:`refresh_differ`, short
+    transactions) and, for classification, the whole project's confusion matrix (one transaction) computed now, so the
+    first reader finds them kept. Returns the seconds each took. Does nothing for a version that is no longer current
+    (a later switch came first: its own refresh, or its first reader, computes them)."""
+    session = session_factory()
+    try:
+        if current_version(session, task_id) != version:
+            return {}
+        task_type = session.scalar(select(LabelingTask.task_type).where(LabelingTask.id == task_id))
+    finally:
+        session.close()
+    started = time.perf_counter()
+    refresh_differ(session_factory, task_id, version)
+    seconds = {"differ_s": round(time.perf_counter() - started, 3)}
+    if task_type is None or TaskType(task_type) == TaskType.INFORMATION_EXTRACTION:
+        return seconds  # extraction's matrix pairs spans and is not kept
+    session = session_factory()
+    try:
+        if current_version(session, task_id) != version:
+            return seconds
+        started = time.perf_counter()
+        confusion_pairs(session, task_id, version)
+        session.commit()
+        seconds["confusion_matrix_s"] = round(time.perf_counter() - started, 3)
+    finally:
+        session.close()
+    return seconds

@@ -1,0 +1,167 @@
+"""After a weak-supervision run's switch, its job computes what the data browser's first request would otherwise
+compute (real Postgres): the task's "manual and weak supervision differ" flags and the whole project's confusion
+matrix (kept in metric_cache with the marks it was computed from), equal to a computation from the labels themselves.
+A refresh for a version that is no longer current does nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import numpy as np
+from sqlalchemy import select, text, update
+
+from shared_model import manual_vs_weak
+from shared_model import weak_supervision_results as weak_results
+from shared_model.db import new_session, session_scope
+from shared_model.models import (
+    MetricCache,
+    RecordLabelAssociation,
+    RecordTaskLabel,
+    SourceType,
+    TaskType,
+    WeakSupervisionDifferState,
+)
+from weak_supervisor.runs import run_weak_supervision
+from weak_supervisor.store import load_task, write_weak_labels
+
+from .fixtures import Built, build_task, weak_labels
+
+N = 120
+MANUAL = [(i, "pos" if i % 2 else "neg") for i in range(40)]
+
+
+def _task() -> Built:
+    votes = [(i, "pos" if i % 3 else "neg") for i in range(N)]
+    return build_task(TaskType.MULTICLASS_CLASSIFICATION, ["pos", "neg"], N, {"a": votes}, MANUAL)
+
+
+def _expected(built: Built) -> tuple[set[int], Counter[tuple[str, str]]]:
+    """From the labels themselves: the manually labeled records whose weak-supervision label differs (or is missing),
+    and the (manual, weak) label id pairs."""
+    weak = {record: label for record, label, *_ in weak_labels(built.task_id)}
+    differ: set[int] = set()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for position, name in MANUAL:
+        record, manual = built.records[position], built.labels[name]
+        if weak.get(record) != manual:
+            differ.add(record)
+        if record in weak:
+            pairs[(str(manual), str(weak[record]))] += 1
+    return differ, pairs
+
+
+def _kept(built: Built, version: uuid.UUID) -> tuple[uuid.UUID | None, set[int], str | None, Counter[tuple[str, str]]]:
+    """What is kept: the differ state's version, the records flagged, the confusion matrix's marks and pairs."""
+    with session_scope() as s:
+        state = s.scalar(
+            select(WeakSupervisionDifferState.version_id).where(WeakSupervisionDifferState.labeling_task_id == built.task_id)
+        )
+        flagged = set(
+            s.scalars(
+                select(RecordTaskLabel.record_id).where(
+                    RecordTaskLabel.labeling_task_id == built.task_id,
+                    RecordTaskLabel.differ.is_(True),
+                    RecordTaskLabel.ws_version == version,
+                )
+            )
+        )
+        found = s.execute(
+            select(MetricCache.marks, MetricCache.value).where(
+                MetricCache.labeling_task_id == built.task_id, MetricCache.metric == manual_vs_weak.CONFUSION_MATRIX
+            )
+        ).first()
+        assert not manual_vs_weak.stale_differ(s, built.task_id, version) or state != version
+    marks, value = (found[0], found[1]) if found else (None, [])
+    return state, flagged, marks, Counter({(a, b): int(n) for a, b, n in value})
+
+
+def _marks(built: Built, version: uuid.UUID) -> str:
+    with session_scope() as s:
+        return f"{version}:{manual_vs_weak.version_mark(s, version)}:{manual_vs_weak.manual_mark(s, built.task_id)}"
+
+
+def test_the_job_keeps_the_differ_flags_and_the_confusion_matrix_of_its_labels() -> None:
+    built = _task()
+    run = run_weak_supervision(built.task_id, {"model": "majority"})
+    version = uuid.UUID(run["run_id"])
+    differ, pairs = _expected(built)
+    assert differ and pairs  # the case is not trivial: some manual labels agree, some differ
+    state, flagged, marks, kept = _kept(built, version)
+    assert state == version
+    assert flagged == differ
+    assert marks == _marks(built, version)
+    assert kept == pairs
+    with session_scope() as s:  # the exact query (what a first request would compute) gives the same
+        exact = Counter({(a, b): int(n) for a, b, n in s.execute(manual_vs_weak.confusion_pairs_query(built.task_id, version))})
+    assert exact == pairs
+
+
+def test_a_refresh_follows_each_switch_and_skips_a_version_no_longer_current() -> None:
+    built = _task()
+    first = uuid.UUID(run_weak_supervision(built.task_id, {"model": "majority"})["run_id"])
+    with session_scope() as s:
+        task = load_task(s, built.task_id)
+        second = uuid.uuid4()
+        weak_results.begin_version(s, built.task_id, second)
+    neg = task.label_ids.index(built.labels["neg"])  # every record 'neg' now
+    assert write_weak_labels(task, second, np.arange(N, dtype=np.int64), np.full(N, neg, dtype=np.int64), np.full(N, 0.5)) == N
+    with session_scope() as s:
+        weak_results.switch_version(s, built.task_id, second)
+    assert manual_vs_weak.refresh_after_switch(new_session, first, first) == {}  # not a task's current version
+    assert manual_vs_weak.refresh_after_switch(new_session, built.task_id, first) == {}  # superseded: nothing done
+    assert _kept(built, second)[0] == first  # still the first run's flags until the refresh of the second
+    seconds = manual_vs_weak.refresh_after_switch(new_session, built.task_id, second)
+    assert set(seconds) == {"differ_s", "confusion_matrix_s"}
+    differ, pairs = _expected(built)
+    assert differ == {built.records[i] for i, name in MANUAL if name == "pos"}
+    state, flagged, marks, kept = _kept(built, second)
+    assert (state, flagged, marks, kept) == (second, differ, _marks(built, second), pairs)
+    assert manual_vs_weak.refresh_after_switch(new_session, built.task_id, second)["differ_s"] >= 0  # again: kept
+    assert _kept(built, second) == (second, differ, _marks(built, second), pairs)
+
+
+def test_the_differ_refresh_runs_in_short_transactions_that_label_writes_fit_between() -> None:
+    """Ranges of 7 of the 40 manually labeled rows: between two ranges the task's read-model lock is free (a label
+    write does not wait for the whole refresh), and a label write made there is counted right at the end."""
+    built = _task()
+    with session_scope() as s:
+        old = weak_results.current_version(s, built.task_id)
+        assert old is None
+        task = load_task(s, built.task_id)
+        version = uuid.uuid4()
+        weak_results.begin_version(s, built.task_id, version)
+    pos = task.label_ids.index(built.labels["pos"])  # every record 'pos'
+    write_weak_labels(task, version, np.arange(N, dtype=np.int64), np.full(N, pos, dtype=np.int64), np.full(N, 0.9))
+    with session_scope() as s:
+        weak_results.switch_version(s, built.task_id, version)
+    lock_free: list[bool] = []
+    relabeled = built.records[1]  # 'pos' by hand: agrees with weak supervision until relabeled 'neg' mid-refresh
+
+    def between(ranges: int) -> None:
+        with session_scope() as s:
+            lock_free.append(
+                bool(
+                    s.scalar(
+                        text("SELECT pg_try_advisory_xact_lock(:c, hashtext(CAST(:t AS text)))"),
+                        {"c": manual_vs_weak.READ_MODEL_LOCK, "t": built.task_id},
+                    )
+                )
+            )
+        if ranges == 2:  # a label write of a record in a range already refreshed
+            with session_scope() as s:
+                s.execute(
+                    update(RecordLabelAssociation)
+                    .where(
+                        RecordLabelAssociation.record_id == relabeled,
+                        RecordLabelAssociation.labeling_task_id == built.task_id,
+                        RecordLabelAssociation.source_type == SourceType.MANUAL,
+                    )
+                    .values(label_id=built.labels["neg"])
+                )
+
+    assert manual_vs_weak.refresh_differ(new_session, built.task_id, version, chunk_rows=7, after_chunk=between) == 6
+    assert lock_free == [True] * 6
+    expected = {built.records[i] for i, name in MANUAL if name == "neg"} | {relabeled}
+    state, flagged, _, _ = _kept(built, version)
+    assert (state, flagged) == (version, expected)
