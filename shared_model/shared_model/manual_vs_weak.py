@@ -16,12 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, text, true
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from .models import LabelingTask, MetricCache, RecordTaskLabel, TaskType, WeakSupervisionDifferState
-from .models import RecordTaskLabelMark as Mark
-from .models import WeakSupervisionCount as Count
+from .kept_figures import cached, manual_mark, version_mark, weakly_supervised
+from .models import LabelingTask, RecordTaskLabel, TaskType, WeakSupervisionDifferState
 from .models import WeakSupervisionResult as WSR
 from .weak_supervision_results import current_version
 
@@ -135,35 +133,6 @@ def refresh_differ(
             after_chunk(ranges)
 
 
-def manual_mark(session: Session, task_id: uuid.UUID) -> int:
-    """The task's mark, bumped by every change to its ``record_task_label`` rows' manual labels (migration 0024)."""
-    return int(session.scalar(select(Mark.mark).where(Mark.labeling_task_id == task_id)) or 0)
-
-
-def version_mark(session: Session, version: uuid.UUID) -> int:
-    """The version's last count row: every change to the version's rows appends one (or folds them into new ones)."""
-    return int(session.scalar(select(func.max(Count.id)).where(Count.version_id == version)) or 0)
-
-
-def cached(session: Session, task_id: uuid.UUID, metric: str, marks: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` (JSON), kept per task and metric with ``marks`` (what it was computed from, read by the caller
-    before): the kept value while the marks are the same, otherwise computed again and kept."""
-    found = session.execute(
-        select(MetricCache.value).where(
-            MetricCache.labeling_task_id == task_id, MetricCache.metric == metric, MetricCache.marks == marks
-        )
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    value = compute()
-    session.execute(
-        insert(MetricCache)
-        .values(labeling_task_id=task_id, metric=metric, marks=marks, value=value)
-        .on_conflict_do_update(index_elements=["labeling_task_id", "metric"], set_={"marks": marks, "value": value})
-    )
-    return value
-
-
 def confusion_pairs_query(
     task_id: uuid.UUID, version: uuid.UUID, in_scope: Callable[[Any], ColumnElement[bool]] | None = None
 ) -> Select[Any]:
@@ -203,29 +172,36 @@ def confusion_pairs(session: Session, task_id: uuid.UUID, version: uuid.UUID) ->
 
 def refresh_after_switch(session_factory: Callable[[], Session], task_id: uuid.UUID, version: uuid.UUID) -> dict[str, float]:
     """After ``version`` became the task's current version: its ``differ`` flags (:func:`refresh_differ`, short
-    transactions) and, for classification, the whole project's confusion matrix (one transaction) computed now, so the
-    first reader finds them kept. Returns the seconds each took. Does nothing for a version that is no longer current
-    (a later switch came first: its own refresh, or its first reader, computes them)."""
+    transactions), for classification the whole project's confusion matrix, and the project card's weakly supervised
+    records (:func:`.kept_figures.weakly_supervised`) computed now, so the first reader finds them kept. Returns the
+    seconds each took. Does nothing for a version that is no longer current (a later switch came first: its own
+    refresh, or its first reader, computes them)."""
     session = session_factory()
     try:
         if current_version(session, task_id) != version:
             return {}
-        task_type = session.scalar(select(LabelingTask.task_type).where(LabelingTask.id == task_id))
+        task = session.execute(select(LabelingTask.task_type, LabelingTask.project_id).where(LabelingTask.id == task_id)).first()
     finally:
         session.close()
+    if task is None:
+        return {}
+    task_type, project_id = task
     started = time.perf_counter()
     refresh_differ(session_factory, task_id, version)
     seconds = {"differ_s": round(time.perf_counter() - started, 3)}
-    if task_type is None or TaskType(task_type) == TaskType.INFORMATION_EXTRACTION:
-        return seconds  # extraction's matrix pairs spans and is not kept
     session = session_factory()
     try:
         if current_version(session, task_id) != version:
             return seconds
+        if TaskType(task_type) != TaskType.INFORMATION_EXTRACTION:  # extraction's matrix pairs spans: not kept
+            started = time.perf_counter()
+            confusion_pairs(session, task_id, version)
+            session.commit()
+            seconds["confusion_matrix_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        confusion_pairs(session, task_id, version)
+        weakly_supervised(session, [project_id])  # the project card's figure, where the versions' counts do not decide it
         session.commit()
-        seconds["confusion_matrix_s"] = round(time.perf_counter() - started, 3)
+        seconds["project_card_s"] = round(time.perf_counter() - started, 3)
     finally:
         session.close()
     return seconds

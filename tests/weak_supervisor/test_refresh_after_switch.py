@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 from sqlalchemy import select, text, update
 
-from shared_model import manual_vs_weak
+from shared_model import kept_figures, manual_vs_weak
 from shared_model import weak_supervision_results as weak_results
 from shared_model.db import new_session, session_scope
 from shared_model.models import (
@@ -112,7 +112,7 @@ def test_a_refresh_follows_each_switch_and_skips_a_version_no_longer_current() -
     assert manual_vs_weak.refresh_after_switch(new_session, built.task_id, first) == {}  # superseded: nothing done
     assert _kept(built, second)[0] == first  # still the first run's flags until the refresh of the second
     seconds = manual_vs_weak.refresh_after_switch(new_session, built.task_id, second)
-    assert set(seconds) == {"differ_s", "confusion_matrix_s"}
+    assert set(seconds) == {"differ_s", "confusion_matrix_s", "project_card_s"}
     differ, pairs = _expected(built)
     assert differ == {built.records[i] for i, name in MANUAL if name == "pos"}
     state, flagged, marks, kept = _kept(built, second)
@@ -165,3 +165,39 @@ def test_the_differ_refresh_runs_in_short_transactions_that_label_writes_fit_bet
     expected = {built.records[i] for i, name in MANUAL if name == "neg"} | {relabeled}
     state, flagged, _, _ = _kept(built, version)
     assert (state, flagged) == (version, expected)
+
+
+def test_the_project_cards_count_of_two_partial_versions_is_kept_after_each_run() -> None:
+    """Two tasks whose versions each cover part of the project's records: the card's count (distinct records over
+    both) is computed by each run's job and kept with both versions' marks, equal to the exact count."""
+    first = _task()  # votes on its N records
+    second = build_task(
+        TaskType.MULTICLASS_CLASSIFICATION, ["x", "y"], N, {"b": [(i, "x") for i in range(0, N, 2)]}, project_id=first.project_id
+    )  # N more records, votes on half of them
+
+    def kept() -> list[tuple[uuid.UUID, str, int]]:
+        with session_scope() as s:
+            return [
+                (t, m, int(v))
+                for t, m, v in s.execute(
+                    select(MetricCache.labeling_task_id, MetricCache.marks, MetricCache.value).where(
+                        MetricCache.metric == kept_figures.WEAKLY_SUPERVISED,
+                        MetricCache.labeling_task_id.in_([first.task_id, second.task_id]),
+                    )
+                ).tuples()
+            ]
+
+    run_weak_supervision(first.task_id, {"model": "majority"})
+    assert kept() == []  # one version with rows: its count decides the card
+    run_weak_supervision(second.task_id, {"model": "majority"})
+    with session_scope() as s:
+        exact = s.scalar(
+            text("SELECT count(DISTINCT record_id) FROM weak_supervision_label WHERE project_id = :p"), {"p": first.project_id}
+        )
+        versions = [weak_results.current_version(s, t) for t in sorted([first.task_id, second.task_id])]
+        marks = ",".join(f"{v}:{kept_figures.version_mark(s, v)}" for v in versions if v is not None)
+    assert exact == N + N // 2
+    assert kept() == [(min(first.task_id, second.task_id), marks, exact)]
+    with session_scope() as s:
+        assert kept_figures.weakly_supervised(s, [first.project_id]) == {first.project_id: exact}
+    assert kept() == [(min(first.task_id, second.task_id), marks, exact)]  # read, not computed again

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import func, literal, select
 from starlette.concurrency import run_in_threadpool
 
-from shared_model import jobs
+from shared_model import jobs, kept_figures
 from shared_model.models import (
     Attribute,
     LabelingTask,
@@ -22,9 +22,6 @@ from shared_model.models import (
     RecordTaskLabelMark,
     User,
     UserRole,
-    WeakSupervisionCurrent,
-    WeakSupervisionLabel,
-    WeakSupervisionVersion,
 )
 from shared_model.run_limits import RUN_TIME_LIMIT_KEY, project_run_time_limit, run_time_limit_problem
 from shared_model.service import problem
@@ -81,7 +78,7 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
         ).all()
     )
     manual = _manually_labeled(session, ids)
-    weak = _weakly_supervised(session, projects)
+    weak = kept_figures.weakly_supervised(session, ids)
     for out in projects:
         out.created_by_name = creators.get(out.id)
         out.manually_labeled, out.weakly_supervised = int(manual.get(out.id, 0)), int(weak.get(out.id, 0))
@@ -134,44 +131,6 @@ def _manually_labeled(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UU
 
         out[project_id] = int(ws_counts.cached(session, task_id, MANUALLY_LABELED, marks_now, count))
     return out
-
-
-def _weakly_supervised(session: SessionDep, projects: list[ProjectOut]) -> dict[uuid.UUID, int]:
-    """Records with a weak-supervision label (in any task) per project.
-
-    From the current versions' counts (migration 0024) where they decide it: a project with one version that has
-    rows (its rows are its records), or one whose version has a row for each of its records; the others count the
-    distinct records of their current versions' rows."""
-    ids = [p.id for p in projects]
-    current = session.execute(
-        select(WeakSupervisionVersion.project_id, WeakSupervisionCurrent.version_id)
-        .join(WeakSupervisionVersion, WeakSupervisionVersion.id == WeakSupervisionCurrent.version_id)
-        .where(WeakSupervisionVersion.project_id.in_(ids))
-    ).all()
-    rows = ws_counts.version_records(session, [version for _, version in current])
-    per_project: dict[uuid.UUID, list[int]] = {}
-    for project_id, version in current:
-        if version in rows:
-            per_project.setdefault(project_id, []).append(rows[version])
-    records = {p.id: p.record_count for p in projects}
-    weak: dict[uuid.UUID, int] = {}
-    exact: list[uuid.UUID] = []
-    for project_id, counts in per_project.items():
-        if len(counts) == 1 or max(counts) == records.get(project_id):
-            weak[project_id] = max(counts)
-        else:
-            exact.append(project_id)
-    if exact:  # the current versions' rows (one per record and task)
-        weak |= dict(
-            session.execute(
-                select(WeakSupervisionLabel.project_id, func.count(func.distinct(WeakSupervisionLabel.record_id)))
-                .where(WeakSupervisionLabel.project_id.in_(exact))
-                .group_by(WeakSupervisionLabel.project_id)
-            )
-            .tuples()
-            .all()
-        )
-    return weak
 
 
 DEFAULT_TOKENIZER = "en"

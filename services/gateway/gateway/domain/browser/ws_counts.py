@@ -14,22 +14,10 @@ from typing import Any
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
-from shared_model.manual_vs_weak import cached, manual_mark, version_mark
+from shared_model.kept_figures import cached, manual_mark, version_mark, version_records
 from shared_model.models import WeakSupervisionCount as Count
 
 FINE_BINS = 100  # the confidence keys are exact for a histogram whose number of bins divides this
-
-
-def version_records(session: Session, versions: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Rows (records with weak-supervision labels) per version; a version without rows is left out."""
-    if not versions:
-        return {}
-    found = session.execute(
-        select(Count.version_id, func.sum(Count.records))
-        .where(Count.version_id.in_(versions), Count.label_id.is_(None))
-        .group_by(Count.version_id)
-    ).tuples()
-    return {version: int(n) for version, n in found if n}
 
 
 def label_counts(session: Session, version: uuid.UUID, *, spans: bool) -> dict[uuid.UUID, int]:
