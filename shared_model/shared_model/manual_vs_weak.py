@@ -30,7 +30,7 @@ CONFUSION_MATRIX = "confusion-matrix"  # its metric_cache key
 # finds a few of them without reading the task's other rows)
 _OTHER_VERSION = "(ws_version < CAST(:v AS uuid) OR ws_version > CAST(:v AS uuid) OR ws_version IS NULL)"
 
-_REFRESH = (
+_REFRESH_DIFFER = text(
     "UPDATE record_task_label l SET ws_version = CAST(:v AS uuid),"
     " differ = coalesce(l.decided IS NOT NULL AND NOT (l.decided @> w.weak AND w.weak @> l.decided), false)"
     " FROM record_task_label k"
@@ -38,14 +38,6 @@ _REFRESH = (
     " WHERE k.labeling_task_id = :t AND k.record_id = l.record_id AND l.labeling_task_id = :t"
     " AND " + _OTHER_VERSION.replace("ws_version", "l.ws_version")
 )
-_REFRESH_DIFFER = text(_REFRESH)
-# one range of the task's rows by its key (labeling_task_id, record_id): the job's refresh in short transactions
-_REFRESH_DIFFER_RANGE = text(_REFRESH + " AND l.record_id BETWEEN :lo AND :hi AND k.record_id BETWEEN :lo AND :hi")
-_RANGE_END = text(
-    "SELECT max(record_id) FROM (SELECT record_id FROM record_task_label WHERE labeling_task_id = :t AND record_id > :after"
-    " ORDER BY record_id LIMIT :n) r"
-)
-DIFFER_CHUNK_ROWS = 20_000  # rows of a task recomputed per transaction by the job's refresh
 
 _STALE = text(f"SELECT EXISTS (SELECT 1 FROM record_task_label WHERE labeling_task_id = :t AND {_OTHER_VERSION})")
 
@@ -96,43 +88,6 @@ def _differ_state(session: Session, task_id: uuid.UUID) -> uuid.UUID | None:
     return found
 
 
-def refresh_differ(
-    session_factory: Callable[[], Session],
-    task_id: uuid.UUID,
-    version: uuid.UUID,
-    *,
-    chunk_rows: int = DIFFER_CHUNK_ROWS,
-    after_chunk: Callable[[int], None] | None = None,
-) -> int:
-    """:func:`ensure_differ` in short transactions, for a job: the task's rows in ranges of ``chunk_rows`` by their key,
-    each range recomputed in a transaction of its own under the task's read-model lock, so a label write of the task
-    waits for one range at most (not for all of them, as behind one UPDATE); the last transaction recomputes what
-    label writes stored against another version meanwhile and records the version (:func:`ensure_differ`). A reader
-    that comes between two ranges finds the version not yet recorded and recomputes the rest itself, as before. Stops
-    when ``version`` is no longer current. Returns the ranges written."""
-    after, ranges = 0, 0
-    while True:
-        session = session_factory()
-        try:
-            if current_version(session, task_id) != version:
-                return ranges
-            if _differ_state(session, task_id) == version and not stale_differ(session, task_id, version):
-                return ranges  # a reader recomputed them meanwhile
-            _lock(session, task_id)
-            end = session.scalar(_RANGE_END, {"t": task_id, "after": after, "n": chunk_rows})
-            if end is None:
-                ensure_differ(session, task_id, version)
-                session.commit()
-                return ranges
-            session.execute(_REFRESH_DIFFER_RANGE, {"v": version, "t": task_id, "lo": after + 1, "hi": int(end)})
-            session.commit()
-        finally:
-            session.close()
-        after, ranges = int(end), ranges + 1
-        if after_chunk is not None:
-            after_chunk(ranges)
-
-
 def confusion_pairs_query(
     task_id: uuid.UUID, version: uuid.UUID, in_scope: Callable[[Any], ColumnElement[bool]] | None = None
 ) -> Select[Any]:
@@ -171,8 +126,8 @@ def confusion_pairs(session: Session, task_id: uuid.UUID, version: uuid.UUID) ->
 
 
 def refresh_after_switch(session_factory: Callable[[], Session], task_id: uuid.UUID, version: uuid.UUID) -> dict[str, float]:
-    """After ``version`` became the task's current version: its ``differ`` flags (:func:`refresh_differ`, short
-    transactions), for classification the whole project's confusion matrix, and the project card's weakly supervised
+    """After ``version`` became the task's current version: its ``differ`` flags (:func:`ensure_differ`), for
+    classification the whole project's confusion matrix, and the project card's weakly supervised
     records (:func:`.kept_figures.weakly_supervised`) computed now, so the first reader finds them kept. Returns the
     seconds each took. Does nothing for a version that is no longer current (a later switch came first: its own
     refresh, or its first reader, computes them)."""
@@ -186,13 +141,15 @@ def refresh_after_switch(session_factory: Callable[[], Session], task_id: uuid.U
     if task is None:
         return {}
     task_type, project_id = task
-    started = time.perf_counter()
-    refresh_differ(session_factory, task_id, version)
-    seconds = {"differ_s": round(time.perf_counter() - started, 3)}
+    seconds: dict[str, float] = {}
     session = session_factory()
     try:
         if current_version(session, task_id) != version:
             return seconds
+        started = time.perf_counter()
+        ensure_differ(session, task_id, version)  # one UPDATE under the task's read-model lock, as a first reader's
+        session.commit()
+        seconds["differ_s"] = round(time.perf_counter() - started, 3)
         if TaskType(task_type) != TaskType.INFORMATION_EXTRACTION:  # extraction's matrix pairs spans: not kept
             started = time.perf_counter()
             confusion_pairs(session, task_id, version)

@@ -9,16 +9,14 @@ import uuid
 from collections import Counter
 
 import numpy as np
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from shared_model import kept_figures, manual_vs_weak
 from shared_model import weak_supervision_results as weak_results
 from shared_model.db import new_session, session_scope
 from shared_model.models import (
     MetricCache,
-    RecordLabelAssociation,
     RecordTaskLabel,
-    SourceType,
     TaskType,
     WeakSupervisionDifferState,
 )
@@ -119,52 +117,6 @@ def test_a_refresh_follows_each_switch_and_skips_a_version_no_longer_current() -
     assert (state, flagged, marks, kept) == (second, differ, _marks(built, second), pairs)
     assert manual_vs_weak.refresh_after_switch(new_session, built.task_id, second)["differ_s"] >= 0  # again: kept
     assert _kept(built, second) == (second, differ, _marks(built, second), pairs)
-
-
-def test_the_differ_refresh_runs_in_short_transactions_that_label_writes_fit_between() -> None:
-    """Ranges of 7 of the 40 manually labeled rows: between two ranges the task's read-model lock is free (a label
-    write does not wait for the whole refresh), and a label write made there is counted right at the end."""
-    built = _task()
-    with session_scope() as s:
-        old = weak_results.current_version(s, built.task_id)
-        assert old is None
-        task = load_task(s, built.task_id)
-        version = uuid.uuid4()
-        weak_results.begin_version(s, built.task_id, version)
-    pos = task.label_ids.index(built.labels["pos"])  # every record 'pos'
-    write_weak_labels(task, version, np.arange(N, dtype=np.int64), np.full(N, pos, dtype=np.int64), np.full(N, 0.9))
-    with session_scope() as s:
-        weak_results.switch_version(s, built.task_id, version)
-    lock_free: list[bool] = []
-    relabeled = built.records[1]  # 'pos' by hand: agrees with weak supervision until relabeled 'neg' mid-refresh
-
-    def between(ranges: int) -> None:
-        with session_scope() as s:
-            lock_free.append(
-                bool(
-                    s.scalar(
-                        text("SELECT pg_try_advisory_xact_lock(:c, hashtext(CAST(:t AS text)))"),
-                        {"c": manual_vs_weak.READ_MODEL_LOCK, "t": built.task_id},
-                    )
-                )
-            )
-        if ranges == 2:  # a label write of a record in a range already refreshed
-            with session_scope() as s:
-                s.execute(
-                    update(RecordLabelAssociation)
-                    .where(
-                        RecordLabelAssociation.record_id == relabeled,
-                        RecordLabelAssociation.labeling_task_id == built.task_id,
-                        RecordLabelAssociation.source_type == SourceType.MANUAL,
-                    )
-                    .values(label_id=built.labels["neg"])
-                )
-
-    assert manual_vs_weak.refresh_differ(new_session, built.task_id, version, chunk_rows=7, after_chunk=between) == 6
-    assert lock_free == [True] * 6
-    expected = {built.records[i] for i, name in MANUAL if name == "neg"} | {relabeled}
-    state, flagged, _, _ = _kept(built, version)
-    assert (state, flagged) == (version, expected)
 
 
 def test_the_project_cards_count_of_two_partial_versions_is_kept_after_each_run() -> None:
