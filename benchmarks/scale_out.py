@@ -343,9 +343,10 @@ class Embeddings:
         for ids, vectors, _ in ray_encoded(EMBED_MODEL, None, 1000, self.chunks(), expected):
             if self.reference is not None:  # compared as they come (nothing kept)
                 mine = self.reference[offset : offset + len(ids)]
-                diff = max(diff, float(abs(mine - vectors).max()) if len(ids) else 0.0)
                 if mine.shape != vectors.shape:
                     diff = float("inf")
+                elif len(ids):
+                    diff = max(diff, float(abs(mine - vectors).max()))
             offset += len(ids)
         took = time.perf_counter() - started
         self.max_diff[mode] = diff if offset == len(self.ids) else float("inf")

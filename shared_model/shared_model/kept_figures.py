@@ -15,10 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from .models import LabelingTask, MetricCache, ProjectRecordCount, WeakSupervisionCurrent, WeakSupervisionLabel
+from .models import (
+    LabelingTask,
+    MetricCache,
+    ProjectRecordCount,
+    RecordTaskLabel,
+    WeakSupervisionCurrent,
+    WeakSupervisionLabel,
+)
 from .models import RecordTaskLabelMark as Mark
 from .models import WeakSupervisionCount as Count
 
+MANUALLY_LABELED = "project-manually-labeled"  # metric_cache's name for a project card's manual count
 WEAKLY_SUPERVISED = "project-weakly-supervised"  # metric_cache's name for a project card's weakly supervised count
 
 
@@ -104,7 +112,7 @@ def weakly_supervised(session: Session, project_ids: list[uuid.UUID]) -> dict[uu
         if len(counts) == 1 or max(counts) == records.get(project_id):
             out[project_id] = max(counts)
             continue
-        first = min(task_id for p, task_id, _ in current if p == project_id)
+        first = versions[0][0]  # the project's first task with labels (by id): where the figure is kept
         marks = ",".join(f"{v}:{version_mark(session, v)}" for _, v in versions)
 
         def count(project_id: uuid.UUID = project_id) -> int:  # the current versions' rows, one per record and task
@@ -118,4 +126,50 @@ def weakly_supervised(session: Session, project_ids: list[uuid.UUID]) -> dict[uu
             )
 
         out[project_id] = int(cached(session, first, WEAKLY_SUPERVISED, marks, count))
+    return out
+
+
+def manually_labeled(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Records with a manual label (in any task) per project: the read model's rows (record_task_label, one per
+    labeled (record, task)) from the partial index on manually labeled rows (migration 0022), counted again only when
+    one of the project's tasks' rows changed (kept in metric_cache under its first task with every task's mark,
+    migration 0024)."""
+    tasks = session.execute(
+        select(LabelingTask.project_id, LabelingTask.id, func.coalesce(Mark.mark, 0))
+        .outerjoin(Mark, Mark.labeling_task_id == LabelingTask.id)
+        .where(LabelingTask.project_id.in_(ids))
+        .order_by(LabelingTask.project_id, LabelingTask.id)
+    ).all()
+    marks: dict[uuid.UUID, list[str]] = {}
+    first: dict[uuid.UUID, uuid.UUID] = {}
+    for project_id, task_id, mark in tasks:
+        first.setdefault(project_id, task_id)
+        marks.setdefault(project_id, []).append(f"{task_id}:{mark}")
+    kept = {
+        task_id: (marks_then, value)
+        for task_id, marks_then, value in session.execute(
+            select(MetricCache.labeling_task_id, MetricCache.marks, MetricCache.value).where(
+                MetricCache.labeling_task_id.in_(list(first.values())), MetricCache.metric == MANUALLY_LABELED
+            )
+        )
+    }
+    out: dict[uuid.UUID, int] = {}
+    for project_id, task_id in first.items():
+        marks_now = ",".join(marks[project_id])
+        if task_id in kept and kept[task_id][0] == marks_now:  # every project's kept figure read in one query
+            out[project_id] = int(kept[task_id][1])
+            continue
+
+        def count(project_id: uuid.UUID = project_id) -> int:
+            return int(
+                session.scalar(
+                    select(func.count(func.distinct(RecordTaskLabel.record_id))).where(
+                        RecordTaskLabel.project_id == project_id,
+                        RecordTaskLabel.manual,  # (bare: the partial index's predicate)
+                    )
+                )
+                or 0
+            )
+
+        out[project_id] = int(cached(session, task_id, MANUALLY_LABELED, marks_now, count))
     return out

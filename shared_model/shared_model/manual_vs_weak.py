@@ -131,21 +131,13 @@ def refresh_after_switch(session_factory: Callable[[], Session], task_id: uuid.U
     records (:func:`.kept_figures.weakly_supervised`) computed now, so the first reader finds them kept. Returns the
     seconds each took. Does nothing for a version that is no longer current (a later switch came first: its own
     refresh, or its first reader, computes them)."""
-    session = session_factory()
-    try:
-        if current_version(session, task_id) != version:
-            return {}
-        task = session.execute(select(LabelingTask.task_type, LabelingTask.project_id).where(LabelingTask.id == task_id)).first()
-    finally:
-        session.close()
-    if task is None:
-        return {}
-    task_type, project_id = task
     seconds: dict[str, float] = {}
     session = session_factory()
     try:
-        if current_version(session, task_id) != version:
+        task = session.execute(select(LabelingTask.task_type, LabelingTask.project_id).where(LabelingTask.id == task_id)).first()
+        if task is None or current_version(session, task_id) != version:
             return seconds
+        task_type, project_id = task
         started = time.perf_counter()
         ensure_differ(session, task_id, version)  # one UPDATE under the task's read-model lock, as a first reader's
         session.commit()

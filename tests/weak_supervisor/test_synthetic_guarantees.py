@@ -10,7 +10,7 @@ import pytest
 from weak_supervisor.label_models import Manual, Prediction, Votes, fit_predict
 from weak_supervisor.label_models.auto import label_shift
 from weak_supervisor.label_models.guarded import reason as guarded_reason
-from weak_supervisor.label_models.shift import density
+from weak_supervisor.label_models.shift import LABELED_MIX, density_weightings
 from weak_supervisor.label_models.structure import duplicate_groups
 from weak_supervisor.synthetic import SCENARIOS, SyntheticTask, suite
 from weak_supervisor.wrench import score
@@ -100,15 +100,16 @@ def test_near_copies_are_found_and_counted_once() -> None:
 
 def test_label_support_is_high_for_random_labels_and_low_for_shifted_ones() -> None:
     plain = SCENARIOS["independent"](0, SCALE)
-    weights, support, summary = density(
+    weightings, support, summary = density_weightings(
         Votes.from_dense(plain.weak, plain.n_classes), Manual.from_labels(np.where(plain.labeled, plain.truth, -1))
     )
     assert summary["effective_labels"] >= 0.9 * summary["labels"]
     assert summary["records_outside_label_support"] == 0
     shifted = SCENARIOS["shifted_labels"](0, SCALE)
-    weights, support, summary = density(
+    weightings, support, summary = density_weightings(
         Votes.from_dense(shifted.weak, shifted.n_classes), Manual.from_labels(np.where(shifted.labeled, shifted.truth, -1))
     )
+    weights = weightings[LABELED_MIX]
     assert summary["effective_labels"] < 0.5 * summary["labels"]
     first = shifted.weak[:, 0] >= 0  # the labels were drawn from heuristic 0's hits: its records weigh less
     labeled_rows = np.flatnonzero(shifted.labeled)

@@ -274,7 +274,7 @@ def run_weak_supervision(
     progress(0.9, "keeping the data browser's figures of the new labels")
     _best_effort(
         lambda: manual_vs_weak.refresh_after_switch(new_session, task_id, run_id),
-        "computing the data browser's differ flags and confusion matrix of the new labels",
+        "computing the data browser's differ flags, confusion matrix and project card count of the new labels",
     )
     _best_effort(lambda: kept.keep_only(run_id, unfinished), "removing earlier runs' probabilities")
     _best_effort(lambda: weak_results.collect_garbage(new_session, task_id), "removing superseded labels")

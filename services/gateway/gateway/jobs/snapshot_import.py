@@ -74,8 +74,8 @@ def run_snapshot_import(ctx: JobContext) -> dict[str, Any]:
 
 def _browser_figures(project_id: uuid.UUID) -> None:
     """The data browser's figures of the imported weak-supervision labels (each task's differ flags and confusion
-    matrix), computed now as a weak-supervision run's job does after its switch; a failure leaves them to the first
-    request that needs them."""
+    matrix, the project card's count), computed now as a weak-supervision run's job does after its switch; a failure
+    leaves them to the first request that needs them."""
     with session_scope() as session:
         versions = session.execute(
             select(WeakSupervisionCurrent.labeling_task_id, WeakSupervisionCurrent.version_id)

@@ -12,14 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from shared_model import jobs, kept_figures
 from shared_model.models import (
     Attribute,
-    LabelingTask,
-    MetricCache,
     Project,
     ProjectMember,
     ProjectRecordCount,
     ProjectStatus,
-    RecordTaskLabel,
-    RecordTaskLabelMark,
     User,
     UserRole,
 )
@@ -30,7 +26,6 @@ from shared_model.service.crud import apply_patch
 from ..clients import ServiceClient
 from ..deps import CurrentUser, ProjectDep, SessionDep
 from ..domain import primary_key
-from ..domain.browser import ws_counts
 from ..domain.snapshot.tokenizer import MISSING_PIPELINE, pipeline_warning
 from ..policies import Action, Permit, allow
 from ..schemas import (
@@ -77,60 +72,11 @@ def _add_summaries(session: SessionDep, projects: list[ProjectOut]) -> None:
             .where(Project.id.in_(ids))
         ).all()
     )
-    manual = _manually_labeled(session, ids)
+    manual = kept_figures.manually_labeled(session, ids)
     weak = kept_figures.weakly_supervised(session, ids)
     for out in projects:
         out.created_by_name = creators.get(out.id)
         out.manually_labeled, out.weakly_supervised = int(manual.get(out.id, 0)), int(weak.get(out.id, 0))
-
-
-MANUALLY_LABELED = "project-manually-labeled"  # metric_cache's name for a project card's manual count
-
-
-def _manually_labeled(session: SessionDep, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Records with a manual label (in any task) per project: the read model's rows (record_task_label, one per
-    labeled (record, task)) from the partial index on manually labeled rows (migration 0022), counted again only when
-    one of the project's tasks' rows changed (kept in metric_cache under its first task with every task's mark,
-    migration 0024)."""
-    tasks = session.execute(
-        select(LabelingTask.project_id, LabelingTask.id, func.coalesce(RecordTaskLabelMark.mark, 0))
-        .outerjoin(RecordTaskLabelMark, RecordTaskLabelMark.labeling_task_id == LabelingTask.id)
-        .where(LabelingTask.project_id.in_(ids))
-        .order_by(LabelingTask.project_id, LabelingTask.id)
-    ).all()
-    marks: dict[uuid.UUID, list[str]] = {}
-    first: dict[uuid.UUID, uuid.UUID] = {}
-    for project_id, task_id, mark in tasks:
-        first.setdefault(project_id, task_id)
-        marks.setdefault(project_id, []).append(f"{task_id}:{mark}")
-    kept = {
-        task_id: (marks_then, value)
-        for task_id, marks_then, value in session.execute(
-            select(MetricCache.labeling_task_id, MetricCache.marks, MetricCache.value).where(
-                MetricCache.labeling_task_id.in_(list(first.values())), MetricCache.metric == MANUALLY_LABELED
-            )
-        )
-    }
-    out: dict[uuid.UUID, int] = {}
-    for project_id, task_id in first.items():
-        marks_now = ",".join(marks[project_id])
-        if task_id in kept and kept[task_id][0] == marks_now:  # every project's kept figure read in one query
-            out[project_id] = int(kept[task_id][1])
-            continue
-
-        def count(project_id: uuid.UUID = project_id) -> int:
-            return int(
-                session.scalar(
-                    select(func.count(func.distinct(RecordTaskLabel.record_id))).where(
-                        RecordTaskLabel.project_id == project_id,
-                        RecordTaskLabel.manual,  # (bare: the partial index's predicate)
-                    )
-                )
-                or 0
-            )
-
-        out[project_id] = int(ws_counts.cached(session, task_id, MANUALLY_LABELED, marks_now, count))
-    return out
 
 
 DEFAULT_TOKENIZER = "en"

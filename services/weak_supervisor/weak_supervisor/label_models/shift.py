@@ -67,18 +67,6 @@ def labeled_probability(votes: Votes, labeled: NDArray[np.bool_], seed: int = 0)
     return best[2], best[1]
 
 
-def density(
-    votes: Votes, manual: Manual, seed: int = 0, unlabeled_mix: FloatArray | None = None
-) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
-    """Importance weights of the labeled rows (in ``np.unique(manual.rows)`` order), support of every row, summary.
-
-    With ``unlabeled_mix`` (the class mix the answer without labels gives the unlabeled records) each labeled record
-    is also weighted by ``unlabeled_mix[y] / labeled_mix[y]`` of its manual class ``y``: a user who labeled mostly one
-    class must not let the models that learn that class mix win the cross-validation."""
-    weightings, support, summary = density_weightings(votes, manual, seed, unlabeled_mix)
-    return weightings[PREDICTED_MIX if unlabeled_mix is not None else LABELED_MIX], support, summary
-
-
 LABELED_MIX = "labeled_class_mix"  # vote-pattern weights only: the unlabeled records' class mix taken as the labels'
 PREDICTED_MIX = "predicted_class_mix"  # vote-pattern weights × the class mix the answer without labels predicts
 
@@ -96,8 +84,9 @@ def density_weightings(
     :data:`LABELED_MIX`: the vote-pattern ratio alone (right when the labels are a random sample of the classes);
     :data:`PREDICTED_MIX` (only with ``unlabeled_mix``): times ``unlabeled_mix[y] / labeled_mix[y]`` (right when the
     answer without labels gets the class mix right — it does not where it is biased towards some classes, e.g. a
-    group of near-copies of one class's heuristic). Support and summary as in :func:`density` (the summary's
-    ``effective_labels`` is of the weighting :func:`density` returns)."""
+    group of near-copies of one class's heuristic). The weights are of the labeled rows in ``np.unique(manual.rows)``
+    order; ``support`` is every row's; the summary's ``effective_labels`` is of :data:`PREDICTED_MIX` where given,
+    else of :data:`LABELED_MIX`."""
     labeled = np.zeros(votes.n_records, dtype=bool)
     rows = np.unique(manual.rows)
     labeled[rows] = True

@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
+from shared_model.manual_vs_weak import ensure_differ
 from shared_model.models import (
     Attribute,
     Comment,
@@ -93,7 +94,7 @@ from .filters import (
 )
 from .index_names import existing, index_name, sql_of
 from .read_model import ensure_vote_summary
-from .weak_labels import NO_VERSION, current_versions, ensure_differ
+from .weak_labels import NO_VERSION, current_versions
 
 NUMERIC = (DataType.INTEGER, DataType.FLOAT)
 SEARCHABLE = (DataType.INTEGER, DataType.FLOAT, DataType.BOOLEAN, DataType.CATEGORY, DataType.TEXT)
@@ -467,7 +468,7 @@ class _Compiler:
     def _manual_ws_differ(self, node: ManualWsDifferCondition, path: str) -> ColumnElement[bool]:
         """The read model's ``differ`` flag (a partial index): the record's decided manual labels and its labels in the
         task's current weak-supervision version are both there and not the same set. The flags are recomputed once
-        after a new run became current (:func:`.weak_labels.ensure_differ`)."""
+        after a new run became current (:func:`shared_model.manual_vs_weak.ensure_differ`)."""
         task_id = self._task(node.task_id, path)
         if self.catalog.session is None:  # no read model (the benchmark's baseline): the label rows set-wise
             return self._manual_ws_differ_rows(task_id)

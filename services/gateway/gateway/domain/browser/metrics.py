@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, and_, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from shared_model import manual_vs_weak
+from shared_model import kept_figures, manual_vs_weak
 from shared_model.models import (
     HeuristicResult,
     HeuristicVoteSummary,
@@ -103,7 +103,7 @@ def progress(session: Session, scope: Scope) -> dict[str, Any]:
     versions = {scope.catalog.ws_version(task_id): task_id for task_id in task_ids if task_id in scope.catalog.ws_versions}
     weak_counts: dict[uuid.UUID, int] = {}
     if versions and scope.counted:  # the versions' counts, kept with them (migration 0024)
-        weak_counts = {versions[version]: n for version, n in ws_counts.version_records(session, list(versions)).items()}
+        weak_counts = {versions[version]: n for version, n in kept_figures.version_records(session, list(versions)).items()}
     elif versions:  # one grouped count over the tasks' current versions
         counted = session.execute(
             select(WSR.version_id, func.count())
@@ -174,8 +174,8 @@ def label_distribution(session: Session, scope: Scope, task: LabelingTask) -> li
                 return [[list(signatures or []), int(n)] for signatures, n in session.execute(query).tuples()]
 
             if kind == "manual" and weak_counted:  # kept while the task's manual rows are unchanged (migration 0024)
-                marks = str(ws_counts.manual_mark(session, task.id))
-                found = ws_counts.cached(session, task.id, "label-distribution-manual", marks, label_sets)
+                marks = str(kept_figures.manual_mark(session, task.id))
+                found = kept_figures.cached(session, task.id, "label-distribution-manual", marks, label_sets)
             else:
                 found = label_sets()
             for signatures, n in found:

@@ -14,7 +14,6 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared_model.manual_vs_weak import READ_MODEL_LOCK, ensure_differ, stale_differ
 from shared_model.models import WeakSupervisionCurrent
 
 NO_VERSION = uuid.UUID(int=0)  # a task without weak-supervision labels: a version without rows
@@ -33,6 +32,3 @@ def current_versions(session: Session, task_ids: list[uuid.UUID]) -> dict[uuid.U
         .tuples()
         .all()
     )
-
-
-__all__ = ["NO_VERSION", "READ_MODEL_LOCK", "current_versions", "ensure_differ", "stale_differ"]

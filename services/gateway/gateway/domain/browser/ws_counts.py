@@ -1,6 +1,6 @@
 """Counts of weak-supervision versions kept with them (``weak_supervision_count``, migration 0024): what the
-unscoped metrics and the project cards read instead of a version's rows (one per record); and the whole project's
-figures that also depend on manual labels, kept with the marks of what they were computed from (``metric_cache``).
+unscoped metrics read instead of a version's rows (one per record). The project cards' counts and the figures that
+also depend on manual labels (``metric_cache``) are in ``shared_model.kept_figures``.
 
 Statement triggers on ``weak_supervision_result`` append signed deltas on every write (whoever writes), so a version's
 figures are the sums of its rows: a few hundred rows read through the version's index, whatever its number of records.
@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
-from shared_model.kept_figures import cached, manual_mark, version_mark, version_records
 from shared_model.models import WeakSupervisionCount as Count
 
 FINE_BINS = 100  # the confidence keys are exact for a histogram whose number of bins divides this
@@ -46,6 +45,3 @@ def confidence_bins(session: Session, version: uuid.UUID, bins: int, *, per_labe
         .group_by(bucket)
     ).tuples()
     return {int(b): int(n) for b, n in found if n}
-
-
-__all__ = ["FINE_BINS", "cached", "confidence_bins", "label_counts", "manual_mark", "version_mark", "version_records"]
