@@ -74,6 +74,7 @@ def test_zero_shot_page_playground_sample_and_run(
     page.get_by_role("button", name="Try").click()
     page.get_by_role("alert").filter(has_text="at least two labels").wait_for()
     page.get_by_role("checkbox", name="ham").check()
+    page.get_by_role("alert").filter(has_text="at least two labels").wait_for(state="detached")  # of the old settings
 
     page.get_by_role("button", name="Run on 10").click()
     sample = page.get_by_role("table", name="Sample results")

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { api, unwrap } from "../../../api/client";
 import { problemMessage } from "../../../api/problem";
@@ -70,6 +70,9 @@ export default function ZeroShotPage() {
     mutationFn: async (input: string) =>
       asPrediction(await unwrap(api.POST("/api/v1/projects/{project_id}/zero-shot/playground", { params: { path: { project_id: projectId } }, body: { ...config, text: input } }))),
   });
+  // the playground's answer (or error) is of the settings it was asked with: changed settings clear it
+  const resetPlayground = playground.reset;
+  useEffect(() => resetPlayground(), [config, resetPlayground]);
   const sample = useMutation({
     mutationFn: async (signal: AbortSignal) => {
       const records = pickRandom(pool.data?.items ?? [], 10);
@@ -128,7 +131,7 @@ export default function ZeroShotPage() {
             <input type="number" min={0} max={1} step={0.05} value={threshold} onChange={(e) => setThreshold(e.target.value)} />
           </label>
         </div>
-        <fieldset className="row wrap">
+        <fieldset className="row wrap boxed">
           <legend className="small">Labels to include</legend>
           {task.labels.map((l) => (
             <label key={l.id} className="check">

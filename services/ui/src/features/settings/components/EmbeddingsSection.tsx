@@ -134,7 +134,7 @@ function AddEmbedding({ projectId, attributes, onDone }: { projectId: string; at
           </datalist>
         </label>
       </div>
-      <fieldset className="row wrap">
+      <fieldset className="row wrap boxed">
         <legend className="small">Filter attributes (similarity search can filter by them)</legend>
         {attributes
           .filter((a) => a.name !== attribute)
